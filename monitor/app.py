@@ -1,0 +1,178 @@
+"""The application: owns the engine, repository, HTTP client and notifier, and
+offers the operations the CLI and the daemon are made of.
+
+Database calls run on one dedicated thread, so the event loop never blocks on
+them and SQLite sees one writer at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TextIO, TypeVar
+
+import httpx
+
+from monitor.clock import Clock, SystemClock
+from monitor.config import MonitorConfig
+from monitor.errors import ConfigError
+from monitor.fetch import Fetcher
+from monitor.model import CheckOutcome, CheckResult
+from monitor.notify.channels import ChannelNotifier, Notifier
+from monitor.notify.deliver import DeliveryReport, RetryPolicy, deliver_due
+from monitor.pipeline import CheckContext, check
+from monitor.sources import SourceRegistry
+from monitor.store.engine import create_db_engine, upgrade
+from monitor.store.repository import PostingState, Repository, WatchRecord, WatchSpec
+from monitor.urls import canonical_url
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class PassReport:
+    """Counts of one pass over postings, by outcome."""
+
+    outcomes: dict[CheckOutcome, int] = field(default_factory=dict)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def add(self, outcome: CheckOutcome) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    @property
+    def checked(self) -> int:
+        return sum(self.outcomes.values())
+
+
+class App:
+    def __init__(
+        self,
+        config: MonitorConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock | None = None,
+        console: TextIO | None = None,
+        sources: SourceRegistry | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.sources = sources or SourceRegistry.default()
+        self.channels = ChannelNotifier(config.channels, console=console)
+        self.notifier: Notifier = notifier or self.channels
+        self.engine = create_db_engine(config.database_url)
+        self.repo = Repository(self.engine)
+        self.fetcher = Fetcher(config.http, transport=transport)
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
+        self.retry = RetryPolicy(
+            max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base
+        )
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Migrate (if configured) and make the config's watches active."""
+        if self.config.database.auto_migrate:
+            upgrade(self.engine)
+        specs = [
+            self.watch_spec(w.url, interval=w.interval, channels=w.channels)
+            for w in self.config.watches
+        ]
+        self.repo.sync_config_watches(specs, now=self.clock.now())
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        self._db.shutdown(wait=True)
+        self.engine.dispose()
+
+    async def db(self, call: Callable[[], T]) -> T:
+        """Run a repository call on the database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, call)
+
+    # -- watches ---------------------------------------------------------------------
+
+    def watch_spec(
+        self, url: str, *, interval: timedelta, channels: Sequence[str] = ()
+    ) -> WatchSpec:
+        self._check_channels(channels)
+        source = self.sources.detect(url)
+        return WatchSpec(
+            url=url,
+            source_kind=source.kind,
+            source_id=canonical_url(url),
+            interval=interval,
+            channels=tuple(channels),
+        )
+
+    def add_watch(
+        self, url: str, *, interval: timedelta, channels: Sequence[str] = ()
+    ) -> WatchRecord:
+        spec = self.watch_spec(url, interval=interval, channels=channels)
+        return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
+
+    def _check_channels(self, wanted: Sequence[str]) -> None:
+        known = {c.name for c in self.config.channels} | {
+            t for c in self.config.channels for t in c.tags
+        }
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise ConfigError(
+                f"no channel named or tagged {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                source="channels",
+            )
+
+    def resolve_channels(self, wanted: Sequence[str]) -> list[str]:
+        """Channel names for a watch's list of names or tags; empty means all."""
+        if not wanted:
+            return [c.name for c in self.config.channels]
+        return [
+            c.name for c in self.config.channels if c.name in wanted or set(c.tags) & set(wanted)
+        ]
+
+    # -- checking ----------------------------------------------------------------------
+
+    @property
+    def lease(self) -> timedelta:
+        return max(self.config.http.timeout * 3, timedelta(seconds=60))
+
+    def check_context(self) -> CheckContext:
+        return CheckContext(
+            fetcher=self.fetcher,
+            sources=self.sources,
+            clock=self.clock,
+            close_after=self.config.alerts.close_after,
+        )
+
+    async def check_one(self, state: PostingState) -> CheckResult:
+        result = await check(state, self.check_context())
+        channels = self.resolve_channels(state.channels)
+        await self.db(lambda: self.repo.record(result, channels=channels))
+        log.info(
+            "checked %s: %s",
+            state.url,
+            result.outcome.value,
+            extra={"action": "check", "outcome": result.outcome.value},
+        )
+        return result
+
+    async def check_all(self) -> PassReport:
+        """One pass over every active posting, due or not, then deliver alerts."""
+        states = await self.db(lambda: self.repo.claim_all(now=self.clock.now(), lease=self.lease))
+        report = PassReport()
+        limit = asyncio.Semaphore(self.config.scheduler.max_concurrent_checks)
+
+        async def bounded(state: PostingState) -> None:
+            async with limit:
+                report.add((await self.check_one(state)).outcome)
+
+        await asyncio.gather(*(bounded(s) for s in states))
+        report.delivery = await self.deliver()
+        return report
+
+    async def deliver(self) -> DeliveryReport:
+        return await deliver_due(self.repo, self.notifier, self.clock, self.retry, db=self.db)

@@ -1,0 +1,302 @@
+"""The command line: a thin layer over ``monitor.app``.
+
+Every ``MonitorError`` becomes one line on stderr and a non-zero exit code
+(2 for configuration errors), never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from monitor.app import App, PassReport
+from monitor.config import MonitorConfig, load_config, parse_duration
+from monitor.demo import run_demo
+from monitor.engines.local import LocalEngine
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import configure_logging
+from monitor.present import duration, posting_lines, when
+from monitor.sources import SourceRegistry
+from monitor.store.engine import upgrade
+
+T = TypeVar("T")
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+class _Group(click.Group):
+    """Turns MonitorError into a clean message and exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            _fail(f"configuration error: {exc}", EXIT_CONFIG)
+        except MonitorError as exc:
+            _fail(f"error: {exc}", EXIT_ERROR)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+class _State:
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self._config: MonitorConfig | None = None
+
+    @property
+    def config(self) -> MonitorConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+            configure_logging(self._config.log_level, self._config.log_format)
+        return self._config
+
+    def app(self) -> App:
+        app = App(self.config)
+        app.prepare()
+        return app
+
+
+pass_state = click.make_pass_decorator(_State)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="MONITOR_CONFIG",
+    help="TOML configuration file (env: MONITOR_CONFIG).",
+)
+@click.version_option(package_name="posting-monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Posting Monitor: watches job postings and tells you what changed."""
+    ctx.obj = _State(config_path)
+
+
+@cli.command()
+@pass_state
+def check(state: _State) -> None:
+    """Check every watch once, deliver alerts, and exit."""
+    report = _with_app(state, lambda app: app.check_all())
+    click.echo(_report_line(report))
+
+
+@cli.command()
+@pass_state
+def run(state: _State) -> None:
+    """Run the daemon: check watches on their intervals until SIGINT or SIGTERM."""
+    _with_app(state, _serve)
+
+
+async def _serve(app: App) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    click.echo(
+        f"posting-monitor running; {len(app.repo.list_watches())} watches. Ctrl-C stops.", err=True
+    )
+    await LocalEngine(app).run(stop)
+
+
+@cli.group()
+def watch() -> None:
+    """Add, list and remove watched postings."""
+
+
+@watch.command("add")
+@click.argument("url")
+@click.option(
+    "--interval", default="1h", show_default=True, help="Time between checks (90s, 15m, 1h, 1d)."
+)
+@click.option(
+    "--channel", "channels", multiple=True, help="Channel name or tag to alert (repeatable)."
+)
+@pass_state
+def watch_add(state: _State, url: str, interval: str, channels: tuple[str, ...]) -> None:
+    """Watch a posting URL."""
+    every = _duration(interval)
+    app = state.app()
+    try:
+        record = app.add_watch(url, interval=every, channels=channels)
+    finally:
+        asyncio.run(app.aclose())
+    click.echo(
+        f"watching #{record.id} {record.url} ({record.source_kind}, every {duration(record.interval)})"
+    )
+
+
+@watch.command("list")
+@click.option("--all", "include_removed", is_flag=True, help="Include removed watches.")
+@pass_state
+def watch_list(state: _State, include_removed: bool) -> None:
+    """List watches."""
+    app = state.app()
+    try:
+        records = app.repo.list_watches(include_removed=include_removed)
+    finally:
+        asyncio.run(app.aclose())
+    if not records:
+        click.echo("no watches; add one with: posting-monitor watch add URL")
+    for r in records:
+        removed = f"  removed {when(r.removed_at)}" if r.removed_at else ""
+        channels = ",".join(r.channels) or "all channels"
+        click.echo(
+            f"#{r.id:<4} {r.source_kind:<6} every {duration(r.interval):<5} {channels:<14} {r.origin:<6} {r.url}{removed}"
+        )
+
+
+@watch.command("remove")
+@click.argument("ref")
+@pass_state
+def watch_remove(state: _State, ref: str) -> None:
+    """Stop watching REF (a watch id or URL). History is kept."""
+    app = state.app()
+    try:
+        record = app.repo.remove_watch(ref, now=app.clock.now())
+    finally:
+        asyncio.run(app.aclose())
+    note = " (it is in the config file: remove it there too)" if record.origin == "config" else ""
+    click.echo(f"removed #{record.id} {record.url}{note}")
+
+
+@cli.command()
+@click.argument("posting")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def history(state: _State, posting: str, as_json: bool) -> None:
+    """Versions and changes of POSTING (a posting id or URL)."""
+    app = state.app()
+    try:
+        record = app.repo.history(posting)
+    finally:
+        asyncio.run(app.aclose())
+    if as_json:
+        click.echo(json.dumps(_history_json(record), indent=2, default=str))
+        return
+    p = record.posting
+    click.echo(
+        f"posting #{p.id} {p.url}\nstatus {p.status.value}, last check {when(p.last_checked_at)}"
+        f" ({p.last_outcome or 'never checked'}){', error: ' + p.last_error if p.last_error else ''}"
+    )
+    for version in record.versions:
+        click.echo(f"\nversion {version.snapshot_id} captured {when(version.captured_at)}")
+        for change in (c for c in record.changes if c.snapshot_id == version.snapshot_id):
+            click.echo(f"  * {change.summary}")
+    if record.versions:
+        click.echo("\ncurrent version:")
+        click.echo("\n".join(f"  {line}" for line in posting_lines(record.versions[-1].posting)))
+
+
+def _history_json(record: Any) -> dict[str, Any]:
+    return {
+        "posting": {
+            "id": record.posting.id,
+            "url": record.posting.url,
+            "status": record.posting.status.value,
+        },
+        "versions": [
+            {"id": v.snapshot_id, "captured_at": v.captured_at, "posting": v.posting.to_dict()}
+            for v in record.versions
+        ],
+        "changes": [
+            {
+                "version": c.snapshot_id,
+                "detected_at": c.detected_at,
+                "field": c.field,
+                "kind": c.kind,
+                "old": c.old,
+                "new": c.new,
+                "summary": c.summary,
+            }
+            for c in record.changes
+        ],
+    }
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo database here (default: a temporary directory).",
+)
+def demo(data_dir: Path | None) -> None:
+    """Watch a sample posting served on 127.0.0.1, change it, and show the alerts. Offline."""
+    configure_logging("WARNING")
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        sent = asyncio.run(run_demo(data_dir, sys.stdout, kept=True))
+    else:
+        with tempfile.TemporaryDirectory(prefix="posting-monitor-demo-") as tmp:
+            sent = asyncio.run(run_demo(Path(tmp), sys.stdout))
+    click.echo(f"\nDemo finished: {sent} alert(s) delivered.")
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: _State) -> None:
+    """Apply schema migrations."""
+    from monitor.store.engine import create_db_engine
+
+    engine = create_db_engine(state.config.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo("database is up to date")
+
+
+@cli.command()
+def features() -> None:
+    """List source kinds."""
+    for source in SourceRegistry.default():
+        click.echo(f"source  {source.kind:<16} {source.title}")
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source="--interval") from exc
+
+
+def _with_app(state: _State, work: Callable[[App], Coroutine[Any, Any, T]]) -> T:
+    async def body() -> T:
+        app = state.app()
+        try:
+            return await work(app)
+        finally:
+            await app.aclose()
+
+    return asyncio.run(body())
+
+
+def _report_line(report: PassReport) -> str:
+    counts = ", ".join(f"{n} {o.value}" for o, n in sorted(report.outcomes.items()))
+    d = report.delivery
+    return (
+        f"checked {report.checked} postings ({counts or 'none'}); "
+        f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed"
+    )
+
+
+def main() -> None:
+    cli(prog_name="posting-monitor")

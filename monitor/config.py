@@ -1,0 +1,278 @@
+"""The one configuration schema, validated before anything starts.
+
+Settings come from a TOML file (``--config``, or ``MONITOR_CONFIG``) and are
+overridden by environment variables: ``MONITOR_`` + the setting's path in upper
+case with ``__`` between levels, e.g. ``MONITOR_DATABASE__URL`` or
+``MONITOR_HTTP__TIMEOUT``. Lists (``MONITOR_WATCHES``) take JSON. Every error
+names the file or variable and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError
+
+ENV_PREFIX = "MONITOR_"
+CONFIG_ENV = "MONITOR_CONFIG"
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '15m', '1h30m', '2d', or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) and value.strip() else None
+    if match is None or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration; write e.g. '90s', '15m', '1h30m' or '1d'")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: a SQLite file monitor.db in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user:password@host/db",
+    )
+    auto_migrate: bool = Field(default=True, description="Apply schema migrations at start.")
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, url: str | None) -> str | None:
+        if url is None:
+            return url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError("not a database URL (e.g. sqlite:///data/monitor.db)") from None
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("only sqlite and postgresql databases are supported")
+        return url
+
+
+class HttpConfig(_Strict):
+    timeout: Duration = Field(default=timedelta(seconds=20), description="Per-request timeout.")
+    user_agent: str = Field(
+        default="PostingMonitor/0.1 (+https://github.com/posting-monitor/posting-monitor)",
+        description="User-Agent sent with every request.",
+    )
+    max_body_bytes: int = Field(default=5_000_000, gt=0, description="Larger bodies are an error.")
+    max_redirects: int = Field(default=5, ge=0, le=20, description="Redirects followed per fetch.")
+    max_connections: int = Field(default=20, gt=0, description="Open connections at most.")
+
+
+class SchedulerConfig(_Strict):
+    dispatch_every: Duration = Field(
+        default=timedelta(seconds=5), description="How often the daemon looks for due postings."
+    )
+    deliver_every: Duration = Field(
+        default=timedelta(seconds=5), description="How often the daemon delivers queued alerts."
+    )
+    max_concurrent_checks: int = Field(default=8, gt=0, le=256, description="Checks in flight.")
+    batch_size: int = Field(default=100, gt=0, description="Due postings claimed per dispatch.")
+    shutdown_grace: Duration = Field(
+        default=timedelta(seconds=20), description="How long SIGTERM waits for in-flight checks."
+    )
+
+
+class AlertConfig(_Strict):
+    max_attempts: int = Field(default=8, gt=0, description="Delivery attempts before 'failed'.")
+    retry_base: Duration = Field(
+        default=timedelta(seconds=30), description="First retry delay; doubles each attempt."
+    )
+    close_after: int = Field(
+        default=2, gt=0, description="404/410 answers in a row before a posting counts as closed."
+    )
+
+
+class ChannelConfig(_Strict):
+    name: str = Field(description="Unique channel name; watches may name it.")
+    url: SecretStr = Field(
+        description="Apprise URL (mailto://, slack://, discord://, json://, ...) or console://"
+    )
+    tags: tuple[str, ...] = Field(default=(), description="Tags watches can route by.")
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError("use letters, digits, '.', '_' or '-' (at most 64)")
+        return name
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, url: SecretStr) -> SecretStr:
+        if "://" not in url.get_secret_value():
+            raise ValueError("not a notification URL: expected scheme://... (see Apprise's list)")
+        return url
+
+
+class WatchConfig(_Strict):
+    url: str = Field(description="A posting page or a company board URL.")
+    interval: Duration = Field(default=timedelta(hours=1), description="Time between checks.")
+    channels: tuple[str, ...] = Field(
+        default=(), description="Channel names or tags to alert; empty means every channel."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url.strip()
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, interval: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= interval <= timedelta(days=365):
+            raise ValueError("must be between 1 second and 365 days")
+        return interval
+
+
+def _default_channels() -> tuple[ChannelConfig, ...]:
+    return (ChannelConfig(name="console", url=SecretStr("console://"), tags=("default",)),)
+
+
+class MonitorConfig(_Strict):
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite database lives.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    log_format: Literal["text", "json"] = Field(default="text", description="json for containers.")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
+    channels: tuple[ChannelConfig, ...] = Field(
+        default_factory=_default_channels, description="Where alerts go; default: the console."
+    )
+    watches: tuple[WatchConfig, ...] = Field(default=(), description="Postings and boards.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorConfig:
+        names = [c.name for c in self.channels]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"channel names must be unique: {', '.join(duplicated)}")
+        known = set(names) | {t for c in self.channels for t in c.tags}
+        for index, watch in enumerate(self.watches):
+            unknown = [c for c in watch.channels if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"watches[{index}].channels: no channel named or tagged {', '.join(unknown)}"
+                )
+        urls = [w.url for w in self.watches]
+        repeated = sorted({u for u in urls if urls.count(u) > 1})
+        if repeated:
+            raise ValueError(f"a URL is watched twice: {', '.join(repeated)}")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'monitor.db'}"
+
+
+def load_config(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> MonitorConfig:
+    """Read, override from the environment and validate; ConfigError on any problem."""
+    environ = os.environ if environ is None else environ
+    path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    data = _read_toml(path) if path is not None else {}
+    overridden = _apply_env(data, environ)
+    try:
+        return MonitorConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, overridden), source=str(path or "configuration")) from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("file not found", source=str(path)) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", source=str(path)) from exc
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Overlay MONITOR_* variables onto ``data``; returns which paths came from where."""
+    overridden: dict[tuple[str, ...], str] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if not all(path):
+            continue
+        target = data
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"{'.'.join(path[:-1])} is not a table", source=name)
+        target[path[-1]] = _env_value(raw)
+        overridden[path] = name
+    return overridden
+
+
+def _env_value(raw: str) -> Any:
+    if raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _describe(exc: ValidationError, overridden: Mapping[tuple[str, ...], str]) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(str(p) for p in error["loc"])
+        where = _format_loc(error["loc"]) or "(top level)"
+        origin = next((v for k, v in overridden.items() if loc[: len(k)] == k), None)
+        prefix = f"{where} (from {origin})" if origin else where
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{prefix}: {message}")
+    return "; ".join(lines)
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

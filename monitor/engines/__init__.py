@@ -1,0 +1,1 @@
+"""Engines run checks on a schedule: ``local`` (APScheduler, in-process) for now."""

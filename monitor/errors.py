@@ -1,0 +1,100 @@
+"""The one exception tree of Posting Monitor.
+
+Every error the package raises on purpose derives from ``MonitorError``;
+third-party errors are translated where those libraries are called, with
+``raise ... from exc``, so callers handle one tree::
+
+    MonitorError
+    ├── ConfigError                 bad configuration file, field or env override
+    ├── FetchError                  anything that went wrong getting a page (carries url)
+    │   ├── TransportError          connection refused, DNS, TLS, reset
+    │   ├── FetchTimeout            connect or read timed out
+    │   ├── HttpStatusError         a status we do not treat as content (carries status)
+    │   ├── BodyTooLarge            the body exceeded the configured limit
+    │   └── UnsupportedContent      not a type this source can read (carries content type)
+    ├── ParseError                  the body could not be read as a posting (carries url)
+    ├── SourceError                 unknown source kind, URL no source can handle
+    ├── StoreError                  the database refused or is unreachable
+    │   └── NotFound                no such watch or posting
+    └── NotifyError                 a channel could not be built or refused a message
+
+Exceptions never log; the code that decides what to do with them does.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error Posting Monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """The configuration is invalid; ``source`` names the file or environment."""
+
+    def __init__(self, message: str, *, source: str = "") -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class FetchError(MonitorError):
+    """Getting a page failed."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(f"{message} ({url})")
+
+
+class TransportError(FetchError):
+    """The connection failed: refused, reset, DNS or TLS."""
+
+
+class FetchTimeout(FetchError):
+    """The server did not answer in time."""
+
+
+class HttpStatusError(FetchError):
+    """The server answered with a status we do not read as content."""
+
+    def __init__(self, *, url: str, status: int) -> None:
+        self.status = status
+        super().__init__(f"HTTP {status}", url=url)
+
+
+class BodyTooLarge(FetchError):
+    """The body exceeded the configured size limit."""
+
+    def __init__(self, *, url: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"body larger than {limit} bytes", url=url)
+
+
+class UnsupportedContent(FetchError):
+    """The response is not of a type this source can read."""
+
+    def __init__(self, *, url: str, content_type: str) -> None:
+        self.content_type = content_type
+        super().__init__(f"unsupported content type {content_type or '(none)'!r}", url=url)
+
+
+class ParseError(MonitorError):
+    """The body could not be read as a posting."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(f"{message} ({url})")
+
+
+class SourceError(MonitorError):
+    """No source can handle a URL, or a source kind is unknown."""
+
+
+class StoreError(MonitorError):
+    """The database refused an operation or cannot be reached."""
+
+
+class NotFound(StoreError):
+    """No such watch or posting."""
+
+
+class NotifyError(MonitorError):
+    """A notification channel could not be built or refused a message."""

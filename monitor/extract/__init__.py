@@ -1,0 +1,1 @@
+"""Pure extractors: each takes text or structured values and returns domain values."""

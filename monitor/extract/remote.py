@@ -1,0 +1,100 @@
+"""Remote policy (onsite / hybrid / remote) and the rules a person would quote.
+
+Structured hints (JSON-LD ``jobLocationType``, an ATS workplace field) come in
+as ``hint``; the text decides when it is more specific, because schema.org has
+no value for hybrid and every source writes hybrid rules as prose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from monitor.extract.text import bullet_text, collapse, sentences
+from monitor.model import RemoteKind, RemotePolicy
+
+_HYBRID = re.compile(
+    r"\bhybrid\b|\bhybride?s?\b|days? (?:a|per) week in (?:the|our|an)? ?office", re.I
+)
+_REMOTE = re.compile(
+    r"\bfully remote\b|\b100% remote\b|\bremote[- ]first\b|\bremote position\b|\bremote role\b|"
+    r"\bwork from (?:home|anywhere)\b|\bremote\b(?: within| in| across| from)|"
+    r"\bthis (?:role|position) is remote\b|\bremote[- ]friendly\b|\bremote work\b",
+    re.I,
+)
+_ONSITE = re.compile(
+    r"\bon[- ]?site\b|\bin[- ]office\b|\bin the office (?:five|5) days\b|\bnot (?:a )?remote\b|"
+    r"\bno remote\b|\bvor ort\b",
+    re.I,
+)
+_DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"(?P<n>\d{1,3})\s*%\s+of (?:their|your|the) time", re.I),
+        "in office at least {n}% of the time",
+    ),
+    (
+        re.compile(r"(?P<n>\d|one|two|three|four|five)\s+days?\s+(?:a|per|each)\s+week", re.I),
+        "in office {n} days a week",
+    ),
+    (
+        re.compile(
+            r"(?P<n>\d{1,4})\+?\s*miles?(?:\s*\((?P<km>\d{1,4})\+?\s*(?:km|kilomet(?:er|re)s?)\))?(?:\s*or more)?\s+from",
+            re.I,
+        ),
+        "remote only {n}+ miles from an office",
+    ),
+    (
+        re.compile(
+            r"remote (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time))",
+            re.I,
+        ),
+        "remote within {n}",
+    ),
+)
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
+
+
+def remote_policy(lines: Iterable[str], *, hint: RemoteKind = RemoteKind.UNKNOWN) -> RemotePolicy:
+    """Read the remote policy from a posting's lines, refining a structured hint."""
+    relevant = [s for line in lines for s in sentences(bullet_text(line)) if _mentions_place(s)]
+    kind = _kind_from_text(relevant)
+    if kind is RemoteKind.UNKNOWN or (
+        hint is not RemoteKind.UNKNOWN and kind is not RemoteKind.HYBRID
+    ):
+        kind = hint if hint is not RemoteKind.UNKNOWN else kind
+    return RemotePolicy(kind=kind, details=_details(relevant))
+
+
+def _mentions_place(sentence: str) -> bool:
+    return bool(
+        _HYBRID.search(sentence) or _REMOTE.search(sentence) or _ONSITE.search(sentence)
+    ) or ("office" in sentence.lower())
+
+
+def _kind_from_text(relevant: list[str]) -> RemoteKind:
+    text = " ".join(relevant)
+    if _HYBRID.search(text):
+        return RemoteKind.HYBRID
+    remote, onsite = bool(_REMOTE.search(text)), bool(_ONSITE.search(text))
+    if remote and onsite:
+        # "in an office or as a remote position": both are offered, which is how people use hybrid.
+        return RemoteKind.HYBRID
+    if remote:
+        return RemoteKind.REMOTE
+    if onsite:
+        return RemoteKind.ONSITE
+    return RemoteKind.UNKNOWN
+
+
+def _details(relevant: list[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for sentence in relevant:
+        for pattern, template in _DETAIL_PATTERNS:
+            match = pattern.search(sentence)
+            if match is None:
+                continue
+            n = _NUMBER_WORDS.get(match["n"].lower(), collapse(match["n"]))
+            detail = template.format(n=n)
+            if detail not in found:
+                found.append(detail)
+    return tuple(found)

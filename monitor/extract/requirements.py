@@ -1,0 +1,77 @@
+"""Requirement lists under headings such as "Minimum Requirements" and "Nice to have".
+
+Only bullets under a recognised heading count; description text and other
+lists (responsibilities, benefits, key skills) never become requirements.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import Enum
+
+from monitor.extract.text import bullet_text, is_bullet
+from monitor.model import Requirements
+
+
+class Section(Enum):
+    MINIMUM = "minimum"
+    PREFERRED = "preferred"
+
+
+_PREFERRED = re.compile(
+    r"^(?:preferred|desired|desirable|bonus|nice[- ]to[- ]haves?|additional|plus|"
+    r"it(?:'|’)?s a plus|extra credit|pluspunkte|wünschenswert|von vorteil)\b|"
+    r"\b(?:preferred|nice[- ]to[- ]have|bonus points?)\b(?:.*\b(?:qualifications|requirements|skills))?",
+    re.I,
+)
+_MINIMUM = re.compile(
+    r"^(?:minimum|basic|required|must[- ]haves?|essential|key)\s+(?:requirements|qualifications|skills)|"
+    r"^(?:requirements|qualifications|what (?:you(?:'|’)ll|you will) need|what we(?:'|’)re looking for|"
+    r"who you are|you have|you(?:'|’)ll have|about you|your profile|ihr profil|dein profil|"
+    r"anforderungen|profil recherché|your background includes|what we require)\b",
+    re.I,
+)
+_MAX_HEADING_CHARS = 80
+# A heading may be followed by one line of prose ("Stripe encourages ...") before its bullets.
+_PROSE_LINES_ALLOWED = 1
+
+
+def classify_heading(line: str) -> Section | None:
+    """The requirement section a heading line opens, or None."""
+    if is_bullet(line) or len(line) > _MAX_HEADING_CHARS:
+        return None
+    text = line.strip().rstrip(":").strip()
+    if _PREFERRED.search(text):
+        return Section.PREFERRED
+    if _MINIMUM.search(text):
+        return Section.MINIMUM
+    return None
+
+
+def requirements_from_lines(lines: Sequence[str]) -> Requirements:
+    """The first non-empty list under each kind of heading, in page order."""
+    found: dict[Section, tuple[str, ...]] = {}
+    for index, line in enumerate(lines):
+        section = classify_heading(line)
+        if section is None or found.get(section):
+            continue
+        items = _bullets_after(lines, index + 1)
+        if items:
+            found[section] = items
+    return Requirements(
+        minimum=found.get(Section.MINIMUM, ()), preferred=found.get(Section.PREFERRED, ())
+    )
+
+
+def _bullets_after(lines: Sequence[str], start: int) -> tuple[str, ...]:
+    items: list[str] = []
+    prose = 0
+    for line in lines[start:]:
+        if is_bullet(line):
+            items.append(bullet_text(line))
+            continue
+        if items or classify_heading(line) is not None or prose >= _PROSE_LINES_ALLOWED:
+            break
+        prose += 1
+    return tuple(items)

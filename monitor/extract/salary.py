@@ -1,0 +1,214 @@
+"""Pay ranges from the way people write them.
+
+``parse_salaries`` reads one line of text; ``salaries_from_lines`` reads a
+posting. A number becomes pay only when a currency marks it, so "401(k)",
+"50% of their time", "35+ miles" and "2-12+ years" are never salaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from monitor.extract.text import bullet_text, sentences
+from monitor.model import PayPeriod, Salary
+
+_SYMBOLS: dict[str, str] = {
+    "US$": "USD",
+    "CA$": "CAD",
+    "C$": "CAD",
+    "AU$": "AUD",
+    "A$": "AUD",
+    "NZ$": "NZD",
+    "S$": "SGD",
+    "HK$": "HKD",
+    "R$": "BRL",
+    "$": "USD",
+    "£": "GBP",
+    "€": "EUR",
+    "¥": "JPY",
+    "₹": "INR",
+    "₩": "KRW",
+    "zł": "PLN",
+    "₪": "ILS",
+    "Fr.": "CHF",
+}
+_ISO_CODES = (
+    "USD EUR GBP CAD AUD NZD CHF SEK NOK DKK PLN CZK HUF INR JPY SGD HKD BRL MXN ZAR ILS KRW "
+    "CNY RON BGN"
+).split()
+_SYMBOL_RE = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
+_ISO_RE = "|".join(_ISO_CODES)
+_CUR = rf"(?:{_SYMBOL_RE}|\b(?:{_ISO_RE})\b)"
+_NUM = r"\d{1,3}(?:[,.\u202f\u00a0' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
+_MULT = r"(?:[kK]\b|[mM]\b|\s?(?:thousand|million)\b)"
+_DASH = r"(?:-|–|—|‒|―|to|bis|à|and)"
+
+_AMOUNT = rf"(?P<cur{{N}}>{_CUR})?\s?(?P<num{{N}}>{_NUM})\s?(?P<mult{{N}}>{_MULT})?\s?(?P<iso{{N}}>\b(?:{_ISO_RE})\b)?"
+_RANGE_RE = re.compile(
+    _AMOUNT.replace("{N}", "1") + rf"\s*{_DASH}\s*" + _AMOUNT.replace("{N}", "2"), re.IGNORECASE
+)
+_SINGLE_RE = re.compile(_AMOUNT.replace("{N}", "1"), re.IGNORECASE)
+
+_PERIOD_PATTERNS: tuple[tuple[PayPeriod, re.Pattern[str]], ...] = (
+    (
+        PayPeriod.HOUR,
+        re.compile(r"/\s?h(?:ou)?r\b|per hour|an hour|hourly|/\s?h\b|stundenlohn|pro stunde", re.I),
+    ),
+    (PayPeriod.DAY, re.compile(r"/\s?day\b|per day|a day\b|daily rate|day rate|pro tag", re.I)),
+    (PayPeriod.WEEK, re.compile(r"/\s?w(?:ee)?k\b|per week|a week\b|weekly", re.I)),
+    (
+        PayPeriod.MONTH,
+        re.compile(r"/\s?mo(?:nth)?\b|per month|a month\b|monthly|pro monat|/monat|mensuel", re.I),
+    ),
+    (
+        PayPeriod.YEAR,
+        re.compile(
+            r"/\s?y(?:ea)?r\b|per year|a year\b|annual|annually|yearly|per annum|p\.\s?a\.|/jahr|pro jahr|jährlich|brutto/jahr|\bsalary\b",
+            re.I,
+        ),
+    ),
+)
+_PAY_CONTEXT = re.compile(
+    r"salary|salaries|pay\b|pay range|compensation|base|wage|rate|\bote\b|earn|gehalt|"
+    r"vergütung|brutto|salaire|per (?:hour|year|month|annum)|/\s?(?:hr|hour|yr|year)|hourly|annual",
+    re.I,
+)
+_NOT_PAY_CONTEXT = re.compile(
+    r"raised|funding|valuation|revenue|series [a-e]\b|customers|\barr\b|market cap|assets", re.I
+)
+_LABEL_RE = re.compile(r"(?:^|[;•|]\s*)(?P<label>[A-Z][\w .,/()&'-]{1,40}?)\s*:\s*$")
+
+
+def parse_salaries(line: str) -> list[Salary]:
+    """Every pay range or value written in one line of text."""
+    found: list[Salary] = []
+    for sentence in sentences(bullet_text(line)):
+        found.extend(_parse_sentence(sentence))
+    return found
+
+
+def salaries_from_lines(lines: Iterable[str]) -> tuple[Salary, ...]:
+    """Pay written anywhere in a posting, without duplicates, in reading order."""
+    seen: dict[tuple[object, ...], Salary] = {}
+    for line in lines:
+        for salary in parse_salaries(line):
+            key = (salary.min, salary.max, salary.currency, salary.period, salary.label)
+            seen.setdefault(key, salary)
+    return tuple(seen.values())
+
+
+def _parse_sentence(sentence: str) -> list[Salary]:
+    if _NOT_PAY_CONTEXT.search(sentence):
+        return []
+    results: list[Salary] = []
+    taken: list[tuple[int, int]] = []
+    for match in _RANGE_RE.finditer(sentence):
+        salary = _range_from_match(match, sentence)
+        if salary is not None:
+            results.append(salary)
+            taken.append(match.span())
+    if not _PAY_CONTEXT.search(sentence):
+        return results
+    for match in _SINGLE_RE.finditer(sentence):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
+        salary = _single_from_match(match, sentence)
+        if salary is not None:
+            results.append(salary)
+    return results
+
+
+def _range_from_match(match: re.Match[str], sentence: str) -> Salary | None:
+    currency = _currency(match, 1) or _currency(match, 2)
+    if currency is None:
+        return None
+    low = _amount(match["num1"], match["mult1"] or match["mult2"])
+    high = _amount(match["num2"], match["mult2"])
+    if low is None or high is None or high <= 0:
+        return None
+    if match["mult2"] and not match["mult1"] and low < 1000 <= high:
+        low = low * _multiplier(match["mult2"])
+    low, high = min(low, high), max(low, high)
+    return Salary(
+        min=low,
+        max=high,
+        currency=currency,
+        period=_period(sentence, match.end(), high),
+        label=_label(sentence[: match.start()]),
+    )
+
+
+def _single_from_match(match: re.Match[str], sentence: str) -> Salary | None:
+    currency = _currency(match, 1)
+    value = _amount(match["num1"], match["mult1"])
+    if currency is None or value is None or value <= 0:
+        return None
+    before = sentence[: match.start()].lower()
+    upper_bound = re.search(r"(?:up to|to|max(?:imum)?|bis zu|jusqu'à)\s*$", before)
+    lower_bound = re.search(r"(?:from|starting at|at least|min(?:imum)?|ab)\s*$", before)
+    return Salary(
+        min=None if upper_bound else value,
+        max=value if upper_bound or not lower_bound else None,
+        currency=currency,
+        period=_period(sentence, match.end(), value),
+        label=_label(before and sentence[: match.start()]),
+    )
+
+
+def _currency(match: re.Match[str], n: int) -> str | None:
+    marker = match[f"cur{n}"] or match[f"iso{n}"]
+    if not marker:
+        return None
+    return _SYMBOLS.get(marker) or _SYMBOLS.get(marker.upper()) or marker.upper()
+
+
+def _amount(number: str, mult: str | None) -> Decimal | None:
+    digits = _normalize_number(number)
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        return None
+    return value * _multiplier(mult) if mult else value
+
+
+def _normalize_number(number: str) -> str:
+    """'155,700' 155700, '55.000' 55000, '34.62' 34.62, '1.234,50' 1234.50."""
+    cleaned = re.sub(r"[\u202f\u00a0' ]", "", number)
+    groups = re.split(r"[.,]", cleaned)
+    if len(groups) == 1:
+        return cleaned
+    *head, last = groups
+    if len(last) == 3 and all(len(g) <= 3 for g in head):
+        return "".join(groups)
+    return "".join(head) + "." + last
+
+
+def _multiplier(mult: str | None) -> Decimal:
+    word = (mult or "").strip().lower()
+    if word in ("k", "thousand"):
+        return Decimal(1000)
+    if word in ("m", "million"):
+        return Decimal(1_000_000)
+    return Decimal(1)
+
+
+def _period(sentence: str, end: int, amount: Decimal) -> PayPeriod | None:
+    after = sentence[end : end + 40]
+    for text in (after, sentence):
+        for period, pattern in _PERIOD_PATTERNS:
+            if pattern.search(text):
+                return period
+    if amount >= 10_000:
+        return PayPeriod.YEAR
+    if amount < 500:
+        return PayPeriod.HOUR
+    return None
+
+
+def _label(before: str) -> str:
+    match = _LABEL_RE.search(before.strip())
+    if match is None or _PAY_CONTEXT.search(match["label"]):
+        return ""
+    return match["label"].strip()

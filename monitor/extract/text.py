@@ -1,0 +1,99 @@
+"""HTML and plain text to the lines a person reads.
+
+Every extractor works on the same shape: a list of lines with whitespace
+collapsed, where list items start with ``"- "`` whatever glyph the page used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+BULLET = "- "
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd details div dl dt fieldset figcaption figure footer "
+    "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot "
+    "th thead tr ul".split()
+)
+_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe")
+_BULLET_GLYPHS = re.compile(r"^\s*(?:[-*•·▪◦‣●○■□–—]|\d{1,2}[.)])\s+")
+_SPACE = re.compile(r"\s+")
+
+
+def collapse(text: str) -> str:
+    """Collapse every run of whitespace (including NBSP) to one space."""
+    return _SPACE.sub(" ", text.replace("\xa0", " ")).strip()
+
+
+def html_to_lines(html: str) -> list[str]:
+    """Visible text of an HTML document or fragment, one block per line."""
+    tree = LexborHTMLParser(html)
+    for node in tree.css(",".join(_INVISIBLE_TAGS)):
+        node.decompose()
+    root = tree.body or tree.root
+    if root is None:
+        return []
+    return [line for line in (_finish(raw) for raw in _walk_blocks(root)) if line]
+
+
+def text_to_lines(text: str) -> list[str]:
+    """Plain text (one block per line) to normalized lines."""
+    return [line for line in (_finish(raw) for raw in text.splitlines()) if line]
+
+
+def _finish(raw: str) -> str:
+    line = collapse(raw)
+    if not line:
+        return ""
+    if raw.startswith(BULLET) or _BULLET_GLYPHS.match(line):
+        item = _BULLET_GLYPHS.sub("", line, count=1) if _BULLET_GLYPHS.match(line) else line[2:]
+        return BULLET + item.strip() if item.strip() else ""
+    return line
+
+
+def _walk_blocks(root: LexborNode) -> Iterator[str]:
+    buffer: list[str] = []
+    yield from _emit(root, buffer)
+    if buffer:
+        yield "".join(buffer)
+
+
+def _emit(node: LexborNode, buffer: list[str]) -> Iterator[str]:
+    for child in node.iter(include_text=True):
+        tag = child.tag
+        if tag == "-text":
+            buffer.append(child.text_content or "")
+            continue
+        if tag not in _BLOCK_TAGS:
+            yield from _emit(child, buffer)
+            continue
+        # A block nested right inside a list item (<li><p>..</p></li>) keeps the bullet.
+        if buffer and not _only_bullet(buffer):
+            yield "".join(buffer)
+            buffer.clear()
+        if tag == "li":
+            buffer.append(BULLET)
+        yield from _emit(child, buffer)
+        if buffer:
+            yield "".join(buffer)
+            buffer.clear()
+
+
+def _only_bullet(buffer: list[str]) -> bool:
+    return "".join(buffer).strip() == BULLET.strip()
+
+
+def is_bullet(line: str) -> bool:
+    return line.startswith(BULLET)
+
+
+def bullet_text(line: str) -> str:
+    return line[len(BULLET) :] if is_bullet(line) else line
+
+
+def sentences(line: str) -> list[str]:
+    """Split a line into sentences without breaking numbers such as 155.700 or 34.62."""
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(\"“])", line)
+    return [p for p in parts if p]

@@ -1,0 +1,266 @@
+"""Frozen value objects for the domain: what a posting says and what changed.
+
+These carry no database identity and no board-specific extras; rows live in
+``monitor.store`` and are mapped to and from these objects there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class PayPeriod(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class RemoteKind(StrEnum):
+    ONSITE = "onsite"
+    HYBRID = "hybrid"
+    REMOTE = "remote"
+    UNKNOWN = "unknown"
+
+
+class PostingStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Salary:
+    """One pay range; ``label`` says whom it applies to (a location or level)."""
+
+    min: Decimal | None
+    max: Decimal | None
+    currency: str | None = None
+    period: PayPeriod | None = None
+    label: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min": _decimal_str(self.min),
+            "max": _decimal_str(self.max),
+            "currency": self.currency,
+            "period": self.period.value if self.period else None,
+            "label": self.label,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Salary:
+        return cls(
+            min=_decimal_or_none(data.get("min")),
+            max=_decimal_or_none(data.get("max")),
+            currency=data.get("currency"),
+            period=PayPeriod(data["period"]) if data.get("period") else None,
+            label=data.get("label", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemotePolicy:
+    """Where the work happens; ``details`` keeps the rules a person would quote."""
+
+    kind: RemoteKind = RemoteKind.UNKNOWN
+    details: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.kind is not RemoteKind.UNKNOWN or bool(self.details)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "details": list(self.details)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RemotePolicy:
+        return cls(kind=RemoteKind(data["kind"]), details=tuple(data.get("details", ())))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Requirements:
+    minimum: tuple[str, ...] = ()
+    preferred: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.minimum or self.preferred)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"minimum": list(self.minimum), "preferred": list(self.preferred)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Requirements:
+        return cls(
+            minimum=tuple(data.get("minimum", ())), preferred=tuple(data.get("preferred", ()))
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Posting:
+    """One job posting as a person reads it, normalized."""
+
+    source_kind: str
+    source_id: str
+    url: str
+    title: str
+    company: str = ""
+    locations: tuple[str, ...] = ()
+    salaries: tuple[Salary, ...] = ()
+    remote: RemotePolicy = field(default_factory=RemotePolicy)
+    requirements: Requirements = field(default_factory=Requirements)
+    employment_type: str | None = None
+    posted_at: date | None = None
+    updated_at: date | None = None
+    status: PostingStatus = PostingStatus.OPEN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_kind": self.source_kind,
+            "source_id": self.source_id,
+            "url": self.url,
+            "title": self.title,
+            "company": self.company,
+            "locations": list(self.locations),
+            "salaries": [s.to_dict() for s in self.salaries],
+            "remote": self.remote.to_dict(),
+            "requirements": self.requirements.to_dict(),
+            "employment_type": self.employment_type,
+            "posted_at": self.posted_at.isoformat() if self.posted_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "status": self.status.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Posting:
+        return cls(
+            source_kind=data["source_kind"],
+            source_id=data["source_id"],
+            url=data["url"],
+            title=data["title"],
+            company=data.get("company", ""),
+            locations=tuple(data.get("locations", ())),
+            salaries=tuple(Salary.from_dict(s) for s in data.get("salaries", ())),
+            remote=RemotePolicy.from_dict(data.get("remote") or {"kind": "unknown"}),
+            requirements=Requirements.from_dict(data.get("requirements") or {}),
+            employment_type=data.get("employment_type"),
+            posted_at=_date_or_none(data.get("posted_at")),
+            updated_at=_date_or_none(data.get("updated_at")),
+            status=PostingStatus(data.get("status", "open")),
+        )
+
+    def content_hash(self) -> str:
+        """Stable hash of what a person reads; volatile fields are left out."""
+        data = self.to_dict()
+        del data["updated_at"]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.company} · {self.title}" if self.company else self.title
+
+
+class ChangeKind(StrEnum):
+    CHANGED = "changed"
+    ADDED = "added"
+    REMOVED = "removed"
+    REWORDED = "reworded"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldChange:
+    """One change a person would mention: ``summary`` is that sentence."""
+
+    field: str
+    kind: ChangeKind
+    old: str | None
+    new: str | None
+    summary: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeSet:
+    """Everything that changed between two versions of one posting."""
+
+    before: Posting
+    after: Posting
+    changes: tuple[FieldChange, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alert:
+    """A message ready to send: plain text and Markdown bodies of one change set."""
+
+    title: str
+    body_text: str
+    body_markdown: str
+
+
+def utc_isoformat(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _decimal_str(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _date_or_none(value: Any) -> date | None:
+    return None if not value else date.fromisoformat(str(value))
+
+
+class CheckOutcome(StrEnum):
+    """What one check found; every consumer handles each value."""
+
+    BASELINE = "baseline"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not_modified"
+    GONE = "gone"
+    CLOSED = "closed"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Validators:
+    """What the server gave us to ask "has it changed?" next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    """Everything one check decided, written to the store in one transaction."""
+
+    posting_id: int
+    outcome: CheckOutcome
+    checked_at: datetime
+    next_check_at: datetime
+    status: PostingStatus
+    consecutive_failures: int = 0
+    gone_count: int = 0
+    http_status: int | None = None
+    latency_ms: int | None = None
+    error: str | None = None
+    validators: Validators | None = None
+    """None keeps the stored validators (errors must not forget a good ETag)."""
+    snapshot: Posting | None = None
+    """A version to store if it differs from the current one."""
+    changes: tuple[FieldChange, ...] = ()
+    alert: Alert | None = None

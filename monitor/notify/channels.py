@@ -1,0 +1,82 @@
+"""Delivering one message to one channel: Apprise for every service, plus the console.
+
+One Apprise object is built at start with each channel tagged by its name, so a
+message can be routed to exactly one channel and its outcome recorded per row.
+Channel URLs hold secrets: they are only ever shown through ``masked_url``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Protocol, TextIO
+
+import apprise
+
+from monitor.config import ChannelConfig
+from monitor.errors import ConfigError, NotifyError
+from monitor.model import Alert
+
+log = logging.getLogger(__name__)
+CONSOLE_SCHEME = "console://"
+
+
+class Notifier(Protocol):
+    async def send(self, channel: str, alert: Alert) -> None:
+        """Deliver ``alert`` to ``channel``; raise NotifyError if it was not accepted."""
+        ...
+
+
+class ChannelNotifier:
+    """Sends through Apprise, or writes to a stream for ``console://`` channels."""
+
+    def __init__(self, channels: Sequence[ChannelConfig], *, console: TextIO | None = None):
+        self._console = console
+        self._console_names = set()
+        self._masked: dict[str, str] = {}
+        self._apprise = apprise.Apprise()
+        for channel in channels:
+            url = channel.url.get_secret_value()
+            if url.strip().lower().startswith(CONSOLE_SCHEME):
+                self._console_names.add(channel.name)
+                self._masked[channel.name] = CONSOLE_SCHEME
+                continue
+            service = apprise.Apprise.instantiate(url, tag=channel.name)
+            if service is None:
+                raise ConfigError(
+                    f"channels: {channel.name!r} has a URL Apprise cannot use", source="channels"
+                )
+            self._masked[channel.name] = str(service.url(privacy=True))  # type: ignore[no-untyped-call]
+            self._apprise.add(service)
+
+    @property
+    def channel_names(self) -> list[str]:
+        return list(self._masked)
+
+    def masked_url(self, channel: str) -> str:
+        return self._masked.get(channel, "(unknown channel)")
+
+    async def send(self, channel: str, alert: Alert) -> None:
+        if channel in self._console_names:
+            self._write_console(alert)
+            return
+        if channel not in self._masked:
+            raise NotifyError(f"channel {channel!r} is not configured any more")
+        result = await self._apprise.async_notify(
+            body=alert.body_markdown,
+            title=alert.title,
+            body_format=apprise.NotifyFormat.MARKDOWN,
+            tag=channel,
+            match_always=False,
+        )
+        if not result:
+            raise NotifyError(
+                f"channel {channel!r} ({self._masked[channel]}) did not accept the message"
+            )
+
+    def _write_console(self, alert: Alert) -> None:
+        stream = self._console or sys.stdout
+        rule = "─" * min(72, max(len(alert.title), 20))
+        stream.write(f"\n{rule}\n{alert.body_text}\n{rule}\n")
+        stream.flush()

@@ -1,0 +1,165 @@
+"""One check of one posting, end to end: fetch, parse, normalize, compare, decide.
+
+``check`` does the I/O (one fetch); everything it decides comes from the pure
+functions below it, and the result is written by the caller in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from monitor.clock import Clock
+from monitor.diff import compare
+from monitor.errors import FetchError, HttpStatusError, ParseError
+from monitor.fetch import Fetcher, FetchResponse
+from monitor.model import CheckOutcome, CheckResult, Posting, PostingStatus, Validators
+from monitor.normalize import normalize
+from monitor.notify.render import render_alert
+from monitor.sources import SourceRegistry
+from monitor.store.repository import PostingState
+
+log = logging.getLogger(__name__)
+GONE_STATUSES = frozenset({404, 410})
+_ERROR_BACKOFF_BASE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckContext:
+    fetcher: Fetcher
+    sources: SourceRegistry
+    clock: Clock
+    close_after: int = 2
+
+
+async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
+    """Check one posting; never raises for anything the page or network does."""
+    source = ctx.sources.get(state.source_kind)
+    try:
+        response = await ctx.fetcher.get(
+            source.fetch_url(state.url), etag=state.etag, last_modified=state.last_modified
+        )
+    except HttpStatusError as exc:
+        if exc.status in GONE_STATUSES:
+            return gone(state, now=ctx.clock.now(), status=exc.status, close_after=ctx.close_after)
+        return failed(state, now=ctx.clock.now(), error=exc, http_status=exc.status)
+    except FetchError as exc:
+        return failed(state, now=ctx.clock.now(), error=exc)
+    now = ctx.clock.now()
+    if response.not_modified:
+        return unchanged(state, now=now, response=response, outcome=CheckOutcome.NOT_MODIFIED)
+    body_hash = hashlib.sha256(response.page.body).hexdigest()
+    if (
+        body_hash == state.body_hash
+        and state.current is not None
+        and state.status is PostingStatus.OPEN
+    ):
+        return unchanged(state, now=now, response=response, outcome=CheckOutcome.UNCHANGED)
+    try:
+        parsed = source.parse(response.page)
+    except (ParseError, FetchError) as exc:
+        return failed(state, now=now, error=exc, http_status=response.page.status)
+    if not parsed:
+        error = ParseError("the page holds no posting", url=state.url)
+        return failed(state, now=now, error=error, http_status=response.page.status)
+    posting = normalize(
+        replace(parsed[0], source_kind=state.source_kind, source_id=state.source_id, url=state.url)
+    )
+    return judge(state, posting, now=now, response=response, body_hash=body_hash)
+
+
+def judge(
+    state: PostingState, posting: Posting, *, now: datetime, response: FetchResponse, body_hash: str
+) -> CheckResult:
+    """Decide what a freshly read posting means against the stored version. Pure."""
+    validators = Validators(
+        etag=response.etag, last_modified=response.last_modified, body_hash=body_hash
+    )
+    base = CheckResult(
+        posting_id=state.id,
+        outcome=CheckOutcome.UNCHANGED,
+        checked_at=now,
+        next_check_at=now + state.interval,
+        status=PostingStatus.OPEN,
+        http_status=response.page.status,
+        latency_ms=response.latency_ms,
+        validators=validators,
+        snapshot=posting,
+    )
+    if state.current is None:
+        return replace(base, outcome=CheckOutcome.BASELINE)
+    changeset = compare(state.current, posting)
+    if not changeset:
+        return base
+    return replace(
+        base, outcome=CheckOutcome.CHANGED, changes=changeset.changes, alert=render_alert(changeset)
+    )
+
+
+def unchanged(
+    state: PostingState, *, now: datetime, response: FetchResponse, outcome: CheckOutcome
+) -> CheckResult:
+    validators = Validators(
+        etag=response.etag or state.etag,
+        last_modified=response.last_modified or state.last_modified,
+        body_hash=state.body_hash,
+    )
+    return CheckResult(
+        posting_id=state.id,
+        outcome=outcome,
+        checked_at=now,
+        next_check_at=now + state.interval,
+        status=state.status,
+        http_status=response.page.status,
+        latency_ms=response.latency_ms,
+        validators=validators,
+    )
+
+
+def failed(
+    state: PostingState, *, now: datetime, error: Exception, http_status: int | None = None
+) -> CheckResult:
+    """Record the error and retry sooner than the interval, backing off; no change."""
+    failures = state.consecutive_failures + 1
+    retry_in = min(state.interval, _ERROR_BACKOFF_BASE * 2 ** min(failures - 1, 16))
+    log.warning("check of %s failed: %s", state.url, error, extra={"action": "check_failed"})
+    return CheckResult(
+        posting_id=state.id,
+        outcome=CheckOutcome.ERROR,
+        checked_at=now,
+        next_check_at=now + retry_in,
+        status=state.status,
+        consecutive_failures=failures,
+        gone_count=state.gone_count,
+        http_status=http_status,
+        error=str(error),
+    )
+
+
+def gone(state: PostingState, *, now: datetime, status: int, close_after: int) -> CheckResult:
+    """404/410: closed only after ``close_after`` answers in a row, and only once."""
+    count = state.gone_count + 1
+    base = CheckResult(
+        posting_id=state.id,
+        outcome=CheckOutcome.GONE,
+        checked_at=now,
+        next_check_at=now + state.interval,
+        status=state.status,
+        gone_count=count,
+        http_status=status,
+        error=f"HTTP {status}",
+    )
+    if state.status is PostingStatus.CLOSED or state.current is None or count < close_after:
+        return base
+    closed = replace(state.current, status=PostingStatus.CLOSED)
+    changeset = compare(state.current, closed)
+    return replace(
+        base,
+        outcome=CheckOutcome.CLOSED,
+        status=PostingStatus.CLOSED,
+        snapshot=closed,
+        changes=changeset.changes,
+        alert=render_alert(changeset),
+    )

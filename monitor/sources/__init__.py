@@ -1,0 +1,60 @@
+"""Source plugins and the registry that picks one for a URL.
+
+Built-in sources and those from other packages (entry-point group
+``posting_monitor.sources``) are registered the same way; the registry is an
+object built at start, not a process-wide global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from importlib.metadata import entry_points
+
+from monitor.errors import SourceError
+from monitor.sources.base import FetchedPage, Source
+from monitor.sources.page import WebPageSource
+
+ENTRY_POINT_GROUP = "posting_monitor.sources"
+BUILTIN_SOURCES: tuple[type[Source], ...] = (WebPageSource,)
+
+__all__ = ["BUILTIN_SOURCES", "FetchedPage", "Source", "SourceRegistry"]
+
+
+class SourceRegistry:
+    """Source kinds by name; detection tries specific sources before the generic page."""
+
+    def __init__(self, sources: Iterable[Source]) -> None:
+        self._by_kind: dict[str, Source] = {}
+        for source in sources:
+            self.register(source)
+
+    @classmethod
+    def default(cls) -> SourceRegistry:
+        registry = cls(source_class() for source_class in BUILTIN_SOURCES)
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            registry.register(entry.load()())
+        return registry
+
+    def register(self, source: Source) -> None:
+        if source.kind in self._by_kind:
+            raise SourceError(f"source kind {source.kind!r} is registered twice")
+        self._by_kind[source.kind] = source
+
+    def get(self, kind: str) -> Source:
+        try:
+            return self._by_kind[kind]
+        except KeyError:
+            known = ", ".join(sorted(self._by_kind))
+            raise SourceError(f"unknown source kind {kind!r} (known: {known})") from None
+
+    def detect(self, url: str) -> Source:
+        """The most specific source that handles ``url``; the generic page source last."""
+        generic = [s for s in self._by_kind.values() if s.kind == WebPageSource.kind]
+        specific = [s for s in self._by_kind.values() if s.kind != WebPageSource.kind]
+        for source in [*specific, *generic]:
+            if source.matches(url):
+                return source
+        raise SourceError(f"no source handles {url!r}: only http and https URLs can be watched")
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(self._by_kind.values())

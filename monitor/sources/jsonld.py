@@ -1,0 +1,205 @@
+"""schema.org ``JobPosting`` in JSON-LD, read block by block.
+
+Each ``<script type="application/ld+json">`` is parsed on its own so one
+malformed block does not hide the others; ``@graph`` and lists are unwrapped
+and CDATA or comment wrappers are tolerated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from monitor.extract.salary import parse_salaries
+from monitor.extract.text import collapse
+from monitor.model import PayPeriod, RemoteKind, Salary
+
+_WRAPPER = re.compile(r"^\s*(?:<!\[CDATA\[|<!--|//\s*<!\[CDATA\[)|(?:\]\]>|-->|//\s*\]\]>)\s*$")
+_UNIT_PERIODS = {
+    "HOUR": PayPeriod.HOUR,
+    "DAY": PayPeriod.DAY,
+    "WEEK": PayPeriod.WEEK,
+    "MONTH": PayPeriod.MONTH,
+    "YEAR": PayPeriod.YEAR,
+    "ANNUAL": PayPeriod.YEAR,
+    "YEARLY": PayPeriod.YEAR,
+    "HOURLY": PayPeriod.HOUR,
+    "MONTHLY": PayPeriod.MONTH,
+}
+
+
+def job_postings(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    """Every JobPosting object in the page's JSON-LD blocks, in page order."""
+    found: list[dict[str, Any]] = []
+    for script in tree.css('script[type="application/ld+json"]'):
+        data = _load_block(script.text(deep=True) or "")
+        found.extend(obj for obj in _objects(data) if _is_job_posting(obj))
+    return found
+
+
+def _load_block(text: str) -> Any:
+    cleaned = _WRAPPER.sub("", text.strip())
+    try:
+        return json.loads(cleaned, strict=False)
+    except ValueError:
+        return None
+
+
+def _objects(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _objects(item)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _objects(data["@graph"])
+
+
+def _is_job_posting(obj: dict[str, Any]) -> bool:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(isinstance(k, str) and k.rsplit("/", 1)[-1] == "JobPosting" for k in kinds)
+
+
+def text_of(value: Any) -> str:
+    """A plain string from a JSON-LD value that may be a string, object or list."""
+    if isinstance(value, str):
+        return collapse(value)
+    if isinstance(value, dict):
+        return text_of(value.get("name") or value.get("value") or "")
+    if isinstance(value, list) and value:
+        return text_of(value[0])
+    if isinstance(value, int | float):
+        return str(value)
+    return ""
+
+
+def title(obj: dict[str, Any]) -> str:
+    return text_of(obj.get("title") or obj.get("name"))
+
+
+def company(obj: dict[str, Any]) -> str:
+    return text_of(obj.get("hiringOrganization"))
+
+
+def locations(obj: dict[str, Any]) -> list[str]:
+    places = obj.get("jobLocation") or []
+    places = places if isinstance(places, list) else [places]
+    return [loc for loc in (_place_name(p) for p in places) if loc]
+
+
+def _place_name(place: Any) -> str:
+    if isinstance(place, str):
+        return collapse(place)
+    if not isinstance(place, dict):
+        return ""
+    address = place.get("address")
+    if isinstance(address, str):
+        return collapse(address)
+    if not isinstance(address, dict):
+        return text_of(place.get("name"))
+    parts = [
+        text_of(address.get(k)) for k in ("addressLocality", "addressRegion", "addressCountry")
+    ]
+    return ", ".join(p for p in parts if p) or text_of(place.get("name"))
+
+
+def remote_hint(obj: dict[str, Any]) -> RemoteKind:
+    kind = text_of(obj.get("jobLocationType")).upper()
+    return RemoteKind.REMOTE if "TELECOMMUTE" in kind else RemoteKind.UNKNOWN
+
+
+def applicant_regions(obj: dict[str, Any]) -> list[str]:
+    value = obj.get("applicantLocationRequirements") or []
+    values = value if isinstance(value, list) else [value]
+    return [name for name in (text_of(v) for v in values) if name]
+
+
+def employment_type(obj: dict[str, Any]) -> str | None:
+    value = obj.get("employmentType")
+    values = value if isinstance(value, list) else [value]
+    names = [text_of(v) for v in values if text_of(v)]
+    return ", ".join(names) if names else None
+
+
+def posted_date(obj: dict[str, Any], key: str = "datePosted") -> date | None:
+    value = text_of(obj.get(key))
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def description_html(obj: dict[str, Any]) -> str:
+    value = obj.get("description")
+    return value if isinstance(value, str) else ""
+
+
+def salaries(obj: dict[str, Any]) -> list[Salary]:
+    """``baseSalary`` as MonetaryAmount, a number, or a string such as "$100,000"."""
+    base = obj.get("baseSalary")
+    currency = text_of(obj.get("salaryCurrency")) or None
+    amounts = base if isinstance(base, list) else [base]
+    found: list[Salary] = []
+    for amount in amounts:
+        found.extend(_monetary_amount(amount, currency))
+    return found
+
+
+def _monetary_amount(amount: Any, currency: str | None) -> list[Salary]:
+    if isinstance(amount, int | float) or (isinstance(amount, str) and _decimal(amount)):
+        value = _decimal(amount)
+        return [Salary(min=value, max=value, currency=currency, period=None)]
+    if isinstance(amount, str):
+        return parse_salaries(amount)
+    if not isinstance(amount, dict):
+        return []
+    currency = text_of(amount.get("currency")) or currency
+    value = amount.get("value")
+    if isinstance(value, str) and _decimal(value) is None:
+        return [_with_currency(s, currency) for s in parse_salaries(value)]
+    if not isinstance(value, dict):
+        single = _decimal(value)
+        return [Salary(min=single, max=single, currency=currency)] if single else []
+    low = _decimal(value.get("minValue"))
+    high = _decimal(value.get("maxValue"))
+    exact = _decimal(value.get("value"))
+    if low is None and high is None and exact is None:
+        return []
+    period = _UNIT_PERIODS.get(text_of(value.get("unitText")).upper())
+    return [
+        Salary(
+            min=low or exact,
+            max=high or exact,
+            currency=currency and currency.upper(),
+            period=period,
+        )
+    ]
+
+
+def _with_currency(salary: Salary, currency: str | None) -> Salary:
+    if salary.currency or not currency:
+        return salary
+    return Salary(
+        min=salary.min,
+        max=salary.max,
+        currency=currency.upper(),
+        period=salary.period,
+        label=salary.label,
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and number > 0 else None

@@ -1,0 +1,107 @@
+"""Any web page: schema.org JSON-LD first, then the page text for what it lacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from monitor.errors import ParseError, UnsupportedContent
+from monitor.extract.remote import remote_policy
+from monitor.extract.requirements import requirements_from_lines
+from monitor.extract.salary import salaries_from_lines
+from monitor.extract.text import collapse, html_to_lines
+from monitor.model import Posting, RemoteKind, RemotePolicy, Requirements
+from monitor.sources import jsonld
+from monitor.sources.base import FetchedPage
+from monitor.urls import canonical_url
+
+T = TypeVar("T")
+
+
+class WebPageSource:
+    """A single posting page (HTML). Reads JSON-LD ``JobPosting`` where present and
+    the visible text for salary, requirements and remote policy where it is not."""
+
+    kind: ClassVar[str] = "html"
+    title: ClassVar[str] = "Web page (schema.org JSON-LD, then page text)"
+    accepts: ClassVar[tuple[str, ...]] = ("text/html", "application/xhtml+xml")
+
+    def matches(self, url: str) -> bool:
+        return urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).hostname)
+
+    def fetch_url(self, url: str) -> str:
+        return url
+
+    def parse(self, page: FetchedPage) -> list[Posting]:
+        if not page.content_type.startswith(self.accepts):
+            raise UnsupportedContent(url=page.url, content_type=page.content_type)
+        tree = LexborHTMLParser(page.text())
+        found = jsonld.job_postings(tree)
+        return [_posting(page, tree, found[0] if found else {})]
+
+
+def _posting(page: FetchedPage, tree: LexborHTMLParser, data: dict[str, object]) -> Posting:
+    title = jsonld.title(data) or _page_title(tree)
+    if not title:
+        raise ParseError("no job posting found: no JSON-LD JobPosting and no title", url=page.url)
+    texts = _texts(tree, jsonld.description_html(data))
+    return Posting(
+        source_kind=WebPageSource.kind,
+        source_id=canonical_url(page.url),
+        url=page.url,
+        title=title,
+        company=jsonld.company(data) or _meta(tree, "og:site_name"),
+        locations=tuple(jsonld.locations(data)),
+        salaries=tuple(jsonld.salaries(data)) or _first(salaries_from_lines, texts, ()),
+        remote=_remote(texts, data),
+        requirements=_first(requirements_from_lines, texts, Requirements()),
+        employment_type=jsonld.employment_type(data),
+        posted_at=jsonld.posted_date(data),
+    )
+
+
+def _texts(tree: LexborHTMLParser, description: str) -> list[list[str]]:
+    """The JSON-LD description first (the posting's own words), then the whole page,
+    which some sites fill while leaving the description short."""
+    page_lines = html_to_lines(tree.html or "")
+    return [html_to_lines(description), page_lines] if description else [page_lines]
+
+
+def _first(extract: Callable[[list[str]], T], texts: list[list[str]], empty: T) -> T:
+    for lines in texts:
+        value = extract(lines)
+        if value:
+            return value
+    return empty
+
+
+def _remote(texts: list[list[str]], data: dict[str, object]) -> RemotePolicy:
+    hint = jsonld.remote_hint(data)
+    policy = _first(lambda lines: remote_policy(lines, hint=hint), texts, RemotePolicy(kind=hint))
+    regions = jsonld.applicant_regions(data)
+    if not regions or policy.kind is not RemoteKind.REMOTE:
+        return policy
+    extra = tuple(
+        f"remote within {r}" for r in regions if f"remote within {r}" not in policy.details
+    )
+    return RemotePolicy(kind=policy.kind, details=policy.details + extra)
+
+
+def _page_title(tree: LexborHTMLParser) -> str:
+    for candidate in (_text(tree, "h1"), _meta(tree, "og:title"), _text(tree, "title")):
+        if candidate:
+            return candidate
+    return ""
+
+
+def _text(tree: LexborHTMLParser, selector: str) -> str:
+    node = tree.css_first(selector)
+    return collapse(node.text()) if node is not None else ""
+
+
+def _meta(tree: LexborHTMLParser, prop: str) -> str:
+    node = tree.css_first(f'meta[property="{prop}"]') or tree.css_first(f'meta[name="{prop}"]')
+    return collapse(node.attributes.get("content") or "") if node is not None else ""

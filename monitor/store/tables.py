@@ -1,0 +1,152 @@
+"""SQLAlchemy tables. Rows stay here and in the repository; domain objects are in model.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, also on SQLite, which keeps no offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware values")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonColumn: Any = JSON().with_variant(JSONB(), "postgresql")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("source_kind", String(40), nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("channels", JsonColumn, nullable=False),
+    Column("origin", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("watch_id", ForeignKey("watches.id", ondelete="CASCADE"), nullable=False),
+    Column("source_kind", String(40), nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("status", String(10), nullable=False, default="open"),
+    Column("current_snapshot_id", Integer),
+    Column("body_hash", String(64)),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_checked_at", UTCDateTime),
+    Column("last_outcome", String(20)),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("gone_count", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_kind", "source_id"),
+    Index(None, "next_check_at"),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("posting_id", ForeignKey("postings.id", ondelete="CASCADE"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("data", JsonColumn, nullable=False),
+    Column("captured_at", UTCDateTime, nullable=False),
+    Index(None, "posting_id", "captured_at"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("posting_id", ForeignKey("postings.id", ondelete="CASCADE"), nullable=False),
+    Column("snapshot_id", ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("old", Text),
+    Column("new", Text),
+    Column("summary", Text, nullable=False),
+    Index(None, "posting_id", "detected_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("posting_id", ForeignKey("postings.id", ondelete="CASCADE"), nullable=False),
+    Column("snapshot_id", ForeignKey("snapshots.id", ondelete="CASCADE")),
+    Column("channel", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_markdown", Text, nullable=False),
+    Column("status", String(10), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "status", "next_attempt_at"),
+)
+
+check_log = Table(
+    "check_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("posting_id", ForeignKey("postings.id", ondelete="CASCADE"), nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("http_status", Integer),
+    Column("latency_ms", Integer),
+    Column("error", Text),
+    Index(None, "posting_id", "checked_at"),
+)

@@ -1,0 +1,29 @@
+"""URL helpers: canonical form (identity of a page) and a stable key for it."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Parameters that identify a campaign or a click, never the posting.
+_TRACKING_PARAMS = frozenset(
+    "gclid fbclid msclkid dclid yclid mc_cid mc_eid ref ref_src source src gh_src lever-source "
+    "lever-origin trk trackingid refid".split()
+)
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, no fragment, no tracking parameters, sorted query."""
+    parts = urlsplit(url.strip())
+    query = sorted(
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
+    )
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+
+
+def url_key(url: str) -> str:
+    """A short stable id for a page that has no id of its own."""
+    return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:24]
