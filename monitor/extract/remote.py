@@ -14,7 +14,9 @@ from monitor.extract.text import bullet_text, collapse, sentences
 from monitor.model import RemoteKind, RemotePolicy
 
 _HYBRID = re.compile(
-    r"\bhybrid\b|\bhybride?s?\b|days? (?:a|per) week in (?:the|our|an)? ?office", re.I
+    r"\bhybrid\b|\bhybride?s?\b|days? (?:a|per) week in (?:the|our|an)? ?office|"
+    r"\b(?:[1-4]|one|two|three|four) days? (?:a|per|each) week\b",
+    re.I,
 )
 _REMOTE = re.compile(
     r"\bfully remote\b|\b100% remote\b|\bremote[- ]first\b|\bremote position\b|\bremote role\b|"
@@ -38,7 +40,7 @@ _DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
-            r"(?P<n>\d{1,4})\+?\s*miles?(?:\s*\((?P<km>\d{1,4})\+?\s*(?:km|kilomet(?:er|re)s?)\))?(?:\s*or more)?\s+from",
+            r"(?P<n>\d{1,4})\+?\s*miles?(?:\s*(?:\(|or\s)\s*\d{1,4}\+?\s*(?:km|kilomet(?:er|re)s?)\)?)?(?:\s*or more)?\s+from",
             re.I,
         ),
         "remote only {n}+ miles from an office",

@@ -26,7 +26,7 @@ _PREFERRED = re.compile(
     re.I,
 )
 _MINIMUM = re.compile(
-    r"^(?:minimum|basic|required|must[- ]haves?|essential|key)\s+(?:requirements|qualifications|skills)|"
+    r"^(?:minimum|basic|required|must[- ]haves?|essential)\s+(?:requirements|qualifications|skills)|"
     r"^(?:requirements|qualifications|what (?:you(?:'|’)ll|you will) need|what we(?:'|’)re looking for|"
     r"who you are|you have|you(?:'|’)ll have|about you|your profile|ihr profil|dein profil|"
     r"anforderungen|profil recherché|your background includes|what we require)\b",

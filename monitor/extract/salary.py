@@ -41,7 +41,9 @@ _ISO_CODES = (
 _SYMBOL_RE = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
 _ISO_RE = "|".join(_ISO_CODES)
 _CUR = rf"(?:{_SYMBOL_RE}|\b(?:{_ISO_RE})\b)"
-_NUM = r"\d{1,3}(?:[,.\u202f\u00a0' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
+_NUM = (
+    r"\d{1,2}(?:,\d{2})+,\d{3}|\d{1,3}(?:[,.\u202f\u00a0' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
+)
 _MULT = r"(?:[kK]\b|[mM]\b|\s?(?:thousand|million)\b)"
 _DASH = r"(?:-|–|—|‒|―|to|bis|à|and)"
 
@@ -81,11 +83,15 @@ _NOT_PAY_CONTEXT = re.compile(
 _LABEL_RE = re.compile(r"(?:^|[;•|]\s*)(?P<label>[A-Z][\w .,/()&'-]{1,40}?)\s*:\s*$")
 
 
-def parse_salaries(line: str) -> list[Salary]:
-    """Every pay range or value written in one line of text."""
+def parse_salaries(line: str, *, is_pay: bool = False) -> list[Salary]:
+    """Every pay range or value written in one line of text.
+
+    ``is_pay`` says the text is known to be pay (a structured salary field), so a
+    lone amount such as "$100,000" counts without words like "salary" around it.
+    """
     found: list[Salary] = []
     for sentence in sentences(bullet_text(line)):
-        found.extend(_parse_sentence(sentence))
+        found.extend(_parse_sentence(sentence, is_pay=is_pay))
     return found
 
 
@@ -99,8 +105,8 @@ def salaries_from_lines(lines: Iterable[str]) -> tuple[Salary, ...]:
     return tuple(seen.values())
 
 
-def _parse_sentence(sentence: str) -> list[Salary]:
-    if _NOT_PAY_CONTEXT.search(sentence):
+def _parse_sentence(sentence: str, *, is_pay: bool) -> list[Salary]:
+    if not is_pay and _NOT_PAY_CONTEXT.search(sentence):
         return []
     results: list[Salary] = []
     taken: list[tuple[int, int]] = []
@@ -109,7 +115,7 @@ def _parse_sentence(sentence: str) -> list[Salary]:
         if salary is not None:
             results.append(salary)
             taken.append(match.span())
-    if not _PAY_CONTEXT.search(sentence):
+    if not (is_pay or _PAY_CONTEXT.search(sentence)):
         return results
     for match in _SINGLE_RE.finditer(sentence):
         if any(start <= match.start() < end for start, end in taken):

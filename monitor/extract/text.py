@@ -47,10 +47,13 @@ def _finish(raw: str) -> str:
     line = collapse(raw)
     if not line:
         return ""
-    if raw.startswith(BULLET) or _BULLET_GLYPHS.match(line):
-        item = _BULLET_GLYPHS.sub("", line, count=1) if _BULLET_GLYPHS.match(line) else line[2:]
-        return BULLET + item.strip() if item.strip() else ""
-    return line
+    if not _BULLET_GLYPHS.match(line):
+        return line
+    item = line
+    # "<li>• text</li>" carries our bullet and the page's glyph: strip both.
+    while match := _BULLET_GLYPHS.match(item):
+        item = item[match.end() :]
+    return BULLET + item.strip() if item.strip() else ""
 
 
 def _walk_blocks(root: LexborNode) -> Iterator[str]:

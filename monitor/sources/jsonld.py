@@ -157,13 +157,13 @@ def _monetary_amount(amount: Any, currency: str | None) -> list[Salary]:
         value = _decimal(amount)
         return [Salary(min=value, max=value, currency=currency, period=None)]
     if isinstance(amount, str):
-        return parse_salaries(amount)
+        return parse_salaries(amount, is_pay=True)
     if not isinstance(amount, dict):
         return []
     currency = text_of(amount.get("currency")) or currency
     value = amount.get("value")
     if isinstance(value, str) and _decimal(value) is None:
-        return [_with_currency(s, currency) for s in parse_salaries(value)]
+        return [_with_currency(s, currency) for s in parse_salaries(value, is_pay=True)]
     if not isinstance(value, dict):
         single = _decimal(value)
         return [Salary(min=single, max=single, currency=currency)] if single else []

@@ -1,0 +1,80 @@
+"""Fakes for tests, shipped with the package so plugins can use them too.
+
+- ``FrozenClock``: a clock that moves only when told.
+- ``RecordingNotifier``: a notifier that keeps what it was asked to send and can
+  be told to fail.
+- ``PageServer``: an ``httpx.MockTransport`` that serves pages from a dict,
+  honours ETag/If-None-Match, and can play errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from monitor.errors import NotifyError
+from monitor.model import Alert
+
+
+class FrozenClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+
+@dataclass
+class RecordingNotifier:
+    sent: list[tuple[str, Alert]] = field(default_factory=list)
+    failures_left: int = 0
+    """Refuse this many sends before accepting again (a channel that is down)."""
+
+    async def send(self, channel: str, alert: Alert) -> None:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise NotifyError(f"channel {channel!r} is down (fake)")
+        self.sent.append((channel, alert))
+
+
+Responder = Callable[[httpx.Request], httpx.Response]
+
+
+class PageServer:
+    """Serves ``pages[url]`` as HTML; ``errors[url]`` overrides with a responder."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str, str]] = {}
+        self.errors: dict[str, Responder] = {}
+        self.requests: list[httpx.Request] = []
+
+    def publish(self, url: str, body: str, content_type: str = "text/html; charset=utf-8") -> None:
+        self.pages[url] = (body, content_type)
+        self.errors.pop(url, None)
+
+    def fail(self, url: str, responder: Responder) -> None:
+        self.errors[url] = responder
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self._handle)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        url = str(request.url)
+        if url in self.errors:
+            return self.errors[url](request)
+        if url not in self.pages:
+            return httpx.Response(404, text="not found")
+        body, content_type = self.pages[url]
+        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        return httpx.Response(200, text=body, headers={"Content-Type": content_type, "ETag": etag})

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import MonitorConfig, load_config, parse_duration
+from monitor.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config" / "monitor.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "monitor.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_need_no_file() -> None:
+    config = load_config(None, environ={})
+    assert config.database_url == "sqlite:///data/monitor.db"
+    assert [c.name for c in config.channels] == ["console"]
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(EXAMPLE, environ={})
+    assert config.watches, "the example should show how to watch something"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("bogus = 1", "bogus: unknown setting", id="unknown-top-level-key"),
+        pytest.param(
+            "[http]\ntimeout = 'soon'", "http.timeout: 'soon' is not a duration", id="bad-duration"
+        ),
+        pytest.param(
+            "[[watches]]\nurl = 'ftp://x/y'",
+            "watches[0].url: 'ftp://x/y' is not an http(s) URL",
+            id="bad-url",
+        ),
+        pytest.param(
+            "[[watches]]\nurl = 'https://x.test/j'\ninterval = 0",
+            "watches[0].interval: must be between",
+            id="zero-interval",
+        ),
+        pytest.param(
+            "[[watches]]\nurl = 'https://x.test/j'\nchannels = ['nope']",
+            "no channel named or tagged nope",
+            id="unknown-channel",
+        ),
+        pytest.param(
+            "[[watches]]\nurl = 'https://x.test/j'\n[[watches]]\nurl = 'https://x.test/j'",
+            "watched twice",
+            id="duplicate-watch",
+        ),
+        pytest.param(
+            "[database]\nurl = 'mysql://x'",
+            "database.url: only sqlite and postgresql",
+            id="unsupported-database",
+        ),
+        pytest.param(
+            "[[channels]]\nname = 'a'\nurl = 'nonsense'",
+            "channels[0].url: not a notification URL",
+            id="channel-url",
+        ),
+        pytest.param("watches = [", "cannot read", id="toml-syntax"),
+    ],
+)
+def test_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[database]\nurl = 'sqlite:///file.db'\n[http]\nmax_redirects = 3")
+    config = load_config(
+        path,
+        environ={
+            "MONITOR_DATABASE__URL": "sqlite:///env.db",
+            "MONITOR_HTTP__TIMEOUT": "45s",
+            "MONITOR_WATCHES": '[{"url": "https://x.test/j", "interval": "15m"}]',
+        },
+    )
+    assert config.database_url == "sqlite:///env.db"
+    assert config.http.timeout == timedelta(seconds=45)
+    assert config.http.max_redirects == 3
+    assert config.watches[0].interval == timedelta(minutes=15)
+
+
+def test_environment_errors_name_the_variable() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"scheduler.max_concurrent_checks \(from MONITOR_SCHEDULER__MAX_CONCURRENT_CHECKS\)",
+    ):
+        load_config(None, environ={"MONITOR_SCHEDULER__MAX_CONCURRENT_CHECKS": "-1"})
+
+
+def test_config_file_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "log_level = 'DEBUG'")
+    assert load_config(None, environ={"MONITOR_CONFIG": str(path)}).log_level == "DEBUG"
+
+
+def test_channel_urls_are_secret_in_repr() -> None:
+    config = MonitorConfig.model_validate(
+        {"channels": [{"name": "mail", "url": "mailto://me:hunter2@example.com"}]}
+    )
+    assert "hunter2" not in repr(config)
+    assert "hunter2" not in str(config.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), (30, 30), ("1d 2h", 93600)],
+)
+def test_durations(text: object, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from monitor.diff import compare
+from monitor.model import Posting
+from monitor.normalize import normalize
+from tests.unit.test_extract_cases import load_cases
+
+BASE: dict[str, Any] = {
+    "source_kind": "html",
+    "source_id": "https://jobs.example.com/1",
+    "url": "https://jobs.example.com/1",
+    "title": "Backend Engineer",
+    "company": "Example",
+}
+
+
+def posting(overrides: dict[str, Any]) -> Posting:
+    return normalize(Posting.from_dict({**BASE, **overrides}))
+
+
+@pytest.mark.parametrize("case", load_cases("diff.yaml"))
+def test_diff_case(case: dict[str, Any]) -> None:
+    changes = compare(posting(case["before"]), posting(case["after"])).changes
+    assert [[c.field, c.kind.value, c.summary] for c in changes] == case["expected"]
+
+
+def test_identical_postings_have_no_changes() -> None:
+    same = posting({"salaries": [{"min": "1", "max": "2", "currency": "USD", "period": "year"}]})
+    assert not compare(same, same)
+
+
+def test_changes_keep_old_and_new_values() -> None:
+    before = posting({"remote": {"kind": "hybrid", "details": ["in office 2 days a week"]}})
+    after = posting({"remote": {"kind": "remote"}})
+    (change,) = compare(before, after).changes
+    assert (change.old, change.new) == ("hybrid (in office 2 days a week)", "remote")

@@ -1,0 +1,57 @@
+"""Extractors against the YAML case tables in tests/cases/."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.extract.remote import remote_policy
+from monitor.extract.requirements import requirements_from_lines
+from monitor.extract.salary import parse_salaries
+from monitor.extract.text import text_to_lines
+from monitor.model import PayPeriod, RemoteKind
+from tests.conftest import CASES
+
+
+def load_cases(name: str) -> list[Any]:
+    cases = yaml.safe_load((CASES / name).read_text(encoding="utf-8"))
+    return [pytest.param(case, id=case["id"]) for case in cases]
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+@pytest.mark.parametrize("case", load_cases("salary.yaml"))
+def test_salary(case: dict[str, Any]) -> None:
+    found = [(s.min, s.max, s.currency, s.period, s.label) for s in parse_salaries(case["input"])]
+    expected = [
+        (_amount(e[0]), _amount(e[1]), e[2], PayPeriod(e[3]), e[4] if len(e) > 4 else "")
+        for e in case["expected"]
+    ]
+    assert found == expected
+
+
+@pytest.mark.parametrize("case", load_cases("remote.yaml"))
+def test_remote_policy(case: dict[str, Any]) -> None:
+    hint = RemoteKind(case.get("hint", "unknown"))
+    policy = remote_policy(text_to_lines("\n".join(case["lines"])), hint=hint)
+    assert policy.kind is RemoteKind(case["expected"]["kind"])
+    assert sorted(policy.details) == sorted(case["expected"]["details"])
+
+
+@pytest.mark.parametrize("case", load_cases("requirements.yaml"))
+def test_requirements(case: dict[str, Any]) -> None:
+    found = requirements_from_lines(text_to_lines("\n".join(case["lines"])))
+    assert list(found.minimum) == case["expected"]["minimum"]
+    assert list(found.preferred) == case["expected"]["preferred"]
+
+
+def test_case_tables_are_substantial() -> None:
+    # The tables are the extractors' specification; keep them broad.
+    assert len(load_cases("salary.yaml")) >= 40
+    assert len(load_cases("remote.yaml")) >= 12
+    assert len(load_cases("requirements.yaml")) >= 15
