@@ -139,7 +139,11 @@ def failed(
 
 
 def gone(state: PostingState, *, now: datetime, status: int, close_after: int) -> CheckResult:
-    """404/410: closed only after ``close_after`` answers in a row, and only once."""
+    """404/410: closed only after ``close_after`` answers in a row, and only once.
+
+    The stored validators are dropped: a page that comes back must be fetched in
+    full, or a 304 against the old ETag would hide that it reopened.
+    """
     count = state.gone_count + 1
     base = CheckResult(
         posting_id=state.id,
@@ -150,6 +154,7 @@ def gone(state: PostingState, *, now: datetime, status: int, close_after: int) -
         gone_count=count,
         http_status=status,
         error=f"HTTP {status}",
+        validators=Validators(),
     )
     if state.status is PostingStatus.CLOSED or state.current is None or count < close_after:
         return base

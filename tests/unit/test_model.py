@@ -60,7 +60,8 @@ def test_alert_says_what_changed_in_title_and_body() -> None:
     after = replace(POSTING, status=PostingStatus.CLOSED)
     alert = render_alert(compare(POSTING, after))
     assert alert.title == "Acme · Engineer: posting closed"
-    assert "posting closed" in alert.body_text and POSTING.url in alert.body_text
+    assert "posting closed" in alert.body_text
+    assert POSTING.url in alert.body_text
     assert "**Status**" in alert.body_markdown
 
 

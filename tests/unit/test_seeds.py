@@ -60,5 +60,6 @@ def test_revision_changes_salary_requirement_and_remote_policy() -> None:
 def test_page_without_json_ld_is_read_from_its_text() -> None:
     posting = read_seed("acme-data-analyst.html")
     assert posting.title == "Data Analyst"
-    assert posting.salaries and posting.salaries[0].currency == "EUR"
+    assert posting.salaries
+    assert posting.salaries[0].currency == "EUR"
     assert posting.requirements.minimum

@@ -1,0 +1,203 @@
+"""Checks end to end through App with a mock transport, a frozen clock and a recording notifier."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from monitor.app import App
+from monitor.config import MonitorConfig
+from monitor.model import CheckOutcome, PostingStatus
+from monitor.testing import FrozenClock, PageServer, RecordingNotifier
+from tests.conftest import seed_text
+
+URL = "https://careers.example.com/jobs/backend-engineer"
+V1 = seed_text("stripe-backend-engineer.html")
+V2 = seed_text("stripe-backend-engineer.v2.html")
+
+
+class Harness:
+    def __init__(self, db_url: str) -> None:
+        self.server = PageServer()
+        self.clock = FrozenClock()
+        self.notifier = RecordingNotifier()
+        config = MonitorConfig.model_validate(
+            {"database": {"url": db_url}, "watches": [{"url": URL, "interval": "1h"}]}
+        )
+        self.app = App(
+            config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
+        )
+        self.app.prepare()
+
+    def check(self) -> CheckOutcome:
+        report = asyncio.run(self.app.check_all())
+        (outcome,) = report.outcomes
+        return outcome
+
+    def close(self) -> None:
+        asyncio.run(self.app.aclose())
+
+
+@pytest.fixture
+def h(db_url: str) -> Iterator[Harness]:
+    harness = Harness(db_url)
+    yield harness
+    harness.close()
+
+
+def test_baseline_then_change_alerts_once(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    assert h.check() is CheckOutcome.BASELINE
+    assert h.notifier.sent == []
+    h.server.publish(URL, V2)
+    assert h.check() is CheckOutcome.CHANGED
+    ((channel, alert),) = h.notifier.sent
+    assert channel == "console"
+    assert "155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)" in alert.body_text
+    assert "requirement added: Experience operating Kubernetes in production." in alert.body_text
+    assert "remote policy hybrid → remote" in alert.body_text
+    assert h.check() is CheckOutcome.NOT_MODIFIED  # the server honours our stored ETag
+    assert len(h.notifier.sent) == 1
+
+
+def test_conditional_request_sends_stored_etag(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    h.check()
+    assert "If-None-Match" not in h.server.requests[0].headers
+    assert h.server.requests[1].headers["If-None-Match"].startswith('"')
+
+
+def test_same_body_without_etag_skips_parsing(h: Harness) -> None:
+    h.server.fail(URL, lambda _r: httpx.Response(200, text=V1, headers={"Content-Type": "text/html"}))
+    assert h.check() is CheckOutcome.BASELINE
+    assert h.check() is CheckOutcome.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("responder", "error"),
+    [
+        pytest.param(lambda _r: httpx.Response(500, text="oops"), "HTTP 500", id="server-error"),
+        pytest.param(None, "timed out", id="timeout"),
+        pytest.param(
+            lambda _r: httpx.Response(200, content=b"%PDF-1.4", headers={"Content-Type": "application/pdf"}),
+            "unsupported content type 'application/pdf'",
+            id="not-html",
+        ),
+        pytest.param(
+            lambda _r: httpx.Response(200, text="<p>nothing here</p>", headers={"Content-Type": "text/html"}),
+            "no job posting found",
+            id="no-posting",
+        ),
+    ],
+)
+def test_faults_are_recorded_without_change_or_alert(h: Harness, responder: object, error: str) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    if responder is None:
+        def responder(request: httpx.Request) -> httpx.Response:
+            raise httpx.ReadTimeout("slow", request=request)
+    h.server.fail(URL, responder)  # type: ignore[arg-type]
+    h.clock.advance(timedelta(hours=1))
+    assert h.check() is CheckOutcome.ERROR
+    state = h.app.repo.get_posting(URL)
+    assert error in (state.last_error or "")
+    assert state.consecutive_failures == 1
+    assert state.current is not None
+    assert state.current.salaries  # the stored version is untouched
+    assert h.notifier.sent == []
+    assert h.app.repo.history(URL).changes == ()
+    # Recovery resets the failure count and, with the same content, reports nothing.
+    h.server.publish(URL, V1)
+    assert h.check() in (CheckOutcome.UNCHANGED, CheckOutcome.NOT_MODIFIED)
+    assert h.app.repo.get_posting(URL).consecutive_failures == 0
+    assert h.notifier.sent == []
+
+
+def test_errors_back_off_but_never_beyond_the_interval(h: Harness) -> None:
+    h.server.fail(URL, lambda _r: httpx.Response(503))
+    for expected_minutes in (1, 2, 4, 8, 16, 32, 60, 60):
+        h.check()
+        state = h.app.repo.get_posting(URL)
+        assert state.next_check_at - h.clock.now() == timedelta(minutes=expected_minutes)
+
+
+def test_closed_only_after_confirmations_then_reopened(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    h.server.fail(URL, lambda _r: httpx.Response(404))
+    assert h.check() is CheckOutcome.GONE
+    assert h.notifier.sent == []
+    assert h.check() is CheckOutcome.CLOSED
+    assert h.app.repo.get_posting(URL).status is PostingStatus.CLOSED
+    assert h.check() is CheckOutcome.GONE  # already closed: no second alert
+    h.server.publish(URL, V1)
+    assert h.check() is CheckOutcome.CHANGED
+    titles = [alert.title for _channel, alert in h.notifier.sent]
+    assert titles == [
+        "Stripe · Backend Engineer, Core Technology: posting closed",
+        "Stripe · Backend Engineer, Core Technology: posting reopened",
+    ]
+
+
+def test_a_single_404_then_recovery_is_not_a_closure(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    h.server.fail(URL, lambda _r: httpx.Response(410))
+    h.check()
+    h.server.publish(URL, V1)
+    h.check()
+    h.server.fail(URL, lambda _r: httpx.Response(410))
+    assert h.check() is CheckOutcome.GONE
+    assert h.notifier.sent == []
+
+
+def test_body_over_limit_is_an_error(db_url: str) -> None:
+    harness = Harness(db_url)
+    harness.app.fetcher._config = harness.app.config.http.model_copy(update={"max_body_bytes": 1000})
+    harness.server.publish(URL, V1)
+    try:
+        assert harness.check() is CheckOutcome.ERROR
+        assert "body larger than 1000 bytes" in (harness.app.repo.get_posting(URL).last_error or "")
+    finally:
+        harness.close()
+
+
+def test_failed_delivery_is_retried_then_sent_once(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    h.notifier.failures_left = 3
+    h.server.publish(URL, V2)
+    h.check()
+    assert h.notifier.sent == []
+    for _ in range(3):
+        h.clock.advance(timedelta(hours=1))
+        asyncio.run(h.app.deliver())
+    assert len(h.notifier.sent) == 1
+    h.clock.advance(timedelta(days=1))
+    asyncio.run(h.app.deliver())
+    assert len(h.notifier.sent) == 1
+    (stored,) = h.app.repo.alerts()
+    assert (stored.status, stored.attempts) == ("sent", 4)
+
+
+def test_alert_gives_up_after_max_attempts(db_url: str) -> None:
+    harness = Harness(db_url)
+    harness.app.retry = harness.app.retry.__class__(max_attempts=2, base=timedelta(seconds=1))
+    try:
+        harness.server.publish(URL, V1)
+        harness.check()
+        harness.notifier.failures_left = 99
+        harness.server.publish(URL, V2)
+        harness.check()
+        harness.clock.advance(timedelta(minutes=1))
+        report = asyncio.run(harness.app.deliver())
+        assert (report.sent, report.failed) == (0, 1)
+        (stored,) = harness.app.repo.alerts(status="failed")
+        assert "is down" in (stored.last_error or "")
+    finally:
+        harness.close()

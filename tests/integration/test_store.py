@@ -1,0 +1,184 @@
+"""The store on SQLite and PostgreSQL: migrations, history, outbox, leases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from monitor.errors import NotFound
+from monitor.model import (
+    Alert,
+    ChangeKind,
+    CheckOutcome,
+    CheckResult,
+    FieldChange,
+    Posting,
+    PostingStatus,
+    Salary,
+    Validators,
+)
+from monitor.store.engine import create_db_engine, current_revision, head_revision, upgrade
+from monitor.store.repository import Repository, WatchSpec
+from monitor.store.tables import metadata
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+URL = "https://jobs.example.com/backend"
+SPEC = WatchSpec(url=URL, source_kind="html", source_id=URL, interval=timedelta(hours=1))
+POSTING = Posting(
+    source_kind="html", source_id=URL, url=URL, title="Backend Engineer", company="Example",
+    salaries=(Salary(min=Decimal(100000), max=Decimal(120000), currency="USD"),),
+)  # fmt: skip
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def repo(engine: Engine) -> Repository:
+    return Repository(engine)
+
+
+def result(posting_id: int, **overrides: object) -> CheckResult:
+    values: dict[str, object] = {
+        "posting_id": posting_id, "outcome": CheckOutcome.BASELINE, "checked_at": NOW,
+        "next_check_at": NOW + timedelta(hours=1), "status": PostingStatus.OPEN,
+        "validators": Validators(etag='"v1"', body_hash="h1"), "snapshot": POSTING,
+    }  # fmt: skip
+    values.update(overrides)
+    return CheckResult(**values)  # type: ignore[arg-type]
+
+
+def test_migrations_reach_head_and_match_the_tables(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision(engine)
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert drift == []
+    assert {"watches", "postings", "snapshots", "changes", "outbox", "check_log"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    assert current_revision(engine) == head_revision(engine)
+
+
+def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    repo.record(result(state.id), channels=["console"])
+    later = NOW + timedelta(hours=1)
+    raised = replace(POSTING, salaries=(Salary(min=Decimal(110000), max=Decimal(130000), currency="USD"),))
+    change = FieldChange(field="salary", kind=ChangeKind.CHANGED, old="a", new="b", summary="salary moved")
+    alert = Alert(title="t", body_text="b", body_markdown="m")
+    repo.record(
+        result(state.id, outcome=CheckOutcome.CHANGED, checked_at=later, snapshot=raised,
+               changes=(change,), alert=alert),
+        channels=["console", "mail"],
+    )  # fmt: skip
+
+    history = repo.history(URL)
+    assert [v.posting for v in history.versions] == [POSTING, raised]
+    assert history.versions[1].captured_at == later
+    assert history.versions[1].captured_at.tzinfo is not None
+    assert [(c.field, c.summary) for c in history.changes] == [("salary", "salary moved")]
+    assert history.posting.current == raised
+    assert history.posting.etag == '"v1"'
+    assert sorted(a.channel for a in repo.alerts(status="pending")) == ["console", "mail"]
+
+
+def test_same_version_is_not_stored_twice(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    repo.record(result(state.id), channels=[])
+    repo.record(result(state.id, outcome=CheckOutcome.UNCHANGED), channels=[])
+    assert len(repo.history(str(state.id)).versions) == 1
+    assert repo.count("check_log") == 2
+
+
+def test_error_keeps_validators_and_counts_failures(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    repo.record(result(state.id), channels=[])
+    repo.record(
+        result(state.id, outcome=CheckOutcome.ERROR, validators=None, snapshot=None,
+               consecutive_failures=1, error="HTTP 500"),
+        channels=[],
+    )  # fmt: skip
+    after = repo.get_posting(URL)
+    assert (after.etag, after.body_hash) == ('"v1"', "h1")
+    assert (after.last_outcome, after.last_error, after.consecutive_failures) == ("error", "HTTP 500", 1)
+
+
+def test_a_leased_posting_is_not_claimed_twice(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    assert len(repo.claim_due(now=NOW, limit=10, lease=timedelta(minutes=5))) == 1
+    assert repo.claim_due(now=NOW + timedelta(minutes=1), limit=10, lease=timedelta(minutes=5)) == []
+    # An expired lease (a crashed worker) makes it claimable again.
+    assert len(repo.claim_due(now=NOW + timedelta(minutes=6), limit=10, lease=timedelta(minutes=5))) == 1
+
+
+def test_only_due_postings_are_claimed(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    repo.record(result(state.id), channels=[])
+    assert repo.claim_due(now=NOW + timedelta(minutes=59), limit=10, lease=timedelta(minutes=1)) == []
+    assert len(repo.claim_due(now=NOW + timedelta(hours=1), limit=10, lease=timedelta(minutes=1))) == 1
+
+
+def test_outbox_retry_then_sent(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    alert = Alert(title="t", body_text="b", body_markdown="m")
+    repo.record(result(state.id, alert=alert), channels=["console"])
+    (queued,) = repo.due_alerts(now=NOW)
+    repo.mark_attempt_failed(queued.id, error="down", retry_at=NOW + timedelta(minutes=1))
+    assert repo.due_alerts(now=NOW) == []
+    (again,) = repo.due_alerts(now=NOW + timedelta(minutes=1))
+    assert (again.attempts, again.last_error) == (1, "down")
+    repo.mark_sent(again.id, now=NOW + timedelta(minutes=1))
+    assert repo.due_alerts(now=NOW + timedelta(days=1)) == []
+    assert [a.status for a in repo.alerts()] == ["sent"]
+
+
+def test_watches_add_remove_revive_keep_history(repo: Repository) -> None:
+    first = repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    repo.record(result(state.id), channels=[])
+    repo.remove_watch(str(first.id), now=NOW)
+    assert repo.list_watches() == []
+    assert repo.claim_all(now=NOW + timedelta(hours=2), lease=timedelta(minutes=1)) == []
+    revived = repo.add_watch(SPEC, origin="cli", now=NOW)
+    assert revived.id == first.id
+    assert len(repo.history(URL).versions) == 1
+    with pytest.raises(NotFound):
+        repo.remove_watch("https://nope.example", now=NOW)
+
+
+def test_config_watches_sync(repo: Repository) -> None:
+    other = replace(SPEC, url="https://jobs.example.com/other", source_id="https://jobs.example.com/other")
+    repo.sync_config_watches([SPEC, other], now=NOW)
+    repo.sync_config_watches([other], now=NOW)
+    assert [w.url for w in repo.list_watches()] == [other.url]
+    repo.sync_config_watches([], now=NOW)
+    assert repo.list_watches() == []
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
+    engine = create_db_engine(sqlite_url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    engine.dispose()
