@@ -236,7 +236,9 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[s
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
-        if not all(path):
+        # Other programs may use MONITOR_* too: only names that start with one of our
+        # settings are ours; below that level, a typo is an error like in the file.
+        if not all(path) or path[0] not in MonitorConfig.model_fields:
             continue
         target = data
         for key in path[:-1]:

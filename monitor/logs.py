@@ -55,3 +55,4 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     logging.getLogger("apprise").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

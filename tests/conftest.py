@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 CASES = Path(__file__).resolve().parent / "cases"
-POSTGRES_ENV = "MONITOR_TEST_POSTGRES_URL"
+POSTGRES_ENV = "POSTING_MONITOR_TEST_POSTGRES_URL"
 
 
 def seed_text(name: str) -> str:

@@ -73,7 +73,9 @@ def test_conditional_request_sends_stored_etag(h: Harness) -> None:
 
 
 def test_same_body_without_etag_skips_parsing(h: Harness) -> None:
-    h.server.fail(URL, lambda _r: httpx.Response(200, text=V1, headers={"Content-Type": "text/html"}))
+    h.server.fail(
+        URL, lambda _r: httpx.Response(200, text=V1, headers={"Content-Type": "text/html"})
+    )
     assert h.check() is CheckOutcome.BASELINE
     assert h.check() is CheckOutcome.UNCHANGED
 
@@ -84,23 +86,31 @@ def test_same_body_without_etag_skips_parsing(h: Harness) -> None:
         pytest.param(lambda _r: httpx.Response(500, text="oops"), "HTTP 500", id="server-error"),
         pytest.param(None, "timed out", id="timeout"),
         pytest.param(
-            lambda _r: httpx.Response(200, content=b"%PDF-1.4", headers={"Content-Type": "application/pdf"}),
+            lambda _r: httpx.Response(
+                200, content=b"%PDF-1.4", headers={"Content-Type": "application/pdf"}
+            ),
             "unsupported content type 'application/pdf'",
             id="not-html",
         ),
         pytest.param(
-            lambda _r: httpx.Response(200, text="<p>nothing here</p>", headers={"Content-Type": "text/html"}),
+            lambda _r: httpx.Response(
+                200, text="<p>nothing here</p>", headers={"Content-Type": "text/html"}
+            ),
             "no job posting found",
             id="no-posting",
         ),
     ],
 )
-def test_faults_are_recorded_without_change_or_alert(h: Harness, responder: object, error: str) -> None:
+def test_faults_are_recorded_without_change_or_alert(
+    h: Harness, responder: object, error: str
+) -> None:
     h.server.publish(URL, V1)
     h.check()
     if responder is None:
+
         def responder(request: httpx.Request) -> httpx.Response:
             raise httpx.ReadTimeout("slow", request=request)
+
     h.server.fail(URL, responder)  # type: ignore[arg-type]
     h.clock.advance(timedelta(hours=1))
     assert h.check() is CheckOutcome.ERROR
@@ -158,7 +168,9 @@ def test_a_single_404_then_recovery_is_not_a_closure(h: Harness) -> None:
 
 def test_body_over_limit_is_an_error(db_url: str) -> None:
     harness = Harness(db_url)
-    harness.app.fetcher._config = harness.app.config.http.model_copy(update={"max_body_bytes": 1000})
+    harness.app.fetcher._config = harness.app.config.http.model_copy(
+        update={"max_body_bytes": 1000}
+    )
     harness.server.publish(URL, V1)
     try:
         assert harness.check() is CheckOutcome.ERROR

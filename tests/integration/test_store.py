@@ -80,8 +80,12 @@ def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
     repo.record(result(state.id), channels=["console"])
     later = NOW + timedelta(hours=1)
-    raised = replace(POSTING, salaries=(Salary(min=Decimal(110000), max=Decimal(130000), currency="USD"),))
-    change = FieldChange(field="salary", kind=ChangeKind.CHANGED, old="a", new="b", summary="salary moved")
+    raised = replace(
+        POSTING, salaries=(Salary(min=Decimal(110000), max=Decimal(130000), currency="USD"),)
+    )
+    change = FieldChange(
+        field="salary", kind=ChangeKind.CHANGED, old="a", new="b", summary="salary moved"
+    )
     alert = Alert(title="t", body_text="b", body_markdown="m")
     repo.record(
         result(state.id, outcome=CheckOutcome.CHANGED, checked_at=later, snapshot=raised,
@@ -119,23 +123,36 @@ def test_error_keeps_validators_and_counts_failures(repo: Repository) -> None:
     )  # fmt: skip
     after = repo.get_posting(URL)
     assert (after.etag, after.body_hash) == ('"v1"', "h1")
-    assert (after.last_outcome, after.last_error, after.consecutive_failures) == ("error", "HTTP 500", 1)
+    assert (after.last_outcome, after.last_error, after.consecutive_failures) == (
+        "error",
+        "HTTP 500",
+        1,
+    )
 
 
 def test_a_leased_posting_is_not_claimed_twice(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     assert len(repo.claim_due(now=NOW, limit=10, lease=timedelta(minutes=5))) == 1
-    assert repo.claim_due(now=NOW + timedelta(minutes=1), limit=10, lease=timedelta(minutes=5)) == []
+    assert (
+        repo.claim_due(now=NOW + timedelta(minutes=1), limit=10, lease=timedelta(minutes=5)) == []
+    )
     # An expired lease (a crashed worker) makes it claimable again.
-    assert len(repo.claim_due(now=NOW + timedelta(minutes=6), limit=10, lease=timedelta(minutes=5))) == 1
+    assert (
+        len(repo.claim_due(now=NOW + timedelta(minutes=6), limit=10, lease=timedelta(minutes=5)))
+        == 1
+    )
 
 
 def test_only_due_postings_are_claimed(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
     repo.record(result(state.id), channels=[])
-    assert repo.claim_due(now=NOW + timedelta(minutes=59), limit=10, lease=timedelta(minutes=1)) == []
-    assert len(repo.claim_due(now=NOW + timedelta(hours=1), limit=10, lease=timedelta(minutes=1))) == 1
+    assert (
+        repo.claim_due(now=NOW + timedelta(minutes=59), limit=10, lease=timedelta(minutes=1)) == []
+    )
+    assert (
+        len(repo.claim_due(now=NOW + timedelta(hours=1), limit=10, lease=timedelta(minutes=1))) == 1
+    )
 
 
 def test_outbox_retry_then_sent(repo: Repository) -> None:
@@ -168,7 +185,9 @@ def test_watches_add_remove_revive_keep_history(repo: Repository) -> None:
 
 
 def test_config_watches_sync(repo: Repository) -> None:
-    other = replace(SPEC, url="https://jobs.example.com/other", source_id="https://jobs.example.com/other")
+    other = replace(
+        SPEC, url="https://jobs.example.com/other", source_id="https://jobs.example.com/other"
+    )
     repo.sync_config_watches([SPEC, other], now=NOW)
     repo.sync_config_watches([other], now=NOW)
     assert [w.url for w in repo.list_watches()] == [other.url]

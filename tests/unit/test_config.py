@@ -105,6 +105,14 @@ def test_environment_errors_name_the_variable() -> None:
         load_config(None, environ={"MONITOR_SCHEDULER__MAX_CONCURRENT_CHECKS": "-1"})
 
 
+def test_unrelated_monitor_variables_are_ignored_but_typos_below_are_not() -> None:
+    assert load_config(None, environ={"MONITOR_SOMETHING_ELSE": "1"}).channels
+    with pytest.raises(
+        ConfigError, match=r"http.timeoutt \(from MONITOR_HTTP__TIMEOUTT\): unknown"
+    ):
+        load_config(None, environ={"MONITOR_HTTP__TIMEOUTT": "1s"})
+
+
 def test_config_file_from_environment(tmp_path: Path) -> None:
     path = write(tmp_path, "log_level = 'DEBUG'")
     assert load_config(None, environ={"MONITOR_CONFIG": str(path)}).log_level == "DEBUG"

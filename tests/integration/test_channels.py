@@ -1,0 +1,99 @@
+"""Alerts through Apprise to real local peers: SMTP (mailto://) and a webhook (json://)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import pytest
+from pydantic import SecretStr
+
+from monitor.config import ChannelConfig
+from monitor.errors import ConfigError, NotifyError
+from monitor.model import Alert
+from monitor.notify.channels import ChannelNotifier
+from tests.peers import smtp_server, webhook_receiver
+
+ALERT = Alert(
+    title="Stripe · Backend Engineer: salary range raised 6.0%",
+    body_text="Salary:\n  - salary range 155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)",
+    body_markdown="**Salary**\n- salary range 155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)",
+)
+
+
+def channel(name: str, url: str) -> ChannelConfig:
+    return ChannelConfig(name=name, url=SecretStr(url))
+
+
+def test_email_reaches_a_real_smtp_server() -> None:
+    with smtp_server() as (inbox, port):
+        url = f"mailto://127.0.0.1:{port}?from=monitor@example.com&to=me@example.com&mode=insecure"
+        notifier = ChannelNotifier([channel("mail", url)])
+        asyncio.run(notifier.send("mail", ALERT))
+    (message,) = inbox.messages
+    assert message["Subject"] == ALERT.title
+    assert message["To"] == "me@example.com"
+    body = "".join(
+        part.get_content() for part in message.walk() if part.get_content_maintype() == "text"
+    )
+    assert "165,000–300,000" in body
+
+
+def test_json_webhook_receives_title_and_body() -> None:
+    with webhook_receiver() as receiver:
+        notifier = ChannelNotifier([channel("hook", f"json://127.0.0.1:{receiver.port}/alerts")])
+        asyncio.run(notifier.send("hook", ALERT))
+    (post,) = receiver.posts
+    assert post["title"] == ALERT.title
+    assert "165,000–300,000" in post["message"]
+
+
+def test_a_channel_that_refuses_raises_notify_error() -> None:
+    with webhook_receiver() as receiver:
+        receiver.status = 500
+        notifier = ChannelNotifier([channel("hook", f"json://127.0.0.1:{receiver.port}/alerts")])
+        with pytest.raises(NotifyError, match="'hook'"):
+            asyncio.run(notifier.send("hook", ALERT))
+
+
+def test_messages_go_only_to_the_named_channel() -> None:
+    with webhook_receiver() as first, webhook_receiver() as second:
+        notifier = ChannelNotifier([
+            channel("first", f"json://127.0.0.1:{first.port}/"),
+            channel("second", f"json://127.0.0.1:{second.port}/"),
+        ])  # fmt: skip
+        asyncio.run(notifier.send("second", ALERT))
+    assert (len(first.posts), len(second.posts)) == (0, 1)
+
+
+def test_console_channel_writes_the_text_body() -> None:
+    out = io.StringIO()
+    asyncio.run(
+        ChannelNotifier([channel("console", "console://")], console=out).send("console", ALERT)
+    )
+    assert "165,000–300,000 (+6.0% / +5.0%)" in out.getvalue()
+
+
+def test_secrets_are_masked_and_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with webhook_receiver() as receiver:
+        receiver.status = 500
+        notifier = ChannelNotifier(
+            [channel("hook", f"json://user:s3cr3t-token@127.0.0.1:{receiver.port}/")]
+        )
+        assert "s3cr3t-token" not in notifier.masked_url("hook")
+        with pytest.raises(NotifyError) as caught:
+            asyncio.run(notifier.send("hook", ALERT))
+    assert "s3cr3t-token" not in str(caught.value)
+    assert "s3cr3t-token" not in caplog.text
+
+
+def test_unusable_apprise_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="'broken'"):
+        ChannelNotifier([channel("broken", "nosuchservice://x")])
+
+
+def test_unknown_channel_is_refused() -> None:
+    with pytest.raises(NotifyError, match="not configured"):
+        asyncio.run(ChannelNotifier([]).send("gone", ALERT))

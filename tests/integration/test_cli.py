@@ -1,0 +1,105 @@
+"""The CLI through click's runner, against pages served by a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from monitor.cli import cli
+from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+
+
+@pytest.fixture
+def server() -> Iterator[SeedServer]:
+    with SeedServer(seeds_dir(), FIRST_VERSION) as seed_server:
+        yield seed_server
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, db_url: str) -> Path:
+    path = tmp_path / "monitor.toml"
+    path.write_text(f"[database]\nurl = '{db_url}'\n", encoding="utf-8")
+    return path
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def test_watch_check_history_cycle(config_file: Path, server: SeedServer) -> None:
+    added = invoke(config_file, "watch", "add", server.url, "--interval", "15m")
+    assert added.exit_code == 0, added.output
+    assert "watching #1" in added.output
+    assert "every 15m" in added.output
+
+    listed = invoke(config_file, "watch", "list")
+    assert server.url in listed.output
+
+    first = invoke(config_file, "check")
+    assert "checked 1 postings (1 baseline)" in first.output
+    server.current = REVISED_VERSION
+    second = invoke(config_file, "check")
+    assert "1 changed" in second.output
+    assert "alerts: 1 sent" in second.output
+    assert "salary range 155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)" in second.output
+
+    history = invoke(config_file, "history", "1")
+    assert "version 2" in history.output
+    assert "* requirement added: Experience operating Kubernetes in production." in history.output
+    data = json.loads(invoke(config_file, "history", server.url, "--json").output)
+    assert len(data["versions"]) == 2
+    assert {c["field"] for c in data["changes"]} == {"salary", "remote", "requirements.minimum"}
+
+    removed = invoke(config_file, "watch", "remove", server.url)
+    assert "removed #1" in removed.output
+    assert "no watches" in invoke(config_file, "watch", "list").output
+
+
+def test_errors_are_one_line_not_tracebacks(config_file: Path) -> None:
+    result = invoke(config_file, "watch", "remove", "42")
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: no active watch '42' (see 'posting-monitor watch list')"
+    bad_interval = invoke(config_file, "watch", "add", "https://x.test/job", "--interval", "soon")
+    assert bad_interval.exit_code == 2
+    assert "--interval" in bad_interval.output
+    not_http = invoke(config_file, "watch", "add", "ftp://x.test/job")
+    assert not_http.exit_code == 1
+    assert "only http and https" in not_http.output
+
+
+def test_config_errors_exit_2_and_name_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[[watches]]\nurl = 'https://x.test/j'\ninterval = 'often'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 2
+    assert str(path) in result.output
+    assert "watches[0].interval" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data").exists(), "a bad config must touch no data"
+
+
+def test_demo_shows_the_three_changes() -> None:
+    result = CliRunner().invoke(cli, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "salary range 155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)" in result.output
+    assert "requirement added: Experience operating Kubernetes in production." in result.output
+    assert "remote policy hybrid → remote" in result.output
+    assert "Demo finished: 1 alert(s) delivered." in result.output
+
+
+def test_features_and_help() -> None:
+    runner = CliRunner()
+    assert "html" in runner.invoke(cli, ["features"]).output
+    for command in (["check"], ["run"], ["watch", "add"], ["history"], ["demo"], ["db", "upgrade"]):
+        result = runner.invoke(cli, [*command, "--help"])
+        assert result.exit_code == 0, command
+        assert "Usage:" in result.output
+
+
+def test_db_upgrade(config_file: Path) -> None:
+    result = invoke(config_file, "db", "upgrade")
+    assert result.output.strip() == "database is up to date"
