@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app import App, PassReport
 from monitor.config import MonitorConfig, load_config, parse_duration
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.logs import configure_logging
 from monitor.present import duration, posting_lines, when
 from monitor.sources import SourceRegistry
@@ -262,6 +263,24 @@ def db_upgrade(state: _State) -> None:
     finally:
         engine.dispose()
     click.echo("database is up to date")
+
+
+@cli.command()
+@pass_state
+def health(state: _State) -> None:
+    """Exit 0 if the database is reachable and its schema current (container HEALTHCHECK)."""
+    from monitor.store.engine import create_db_engine, current_revision, head_revision
+
+    engine = create_db_engine(state.config.database_url)
+    try:
+        current, head = current_revision(engine), head_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
+    finally:
+        engine.dispose()
+    if current != head:
+        raise StoreError(f"database schema is at {current or 'nothing'}, expected {head}")
+    click.echo("ok")
 
 
 @cli.command()

@@ -26,6 +26,8 @@ def sqlite_url(tmp_path: Path) -> str:
 def postgres_url() -> Iterator[str]:
     """A URL to a fresh, empty schema on the test PostgreSQL; dropped afterwards."""
     base = os.environ.get(POSTGRES_ENV)
+    if not base and os.environ.get("POSTING_MONITOR_REQUIRE_POSTGRES"):
+        pytest.fail(f"{POSTGRES_ENV} is not set but PostgreSQL tests are required here")
     if not base:
         pytest.skip(
             f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"

@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Posting Monitor container: build a wheel, install it in a slim image, run as a non-root user.
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN pip install --no-cache-dir build==1.*
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+COPY seeds ./seeds
+RUN python -m build --wheel --outdir /dist
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    MONITOR_DATA_DIR=/data \
+    MONITOR_LOG_FORMAT=json
+COPY --from=build /dist /dist
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir "$(ls /dist/*.whl)[postgres]" \
+    && rm -rf /dist \
+    && useradd --create-home --uid 10001 monitor \
+    && mkdir -p /data /config && chown monitor:monitor /data
+USER monitor
+WORKDIR /home/monitor
+# The SQLite database (default) and anything else the monitor keeps lives here.
+VOLUME ["/data"]
+# Mount a configuration at /config/monitor.toml and set MONITOR_CONFIG to use it.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["posting-monitor", "health"]
+ENTRYPOINT ["posting-monitor"]
+CMD ["run"]

@@ -1,0 +1,87 @@
+"""Posting Monitor: watches job postings and tells people what changed.
+
+The public API: the domain values, the error tree, configuration, the pure
+core (``normalize``, ``compare``, ``render_alert``) and the ``App`` shell.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from monitor.app import App, PassReport
+from monitor.config import MonitorConfig, load_config
+from monitor.diff import compare
+from monitor.errors import (
+    BodyTooLarge,
+    ConfigError,
+    FetchError,
+    FetchTimeout,
+    HttpStatusError,
+    MonitorError,
+    NotFound,
+    NotifyError,
+    ParseError,
+    SourceError,
+    StoreError,
+    TransportError,
+    UnsupportedContent,
+)
+from monitor.model import (
+    Alert,
+    ChangeKind,
+    ChangeSet,
+    CheckOutcome,
+    CheckResult,
+    FieldChange,
+    PayPeriod,
+    Posting,
+    PostingStatus,
+    RemoteKind,
+    RemotePolicy,
+    Requirements,
+    Salary,
+    Validators,
+)
+from monitor.normalize import normalize
+from monitor.notify.render import render_alert
+
+try:
+    __version__ = version("posting-monitor")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Alert",
+    "App",
+    "BodyTooLarge",
+    "ChangeKind",
+    "ChangeSet",
+    "CheckOutcome",
+    "CheckResult",
+    "ConfigError",
+    "FetchError",
+    "FetchTimeout",
+    "FieldChange",
+    "HttpStatusError",
+    "MonitorConfig",
+    "MonitorError",
+    "NotFound",
+    "NotifyError",
+    "ParseError",
+    "PassReport",
+    "PayPeriod",
+    "Posting",
+    "PostingStatus",
+    "RemoteKind",
+    "RemotePolicy",
+    "Requirements",
+    "Salary",
+    "SourceError",
+    "StoreError",
+    "TransportError",
+    "UnsupportedContent",
+    "Validators",
+    "__version__",
+    "compare",
+    "load_config",
+    "normalize",
+    "render_alert",
+]

@@ -1,0 +1,97 @@
+"""No Docker engine runs here, so check what the image would run: the Dockerfile's
+ENTRYPOINT, CMD and HEALTHCHECK, from a wheel installed in a clean virtual environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.test_daemon import wait_until
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def dockerfile_instruction(name: str) -> list[str]:
+    """The exec-form arguments of the last ``name`` instruction of the final stage."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    matches = re.findall(rf"^{name}\s+(?:--\S+\s+)*(?:CMD\s+)?(\[.*\])\s*$", text, re.MULTILINE)
+    assert matches, f"Dockerfile has no exec-form {name}"
+    return list(json.loads(matches[-1]))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with only the built wheel (and its dependencies) installed."""
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
+        check=True,
+    )
+    (wheel,) = work.glob("posting_monitor-*.whl")
+    env_dir = work / "venv"
+    venv.create(env_dir, with_pip=True)
+    subprocess.run(
+        [str(env_dir / "bin" / "pip"), "install", "-q", f"{wheel}[postgres]"], check=True
+    )
+    return env_dir / "bin"
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env["MONITOR_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def test_entrypoint_runs_cmd_and_stops_on_sigterm(installed: Path, tmp_path: Path) -> None:
+    entrypoint = dockerfile_instruction("ENTRYPOINT")
+    command = dockerfile_instruction("CMD")
+    assert command == ["run"]
+    executable = installed / entrypoint[0]
+    daemon = subprocess.Popen(
+        [str(executable), *entrypoint[1:], *command], cwd=tmp_path, env=clean_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: (tmp_path / "data" / "monitor.db").exists())
+        health = dockerfile_instruction("HEALTHCHECK")
+        checked = subprocess.run(
+            [str(installed / health[0]), *health[1:]], cwd=tmp_path, env=clean_env(tmp_path),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout.strip() == "ok"
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=20)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    assert daemon.returncode == 0, err
+
+
+def test_wheel_carries_the_seeds_so_the_demo_works(installed: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(installed / "posting-monitor"), "demo"], cwd=tmp_path, env=clean_env(tmp_path),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Demo finished: 1 alert(s) delivered." in result.stdout
+
+
+def test_health_fails_on_an_unmigrated_database(installed: Path, tmp_path: Path) -> None:
+    env = clean_env(tmp_path) | {"MONITOR_DATABASE__URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = subprocess.run(
+        [str(installed / "posting-monitor"), "health"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "schema is at nothing" in result.stderr

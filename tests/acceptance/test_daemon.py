@@ -1,0 +1,93 @@
+"""The daemon as a real process: it checks on its intervals, alerts, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.store.engine import create_db_engine
+from monitor.store.repository import Repository
+from tests.peers import webhook_receiver
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll a condition of another process; fail with a clear message at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)
+
+
+def daemon_config(tmp_path: Path, db_url: str, watch_url: str, hook_port: int) -> Path:
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        f"""
+[database]
+url = "{db_url}"
+[scheduler]
+dispatch_every = 0.2
+deliver_every = 0.2
+[[channels]]
+name = "hook"
+url = "json://user:topsecret@127.0.0.1:{hook_port}/alerts"
+[[watches]]
+url = "{watch_url}"
+interval = "1s"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_daemon(config: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def test_daemon_checks_on_interval_alerts_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None:
+    with SeedServer(seeds_dir(), FIRST_VERSION) as server, webhook_receiver() as hook:
+        config = daemon_config(tmp_path, db_url, server.url, hook.port)
+        daemon = start_daemon(config)
+        engine = create_db_engine(db_url)
+        repo = Repository(engine)
+        try:
+            wait_until(lambda: _tables_exist(repo) and repo.count("check_log") >= 3)
+            assert hook.posts == []
+            server.current = REVISED_VERSION
+            wait_until(lambda: len(hook.posts) == 1)
+            assert "165,000–300,000" in hook.posts[0]["message"]
+            daemon.send_signal(signal.SIGTERM)
+            _out, err = daemon.communicate(timeout=15)
+            assert daemon.returncode == 0, err
+            assert "daemon stopped" in err
+            assert "Traceback" not in err
+            assert "topsecret" not in err
+            assert repo.count("check_log") >= 4
+            assert [a.status for a in repo.alerts()] == ["sent"]
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.communicate()
+            engine.dispose()
+
+
+def _tables_exist(repo: Repository) -> bool:
+    try:
+        repo.count("check_log")
+    except Exception:
+        return False
+    return True
