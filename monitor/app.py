@@ -28,7 +28,6 @@ from monitor.pipeline import CheckContext, check
 from monitor.sources import SourceRegistry
 from monitor.store.engine import create_db_engine, upgrade
 from monitor.store.repository import PostingState, Repository, WatchRecord, WatchSpec
-from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,7 +103,7 @@ class App:
         return WatchSpec(
             url=url,
             source_kind=source.kind,
-            source_id=canonical_url(url),
+            source_id=source.source_id(url),
             interval=interval,
             channels=tuple(channels),
         )

@@ -110,6 +110,7 @@ class Posting:
     url: str
     title: str
     company: str = ""
+    department: str = ""
     locations: tuple[str, ...] = ()
     salaries: tuple[Salary, ...] = ()
     remote: RemotePolicy = field(default_factory=RemotePolicy)
@@ -126,6 +127,7 @@ class Posting:
             "url": self.url,
             "title": self.title,
             "company": self.company,
+            "department": self.department,
             "locations": list(self.locations),
             "salaries": [s.to_dict() for s in self.salaries],
             "remote": self.remote.to_dict(),
@@ -144,6 +146,7 @@ class Posting:
             url=data["url"],
             title=data["title"],
             company=data.get("company", ""),
+            department=data.get("department", ""),
             locations=tuple(data.get("locations", ())),
             salaries=tuple(Salary.from_dict(s) for s in data.get("salaries", ())),
             remote=RemotePolicy.from_dict(data.get("remote") or {"kind": "unknown"}),

@@ -23,6 +23,7 @@ def normalize(posting: Posting) -> Posting:
         posting,
         title=collapse(posting.title),
         company=collapse(posting.company),
+        department=collapse(posting.department),
         locations=tuple(sorted(_unique(collapse(loc) for loc in posting.locations))),
         salaries=tuple(sorted(_unique(map(_salary, posting.salaries)), key=_salary_order)),
         remote=RemotePolicy(

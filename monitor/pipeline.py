@@ -58,7 +58,7 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
     ):
         return unchanged(state, now=now, response=response, outcome=CheckOutcome.UNCHANGED)
     try:
-        parsed = source.parse(response.page)
+        parsed = source.parse(response.page, url=state.url)
     except (ParseError, FetchError) as exc:
         return failed(state, now=now, error=exc, http_status=response.page.status)
     if not parsed:

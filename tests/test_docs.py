@@ -42,7 +42,7 @@ def test_every_setting_appears_in_the_example_config() -> None:
 
 def test_every_source_kind_is_documented() -> None:
     for source in SourceRegistry.default():
-        assert f"| `{source.kind}` |" in README
+        assert f"| `{source.kind}` |" in README, source.kind
 
 
 def commands(group: click.Group, prefix: str = "") -> Iterator[str]:

@@ -20,16 +20,20 @@ class Section(Enum):
 
 
 _PREFERRED = re.compile(
-    r"^(?:preferred|desired|desirable|bonus|nice[- ]to[- ]haves?|additional|plus|"
-    r"it(?:'|’)?s a plus|extra credit|pluspunkte|wünschenswert|von vorteil)\b|"
-    r"\b(?:preferred|nice[- ]to[- ]have|bonus points?)\b(?:.*\b(?:qualifications|requirements|skills))?",
+    r"^(?:preferred|desired|desirable|bonus|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|additional|plus|"
+    r"it(?:'|’)?s a plus|extra credit|pluspunkte|wünschenswert|von vorteil|atouts?)\b|"
+    r"\b(?:preferred|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|bonus points?)\b|"
+    r"\b(?:may|might) also have\b",
     re.I,
 )
 _MINIMUM = re.compile(
-    r"^(?:minimum|basic|required|must[- ]haves?|essential)\s+(?:requirements|qualifications|skills)|"
-    r"^(?:requirements|qualifications|what (?:you(?:'|’)ll|you will) need|what we(?:'|’)re looking for|"
-    r"who you are|you have|you(?:'|’)ll have|about you|your profile|ihr profil|dein profil|"
-    r"anforderungen|profil recherché|your background includes|what we require)\b",
+    r"^(?:minimum|basic|required|must[- ]haves?|essential)\s+(?:requirements|qualifications|skills|experience)|"
+    r"^(?:requirements|qualifications|what (?:you(?:'|’)ll|you will) (?:need|bring)|what you (?:need|bring)|"
+    r"what we(?:'|’)re looking for|who you are|you have|you(?:'|’)ll have|about you|your profile|"
+    r"your (?:expertise|experience|background|skills)|votre (?:expertise|profil)|ihr profil|dein profil|"
+    r"anforderungen|profil recherché|what we require|at a minimum|candidates must|"
+    r"we(?:'|’)re looking for (?:people|someone|candidates)|we are looking for (?:people|someone|candidates))\b|"
+    r"\byou (?:may|might|would|could) be a (?:\w+ ){0,3}fit\b|\bgreat addition to the team if\b",
     re.I,
 )
 _MAX_HEADING_CHARS = 80

@@ -44,7 +44,7 @@ _CUR = rf"(?:{_SYMBOL_RE}|\b(?:{_ISO_RE})\b)"
 _NUM = (
     r"\d{1,2}(?:,\d{2})+,\d{3}|\d{1,3}(?:[,.\u202f\u00a0' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
 )
-_MULT = r"(?:[kK]\b|[mM]\b|\s?(?:thousand|million)\b)"
+_MULT = r"(?:[kK]\b|[mM]\b|[bB]\b|\s?(?:thousand|million|billion)\b)"
 _DASH = r"(?:-|–|—|‒|―|to|bis|à|and)"
 
 _AMOUNT = rf"(?P<cur{{N}}>{_CUR})?\s?(?P<num{{N}}>{_NUM})\s?(?P<mult{{N}}>{_MULT})?\s?(?P<iso{{N}}>\b(?:{_ISO_RE})\b)?"
@@ -78,8 +78,14 @@ _PAY_CONTEXT = re.compile(
     re.I,
 )
 _NOT_PAY_CONTEXT = re.compile(
-    r"raised|funding|valuation|revenue|series [a-e]\b|customers|\barr\b|market cap|assets", re.I
+    r"raised|funding|valuation|revenue|series [a-e]\b|customers|\barr\b|market cap|assets|"
+    # Benefits quoted in money are not the job's pay.
+    r"stipend|allowance|reimburse|\bhra\b|\bfsa\b|\bhsa\b|budget|fertility|wellness|relocation|"
+    r"referral|tuition|per diem|401\(?k",
+    re.I,
 )
+# Above this an amount is a company figure ($200B of spend), not anyone's pay.
+_MAX_PAY = Decimal(10_000_000)
 _LABEL_RE = re.compile(r"(?:^|[;•|]\s*)(?P<label>[A-Z][\w .,/()&'-]{1,40}?)\s*:\s*$")
 
 
@@ -137,6 +143,8 @@ def _range_from_match(match: re.Match[str], sentence: str) -> Salary | None:
     if match["mult2"] and not match["mult1"] and low < 1000 <= high:
         low = low * _multiplier(match["mult2"])
     low, high = min(low, high), max(low, high)
+    if high > _MAX_PAY:
+        return None
     return Salary(
         min=low,
         max=high,
@@ -149,7 +157,7 @@ def _range_from_match(match: re.Match[str], sentence: str) -> Salary | None:
 def _single_from_match(match: re.Match[str], sentence: str) -> Salary | None:
     currency = _currency(match, 1)
     value = _amount(match["num1"], match["mult1"])
-    if currency is None or value is None or value <= 0:
+    if currency is None or value is None or not 0 < value <= _MAX_PAY:
         return None
     before = sentence[: match.start()].lower()
     upper_bound = re.search(r"(?:up to|to|max(?:imum)?|bis zu|jusqu'à)\s*$", before)
@@ -197,6 +205,8 @@ def _multiplier(mult: str | None) -> Decimal:
         return Decimal(1000)
     if word in ("m", "million"):
         return Decimal(1_000_000)
+    if word in ("b", "billion"):
+        return Decimal(1_000_000_000)
     return Decimal(1)
 
 

@@ -11,11 +11,25 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 
 from monitor.errors import SourceError
+from monitor.sources.ashby import AshbySource
 from monitor.sources.base import FetchedPage, Source
+from monitor.sources.greenhouse import GreenhouseSource
+from monitor.sources.lever import LeverSource
 from monitor.sources.page import WebPageSource
+from monitor.sources.recruitee import RecruiteeSource
+from monitor.sources.smartrecruiters import SmartRecruitersSource
+from monitor.sources.workable import WorkableSource
 
 ENTRY_POINT_GROUP = "posting_monitor.sources"
-BUILTIN_SOURCES: tuple[type[Source], ...] = (WebPageSource,)
+BUILTIN_SOURCES: tuple[type[Source], ...] = (
+    GreenhouseSource,
+    LeverSource,
+    AshbySource,
+    WorkableSource,
+    SmartRecruitersSource,
+    RecruiteeSource,
+    WebPageSource,
+)
 
 __all__ = ["BUILTIN_SOURCES", "FetchedPage", "Source", "SourceRegistry"]
 

@@ -24,7 +24,12 @@ class FetchedPage:
 
 @runtime_checkable
 class Source(Protocol):
-    """A source kind: how to fetch one kind of page or API and read postings from it."""
+    """A source kind: how to fetch one kind of page or API and read postings from it.
+
+    A watched URL is either one posting or a whole board (``is_board``); either
+    way ``parse`` returns postings, one for a posting URL and every listed job
+    for a board. ``parse`` is pure.
+    """
 
     kind: ClassVar[str]
     title: ClassVar[str]
@@ -35,10 +40,18 @@ class Source(Protocol):
         """Whether this source handles the URL a user pasted."""
         ...
 
+    def is_board(self, url: str) -> bool:
+        """Whether the URL names a whole board rather than one posting."""
+        ...
+
     def fetch_url(self, url: str) -> str:
         """The URL to request for a watched URL (an API endpoint for ATS boards)."""
         ...
 
-    def parse(self, page: FetchedPage) -> list[Posting]:
-        """Every posting in the response, not yet normalized. Pure."""
+    def source_id(self, url: str) -> str:
+        """The stable id of what the URL names, without fetching it."""
+        ...
+
+    def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
+        """Postings in the response for the watched ``url``, not yet normalized."""
         ...

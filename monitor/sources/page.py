@@ -32,26 +32,34 @@ class WebPageSource:
     def matches(self, url: str) -> bool:
         return urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).hostname)
 
+    def is_board(self, url: str) -> bool:
+        return False
+
     def fetch_url(self, url: str) -> str:
         return url
 
-    def parse(self, page: FetchedPage) -> list[Posting]:
+    def source_id(self, url: str) -> str:
+        return canonical_url(url)
+
+    def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
         if not page.content_type.startswith(self.accepts):
             raise UnsupportedContent(url=page.url, content_type=page.content_type)
         tree = LexborHTMLParser(page.text())
         found = jsonld.job_postings(tree)
-        return [_posting(page, tree, found[0] if found else {})]
+        return [_posting(page, tree, found[0] if found else {}, url)]
 
 
-def _posting(page: FetchedPage, tree: LexborHTMLParser, data: dict[str, object]) -> Posting:
+def _posting(
+    page: FetchedPage, tree: LexborHTMLParser, data: dict[str, object], url: str
+) -> Posting:
     title = jsonld.title(data) or _page_title(tree)
     if not title:
         raise ParseError("no job posting found: no JSON-LD JobPosting and no title", url=page.url)
     texts = _texts(tree, jsonld.description_html(data))
     return Posting(
         source_kind=WebPageSource.kind,
-        source_id=canonical_url(page.url),
-        url=page.url,
+        source_id=canonical_url(url),
+        url=url,
         title=title,
         company=jsonld.company(data) or _meta(tree, "og:site_name"),
         locations=tuple(jsonld.locations(data)),

@@ -95,7 +95,7 @@ def test_page_source_rejects_non_html() -> None:
         url="https://x.test/j", status=200, content_type="application/pdf", body=b"%PDF"
     )
     with pytest.raises(UnsupportedContent, match="application/pdf"):
-        WebPageSource().parse(pdf)
+        WebPageSource().parse(pdf, url=pdf.url)
 
 
 def test_page_without_any_title_is_a_parse_error() -> None:
@@ -103,4 +103,4 @@ def test_page_without_any_title_is_a_parse_error() -> None:
         url="https://x.test/j", status=200, content_type="text/html", body=b"<p></p>"
     )
     with pytest.raises(ParseError, match=r"https://x\.test/j"):
-        WebPageSource().parse(empty)
+        WebPageSource().parse(empty, url=empty.url)

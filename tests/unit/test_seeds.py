@@ -22,7 +22,7 @@ def read_seed(name: str) -> Posting:
     page = FetchedPage(
         url=URL, status=200, content_type="text/html", body=(SEEDS / name).read_bytes()
     )
-    (posting,) = WebPageSource().parse(page)
+    (posting,) = WebPageSource().parse(page, url=URL)
     return normalize(posting)
 
 

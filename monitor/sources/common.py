@@ -1,0 +1,191 @@
+"""Helpers the ATS sources share: JSON bodies, URL patterns, and one way to build a
+Posting from an ATS's fields plus its description HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from monitor.errors import ParseError, UnsupportedContent
+from monitor.extract.remote import remote_policy
+from monitor.extract.requirements import requirements_from_lines
+from monitor.extract.salary import salaries_from_lines
+from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
+from monitor.model import Posting, RemoteKind, Requirements, Salary
+from monitor.sources.base import FetchedPage
+
+_REMOTE_LOCATION = re.compile(r"^\s*remote\b|\(remote\)|\bremote\s*[-–(,:]|\banywhere\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """What a URL names on an ATS: a board, and maybe one job on it."""
+
+    board: str
+    job: str | None = None
+    host: str = ""
+
+
+class AtsSource:
+    """Base for sources whose URLs follow patterns and whose API answers JSON."""
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    accepts: ClassVar[tuple[str, ...]] = ("application/json", "text/json", "text/plain")
+    patterns: ClassVar[tuple[re.Pattern[str], ...]] = ()
+    """Regexes with groups ``board`` and optionally ``job`` (and ``host``)."""
+
+    def locate(self, url: str) -> Located | None:
+        for pattern in self.patterns:
+            match = pattern.match(url.strip())
+            if match:
+                groups = match.groupdict()
+                return Located(
+                    board=groups["board"], job=groups.get("job"), host=groups.get("host") or ""
+                )
+        return None
+
+    def _located(self, url: str) -> Located:
+        located = self.locate(url)
+        if located is None:
+            raise ParseError(f"not a {self.kind} URL", url=url)
+        return located
+
+    def matches(self, url: str) -> bool:
+        return self.locate(url) is not None
+
+    def is_board(self, url: str) -> bool:
+        return self._located(url).job is None
+
+    def source_id(self, url: str) -> str:
+        located = self._located(url)
+        return f"{located.board}:{located.job}" if located.job else f"board:{located.board}"
+
+    def json(self, page: FetchedPage) -> Any:
+        if not page.content_type.startswith(self.accepts):
+            raise UnsupportedContent(url=page.url, content_type=page.content_type)
+        try:
+            return json.loads(page.body)
+        except ValueError as exc:
+            raise ParseError(f"malformed JSON: {exc}", url=page.url) from exc
+
+    def only(self, postings: list[Posting], url: str) -> list[Posting]:
+        """For a posting URL, the one posting it names (boards return all of them)."""
+        located = self._located(url)
+        if located.job is None:
+            return postings
+        wanted = f"{located.board}:{located.job}"
+        return [p for p in postings if p.source_id == wanted]
+
+
+def build_posting(
+    *,
+    kind: str,
+    source_id: str,
+    url: str,
+    title: str,
+    company: str = "",
+    locations: Iterable[str] = (),
+    department: str = "",
+    description_html: str | Sequence[str] = "",
+    requirements_html: str = "",
+    salaries: Iterable[Salary] = (),
+    remote_hint: RemoteKind = RemoteKind.UNKNOWN,
+    employment_type: str | None = None,
+    posted_at: date | None = None,
+) -> Posting:
+    """A posting from an ATS's structured fields, with the text filling the gaps.
+
+    Structured values win: a salary or workplace field is used before any text
+    heuristic; requirements come from a dedicated field when the ATS has one.
+    """
+    htmls = [description_html] if isinstance(description_html, str) else list(description_html)
+    lines = [line for html in htmls for line in html_to_lines(html)]
+    place_names = [collapse(loc) for loc in locations if loc and collapse(loc)]
+    hint = remote_hint
+    if hint is RemoteKind.UNKNOWN and any(_REMOTE_LOCATION.search(p) for p in place_names):
+        hint = RemoteKind.REMOTE
+    requirement_lines = html_to_lines(requirements_html) if requirements_html else lines
+    requirements = requirements_from_lines(requirement_lines) or _all_bullets(
+        requirement_lines, requirements_html
+    )
+    return Posting(
+        source_kind=kind,
+        source_id=source_id,
+        url=url,
+        title=collapse(title),
+        company=collapse(company),
+        department=collapse(department),
+        locations=tuple(place_names),
+        salaries=tuple(salaries) or salaries_from_lines(lines),
+        remote=remote_policy(lines, hint=hint),
+        requirements=requirements,
+        employment_type=employment_type,
+        posted_at=posted_at,
+    )
+
+
+def _all_bullets(lines: list[str], requirements_html: str) -> Requirements:
+    """A field that holds only requirements (Recruitee) may have no heading at all."""
+    if not requirements_html:
+        return Requirements()
+    return Requirements(minimum=tuple(bullet_text(line) for line in lines if is_bullet(line)))
+
+
+def parse_date(value: Any) -> date | None:
+    """ISO dates and datetimes, 'YYYY-MM-DD HH:MM:SS UTC', or epoch milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000).date()  # noqa: DTZ006 - a calendar date
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def positive_decimal(value: Any) -> Decimal | None:
+    """A number (or numeric string) above zero, else None: 0 means "not given" in ATS data."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return number.normalize() if number.is_finite() and number > 0 else None
+
+
+def text(value: Any) -> str:
+    return collapse(value) if isinstance(value, str) else ""
+
+
+def boolean(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def remote_from_flags(*, remote: Any, hybrid: Any, onsite: Any = None) -> RemoteKind:
+    """Workplace booleans (Recruitee, SmartRecruiters) to one kind; hybrid wins over remote."""
+    if boolean(hybrid):
+        return RemoteKind.HYBRID
+    if boolean(remote):
+        return RemoteKind.REMOTE
+    if boolean(onsite):
+        return RemoteKind.ONSITE
+    return RemoteKind.UNKNOWN
+
+
+_WORKPLACE_WORDS = {
+    "remote": RemoteKind.REMOTE, "hybrid": RemoteKind.HYBRID, "onsite": RemoteKind.ONSITE,
+    "on-site": RemoteKind.ONSITE, "on_site": RemoteKind.ONSITE, "office": RemoteKind.ONSITE,
+    "in-office": RemoteKind.ONSITE, "inoffice": RemoteKind.ONSITE,
+}  # fmt: skip
+
+
+def remote_from_word(value: Any) -> RemoteKind:
+    """'hybrid', 'onsite'/'on-site', 'Remote', 'OnSite', 'unspecified' (unknown)."""
+    return _WORKPLACE_WORDS.get(text(value).lower(), RemoteKind.UNKNOWN)

@@ -1,0 +1,81 @@
+"""SmartRecruiters: api.smartrecruiters.com/v1/companies/{company}/postings[/{id}].
+
+A posting URL uses the detail call, whose ``jobAd.sections`` carry the
+description and a ``qualifications`` section (the requirements). The board list
+carries list-level fields only (title, location with remote/hybrid flags,
+department, employment type): board watches see new, closed and retitled or
+relocated postings; watch a posting URL for its pay and requirements.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from monitor.model import Posting
+from monitor.sources.base import FetchedPage
+from monitor.sources.common import AtsSource, build_posting, parse_date, remote_from_flags, text
+
+_API = "https://api.smartrecruiters.com/v1/companies"
+
+
+class SmartRecruitersSource(AtsSource):
+    """SmartRecruiters company (a board or one posting)."""
+
+    kind: ClassVar[str] = "smartrecruiters"
+    title: ClassVar[str] = "SmartRecruiters postings API (board or single posting)"
+    patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
+        re.compile(
+            r"^https?://(?:jobs|careers)\.smartrecruiters\.com/(?P<board>[\w-]+)/(?P<job>\d+)"
+        ),
+        re.compile(
+            r"^https?://api\.smartrecruiters\.com/v1/companies/(?P<board>[\w-]+)/postings/(?P<job>\d+)"
+        ),
+        re.compile(
+            r"^https?://api\.smartrecruiters\.com/v1/companies/(?P<board>[\w-]+)/postings/?(?:\?.*)?$"
+        ),
+        re.compile(
+            r"^https?://(?:jobs|careers)\.smartrecruiters\.com/(?P<board>[\w-]+)/?(?:\?.*)?$"
+        ),
+    )
+
+    def fetch_url(self, url: str) -> str:
+        located = self._located(url)
+        if located.job:
+            return f"{_API}/{located.board}/postings/{located.job}"
+        return f"{_API}/{located.board}/postings?limit=100"
+
+    def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
+        data = self.json(page)
+        board = self._located(url).board
+        items = data.get("content", []) if isinstance(data, dict) and "content" in data else [data]
+        return self.only([_posting(item, board) for item in items if isinstance(item, dict)], url)
+
+
+def _posting(item: dict[str, Any], board: str) -> Posting:
+    sections = (item.get("jobAd") or {}).get("sections") or {}
+    location = item.get("location") if isinstance(item.get("location"), dict) else {}
+    assert isinstance(location, dict)
+    return build_posting(
+        kind=SmartRecruitersSource.kind,
+        source_id=f"{board}:{item.get('id')}",
+        url=text(item.get("postingUrl"))
+        or f"https://jobs.smartrecruiters.com/{board}/{item.get('id')}",
+        title=text(item.get("name")),
+        company=text((item.get("company") or {}).get("name")),
+        department=text((item.get("department") or {}).get("label")),
+        locations=[text(location.get("fullLocation"))],
+        description_html=[
+            _section(sections, k)
+            for k in ("jobDescription", "qualifications", "additionalInformation")
+        ],
+        requirements_html=_section(sections, "qualifications"),
+        remote_hint=remote_from_flags(remote=location.get("remote"), hybrid=location.get("hybrid")),
+        employment_type=text((item.get("typeOfEmployment") or {}).get("label")) or None,
+        posted_at=parse_date(item.get("releasedDate")),
+    )
+
+
+def _section(sections: Any, key: str) -> str:
+    section = sections.get(key) if isinstance(sections, dict) else None
+    return section.get("text") or "" if isinstance(section, dict) else ""
