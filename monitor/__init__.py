@@ -26,11 +26,14 @@ from monitor.errors import (
 )
 from monitor.model import (
     Alert,
+    BoardFilters,
+    BoardResult,
     ChangeKind,
     ChangeSet,
     CheckOutcome,
     CheckResult,
     FieldChange,
+    NewMember,
     PayPeriod,
     Posting,
     PostingStatus,
@@ -51,6 +54,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "Alert",
     "App",
+    "BoardFilters",
+    "BoardResult",
     "BodyTooLarge",
     "ChangeKind",
     "ChangeSet",
@@ -63,6 +68,7 @@ __all__ = [
     "HttpStatusError",
     "MonitorConfig",
     "MonitorError",
+    "NewMember",
     "NotFound",
     "NotifyError",
     "ParseError",

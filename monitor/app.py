@@ -21,10 +21,10 @@ from monitor.clock import Clock, SystemClock
 from monitor.config import MonitorConfig
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
-from monitor.model import CheckOutcome, CheckResult
+from monitor.model import BoardFilters, CheckOutcome, CheckResult
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import DeliveryReport, RetryPolicy, deliver_due
-from monitor.pipeline import CheckContext, check
+from monitor.pipeline import CheckContext, check, check_board
 from monitor.sources import SourceRegistry
 from monitor.store.engine import create_db_engine, upgrade
 from monitor.store.repository import PostingState, Repository, WatchRecord, WatchSpec
@@ -79,7 +79,12 @@ class App:
         if self.config.database.auto_migrate:
             upgrade(self.engine)
         specs = [
-            self.watch_spec(w.url, interval=w.interval, channels=w.channels)
+            self.watch_spec(
+                w.url,
+                interval=w.interval,
+                channels=w.channels,
+                filters=BoardFilters(**w.filters.model_dump()),
+            )
             for w in self.config.watches
         ]
         self.repo.sync_config_watches(specs, now=self.clock.now())
@@ -96,22 +101,39 @@ class App:
     # -- watches ---------------------------------------------------------------------
 
     def watch_spec(
-        self, url: str, *, interval: timedelta, channels: Sequence[str] = ()
+        self,
+        url: str,
+        *,
+        interval: timedelta,
+        channels: Sequence[str] = (),
+        filters: BoardFilters | None = None,
     ) -> WatchSpec:
         self._check_channels(channels)
         source = self.sources.detect(url)
+        is_board = source.is_board(url)
+        if filters and filters != BoardFilters() and not is_board:
+            raise ConfigError(
+                f"filters only apply to boards, and {url} is one posting", source="filters"
+            )
         return WatchSpec(
             url=url,
             source_kind=source.kind,
             source_id=source.source_id(url),
             interval=interval,
             channels=tuple(channels),
+            is_board=is_board,
+            filters=filters or BoardFilters(),
         )
 
     def add_watch(
-        self, url: str, *, interval: timedelta, channels: Sequence[str] = ()
+        self,
+        url: str,
+        *,
+        interval: timedelta,
+        channels: Sequence[str] = (),
+        filters: BoardFilters | None = None,
     ) -> WatchRecord:
-        spec = self.watch_spec(url, interval=interval, channels=channels)
+        spec = self.watch_spec(url, interval=interval, channels=channels, filters=filters)
         return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
 
     def _check_channels(self, wanted: Sequence[str]) -> None:
@@ -148,6 +170,8 @@ class App:
         )
 
     async def check_one(self, state: PostingState) -> CheckResult:
+        if state.role == "board":
+            return await self._check_board(state)
         result = await check(state, self.check_context())
         channels = self.resolve_channels(state.channels)
         await self.db(lambda: self.repo.record(result, channels=channels))
@@ -158,6 +182,21 @@ class App:
             extra={"action": "check", "outcome": result.outcome.value},
         )
         return result
+
+    async def _check_board(self, board: PostingState) -> CheckResult:
+        members = await self.db(lambda: self.repo.members_of(board.id))
+        result = await check_board(board, members, self.check_context())
+        channels = self.resolve_channels(board.channels)
+        await self.db(lambda: self.repo.record_board(result, board_id=board.id, channels=channels))
+        log.info(
+            "checked board %s: %s, %d new, %d followed",
+            board.url,
+            result.board.outcome.value,
+            len(result.new_members),
+            len(members),
+            extra={"action": "check", "outcome": result.board.outcome.value},
+        )
+        return result.board
 
     async def check_all(self) -> PassReport:
         """One pass over every active posting, due or not, then deliver alerts."""

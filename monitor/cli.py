@@ -24,10 +24,15 @@ from monitor.config import MonitorConfig, load_config, parse_duration
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine
 from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.fetch import Fetcher
 from monitor.logs import configure_logging
+from monitor.model import BoardFilters
+from monitor.normalize import normalize
 from monitor.present import duration, posting_lines, when
 from monitor.sources import SourceRegistry
+from monitor.sources.base import FetchedPage
 from monitor.store.engine import upgrade
+from monitor.store.repository import PostingState
 
 T = TypeVar("T")
 EXIT_ERROR = 1
@@ -126,17 +131,39 @@ def watch() -> None:
 @click.option(
     "--channel", "channels", multiple=True, help="Channel name or tag to alert (repeatable)."
 )
+@click.option("--title", "titles", multiple=True, help="Boards: follow titles with this word.")
+@click.option(
+    "--exclude-title", "excluded", multiple=True, help="Boards: skip titles with this word."
+)
+@click.option("--department", "departments", multiple=True, help="Boards: follow this department.")
+@click.option(
+    "--location", "locations", multiple=True, help="Boards: follow postings in this place."
+)
 @pass_state
-def watch_add(state: _State, url: str, interval: str, channels: tuple[str, ...]) -> None:
-    """Watch a posting URL."""
+def watch_add(
+    state: _State,
+    url: str,
+    interval: str,
+    channels: tuple[str, ...],
+    titles: tuple[str, ...],
+    excluded: tuple[str, ...],
+    departments: tuple[str, ...],
+    locations: tuple[str, ...],
+) -> None:
+    """Watch a posting or a whole board (the source is picked from the URL)."""
     every = _duration(interval)
+    filters = BoardFilters(
+        title=titles, exclude_title=excluded, department=departments, location=locations
+    )
     app = state.app()
     try:
-        record = app.add_watch(url, interval=every, channels=channels)
+        record = app.add_watch(url, interval=every, channels=channels, filters=filters)
     finally:
         asyncio.run(app.aclose())
+    what = "board" if record.filters is not None else "posting"
     click.echo(
-        f"watching #{record.id} {record.url} ({record.source_kind}, every {duration(record.interval)})"
+        f"watching #{record.id} {record.url} ({record.source_kind} {what}, "
+        f"every {duration(record.interval)})"
     )
 
 
@@ -189,6 +216,9 @@ def history(state: _State, posting: str, as_json: bool) -> None:
         click.echo(json.dumps(_history_json(record), indent=2, default=str))
         return
     p = record.posting
+    if p.role == "board":
+        _echo_board(app_members(state, p.id), p)
+        return
     click.echo(
         f"posting #{p.id} {p.url}\nstatus {p.status.value}, last check {when(p.last_checked_at)}"
         f" ({p.last_outcome or 'never checked'}){', error: ' + p.last_error if p.last_error else ''}"
@@ -200,6 +230,24 @@ def history(state: _State, posting: str, as_json: bool) -> None:
     if record.versions:
         click.echo("\ncurrent version:")
         click.echo("\n".join(f"  {line}" for line in posting_lines(record.versions[-1].posting)))
+
+
+def app_members(state: _State, board_id: int) -> list[PostingState]:
+    app = state.app()
+    try:
+        return app.repo.members_of(board_id)
+    finally:
+        asyncio.run(app.aclose())
+
+
+def _echo_board(members: list[PostingState], board: PostingState) -> None:
+    click.echo(
+        f"board #{board.id} {board.url}\nlast check {when(board.last_checked_at)}"
+        f" ({board.last_outcome or 'never checked'}); {len(members)} postings followed:"
+    )
+    for m in members:
+        click.echo(f"  #{m.id:<5} {m.status.value:<7} {m.title}")
+    click.echo("Show one with: posting-monitor history ID")
 
 
 def _history_json(record: Any) -> dict[str, Any]:
@@ -288,6 +336,51 @@ def features() -> None:
     """List source kinds."""
     for source in SourceRegistry.default():
         click.echo(f"source  {source.kind:<16} {source.title}")
+
+
+@cli.command("test-source")
+@click.argument("url")
+@click.option(
+    "--file",
+    "body_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Read this saved response instead of fetching (offline).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) -> None:
+    """Show which source reads URL and what it extracts; stores nothing."""
+    source = SourceRegistry.default().detect(url)
+    kind = "board" if source.is_board(url) else "posting"
+    if body_file is not None:
+        content_type = "text/html" if body_file.suffix in (".html", ".htm") else "application/json"
+        page = FetchedPage(
+            url=source.fetch_url(url),
+            status=200,
+            content_type=content_type,
+            body=body_file.read_bytes(),
+        )
+    else:
+        page = asyncio.run(_fetch_once(state.config, source.fetch_url(url)))
+    postings = [normalize(p) for p in source.parse(page, url=url)]
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in postings], indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"source: {source.kind} ({source.title})\n{kind}: {source.source_id(url)}\n"
+        f"fetches: {source.fetch_url(url)}\n{len(postings)} posting(s)"
+    )
+    for posting in postings:
+        click.echo(f"\n{posting.url}")
+        click.echo("\n".join(f"  {line}" for line in posting_lines(posting)))
+
+
+async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:
+    fetcher = Fetcher(config.http)
+    try:
+        return (await fetcher.get(url)).page
+    finally:
+        await fetcher.aclose()
 
 
 def _duration(text: str) -> timedelta:

@@ -139,11 +139,21 @@ class ChannelConfig(_Strict):
         return url
 
 
+class FiltersConfig(_Strict):
+    title: tuple[str, ...] = Field(default=(), description="Follow titles with any of these words.")
+    exclude_title: tuple[str, ...] = Field(default=(), description="Skip titles with any of these.")
+    department: tuple[str, ...] = Field(default=(), description="Follow these departments.")
+    location: tuple[str, ...] = Field(default=(), description="Follow postings in these places.")
+
+
 class WatchConfig(_Strict):
     url: str = Field(description="A posting page or a company board URL.")
     interval: Duration = Field(default=timedelta(hours=1), description="Time between checks.")
     channels: tuple[str, ...] = Field(
         default=(), description="Channel names or tags to alert; empty means every channel."
+    )
+    filters: FiltersConfig = Field(
+        default_factory=FiltersConfig, description="For boards: which postings are followed."
     )
 
     @field_validator("url")

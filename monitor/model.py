@@ -170,6 +170,7 @@ class Posting:
 
 
 class ChangeKind(StrEnum):
+    NEW = "new"
     CHANGED = "changed"
     ADDED = "added"
     REMOVED = "removed"
@@ -267,3 +268,70 @@ class CheckResult:
     """A version to store if it differs from the current one."""
     changes: tuple[FieldChange, ...] = ()
     alert: Alert | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardFilters:
+    """Which postings on a board are followed: every non-empty list must match.
+
+    Keywords match case-insensitively anywhere in the field; ``exclude_title``
+    drops a posting whose title has any of its words.
+    """
+
+    title: tuple[str, ...] = ()
+    exclude_title: tuple[str, ...] = ()
+    department: tuple[str, ...] = ()
+    location: tuple[str, ...] = ()
+
+    def follows(self, posting: Posting) -> bool:
+        title = posting.title.lower()
+        if any(word.lower() in title for word in self.exclude_title):
+            return False
+        return (
+            _any_in(self.title, [posting.title])
+            and _any_in(self.department, [posting.department])
+            and _any_in(self.location, list(posting.locations))
+        )
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            "title": list(self.title),
+            "exclude_title": list(self.exclude_title),
+            "department": list(self.department),
+            "location": list(self.location),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> BoardFilters:
+        data = data or {}
+        return cls(
+            **{
+                key: tuple(data.get(key, ()))
+                for key in ("title", "exclude_title", "department", "location")
+            }
+        )
+
+
+def _any_in(words: tuple[str, ...], values: list[str]) -> bool:
+    if not words:
+        return True
+    haystack = " | ".join(values).lower()
+    return any(word.lower() in haystack for word in words)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMember:
+    """A posting seen on a board for the first time."""
+
+    posting: Posting
+    changes: tuple[FieldChange, ...] = ()
+    alert: Alert | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardResult:
+    """One check of a board: the board's own outcome and each followed posting's."""
+
+    board: CheckResult
+    members: tuple[CheckResult, ...] = ()
+    new_members: tuple[NewMember, ...] = ()

@@ -11,11 +11,12 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from monitor.boards import judge_board
 from monitor.clock import Clock
 from monitor.diff import compare
 from monitor.errors import FetchError, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
-from monitor.model import CheckOutcome, CheckResult, Posting, PostingStatus, Validators
+from monitor.model import BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus, Validators
 from monitor.normalize import normalize
 from monitor.notify.render import render_alert
 from monitor.sources import SourceRegistry
@@ -36,6 +37,61 @@ class CheckContext:
 
 async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
     """Check one posting; never raises for anything the page or network does."""
+    fetched = await _fetch(state, ctx)
+    if isinstance(fetched, CheckResult):
+        return fetched
+    response, body_hash, parsed = fetched
+    posting = _own(state, parsed, url=state.url)
+    if posting is None:
+        error = ParseError("the page holds no posting", url=state.url)
+        return failed(state, now=ctx.clock.now(), error=error, http_status=response.page.status)
+    return judge(state, posting, now=ctx.clock.now(), response=response, body_hash=body_hash)
+
+
+async def check_board(
+    board: PostingState, members: list[PostingState], ctx: CheckContext
+) -> BoardResult:
+    """Check a whole board: new, changed, missing (then closed) and reopened postings."""
+    fetched = await _fetch(board, ctx)
+    if isinstance(fetched, CheckResult):
+        if fetched.outcome is CheckOutcome.GONE:
+            # A board that answers 404 closes nothing by itself: every posting on it would
+            # look closed at once, which is far likelier a moved or broken board.
+            fetched = replace(fetched, outcome=CheckOutcome.ERROR, status=board.status)
+        return BoardResult(board=fetched)
+    response, body_hash, parsed = fetched
+    listed = [normalize(p) for p in parsed]
+    now = ctx.clock.now()
+    if not listed and any(m.status is PostingStatus.OPEN for m in members):
+        error = ParseError(
+            "the board lists no postings at all; not believed until it lasts", url=board.url
+        )
+        return BoardResult(
+            board=failed(board, now=now, error=error, http_status=response.page.status)
+        )
+    base = replace(
+        judge(board, _board_marker(board), now=now, response=response, body_hash=body_hash),
+        snapshot=None,
+        changes=(),
+        alert=None,
+    )
+    return judge_board(
+        board, members, listed, base=base, filters=board.filters, close_after=ctx.close_after
+    )
+
+
+def _board_marker(board: PostingState) -> Posting:
+    """Boards have no version of their own; judge() needs a posting to compare."""
+    return Posting(
+        source_kind=board.source_kind, source_id=board.source_id, url=board.url, title=""
+    )
+
+
+Fetched = tuple[FetchResponse, str, list[Posting]]
+
+
+async def _fetch(state: PostingState, ctx: CheckContext) -> Fetched | CheckResult:
+    """Fetch and parse, or the CheckResult that says why there is nothing new to read."""
     source = ctx.sources.get(state.source_kind)
     try:
         response = await ctx.fetcher.get(
@@ -51,23 +107,28 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
     if response.not_modified:
         return unchanged(state, now=now, response=response, outcome=CheckOutcome.NOT_MODIFIED)
     body_hash = hashlib.sha256(response.page.body).hexdigest()
-    if (
-        body_hash == state.body_hash
-        and state.current is not None
-        and state.status is PostingStatus.OPEN
-    ):
+    if body_hash == state.body_hash and _seen_before(state):
         return unchanged(state, now=now, response=response, outcome=CheckOutcome.UNCHANGED)
     try:
         parsed = source.parse(response.page, url=state.url)
     except (ParseError, FetchError) as exc:
         return failed(state, now=now, error=exc, http_status=response.page.status)
+    return response, body_hash, parsed
+
+
+def _seen_before(state: PostingState) -> bool:
+    if state.role == "board":
+        return state.baselined_at is not None
+    return state.current is not None and state.status is PostingStatus.OPEN
+
+
+def _own(state: PostingState, parsed: list[Posting], *, url: str) -> Posting | None:
+    """The watched posting, with the identity it was watched under."""
     if not parsed:
-        error = ParseError("the page holds no posting", url=state.url)
-        return failed(state, now=now, error=error, http_status=response.page.status)
-    posting = normalize(
-        replace(parsed[0], source_kind=state.source_kind, source_id=state.source_id, url=state.url)
+        return None
+    return normalize(
+        replace(parsed[0], source_kind=state.source_kind, source_id=state.source_id, url=url)
     )
-    return judge(state, posting, now=now, response=response, body_hash=body_hash)
 
 
 def judge(

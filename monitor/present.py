@@ -13,6 +13,7 @@ def posting_lines(posting: Posting) -> list[str]:
     lines = [
         f"title:        {posting.title}",
         f"company:      {posting.company or '-'}",
+        f"department:   {posting.department or '-'}",
         f"locations:    {'; '.join(posting.locations) or '-'}",
         f"salary:       {'; '.join(_salary(s) for s in posting.salaries) or '-'}",
         f"remote:       {posting.remote.kind.value}"

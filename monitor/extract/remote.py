@@ -26,7 +26,7 @@ _REMOTE = re.compile(
 )
 _ONSITE = re.compile(
     r"\bon[- ]?site\b|\bin[- ]office\b|\bin the office (?:five|5) days\b|\bnot (?:a )?remote\b|"
-    r"\bno remote\b|\bvor ort\b",
+    r"\bno remote\b|\bvor ort\b|\b(?:in|from) (?:an|the|our) office(?: location)?\b",
     re.I,
 )
 _DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

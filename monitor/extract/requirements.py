@@ -33,7 +33,8 @@ _MINIMUM = re.compile(
     r"your (?:expertise|experience|background|skills)|votre (?:expertise|profil)|ihr profil|dein profil|"
     r"anforderungen|profil recherché|what we require|at a minimum|candidates must|"
     r"we(?:'|’)re looking for (?:people|someone|candidates)|we are looking for (?:people|someone|candidates))\b|"
-    r"\byou (?:may|might|would|could) be a (?:\w+ ){0,3}fit\b|\bgreat addition to the team if\b",
+    r"\byou (?:may|might|would|could) be a (?:\w+ ){0,3}fit\b|\bgreat addition to the team if\b|"
+    r"^(?:required|mandatory|must[- ]haves?)$",
     re.I,
 )
 _MAX_HEADING_CHARS = 80

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,16 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select,
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import NotFound, StoreError
-from monitor.model import Alert, CheckOutcome, CheckResult, Posting, PostingStatus
+from monitor.model import (
+    Alert,
+    BoardFilters,
+    BoardResult,
+    CheckOutcome,
+    CheckResult,
+    NewMember,
+    Posting,
+    PostingStatus,
+)
 from monitor.store.tables import changes, check_log, outbox, postings, snapshots, watches
 
 
@@ -31,6 +40,8 @@ class WatchRecord:
     origin: str
     created_at: datetime
     removed_at: datetime | None
+    filters: BoardFilters | None = None
+    """Set for board watches."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +53,8 @@ class WatchSpec:
     source_id: str
     interval: timedelta
     channels: tuple[str, ...] = ()
+    is_board: bool = False
+    filters: BoardFilters = field(default_factory=BoardFilters)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +80,10 @@ class PostingState:
     last_checked_at: datetime | None
     last_outcome: str | None
     last_error: str | None
+    role: str = "single"
+    board_id: int | None = None
+    baselined_at: datetime | None = None
+    filters: BoardFilters = field(default_factory=BoardFilters)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +164,7 @@ class Repository:
             "channels": list(spec.channels),
             "origin": origin,
             "removed_at": None,
+            "filters": spec.filters.to_dict() if spec.is_board else None,
         }
         row = conn.execute(select(watches).where(watches.c.url == spec.url)).first()
         if row is None:
@@ -179,6 +197,7 @@ class Repository:
                     consecutive_failures=0,
                     gone_count=0,
                     created_at=now,
+                    role="board" if spec.is_board else "single",
                 )
             )
         else:
@@ -217,6 +236,7 @@ class Repository:
     ) -> list[PostingState]:
         query = (
             _state_query()
+            .where(postings.c.role != "member")
             .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
             .order_by(postings.c.next_check_at, postings.c.id)
             .limit(limit)
@@ -249,37 +269,94 @@ class Repository:
     def record(self, result: CheckResult, *, channels: Sequence[str]) -> None:
         """Write one check's outcome, version, changes and alerts in one transaction."""
         with self._transaction() as conn:
-            current = conn.execute(
-                select(postings.c.current_snapshot_id, snapshots.c.content_hash)
-                .select_from(
-                    postings.outerjoin(snapshots, snapshots.c.id == postings.c.current_snapshot_id)
+            self._record_in(conn, result, channels)
+
+    def record_board(self, result: BoardResult, *, board_id: int, channels: Sequence[str]) -> None:
+        """Write a board check, its postings' results and new postings in one transaction."""
+        with self._transaction() as conn:
+            self._record_in(conn, result.board, channels)
+            if result.board.outcome is not CheckOutcome.ERROR:
+                conn.execute(
+                    update(postings)
+                    .where(postings.c.id == board_id, postings.c.baselined_at.is_(None))
+                    .values(baselined_at=result.board.checked_at)
                 )
-                .where(postings.c.id == result.posting_id)
-            ).one()
-            snapshot_id = current.current_snapshot_id
-            if (
-                result.snapshot is not None
-                and result.snapshot.content_hash() != current.content_hash
-            ):
-                snapshot_id = self._insert_snapshot(conn, result)
-                self._insert_changes(conn, result, snapshot_id)
-                if result.alert is not None:
-                    self._enqueue(conn, result, snapshot_id, channels)
-            conn.execute(
-                update(postings)
-                .where(postings.c.id == result.posting_id)
-                .values(**_state_values(result), current_snapshot_id=snapshot_id)
-            )
-            conn.execute(
-                insert(check_log).values(
-                    posting_id=result.posting_id,
-                    checked_at=result.checked_at,
-                    outcome=result.outcome.value,
-                    http_status=result.http_status,
-                    latency_ms=result.latency_ms,
-                    error=result.error,
+            for member in result.members:
+                self._record_in(conn, member, channels)
+            for new in result.new_members:
+                posting_id = self._insert_member(
+                    conn, new, board_id=board_id, now=result.board.checked_at
                 )
+                self._record_in(conn, _new_member_result(new, posting_id, result.board), channels)
+
+    def _insert_member(
+        self, conn: Connection, new: NewMember, *, board_id: int, now: datetime
+    ) -> int:
+        key = and_(
+            postings.c.source_kind == new.posting.source_kind,
+            postings.c.source_id == new.posting.source_id,
+        )
+        existing = conn.execute(select(postings.c.id).where(key)).first()
+        if existing is not None:
+            return int(existing.id)
+        watch_id = conn.scalar(select(postings.c.watch_id).where(postings.c.id == board_id))
+        inserted = conn.execute(
+            insert(postings).values(
+                watch_id=watch_id,
+                source_kind=new.posting.source_kind,
+                source_id=new.posting.source_id,
+                url=new.posting.url,
+                title=new.posting.title,
+                status=PostingStatus.OPEN.value,
+                next_check_at=now,
+                consecutive_failures=0,
+                gone_count=0,
+                created_at=now,
+                role="member",
+                board_id=board_id,
             )
+        )
+        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+
+    def _record_in(self, conn: Connection, result: CheckResult, channels: Sequence[str]) -> None:
+        current = conn.execute(
+            select(postings.c.current_snapshot_id, snapshots.c.content_hash)
+            .select_from(
+                postings.outerjoin(snapshots, snapshots.c.id == postings.c.current_snapshot_id)
+            )
+            .where(postings.c.id == result.posting_id)
+        ).one()
+        snapshot_id = current.current_snapshot_id
+        if result.snapshot is not None and result.snapshot.content_hash() != current.content_hash:
+            snapshot_id = self._insert_snapshot(conn, result)
+            self._insert_changes(conn, result, snapshot_id)
+            if result.alert is not None:
+                self._enqueue(conn, result, snapshot_id, channels)
+        conn.execute(
+            update(postings)
+            .where(postings.c.id == result.posting_id)
+            .values(**_state_values(result), current_snapshot_id=snapshot_id)
+        )
+        conn.execute(
+            insert(check_log).values(
+                posting_id=result.posting_id,
+                checked_at=result.checked_at,
+                outcome=result.outcome.value,
+                http_status=result.http_status,
+                latency_ms=result.latency_ms,
+                error=result.error,
+            )
+        )
+
+    def members_of(self, board_id: int) -> list[PostingState]:
+        """The postings found on a board so far, open or closed."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                _state_query(active_only=False)
+                .where(postings.c.board_id == board_id)
+                .order_by(postings.c.id)
+            ).all()
+            return [_state(conn, row) for row in rows]
 
     def _insert_snapshot(self, conn: Connection, result: CheckResult) -> int:
         assert result.snapshot is not None
@@ -432,6 +509,7 @@ def _state_query(*, active_only: bool = True) -> Any:
         postings,
         watches.c.interval_seconds,
         watches.c.channels,
+        watches.c.filters,
         snapshots.c.data.label("current_data"),
     ).select_from(
         postings.join(watches, watches.c.id == postings.c.watch_id).outerjoin(
@@ -463,6 +541,10 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         last_checked_at=row.last_checked_at,
         last_outcome=row.last_outcome,
         last_error=row.last_error,
+        role=row.role,
+        board_id=row.board_id,
+        baselined_at=row.baselined_at,
+        filters=BoardFilters.from_dict(row.filters),
     )
 
 
@@ -486,6 +568,19 @@ def _state_values(result: CheckResult) -> dict[str, Any]:
     return values
 
 
+def _new_member_result(new: NewMember, posting_id: int, board: CheckResult) -> CheckResult:
+    return CheckResult(
+        posting_id=posting_id,
+        outcome=CheckOutcome.CHANGED if new.changes else CheckOutcome.BASELINE,
+        checked_at=board.checked_at,
+        next_check_at=board.next_check_at,
+        status=PostingStatus.OPEN,
+        snapshot=new.posting,
+        changes=new.changes,
+        alert=new.alert,
+    )
+
+
 def _watch(row: Row[Any]) -> WatchRecord:
     return WatchRecord(
         id=row.id,
@@ -496,6 +591,7 @@ def _watch(row: Row[Any]) -> WatchRecord:
         origin=row.origin,
         created_at=row.created_at,
         removed_at=row.removed_at,
+        filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
     )
 
 

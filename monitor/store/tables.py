@@ -64,6 +64,7 @@ watches = Table(
     Column("origin", String(10), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("removed_at", UTCDateTime),
+    Column("filters", JsonColumn),
 )
 
 postings = Table(
@@ -88,6 +89,11 @@ postings = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("gone_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
+    # 'single': a watched posting; 'board': a watched board (fetched, never alerted on
+    # itself); 'member': a posting found on a board, checked through its board.
+    Column("role", String(10), nullable=False, server_default="single"),
+    Column("board_id", ForeignKey("postings.id", ondelete="CASCADE"), index=True),
+    Column("baselined_at", UTCDateTime),
     UniqueConstraint("source_kind", "source_id"),
     Index(None, "next_check_at"),
 )

@@ -103,3 +103,42 @@ def test_features_and_help() -> None:
 def test_db_upgrade(config_file: Path) -> None:
     result = invoke(config_file, "db", "upgrade")
     assert result.output.strip() == "database is up to date"
+
+
+def test_test_source_reads_a_saved_response_and_stores_nothing(tmp_path: Path) -> None:
+    seed = seeds_dir() / "greenhouse" / "board-1.json"
+    result = CliRunner().invoke(
+        cli, ["test-source", "https://boards.greenhouse.io/northwind", "--file", str(seed)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert "source: greenhouse" in result.output
+    assert "3 posting(s)" in result.output
+    assert "Germany: 85,000–100,000 EUR/yr" in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_test_source_fetches_a_page(server: SeedServer) -> None:
+    result = CliRunner().invoke(cli, ["test-source", server.url, "--json"], catch_exceptions=False)
+    (posting,) = json.loads(result.output)
+    assert posting["salaries"][0]["min"] == "155700"
+    assert posting["remote"]["kind"] == "hybrid"
+
+
+def test_board_watch_with_filters_through_the_cli(config_file: Path) -> None:
+    added = invoke(
+        config_file, "watch", "add", "https://jobs.lever.co/northwind", "--title", "engineer",
+        "--location", "seattle",
+    )  # fmt: skip
+    assert "(lever board, every 1h)" in added.output
+    posting = invoke(
+        config_file,
+        "watch",
+        "add",
+        "https://jobs.lever.co/northwind/5f2d6c1e-1111-4a4a-9b9b-000000000001",
+        "--title",
+        "x",
+    )
+    assert posting.exit_code == 2
+    assert "filters only apply to boards" in posting.output
+    assert "board #1" in invoke(config_file, "history", "1").output

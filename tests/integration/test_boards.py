@@ -1,0 +1,136 @@
+"""Whole-board watches over a sequence of recorded Greenhouse responses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from monitor.app import App
+from monitor.config import MonitorConfig
+from monitor.model import CheckOutcome, PostingStatus
+from monitor.testing import FrozenClock, PageServer, RecordingNotifier
+from tests.conftest import SEEDS
+
+BOARD = "https://boards.greenhouse.io/northwind"
+API = "https://boards-api.greenhouse.io/v1/boards/northwind/jobs?content=true"
+
+
+class Board:
+    def __init__(self, db_url: str, filters: dict[str, list[str]] | None = None) -> None:
+        self.server = PageServer()
+        self.clock = FrozenClock()
+        self.notifier = RecordingNotifier()
+        watch: dict[str, object] = {"url": BOARD, "interval": "1h"}
+        if filters:
+            watch["filters"] = filters
+        config = MonitorConfig.model_validate({"database": {"url": db_url}, "watches": [watch]})
+        self.app = App(
+            config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
+        )
+        self.app.prepare()
+
+    def serve(self, name: str) -> None:
+        body = (SEEDS / "greenhouse" / name).read_text(encoding="utf-8")
+        self.server.publish(API, body, content_type="application/json; charset=utf-8")
+
+    def check(self) -> CheckOutcome:
+        self.clock.advance(timedelta(hours=1))
+        (outcome,) = asyncio.run(self.app.check_all()).outcomes
+        return outcome
+
+    def titles(self) -> list[str]:
+        return [alert.title for _channel, alert in self.notifier.sent]
+
+    def members(self) -> dict[str, PostingStatus]:
+        board = self.app.repo.get_posting(BOARD)
+        return {m.title: m.status for m in self.app.repo.members_of(board.id)}
+
+
+@pytest.fixture
+def board(db_url: str) -> Iterator[Board]:
+    b = Board(db_url)
+    yield b
+    asyncio.run(b.app.aclose())
+
+
+def test_new_closed_and_salary_change_and_nothing_else(board: Board) -> None:
+    board.serve("board-1.json")
+    assert board.check() is CheckOutcome.BASELINE
+    assert board.titles() == []  # the first look records what is there; it announces nothing
+    assert set(board.members()) == {
+        "Backend Engineer, Payments",
+        "Data Scientist",
+        "Site Reliability Engineer",
+    }
+
+    board.serve(
+        "board-2.json"
+    )  # 101 raised, 102 missing once, 104 new, order and updated_at changed
+    assert board.check() is CheckOutcome.CHANGED
+    assert board.members()["Data Scientist"] is PostingStatus.OPEN  # missing once is not closed
+
+    board.serve("board-3.json")  # 102 missing again: closed; everything else the same
+    assert board.check() is CheckOutcome.CHANGED
+    board.serve("board-3.json")
+    assert board.check() is CheckOutcome.NOT_MODIFIED
+
+    assert sorted(board.titles()) == sorted([
+        "Northwind Robotics · Backend Engineer, Payments: salary range (US) 150,000–190,000 USD/yr → 160,000–200,000 (+6.7% / +5.3%)",
+        "Northwind Robotics · Mobile Engineer (iOS): new posting: Mobile Engineer (iOS) (Remote (US))",
+        "Northwind Robotics · Data Scientist: posting closed",
+    ])  # fmt: skip
+    assert board.members()["Data Scientist"] is PostingStatus.CLOSED
+
+
+def test_a_closed_posting_that_returns_is_reopened_once(board: Board) -> None:
+    for name in ("board-1.json", "board-2.json", "board-3.json", "board-1.json"):
+        board.serve(name)
+        board.check()
+    reopened = [t for t in board.titles() if t.endswith("posting reopened")]
+    assert reopened == ["Northwind Robotics · Data Scientist: posting reopened"]
+    assert board.members()["Data Scientist"] is PostingStatus.OPEN
+
+
+def test_an_empty_board_is_not_believed(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    board.server.publish(API, '{"jobs": [], "meta": {"total": 0}}', content_type="application/json")
+    for _ in range(3):
+        assert board.check() is CheckOutcome.ERROR
+    assert board.titles() == []
+    assert set(board.members().values()) == {PostingStatus.OPEN}
+
+
+def test_a_board_that_errors_changes_nothing(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    board.server.fail(API, lambda _r: httpx.Response(404))
+    for _ in range(3):
+        assert board.check() is CheckOutcome.ERROR
+    assert board.titles() == []
+    assert set(board.members().values()) == {PostingStatus.OPEN}
+
+
+def test_filters_decide_which_new_postings_are_followed(db_url: str) -> None:
+    b = Board(
+        db_url,
+        filters={
+            "title": ["engineer"],
+            "exclude_title": ["mobile"],
+            "location": ["remote", "berlin"],
+        },
+    )
+    try:
+        b.serve("board-1.json")
+        b.check()
+        assert set(b.members()) == {"Backend Engineer, Payments", "Site Reliability Engineer"}
+        b.serve("board-2.json")
+        b.check()
+        assert not any("Mobile" in t for t in b.titles())
+        assert "Mobile Engineer (iOS)" not in b.members()
+    finally:
+        asyncio.run(b.app.aclose())
