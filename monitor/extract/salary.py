@@ -48,8 +48,11 @@ _MULT = r"(?:[kK]\b|[mM]\b|[bB]\b|\s?(?:thousand|million|billion)\b)"
 _DASH = r"(?:-|–|—|‒|―|to|bis|à|and)"
 
 _AMOUNT = rf"(?P<cur{{N}}>{_CUR})?\s?(?P<num{{N}}>{_NUM})\s?(?P<mult{{N}}>{_MULT})?\s?(?P<iso{{N}}>\b(?:{_ISO_RE})\b)?"
+# "$285,108/year to $309,000/year": a unit may follow the first amount of a range too.
+_UNIT = r"(?:\s?(?:/\s?|per\s|a\s)?(?:yr|year|hr|hour|annum|month|mo|week|wk|day)\b)?"
 _RANGE_RE = re.compile(
-    _AMOUNT.replace("{N}", "1") + rf"\s*{_DASH}\s*" + _AMOUNT.replace("{N}", "2"), re.IGNORECASE
+    _AMOUNT.replace("{N}", "1") + _UNIT + rf"\s*{_DASH}\s*" + _AMOUNT.replace("{N}", "2"),
+    re.IGNORECASE,
 )
 _SINGLE_RE = re.compile(_AMOUNT.replace("{N}", "1"), re.IGNORECASE)
 
