@@ -11,20 +11,30 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import TextIO, TypeVar
 
 import httpx
 
 from monitor.clock import Clock, SystemClock
-from monitor.config import MonitorConfig
+from monitor.config import MonitorConfig, parse_daily_time
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
-from monitor.model import BoardFilters, CheckOutcome, CheckResult
+from monitor.model import BoardFilters, CheckOutcome, CheckResult, Delivery, FieldChange, Posting
 from monitor.notify.channels import ChannelNotifier, Notifier
-from monitor.notify.deliver import DeliveryReport, RetryPolicy, deliver_due
-from monitor.pipeline import CheckContext, check, check_board
+from monitor.notify.deliver import (
+    DeliveryReport,
+    DigestContext,
+    DigestSchedule,
+    RetryPolicy,
+    deliver_digests,
+    deliver_due,
+)
+from monitor.notify.render import Renderer
+from monitor.notify.rules import Rule, route
+from monitor.pipeline import CheckContext, check, check_board, monitor_notice
 from monitor.sources import SourceRegistry
 from monitor.store.engine import create_db_engine, upgrade
 from monitor.store.repository import PostingState, Repository, WatchRecord, WatchSpec
@@ -68,6 +78,9 @@ class App:
         self.repo = Repository(self.engine)
         self.fetcher = Fetcher(config.http, transport=transport)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
+        self.renderer = Renderer(config.templates)
+        self.digests = digest_schedules(config)
+        self._watch_rules = {w.url: w.rules for w in config.watches}
         self.retry = RetryPolicy(
             max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base
         )
@@ -173,8 +186,8 @@ class App:
         if state.role == "board":
             return await self._check_board(state)
         result = await check(state, self.check_context())
-        channels = self.resolve_channels(state.channels)
-        await self.db(lambda: self.repo.record(result, channels=channels))
+        deliveries = self.plan(state, result.snapshot, result.changes) + self.notices(state, result)
+        await self.db(lambda: self.repo.record(result, deliveries=deliveries))
         log.info(
             "checked %s: %s",
             state.url,
@@ -186,8 +199,18 @@ class App:
     async def _check_board(self, board: PostingState) -> CheckResult:
         members = await self.db(lambda: self.repo.members_of(board.id))
         result = await check_board(board, members, self.check_context())
-        channels = self.resolve_channels(board.channels)
-        await self.db(lambda: self.repo.record_board(result, board_id=board.id, channels=channels))
+        by_id = {m.id: m for m in members}
+        deliveries = {board.id: self.notices(board, result.board)}
+        for member in result.members:
+            deliveries[member.posting_id] = self.plan(
+                by_id[member.posting_id], member.snapshot, member.changes
+            )
+        new = [self.plan(board, n.posting, n.changes) for n in result.new_members]
+        await self.db(
+            lambda: self.repo.record_board(
+                result, board_id=board.id, deliveries=deliveries, new_deliveries=new
+            )
+        )
         log.info(
             "checked board %s: %s, %d new, %d followed",
             board.url,
@@ -197,6 +220,50 @@ class App:
             extra={"action": "check", "outcome": result.board.outcome.value},
         )
         return result.board
+
+    # -- alerts ------------------------------------------------------------------------
+
+    def rules_for(self, state: PostingState) -> list[Rule]:
+        """The watch's own rules, then the global ones; none: everything to its channels."""
+        configured = [*self._watch_rules.get(state.watch_url, ()), *self.config.rules]
+        if not configured:
+            return [Rule(channels=tuple(self.resolve_channels(state.channels)))]
+        return [
+            Rule(
+                channels=tuple(self.resolve_channels(rule.channels)),
+                name=rule.name,
+                fields=frozenset(rule.fields),
+                salary_min_change_percent=Decimal(str(rule.salary_min_change_percent)),
+                salary_direction=rule.salary_direction,
+                keywords=rule.keywords,
+            )
+            for rule in configured
+        ]
+
+    def plan(
+        self, state: PostingState, posting: Posting | None, changes: Sequence[FieldChange]
+    ) -> list[Delivery]:
+        """One rendered alert per channel, holding the changes the rules send it."""
+        if posting is None or not changes:
+            return []
+        routed = route(posting, changes, self.rules_for(state))
+        return [
+            Delivery(channel=channel, alert=self.renderer.render(posting, picked))
+            for channel, picked in routed.items()
+        ]
+
+    def notices(self, state: PostingState, result: CheckResult) -> list[Delivery]:
+        """One alert when checks start failing (after error_after), one when they recover."""
+        change = monitor_notice(state, result, error_after=self.config.alerts.error_after)
+        if change is None:
+            return []
+        posting = state.current or Posting(
+            source_kind=state.source_kind,
+            source_id=state.source_id,
+            url=state.url,
+            title=state.title or state.url,
+        )
+        return [replace(d, notice=True) for d in self.plan(state, posting, [change])]
 
     async def check_all(self) -> PassReport:
         """One pass over every active posting, due or not, then deliver alerts."""
@@ -213,4 +280,37 @@ class App:
         return report
 
     async def deliver(self) -> DeliveryReport:
-        return await deliver_due(self.repo, self.notifier, self.clock, self.retry, db=self.db)
+        """Send what is due: alerts one by one, and the digests whose time has come."""
+        single = await deliver_due(
+            self.repo,
+            self.notifier,
+            self.clock,
+            self.retry,
+            db=self.db,
+            digests=frozenset(self.digests),
+        )
+        context = DigestContext(
+            repo=self.repo,
+            notifier=self.notifier,
+            clock=self.clock,
+            policy=self.retry,
+            renderer=self.renderer,
+            db=self.db,
+        )
+        digests = await deliver_digests(context, self.digests)
+        return DeliveryReport(
+            sent=single.sent + digests.sent,
+            retrying=single.retrying + digests.retrying,
+            failed=single.failed + digests.failed,
+        )
+
+
+def digest_schedules(config: MonitorConfig) -> dict[str, DigestSchedule]:
+    schedules = {}
+    for channel in config.channels:
+        if channel.digest is not None:
+            schedules[channel.name] = DigestSchedule(every=channel.digest)
+        elif channel.digest_at is not None:
+            hour, minute, zone = parse_daily_time(channel.digest_at)
+            schedules[channel.name] = DigestSchedule(hour=hour, minute=minute, zone=zone)
+    return schedules

@@ -13,11 +13,9 @@ from dataclasses import replace
 
 from monitor.diff import compare
 from monitor.model import (
-    Alert,
     BoardFilters,
     BoardResult,
     ChangeKind,
-    ChangeSet,
     CheckOutcome,
     CheckResult,
     FieldChange,
@@ -25,7 +23,6 @@ from monitor.model import (
     Posting,
     PostingStatus,
 )
-from monitor.notify.render import render_alert
 from monitor.store.repository import PostingState
 
 
@@ -77,8 +74,7 @@ def _new_member(posting: Posting, *, announce: bool) -> NewMember:
         new=PostingStatus.OPEN.value,
         summary=f"new posting: {posting.title}{where}",
     )
-    alert = render_alert(ChangeSet(before=posting, after=posting, changes=(change,)))
-    return NewMember(posting=posting, changes=(change,), alert=alert)
+    return NewMember(posting=posting, changes=(change,))
 
 
 def _member_result(
@@ -90,7 +86,6 @@ def _member_result(
     gone_count: int = 0,
     snapshot: Posting | None = None,
     changes: tuple[FieldChange, ...] = (),
-    alert: Alert | None = None,
 ) -> CheckResult:
     """A posting's result from its board's: no fetch of its own, so no validators."""
     return replace(
@@ -104,7 +99,6 @@ def _member_result(
         gone_count=gone_count,
         snapshot=snapshot,
         changes=changes,
-        alert=alert,
     )
 
 
@@ -129,7 +123,6 @@ def _listed(member: PostingState, posting: Posting, base: CheckResult) -> CheckR
         snapshot=posting,
         status=PostingStatus.OPEN,
         changes=changeset.changes,
-        alert=render_alert(changeset),
     )
 
 
@@ -149,7 +142,6 @@ def _missing(member: PostingState, base: CheckResult, close_after: int) -> Check
         gone_count=count,
         snapshot=closed,
         changes=changeset.changes,
-        alert=render_alert(changeset),
     )
 
 

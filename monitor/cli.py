@@ -23,11 +23,13 @@ from monitor.app import App, PassReport
 from monitor.config import MonitorConfig, load_config, parse_duration
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine
-from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
 from monitor.fetch import Fetcher
 from monitor.logs import configure_logging
 from monitor.model import BoardFilters
 from monitor.normalize import normalize
+from monitor.notify.channels import ChannelNotifier
+from monitor.notify.render import Renderer, sample_alert
 from monitor.present import duration, posting_lines, when
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
@@ -292,6 +294,69 @@ def demo(data_dir: Path | None) -> None:
         with tempfile.TemporaryDirectory(prefix="posting-monitor-demo-") as tmp:
             sent = asyncio.run(run_demo(Path(tmp), sys.stdout))
     click.echo(f"\nDemo finished: {sent} alert(s) delivered.")
+
+
+@cli.group()
+def alerts() -> None:
+    """Queued, sent and failed alerts."""
+
+
+@alerts.command("list")
+@click.option("--failed", "status", flag_value="failed", help="Only alerts that gave up.")
+@click.option("--pending", "status", flag_value="pending", help="Only alerts waiting to be sent.")
+@click.option("--sent", "status", flag_value="sent", help="Only delivered alerts.")
+@pass_state
+def alerts_list(state: _State, status: str | None) -> None:
+    """List alerts in the outbox (all by default)."""
+    app = state.app()
+    try:
+        queued = app.repo.alerts(status=status)
+    finally:
+        asyncio.run(app.aclose())
+    if not queued:
+        click.echo(f"no {status or ''} alerts".replace("  ", " "))
+    for q in queued:
+        error = f"  last error: {q.last_error}" if q.last_error else ""
+        click.echo(
+            f"#{q.id:<5} {q.status:<8} {q.channel:<12} attempts {q.attempts}  {when(q.created_at)}  {q.alert.title}{error}"
+        )
+
+
+@alerts.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@pass_state
+def alerts_retry(state: _State, ids: tuple[int, ...]) -> None:
+    """Queue failed alerts again: the IDS given, or every failed alert."""
+    app = state.app()
+    try:
+        count = app.repo.retry_alerts(ids, now=app.clock.now())
+    finally:
+        asyncio.run(app.aclose())
+    click.echo(f"{count} alert(s) queued again; 'posting-monitor check' or the daemon sends them")
+
+
+@cli.command("test-notify")
+@click.argument("target", required=False)
+@pass_state
+def test_notify(state: _State, target: str | None) -> None:
+    """Send a sample alert to every channel, or those named or tagged TARGET."""
+    config = state.config
+    wanted = [c for c in config.channels if target is None or target == c.name or target in c.tags]
+    if not wanted:
+        raise ConfigError(f"no channel named or tagged {target!r}", source="test-notify")
+    notifier = ChannelNotifier(config.channels)
+    alert = sample_alert(Renderer(config.templates))
+    failures = 0
+    for channel in wanted:
+        try:
+            asyncio.run(notifier.send(channel.name, alert))
+        except NotifyError as exc:
+            failures += 1
+            click.echo(f"FAILED     {channel.name:<16} {notifier.masked_url(channel.name)}: {exc}")
+        else:
+            click.echo(f"delivered  {channel.name:<16} {notifier.masked_url(channel.name)}")
+    if failures:
+        sys.exit(EXIT_ERROR)
 
 
 @cli.group()

@@ -115,6 +115,11 @@ class AlertConfig(_Strict):
     close_after: int = Field(
         default=2, gt=0, description="404/410 answers in a row before a posting counts as closed."
     )
+    error_after: int = Field(
+        default=3,
+        gt=0,
+        description="Failed checks in a row before one error alert (and, later, one recovery alert).",
+    )
 
 
 class ChannelConfig(_Strict):
@@ -123,6 +128,31 @@ class ChannelConfig(_Strict):
         description="Apprise URL (mailto://, slack://, discord://, json://, ...) or console://"
     )
     tags: tuple[str, ...] = Field(default=(), description="Tags watches can route by.")
+    format: Literal["markdown", "text", "html"] = Field(
+        default="markdown", description="Body format sent to this channel."
+    )
+    digest: Duration | None = Field(
+        default=None, description="Send one summary every this long instead of each alert."
+    )
+    digest_at: str | None = Field(
+        default=None,
+        description="Send one summary a day at this time: 'HH:MM' (UTC) or 'HH:MM Area/City'.",
+    )
+
+    @field_validator("digest_at")
+    @classmethod
+    def _daily_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_daily_time(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_digest_mode(self) -> ChannelConfig:
+        if self.digest is not None and self.digest_at is not None:
+            raise ValueError("set digest (an interval) or digest_at (a daily time), not both")
+        if self.digest is not None and self.digest < timedelta(minutes=1):
+            raise ValueError("digest must be at least 1 minute")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -137,6 +167,51 @@ class ChannelConfig(_Strict):
         if "://" not in url.get_secret_value():
             raise ValueError("not a notification URL: expected scheme://... (see Apprise's list)")
         return url
+
+
+AlertField = Literal[
+    "salary",
+    "remote",
+    "requirements",
+    "title",
+    "company",
+    "location",
+    "employment_type",
+    "new",
+    "closed",
+    "reopened",
+    "error",
+]
+
+
+class RuleConfig(_Strict):
+    """Which changes alert, and where. A change that matches no rule is stored, not sent."""
+
+    name: str = Field(default="", description="Shown in logs.")
+    fields: tuple[AlertField, ...] = Field(
+        default=(), description="Kinds of change that alert; empty means every kind."
+    )
+    salary_min_change_percent: float = Field(
+        default=0, ge=0, description="Pay changes smaller than this (in %) do not alert."
+    )
+    salary_direction: Literal["any", "increase", "decrease"] = Field(
+        default="any", description="Only pay raises, only cuts, or both."
+    )
+    keywords: tuple[str, ...] = Field(
+        default=(), description="Only postings whose title, company or department has one of these."
+    )
+    channels: tuple[str, ...] = Field(
+        default=(), description="Channel names or tags; empty means every channel."
+    )
+
+
+class TemplatesConfig(_Strict):
+    """Jinja2 templates (sandboxed) replacing the built-in ones; see README."""
+
+    title: str | None = Field(default=None, description="One line: the alert's title.")
+    text: str | None = Field(default=None, description="Plain-text body.")
+    markdown: str | None = Field(default=None, description="Markdown body.")
+    html: str | None = Field(default=None, description="HTML body (autoescaped).")
 
 
 class FiltersConfig(_Strict):
@@ -154,6 +229,9 @@ class WatchConfig(_Strict):
     )
     filters: FiltersConfig = Field(
         default_factory=FiltersConfig, description="For boards: which postings are followed."
+    )
+    rules: tuple[RuleConfig, ...] = Field(
+        default=(), description="Routing rules for this watch (before the global ones)."
     )
 
     @field_validator("url")
@@ -190,6 +268,11 @@ class MonitorConfig(_Strict):
         default_factory=_default_channels, description="Where alerts go; default: the console."
     )
     watches: tuple[WatchConfig, ...] = Field(default=(), description="Postings and boards.")
+    rules: tuple[RuleConfig, ...] = Field(
+        default=(),
+        description="Routing rules for every watch; none: everything to each watch's channels.",
+    )
+    templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:
@@ -199,11 +282,11 @@ class MonitorConfig(_Strict):
             raise ValueError(f"channel names must be unique: {', '.join(duplicated)}")
         known = set(names) | {t for c in self.channels for t in c.tags}
         for index, watch in enumerate(self.watches):
-            unknown = [c for c in watch.channels if c not in known]
-            if unknown:
-                raise ValueError(
-                    f"watches[{index}].channels: no channel named or tagged {', '.join(unknown)}"
-                )
+            _known_targets(known, watch.channels, f"watches[{index}].channels")
+            for r, rule in enumerate(watch.rules):
+                _known_targets(known, rule.channels, f"watches[{index}].rules[{r}].channels")
+        for r, rule in enumerate(self.rules):
+            _known_targets(known, rule.channels, f"rules[{r}].channels")
         urls = [w.url for w in self.watches]
         repeated = sorted({u for u in urls if urls.count(u) > 1})
         if repeated:
@@ -213,6 +296,32 @@ class MonitorConfig(_Strict):
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.data_dir / 'monitor.db'}"
+
+
+def _known_targets(known: set[str], wanted: tuple[str, ...], where: str) -> None:
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise ValueError(f"{where}: no channel named or tagged {', '.join(unknown)}")
+
+
+_DAILY = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)(?:\s+([A-Za-z_]+(?:/[A-Za-z_+-]+)*))?\s*$")
+
+
+def parse_daily_time(value: str) -> tuple[int, int, str]:
+    """'08:00' or '08:00 Europe/Berlin' to (hour, minute, time zone name)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    match = _DAILY.match(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a daily time; write e.g. '08:00' or '08:00 Europe/Berlin'"
+        )
+    zone = match[3] or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {zone!r}") from None
+    return int(match[1]), int(match[2]), zone
 
 
 def load_config(

@@ -134,17 +134,29 @@ def _salary_key(salary: Salary) -> tuple[str, str | None, PayPeriod | None]:
 
 
 def _salary_changed(old: Salary, new: Salary) -> FieldChange:
-    moves = [m for m in (_percent(old.min, new.min), _percent(old.max, new.max)) if m]
+    ratios = [r for r in (_ratio(old.min, new.min), _ratio(old.max, new.max)) if r is not None]
     summary = f"{_salary_name(old)} {format_salary(old)} → {format_salary(new, like=old)}"
-    if moves:
-        summary += f" ({' / '.join(moves)})"
+    if ratios:
+        summary += f" ({' / '.join(f'{r:+.1f}%' for r in ratios)})"
     return FieldChange(
         field="salary",
         kind=ChangeKind.CHANGED,
         old=format_salary(old),
         new=format_salary(new),
         summary=summary,
+        percent=max(ratios, key=abs) if ratios else None,
+        direction=_direction(ratios),
     )
+
+
+def _direction(ratios: list[Decimal]) -> str:
+    if not ratios:
+        return ""
+    if all(r >= 0 for r in ratios):
+        return "up"
+    if all(r <= 0 for r in ratios):
+        return "down"
+    return "mixed"
 
 
 def _salary_event(kind: ChangeKind, salary: Salary) -> FieldChange:
@@ -154,6 +166,7 @@ def _salary_event(kind: ChangeKind, salary: Salary) -> FieldChange:
         old=format_salary(salary) if kind is ChangeKind.REMOVED else None,
         new=format_salary(salary) if kind is ChangeKind.ADDED else None,
         summary=f"{_salary_name(salary)} {kind.value}: {format_salary(salary)}",
+        direction="down" if kind is ChangeKind.REMOVED else "up",
     )
 
 
@@ -186,10 +199,11 @@ def _money(value: Decimal | None) -> str:
     return f"{value:,.2f}"
 
 
-def _percent(old: Decimal | None, new: Decimal | None) -> str:
+def _ratio(old: Decimal | None, new: Decimal | None) -> Decimal | None:
+    """Percent change from old to new, rounded to 0.1; None where it has no meaning."""
     if old is None or new is None or old == 0 or old == new:
-        return ""
-    return f"{(new - old) / old * 100:+.1f}%"
+        return None
+    return ((new - old) / old * 100).quantize(Decimal("0.1"))
 
 
 def _describe_remote(before: Posting, after: Posting) -> list[FieldChange]:

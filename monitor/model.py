@@ -188,6 +188,10 @@ class FieldChange:
     old: str | None
     new: str | None
     summary: str
+    percent: Decimal | None = None
+    """For pay: the largest move of min or max, signed (+6.0 means 6% up)."""
+    direction: str = ""
+    """For pay: "up", "down" or "mixed"; "" where it has no direction."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,11 +208,25 @@ class ChangeSet:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Alert:
-    """A message ready to send: plain text and Markdown bodies of one change set."""
+    """A message ready to send, in each body format a channel may want."""
 
     title: str
     body_text: str
     body_markdown: str
+    body_html: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """One alert for one channel, queued in the outbox with the change it reports.
+
+    ``notice`` marks alerts about the monitor's own view of a posting (checks
+    failing, checks recovered) rather than about a change in the posting.
+    """
+
+    channel: str
+    alert: Alert
+    notice: bool = False
 
 
 def utc_isoformat(moment: datetime) -> str:
@@ -267,7 +285,6 @@ class CheckResult:
     snapshot: Posting | None = None
     """A version to store if it differs from the current one."""
     changes: tuple[FieldChange, ...] = ()
-    alert: Alert | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,7 +342,6 @@ class NewMember:
 
     posting: Posting
     changes: tuple[FieldChange, ...] = ()
-    alert: Alert | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

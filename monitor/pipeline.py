@@ -16,9 +16,17 @@ from monitor.clock import Clock
 from monitor.diff import compare
 from monitor.errors import FetchError, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
-from monitor.model import BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus, Validators
+from monitor.model import (
+    BoardResult,
+    ChangeKind,
+    CheckOutcome,
+    CheckResult,
+    FieldChange,
+    Posting,
+    PostingStatus,
+    Validators,
+)
 from monitor.normalize import normalize
-from monitor.notify.render import render_alert
 from monitor.sources import SourceRegistry
 from monitor.store.repository import PostingState
 
@@ -73,7 +81,6 @@ async def check_board(
         judge(board, _board_marker(board), now=now, response=response, body_hash=body_hash),
         snapshot=None,
         changes=(),
-        alert=None,
     )
     return judge_board(
         board, members, listed, base=base, filters=board.filters, close_after=ctx.close_after
@@ -154,9 +161,7 @@ def judge(
     changeset = compare(state.current, posting)
     if not changeset:
         return base
-    return replace(
-        base, outcome=CheckOutcome.CHANGED, changes=changeset.changes, alert=render_alert(changeset)
-    )
+    return replace(base, outcome=CheckOutcome.CHANGED, changes=changeset.changes)
 
 
 def unchanged(
@@ -227,5 +232,33 @@ def gone(state: PostingState, *, now: datetime, status: int, close_after: int) -
         status=PostingStatus.CLOSED,
         snapshot=closed,
         changes=changeset.changes,
-        alert=render_alert(changeset),
+    )
+
+
+def monitor_notice(
+    state: PostingState, result: CheckResult, *, error_after: int
+) -> FieldChange | None:
+    """The change to report about the monitor itself, if any: checks failing or recovered.
+
+    Exactly one alert when the streak reaches ``error_after`` (not one per failure),
+    and one when a check succeeds after such a streak.
+    """
+    if result.outcome is CheckOutcome.ERROR:
+        if result.consecutive_failures != error_after:
+            return None
+        return FieldChange(
+            field="monitor",
+            kind=ChangeKind.CHANGED,
+            old=None,
+            new=result.error,
+            summary=f"checks failing ({error_after} in a row): {result.error}",
+        )
+    if state.consecutive_failures < error_after:
+        return None
+    return FieldChange(
+        field="monitor",
+        kind=ChangeKind.CHANGED,
+        old=state.last_error,
+        new=None,
+        summary=f"checks working again after {state.consecutive_failures} failures",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,7 +49,15 @@ class WebhookReceiver:
     """Records JSON POSTs; answers ``status`` (set it to 500 to play a channel that is down)."""
 
     posts: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     status: int = 200
+    fail_first: int = 0
+    """Answer 500 to this many requests first (a channel that is down, then back)."""
+    delay: float = 0.0
+    """Seconds to wait before answering (so a test can kill a sender mid-delivery)."""
+    attempts: int = 0
+    reply: bytes = b""
+    """Response body (Slack's webhook answers "ok", and Apprise checks for it)."""
     port: int = 0
 
 
@@ -60,11 +69,17 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            if receiver.status == 200:
+            receiver.attempts += 1
+            status = 500 if receiver.attempts <= receiver.fail_first else receiver.status
+            if receiver.delay:
+                time.sleep(receiver.delay)  # a slow peer, on the server's own thread
+            if status == 200:
                 receiver.posts.append(json.loads(body))
-            self.send_response(receiver.status)
-            self.send_header("Content-Length", "0")
+                receiver.paths.append(self.path)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(receiver.reply)))
             self.end_headers()
+            self.wfile.write(receiver.reply)
 
         def log_message(self, format: str, *args: object) -> None:
             del format, args

@@ -35,6 +35,7 @@ class ChannelNotifier:
         self._console = console
         self._console_names = set()
         self._masked: dict[str, str] = {}
+        self._formats = {channel.name: channel.format for channel in channels}
         self._apprise = apprise.Apprise()
         for channel in channels:
             url = channel.url.get_secret_value()
@@ -63,12 +64,9 @@ class ChannelNotifier:
             return
         if channel not in self._masked:
             raise NotifyError(f"channel {channel!r} is not configured any more")
+        body, body_format = _body(alert, self._formats.get(channel, "markdown"))
         result = await self._apprise.async_notify(
-            body=alert.body_markdown,
-            title=alert.title,
-            body_format=apprise.NotifyFormat.MARKDOWN,
-            tag=channel,
-            match_always=False,
+            body=body, title=alert.title, body_format=body_format, tag=channel, match_always=False
         )
         if not result:
             raise NotifyError(
@@ -80,3 +78,12 @@ class ChannelNotifier:
         rule = "─" * min(72, max(len(alert.title), 20))
         stream.write(f"\n{rule}\n{alert.body_text}\n{rule}\n")
         stream.flush()
+
+
+def _body(alert: Alert, wanted: str) -> tuple[str, str]:
+    """The alert's body in the channel's format; Apprise converts it for the service."""
+    if wanted == "html" and alert.body_html:
+        return alert.body_html, apprise.NotifyFormat.HTML
+    if wanted == "text":
+        return alert.body_text, apprise.NotifyFormat.TEXT
+    return alert.body_markdown, apprise.NotifyFormat.MARKDOWN

@@ -1,10 +1,27 @@
-"""Turn a change set into a message a person reads in one glance. Pure."""
+"""Turn changes into messages a person reads in one glance.
+
+Built-in Jinja2 templates live in ``notify/templates``; users may replace any
+of them (``[templates]`` in the config). Templates run in Jinja2's sandbox with
+undefined names as errors, and are test-rendered at start, so a broken template
+is a configuration error, never a crash at send time.
+"""
 
 from __future__ import annotations
 
-from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Any
 
-_FIELD_LABELS = {
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from monitor.config import TemplatesConfig
+from monitor.errors import ConfigError
+from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting
+
+FIELD_LABELS = {
     "salary": "Salary",
     "remote": "Remote policy",
     "requirements.minimum": "Requirements",
@@ -14,66 +31,204 @@ _FIELD_LABELS = {
     "locations": "Locations",
     "employment_type": "Employment type",
     "status": "Status",
+    "monitor": "Monitor",
 }
+BODY_FORMATS = ("text", "markdown", "html")
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    title: Any
+    bodies: dict[str, Any]
+    digest_title: Any
+    digest_bodies: dict[str, Any]
+
+
+class Renderer:
+    """Renders alerts and digests from the built-in or the user's templates."""
+
+    def __init__(self, overrides: TemplatesConfig | None = None) -> None:
+        overrides = overrides or TemplatesConfig()
+        self._plain = _environment(autoescape=False)
+        self._html = _environment(autoescape=True)
+        self._compiled = _Compiled(
+            title=self._compile("title", overrides.title),
+            bodies={f: self._compile(f, getattr(overrides, f)) for f in BODY_FORMATS},
+            digest_title=self._compile("digest_title", None),
+            digest_bodies={f: self._compile(f"digest_{f}", None) for f in BODY_FORMATS},
+        )
+        self._check_with_a_sample()
+
+    def _compile(self, name: str, source: str | None) -> Any:
+        env = self._html if name.endswith("html") else self._plain
+        text = source if source is not None else _builtin(name)
+        try:
+            return env.from_string(text)
+        except TemplateError as exc:
+            raise ConfigError(f"template {name!r}: {exc}", source="templates") from exc
+
+    def _check_with_a_sample(self) -> None:
+        try:
+            self.render(_SAMPLE.after, _SAMPLE.changes)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a template may fail in any way the sandbox allows
+            raise ConfigError(
+                f"templates fail on a sample alert: {exc}", source="templates"
+            ) from exc
+
+    def render(self, posting: Posting, changes: Sequence[FieldChange]) -> Alert:
+        context = _context(posting, changes)
+        return Alert(
+            title=_one_line(self._run("title", self._compiled.title, context)),
+            body_text=self._run("text", self._compiled.bodies["text"], context).strip(),
+            body_markdown=self._run("markdown", self._compiled.bodies["markdown"], context).strip(),
+            body_html=self._run("html", self._compiled.bodies["html"], context).strip(),
+        )
+
+    def render_digest(self, alerts: Sequence[Alert]) -> Alert:
+        context = {"alerts": [_alert_dict(a) for a in alerts]}
+        bodies = {
+            f: self._run(f"digest_{f}", t, context).strip()
+            for f, t in self._compiled.digest_bodies.items()
+        }
+        return Alert(
+            title=_one_line(self._run("digest_title", self._compiled.digest_title, context)),
+            body_text=bodies["text"],
+            body_markdown=bodies["markdown"],
+            body_html=bodies["html"],
+        )
+
+    def _run(self, name: str, template: Any, context: dict[str, Any]) -> str:
+        try:
+            return str(template.render(**context))
+        except TemplateError as exc:
+            raise ConfigError(f"template {name!r}: {exc}", source="templates") from exc
+
+
+def sample_alert(renderer: Renderer) -> Alert:
+    """What ``test-notify`` sends: a made-up change, rendered like a real one."""
+    alert = renderer.render(_SAMPLE.after, _SAMPLE.changes)
+    return replace(alert, title=f"[test] {alert.title}")
 
 
 def render_alert(changeset: ChangeSet) -> Alert:
-    posting = changeset.after
-    title = f"{posting.display_name}: {_headline(changeset.changes)}"
-    groups = _grouped(changeset.changes)
-    text_lines = [title, ""]
-    markdown_lines = [f"**[{_md(posting.display_name)}]({posting.url})**", ""]
-    for label, items in groups:
-        text_lines.append(f"{label}:")
-        markdown_lines.append(f"**{label}**")
-        for change in items:
-            text_lines.append(f"  - {change.summary}")
-            markdown_lines.append(f"- {_md(change.summary)}")
-        markdown_lines.append("")
-    text_lines += ["", posting.url]
-    return Alert(
-        title=title,
-        body_text="\n".join(text_lines),
-        body_markdown="\n".join(markdown_lines).strip(),
+    """The built-in rendering of a change set (for callers without a configured Renderer)."""
+    return _default().render(changeset.after, changeset.changes)
+
+
+@functools.cache
+def _default() -> Renderer:
+    # The built-in templates never change: compile them once per process.
+    return Renderer()
+
+
+def _environment(*, autoescape: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["md"] = escape_markdown
+    return env
+
+
+def _builtin(name: str) -> str:
+    return (resources.files("monitor.notify") / "templates" / f"{name}.j2").read_text(
+        encoding="utf-8"
     )
 
 
-def _headline(changes: tuple[FieldChange, ...]) -> str:
+def _context(posting: Posting, changes: Sequence[FieldChange]) -> dict[str, Any]:
+    change_dicts = [_change_dict(c) for c in changes]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for change in change_dicts:
+        groups.setdefault(change["label"], []).append(change)
+    return {
+        "posting": {**posting.to_dict(), "display_name": posting.display_name},
+        "changes": change_dicts,
+        "groups": [{"label": label, "changes": items} for label, items in groups.items()],
+        "headline": headline(changes),
+    }
+
+
+def _change_dict(change: FieldChange) -> dict[str, Any]:
+    return {
+        "field": change.field,
+        "kind": change.kind.value,
+        "old": change.old,
+        "new": change.new,
+        "summary": change.summary,
+        "label": FIELD_LABELS.get(change.field, change.field),
+        "percent": float(change.percent) if change.percent is not None else None,
+        "direction": change.direction,
+    }
+
+
+def _alert_dict(alert: Alert) -> dict[str, str]:
+    return {
+        "title": alert.title,
+        "body_text": alert.body_text,
+        "body_markdown": alert.body_markdown,
+        "body_html": alert.body_html,
+    }
+
+
+def headline(changes: Sequence[FieldChange]) -> str:
+    """One change: the change itself. Several: each in a few words, most important first."""
     if len(changes) == 1:
         return changes[0].summary
-    parts = list(dict.fromkeys(_short(change) for change in changes))
-    return ", ".join(parts)
+    return ", ".join(dict.fromkeys(_short(change) for change in changes))
 
 
 def _short(change: FieldChange) -> str:
-    if change.field == "salary" and change.kind is ChangeKind.CHANGED:
-        return _salary_move(change)
+    if (
+        change.field == "salary"
+        and change.kind is ChangeKind.CHANGED
+        and change.percent is not None
+    ):
+        verb = {"up": "raised", "down": "lowered"}.get(change.direction)
+        return f"salary range {verb} {abs(change.percent):.1f}%" if verb else "salary range changed"
     # Every summary starts with its own short form: "requirement added: ...".
     return change.summary.split(":", 1)[0]
 
 
-def _salary_move(change: FieldChange) -> str:
-    if "(" not in change.summary:
-        return "salary range changed"
-    moves = change.summary.rsplit("(", 1)[1].rstrip(")").split(" / ")
-    signs = {m[0] for m in moves if m}
-    verb = "raised" if signs == {"+"} else "lowered" if signs == {"-"} else "changed"
-    return (
-        f"salary range {verb} {moves[0].lstrip('+-')}"
-        if verb != "changed"
-        else "salary range changed"
-    )
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def _grouped(changes: tuple[FieldChange, ...]) -> list[tuple[str, list[FieldChange]]]:
-    groups: dict[str, list[FieldChange]] = {}
-    for change in changes:
-        groups.setdefault(_FIELD_LABELS.get(change.field, change.field), []).append(change)
-    return list(groups.items())
-
-
-def _md(text: str) -> str:
+def escape_markdown(text: str) -> str:
     """Escape the characters Markdown would read as formatting."""
     for char in "\\`*_[]<>#|":
         text = text.replace(char, "\\" + char)
     return text
+
+
+_SAMPLE_POSTING = Posting(
+    source_kind="html",
+    source_id="https://example.com/jobs/1",
+    url="https://example.com/jobs/1",
+    title="Backend Engineer",
+    company="Example",
+)
+_SAMPLE = ChangeSet(
+    before=_SAMPLE_POSTING,
+    after=_SAMPLE_POSTING,
+    changes=(
+        FieldChange(
+            field="salary",
+            kind=ChangeKind.CHANGED,
+            old="100,000–120,000 USD/yr",
+            new="106,000–126,000 USD/yr",
+            summary="salary range 100,000–120,000 USD/yr → 106,000–126,000 (+6.0% / +5.0%)",
+        ),
+        FieldChange(
+            field="requirements.minimum",
+            kind=ChangeKind.ADDED,
+            old=None,
+            new="Kubernetes",
+            summary="requirement added: Kubernetes",
+        ),
+    ),
+)

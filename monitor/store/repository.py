@@ -7,7 +7,7 @@ crash between checking and delivering loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from monitor.model import (
     BoardResult,
     CheckOutcome,
     CheckResult,
+    Delivery,
     NewMember,
     Posting,
     PostingStatus,
@@ -81,6 +82,7 @@ class PostingState:
     last_outcome: str | None
     last_error: str | None
     role: str = "single"
+    watch_url: str = ""
     board_id: int | None = None
     baselined_at: datetime | None = None
     filters: BoardFilters = field(default_factory=BoardFilters)
@@ -266,15 +268,27 @@ class Repository:
                 raise NotFound(f"no posting {ref!r} (see 'posting-monitor watch list')")
             return _state(conn, row)
 
-    def record(self, result: CheckResult, *, channels: Sequence[str]) -> None:
+    def record(self, result: CheckResult, *, deliveries: Sequence[Delivery] = ()) -> None:
         """Write one check's outcome, version, changes and alerts in one transaction."""
         with self._transaction() as conn:
-            self._record_in(conn, result, channels)
+            self._record_in(conn, result, deliveries)
 
-    def record_board(self, result: BoardResult, *, board_id: int, channels: Sequence[str]) -> None:
-        """Write a board check, its postings' results and new postings in one transaction."""
+    def record_board(
+        self,
+        result: BoardResult,
+        *,
+        board_id: int,
+        deliveries: Mapping[int, Sequence[Delivery]] | None = None,
+        new_deliveries: Sequence[Sequence[Delivery]] = (),
+    ) -> None:
+        """Write a board check, its postings' results and new postings in one transaction.
+
+        ``deliveries`` maps a followed posting's id (the board's own id for notices about
+        the board) to its alerts; ``new_deliveries`` lines up with ``result.new_members``.
+        """
+        deliveries = deliveries or {}
         with self._transaction() as conn:
-            self._record_in(conn, result.board, channels)
+            self._record_in(conn, result.board, deliveries.get(board_id, ()))
             if result.board.outcome is not CheckOutcome.ERROR:
                 conn.execute(
                     update(postings)
@@ -282,12 +296,13 @@ class Repository:
                     .values(baselined_at=result.board.checked_at)
                 )
             for member in result.members:
-                self._record_in(conn, member, channels)
-            for new in result.new_members:
+                self._record_in(conn, member, deliveries.get(member.posting_id, ()))
+            for index, new in enumerate(result.new_members):
                 posting_id = self._insert_member(
                     conn, new, board_id=board_id, now=result.board.checked_at
                 )
-                self._record_in(conn, _new_member_result(new, posting_id, result.board), channels)
+                alerts = new_deliveries[index] if index < len(new_deliveries) else ()
+                self._record_in(conn, _new_member_result(new, posting_id, result.board), alerts)
 
     def _insert_member(
         self, conn: Connection, new: NewMember, *, board_id: int, now: datetime
@@ -318,7 +333,9 @@ class Repository:
         )
         return int(inserted.inserted_primary_key[0])  # type: ignore[index]
 
-    def _record_in(self, conn: Connection, result: CheckResult, channels: Sequence[str]) -> None:
+    def _record_in(
+        self, conn: Connection, result: CheckResult, deliveries: Sequence[Delivery]
+    ) -> None:
         current = conn.execute(
             select(postings.c.current_snapshot_id, snapshots.c.content_hash)
             .select_from(
@@ -327,11 +344,14 @@ class Repository:
             .where(postings.c.id == result.posting_id)
         ).one()
         snapshot_id = current.current_snapshot_id
-        if result.snapshot is not None and result.snapshot.content_hash() != current.content_hash:
+        new_version = (
+            result.snapshot is not None and result.snapshot.content_hash() != current.content_hash
+        )
+        if new_version:
             snapshot_id = self._insert_snapshot(conn, result)
             self._insert_changes(conn, result, snapshot_id)
-            if result.alert is not None:
-                self._enqueue(conn, result, snapshot_id, channels)
+        # A change alert belongs to the version it reports; notices stand on their own.
+        self._enqueue(conn, result, snapshot_id, [d for d in deliveries if d.notice or new_version])
         conn.execute(
             update(postings)
             .where(postings.c.id == result.posting_id)
@@ -391,28 +411,35 @@ class Repository:
         )
 
     def _enqueue(
-        self, conn: Connection, result: CheckResult, snapshot_id: int, channels: Sequence[str]
+        self,
+        conn: Connection,
+        result: CheckResult,
+        snapshot_id: int | None,
+        deliveries: Sequence[Delivery],
     ) -> None:
-        assert result.alert is not None
-        keys = {f"{result.posting_id}:{snapshot_id}:{channel}": channel for channel in channels}
+        """Queue each delivery once: the dedupe key makes a repeated write a no-op."""
+        keyed = {_dedupe_key(result, snapshot_id, d): d for d in deliveries}
+        if not keyed:
+            return
         present = set(
-            conn.scalars(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(list(keys))))
+            conn.scalars(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(list(keyed))))
         )
         rows = [
             {
                 "dedupe_key": key,
                 "posting_id": result.posting_id,
-                "snapshot_id": snapshot_id,
-                "channel": channel,
-                "title": result.alert.title,
-                "body_text": result.alert.body_text,
-                "body_markdown": result.alert.body_markdown,
+                "snapshot_id": None if d.notice else snapshot_id,
+                "channel": d.channel,
+                "title": d.alert.title,
+                "body_text": d.alert.body_text,
+                "body_markdown": d.alert.body_markdown,
+                "body_html": d.alert.body_html,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": result.checked_at,
                 "created_at": result.checked_at,
             }
-            for key, channel in keys.items()
+            for key, d in keyed.items()
             if key not in present
         ]
         if rows:
@@ -420,13 +447,24 @@ class Repository:
 
     # -- outbox ----------------------------------------------------------------------
 
-    def due_alerts(self, *, now: datetime, limit: int = 100) -> list[QueuedAlert]:
+    def due_alerts(
+        self,
+        *,
+        now: datetime,
+        limit: int = 100,
+        skip_channels: Collection[str] = (),
+        only_channel: str | None = None,
+    ) -> list[QueuedAlert]:
         query = (
             select(outbox)
             .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.id)
             .limit(limit)
         )
+        if skip_channels:
+            query = query.where(outbox.c.channel.not_in(list(skip_channels)))
+        if only_channel is not None:
+            query = query.where(outbox.c.channel == only_channel)
         with self._transaction() as conn:
             return [_queued(row) for row in conn.execute(query)]
 
@@ -444,6 +482,30 @@ class Repository:
                 .where(outbox.c.id == alert_id)
                 .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None)
             )
+
+    def mark_many_sent(self, alert_ids: Sequence[int], *, now: datetime) -> None:
+        """A digest went out: every alert in it is sent."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(alert_ids)))
+                .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None)
+            )
+
+    def mark_many_failed(
+        self, alert_ids: Sequence[int], *, error: str, retry_at: datetime | None
+    ) -> None:
+        for alert_id in alert_ids:
+            self.mark_attempt_failed(alert_id, error=error, retry_at=retry_at)
+
+    def retry_alerts(self, alert_ids: Sequence[int] = (), *, now: datetime) -> int:
+        """Queue failed alerts again (the given ones, or every failed one); returns how many."""
+        query = update(outbox).where(outbox.c.status == "failed")
+        if alert_ids:
+            query = query.where(outbox.c.id.in_(list(alert_ids)))
+        with self._transaction() as conn:
+            result = conn.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
+            return int(result.rowcount)
 
     def mark_attempt_failed(self, alert_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Count a failed attempt; ``retry_at`` None means give up (status 'failed')."""
@@ -510,6 +572,7 @@ def _state_query(*, active_only: bool = True) -> Any:
         watches.c.interval_seconds,
         watches.c.channels,
         watches.c.filters,
+        watches.c.url.label("watch_url"),
         snapshots.c.data.label("current_data"),
     ).select_from(
         postings.join(watches, watches.c.id == postings.c.watch_id).outerjoin(
@@ -542,6 +605,7 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         last_outcome=row.last_outcome,
         last_error=row.last_error,
         role=row.role,
+        watch_url=row.watch_url,
         board_id=row.board_id,
         baselined_at=row.baselined_at,
         filters=BoardFilters.from_dict(row.filters),
@@ -568,6 +632,12 @@ def _state_values(result: CheckResult) -> dict[str, Any]:
     return values
 
 
+def _dedupe_key(result: CheckResult, snapshot_id: int | None, delivery: Delivery) -> str:
+    if delivery.notice:
+        return f"notice:{result.posting_id}:{result.checked_at.isoformat()}:{delivery.channel}"
+    return f"{result.posting_id}:{snapshot_id}:{delivery.channel}"
+
+
 def _new_member_result(new: NewMember, posting_id: int, board: CheckResult) -> CheckResult:
     return CheckResult(
         posting_id=posting_id,
@@ -577,7 +647,6 @@ def _new_member_result(new: NewMember, posting_id: int, board: CheckResult) -> C
         status=PostingStatus.OPEN,
         snapshot=new.posting,
         changes=new.changes,
-        alert=new.alert,
     )
 
 
@@ -600,7 +669,12 @@ def _queued(row: Row[Any]) -> QueuedAlert:
         id=row.id,
         posting_id=row.posting_id,
         channel=row.channel,
-        alert=Alert(title=row.title, body_text=row.body_text, body_markdown=row.body_markdown),
+        alert=Alert(
+            title=row.title,
+            body_text=row.body_text,
+            body_markdown=row.body_markdown,
+            body_html=row.body_html or "",
+        ),
         attempts=row.attempts,
         status=row.status,
         last_error=row.last_error,

@@ -135,6 +135,7 @@ outbox = Table(
     Column("title", Text, nullable=False),
     Column("body_text", Text, nullable=False),
     Column("body_markdown", Text, nullable=False),
+    Column("body_html", Text),
     Column("status", String(10), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 
 import pytest
@@ -97,3 +98,51 @@ def test_unusable_apprise_url_is_a_config_error() -> None:
 def test_unknown_channel_is_refused() -> None:
     with pytest.raises(NotifyError, match="not configured"):
         asyncio.run(ChannelNotifier([]).send("gone", ALERT))
+
+
+def test_slack_payload_reaches_a_local_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apprise.plugins.slack import NotifySlack
+
+    with webhook_receiver() as receiver:
+        receiver.reply = b"ok"
+        monkeypatch.setattr(
+            NotifySlack, "webhook_url", f"http://127.0.0.1:{receiver.port}/services"
+        )
+        url = "slack://T1ABCDEFG/B2ABCDEFG/abcdefghijklmnopqrstuvwx/#jobs"
+        notifier = ChannelNotifier([channel("slack", url)])
+        asyncio.run(notifier.send("slack", ALERT))
+    (post,) = receiver.posts
+    assert receiver.paths == ["/services/T1ABCDEFG/B2ABCDEFG/abcdefghijklmnopqrstuvwx"]
+    text = json.dumps(post, ensure_ascii=False)
+    assert "salary range raised 6.0%" in text
+    assert "165,000–300,000" in text
+    assert "abcdefghijklmnopqrstuvwx" not in notifier.masked_url("slack")
+
+
+def test_discord_payload_reaches_a_local_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apprise.plugins.discord import NotifyDiscord
+
+    with webhook_receiver() as receiver:
+        monkeypatch.setattr(
+            NotifyDiscord, "notify_url", f"http://127.0.0.1:{receiver.port}/api/webhooks"
+        )
+        notifier = ChannelNotifier(
+            [channel("discord", "discord://1234567890/secret-webhook-token")]
+        )
+        asyncio.run(notifier.send("discord", ALERT))
+    (post,) = receiver.posts
+    assert receiver.paths[0].startswith("/api/webhooks/1234567890/secret-webhook-token")
+    assert "165,000–300,000" in json.dumps(post, ensure_ascii=False)
+    assert "secret-webhook-token" not in notifier.masked_url("discord")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"), [("text", ALERT.body_text), ("markdown", ALERT.body_markdown)]
+)
+def test_channel_format_picks_the_body(fmt: str, expected: str) -> None:
+    with webhook_receiver() as receiver:
+        config = ChannelConfig(
+            name="hook", url=SecretStr(f"json://127.0.0.1:{receiver.port}/"), format=fmt
+        )  # type: ignore[arg-type]
+        asyncio.run(ChannelNotifier([config]).send("hook", ALERT))
+    assert receiver.posts[0]["message"] == expected

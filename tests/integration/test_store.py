@@ -18,6 +18,7 @@ from monitor.model import (
     ChangeKind,
     CheckOutcome,
     CheckResult,
+    Delivery,
     FieldChange,
     Posting,
     PostingStatus,
@@ -78,7 +79,7 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
 def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id), channels=["console"])
+    repo.record(result(state.id))
     later = NOW + timedelta(hours=1)
     raised = replace(
         POSTING, salaries=(Salary(min=Decimal(110000), max=Decimal(130000), currency="USD"),)
@@ -89,8 +90,8 @@ def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
     alert = Alert(title="t", body_text="b", body_markdown="m")
     repo.record(
         result(state.id, outcome=CheckOutcome.CHANGED, checked_at=later, snapshot=raised,
-               changes=(change,), alert=alert),
-        channels=["console", "mail"],
+               changes=(change,)),
+        deliveries=[Delivery(channel="console", alert=alert), Delivery(channel="mail", alert=alert)],
     )  # fmt: skip
 
     history = repo.history(URL)
@@ -106,8 +107,8 @@ def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
 def test_same_version_is_not_stored_twice(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id), channels=[])
-    repo.record(result(state.id, outcome=CheckOutcome.UNCHANGED), channels=[])
+    repo.record(result(state.id))
+    repo.record(result(state.id, outcome=CheckOutcome.UNCHANGED))
     assert len(repo.history(str(state.id)).versions) == 1
     assert repo.count("check_log") == 2
 
@@ -115,12 +116,10 @@ def test_same_version_is_not_stored_twice(repo: Repository) -> None:
 def test_error_keeps_validators_and_counts_failures(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id), channels=[])
+    repo.record(result(state.id))
     repo.record(
         result(state.id, outcome=CheckOutcome.ERROR, validators=None, snapshot=None,
-               consecutive_failures=1, error="HTTP 500"),
-        channels=[],
-    )  # fmt: skip
+               consecutive_failures=1, error="HTTP 500"))  # fmt: skip
     after = repo.get_posting(URL)
     assert (after.etag, after.body_hash) == ('"v1"', "h1")
     assert (after.last_outcome, after.last_error, after.consecutive_failures) == (
@@ -146,7 +145,7 @@ def test_a_leased_posting_is_not_claimed_twice(repo: Repository) -> None:
 def test_only_due_postings_are_claimed(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id), channels=[])
+    repo.record(result(state.id))
     assert (
         repo.claim_due(now=NOW + timedelta(minutes=59), limit=10, lease=timedelta(minutes=1)) == []
     )
@@ -155,11 +154,34 @@ def test_only_due_postings_are_claimed(repo: Repository) -> None:
     )
 
 
+def test_recording_twice_queues_each_alert_once(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    alert = Alert(title="t", body_text="b", body_markdown="m")
+    notice = Delivery(channel="console", alert=alert, notice=True)
+    repo.record(result(state.id, outcome=CheckOutcome.ERROR, snapshot=None), deliveries=[notice])
+    repo.record(result(state.id, outcome=CheckOutcome.ERROR, snapshot=None), deliveries=[notice])
+    assert len(repo.alerts()) == 1
+
+
+def test_failed_alerts_can_be_retried(repo: Repository) -> None:
+    repo.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+    alert = Alert(title="t", body_text="b", body_markdown="m")
+    repo.record(result(state.id), deliveries=[Delivery(channel="console", alert=alert)])
+    (queued,) = repo.due_alerts(now=NOW)
+    repo.mark_attempt_failed(queued.id, error="gone", retry_at=None)
+    assert repo.due_alerts(now=NOW + timedelta(days=1)) == []
+    assert repo.retry_alerts(now=NOW) == 1
+    (again,) = repo.due_alerts(now=NOW)
+    assert (again.status, again.attempts) == ("pending", 0)
+
+
 def test_outbox_retry_then_sent(repo: Repository) -> None:
     repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
     alert = Alert(title="t", body_text="b", body_markdown="m")
-    repo.record(result(state.id, alert=alert), channels=["console"])
+    repo.record(result(state.id), deliveries=[Delivery(channel="console", alert=alert)])
     (queued,) = repo.due_alerts(now=NOW)
     repo.mark_attempt_failed(queued.id, error="down", retry_at=NOW + timedelta(minutes=1))
     assert repo.due_alerts(now=NOW) == []
@@ -173,7 +195,7 @@ def test_outbox_retry_then_sent(repo: Repository) -> None:
 def test_watches_add_remove_revive_keep_history(repo: Repository) -> None:
     first = repo.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id), channels=[])
+    repo.record(result(state.id))
     repo.remove_watch(str(first.id), now=NOW)
     assert repo.list_watches() == []
     assert repo.claim_all(now=NOW + timedelta(hours=2), lease=timedelta(minutes=1)) == []
