@@ -25,6 +25,8 @@ class LocalEngine:
     def __init__(self, app: App) -> None:
         self._app = app
         self._inflight: set[asyncio.Task[None]] = set()
+        self._delivering: asyncio.Task[None] | None = None
+        self._stopping = False
         self.checks_started = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -56,6 +58,8 @@ class LocalEngine:
 
     async def dispatch(self) -> None:
         """Claim as many due postings as there are free places in the pool."""
+        if self._stopping:
+            return
         settings = self._app.config.scheduler
         free = settings.max_concurrent_checks - len(self._inflight)
         if free <= 0:
@@ -83,6 +87,15 @@ class LocalEngine:
             log.exception("check of %s crashed", state.url, extra={"action": "check_crashed"})
 
     async def deliver(self) -> None:
+        if self._stopping:
+            return
+        self._delivering = asyncio.current_task()
+        try:
+            await self._deliver_now()
+        finally:
+            self._delivering = None
+
+    async def _deliver_now(self) -> None:
         report = await self._app.deliver()
         if report.sent or report.failed:
             log.info(
@@ -93,17 +106,26 @@ class LocalEngine:
             )
 
     async def _drain(self) -> None:
-        if not self._inflight:
-            return
-        grace = self._app.config.scheduler.shutdown_grace.total_seconds()
-        log.info(
-            "waiting up to %.0fs for %d checks",
-            grace,
-            len(self._inflight),
-            extra={"action": "drain"},
-        )
-        _done, pending = await asyncio.wait(set(self._inflight), timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        """Let running checks and a running delivery finish (within the grace period), then
+        deliver what those checks queued, so a clean stop leaves nothing half-sent."""
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._app.config.scheduler.shutdown_grace.total_seconds()
+        running = set(self._inflight)
+        if self._delivering is not None:
+            running.add(self._delivering)
+        if running:
+            log.info(
+                "waiting for %d tasks before stopping", len(running), extra={"action": "drain"}
+            )
+            _done, pending = await asyncio.wait(running, timeout=max(deadline - loop.time(), 0))
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        try:
+            await asyncio.wait_for(self._deliver_now(), timeout=max(deadline - loop.time(), 0.1))
+        except TimeoutError:
+            log.warning(
+                "stopped before every alert was sent; they stay queued", extra={"action": "drain"}
+            )
