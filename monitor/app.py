@@ -74,12 +74,13 @@ class App:
         self.sources = sources or SourceRegistry.default()
         self.channels = ChannelNotifier(config.channels, console=console)
         self.notifier: Notifier = notifier or self.channels
+        # Everything that can reject the configuration comes before touching the database.
+        self.renderer = Renderer(config.templates)
+        self.digests = digest_schedules(config)
         self.engine = create_db_engine(config.database_url)
         self.repo = Repository(self.engine)
         self.fetcher = Fetcher(config.http, transport=transport)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
-        self.renderer = Renderer(config.templates)
-        self.digests = digest_schedules(config)
         self._watch_rules = {w.url: w.rules for w in config.watches}
         self.retry = RetryPolicy(
             max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base

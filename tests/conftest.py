@@ -17,6 +17,13 @@ def seed_text(name: str) -> str:
     return (SEEDS / name).read_text(encoding="utf-8")
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test in its own directory: the default data directory is relative,
+    and no test may write into the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'monitor.db'}"

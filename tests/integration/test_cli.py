@@ -142,3 +142,13 @@ def test_board_watch_with_filters_through_the_cli(config_file: Path) -> None:
     assert posting.exit_code == 2
     assert "filters only apply to boards" in posting.output
     assert "board #1" in invoke(config_file, "history", "1").output
+
+
+def test_a_broken_template_stops_everything_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[templates]\ntitle = '{{ posting.title'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 2
+    assert "template 'title'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data").exists(), "a bad config must touch no data"
