@@ -6,7 +6,7 @@ core (``normalize``, ``compare``, ``render_alert``) and the ``App`` shell.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from monitor.app import App, PassReport
+from monitor.app import App
 from monitor.config import MonitorConfig, load_config
 from monitor.diff import compare
 from monitor.errors import (
@@ -14,11 +14,13 @@ from monitor.errors import (
     ConfigError,
     FetchError,
     FetchTimeout,
+    HostPaused,
     HttpStatusError,
     MonitorError,
     NotFound,
     NotifyError,
     ParseError,
+    RobotsDisallowed,
     SourceError,
     StoreError,
     TransportError,
@@ -46,6 +48,7 @@ from monitor.model import (
 )
 from monitor.normalize import normalize
 from monitor.notify.render import render_alert
+from monitor.runner import PassReport
 
 try:
     __version__ = version("posting-monitor")
@@ -67,6 +70,7 @@ __all__ = [
     "FetchError",
     "FetchTimeout",
     "FieldChange",
+    "HostPaused",
     "HttpStatusError",
     "MonitorConfig",
     "MonitorError",
@@ -81,6 +85,7 @@ __all__ = [
     "RemoteKind",
     "RemotePolicy",
     "Requirements",
+    "RobotsDisallowed",
     "Salary",
     "SourceError",
     "StoreError",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import TextIO, TypeVar
@@ -22,6 +23,8 @@ from monitor.clock import Clock, SystemClock
 from monitor.config import MonitorConfig, parse_daily_time
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
+from monitor.hosts import HostGate
+from monitor.metrics import Metrics
 from monitor.model import BoardFilters, CheckOutcome, CheckResult, Delivery, FieldChange, Posting
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
@@ -34,28 +37,23 @@ from monitor.notify.deliver import (
 )
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
-from monitor.pipeline import CheckContext, check, check_board, monitor_notice
+from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
+from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import PostingState, Repository, WatchRecord, WatchSpec
+from monitor.store.repository import (
+    NOTHING_NEW,
+    BoardWrite,
+    CheckWrite,
+    PendingWrite,
+    PostingState,
+    Repository,
+    WatchRecord,
+    WatchSpec,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class PassReport:
-    """Counts of one pass over postings, by outcome."""
-
-    outcomes: dict[CheckOutcome, int] = field(default_factory=dict)
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
-
-    def add(self, outcome: CheckOutcome) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-
-    @property
-    def checked(self) -> int:
-        return sum(self.outcomes.values())
 
 
 class App:
@@ -68,8 +66,10 @@ class App:
         clock: Clock | None = None,
         console: TextIO | None = None,
         sources: SourceRegistry | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.config = config
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.clock = clock or SystemClock()
         self.sources = sources or SourceRegistry.default()
         self.channels = ChannelNotifier(config.channels, console=console)
@@ -79,7 +79,13 @@ class App:
         self.digests = digest_schedules(config)
         self.engine = create_db_engine(config.database_url)
         self.repo = Repository(self.engine)
-        self.fetcher = Fetcher(config.http, transport=transport)
+        self.metrics = Metrics()
+        self.fetcher = Fetcher(
+            config.http,
+            transport=transport,
+            gate=HostGate(config.http, clock=self.clock, rng=self.rng),
+        )
+        self.schedule = Schedule(jitter=config.scheduler.jitter, rng=self.rng)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
         self._watch_rules = {w.url: w.rules for w in config.watches}
         self.retry = RetryPolicy(
@@ -104,6 +110,7 @@ class App:
         self.repo.sync_config_watches(specs, now=self.clock.now())
 
     async def aclose(self) -> None:
+        self.metrics.close()
         await self.fetcher.aclose()
         self._db.shutdown(wait=True)
         self.engine.dispose()
@@ -181,23 +188,28 @@ class App:
             sources=self.sources,
             clock=self.clock,
             close_after=self.config.alerts.close_after,
+            schedule=self.schedule,
         )
 
-    async def check_one(self, state: PostingState) -> CheckResult:
+    async def run_check(self, state: PostingState) -> tuple[CheckOutcome, PendingWrite]:
+        """Check one posting or board; returns what to write (the caller batches writes)."""
         if state.role == "board":
             return await self._check_board(state)
         result = await check(state, self.check_context())
         deliveries = self.plan(state, result.snapshot, result.changes) + self.notices(state, result)
-        await self.db(lambda: self.repo.record(result, deliveries=deliveries))
-        log.info(
+        log.log(
+            logging.DEBUG if result.outcome in NOTHING_NEW else logging.INFO,
             "checked %s: %s",
             state.url,
             result.outcome.value,
             extra={"action": "check", "outcome": result.outcome.value},
         )
-        return result
+        return result.outcome, CheckWrite(result=result, deliveries=tuple(deliveries))
 
-    async def _check_board(self, board: PostingState) -> CheckResult:
+    async def write_checks(self, writes: Sequence[PendingWrite]) -> None:
+        await self.db(lambda: self.repo.record_many(writes))
+
+    async def _check_board(self, board: PostingState) -> tuple[CheckOutcome, PendingWrite]:
         members = await self.db(lambda: self.repo.members_of(board.id))
         result = await check_board(board, members, self.check_context())
         by_id = {m.id: m for m in members}
@@ -207,11 +219,6 @@ class App:
                 by_id[member.posting_id], member.snapshot, member.changes
             )
         new = [self.plan(board, n.posting, n.changes) for n in result.new_members]
-        await self.db(
-            lambda: self.repo.record_board(
-                result, board_id=board.id, deliveries=deliveries, new_deliveries=new
-            )
-        )
         log.info(
             "checked board %s: %s, %d new, %d followed",
             board.url,
@@ -220,7 +227,10 @@ class App:
             len(members),
             extra={"action": "check", "outcome": result.board.outcome.value},
         )
-        return result.board
+        write = BoardWrite(
+            result=result, board_id=board.id, deliveries=deliveries, new_deliveries=new
+        )
+        return result.board.outcome, write
 
     # -- alerts ------------------------------------------------------------------------
 
@@ -269,14 +279,7 @@ class App:
     async def check_all(self) -> PassReport:
         """One pass over every active posting, due or not, then deliver alerts."""
         states = await self.db(lambda: self.repo.claim_all(now=self.clock.now(), lease=self.lease))
-        report = PassReport()
-        limit = asyncio.Semaphore(self.config.scheduler.max_concurrent_checks)
-
-        async def bounded(state: PostingState) -> None:
-            async with limit:
-                report.add((await self.check_one(state)).outcome)
-
-        await asyncio.gather(*(bounded(s) for s in states))
+        report = await CheckRunner(self).run_all(states)
         report.delivery = await self.deliver()
         return report
 
@@ -299,11 +302,13 @@ class App:
             db=self.db,
         )
         digests = await deliver_digests(context, self.digests)
-        return DeliveryReport(
+        report = DeliveryReport(
             sent=single.sent + digests.sent,
             retrying=single.retrying + digests.retrying,
             failed=single.failed + digests.failed,
         )
+        self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
+        return report
 
 
 def digest_schedules(config: MonitorConfig) -> dict[str, DigestSchedule]:

@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.app import App, PassReport
+from monitor.app import App
 from monitor.config import MonitorConfig, load_config, parse_duration
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine
@@ -31,6 +31,7 @@ from monitor.normalize import normalize
 from monitor.notify.channels import ChannelNotifier
 from monitor.notify.render import Renderer, sample_alert
 from monitor.present import duration, posting_lines, when
+from monitor.runner import PassReport
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
 from monitor.store.engine import upgrade

@@ -82,6 +82,11 @@ class DatabaseConfig(_Strict):
         return url
 
 
+class HostLimits(_Strict):
+    concurrency: int = Field(default=2, gt=0, le=256, description="Requests in flight.")
+    rate: float = Field(default=2.0, ge=0, description="Requests per second; 0: no limit.")
+
+
 class HttpConfig(_Strict):
     timeout: Duration = Field(default=timedelta(seconds=20), description="Per-request timeout.")
     user_agent: str = Field(
@@ -91,6 +96,29 @@ class HttpConfig(_Strict):
     max_body_bytes: int = Field(default=5_000_000, gt=0, description="Larger bodies are an error.")
     max_redirects: int = Field(default=5, ge=0, le=20, description="Redirects followed per fetch.")
     max_connections: int = Field(default=20, gt=0, description="Open connections at most.")
+    http2: bool = Field(default=True, description="Use HTTP/2 where an https server offers it.")
+    per_host_concurrency: int = Field(
+        default=2, gt=0, le=64, description="Requests in flight to one host at most."
+    )
+    per_host_rate: float = Field(
+        default=2.0, ge=0, description="Requests per second to one host at most; 0: no limit."
+    )
+    hosts: dict[str, HostLimits] = Field(
+        default_factory=dict,
+        description="Limits for named hosts instead of the per_host ones, e.g. an API you own.",
+    )
+    host_pause_after: int = Field(
+        default=3, gt=0, description="Failed requests in a row before a host is paused."
+    )
+    max_host_pause: Duration = Field(
+        default=timedelta(minutes=30), description="Longest pause for a failing host."
+    )
+    max_retry_after: Duration = Field(
+        default=timedelta(hours=6), description="Longest Retry-After honoured from a server."
+    )
+    respect_robots_txt: bool = Field(
+        default=False, description="Fetch nothing a site's robots.txt disallows for our agent."
+    )
 
 
 class SchedulerConfig(_Strict):
@@ -102,9 +130,41 @@ class SchedulerConfig(_Strict):
     )
     max_concurrent_checks: int = Field(default=8, gt=0, le=256, description="Checks in flight.")
     batch_size: int = Field(default=100, gt=0, description="Due postings claimed per dispatch.")
+    jitter: float = Field(
+        default=0.1,
+        ge=0,
+        le=0.5,
+        description="Spread of each next check around its interval (0.1: +/-10%).",
+    )
+    write_batch_size: int = Field(
+        default=500, gt=0, description="Check results written per database transaction at most."
+    )
+    heartbeat_every: Duration = Field(
+        default=timedelta(seconds=15), description="How often the daemon records that it lives."
+    )
+    metrics_listen: str | None = Field(
+        default=None,
+        description="Serve Prometheus /metrics on this host:port (e.g. 0.0.0.0:9464); none: off.",
+    )
     shutdown_grace: Duration = Field(
         default=timedelta(seconds=20), description="How long SIGTERM waits for in-flight checks."
     )
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9464)")
+        return value
+
+    def metrics_address(self) -> tuple[str, int] | None:
+        if self.metrics_listen is None:
+            return None
+        host, _, port = self.metrics_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 class AlertConfig(_Strict):

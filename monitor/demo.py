@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from monitor.app import App
 from monitor.config import ChannelConfig, DatabaseConfig, MonitorConfig, WatchConfig
+from monitor.errors import MonitorError
 from monitor.present import posting_lines
 
 POSTING_PATH = "/jobs/stripe/backend-engineer-core-technology"
@@ -96,7 +97,8 @@ async def _story(app: App, server: SeedServer, workdir: Path, out: TextIO, *, ke
     out.write("1. First check: Posting Monitor reads the posting and stores it.\n")
     await app.check_all()
     state = await app.db(lambda: app.repo.get_posting(server.url))
-    assert state.current is not None
+    if state.current is None:
+        raise MonitorError(f"the demo's first check failed: {state.last_error}")
     out.write("\n".join(f"   {line}" for line in posting_lines(state.current)) + "\n\n")
     out.write("2. The employer edits the posting (pay, requirements, remote policy).\n")
     server.current = REVISED_VERSION

@@ -11,6 +11,8 @@ third-party errors are translated where those libraries are called, with
     │   ├── FetchTimeout            connect or read timed out
     │   ├── HttpStatusError         a status we do not treat as content (carries status)
     │   ├── BodyTooLarge            the body exceeded the configured limit
+    │   ├── HostPaused              not fetched: the host asked us to wait or keeps failing
+    │   ├── RobotsDisallowed        robots.txt forbids the URL (when respected)
     │   └── UnsupportedContent      not a type this source can read (carries content type)
     ├── ParseError                  the body could not be read as a posting (carries url)
     ├── SourceError                 unknown source kind, URL no source can handle
@@ -55,9 +57,24 @@ class FetchTimeout(FetchError):
 class HttpStatusError(FetchError):
     """The server answered with a status we do not read as content."""
 
-    def __init__(self, *, url: str, status: int) -> None:
+    def __init__(self, *, url: str, status: int, retry_after: float | None = None) -> None:
         self.status = status
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait (``Retry-After`` on 429/503)."""
         super().__init__(f"HTTP {status}", url=url)
+
+
+class HostPaused(FetchError):
+    """Not fetched: the host asked us to wait, or keeps failing; try again at ``until``."""
+
+    def __init__(self, *, url: str, host: str, seconds: float) -> None:
+        self.host = host
+        self.seconds = seconds
+        super().__init__(f"{host} is paused for {seconds:.0f}s", url=url)
+
+
+class RobotsDisallowed(FetchError):
+    """The site's robots.txt disallows our User-Agent from this URL."""
 
 
 class BodyTooLarge(FetchError):

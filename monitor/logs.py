@@ -23,6 +23,10 @@ ACTIONS = frozenset(
         "daemon_stop",
         "drain",
         "demo",
+        "heartbeat",
+        "host_paused",
+        "metrics",
+        "write_failed",
     }
 )
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

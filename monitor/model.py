@@ -255,6 +255,8 @@ class CheckOutcome(StrEnum):
     GONE = "gone"
     CLOSED = "closed"
     ERROR = "error"
+    DEFERRED = "deferred"
+    """Not fetched: its host is paused or busy; rescheduled, not a failure."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

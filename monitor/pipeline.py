@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, replace
+import random
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.boards import judge_board
 from monitor.clock import Clock
 from monitor.diff import compare
-from monitor.errors import FetchError, HttpStatusError, ParseError
+from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
 from monitor.model import (
     BoardResult,
@@ -35,12 +36,31 @@ GONE_STATUSES = frozenset({404, 410})
 _ERROR_BACKOFF_BASE = timedelta(minutes=1)
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When to check next: the interval spread by ``jitter`` (0.1: +/-10%), so postings
+    added together drift apart instead of hitting their sites in the same second."""
+
+    jitter: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def next_check(self, now: datetime, interval: timedelta) -> datetime:
+        if not self.jitter:
+            return now + interval
+        return now + interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+    def backoff_factor(self) -> float:
+        """A random factor for retry delays, so failing postings do not retry in step."""
+        return self.rng.uniform(0.75, 1.25) if self.jitter else 1.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckContext:
     fetcher: Fetcher
     sources: SourceRegistry
     clock: Clock
     close_after: int = 2
+    schedule: Schedule = field(default_factory=Schedule)
 
 
 async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
@@ -50,10 +70,18 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
         return fetched
     response, body_hash, parsed = fetched
     posting = _own(state, parsed, url=state.url)
+    now = ctx.clock.now()
     if posting is None:
         error = ParseError("the page holds no posting", url=state.url)
-        return failed(state, now=ctx.clock.now(), error=error, http_status=response.page.status)
-    return judge(state, posting, now=ctx.clock.now(), response=response, body_hash=body_hash)
+        return _failed(state, ctx, error=error, http_status=response.page.status)
+    return judge(
+        state,
+        posting,
+        now=now,
+        response=response,
+        body_hash=body_hash,
+        next_check_at=ctx.schedule.next_check(now, state.interval),
+    )
 
 
 async def check_board(
@@ -74,11 +102,16 @@ async def check_board(
         error = ParseError(
             "the board lists no postings at all; not believed until it lasts", url=board.url
         )
-        return BoardResult(
-            board=failed(board, now=now, error=error, http_status=response.page.status)
-        )
+        return BoardResult(board=_failed(board, ctx, error=error, http_status=response.page.status))
     base = replace(
-        judge(board, _board_marker(board), now=now, response=response, body_hash=body_hash),
+        judge(
+            board,
+            _board_marker(board),
+            now=now,
+            response=response,
+            body_hash=body_hash,
+            next_check_at=ctx.schedule.next_check(now, board.interval),
+        ),
         snapshot=None,
         changes=(),
     )
@@ -104,23 +137,65 @@ async def _fetch(state: PostingState, ctx: CheckContext) -> Fetched | CheckResul
         response = await ctx.fetcher.get(
             source.fetch_url(state.url), etag=state.etag, last_modified=state.last_modified
         )
+    except HostPaused as exc:
+        return deferred(
+            state, now=ctx.clock.now(), seconds=exc.seconds * ctx.schedule.backoff_factor() + 1
+        )
     except HttpStatusError as exc:
         if exc.status in GONE_STATUSES:
-            return gone(state, now=ctx.clock.now(), status=exc.status, close_after=ctx.close_after)
-        return failed(state, now=ctx.clock.now(), error=exc, http_status=exc.status)
+            now = ctx.clock.now()
+            return gone(
+                state,
+                now=now,
+                status=exc.status,
+                close_after=ctx.close_after,
+                next_check_at=ctx.schedule.next_check(now, state.interval),
+            )
+        return _failed(state, ctx, error=exc, http_status=exc.status, retry_after=exc.retry_after)
     except FetchError as exc:
-        return failed(state, now=ctx.clock.now(), error=exc)
+        return _failed(state, ctx, error=exc)
     now = ctx.clock.now()
+    next_check_at = ctx.schedule.next_check(now, state.interval)
     if response.not_modified:
-        return unchanged(state, now=now, response=response, outcome=CheckOutcome.NOT_MODIFIED)
+        return unchanged(
+            state,
+            now=now,
+            response=response,
+            outcome=CheckOutcome.NOT_MODIFIED,
+            next_check_at=next_check_at,
+        )
     body_hash = hashlib.sha256(response.page.body).hexdigest()
     if body_hash == state.body_hash and _seen_before(state):
-        return unchanged(state, now=now, response=response, outcome=CheckOutcome.UNCHANGED)
+        return unchanged(
+            state,
+            now=now,
+            response=response,
+            outcome=CheckOutcome.UNCHANGED,
+            next_check_at=next_check_at,
+        )
     try:
         parsed = source.parse(response.page, url=state.url)
     except (ParseError, FetchError) as exc:
-        return failed(state, now=now, error=exc, http_status=response.page.status)
+        return _failed(state, ctx, error=exc, http_status=response.page.status)
     return response, body_hash, parsed
+
+
+def _failed(
+    state: PostingState,
+    ctx: CheckContext,
+    *,
+    error: Exception,
+    http_status: int | None = None,
+    retry_after: float | None = None,
+) -> CheckResult:
+    return failed(
+        state,
+        now=ctx.clock.now(),
+        error=error,
+        http_status=http_status,
+        retry_after=retry_after,
+        jitter=ctx.schedule.backoff_factor(),
+    )
 
 
 def _seen_before(state: PostingState) -> bool:
@@ -139,7 +214,13 @@ def _own(state: PostingState, parsed: list[Posting], *, url: str) -> Posting | N
 
 
 def judge(
-    state: PostingState, posting: Posting, *, now: datetime, response: FetchResponse, body_hash: str
+    state: PostingState,
+    posting: Posting,
+    *,
+    now: datetime,
+    response: FetchResponse,
+    body_hash: str,
+    next_check_at: datetime | None = None,
 ) -> CheckResult:
     """Decide what a freshly read posting means against the stored version. Pure."""
     validators = Validators(
@@ -149,7 +230,7 @@ def judge(
         posting_id=state.id,
         outcome=CheckOutcome.UNCHANGED,
         checked_at=now,
-        next_check_at=now + state.interval,
+        next_check_at=next_check_at or now + state.interval,
         status=PostingStatus.OPEN,
         http_status=response.page.status,
         latency_ms=response.latency_ms,
@@ -165,7 +246,12 @@ def judge(
 
 
 def unchanged(
-    state: PostingState, *, now: datetime, response: FetchResponse, outcome: CheckOutcome
+    state: PostingState,
+    *,
+    now: datetime,
+    response: FetchResponse,
+    outcome: CheckOutcome,
+    next_check_at: datetime | None = None,
 ) -> CheckResult:
     validators = Validators(
         etag=response.etag or state.etag,
@@ -176,7 +262,7 @@ def unchanged(
         posting_id=state.id,
         outcome=outcome,
         checked_at=now,
-        next_check_at=now + state.interval,
+        next_check_at=next_check_at or now + state.interval,
         status=state.status,
         http_status=response.page.status,
         latency_ms=response.latency_ms,
@@ -185,11 +271,23 @@ def unchanged(
 
 
 def failed(
-    state: PostingState, *, now: datetime, error: Exception, http_status: int | None = None
+    state: PostingState,
+    *,
+    now: datetime,
+    error: Exception,
+    http_status: int | None = None,
+    retry_after: float | None = None,
+    jitter: float = 1.0,
 ) -> CheckResult:
-    """Record the error and retry sooner than the interval, backing off; no change."""
+    """Record the error and retry sooner than the interval, backing off; no change.
+
+    The delay doubles with each failure in a row (times ``jitter``), capped at the
+    interval; a server's ``Retry-After`` is a floor.
+    """
     failures = state.consecutive_failures + 1
-    retry_in = min(state.interval, _ERROR_BACKOFF_BASE * 2 ** min(failures - 1, 16))
+    retry_in = min(state.interval, _ERROR_BACKOFF_BASE * 2 ** min(failures - 1, 16)) * jitter
+    if retry_after is not None:
+        retry_in = max(retry_in, timedelta(seconds=retry_after))
     log.warning("check of %s failed: %s", state.url, error, extra={"action": "check_failed"})
     return CheckResult(
         posting_id=state.id,
@@ -204,7 +302,27 @@ def failed(
     )
 
 
-def gone(state: PostingState, *, now: datetime, status: int, close_after: int) -> CheckResult:
+def deferred(state: PostingState, *, now: datetime, seconds: float) -> CheckResult:
+    """Not fetched because its host is paused or busy: try again later, no failure counted."""
+    return CheckResult(
+        posting_id=state.id,
+        outcome=CheckOutcome.DEFERRED,
+        checked_at=now,
+        next_check_at=now + timedelta(seconds=seconds),
+        status=state.status,
+        consecutive_failures=state.consecutive_failures,
+        gone_count=state.gone_count,
+    )
+
+
+def gone(
+    state: PostingState,
+    *,
+    now: datetime,
+    status: int,
+    close_after: int,
+    next_check_at: datetime | None = None,
+) -> CheckResult:
     """404/410: closed only after ``close_after`` answers in a row, and only once.
 
     The stored validators are dropped: a page that comes back must be fetched in
@@ -215,7 +333,7 @@ def gone(state: PostingState, *, now: datetime, status: int, close_after: int) -
         posting_id=state.id,
         outcome=CheckOutcome.GONE,
         checked_at=now,
-        next_check_at=now + state.interval,
+        next_check_at=next_check_at or now + state.interval,
         status=state.status,
         gone_count=count,
         http_status=status,
@@ -243,6 +361,8 @@ def monitor_notice(
     Exactly one alert when the streak reaches ``error_after`` (not one per failure),
     and one when a check succeeds after such a streak.
     """
+    if result.outcome is CheckOutcome.DEFERRED:
+        return None
     if result.outcome is CheckOutcome.ERROR:
         if result.consecutive_failures != error_after:
             return None

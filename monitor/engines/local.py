@@ -1,21 +1,30 @@
 """The local engine: APScheduler timers in the daemon's event loop.
 
 Timers claim due postings from the database (``next_check_at <= now``, leased
-so a running check is never started twice) and run them in a bounded pool of
-asyncio tasks; another timer delivers the outbox. On stop, in-flight checks get
-``shutdown_grace`` to finish; any still running are cancelled, and their leases
-expire so the next start checks them again.
+so a running check is never started twice) in batches, as places free up in a
+bounded pool of asyncio tasks; results are written in batches (see
+``monitor.runner``). Other timers deliver the outbox and record a heartbeat for
+``posting-monitor health``. On stop, in-flight checks get ``shutdown_grace`` to
+finish and be written; any still running are cancelled, and their leases expire
+so the next start checks them again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
+from monitor.errors import StoreError
+from monitor.runner import CheckRunner, PassReport
 from monitor.store.repository import PostingState
 
 log = logging.getLogger(__name__)
@@ -24,67 +33,106 @@ log = logging.getLogger(__name__)
 class LocalEngine:
     def __init__(self, app: App) -> None:
         self._app = app
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._runner = CheckRunner(app)
+        self._queue: deque[PostingState] = deque()
         self._delivering: asyncio.Task[None] | None = None
         self._stopping = False
         self.checks_started = 0
+        started = app.clock.now()
+        self.daemon_id = f"{socket.gethostname()}:{os.getpid()}:{started:%Y%m%dT%H%M%S.%f}"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then drain and return."""
-        settings = self._app.config.scheduler
+        app, settings = self._app, self._app.config.scheduler
+        address = settings.metrics_address()
+        if address is not None:
+            app.metrics.serve(*address)
+        await app.db(
+            lambda: app.repo.daemon_started(
+                self.daemon_id, host=socket.gethostname(), pid=os.getpid(), now=app.clock.now()
+            )
+        )
         scheduler = AsyncIOScheduler(timezone=UTC)
-        now = self._app.clock.now()
-        for job, every in (
-            (self.dispatch, settings.dispatch_every),
-            (self.deliver, settings.deliver_every),
-        ):
+        now = app.clock.now()
+        jobs: tuple[tuple[Callable[[], Awaitable[None]], float], ...] = (
+            (self.dispatch, settings.dispatch_every.total_seconds()),
+            (self.deliver, settings.deliver_every.total_seconds()),
+            (self.heartbeat, settings.heartbeat_every.total_seconds()),
+        )
+        for job, every in jobs:
             scheduler.add_job(
                 job,
                 "interval",
-                seconds=every.total_seconds(),
+                seconds=every,
                 next_run_time=now,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
             )
         scheduler.start()
-        log.info("daemon started", extra={"action": "daemon_start"})
+        log.info("daemon started", extra={"action": "daemon_start", "daemon": self.daemon_id})
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
             await self._drain()
+            await self._record_stop()
             log.info("daemon stopped", extra={"action": "daemon_stop"})
 
     async def dispatch(self) -> None:
-        """Claim as many due postings as there are free places in the pool."""
-        if self._stopping:
-            return
-        settings = self._app.config.scheduler
-        free = settings.max_concurrent_checks - len(self._inflight)
-        if free <= 0:
-            return
-        app = self._app
-        states = await app.db(
-            lambda: app.repo.claim_due(
-                now=app.clock.now(), limit=min(free, settings.batch_size), lease=app.lease
-            )
-        )
-        for state in states:
-            self._start(state)
+        """Claim due postings a batch at a time and start them as places free up in the
+        pool, until none is due. Claiming a whole batch (not one per free place) keeps
+        database round trips to one per ``batch_size`` checks."""
+        batch = self._app.config.scheduler.batch_size
+        while not self._stopping:
+            if not self._queue:
+                claimed = await self._app.db(partial(self._claim, batch))
+                if not claimed:
+                    return
+                self._queue.extend(claimed)
+            while self._queue and self._runner.free > 0 and not self._stopping:
+                self._runner.start(self._queue.popleft())
+                self.checks_started += 1
+            if self._queue:
+                await self._runner.wait_for_room()
+        await self._release_queue()
 
-    def _start(self, state: PostingState) -> None:
-        task = asyncio.create_task(self._check(state), name=f"check-{state.id}")
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        self.checks_started += 1
-
-    async def _check(self, state: PostingState) -> None:
+    async def _release_queue(self) -> None:
+        """Give back claimed postings that were never started, so they are due at once."""
+        if not self._queue:
+            return
+        ids = [state.id for state in self._queue]
+        self._queue.clear()
         try:
-            await self._app.check_one(state)
-        except Exception:
-            # A bug in one check must not stop the daemon; the lease expiry retries it.
-            log.exception("check of %s crashed", state.url, extra={"action": "check_crashed"})
+            await self._app.db(lambda: self._app.repo.release_leases(ids))
+        except StoreError as exc:
+            log.warning("leases not released (they expire): %s", exc, extra={"action": "drain"})
+
+    def _claim(self, limit: int) -> list[PostingState]:
+        app = self._app
+        return app.repo.claim_due(now=app.clock.now(), limit=limit, lease=app.lease)
+
+    async def run_due(self) -> PassReport:
+        """Check everything due now and write the results (one pass; benchmarks, tests)."""
+        await self.dispatch()
+        await self._runner.settle()
+        return self._runner.report
+
+    async def heartbeat(self) -> None:
+        """Record that this daemon lives (``health`` reads it) and refresh queue gauges."""
+        app = self._app
+        now = app.clock.now()
+        try:
+            due = await app.db(lambda: app.repo.due_count(now=now))
+            await app.db(
+                lambda: app.repo.heartbeat(self.daemon_id, now=now, checks=self.checks_started)
+            )
+        except StoreError as exc:
+            log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})
+            return
+        app.metrics.due.set(due)
+        app.metrics.paused_hosts.set(len(app.fetcher.gate.paused_hosts()))
+        app.metrics.heartbeat.set(now.timestamp())
 
     async def deliver(self) -> None:
         if self._stopping:
@@ -106,26 +154,45 @@ class LocalEngine:
             )
 
     async def _drain(self) -> None:
-        """Let running checks and a running delivery finish (within the grace period), then
-        deliver what those checks queued, so a clean stop leaves nothing half-sent."""
+        """Let running checks and a running delivery finish (within the grace period),
+        write what the checks found, then deliver what they queued, so a clean stop
+        leaves nothing half-sent."""
         self._stopping = True
+        await self._release_queue()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._app.config.scheduler.shutdown_grace.total_seconds()
-        running = set(self._inflight)
-        if self._delivering is not None:
-            running.add(self._delivering)
+        running = len(self._runner.inflight) + (self._delivering is not None)
         if running:
-            log.info(
-                "waiting for %d tasks before stopping", len(running), extra={"action": "drain"}
+            log.info("waiting for %d tasks before stopping", running, extra={"action": "drain"})
+        delivering = {self._delivering} if self._delivering is not None else set()
+        late = await self._runner.settle(timeout=max(deadline - loop.time(), 0))
+        if delivering:
+            _done, slow = await asyncio.wait(delivering, timeout=max(deadline - loop.time(), 0))
+            late |= slow
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+            log.warning(
+                "cancelled %d checks at the grace limit; they run again at the next start",
+                len(late),
+                extra={"action": "drain"},
             )
-            _done, pending = await asyncio.wait(running, timeout=max(deadline - loop.time(), 0))
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+        await self._runner.writer.flush()
         try:
             await asyncio.wait_for(self._deliver_now(), timeout=max(deadline - loop.time(), 0.1))
         except TimeoutError:
             log.warning(
                 "stopped before every alert was sent; they stay queued", extra={"action": "drain"}
             )
+
+    async def _record_stop(self) -> None:
+        app = self._app
+        try:
+            await app.db(
+                lambda: app.repo.daemon_stopped(
+                    self.daemon_id, now=app.clock.now(), checks=self.checks_started
+                )
+            )
+        except StoreError as exc:
+            log.error("could not record the stop: %s", exc, extra={"action": "daemon_stop"})

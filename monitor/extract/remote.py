@@ -58,7 +58,14 @@ _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 
 def remote_policy(lines: Iterable[str], *, hint: RemoteKind = RemoteKind.UNKNOWN) -> RemotePolicy:
     """Read the remote policy from a posting's lines, refining a structured hint."""
-    relevant = [s for line in lines for s in sentences(bullet_text(line)) if _mentions_place(s)]
+    # A sentence can only mention a place if its line does; most lines do not.
+    relevant = [
+        s
+        for line in lines
+        if _mentions_place(line)
+        for s in sentences(bullet_text(line))
+        if _mentions_place(s)
+    ]
     kind = _kind_from_text(relevant)
     if kind is RemoteKind.UNKNOWN or (
         hint is not RemoteKind.UNKNOWN and kind is not RemoteKind.HYBRID

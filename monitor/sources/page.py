@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -71,14 +71,32 @@ def _posting(
     )
 
 
-def _texts(tree: LexborHTMLParser, description: str) -> list[list[str]]:
-    """The JSON-LD description first (the posting's own words), then the whole page,
-    which some sites fill while leaving the description short."""
-    page_lines = html_to_lines(tree.html or "")
-    return [html_to_lines(description), page_lines] if description else [page_lines]
+class _Texts:
+    """The JSON-LD description's lines first (the posting's own words), then the whole
+    page's, which some sites fill while leaving the description short. The page is
+    only read when an extractor finds nothing in the description."""
+
+    def __init__(self, tree: LexborHTMLParser, description: str) -> None:
+        self._tree = tree
+        self._description = description
+        self._read: list[list[str]] = []
+
+    def __iter__(self) -> Iterator[list[str]]:
+        if self._description:
+            if not self._read:
+                self._read.append(html_to_lines(self._description))
+            yield self._read[0]
+        wanted = 2 if self._description else 1
+        if len(self._read) < wanted:
+            self._read.append(html_to_lines(self._tree.html or ""))
+        yield self._read[wanted - 1]
 
 
-def _first(extract: Callable[[list[str]], T], texts: list[list[str]], empty: T) -> T:
+def _texts(tree: LexborHTMLParser, description: str) -> _Texts:
+    return _Texts(tree, description)
+
+
+def _first(extract: Callable[[list[str]], T], texts: Iterable[list[str]], empty: T) -> T:
     for lines in texts:
         value = extract(lines)
         if value:
@@ -86,7 +104,7 @@ def _first(extract: Callable[[list[str]], T], texts: list[list[str]], empty: T) 
     return empty
 
 
-def _remote(texts: list[list[str]], data: dict[str, object]) -> RemotePolicy:
+def _remote(texts: _Texts, data: dict[str, object]) -> RemotePolicy:
     hint = jsonld.remote_hint(data)
     policy = _first(lambda lines: remote_policy(lines, hint=hint), texts, RemotePolicy(kind=hint))
     regions = jsonld.applicant_regions(data)

@@ -11,9 +11,21 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import NotFound, StoreError
@@ -28,7 +40,15 @@ from monitor.model import (
     Posting,
     PostingStatus,
 )
-from monitor.store.tables import changes, check_log, outbox, postings, snapshots, watches
+from monitor.store.tables import (
+    changes,
+    check_log,
+    daemons,
+    outbox,
+    postings,
+    snapshots,
+    watches,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,9 +78,13 @@ class WatchSpec:
     filters: BoardFilters = field(default_factory=BoardFilters)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PostingState:
-    """A posting as the check needs it: identity, validators and the current version."""
+    """A posting as the check needs it: identity, validators and the current version.
+
+    The current version is read from its stored form on first use: most checks end
+    in a 304 and never need it.
+    """
 
     id: int
     watch_id: int
@@ -72,7 +96,7 @@ class PostingState:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
-    current: Posting | None
+    current_data: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
     consecutive_failures: int
     gone_count: int
     interval: timedelta
@@ -86,6 +110,63 @@ class PostingState:
     board_id: int | None = None
     baselined_at: datetime | None = None
     filters: BoardFilters = field(default_factory=BoardFilters)
+
+    @cached_property
+    def current(self) -> Posting | None:
+        return Posting.from_dict(dict(self.current_data)) if self.current_data else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckWrite:
+    """One posting's check, waiting to be written."""
+
+    result: CheckResult
+    deliveries: tuple[Delivery, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardWrite:
+    """One board's check with its postings' results, waiting to be written."""
+
+    result: BoardResult
+    board_id: int
+    deliveries: Mapping[int, Sequence[Delivery]] = field(default_factory=dict)
+    new_deliveries: Sequence[Sequence[Delivery]] = ()
+
+
+PendingWrite = CheckWrite | BoardWrite
+NEW_WATCH_SPACING = timedelta(milliseconds=50)
+NOTHING_NEW = frozenset({CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED, CheckOutcome.DEFERRED})
+"""Outcomes that only reschedule: no version, no change, no check-log row."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonRecord:
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    stopped_at: datetime | None
+    checks: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchStatus:
+    """One watch as ``status`` shows it: its posting's (or board's) check state."""
+
+    watch_id: int
+    url: str
+    source_kind: str
+    role: str
+    title: str
+    status: PostingStatus
+    last_checked_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    next_check_at: datetime
+    consecutive_failures: int
+    members: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,8 +228,10 @@ class Repository:
     def sync_config_watches(self, specs: Sequence[WatchSpec], *, now: datetime) -> None:
         """Make the config's watches active and retire config watches no longer listed."""
         with self._transaction() as conn:
-            for spec in specs:
-                self._upsert_watch(conn, spec, origin="config", now=now)
+            for index, spec in enumerate(specs):
+                # Many watches added at once start spread out, not in the same second.
+                first = now + min(spec.interval, NEW_WATCH_SPACING * index)
+                self._upsert_watch(conn, spec, origin="config", now=now, first_check_at=first)
             listed = [s.url for s in specs]
             conn.execute(
                 update(watches)
@@ -158,7 +241,13 @@ class Repository:
             )
 
     def _upsert_watch(
-        self, conn: Connection, spec: WatchSpec, *, origin: str, now: datetime
+        self,
+        conn: Connection,
+        spec: WatchSpec,
+        *,
+        origin: str,
+        now: datetime,
+        first_check_at: datetime | None = None,
     ) -> WatchRecord:
         values = {
             "source_kind": spec.source_kind,
@@ -176,11 +265,11 @@ class Repository:
         else:
             watch_id = row.id
             conn.execute(update(watches).where(watches.c.id == watch_id).values(**values))
-        self._ensure_posting(conn, watch_id, spec, now)
+        self._ensure_posting(conn, watch_id, spec, now, first_check_at or now)
         return _watch(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
 
     def _ensure_posting(
-        self, conn: Connection, watch_id: int, spec: WatchSpec, now: datetime
+        self, conn: Connection, watch_id: int, spec: WatchSpec, now: datetime, first: datetime
     ) -> None:
         key = and_(
             postings.c.source_kind == spec.source_kind, postings.c.source_id == spec.source_id
@@ -195,7 +284,7 @@ class Repository:
                     url=spec.url,
                     title="",
                     status=PostingStatus.OPEN.value,
-                    next_check_at=now,
+                    next_check_at=first,
                     consecutive_failures=0,
                     gone_count=0,
                     created_at=now,
@@ -256,6 +345,15 @@ class Repository:
                 )
             return [_state(conn, row) for row in rows]
 
+    def release_leases(self, posting_ids: Sequence[int]) -> None:
+        """Unlease postings claimed but not checked (a stopping daemon's queue)."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(postings)
+                .where(postings.c.id.in_(list(posting_ids)))
+                .values(lease_until=None)
+            )
+
     def get_posting(self, ref: str) -> PostingState:
         """A posting by id, URL or source id."""
         with self._transaction() as conn:
@@ -286,23 +384,68 @@ class Repository:
         ``deliveries`` maps a followed posting's id (the board's own id for notices about
         the board) to its alerts; ``new_deliveries`` lines up with ``result.new_members``.
         """
-        deliveries = deliveries or {}
         with self._transaction() as conn:
-            self._record_in(conn, result.board, deliveries.get(board_id, ()))
-            if result.board.outcome is not CheckOutcome.ERROR:
-                conn.execute(
-                    update(postings)
-                    .where(postings.c.id == board_id, postings.c.baselined_at.is_(None))
-                    .values(baselined_at=result.board.checked_at)
-                )
-            for member in result.members:
-                self._record_in(conn, member, deliveries.get(member.posting_id, ()))
-            for index, new in enumerate(result.new_members):
-                posting_id = self._insert_member(
-                    conn, new, board_id=board_id, now=result.board.checked_at
-                )
-                alerts = new_deliveries[index] if index < len(new_deliveries) else ()
-                self._record_in(conn, _new_member_result(new, posting_id, result.board), alerts)
+            self._record_board_in(
+                conn,
+                BoardWrite(
+                    result=result,
+                    board_id=board_id,
+                    deliveries=deliveries or {},
+                    new_deliveries=new_deliveries,
+                ),
+            )
+
+    def record_many(self, writes: Sequence[PendingWrite]) -> None:
+        """Write many checks in one transaction; checks that found nothing new are one
+        batched UPDATE, since they only move the posting's next check."""
+        singles = [w for w in writes if isinstance(w, CheckWrite)]
+        with self._transaction() as conn:
+            self._reschedule(conn, [w.result for w in singles if _is_light(w)])
+            self._record_all(conn, [(w.result, w.deliveries) for w in singles if not _is_light(w)])
+            for write in writes:
+                if isinstance(write, BoardWrite):
+                    self._record_board_in(conn, write)
+
+    def _reschedule(self, conn: Connection, results: Sequence[CheckResult]) -> None:
+        put_off = [r for r in results if r.outcome is CheckOutcome.DEFERRED]
+        seen = [r for r in results if r.outcome is not CheckOutcome.DEFERRED]
+        if put_off:
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == bindparam("pid"))
+                .values(next_check_at=bindparam("next"), lease_until=None),
+                [{"pid": r.posting_id, "next": r.next_check_at} for r in put_off],
+            )
+        if seen:
+            columns = list(_state_values(seen[0]))
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == bindparam("pid"))
+                .values({c: bindparam(f"v_{c}") for c in columns}),
+                [
+                    {"pid": r.posting_id, **{f"v_{k}": v for k, v in _state_values(r).items()}}
+                    for r in seen
+                ],
+            )
+
+    def _record_board_in(self, conn: Connection, write: BoardWrite) -> None:
+        result, board_id = write.result, write.board_id
+        self._record_in(conn, result.board, write.deliveries.get(board_id, ()))
+        if result.board.outcome not in (CheckOutcome.ERROR, CheckOutcome.DEFERRED):
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == board_id, postings.c.baselined_at.is_(None))
+                .values(baselined_at=result.board.checked_at)
+            )
+        self._record_all(
+            conn, [(m, write.deliveries.get(m.posting_id, ())) for m in result.members]
+        )
+        for index, new in enumerate(result.new_members):
+            posting_id = self._insert_member(
+                conn, new, board_id=board_id, now=result.board.checked_at
+            )
+            alerts = write.new_deliveries[index] if index < len(write.new_deliveries) else ()
+            self._record_in(conn, _new_member_result(new, posting_id, result.board), alerts)
 
     def _insert_member(
         self, conn: Connection, new: NewMember, *, board_id: int, now: datetime
@@ -336,37 +479,69 @@ class Repository:
     def _record_in(
         self, conn: Connection, result: CheckResult, deliveries: Sequence[Delivery]
     ) -> None:
-        current = conn.execute(
-            select(postings.c.current_snapshot_id, snapshots.c.content_hash)
+        self._record_all(conn, [(result, deliveries)])
+
+    def _record_all(
+        self, conn: Connection, items: Sequence[tuple[CheckResult, Sequence[Delivery]]]
+    ) -> None:
+        """Write checks of distinct postings: a few statements for the whole batch."""
+        self._reschedule(conn, [r for r, _ in items if r.outcome is CheckOutcome.DEFERRED])
+        items = [(r, d) for r, d in items if r.outcome is not CheckOutcome.DEFERRED]
+        if not items:
+            return
+        current = self._current_versions(conn, [r.posting_id for r, _ in items])
+        fresh = [
+            (r, digest)
+            for r, _ in items
+            if r.snapshot is not None
+            and (digest := r.snapshot.content_hash()) != current[r.posting_id][1]
+        ]
+        new_ids = self._insert_snapshots(conn, fresh)
+        self._insert_changes(conn, [(r, new_ids[r.posting_id]) for r, _ in fresh])
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for result, deliveries in items:
+            snapshot_id = new_ids.get(result.posting_id, current[result.posting_id][0])
+            new_version = result.posting_id in new_ids
+            # A change alert belongs to the version it reports; notices stand on their own.
+            wanted = [d for d in deliveries if d.notice or new_version]
+            self._enqueue(conn, result, snapshot_id, wanted)
+            values = {**_state_values(result), "current_snapshot_id": snapshot_id}
+            updates.setdefault(tuple(values), []).append(
+                {"pid": result.posting_id, **{f"v_{k}": v for k, v in values.items()}}
+            )
+        for columns, rows in updates.items():
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == bindparam("pid"))
+                .values({c: bindparam(f"v_{c}") for c in columns}),
+                rows,
+            )
+        logged = [
+            {
+                "posting_id": r.posting_id,
+                "checked_at": r.checked_at,
+                "outcome": r.outcome.value,
+                "http_status": r.http_status,
+                "latency_ms": r.latency_ms,
+                "error": r.error,
+            }
+            for r, _ in items
+            if r.outcome not in NOTHING_NEW
+        ]
+        if logged:
+            conn.execute(insert(check_log), logged)
+
+    def _current_versions(
+        self, conn: Connection, posting_ids: Sequence[int]
+    ) -> dict[int, tuple[int | None, str | None]]:
+        rows = conn.execute(
+            select(postings.c.id, postings.c.current_snapshot_id, snapshots.c.content_hash)
             .select_from(
                 postings.outerjoin(snapshots, snapshots.c.id == postings.c.current_snapshot_id)
             )
-            .where(postings.c.id == result.posting_id)
-        ).one()
-        snapshot_id = current.current_snapshot_id
-        new_version = (
-            result.snapshot is not None and result.snapshot.content_hash() != current.content_hash
+            .where(postings.c.id.in_(list(posting_ids)))
         )
-        if new_version:
-            snapshot_id = self._insert_snapshot(conn, result)
-            self._insert_changes(conn, result, snapshot_id)
-        # A change alert belongs to the version it reports; notices stand on their own.
-        self._enqueue(conn, result, snapshot_id, [d for d in deliveries if d.notice or new_version])
-        conn.execute(
-            update(postings)
-            .where(postings.c.id == result.posting_id)
-            .values(**_state_values(result), current_snapshot_id=snapshot_id)
-        )
-        conn.execute(
-            insert(check_log).values(
-                posting_id=result.posting_id,
-                checked_at=result.checked_at,
-                outcome=result.outcome.value,
-                http_status=result.http_status,
-                latency_ms=result.latency_ms,
-                error=result.error,
-            )
-        )
+        return {row.id: (row.current_snapshot_id, row.content_hash) for row in rows}
 
     def members_of(self, board_id: int) -> list[PostingState]:
         """The postings found on a board so far, open or closed."""
@@ -378,37 +553,48 @@ class Repository:
             ).all()
             return [_state(conn, row) for row in rows]
 
-    def _insert_snapshot(self, conn: Connection, result: CheckResult) -> int:
-        assert result.snapshot is not None
+    def _insert_snapshots(
+        self, conn: Connection, fresh: Sequence[tuple[CheckResult, str]]
+    ) -> dict[int, int]:
+        """Store new versions; posting id -> the new snapshot's id."""
+        if not fresh:
+            return {}
+        rows = [
+            {
+                "posting_id": result.posting_id,
+                "content_hash": digest,
+                "data": result.snapshot.to_dict() if result.snapshot else {},
+                "captured_at": result.checked_at,
+            }
+            for result, digest in fresh
+        ]
         inserted = conn.execute(
-            insert(snapshots).values(
-                posting_id=result.posting_id,
-                content_hash=result.snapshot.content_hash(),
-                data=result.snapshot.to_dict(),
-                captured_at=result.checked_at,
-            )
+            insert(snapshots).returning(
+                snapshots.c.posting_id, snapshots.c.id, sort_by_parameter_order=True
+            ),
+            rows,
         )
-        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+        return {row.posting_id: row.id for row in inserted}
 
-    def _insert_changes(self, conn: Connection, result: CheckResult, snapshot_id: int) -> None:
-        if not result.changes:
-            return
-        conn.execute(
-            insert(changes),
-            [
-                {
-                    "posting_id": result.posting_id,
-                    "snapshot_id": snapshot_id,
-                    "detected_at": result.checked_at,
-                    "field": c.field,
-                    "kind": c.kind.value,
-                    "old": c.old,
-                    "new": c.new,
-                    "summary": c.summary,
-                }
-                for c in result.changes
-            ],
-        )
+    def _insert_changes(
+        self, conn: Connection, versions: Sequence[tuple[CheckResult, int]]
+    ) -> None:
+        rows = [
+            {
+                "posting_id": result.posting_id,
+                "snapshot_id": snapshot_id,
+                "detected_at": result.checked_at,
+                "field": c.field,
+                "kind": c.kind.value,
+                "old": c.old,
+                "new": c.new,
+                "summary": c.summary,
+            }
+            for result, snapshot_id in versions
+            for c in result.changes
+        ]
+        if rows:
+            conn.execute(insert(changes), rows)
 
     def _enqueue(
         self,
@@ -517,6 +703,110 @@ class Repository:
         with self._transaction() as conn:
             conn.execute(update(outbox).where(outbox.c.id == alert_id).values(**values))
 
+    # -- daemons and status ----------------------------------------------------------
+
+    def daemon_started(self, daemon_id: str, *, host: str, pid: int, now: datetime) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                insert(daemons).values(
+                    id=daemon_id, host=host, pid=pid, started_at=now, beat_at=now, checks=0
+                )
+            )
+
+    def heartbeat(self, daemon_id: str, *, now: datetime, checks: int) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                update(daemons).where(daemons.c.id == daemon_id).values(beat_at=now, checks=checks)
+            )
+
+    def daemon_stopped(self, daemon_id: str, *, now: datetime, checks: int) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                update(daemons)
+                .where(daemons.c.id == daemon_id)
+                .values(beat_at=now, stopped_at=now, checks=checks)
+            )
+
+    def daemons(self, *, running_only: bool = False) -> list[DaemonRecord]:
+        query = select(daemons).order_by(daemons.c.started_at.desc())
+        if running_only:
+            query = query.where(daemons.c.stopped_at.is_(None))
+        with self._transaction() as conn:
+            return [
+                DaemonRecord(
+                    id=row.id,
+                    host=row.host,
+                    pid=row.pid,
+                    started_at=row.started_at,
+                    beat_at=row.beat_at,
+                    stopped_at=row.stopped_at,
+                    checks=row.checks,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def due_count(self, *, now: datetime) -> int:
+        """Active postings due and not leased (the queue a dispatcher has not reached)."""
+        query = (
+            select(func.count())
+            .select_from(postings.join(watches, watches.c.id == postings.c.watch_id))
+            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+            .where(postings.c.next_check_at <= now)
+            .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
+        )
+        with self._transaction() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def watch_status(self) -> list[WatchStatus]:
+        """Every active watch with its last check, next check and failure streak."""
+        members = (
+            select(postings.c.board_id, func.count().label("n"))
+            .where(postings.c.board_id.is_not(None))
+            .group_by(postings.c.board_id)
+            .subquery()
+        )
+        query = (
+            select(
+                watches.c.id.label("watch_id"),
+                watches.c.url,
+                postings.c.source_kind,
+                postings.c.role,
+                postings.c.title,
+                postings.c.status,
+                postings.c.last_checked_at,
+                postings.c.last_outcome,
+                postings.c.last_error,
+                postings.c.next_check_at,
+                postings.c.consecutive_failures,
+                func.coalesce(members.c.n, 0).label("members"),
+            )
+            .select_from(
+                watches.join(postings, postings.c.watch_id == watches.c.id).outerjoin(
+                    members, members.c.board_id == postings.c.id
+                )
+            )
+            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+            .order_by(watches.c.id)
+        )
+        with self._transaction() as conn:
+            return [
+                WatchStatus(
+                    watch_id=row.watch_id,
+                    url=row.url,
+                    source_kind=row.source_kind,
+                    role=row.role,
+                    title=row.title,
+                    status=PostingStatus(row.status),
+                    last_checked_at=row.last_checked_at,
+                    last_outcome=row.last_outcome,
+                    last_error=row.last_error,
+                    next_check_at=row.next_check_at,
+                    consecutive_failures=row.consecutive_failures,
+                    members=int(row.members),
+                )
+                for row in conn.execute(query)
+            ]
+
     # -- history ---------------------------------------------------------------------
 
     def history(self, ref: str) -> History:
@@ -551,9 +841,8 @@ class Repository:
         return History(posting=state, versions=versions, changes=change_rows)
 
     def count(self, table_name: str) -> int:
-        table = {t.name: t for t in (watches, postings, snapshots, changes, outbox, check_log)}[
-            table_name
-        ]
+        tables = (watches, postings, snapshots, changes, outbox, check_log, daemons)
+        table = {t.name: t for t in tables}[table_name]
         with self._transaction() as conn:
             return int(conn.scalar(select(func.count()).select_from(table)) or 0)
 
@@ -595,7 +884,7 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         etag=row.etag,
         last_modified=row.last_modified,
         body_hash=row.body_hash,
-        current=Posting.from_dict(row.current_data) if row.current_data else None,
+        current_data=row.current_data,
         consecutive_failures=row.consecutive_failures,
         gone_count=row.gone_count,
         interval=timedelta(seconds=row.interval_seconds),
@@ -630,6 +919,14 @@ def _state_values(result: CheckResult) -> dict[str, Any]:
         values["last_modified"] = result.validators.last_modified
         values["body_hash"] = result.validators.body_hash
     return values
+
+
+def _is_light(write: CheckWrite) -> bool:
+    return (
+        write.result.outcome in NOTHING_NEW
+        and write.result.snapshot is None
+        and not write.deliveries
+    )
 
 
 def _dedupe_key(result: CheckResult, snapshot_id: int | None, delivery: Delivery) -> str:
@@ -683,13 +980,18 @@ def _queued(row: Row[Any]) -> QueuedAlert:
 
 
 __all__ = [
+    "BoardWrite",
     "ChangeRecord",
+    "CheckWrite",
+    "DaemonRecord",
     "CheckOutcome",
     "History",
+    "PendingWrite",
     "PostingState",
     "QueuedAlert",
     "Repository",
     "Version",
     "WatchRecord",
+    "WatchStatus",
     "WatchSpec",
 ]

@@ -157,3 +157,16 @@ check_log = Table(
     Column("error", Text),
     Index(None, "posting_id", "checked_at"),
 )
+
+daemons = Table(
+    "daemons",
+    metadata,
+    # host:pid:start, so a restarted daemon is a new row and the old one stays as history.
+    Column("id", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+    Column("checks", Integer, nullable=False, server_default="0"),
+)

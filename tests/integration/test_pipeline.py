@@ -26,7 +26,11 @@ class Harness:
         self.clock = FrozenClock()
         self.notifier = RecordingNotifier()
         config = MonitorConfig.model_validate(
-            {"database": {"url": db_url}, "watches": [{"url": URL, "interval": "1h"}]}
+            {
+                "database": {"url": db_url},
+                "watches": [{"url": URL, "interval": "1h"}],
+                "scheduler": {"jitter": 0},  # exact delays to assert on
+            }
         )
         self.app = App(
             config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
@@ -130,10 +134,12 @@ def test_faults_are_recorded_without_change_or_alert(
 
 def test_errors_back_off_but_never_beyond_the_interval(h: Harness) -> None:
     h.server.fail(URL, lambda _r: httpx.Response(503))
-    for expected_minutes in (1, 2, 4, 8, 16, 32, 60, 60):
+    for failures, expected_minutes in enumerate((1, 2, 4, 8, 16, 32, 60, 60), start=1):
         h.check()
         state = h.app.repo.get_posting(URL)
         assert state.next_check_at - h.clock.now() == timedelta(minutes=expected_minutes)
+        assert state.consecutive_failures == failures
+        h.clock.advance(state.next_check_at - h.clock.now())  # as the daemon would
 
 
 def test_closed_only_after_confirmations_then_reopened(h: Harness) -> None:

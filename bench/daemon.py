@@ -1,0 +1,520 @@
+"""The daemon's check path at scale: ``python -m bench.daemon [--postings 10000]``.
+
+Generates N posting pages (HTML with schema.org JSON-LD) and one Greenhouse-shaped
+board JSON, serves them from a real local HTTP server on 127.0.0.1 (nginx when it is
+installed, else ``bench/static_server.py``), and drives the daemon's own engine over
+them in three passes:
+
+1. every posting is new: fetch, parse, extract, normalize, store a first version;
+2. 10% of the pages (and of the board's jobs) were changed in between (pay, a
+   requirement, or the remote policy): changes detected are compared with that
+   ground truth, and alerts queued for unchanged postings are false alerts;
+3. nothing changed: the server answers 304 to the stored ETags.
+
+For each pass it prints checks/s, CPU seconds per 1,000 checks (this process: the
+event loop and the database thread), and the peak RSS so far. ``--profile FILE``
+writes a pyinstrument profile of pass 1 and 2 (pip install pyinstrument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from monitor.app import App
+from monitor.config import MonitorConfig
+from monitor.engines.local import LocalEngine
+from monitor.sources import SourceRegistry
+from monitor.sources.greenhouse import GreenhouseSource
+from monitor.store.repository import WatchSpec
+from monitor.store.tables import changes, outbox, postings
+
+BOARD = "benchco"
+SKILLS = ("Python", "Go", "PostgreSQL", "Kubernetes", "Terraform", "Kafka", "React", "Rust")
+CITIES = ("San Francisco, CA", "New York, NY", "Seattle, WA", "Austin, TX", "Chicago, IL")
+
+
+# -- generated postings ------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    index: int
+    title: str
+    city: str
+    low: int
+    high: int
+    remote: str
+    skills: list[str]
+
+    @classmethod
+    def make(cls, index: int, rng: random.Random) -> Job:
+        low = rng.randrange(90, 200) * 1000
+        return cls(
+            index=index,
+            title=f"{rng.choice(('Senior', 'Staff', 'Principal', ''))} "
+            f"{rng.choice(('Backend', 'Data', 'Platform', 'Frontend'))} Engineer {index}".strip(),
+            city=rng.choice(CITIES),
+            low=low,
+            high=low + rng.randrange(30, 90) * 1000,
+            remote=rng.choice(("hybrid", "onsite", "remote")),
+            skills=rng.sample(SKILLS, 4),
+        )
+
+    def mutate(self, rng: random.Random) -> str:
+        """Change one thing a person would care about; returns the field changed."""
+        kind = rng.choice(("salary", "requirements", "remote"))
+        if kind == "salary":
+            self.low += 5000
+            self.high += 10000
+        elif kind == "requirements":
+            self.skills.append(f"Experience with {rng.choice(('Spark', 'Airflow', 'gRPC'))}")
+        else:
+            self.remote = {"hybrid": "remote", "onsite": "hybrid", "remote": "hybrid"}[self.remote]
+        return kind
+
+    def description(self) -> str:
+        remote = {
+            "hybrid": "This is a hybrid role: 3 days a week in our office.",
+            "onsite": "This role is on-site in our office.",
+            "remote": "This role is fully remote within the United States.",
+        }[self.remote]
+        skills = "".join(f"<li>{s} in production</li>" for s in self.skills)
+        return (
+            f"<p>We are hiring a {self.title} to build the systems our customers rely on.</p>"
+            f"<p>{remote}</p><h3>What you'll need</h3><ul>{skills}</ul>"
+            "<h3>Nice to have</h3><ul><li>Open-source contributions</li></ul>"
+            f"<p>The base salary range for this role is ${self.low:,} - ${self.high:,} per year.</p>"
+            + "<p>We offer health, dental and vision cover, a learning budget and parental leave.</p>"
+            * 6
+        )
+
+    def page(self) -> str:
+        data = {
+            "@context": "https://schema.org",
+            "@type": "JobPosting",
+            "title": self.title,
+            "datePosted": "2026-10-01",
+            "employmentType": "FULL_TIME",
+            "hiringOrganization": {"@type": "Organization", "name": "BenchCo"},
+            "jobLocation": {
+                "@type": "Place",
+                "address": {"@type": "PostalAddress", "addressLocality": self.city},
+            },
+            "baseSalary": {
+                "@type": "MonetaryAmount",
+                "currency": "USD",
+                "value": {
+                    "@type": "QuantitativeValue",
+                    "minValue": self.low,
+                    "maxValue": self.high,
+                    "unitText": "YEAR",
+                },
+            },
+            "description": self.description(),
+        }
+        nav = "".join(f'<li><a href="/team/{i}">Team {i}</a></li>' for i in range(30))
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)} | BenchCo Careers</title>"
+            f'<script type="application/ld+json">{json.dumps(data)}</script></head>'
+            f"<body><nav><ul>{nav}</ul></nav><main><h1>{html.escape(self.title)}</h1>"
+            f"{self.description()}</main><footer>BenchCo, Inc.</footer></body></html>"
+        )
+
+    def board_entry(self) -> dict[str, Any]:
+        pay = (
+            '<div class="pay-range"><span>Base pay</span>'
+            f"<span>${self.low:,}</span><span>-</span><span>${self.high:,} USD</span></div>"
+        )
+        return {
+            "id": 7_000_000 + self.index,
+            "title": self.title,
+            "absolute_url": f"https://boards.greenhouse.io/{BOARD}/jobs/{7_000_000 + self.index}",
+            "location": {"name": self.city},
+            "updated_at": "2026-10-01T00:00:00-04:00",
+            "departments": [{"name": "Engineering"}],
+            "content": html.escape(self.description() + pay),
+        }
+
+
+class Site:
+    """The files the server serves, and what was changed between passes."""
+
+    def __init__(self, root: Path, postings: int, board_jobs: int, seed: int = 7) -> None:
+        self.root = root
+        self.rng = random.Random(seed)
+        self.pages = [Job.make(i, self.rng) for i in range(postings)]
+        self.board = [Job.make(postings + i, self.rng) for i in range(board_jobs)]
+        (root / "p").mkdir(parents=True)
+        for job in self.pages:
+            self._write_page(job)
+        self._write_board()
+
+    def _write_page(self, job: Job, *, later: bool = False) -> None:
+        path = self.root / "p" / f"{job.index}.html"
+        path.write_text(job.page(), encoding="utf-8")
+        if later:
+            _touch_later(path)
+
+    def _write_board(self, *, later: bool = False) -> None:
+        path = self.root / f"{BOARD}.json"
+        path.write_text(json.dumps({"jobs": [j.board_entry() for j in self.board]}))
+        if later:
+            _touch_later(path)
+
+    def page_url(self, job: Job, port: int) -> str:
+        return f"http://127.0.0.1:{port}/p/{job.index}.html"
+
+    def mutate(self, share: float) -> dict[str, str]:
+        """Change ``share`` of pages and board jobs; returns source_id -> field changed."""
+        truth: dict[str, str] = {}
+        for job in self.rng.sample(self.pages, round(len(self.pages) * share)):
+            truth[f"page:{job.index}"] = job.mutate(self.rng)
+            self._write_page(job, later=True)
+        for job in self.rng.sample(self.board, round(len(self.board) * share)):
+            truth[f"{BOARD}:{7_000_000 + job.index}"] = job.mutate(self.rng)
+        self._write_board(later=True)
+        return truth
+
+
+def _touch_later(path: Path) -> None:
+    # nginx's ETag is mtime + size; a change of equal size within the same second
+    # would keep its ETag, which no real site's edit would.
+    stat = path.stat()
+    os.utime(path, (stat.st_atime + 60, stat.st_mtime + 60))
+
+
+# -- the HTTP server -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def http_server(root: Path, kind: str) -> Iterator[tuple[int, str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if kind == "nginx" and nginx is None:
+        raise SystemExit("--server nginx: nginx is not installed (apt-get install nginx-light)")
+    if kind != "python" and nginx is not None:
+        conf = root.parent / "nginx.conf"
+        conf.write_text(_nginx_conf(root, port))
+        command = [
+            nginx,
+            "-c",
+            str(conf),
+            "-p",
+            str(root.parent),
+            "-e",
+            str(root.parent / "error.log"),
+        ]
+        name = "nginx"
+    else:
+        command = [sys.executable, "-m", "bench.static_server", str(root), str(port)]
+        name = "python static server"
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        _wait_for_port(port, process)
+        yield port, name, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _nginx_conf(root: Path, port: int) -> str:
+    return f"""
+daemon off; master_process off; worker_processes 1; pid {root.parent}/nginx.pid;
+error_log {root.parent}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  client_body_temp_path {root.parent}/tmp; proxy_temp_path {root.parent}/tmp;
+  fastcgi_temp_path {root.parent}/tmp; uwsgi_temp_path {root.parent}/tmp; scgi_temp_path {root.parent}/tmp;
+  types {{ text/html html; application/json json; }}
+  server {{ listen 127.0.0.1:{port}; root {root}; etag on; }}
+}}
+"""
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the HTTP server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the HTTP server did not start")
+
+
+def reload_server(name: str, process: subprocess.Popen[bytes]) -> None:
+    if name != "nginx":  # nginx stats files on every request; ours caches them
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+
+
+# -- the monitor --------------------------------------------------------------------------
+
+
+class LocalMirrorGreenhouse(GreenhouseSource):
+    """Greenhouse as the monitor reads it, with the API answered by the local server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def fetch_url(self, url: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{self._located(url).board}.json"
+
+
+def build_app(workdir: Path, port: int, args: argparse.Namespace) -> App:
+    config = MonitorConfig.model_validate(
+        {
+            "data_dir": str(workdir / "data"),
+            "database": {"url": args.database} if args.database else {},
+            "scheduler": {"max_concurrent_checks": args.concurrency, "batch_size": 500},
+            "http": {
+                "max_connections": args.concurrency,
+                "hosts": {"127.0.0.1": {"concurrency": args.concurrency, "rate": 0}},
+            },
+            "log_level": "WARNING",
+        }
+    )
+    sources = SourceRegistry(
+        LocalMirrorGreenhouse(port) if s.kind == GreenhouseSource.kind else s
+        for s in SourceRegistry.default()
+    )
+    return App(config, sources=sources)
+
+
+def add_watches(app: App, site: Site, port: int) -> None:
+    specs = [
+        WatchSpec(
+            url=site.page_url(job, port),
+            source_kind="html",
+            source_id=f"page:{job.index}",  # the truth's key; the html source reads any id
+            interval=timedelta(hours=1),
+        )
+        for job in site.pages
+    ]
+    specs.append(
+        app.watch_spec(f"https://boards.greenhouse.io/{BOARD}", interval=timedelta(hours=1))
+    )
+    app.repo.sync_config_watches(specs, now=app.clock.now())
+
+
+@dataclass
+class PassFigures:
+    name: str
+    checks: int
+    seconds: float
+    checks_per_second: float
+    cpu_seconds_per_1000: float
+    db_thread_cpu_seconds_per_1000: float
+    peak_rss_mb: float
+    outcomes: dict[str, int]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_pass(app: App, name: str) -> PassFigures:
+    """Make every posting due, then let the engine claim and check until none is."""
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        conn.execute(update(postings).where(postings.c.role != "member").values(next_check_at=now))
+    engine = LocalEngine(app)
+    db_cpu = await app.db(time.thread_time)
+    cpu, started = _cpu(), time.perf_counter()
+    report = await engine.run_due()
+    seconds, cpu_used = time.perf_counter() - started, _cpu() - cpu
+    db_cpu = await app.db(time.thread_time) - db_cpu
+    checks = report.checked
+    return PassFigures(
+        name=name,
+        checks=checks,
+        seconds=round(seconds, 2),
+        checks_per_second=round(checks / seconds, 1),
+        cpu_seconds_per_1000=round(cpu_used / checks * 1000, 3),
+        db_thread_cpu_seconds_per_1000=round(db_cpu / checks * 1000, 3),
+        peak_rss_mb=round(_peak_rss_mb(), 1),
+        outcomes={k.value: v for k, v in sorted(report.outcomes.items())},
+    )
+
+
+def changes_since(app: App, since: Any) -> dict[str, set[str]]:
+    """source_id -> fields changed, for changes detected after ``since``."""
+    found: dict[str, set[str]] = {}
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(postings.c.source_id, changes.c.field)
+            .join(changes, changes.c.posting_id == postings.c.id)
+            .where(changes.c.detected_at >= since)
+        )
+        for source_id, field in rows:
+            found.setdefault(source_id, set()).add(field)
+    return found
+
+
+def alerted_since(app: App, since: Any) -> set[str]:
+    with app.engine.connect() as conn:
+        return set(
+            conn.scalars(
+                select(postings.c.source_id)
+                .join(outbox, outbox.c.posting_id == postings.c.id)
+                .where(outbox.c.created_at >= since)
+            )
+        )
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="pm-bench-"))
+    try:
+        site = Site(workdir / "www", args.postings, args.board_jobs)
+        with http_server(site.root, args.server) as (port, server_name, process):
+            app = build_app(workdir, port, args)
+            try:
+                app.prepare()
+                add_watches(app, site, port)
+                profiler = _profiler(args.profile)
+                first = await run_pass(app, "1: all new")
+                truth = site.mutate(args.change_share)
+                reload_server(server_name, process)
+                since = app.clock.now()
+                second = await run_pass(app, "2: 10% changed")
+                _stop_profiler(profiler, args.profile)
+                found = changes_since(app, since)
+                alerted = alerted_since(app, since)
+                third = await run_pass(app, "3: nothing changed (304)")
+                after_third = changes_since(app, app.clock.now() - timedelta(seconds=third.seconds))
+            finally:
+                await app.aclose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    board_checks = 1
+    detected = {sid for sid, fields in found.items() if sid in truth and _fits(truth[sid], fields)}
+    return {
+        "postings": args.postings,
+        "board_jobs": args.board_jobs,
+        "checks_per_pass": args.postings + board_checks,
+        "server": server_name,
+        "database": app.engine.dialect.name,
+        "concurrency": args.concurrency,
+        "passes": [asdict(p) for p in (first, second, third)],
+        "changes_made": len(truth),
+        "changes_detected": len(detected),
+        "changes_missed": sorted(set(truth) - detected)[:20],
+        "false_changes": sorted(set(found) - set(truth))[:20],
+        "false_alerts": len(alerted - set(truth)),
+        "alerts_for_changes": len(alerted & set(truth)),
+        "changes_in_304_pass": sum(len(v) for v in after_third.values()),
+    }
+
+
+def _fits(field: str, detected: set[str]) -> bool:
+    wanted = {"salary": "salary", "requirements": "requirements", "remote": "remote"}[field]
+    return any(d.startswith(wanted) for d in detected)
+
+
+def _profiler(path: str | None) -> Any:
+    if not path:
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler(async_mode="disabled")
+    profiler.start()
+    return profiler
+
+
+def _stop_profiler(profiler: Any, path: str | None) -> None:
+    if profiler is None or path is None:
+        return
+    profiler.stop()
+    Path(path).write_text(
+        profiler.output_html() if path.endswith(".html") else profiler.output_text(show_all=False)
+    )
+
+
+def print_report(result: dict[str, Any]) -> None:
+    print(
+        f"{result['postings']:,} postings + 1 board of {result['board_jobs']} jobs, "
+        f"server: {result['server']}, database: {result['database']}, "
+        f"concurrency {result['concurrency']}"
+    )
+    print(
+        f"{'pass':<28} {'checks':>7} {'seconds':>8} {'checks/s':>9} {'CPU s/1000':>11} {'peak RSS MB':>12}"
+    )
+    for p in result["passes"]:
+        print(
+            f"{p['name']:<28} {p['checks']:>7} {p['seconds']:>8} {p['checks_per_second']:>9} "
+            f"{p['cpu_seconds_per_1000']:>11} {p['db_thread_cpu_seconds_per_1000']:>9} {p['peak_rss_mb']:>12}"
+        )
+        print(f"{'':<28} outcomes: {p['outcomes']}")
+    print(
+        f"changes made: {result['changes_made']}, detected: {result['changes_detected']}, "
+        f"missed: {len(result['changes_missed'])}, false changes: {len(result['false_changes'])}, "
+        f"false alerts: {result['false_alerts']}, changes in the 304 pass: {result['changes_in_304_pass']}"
+    )
+    if result["changes_missed"]:
+        print(f"missed (first 20): {result['changes_missed']}")
+    if result["false_changes"]:
+        print(f"false (first 20): {result['false_changes']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.daemon", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--postings", type=int, default=10_000)
+    parser.add_argument("--board-jobs", type=int, default=300)
+    parser.add_argument("--change-share", type=float, default=0.10)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    parser.add_argument("--profile", help="write a pyinstrument profile of passes 1-2 here")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    result = asyncio.run(bench(args))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_report(result)
+    ok = not result["changes_missed"] and not result["false_changes"] and not result["false_alerts"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Prometheus metrics: what the daemon did, served on ``scheduler.metrics_listen``.
+
+Each ``App`` has its own registry, so tests and several apps in one process do
+not share counters. Names follow Prometheus conventions (``_total``, ``_seconds``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from monitor.errors import ConfigError
+
+log = logging.getLogger(__name__)
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.checks = Counter(
+            "posting_monitor_checks", "Checks run, by outcome.", ["outcome"], registry=r
+        )
+        self.check_seconds = Histogram(
+            "posting_monitor_check_duration_seconds",
+            "Time from a check's start to its result (fetch, parse, compare).",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.lag = Histogram(
+            "posting_monitor_queue_lag_seconds",
+            "How late checks start after their posting fell due.",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.due = Gauge(
+            "posting_monitor_due_postings",
+            "Postings due but not yet started, at the last dispatch.",
+            registry=r,
+        )
+        self.inflight = Gauge("posting_monitor_checks_in_flight", "Checks running now.", registry=r)
+        self.write_rows = Histogram(
+            "posting_monitor_write_batch_checks",
+            "Checks written per database transaction.",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+            registry=r,
+        )
+        self.write_seconds = Histogram(
+            "posting_monitor_write_duration_seconds",
+            "Time to write one batch of checks.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.alerts = Counter(
+            "posting_monitor_alerts", "Alert deliveries, by result.", ["result"], registry=r
+        )
+        self.paused_hosts = Gauge(
+            "posting_monitor_paused_hosts", "Hosts paused (Retry-After or failures).", registry=r
+        )
+        self.heartbeat = Gauge(
+            "posting_monitor_heartbeat_timestamp_seconds",
+            "When the daemon last recorded its heartbeat (Unix time).",
+            registry=r,
+        )
+        self._server: Any = None
+
+    def checked(self, outcome: str, seconds: float, lag: float) -> None:
+        self.checks.labels(outcome).inc()
+        self.check_seconds.observe(seconds)
+        self.lag.observe(max(lag, 0.0))
+
+    def observe_write(self, rows: int, seconds: float) -> None:
+        self.write_rows.observe(rows)
+        self.write_seconds.observe(seconds)
+
+    def delivered(self, *, sent: int, failed: int, retrying: int) -> None:
+        for result, count in (("sent", sent), ("failed", failed), ("retrying", retrying)):
+            if count:
+                self.alerts.labels(result).inc(count)
+
+    def serve(self, host: str, port: int) -> None:
+        """Serve ``/metrics`` over HTTP from a background thread."""
+        try:
+            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", source="scheduler.metrics_listen"
+            ) from exc
+        log.info("metrics on http://%s:%d/metrics", host, port, extra={"action": "metrics"})
+
+    @property
+    def port(self) -> int | None:
+        return int(self._server.server_address[1]) if self._server is not None else None
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
