@@ -43,7 +43,7 @@ from sqlalchemy import select, update
 
 from monitor.app import App
 from monitor.config import MonitorConfig
-from monitor.engines.local import LocalEngine
+from monitor.engines.local import LocalEngine, tune_gc
 from monitor.sources import SourceRegistry
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.store.repository import WatchSpec
@@ -409,6 +409,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 app.prepare()
                 add_watches(app, site, port)
+                tune_gc()  # as the daemon does at start
                 profiler = _profiler(args.profile)
                 first = await run_pass(app, "1: all new")
                 truth = site.mutate(args.change_share)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.app import App
 from monitor.config import MonitorConfig, load_config, parse_duration
 from monitor.demo import run_demo
-from monitor.engines.local import LocalEngine
+from monitor.engines.local import LocalEngine, tune_gc
 from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
 from monitor.fetch import Fetcher
 from monitor.logs import configure_logging
@@ -118,6 +118,7 @@ async def _serve(app: App) -> None:
     click.echo(
         f"posting-monitor running; {len(app.repo.list_watches())} watches. Ctrl-C stops.", err=True
     )
+    tune_gc()
     await LocalEngine(app).run(stop)
 
 

@@ -74,10 +74,17 @@ def remote_policy(lines: Iterable[str], *, hint: RemoteKind = RemoteKind.UNKNOWN
     return RemotePolicy(kind=kind, details=_details(relevant))
 
 
+_PLACE = re.compile(f"{_HYBRID.pattern}|{_REMOTE.pattern}|{_ONSITE.pattern}|office", re.I)
+
+
+# Every pattern above holds one of these words; testing them first skips the
+# regexes (slow on long lines) for the many lines that mention no place at all.
+_PLACE_WORDS = ("hybrid", "day", "remote", "work from", "site", "office", "vor ort")
+
+
 def _mentions_place(sentence: str) -> bool:
-    return bool(
-        _HYBRID.search(sentence) or _REMOTE.search(sentence) or _ONSITE.search(sentence)
-    ) or ("office" in sentence.lower())
+    lowered = sentence.lower()
+    return any(word in lowered for word in _PLACE_WORDS) and _PLACE.search(sentence) is not None
 
 
 def _kind_from_text(relevant: list[str]) -> RemoteKind:
