@@ -27,6 +27,6 @@ WORKDIR /home/monitor
 VOLUME ["/data"]
 # Mount a configuration at /config/monitor.toml and set MONITOR_CONFIG to use it.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["posting-monitor", "health"]
+    CMD ["posting-monitor", "health", "--require-daemon"]
 ENTRYPOINT ["posting-monitor"]
 CMD ["run"]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -381,21 +383,88 @@ def db_upgrade(state: _State) -> None:
 
 
 @cli.command()
+@click.option(
+    "--require-daemon",
+    is_flag=True,
+    help="Unhealthy unless a daemon runs on this host (use in the daemon's container).",
+)
+@click.option(
+    "--max-age",
+    callback=lambda _c, _p, v: parse_duration(v) if v else None,
+    help="Oldest acceptable heartbeat (default: 3 x scheduler.heartbeat_every, at least 1m).",
+)
 @pass_state
-def health(state: _State) -> None:
-    """Exit 0 if the database is reachable and its schema current (container HEALTHCHECK)."""
+def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> None:
+    """Exit 0 if the database is reachable, its schema current and this host's daemon
+    beats (for the container HEALTHCHECK); exit 1 with the reason otherwise."""
+    from monitor.health import judge_daemons
     from monitor.store.engine import create_db_engine, current_revision, head_revision
+    from monitor.store.repository import Repository
 
-    engine = create_db_engine(state.config.database_url)
+    config = state.config
+    engine = create_db_engine(config.database_url)
     try:
         current, head = current_revision(engine), head_revision(engine)
+        if current != head:
+            raise StoreError(f"database schema is at {current or 'nothing'}, expected {head}")
+        daemons = Repository(engine).daemons(running_only=True)
     except SQLAlchemyError as exc:
         raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
     finally:
         engine.dispose()
-    if current != head:
-        raise StoreError(f"database schema is at {current or 'nothing'}, expected {head}")
-    click.echo("ok")
+    verdict = judge_daemons(
+        daemons,
+        host=socket.gethostname(),
+        now=datetime.now(UTC),
+        max_age=max_age or max(config.scheduler.heartbeat_every * 3, timedelta(minutes=1)),
+        require_daemon=require_daemon,
+    )
+    if not verdict.healthy:
+        raise StoreError(f"unhealthy: {verdict.message}")
+    click.echo(f"ok: database at revision {head}; {verdict.message}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def status(state: _State, as_json: bool) -> None:
+    """Per watch: last check, outcome, next check, failures in a row; and the daemons."""
+    app = state.app()
+    try:
+        now = app.clock.now()
+        rows = app.repo.watch_status()
+        daemons = app.repo.daemons(running_only=True)
+        due = app.repo.due_count(now=now)
+    finally:
+        asyncio.run(app.aclose())
+    if as_json:
+        payload = {
+            "now": now.isoformat(),
+            "due": due,
+            "daemons": [asdict(d) for d in daemons],
+            "watches": [{**asdict(r), "status": r.status.value} for r in rows],
+        }
+        click.echo(json.dumps(payload, indent=2, default=str))
+        return
+    for d in daemons:
+        click.echo(
+            f"daemon {d.host} pid {d.pid}: started {when(d.started_at)}, "
+            f"last beat {when(d.beat_at)}, {d.checks} checks"
+        )
+    if not daemons:
+        click.echo("no daemon running")
+    click.echo(f"{len(rows)} watches, {due} due now\n")
+    click.echo(
+        f"{'id':>4}  {'last check':<23} {'outcome':<12} {'next check':<23} {'fails':>5}  watch"
+    )
+    for r in rows:
+        what = f"{r.url}" + (f" ({r.members} postings)" if r.role == "board" else "")
+        click.echo(
+            f"{r.watch_id:>4}  {when(r.last_checked_at):<23} {r.last_outcome or 'never':<12} "
+            f"{when(r.next_check_at):<23} {r.consecutive_failures:>5}  {what}"
+        )
+        if r.last_error and r.consecutive_failures:
+            click.echo(f"{'':>6}last error: {r.last_error}")
 
 
 @cli.command()

@@ -128,8 +128,8 @@ class SchedulerConfig(_Strict):
     deliver_every: Duration = Field(
         default=timedelta(seconds=5), description="How often the daemon delivers queued alerts."
     )
-    max_concurrent_checks: int = Field(default=8, gt=0, le=256, description="Checks in flight.")
-    batch_size: int = Field(default=100, gt=0, description="Due postings claimed per dispatch.")
+    max_concurrent_checks: int = Field(default=32, gt=0, le=256, description="Checks in flight.")
+    batch_size: int = Field(default=200, gt=0, description="Due postings claimed per dispatch.")
     jitter: float = Field(
         default=0.1,
         ge=0,
@@ -144,7 +144,7 @@ class SchedulerConfig(_Strict):
     )
     metrics_listen: str | None = Field(
         default=None,
-        description="Serve Prometheus /metrics on this host:port (e.g. 0.0.0.0:9464); none: off.",
+        description="Serve Prometheus /metrics on this host:port (e.g. 0.0.0.0:9464; port 0: any free one); none: off.",
     )
     shutdown_grace: Duration = Field(
         default=timedelta(seconds=20), description="How long SIGTERM waits for in-flight checks."
@@ -156,7 +156,7 @@ class SchedulerConfig(_Strict):
         if value is None:
             return None
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9464)")
         return value
 

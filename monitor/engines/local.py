@@ -18,7 +18,7 @@ import os
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -63,7 +63,8 @@ class LocalEngine:
             )
         )
         scheduler = AsyncIOScheduler(timezone=UTC)
-        now = app.clock.now()
+        # Timers run in real time even when the app's clock is a test's frozen one.
+        now = datetime.now(UTC)
         jobs: tuple[tuple[Callable[[], Awaitable[None]], float], ...] = (
             (self.dispatch, settings.dispatch_every.total_seconds()),
             (self.deliver, settings.deliver_every.total_seconds()),
@@ -87,6 +88,7 @@ class LocalEngine:
             scheduler.shutdown(wait=False)
             await self._drain()
             await self._record_stop()
+            app.metrics.close()
             log.info("daemon stopped", extra={"action": "daemon_stop"})
 
     async def dispatch(self) -> None:

@@ -61,14 +61,20 @@ def test_entrypoint_runs_cmd_and_stops_on_sigterm(installed: Path, tmp_path: Pat
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_until(lambda: (tmp_path / "data" / "monitor.db").exists())
         health = dockerfile_instruction("HEALTHCHECK")
-        checked = subprocess.run(
-            [str(installed / health[0]), *health[1:]], cwd=tmp_path, env=clean_env(tmp_path),
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert checked.returncode == 0, checked.stderr
-        assert checked.stdout.strip() == "ok"
+        assert "--require-daemon" in health
+
+        def healthcheck() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [str(installed / health[0]), *health[1:]], cwd=tmp_path, env=clean_env(tmp_path),
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+
+        # Like Docker's start period: unhealthy until the daemon has started and beaten.
+        wait_until(lambda: healthcheck().returncode == 0, timeout=30)
+        checked = healthcheck()
+        assert checked.stdout.startswith("ok: database at revision"), checked.stdout
+        assert f"daemon pid {daemon.pid} beat" in checked.stdout
         daemon.send_signal(signal.SIGTERM)
         _out, err = daemon.communicate(timeout=20)
     finally:
@@ -76,6 +82,9 @@ def test_entrypoint_runs_cmd_and_stops_on_sigterm(installed: Path, tmp_path: Pat
             daemon.kill()
             daemon.communicate()
     assert daemon.returncode == 0, err
+    stopped = healthcheck()
+    assert stopped.returncode == 1
+    assert "no daemon is running" in stopped.stderr
 
 
 def test_wheel_carries_the_seeds_so_the_demo_works(installed: Path, tmp_path: Path) -> None:

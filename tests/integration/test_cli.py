@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,58 @@ def test_a_broken_template_stops_everything_with_exit_2(tmp_path: Path) -> None:
     assert "template 'title'" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "data").exists(), "a bad config must touch no data"
+
+
+def test_status_shows_each_watch_with_its_checks(config_file: Path, server: SeedServer) -> None:
+    invoke(config_file, "watch", "add", server.url, "--interval", "15m")
+    before = invoke(config_file, "status")
+    assert "1 watches, 1 due now" in before.output
+    assert "never" in before.output
+    invoke(config_file, "check")
+    after = invoke(config_file, "status")
+    assert after.exit_code == 0, after.output
+    assert "baseline" in after.output
+    assert "1 watches, 0 due now" in after.output
+    assert "no daemon running" in after.output
+    data = json.loads(invoke(config_file, "status", "--json").output)
+    (row,) = data["watches"]
+    assert row["url"] == server.url
+    assert row["last_outcome"] == "baseline"
+    assert row["consecutive_failures"] == 0
+
+
+def _daemon_row(config: Path, *, beat_age: timedelta, host: str | None = None) -> None:
+    from monitor.config import load_config
+    from monitor.store.engine import create_db_engine, upgrade
+    from monitor.store.repository import Repository
+
+    engine = create_db_engine(load_config(config).database_url)
+    upgrade(engine)
+    repo = Repository(engine)
+    started = datetime.now(UTC) - beat_age - timedelta(minutes=1)
+    repo.daemon_started("d1", host=host or socket.gethostname(), pid=4242, now=started)
+    repo.heartbeat("d1", now=datetime.now(UTC) - beat_age, checks=17)
+    engine.dispose()
+
+
+def test_health_is_ok_while_the_daemon_beats(config_file: Path) -> None:
+    _daemon_row(config_file, beat_age=timedelta(seconds=5))
+    result = invoke(config_file, "health", "--require-daemon")
+    assert result.exit_code == 0, result.output
+    assert "daemon pid 4242 beat 5s ago, 17 checks" in result.output
+
+
+def test_health_fails_when_the_heartbeat_is_stale(config_file: Path) -> None:
+    _daemon_row(config_file, beat_age=timedelta(minutes=10))
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "health"])
+    assert result.exit_code == 1
+    assert "unhealthy: daemon pid 4242 last beat 10m ago" in result.output
+    assert "stuck or killed" in result.output
+
+
+def test_health_ignores_daemons_of_other_hosts(config_file: Path) -> None:
+    _daemon_row(config_file, beat_age=timedelta(hours=2), host="elsewhere")
+    assert invoke(config_file, "health").exit_code == 0
+    required = CliRunner().invoke(cli, ["--config", str(config_file), "health", "--require-daemon"])
+    assert required.exit_code == 1
+    assert "no daemon is running" in required.output

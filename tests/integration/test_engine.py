@@ -1,0 +1,251 @@
+"""The local engine over many postings: claims, leases, batched writes, politeness,
+metrics and a graceful stop, against an in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from monitor.app import App
+from monitor.config import MonitorConfig
+from monitor.engines.local import LocalEngine
+from monitor.model import CheckOutcome
+from monitor.store.repository import WatchSpec
+from monitor.testing import FrozenClock, RecordingNotifier
+from tests.conftest import seed_text
+
+PAGE = seed_text("stripe-backend-engineer.html")
+HOST = "https://jobs.example.com"
+
+
+def page_for(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, text=PAGE, headers={"Content-Type": "text/html", "ETag": '"v1"'})
+
+
+class Site:
+    """Counts requests per path; ``respond`` decides the answer."""
+
+    def __init__(self, respond: Any = page_for) -> None:
+        self.respond = respond
+        self.hits: Counter[str] = Counter()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.hits[request.url.path] += 1
+        return self.respond(request)  # type: ignore[no-any-return]
+
+
+def make_app(db_url: str, site: Site, clock: FrozenClock | None = None, **config: Any) -> App:
+    data = {
+        "database": {"url": db_url},
+        "http": {"hosts": {"jobs.example.com": {"concurrency": 16, "rate": 0}}},
+        **config,
+    }
+    return App(
+        MonitorConfig.model_validate(data),
+        transport=httpx.MockTransport(site),
+        notifier=RecordingNotifier(),
+        clock=clock or FrozenClock(),
+    )
+
+
+def watch_many(app: App, count: int) -> None:
+    app.prepare()
+    specs = [
+        WatchSpec(
+            url=f"{HOST}/jobs/{n}",
+            source_kind="html",
+            source_id=f"{HOST}/jobs/{n}",
+            interval=timedelta(hours=1),
+        )
+        for n in range(count)
+    ]
+    app.repo.sync_config_watches(specs, now=app.clock.now())
+    # Everything due now, not spread (see test_watches_added_together_start_spread_out).
+    app.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+
+
+def test_two_engines_on_one_database_never_check_a_posting_twice(db_url: str) -> None:
+    site = Site()
+    first, second = make_app(db_url, site), make_app(db_url, site)
+    watch_many(first, 120)
+    second.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(LocalEngine(first).run_due(), LocalEngine(second).run_due())
+
+    reports = asyncio.run(both())
+    assert sum(r.checked for r in reports) == 120
+    assert set(site.hits.values()) == {1}
+    assert len(site.hits) == 120
+    for app in (first, second):
+        asyncio.run(app.aclose())
+
+
+def test_checks_are_written_many_per_transaction(db_url: str) -> None:
+    app = make_app(db_url, Site(), scheduler={"max_concurrent_checks": 32})
+    watch_many(app, 200)
+    report = asyncio.run(LocalEngine(app).run_due())
+    assert report.outcomes == {CheckOutcome.BASELINE: 200}
+    registry = app.metrics.registry
+    batches = registry.get_sample_value("posting_monitor_write_batch_checks_count")
+    written = registry.get_sample_value("posting_monitor_write_batch_checks_sum")
+    assert written == 200
+    assert batches is not None
+    assert batches < 100  # well under one transaction per check
+    assert app.repo.count("snapshots") == 200
+    asyncio.run(app.aclose())
+
+
+def test_a_host_that_says_retry_after_defers_its_other_postings(db_url: str) -> None:
+    site = Site(lambda _r: httpx.Response(429, headers={"Retry-After": "900"}))
+    app = make_app(
+        db_url,
+        site,
+        http={"hosts": {"jobs.example.com": {"concurrency": 1, "rate": 0}}},
+    )
+    watch_many(app, 5)
+    report = asyncio.run(LocalEngine(app).run_due())
+    assert report.outcomes == {CheckOutcome.ERROR: 1, CheckOutcome.DEFERRED: 4}
+    assert sum(site.hits.values()) == 1
+    now = app.clock.now()
+    states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(5)]
+    failed = [s for s in states if s.consecutive_failures]
+    deferred = [s for s in states if not s.consecutive_failures]
+    assert len(failed) == 1
+    assert failed[0].next_check_at - now >= timedelta(seconds=900)  # Retry-After is a floor
+    for state in deferred:
+        assert state.last_outcome is None  # never checked: no failure, no log row
+        assert timedelta(seconds=600) < state.next_check_at - now < timedelta(seconds=1200)
+    assert app.repo.count("check_log") == 1
+    asyncio.run(app.aclose())
+
+
+def test_watches_added_together_start_spread_out(sqlite_url: str) -> None:
+    app = make_app(sqlite_url, Site())
+    app.prepare()
+    now = app.clock.now()
+    specs = [
+        WatchSpec(url=f"{HOST}/jobs/{n}", source_kind="html", source_id=str(n),
+                  interval=timedelta(hours=1))
+        for n in range(100)
+    ]  # fmt: skip
+    app.repo.sync_config_watches(specs, now=now)
+    due = sorted(s.next_check_at for s in app.repo.claim_all(now=now, lease=timedelta(minutes=1)))
+    assert len(set(due)) == 100
+    assert due[-1] - due[0] >= timedelta(seconds=4)
+    assert app.repo.due_count(now=now) == 0  # all leased now
+    asyncio.run(app.aclose())
+
+
+def test_the_daemon_serves_prometheus_metrics(sqlite_url: str) -> None:
+    app = make_app(
+        sqlite_url,
+        Site(),
+        scheduler={"metrics_listen": "127.0.0.1:0", "dispatch_every": 1, "heartbeat_every": 1},
+    )
+    watch_many(app, 3)
+    engine = LocalEngine(app)
+
+    async def run_and_scrape() -> str:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(engine.run(stop))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if app.metrics.registry.get_sample_value(
+                "posting_monitor_checks_total", {"outcome": "baseline"}
+            ) == 3 and app.metrics.registry.get_sample_value(
+                "posting_monitor_heartbeat_timestamp_seconds"
+            ):
+                break
+        port = app.metrics.port
+        assert port is not None
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        stop.set()
+        await daemon
+        return text
+
+    text = asyncio.run(run_and_scrape())
+    assert 'posting_monitor_checks_total{outcome="baseline"} 3.0' in text
+    assert "posting_monitor_check_duration_seconds_bucket" in text
+    assert "posting_monitor_queue_lag_seconds_count 3.0" in text
+    assert "posting_monitor_due_postings" in text
+    (record,) = app.repo.daemons()
+    assert record.stopped_at is not None
+    assert record.checks == 3
+    assert app.metrics.port is None  # closed with the app
+    asyncio.run(app.aclose())
+
+
+def test_stop_lets_running_checks_finish_and_writes_them(sqlite_url: str) -> None:
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    class SlowTransport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            started.set()
+            await release.wait()
+            return page_for(request)
+
+    app = App(
+        MonitorConfig.model_validate(
+            {"database": {"url": sqlite_url}, "scheduler": {"dispatch_every": 1}}
+        ),
+        transport=SlowTransport(),
+        notifier=RecordingNotifier(),
+        clock=FrozenClock(),
+    )
+    watch_many(app, 4)
+
+    async def stop_mid_check() -> None:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(LocalEngine(app).run(stop))
+        await started.wait()
+        stop.set()
+        await asyncio.sleep(0.1)
+        release.set()
+        await daemon
+
+    asyncio.run(stop_mid_check())
+    states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(4)]
+    assert all(s.last_outcome == "baseline" for s in states)
+    assert app.repo.count("snapshots") == 4
+    asyncio.run(app.aclose())
+
+
+@pytest.mark.parametrize("grace", ["1s"])
+def test_checks_past_the_grace_are_cancelled_and_left_for_the_next_start(
+    sqlite_url: str, grace: str
+) -> None:
+    class HangingTransport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+    app = App(
+        MonitorConfig.model_validate(
+            {"database": {"url": sqlite_url}, "scheduler": {"shutdown_grace": grace}}
+        ),
+        transport=HangingTransport(),
+        notifier=RecordingNotifier(),
+        clock=FrozenClock(),
+    )
+    watch_many(app, 2)
+
+    async def stop_soon() -> None:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(LocalEngine(app).run(stop))
+        await asyncio.sleep(0.3)
+        stop.set()
+        await daemon
+
+    asyncio.run(stop_soon())
+    states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(2)]
+    assert all(s.last_checked_at is None for s in states)  # nothing half-written
+    assert app.repo.count("snapshots") == 0
+    asyncio.run(app.aclose())

@@ -1,0 +1,159 @@
+"""The fetcher against scripted servers: Retry-After, redirects, limits, robots.txt,
+cookies, identification."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from monitor.config import HttpConfig
+from monitor.errors import (
+    BodyTooLarge,
+    HostPaused,
+    HttpStatusError,
+    RobotsDisallowed,
+    TransportError,
+)
+from monitor.fetch import Fetcher, FetchResponse
+
+URL = "https://jobs.example.com/postings/1"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Server:
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.handler(request)
+
+
+def fetcher(server: Server, **http: object) -> Fetcher:
+    return Fetcher(HttpConfig.model_validate(http), transport=httpx.MockTransport(server))
+
+
+def get(f: Fetcher, url: str = URL, **kwargs: str) -> FetchResponse:
+    async def once() -> FetchResponse:
+        return await f.get(url, **kwargs)
+
+    return asyncio.run(once())
+
+
+def test_429_with_retry_after_pauses_the_host_for_that_long() -> None:
+    server = Server(lambda _r: httpx.Response(429, headers={"Retry-After": "600"}))
+    f = fetcher(server)
+    with pytest.raises(HttpStatusError) as raised:
+        get(f)
+    assert raised.value.retry_after == 600
+    with pytest.raises(HostPaused) as paused:
+        get(f, "https://jobs.example.com/postings/2")
+    assert 590 < paused.value.seconds <= 600
+    assert len(server.requests) == 1  # the paused request never left
+
+
+def test_retry_after_is_capped_by_the_config() -> None:
+    server = Server(lambda _r: httpx.Response(503, headers={"Retry-After": "999999"}))
+    f = fetcher(server, max_retry_after="1h")
+    with pytest.raises(HttpStatusError):
+        get(f)
+    assert f.gate.paused_hosts()["jobs.example.com"] <= 3600
+
+
+def test_redirects_are_followed_and_the_final_url_kept() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/postings/1":
+            return httpx.Response(301, headers={"Location": "/postings/1-backend"})
+        return httpx.Response(200, text="<h1>Backend</h1>", headers={"Content-Type": "text/html"})
+
+    response = get(fetcher(Server(handler)))
+    assert response.page.url == "https://jobs.example.com/postings/1-backend"
+    assert response.page.body == b"<h1>Backend</h1>"
+
+
+def test_too_many_redirects_is_a_transport_error() -> None:
+    server = Server(lambda r: httpx.Response(302, headers={"Location": f"{r.url.path}x"}))
+    with pytest.raises(TransportError, match="more than 3 redirects"):
+        get(fetcher(server, max_redirects=3))
+    assert len(server.requests) == 4
+
+
+def test_a_compressed_body_is_limited_by_what_it_expands_to() -> None:
+    bomb = gzip.compress(b"a" * 2_000_000)
+    assert len(bomb) < 10_000
+    server = Server(
+        lambda _r: httpx.Response(
+            200, content=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
+        )
+    )
+    with pytest.raises(BodyTooLarge):
+        get(fetcher(server, max_body_bytes=1_000_000))
+
+
+def test_requests_identify_themselves_and_carry_no_cookies() -> None:
+    server = Server(
+        lambda _r: httpx.Response(200, text="ok", headers={"Set-Cookie": "session=abc; Path=/"})
+    )
+    f = fetcher(server, user_agent="PostingMonitor-test/1 (+mailto:ops@example.com)")
+    get(f)
+    get(f)
+    assert all(
+        r.headers["User-Agent"] == "PostingMonitor-test/1 (+mailto:ops@example.com)"
+        for r in server.requests
+    )
+    assert "Cookie" not in server.requests[1].headers
+
+
+def test_conditional_get_sends_the_validators() -> None:
+    server = Server(lambda _r: httpx.Response(304, headers={"ETag": '"v1"'}))
+    response = get(fetcher(server), etag='"v1"', last_modified="Mon, 05 Jan 2026 09:00:00 GMT")
+    assert response.not_modified
+    assert server.requests[0].headers["If-None-Match"] == '"v1"'
+    assert server.requests[0].headers["If-Modified-Since"] == "Mon, 05 Jan 2026 09:00:00 GMT"
+
+
+def robots_server(robots: httpx.Response) -> Server:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return robots
+        return httpx.Response(200, text="<h1>Job</h1>", headers={"Content-Type": "text/html"})
+
+    return Server(handler)
+
+
+def test_robots_txt_is_respected_when_asked_and_read_once() -> None:
+    rules = "User-agent: PostingMonitor\nDisallow: /postings/\n\nUser-agent: *\nAllow: /\n"
+    server = robots_server(httpx.Response(200, text=rules))
+    f = fetcher(server, respect_robots_txt=True)
+    with pytest.raises(RobotsDisallowed):
+        get(f)
+    get(f, "https://jobs.example.com/careers/2")
+    assert [r.url.path for r in server.requests] == ["/robots.txt", "/careers/2"]
+
+
+def test_missing_robots_txt_allows_everything() -> None:
+    server = robots_server(httpx.Response(404))
+    assert get(fetcher(server, respect_robots_txt=True)).page.status == 200
+
+
+def test_robots_txt_is_ignored_by_default() -> None:
+    server = robots_server(httpx.Response(200, text="User-agent: *\nDisallow: /\n"))
+    assert get(fetcher(server)).page.status == 200
+    assert [r.url.path for r in server.requests] == ["/postings/1"]
+
+
+def test_https_speaks_http2_when_enabled_and_plain_http_uses_the_fast_transport() -> None:
+    from monitor.fetch import LoopBoundTransport
+
+    with_h2 = Fetcher(HttpConfig())
+    without = Fetcher(HttpConfig(http2=False))
+    assert isinstance(with_h2._transports["http"], LoopBoundTransport)
+    https = with_h2._transports["https"]
+    assert isinstance(https, httpx.AsyncHTTPTransport)
+    assert https._pool._http2  # negotiated by ALPN where the server offers it
+    assert isinstance(without._transports["https"], LoopBoundTransport)
