@@ -303,6 +303,7 @@ def build_app(workdir: Path, port: int, args: argparse.Namespace) -> App:
             "http": {
                 "max_connections": args.concurrency,
                 "hosts": {"127.0.0.1": {"concurrency": args.concurrency, "rate": 0}},
+                "allowed_networks": ["127.0.0.1/32"],
             },
             "log_level": "WARNING",
         }

@@ -43,6 +43,8 @@ log_level = "WARNING"
 [scheduler]
 dispatch_every = 1
 max_concurrent_checks = 32
+[http]
+allowed_networks = ["127.0.0.1/32"]
 [http.hosts."127.0.0.1"]
 concurrency = 32
 rate = 0

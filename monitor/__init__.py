@@ -10,6 +10,7 @@ from monitor.app import App
 from monitor.config import MonitorConfig, load_config
 from monitor.diff import compare
 from monitor.errors import (
+    BlockedAddress,
     BodyTooLarge,
     ConfigError,
     FetchError,
@@ -59,6 +60,7 @@ __all__ = [
     "Alert",
     "App",
     "BoardFilters",
+    "BlockedAddress",
     "BoardResult",
     "BodyTooLarge",
     "ChangeKind",

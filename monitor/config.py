@@ -116,9 +116,23 @@ class HttpConfig(_Strict):
     max_retry_after: Duration = Field(
         default=timedelta(hours=6), description="Longest Retry-After honoured from a server."
     )
+    allowed_networks: tuple[str, ...] = Field(
+        default=(),
+        description="Private, loopback or link-local networks fetches may reach (CIDR, e.g. "
+        "127.0.0.0/8); all others are refused.",
+    )
     respect_robots_txt: bool = Field(
         default=False, description="Fetch nothing a site's robots.txt disallows for our agent."
     )
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, values: Any) -> tuple[str, ...]:
+        from monitor.netguard import valid_networks
+
+        if isinstance(values, str):
+            values = [values]
+        return valid_networks(list(values))
 
 
 class SchedulerConfig(_Strict):

@@ -18,7 +18,13 @@ from typing import TextIO
 from pydantic import SecretStr
 
 from monitor.app import App
-from monitor.config import ChannelConfig, DatabaseConfig, MonitorConfig, WatchConfig
+from monitor.config import (
+    ChannelConfig,
+    DatabaseConfig,
+    HttpConfig,
+    MonitorConfig,
+    WatchConfig,
+)
 from monitor.errors import MonitorError
 from monitor.present import posting_lines
 
@@ -80,6 +86,8 @@ def demo_config(workdir: Path, url: str) -> MonitorConfig:
     return MonitorConfig(
         data_dir=workdir,
         database=DatabaseConfig(url=f"sqlite:///{workdir / 'demo.db'}"),
+        # The demo serves its sample posting on this machine; nothing else may be.
+        http=HttpConfig(allowed_networks=("127.0.0.1/32",)),
         channels=(ChannelConfig(name="console", url=SecretStr("console://")),),
         watches=(WatchConfig(url=url, interval=timedelta(hours=1)),),
     )

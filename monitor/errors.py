@@ -13,6 +13,7 @@ third-party errors are translated where those libraries are called, with
     │   ├── BodyTooLarge            the body exceeded the configured limit
     │   ├── HostPaused              not fetched: the host asked us to wait or keeps failing
     │   ├── RobotsDisallowed        robots.txt forbids the URL (when respected)
+    │   ├── BlockedAddress          private, loopback or link-local address (SSRF guard)
     │   └── UnsupportedContent      not a type this source can read (carries content type)
     ├── ParseError                  the body could not be read as a posting (carries url)
     ├── SourceError                 unknown source kind, URL no source can handle
@@ -71,6 +72,18 @@ class HostPaused(FetchError):
         self.host = host
         self.seconds = seconds
         super().__init__(f"{host} is paused for {seconds:.0f}s", url=url)
+
+
+class BlockedAddress(FetchError):
+    """The URL's host is (or resolves to) an address fetches may not reach."""
+
+    def __init__(self, *, url: str, host: str, address: str, reason: str) -> None:
+        self.host = host
+        self.address = address
+        where = host if host == address else f"{host} resolves to {address}"
+        super().__init__(
+            f"refused: {where}, {reason} (allow it with http.allowed_networks)", url=url
+        )
 
 
 class RobotsDisallowed(FetchError):

@@ -31,6 +31,7 @@ from monitor.errors import (
     TransportError,
 )
 from monitor.hosts import HostGate, retry_after_seconds
+from monitor.netguard import AddressGuard, GuardedResolver, GuardedTransport
 from monitor.sources.base import FetchedPage
 
 log = logging.getLogger(__name__)
@@ -185,16 +186,18 @@ def _transports(config: HttpConfig) -> dict[str, httpx.AsyncBaseTransport]:
     """Plain HTTP/1.1 over aiohttp, several times cheaper per request than httpcore;
     https over httpcore with HTTP/2 when ``http2`` is on (servers that offer it keep
     one multiplexed connection), else over aiohttp too."""
-    fast = LoopBoundTransport(config)
-    secure: httpx.AsyncBaseTransport = fast
+    guard = AddressGuard(config.allowed_networks)
+    fast: httpx.AsyncBaseTransport = GuardedTransport(LoopBoundTransport(config, guard), guard)
+    secure = fast
     if config.http2:
-        secure = httpx.AsyncHTTPTransport(
+        h2 = httpx.AsyncHTTPTransport(
             http2=True,
             limits=httpx.Limits(
                 max_connections=config.max_connections,
                 max_keepalive_connections=config.max_connections,
             ),
         )
+        secure = GuardedTransport(h2, guard)
     return {"http": fast, "https": secure}
 
 
@@ -202,8 +205,9 @@ class LoopBoundTransport(httpx.AsyncBaseTransport):
     """httpx over aiohttp (httpx-aiohttp), with one aiohttp session per event loop:
     an aiohttp session cannot outlive the loop it was made in."""
 
-    def __init__(self, config: HttpConfig) -> None:
+    def __init__(self, config: HttpConfig, guard: AddressGuard | None = None) -> None:
         self._config = config
+        self._guard = guard or AddressGuard(config.allowed_networks)
         self._ssl = ssl.create_default_context()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inner: AiohttpTransport | None = None
@@ -214,6 +218,7 @@ class LoopBoundTransport(httpx.AsyncBaseTransport):
             ssl=self._ssl,
             ttl_dns_cache=300,
             keepalive_timeout=30,
+            resolver=GuardedResolver(self._guard),
         )
         return aiohttp.ClientSession(connector=connector, auto_decompress=False)
 

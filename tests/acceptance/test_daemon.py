@@ -35,6 +35,8 @@ def daemon_config(tmp_path: Path, db_url: str, watch_url: str, hook_port: int) -
         f"""
 [database]
 url = "{db_url}"
+[http]
+allowed_networks = ["127.0.0.1/32"]
 [scheduler]
 dispatch_every = 0.2
 deliver_every = 0.2

@@ -24,7 +24,10 @@ def server() -> Iterator[SeedServer]:
 @pytest.fixture
 def config_file(tmp_path: Path, db_url: str) -> Path:
     path = tmp_path / "monitor.toml"
-    path.write_text(f"[database]\nurl = '{db_url}'\n", encoding="utf-8")
+    path.write_text(
+        f"[database]\nurl = '{db_url}'\n[http]\nallowed_networks = ['127.0.0.1/32']\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -120,11 +123,19 @@ def test_test_source_reads_a_saved_response_and_stores_nothing(tmp_path: Path) -
     assert not (tmp_path / "data").exists()
 
 
-def test_test_source_fetches_a_page(server: SeedServer) -> None:
-    result = CliRunner().invoke(cli, ["test-source", server.url, "--json"], catch_exceptions=False)
+def test_test_source_fetches_a_page(config_file: Path, server: SeedServer) -> None:
+    result = invoke(config_file, "test-source", server.url, "--json")
     (posting,) = json.loads(result.output)
     assert posting["salaries"][0]["min"] == "155700"
     assert posting["remote"]["kind"] == "hybrid"
+
+
+def test_local_addresses_are_refused_unless_allowed(server: SeedServer) -> None:
+    result = CliRunner().invoke(cli, ["test-source", server.url])
+    assert result.exit_code == 1
+    assert "refused: 127.0.0.1, a loopback address (allow it with http.allowed_networks)" in (
+        result.output
+    )
 
 
 def test_board_watch_with_filters_through_the_cli(config_file: Path) -> None:

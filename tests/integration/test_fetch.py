@@ -152,8 +152,8 @@ def test_https_speaks_http2_when_enabled_and_plain_http_uses_the_fast_transport(
 
     with_h2 = Fetcher(HttpConfig())
     without = Fetcher(HttpConfig(http2=False))
-    assert isinstance(with_h2._transports["http"], LoopBoundTransport)
-    https = with_h2._transports["https"]
+    assert isinstance(with_h2._transports["http"]._inner, LoopBoundTransport)  # type: ignore[attr-defined]
+    https = with_h2._transports["https"]._inner  # type: ignore[attr-defined]
     assert isinstance(https, httpx.AsyncHTTPTransport)
     assert https._pool._http2  # negotiated by ALPN where the server offers it
-    assert isinstance(without._transports["https"], LoopBoundTransport)
+    assert isinstance(without._transports["https"]._inner, LoopBoundTransport)  # type: ignore[attr-defined]
