@@ -34,7 +34,7 @@ from monitor.notify.channels import ChannelNotifier
 from monitor.notify.render import Renderer, sample_alert
 from monitor.present import duration, posting_lines, when
 from monitor.runner import PassReport
-from monitor.sources import SourceRegistry
+from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
 from monitor.store.engine import upgrade
 from monitor.store.repository import PostingState
@@ -498,7 +498,7 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
         )
     else:
         page = asyncio.run(_fetch_once(state.config, source.fetch_url(url)))
-    postings = [normalize(p) for p in source.parse(page, url=url)]
+    postings = [normalize(p) for p in read_page(source, page, url=url)]
     if as_json:
         click.echo(json.dumps([p.to_dict() for p in postings], indent=2, ensure_ascii=False))
         return

@@ -28,7 +28,7 @@ from monitor.model import (
     Validators,
 )
 from monitor.normalize import normalize
-from monitor.sources import SourceRegistry
+from monitor.sources import SourceRegistry, read_page
 from monitor.store.repository import PostingState
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ async def _fetch(state: PostingState, ctx: CheckContext) -> Fetched | CheckResul
             next_check_at=next_check_at,
         )
     try:
-        parsed = source.parse(response.page, url=state.url)
+        parsed = read_page(source, response.page, url=state.url)
     except (ParseError, FetchError) as exc:
         return _failed(state, ctx, error=exc, http_status=response.page.status)
     return response, body_hash, parsed

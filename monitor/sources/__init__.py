@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 
-from monitor.errors import SourceError
+from monitor.errors import MonitorError, ParseError, SourceError
+from monitor.model import Posting
 from monitor.sources.ashby import AshbySource
 from monitor.sources.base import FetchedPage, Source
 from monitor.sources.greenhouse import GreenhouseSource
@@ -31,7 +32,25 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     WebPageSource,
 )
 
-__all__ = ["BUILTIN_SOURCES", "FetchedPage", "Source", "SourceRegistry"]
+__all__ = ["BUILTIN_SOURCES", "FetchedPage", "Source", "SourceRegistry", "read_page"]
+
+# What reading JSON or HTML of an unexpected shape raises in parsing code (a number
+# where a list was, a missing key, a string too deep to recurse into).
+_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
+
+
+def read_page(source: Source, page: FetchedPage, *, url: str) -> list[Posting]:
+    """Postings read from ``page`` by ``source``. Whatever a server sends, the result is
+    postings or a ``MonitorError``: a body of a shape no source expects is a
+    ``ParseError`` (recorded on the posting, retried), never a crashed check."""
+    try:
+        return source.parse(page, url=url)
+    except MonitorError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        raise ParseError(
+            f"unexpected response structure ({exc.__class__.__name__}: {exc})", url=page.url
+        ) from exc
 
 
 class SourceRegistry:

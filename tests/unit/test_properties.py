@@ -1,0 +1,139 @@
+"""Property-based tests (hypothesis): every parser and extractor takes whatever a
+server sends, returns values or raises a ``MonitorError``, and never crashes a check."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.diff import compare
+from monitor.errors import MonitorError, ParseError
+from monitor.extract.remote import remote_policy
+from monitor.extract.requirements import requirements_from_lines
+from monitor.extract.salary import parse_salaries, salaries_from_lines
+from monitor.extract.text import html_to_lines, text_to_lines
+from monitor.model import Posting
+from monitor.normalize import normalize
+from monitor.sources import SourceRegistry, read_page
+from monitor.sources.base import FetchedPage
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+URLS = {
+    "greenhouse": "https://boards.greenhouse.io/northwind",
+    "lever": "https://jobs.lever.co/northwind",
+    "ashby": "https://jobs.ashbyhq.com/northwind",
+    "workable": "https://apply.workable.com/northwind/",
+    "smartrecruiters": "https://jobs.smartrecruiters.com/Northwind",
+    "recruitee": "https://northwind.recruitee.com/",
+    "html": "https://careers.example.com/jobs/42",
+}
+SOURCES = list(SourceRegistry.default())
+
+# Text with the pieces pay, place and requirement lines are made of, so the
+# extractors' interesting branches are reached, not only random noise.
+WORDS = st.sampled_from(
+    "$ € £ USD EUR k K 000 , . - – to per year hour hourly annual salary base pay range "
+    "remote hybrid on-site office days week within miles from requirements qualifications "
+    "preferred bonus you have • * 1) 120,000 95.5 3 2 0 Kubernetes Python".split()
+)
+LINES = st.lists(
+    st.one_of(st.lists(WORDS, max_size=14).map(" ".join), st.text(max_size=80)), max_size=25
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(
+        st.sampled_from(
+            ["id", "title", "text", "name", "jobs", "offers", "content", "location", "salary",
+             "salaryRange", "min", "max", "currency", "@type", "baseSalary", "value", "results",
+             "description", "categories", "jobPostings", "compensation", "postings"]
+        ) | st.text(max_size=8),
+        children,
+        max_size=6,
+    ),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@SETTINGS
+@given(LINES)
+def test_extractors_take_any_lines(lines: list[str]) -> None:
+    for salary in salaries_from_lines(lines):
+        if salary.min is not None and salary.max is not None:
+            assert Decimal(0) < salary.min <= salary.max
+    remote_policy(lines)
+    requirements = requirements_from_lines(lines)
+    assert all(item.strip() for item in requirements.minimum + requirements.preferred)
+
+
+@SETTINGS
+@given(st.text(max_size=200))
+def test_salary_parsing_never_invents_nonsense(line: str) -> None:
+    for salary in parse_salaries(line):
+        assert salary.min is None or salary.min > 0
+        assert salary.max is None or salary.min is None or salary.min <= salary.max
+
+
+@SETTINGS
+@given(st.text(max_size=400))
+def test_text_readers_take_any_markup(markup: str) -> None:
+    assert all(line == line.strip() and line for line in html_to_lines(markup))
+    assert all(line for line in text_to_lines(markup))
+
+
+@SETTINGS
+@given(st.sampled_from(SOURCES), JSON)
+def test_sources_read_any_json_or_refuse_it(source: Any, data: Any) -> None:
+    body = json.dumps(data).encode()
+    page = FetchedPage(
+        url=URLS[source.kind], status=200, content_type="application/json", body=body
+    )
+    _parse_or_refuse(source, page)
+
+
+@SETTINGS
+@given(st.sampled_from(SOURCES), st.binary(max_size=300))
+def test_sources_take_any_bytes(source: Any, body: bytes) -> None:
+    for content_type in ("application/json", "text/html"):
+        page = FetchedPage(url=URLS[source.kind], status=200, content_type=content_type, body=body)
+        _parse_or_refuse(source, page)
+
+
+@SETTINGS
+@given(JSON, st.text(max_size=200))
+def test_pages_with_any_json_ld(data: Any, text: str) -> None:
+    block = json.dumps(data).replace("</", "<\\/")
+    html = (
+        f'<html><head><title>T</title><script type="application/ld+json">{block}</script>'
+        f"</head><body><h1>Job</h1><p>{text}</p></body></html>"
+    )
+    page = FetchedPage(url=URLS["html"], status=200, content_type="text/html", body=html.encode())
+    source = next(s for s in SOURCES if s.kind == "html")
+    _parse_or_refuse(source, page)
+
+
+def _parse_or_refuse(source: Any, page: FetchedPage) -> None:
+    try:
+        postings = read_page(source, page, url=page.url)
+    except MonitorError:
+        return
+    for posting in postings:
+        assert isinstance(posting, Posting)
+        normalized = normalize(posting)
+        assert normalize(normalized) == normalized  # normalizing twice changes nothing
+        assert not compare(normalized, normalized)  # a posting never differs from itself
+        assert Posting.from_dict(normalized.to_dict()) == normalized  # stored and read back
+
+
+def test_a_body_of_an_unexpected_shape_is_a_parse_error_not_a_crash() -> None:
+    recruitee = next(s for s in SOURCES if s.kind == "recruitee")
+    page = FetchedPage(
+        url=URLS["recruitee"], status=200, content_type="application/json", body=b'{"offers": 5}'
+    )
+    with pytest.raises(ParseError, match=r"unexpected response structure \(TypeError"):
+        read_page(recruitee, page, url=page.url)
