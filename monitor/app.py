@@ -40,7 +40,7 @@ from monitor.notify.rules import Rule, route
 from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
 from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
-from monitor.store.engine import create_db_engine, upgrade
+from monitor.store.engine import check_reachable, create_db_engine, upgrade
 from monitor.store.repository import (
     NOTHING_NEW,
     BoardWrite,
@@ -96,6 +96,7 @@ class App:
 
     def prepare(self) -> None:
         """Migrate (if configured) and make the config's watches active."""
+        check_reachable(self.engine)
         if self.config.database.auto_migrate:
             upgrade(self.engine)
         specs = [

@@ -406,10 +406,47 @@ def load_config(
     path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
     data = _read_toml(path) if path is not None else {}
     overridden = _apply_env(data, environ)
+    data = _resolve_secrets(data, environ, source=str(path or "configuration"))
     try:
         return MonitorConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, overridden), source=str(path or "configuration")) from exc
+
+
+_SECRET_REF = re.compile(r"\$\$\{|\$\{(env|file):([^}]*)\}")
+
+
+def _resolve_secrets(data: Any, environ: Mapping[str, str], *, source: str, at: str = "") -> Any:
+    """Replace ``${env:NAME}`` and ``${file:/path}`` inside string values, so a config
+    file can hold a password or token by reference (``$${`` is a literal ``${``)."""
+    if isinstance(data, dict):
+        return {
+            k: _resolve_secrets(v, environ, source=source, at=f"{at}.{k}" if at else str(k))
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [
+            _resolve_secrets(v, environ, source=source, at=f"{at}[{i}]") for i, v in enumerate(data)
+        ]
+    if not isinstance(data, str) or "${" not in data:
+        return data
+    return _SECRET_REF.sub(lambda m: _secret(m, environ, source=source, at=at), data)
+
+
+def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at: str) -> str:
+    kind, name = match[1], (match[2] or "").strip()
+    if kind is None:
+        return "${"
+    if kind == "env":
+        if name not in environ:
+            raise ConfigError(f"{at}: environment variable {name} is not set", source=source)
+        return environ[name]
+    try:
+        return Path(name).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(
+            f"{at}: cannot read secret file {name}: {exc.strerror}", source=source
+        ) from exc
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

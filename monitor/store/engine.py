@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
+from monitor.errors import ConfigError, StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -47,6 +47,20 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads then writes fails at once with "database is
     # locked" under concurrency; taking the write lock up front waits instead.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_reachable(engine: Engine) -> None:
+    """Connect once, so an unreachable database is a configuration error naming
+    ``database.url`` (password hidden) before anything else runs."""
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        where = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"cannot reach the database {where}: {cause}", source="database.url"
+        ) from exc
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -220,3 +220,18 @@ def test_health_ignores_daemons_of_other_hosts(config_file: Path) -> None:
     required = CliRunner().invoke(cli, ["--config", str(config_file), "health", "--require-daemon"])
     assert required.exit_code == 1
     assert "no daemon is running" in required.output
+
+
+def test_an_unreachable_database_is_a_configuration_error(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        "[database]\nurl = 'postgresql+psycopg://bob:s3cret@127.0.0.1:1/jobs'\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "configuration error: database.url: cannot reach the database "
+        "postgresql+psycopg://bob:***@127.0.0.1:1/jobs"
+    )
+    assert "s3cret" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

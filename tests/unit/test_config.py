@@ -132,3 +132,43 @@ def test_channel_urls_are_secret_in_repr() -> None:
 )
 def test_durations(text: object, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+def test_secrets_come_from_environment_variables_and_files(tmp_path: Path) -> None:
+    secret = tmp_path / "db_password"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        "[database]\n"
+        f'url = "postgresql+psycopg://monitor:${{file:{secret}}}@db/monitor"\n'
+        '[[channels]]\nname = "slack"\nurl = "slack://${env:SLACK_TOKEN}/#jobs"\n'
+        '[[channels]]\nname = "odd"\nurl = "json://example.com/?q=$${literal}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={"SLACK_TOKEN": "T000/B000/XXX"})
+    assert config.database.url == "postgresql+psycopg://monitor:s3cret@db/monitor"
+    assert config.channels[0].url.get_secret_value() == "slack://T000/B000/XXX/#jobs"
+    assert config.channels[1].url.get_secret_value() == "json://example.com/?q=${literal}"
+    assert "T000" not in repr(config)
+
+
+def test_a_missing_secret_names_the_setting_not_the_value(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.toml"
+    path.write_text('[[channels]]\nname = "slack"\nurl = "slack://${env:SLACK_TOKEN}"\n')
+    with pytest.raises(
+        ConfigError, match=r"channels\[0\]\.url: environment variable SLACK_TOKEN is not set"
+    ):
+        load_config(path, environ={})
+    path.write_text('[database]\nurl = "${file:/nonexistent/secret}"\n')
+    with pytest.raises(
+        ConfigError, match=r"database\.url: cannot read secret file /nonexistent/secret"
+    ):
+        load_config(path, environ={})
+
+
+def test_secret_references_work_in_environment_overrides(tmp_path: Path) -> None:
+    config = load_config(
+        None,
+        environ={"MONITOR_DATABASE__URL": "sqlite:///${env:DB_FILE}", "DB_FILE": "/tmp/x.db"},
+    )
+    assert config.database.url == "sqlite:////tmp/x.db"
