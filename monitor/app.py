@@ -190,6 +190,7 @@ class App:
             clock=self.clock,
             close_after=self.config.alerts.close_after,
             schedule=self.schedule,
+            confirm_suspect=self.config.alerts.confirm_suspect,
         )
 
     async def run_check(self, state: PostingState) -> tuple[CheckOutcome, PendingWrite]:

@@ -189,6 +189,12 @@ class AlertConfig(_Strict):
     close_after: int = Field(
         default=2, gt=0, description="404/410 answers in a row before a posting counts as closed."
     )
+    confirm_suspect: int = Field(
+        default=2,
+        ge=0,
+        description="Further checks that must return a suspect read (captcha, login or error "
+        "page, far fewer fields) unchanged before it counts as a change.",
+    )
     error_after: int = Field(
         default=3,
         gt=0,

@@ -255,6 +255,9 @@ class CheckOutcome(StrEnum):
     GONE = "gone"
     CLOSED = "closed"
     ERROR = "error"
+    SUSPECT = "suspect"
+    """Read a page that does not look like the posting (captcha, login, error page, far
+    fewer fields): nothing stored or alerted until later checks confirm it."""
     DEFERRED = "deferred"
     """Not fetched: its host is paused or busy; rescheduled, not a failure."""
 
@@ -287,6 +290,9 @@ class CheckResult:
     snapshot: Posting | None = None
     """A version to store if it differs from the current one."""
     changes: tuple[FieldChange, ...] = ()
+    suspect_hash: str | None = None
+    """Content hash of a suspect read awaiting confirmation, and how often it was seen."""
+    suspect_count: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,7 @@ from monitor.model import (
 from monitor.normalize import normalize
 from monitor.sources import SourceRegistry, read_page
 from monitor.store.repository import PostingState
+from monitor.suspect import Suspicion, suspicion
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = frozenset({404, 410})
@@ -61,6 +62,7 @@ class CheckContext:
     clock: Clock
     close_after: int = 2
     schedule: Schedule = field(default_factory=Schedule)
+    confirm_suspect: int = 2
 
 
 async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
@@ -74,6 +76,19 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
     if posting is None:
         error = ParseError("the page holds no posting", url=state.url)
         return _failed(state, ctx, error=error, http_status=response.page.status)
+    doubt = suspicion(state.current, posting)
+    if doubt is not None:
+        held = hold_suspect(
+            state,
+            posting,
+            doubt,
+            now=now,
+            http_status=response.page.status,
+            confirm_after=ctx.confirm_suspect,
+            jitter=ctx.schedule.backoff_factor(),
+        )
+        if held is not None:
+            return held
     return judge(
         state,
         posting,
@@ -299,7 +314,30 @@ def failed(
         gone_count=state.gone_count,
         http_status=http_status,
         error=str(error),
+        suspect_hash=state.suspect_hash,
+        suspect_count=state.suspect_count,
     )
+
+
+def hold_suspect(
+    state: PostingState,
+    posting: Posting,
+    doubt: Suspicion,
+    *,
+    now: datetime,
+    http_status: int,
+    confirm_after: int,
+    jitter: float = 1.0,
+) -> CheckResult | None:
+    """A suspect read is held back (no version, no alert, retried sooner); None once
+    the same content has come back ``confirm_after`` more times and may be believed."""
+    digest = posting.content_hash()
+    seen = state.suspect_count + 1 if state.suspect_hash == digest else 1
+    if doubt.confirmable and seen > confirm_after:
+        return None
+    error = ParseError(f"suspect read, not believed yet: {doubt.reason}", url=state.url)
+    base = failed(state, now=now, error=error, http_status=http_status, jitter=jitter)
+    return replace(base, outcome=CheckOutcome.SUSPECT, suspect_hash=digest, suspect_count=seen)
 
 
 def deferred(state: PostingState, *, now: datetime, seconds: float) -> CheckResult:
@@ -363,7 +401,7 @@ def monitor_notice(
     """
     if result.outcome is CheckOutcome.DEFERRED:
         return None
-    if result.outcome is CheckOutcome.ERROR:
+    if result.outcome in (CheckOutcome.ERROR, CheckOutcome.SUSPECT):
         if result.consecutive_failures != error_after:
             return None
         return FieldChange(

@@ -11,6 +11,9 @@ from sqlalchemy import create_engine, text
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 CASES = Path(__file__).resolve().parent / "cases"
 POSTGRES_ENV = "POSTING_MONITOR_TEST_POSTGRES_URL"
+UNPACED = {"per_host_rate": 0}
+"""HTTP settings for tests that check one host many times in a row: the per-host rate
+would make each check wait in real time; politeness has its own tests."""
 
 
 def seed_text(name: str) -> str:

@@ -110,6 +110,8 @@ class PostingState:
     board_id: int | None = None
     baselined_at: datetime | None = None
     filters: BoardFilters = field(default_factory=BoardFilters)
+    suspect_hash: str | None = None
+    suspect_count: int = 0
 
     @cached_property
     def current(self) -> Posting | None:
@@ -898,6 +900,8 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         board_id=row.board_id,
         baselined_at=row.baselined_at,
         filters=BoardFilters.from_dict(row.filters),
+        suspect_hash=row.suspect_hash,
+        suspect_count=row.suspect_count,
     )
 
 
@@ -911,6 +915,8 @@ def _state_values(result: CheckResult) -> dict[str, Any]:
         "last_error": result.error,
         "consecutive_failures": result.consecutive_failures,
         "gone_count": result.gone_count,
+        "suspect_hash": result.suspect_hash,
+        "suspect_count": result.suspect_count,
     }
     if result.snapshot is not None:
         values["title"] = result.snapshot.title

@@ -94,6 +94,9 @@ postings = Table(
     Column("role", String(10), nullable=False, server_default="single"),
     Column("board_id", ForeignKey("postings.id", ondelete="CASCADE"), index=True),
     Column("baselined_at", UTCDateTime),
+    # A suspect read awaiting confirmation (see monitor.suspect).
+    Column("suspect_hash", String(64)),
+    Column("suspect_count", Integer, nullable=False, server_default="0"),
     UniqueConstraint("source_kind", "source_id"),
     Index(None, "next_check_at"),
 )

@@ -13,7 +13,7 @@ import pytest
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
-from tests.conftest import seed_text
+from tests.conftest import UNPACED, seed_text
 
 URL = "https://careers.example.com/jobs/backend-engineer"
 V1 = seed_text("stripe-backend-engineer.html")
@@ -33,7 +33,7 @@ class Setup:
         self.server = PageServer()
         self.clock = FrozenClock()
         self.notifier = RecordingNotifier()
-        data = {"database": {"url": db_url}, "channels": CHANNELS,
+        data = {"database": {"url": db_url}, "channels": CHANNELS, "http": UNPACED,
                 "watches": [{"url": URL, "interval": "1h", **config.pop("watch", {})}], **config}  # fmt: skip
         self.app = App(
             MonitorConfig.model_validate(data), transport=self.server.transport(),

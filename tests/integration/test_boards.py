@@ -13,7 +13,7 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.model import CheckOutcome, PostingStatus
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, UNPACED
 
 BOARD = "https://boards.greenhouse.io/northwind"
 API = "https://boards-api.greenhouse.io/v1/boards/northwind/jobs?content=true"
@@ -27,7 +27,9 @@ class Board:
         watch: dict[str, object] = {"url": BOARD, "interval": "1h"}
         if filters:
             watch["filters"] = filters
-        config = MonitorConfig.model_validate({"database": {"url": db_url}, "watches": [watch]})
+        config = MonitorConfig.model_validate(
+            {"database": {"url": db_url}, "watches": [watch], "http": UNPACED}
+        )
         self.app = App(
             config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
         )

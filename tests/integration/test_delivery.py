@@ -12,7 +12,7 @@ from monitor.app import App
 from monitor.cli import cli
 from monitor.config import MonitorConfig
 from monitor.testing import FrozenClock, PageServer
-from tests.conftest import seed_text
+from tests.conftest import UNPACED, seed_text
 from tests.peers import webhook_receiver
 
 URL = "https://careers.example.com/jobs/backend-engineer"
@@ -25,6 +25,7 @@ def app_with_hook(db_url: str, port: int, **alerts: object) -> tuple[App, PageSe
         "alerts": {"retry_base": "1m", **alerts},
         "channels": [{"name": "hook", "url": f"json://127.0.0.1:{port}/alerts"}],
         "watches": [{"url": URL}],
+        "http": UNPACED,
     })  # fmt: skip
     app = App(config, transport=server.transport(), clock=clock)
     app.prepare()

@@ -13,7 +13,7 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.model import CheckOutcome, PostingStatus
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
-from tests.conftest import seed_text
+from tests.conftest import UNPACED, seed_text
 
 URL = "https://careers.example.com/jobs/backend-engineer"
 V1 = seed_text("stripe-backend-engineer.html")
@@ -30,6 +30,7 @@ class Harness:
                 "database": {"url": db_url},
                 "watches": [{"url": URL, "interval": "1h"}],
                 "scheduler": {"jitter": 0},  # exact delays to assert on
+                "http": UNPACED,
             }
         )
         self.app = App(
