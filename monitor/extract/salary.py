@@ -146,7 +146,8 @@ def _range_from_match(match: re.Match[str], sentence: str) -> Salary | None:
     if match["mult2"] and not match["mult1"] and low < 1000 <= high:
         low = low * _multiplier(match["mult2"])
     low, high = min(low, high), max(low, high)
-    if high > _MAX_PAY:
+    # "$0 - 1" is a typo or a counter, not pay; nobody is paid nothing.
+    if low <= 0 or high > _MAX_PAY:
         return None
     return Salary(
         min=low,
