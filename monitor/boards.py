@@ -63,6 +63,15 @@ def judge_board(
     )
 
 
+def still_missing(
+    members: Sequence[PostingState], *, base: CheckResult, close_after: int
+) -> BoardResult:
+    """The board answered "unchanged" (304 or the same body): what was missing from it
+    last time is missing again, which counts toward closing it."""
+    pending = [m for m in members if m.status is PostingStatus.OPEN and m.gone_count > 0]
+    return BoardResult(board=base, members=tuple(_missing(m, base, close_after) for m in pending))
+
+
 def _new_member(posting: Posting, *, announce: bool) -> NewMember:
     if not announce:
         return NewMember(posting=posting)
@@ -145,4 +154,4 @@ def _missing(member: PostingState, base: CheckResult, close_after: int) -> Check
     )
 
 
-__all__ = ["judge_board"]
+__all__ = ["judge_board", "still_missing"]

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from monitor.boards import judge_board
+from monitor.boards import judge_board, still_missing
 from monitor.clock import Clock
 from monitor.diff import compare
 from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
@@ -105,6 +105,8 @@ async def check_board(
     """Check a whole board: new, changed, missing (then closed) and reopened postings."""
     fetched = await _fetch(board, ctx)
     if isinstance(fetched, CheckResult):
+        if fetched.outcome in (CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED):
+            return still_missing(members, base=fetched, close_after=ctx.close_after)
         if fetched.outcome is CheckOutcome.GONE:
             # A board that answers 404 closes nothing by itself: every posting on it would
             # look closed at once, which is far likelier a moved or broken board.
@@ -114,10 +116,9 @@ async def check_board(
     listed = [normalize(p) for p in parsed]
     now = ctx.clock.now()
     if not listed and any(m.status is PostingStatus.OPEN for m in members):
-        error = ParseError(
-            "the board lists no postings at all; not believed until it lasts", url=board.url
-        )
-        return BoardResult(board=_failed(board, ctx, error=error, http_status=response.page.status))
+        held = _hold_empty_board(board, ctx, http_status=response.page.status)
+        if held is not None:
+            return BoardResult(board=held)
     base = replace(
         judge(
             board,
@@ -133,6 +134,24 @@ async def check_board(
     return judge_board(
         board, members, listed, base=base, filters=board.filters, close_after=ctx.close_after
     )
+
+
+EMPTY_BOARD = "empty-board"
+
+
+def _hold_empty_board(
+    board: PostingState, ctx: CheckContext, *, http_status: int
+) -> CheckResult | None:
+    """A board that suddenly lists nothing is far likelier broken than emptied: held back
+    like a suspect read until ``confirm_suspect`` more checks say the same; None then."""
+    seen = board.suspect_count + 1 if board.suspect_hash == EMPTY_BOARD else 1
+    if seen > ctx.confirm_suspect:
+        return None
+    error = ParseError(
+        "the board lists no postings at all; not believed until it lasts", url=board.url
+    )
+    base = _failed(board, ctx, error=error, http_status=http_status)
+    return replace(base, outcome=CheckOutcome.SUSPECT, suspect_hash=EMPTY_BOARD, suspect_count=seen)
 
 
 def _board_marker(board: PostingState) -> Posting:

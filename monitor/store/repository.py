@@ -433,7 +433,11 @@ class Repository:
     def _record_board_in(self, conn: Connection, write: BoardWrite) -> None:
         result, board_id = write.result, write.board_id
         self._record_in(conn, result.board, write.deliveries.get(board_id, ()))
-        if result.board.outcome not in (CheckOutcome.ERROR, CheckOutcome.DEFERRED):
+        if result.board.outcome not in (
+            CheckOutcome.ERROR,
+            CheckOutcome.DEFERRED,
+            CheckOutcome.SUSPECT,
+        ):
             conn.execute(
                 update(postings)
                 .where(postings.c.id == board_id, postings.c.baselined_at.is_(None))

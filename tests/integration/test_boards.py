@@ -97,16 +97,31 @@ def test_a_closed_posting_that_returns_is_reopened_once(board: Board) -> None:
     assert board.members()["Data Scientist"] is PostingStatus.OPEN
 
 
-def test_an_empty_board_is_not_believed(board: Board) -> None:
+def test_an_empty_board_is_held_back_while_it_may_be_a_fault(board: Board) -> None:
     board.serve("board-1.json")
     board.check()
     board.server.publish(API, '{"jobs": [], "meta": {"total": 0}}', content_type="application/json")
-    for _ in range(4):
-        assert board.check() is CheckOutcome.ERROR
-    # No posting changed; the one alert is that the board has been failing (3 in a row).
-    (only,) = board.titles()
-    assert only.startswith(f"{BOARD}: checks failing (3 in a row): the board lists no postings")
+    assert board.check() is CheckOutcome.SUSPECT
+    assert board.check() is CheckOutcome.SUSPECT
+    board.serve("board-1.json")  # it was a fault: the jobs are back
+    board.check()
+    assert board.titles() == []
     assert set(board.members().values()) == {PostingStatus.OPEN}
+
+
+def test_a_board_that_stays_empty_is_believed_and_its_postings_close(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    followed = len(board.members())
+    board.server.publish(API, '{"jobs": [], "meta": {"total": 0}}', content_type="application/json")
+    assert [board.check() for _ in range(2)] == [CheckOutcome.SUSPECT] * 2
+    assert set(board.members().values()) == {PostingStatus.OPEN}
+    board.check()  # the third empty answer is believed: every posting is missing once
+    board.check()  # and closed at the second (alerts.close_after)
+    assert set(board.members().values()) == {PostingStatus.CLOSED}
+    closed = [t for t in board.titles() if t.endswith("posting closed")]
+    assert len(closed) == followed
+    assert not [t for t in board.titles() if "checks failing" in t]
 
 
 def test_a_board_that_errors_changes_nothing(board: Board) -> None:
