@@ -144,14 +144,13 @@ def _hold_empty_board(
 ) -> CheckResult | None:
     """A board that suddenly lists nothing is far likelier broken than emptied: held back
     like a suspect read until ``confirm_suspect`` more checks say the same; None then."""
-    seen = board.suspect_count + 1 if board.suspect_hash == EMPTY_BOARD else 1
+    seen = sightings(board, EMPTY_BOARD)
     if seen > ctx.confirm_suspect:
         return None
     error = ParseError(
         "the board lists no postings at all; not believed until it lasts", url=board.url
     )
-    base = _failed(board, ctx, error=error, http_status=http_status)
-    return replace(base, outcome=CheckOutcome.SUSPECT, suspect_hash=EMPTY_BOARD, suspect_count=seen)
+    return as_suspect(_failed(board, ctx, error=error, http_status=http_status), EMPTY_BOARD, seen)
 
 
 def _board_marker(board: PostingState) -> Posting:
@@ -351,12 +350,22 @@ def hold_suspect(
     """A suspect read is held back (no version, no alert, retried sooner); None once
     the same content has come back ``confirm_after`` more times and may be believed."""
     digest = posting.content_hash()
-    seen = state.suspect_count + 1 if state.suspect_hash == digest else 1
+    seen = sightings(state, digest)
     if doubt.confirmable and seen > confirm_after:
         return None
     error = ParseError(f"suspect read, not believed yet: {doubt.reason}", url=state.url)
     base = failed(state, now=now, error=error, http_status=http_status, jitter=jitter)
-    return replace(base, outcome=CheckOutcome.SUSPECT, suspect_hash=digest, suspect_count=seen)
+    return as_suspect(base, digest, seen)
+
+
+def sightings(state: PostingState, marker: str) -> int:
+    """How many checks in a row (this one included) have read the same suspect content."""
+    return state.suspect_count + 1 if state.suspect_hash == marker else 1
+
+
+def as_suspect(failure: CheckResult, marker: str, seen: int) -> CheckResult:
+    """A failed check's result, marked as a suspect read awaiting confirmation."""
+    return replace(failure, outcome=CheckOutcome.SUSPECT, suspect_hash=marker, suspect_count=seen)
 
 
 def deferred(state: PostingState, *, now: datetime, seconds: float) -> CheckResult:
