@@ -32,9 +32,17 @@ class AddressGuard:
     def __init__(self, allowed_networks: Iterable[str] = ()) -> None:
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
         self._resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self._verdicts: dict[str, str | None] = {}
 
     def refusal(self, address: str) -> str | None:
         """Why ``address`` may not be fetched, or None when it may."""
+        if address not in self._verdicts:
+            if len(self._verdicts) > 10_000:  # a bound, not a working-set estimate
+                self._verdicts.clear()
+            self._verdicts[address] = self._judge(address)
+        return self._verdicts[address]
+
+    def _judge(self, address: str) -> str | None:
         ip: IPAddress = ipaddress.ip_address(address.split("%")[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
@@ -53,16 +61,20 @@ class AddressGuard:
     async def check_url(self, url: str) -> None:
         """Raise ``BlockedAddress`` unless every address the URL's host names is allowed."""
         parts = urlsplit(url)
-        host = (parts.hostname or "").strip("[]")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        await self.check_host((parts.hostname or "").strip("[]"), port, url)
+
+    async def check_host(self, host: str, port: int, url: str) -> None:
         if not host:
             raise TransportError("the URL names no host", url=url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         for address in await self._addresses(host, port, url):
             reason = self.refusal(address)
             if reason is not None:
                 raise BlockedAddress(url=url, host=host, address=address, reason=reason)
 
     async def _addresses(self, host: str, port: int, url: str) -> list[str]:
+        if host in self._verdicts:  # an address literal already judged
+            return [host]
         try:
             return [str(ipaddress.ip_address(host))]
         except ValueError:
@@ -89,7 +101,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._guard = guard
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self._guard.check_url(str(request.url))
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        await self._guard.check_host(url.host, port, str(url))
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
