@@ -327,24 +327,32 @@ class Repository:
     def _claim(
         self, *, now: datetime, lease: timedelta, limit: int | None, due_only: bool
     ) -> list[PostingState]:
-        query = (
-            _state_query()
-            .where(postings.c.role != "member")
+        # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
+        # whole states with their stored versions spilled to disk on every claim.
+        pick = (
+            select(postings.c.id)
+            .join(watches, watches.c.id == postings.c.watch_id)
+            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
             .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
             .order_by(postings.c.next_check_at, postings.c.id)
             .limit(limit)
         )
         if due_only:
-            query = query.where(postings.c.next_check_at <= now)
+            pick = pick.where(postings.c.next_check_at <= now)
         with self._transaction() as conn:
             if conn.dialect.name == "postgresql":
-                query = query.with_for_update(of=postings, skip_locked=True)
-            rows = conn.execute(query).all()
-            ids = [row.id for row in rows]
-            if ids:
-                conn.execute(
-                    update(postings).where(postings.c.id.in_(ids)).values(lease_until=now + lease)
-                )
+                pick = pick.with_for_update(of=postings, skip_locked=True)
+            ids = list(conn.scalars(pick))
+            if not ids:
+                return []
+            conn.execute(
+                update(postings).where(postings.c.id.in_(ids)).values(lease_until=now + lease)
+            )
+            rows = conn.execute(
+                _state_query()
+                .where(postings.c.id.in_(ids))
+                .order_by(postings.c.next_check_at, postings.c.id)
+            ).all()
             return [_state(conn, row) for row in rows]
 
     def release_leases(self, posting_ids: Sequence[int]) -> None:
