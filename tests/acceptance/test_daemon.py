@@ -20,7 +20,7 @@ from tests.peers import webhook_receiver
 pytestmark = pytest.mark.slow
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Poll a condition of another process; fail with a clear message at the deadline."""
     deadline = time.monotonic() + timeout
     while not condition():
