@@ -26,6 +26,7 @@ from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
 from monitor.metrics import Metrics
 from monitor.model import BoardFilters, CheckOutcome, CheckResult, Delivery, FieldChange, Posting
+from monitor.netguard import Resolver
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
     DeliveryReport,
@@ -67,6 +68,7 @@ class App:
         console: TextIO | None = None,
         sources: SourceRegistry | None = None,
         rng: random.Random | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.config = config
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -84,6 +86,7 @@ class App:
             config.http,
             transport=transport,
             gate=HostGate(config.http, clock=self.clock, rng=self.rng),
+            resolver=resolver,
         )
         self.schedule = Schedule(jitter=config.scheduler.jitter, rng=self.rng)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")

@@ -124,6 +124,23 @@ class HttpConfig(_Strict):
     respect_robots_txt: bool = Field(
         default=False, description="Fetch nothing a site's robots.txt disallows for our agent."
     )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM file of certificate authorities to trust instead of the bundled ones "
+        "(certifi), e.g. for a company's TLS-inspecting proxy.",
+    )
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_certificates(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            import ssl
+
+            try:
+                ssl.create_default_context(cafile=str(path))
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"{path} cannot be read as PEM certificates: {exc}") from None
+        return path
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

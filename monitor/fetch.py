@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import aiohttp
+import certifi
+import httpcore
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -31,7 +33,13 @@ from monitor.errors import (
     TransportError,
 )
 from monitor.hosts import HostGate, retry_after_seconds
-from monitor.netguard import AddressGuard, GuardedResolver, GuardedTransport
+from monitor.netguard import (
+    AddressGuard,
+    GuardedBackend,
+    GuardedResolver,
+    GuardedTransport,
+    Resolver,
+)
 from monitor.sources.base import FetchedPage
 
 log = logging.getLogger(__name__)
@@ -51,7 +59,8 @@ class Fetcher:
 
     Requests go straight to an httpx transport (no ``AsyncClient``): redirects are
     followed here, hop by hop, so each hop passes the same checks, and no cookie
-    jar carries one site's cookies to another or grows for months.
+    jar carries one site's cookies to another or grows for months. ``resolver``
+    replaces the system's DNS for the real transports (tests play DNS faults).
     """
 
     def __init__(
@@ -60,6 +69,7 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         gate: HostGate | None = None,
+        resolver: Resolver | None = None,
     ):
         self._config = config
         self.gate = gate or HostGate(config)
@@ -70,7 +80,7 @@ class Fetcher:
                 "https": transport,
             }
         else:
-            self._transports = _transports(config)
+            self._transports = _transports(config, resolver)
         seconds = config.timeout.total_seconds()
         self._timeout = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
         self._headers = {
@@ -113,12 +123,8 @@ class Fetcher:
         try:
             async with asyncio.timeout(self._config.timeout.total_seconds()):
                 final_url, response, body = await self._follow(url, headers)
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(f"timed out: {exc.__class__.__name__}", url=url) from exc
-        except TimeoutError as exc:
-            raise FetchTimeout("timed out", url=url) from exc
-        except (httpx.TransportError, httpx.InvalidURL, aiohttp.ClientError) as exc:
-            raise TransportError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
+        except (httpx.TransportError, httpx.InvalidURL, aiohttp.ClientError, TimeoutError) as exc:
+            raise _translate(exc, url) from exc
         latency_ms = round((time.perf_counter() - started) * 1000)
         try:
             return _response(url, final_url, response, body, latency_ms)
@@ -182,20 +188,57 @@ class Fetcher:
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-def _transports(config: HttpConfig) -> dict[str, httpx.AsyncBaseTransport]:
+def _translate(exc: Exception, url: str) -> FetchError:
+    """A timeout or a transport error, judged by the error that happened: httpx-aiohttp
+    maps every aiohttp connection error (refused, reset, DNS, TLS) to httpx's
+    ``ConnectTimeout``, so its cause decides."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
+    if isinstance(cause, TimeoutError | httpx.TimeoutException):
+        detail = "" if type(cause) is TimeoutError else f": {cause.__class__.__name__}"
+        return FetchTimeout(f"timed out{detail}", url=url)
+    return TransportError(f"{cause.__class__.__name__}: {_first_words(cause)}", url=url)
+
+
+def _first_words(exc: BaseException) -> str:
+    """The error's message, or the first one down its chain (httpx's ReadError for a
+    reset says nothing; the ConnectionResetError under it does)."""
+    seen: BaseException | None = exc
+    for _depth in range(6):
+        if seen is None:
+            break
+        if str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return "no details"
+
+
+def tls_context(config: HttpConfig) -> ssl.SSLContext:
+    """Certificates are verified against ``http.ca_bundle``, else certifi's bundle
+    (as httpx does), the same for both transports."""
+    return ssl.create_default_context(cafile=str(config.ca_bundle or certifi.where()))
+
+
+def _transports(
+    config: HttpConfig, resolver: Resolver | None = None
+) -> dict[str, httpx.AsyncBaseTransport]:
     """Plain HTTP/1.1 over aiohttp, several times cheaper per request than httpcore;
     https over httpcore with HTTP/2 when ``http2`` is on (servers that offer it keep
     one multiplexed connection), else over aiohttp too."""
-    guard = AddressGuard(config.allowed_networks)
-    fast: httpx.AsyncBaseTransport = GuardedTransport(LoopBoundTransport(config, guard), guard)
+    guard = AddressGuard(config.allowed_networks, resolver)
+    tls = tls_context(config)
+    fast: httpx.AsyncBaseTransport = GuardedTransport(LoopBoundTransport(config, guard, tls), guard)
     secure = fast
     if config.http2:
-        h2 = httpx.AsyncHTTPTransport(
+        h2 = httpx.AsyncHTTPTransport(http2=True, verify=tls)
+        # httpx takes no network backend, and the pool is where it goes: ours connects
+        # only to addresses the guard has just judged (tests/integration/test_netguard).
+        h2._pool = httpcore.AsyncConnectionPool(
+            ssl_context=tls,
+            max_connections=config.max_connections,
+            max_keepalive_connections=config.max_connections,
+            http1=True,
             http2=True,
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
+            network_backend=GuardedBackend(guard),
         )
         secure = GuardedTransport(h2, guard)
     return {"http": fast, "https": secure}
@@ -205,10 +248,15 @@ class LoopBoundTransport(httpx.AsyncBaseTransport):
     """httpx over aiohttp (httpx-aiohttp), with one aiohttp session per event loop:
     an aiohttp session cannot outlive the loop it was made in."""
 
-    def __init__(self, config: HttpConfig, guard: AddressGuard | None = None) -> None:
+    def __init__(
+        self,
+        config: HttpConfig,
+        guard: AddressGuard | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._config = config
         self._guard = guard or AddressGuard(config.allowed_networks)
-        self._ssl = ssl.create_default_context()
+        self._ssl = tls or tls_context(config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inner: AiohttpTransport | None = None
 
@@ -216,7 +264,7 @@ class LoopBoundTransport(httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(
             limit=self._config.max_connections,
             ssl=self._ssl,
-            ttl_dns_cache=300,
+            use_dns_cache=False,  # the guard's resolver keeps answers itself
             keepalive_timeout=30,
             resolver=GuardedResolver(self._guard),
         )

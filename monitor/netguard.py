@@ -3,9 +3,11 @@ make the daemon fetch its own admin ports, a cloud metadata endpoint or a machin
 on the private network (SSRF). Every hop of every fetch is checked; addresses
 that are not public are refused unless ``http.allowed_networks`` allows them.
 
-Checked twice for plain HTTP: before the request (every address the name
-resolves to) and in aiohttp's resolver at connect time, so a name that resolves
-differently the second time (DNS rebinding) is still refused.
+Checked twice: before the request (every address the name resolves to), and
+again when a connection is opened (aiohttp's resolver for plain HTTP, the httpcore
+network backend for https), where the connection goes to an address just judged,
+so a name that resolves differently the second time (DNS rebinding) is still
+refused. Both ask one ``Resolver``, an injectable seam like the HTTP transport.
 """
 
 from __future__ import annotations
@@ -15,23 +17,52 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 from monitor.errors import BlockedAddress, TransportError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_CACHE_SECONDS = 60.0
+Endpoint = tuple[str, int]
+"""An address and port to connect to, as getaddrinfo answers."""
+
+
+class Resolver(Protocol):
+    async def resolve(self, host: str, port: int) -> list[Endpoint]:
+        """Where ``host:port`` may be reached; ``OSError`` when the name does not resolve."""
+        ...
+
+
+class SystemResolver:
+    """The system's getaddrinfo (off the event loop), answers kept for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self._ttl = ttl
+        self._answers: dict[Endpoint, tuple[float, list[Endpoint]]] = {}
+
+    async def resolve(self, host: str, port: int) -> list[Endpoint]:
+        cached = self._answers.get((host, port))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # In getaddrinfo's order (RFC 6724 preference), each endpoint once.
+        endpoints = list(dict.fromkeys((str(info[4][0]), int(info[4][1])) for info in infos))
+        if len(self._answers) > 10_000:  # a bound, not a working-set estimate
+            self._answers.clear()
+        self._answers[(host, port)] = (time.monotonic() + self._ttl, endpoints)
+        return endpoints
 
 
 class AddressGuard:
-    def __init__(self, allowed_networks: Iterable[str] = ()) -> None:
+    def __init__(
+        self, allowed_networks: Iterable[str] = (), resolver: Resolver | None = None
+    ) -> None:
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-        self._resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self._resolver = resolver or SystemResolver()
         self._verdicts: dict[str, str | None] = {}
 
     def refusal(self, address: str) -> str | None:
@@ -65,32 +96,33 @@ class AddressGuard:
         await self.check_host((parts.hostname or "").strip("[]"), port, url)
 
     async def check_host(self, host: str, port: int, url: str) -> None:
+        await self.endpoints(host, port, url)
+
+    async def endpoints(self, host: str, port: int, url: str) -> list[Endpoint]:
+        """Where ``host:port`` resolves, every address allowed; else ``BlockedAddress``
+        (or ``TransportError`` when the name does not resolve)."""
         if not host:
             raise TransportError("the URL names no host", url=url)
-        for address in await self._addresses(host, port, url):
+        endpoints = await self._resolve(host, port, url)
+        if not endpoints:
+            raise TransportError(f"cannot resolve {host}: no addresses", url=url)
+        for address, _port in endpoints:
             reason = self.refusal(address)
             if reason is not None:
                 raise BlockedAddress(url=url, host=host, address=address, reason=reason)
+        return endpoints
 
-    async def _addresses(self, host: str, port: int, url: str) -> list[str]:
+    async def _resolve(self, host: str, port: int, url: str) -> list[Endpoint]:
         if host in self._verdicts:  # an address literal already judged
-            return [host]
+            return [(host, port)]
         try:
-            return [str(ipaddress.ip_address(host))]
+            return [(str(ipaddress.ip_address(host)), port)]
         except ValueError:
             pass
-        cached = self._resolved.get((host, port))
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
+            return await self._resolver.resolve(host, port)
         except OSError as exc:
             raise TransportError(f"cannot resolve {host}: {exc}", url=url) from exc
-        addresses = sorted({str(info[4][0]) for info in infos})
-        self._resolved[(host, port)] = (time.monotonic() + _CACHE_SECONDS, addresses)
-        return addresses
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
@@ -111,23 +143,78 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 class GuardedResolver(AbstractResolver):
-    """aiohttp's resolver, refusing at connect time what the guard refuses."""
+    """aiohttp's resolver: the guard's resolver, refusing at connect time what the
+    guard refuses. Its errors pass through aiohttp and httpx-aiohttp untouched (they
+    wrap only ``OSError``), so they read as they do for https."""
 
     def __init__(self, guard: AddressGuard) -> None:
         self._guard = guard
-        self._inner = ThreadedResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        refused = [r["host"] for r in results if self._guard.refusal(r["host"]) is not None]
-        if refused:
-            raise OSError(f"{host} resolves to {refused[0]}, which may not be fetched")
-        return results
+        endpoints = await self._guard.endpoints(host, port, url=f"{host}:{port}")
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=where,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address, where in endpoints
+        ]
 
     async def close(self) -> None:
-        await self._inner.close()
+        return None
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting only to addresses the guard just
+    allowed (TLS still verifies the certificate against the URL's host name)."""
+
+    def __init__(self, guard: AddressGuard) -> None:
+        self._guard = guard
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            endpoints = await self._guard.endpoints(host, port, url=f"{host}:{port}")
+        except TransportError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        failure: Exception | None = None
+        for address, where in endpoints:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    where,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # try the host's next address
+        assert failure is not None  # endpoints is never empty
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("fetches never use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 def valid_networks(values: Sequence[Any]) -> tuple[str, ...]:

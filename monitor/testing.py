@@ -5,11 +5,15 @@
   be told to fail.
 - ``PageServer``: an ``httpx.MockTransport`` that serves pages from a dict,
   honours ETag/If-None-Match, and can play errors.
+- ``FakeDns``: a resolver from a table that can play DNS outages.
 """
 
 from __future__ import annotations
 
 import hashlib
+import socket
+import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -78,3 +82,40 @@ class PageServer:
         if request.headers.get("If-None-Match") == etag:
             return httpx.Response(304, headers={"ETag": etag})
         return httpx.Response(200, text=body, headers={"Content-Type": content_type, "ETag": etag})
+
+
+class FakeDns:
+    """A resolver (``monitor.netguard.Resolver``) answering from a table; names not
+    in it fail as unknown names do. Like curl's ``--connect-to``, an entry may send
+    a name's port elsewhere, so ``boards-api.greenhouse.io:443`` can be a local
+    server. ``fail_next`` plays an outage for a name's next lookups. Safe to drive
+    from another thread than the one resolving."""
+
+    def __init__(self) -> None:
+        self._table: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        self._failures: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.lookups: Counter[str] = Counter()
+
+    def add(self, host: str, port: int, *endpoints: tuple[str, int]) -> None:
+        with self._lock:
+            self._table[(host, port)] = list(endpoints)
+
+    def fail_next(self, host: str, times: int = 1) -> None:
+        with self._lock:
+            self._failures[host] += times
+
+    def pending_failures(self) -> int:
+        with self._lock:
+            return sum(self._failures.values())
+
+    async def resolve(self, host: str, port: int) -> list[tuple[str, int]]:
+        with self._lock:
+            self.lookups[host] += 1
+            if self._failures[host] > 0:
+                self._failures[host] -= 1
+                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            endpoints = self._table.get((host, port))
+        if endpoints is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(endpoints)

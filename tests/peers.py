@@ -1,11 +1,18 @@
-"""Real local protocol peers for tests: an SMTP server and an HTTP webhook receiver."""
+"""Real local protocol peers for tests: an SMTP server, an HTTP webhook receiver and
+an HTTP(S) server that plays faults."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
 import socket
+import ssl
+import struct
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,3 +100,222 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+CAPTCHA_PAGE = (
+    "<html><head><title>Just a moment...</title></head><body><h1>Checking your browser"
+    "</h1><p>Please enable JavaScript and cookies to continue.</p></body></html>"
+)
+LOGIN_PAGE = "<html><head><title>Sign in | Careers</title></head><body><form></form></body></html>"
+SERVER_FAULTS = frozenset(
+    {
+        "500",
+        "502",
+        "503",
+        "429",
+        "timeout",
+        "reset",
+        "truncated",
+        "empty",
+        "captcha",
+        "login",
+        "no-jobs",
+        "tls",
+    }
+)
+
+
+class FaultServer:
+    """A real HTTP(S) server on 127.0.0.1 (asyncio, on its own thread) that serves
+    pages and plays faults on demand: ``play("503", "reset")`` makes the next two
+    requests fail that way, in order, then pages are served again.
+
+    Faults: ``500``/``502``/``503``/``429`` (the last two with ``Retry-After: 1``),
+    ``timeout`` (no answer for ``hold`` seconds), ``reset`` (TCP RST after the
+    request), ``truncated`` (half the declared body, then close), ``empty`` (an
+    empty 200), ``captcha`` and ``login`` (a block page with 200; a 302 to a login
+    page), ``no-jobs`` (a board API answering zero jobs), ``tls`` (a certificate
+    the client does not trust; only with ``tls``). Every answer closes the
+    connection, so each request connects (and resolves) afresh. Pages carry an
+    ETag and ``If-None-Match`` gets a 304.
+    """
+
+    def __init__(
+        self,
+        *,
+        tls: ssl.SSLContext | None = None,
+        untrusted_tls: ssl.SSLContext | None = None,
+        hold: float = 3.0,
+    ) -> None:
+        self._tls = tls
+        self._untrusted = untrusted_tls
+        self._hold = hold
+        self._pages: dict[str, tuple[bytes, str]] = {}
+        self._faults: deque[str] = deque()
+        self._lock = threading.Lock()
+        self.served: Counter[tuple[str, str]] = Counter()
+        """Good answers (200 or 304) by (path, ETag)."""
+        self.played: Counter[str] = Counter()
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    # -- the test's side -------------------------------------------------------------
+
+    def publish(self, path: str, body: str, content_type: str = "text/html; charset=utf-8") -> str:
+        """Serve ``body`` at ``path`` from now on; returns its ETag."""
+        data = body.encode("utf-8")
+        with self._lock:
+            self._pages[path] = (data, content_type)
+        return _etag(data)
+
+    def play(self, *faults: str) -> None:
+        unknown = set(faults) - SERVER_FAULTS
+        if unknown or ("tls" in faults and self._untrusted is None):
+            raise ValueError(f"this server cannot play {sorted(unknown) or ['tls']}")
+        with self._lock:
+            self._faults.extend(faults)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._faults)
+
+    def etag(self, path: str) -> str:
+        with self._lock:
+            return _etag(self._pages[path][0])
+
+    def start(self) -> FaultServer:
+        self._thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+        ).result()
+        self._server = server
+        self.port = int(server.sockets[0].getsockname()[1])
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self._server.close()
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    def __enter__(self) -> FaultServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the server's side -----------------------------------------------------------
+
+    def _next_fault(self, *, connecting: bool) -> str | None:
+        with self._lock:
+            if not self._faults or (connecting and self._faults[0] != "tls"):
+                return None
+            fault = self._faults.popleft()
+            self.played[fault] += 1
+            return fault
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if self._tls is not None:
+                if self._next_fault(connecting=True) == "tls":
+                    assert self._untrusted is not None
+                    with contextlib.suppress(ssl.SSLError, OSError):
+                        await writer.start_tls(self._untrusted)
+                    return
+                await writer.start_tls(self._tls)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            path = lines[0].split(" ")[1].split("?")[0]
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
+            fault = None if path == "/login" else self._next_fault(connecting=False)
+            await self._answer(writer, path, headers, fault)
+        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # the client gave up (a timeout it was played, or its own)
+        finally:
+            with contextlib.suppress(OSError, RuntimeError):
+                writer.close()
+
+    async def _answer(
+        self, writer: asyncio.StreamWriter, path: str, headers: dict[str, str], fault: str | None
+    ) -> None:
+        if fault == "timeout":
+            await asyncio.sleep(self._hold)
+            return
+        if fault == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
+        if fault in ("500", "502", "503", "429"):
+            extra = {"Retry-After": "1"} if fault in ("503", "429") else {}
+            await _send(writer, int(fault), b"server trouble", "text/plain", extra)
+            return
+        if fault == "empty":
+            await _send(writer, 200, b"", "text/html")
+            return
+        if fault == "captcha":
+            await _send(writer, 200, CAPTCHA_PAGE.encode(), "text/html; charset=utf-8")
+            return
+        if fault == "login":
+            await _send(writer, 302, b"", "text/html", {"Location": f"/login?next={path}"})
+            return
+        if fault == "no-jobs":
+            await _send(writer, 200, b'{"jobs": [], "meta": {"total": 0}}', "application/json")
+            return
+        if path == "/login":
+            await _send(writer, 200, LOGIN_PAGE.encode(), "text/html; charset=utf-8")
+            return
+        with self._lock:
+            page = self._pages.get(path)
+        if page is None:
+            await _send(writer, 404, b"not found", "text/plain")
+            return
+        body, content_type = page
+        etag = _etag(body)
+        if fault == "truncated":
+            head = _head(200, len(body), content_type, {"ETag": etag})
+            writer.write(head + body[: len(body) // 2])
+            await writer.drain()
+            return
+        if headers.get("if-none-match") == etag:
+            await _send(writer, 304, b"", content_type, {"ETag": etag}, length=False)
+        else:
+            await _send(writer, 200, body, content_type, {"ETag": etag})
+        with self._lock:
+            self.served[(path, etag)] += 1
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
+
+def _head(status: int, length: int | None, content_type: str, extra: dict[str, str]) -> bytes:
+    lines = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", "Connection: close"]
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    lines += [f"{name}: {value}" for name, value in extra.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _send(
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: bytes,
+    content_type: str,
+    extra: dict[str, str] | None = None,
+    *,
+    length: bool = True,
+) -> None:
+    writer.write(_head(status, len(body) if length else None, content_type, extra or {}) + body)
+    await writer.drain()

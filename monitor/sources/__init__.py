@@ -43,6 +43,8 @@ def read_page(source: Source, page: FetchedPage, *, url: str) -> list[Posting]:
     """Postings read from ``page`` by ``source``. Whatever a server sends, the result is
     postings or a ``MonitorError``: a body of a shape no source expects is a
     ``ParseError`` (recorded on the posting, retried), never a crashed check."""
+    if not page.body.strip():
+        raise ParseError(f"empty response body (HTTP {page.status})", url=page.url)
     try:
         return source.parse(page, url=url)
     except MonitorError:

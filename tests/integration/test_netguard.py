@@ -4,17 +4,22 @@ address unless allowed, on every redirect hop, and http(s) only."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import trustme
 
 from monitor.config import HttpConfig
-from monitor.errors import BlockedAddress, TransportError
+from monitor.errors import BlockedAddress, FetchError, FetchTimeout, TransportError
 from monitor.fetch import Fetcher, FetchResponse
-from monitor.netguard import AddressGuard
+from monitor.netguard import AddressGuard, Resolver
+from monitor.testing import FakeDns
+from tests.peers import FaultServer
 
 
 class Routes(BaseHTTPRequestHandler):
@@ -49,9 +54,16 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
-def fetch(url: str, allowed: tuple[str, ...] = ()) -> FetchResponse:
+def fetch(
+    url: str,
+    allowed: tuple[str, ...] = (),
+    *,
+    resolver: Resolver | None = None,
+    **settings: object,
+) -> FetchResponse:
     async def once() -> FetchResponse:
-        fetcher = Fetcher(HttpConfig(allowed_networks=allowed))
+        config = HttpConfig.model_validate({"allowed_networks": allowed, **settings})
+        fetcher = Fetcher(config, resolver=resolver)
         try:
             return await fetcher.get(url)
         finally:
@@ -124,3 +136,108 @@ def test_allowed_networks_open_exactly_what_they_name() -> None:
 def test_allowed_networks_are_validated() -> None:
     with pytest.raises(ValueError, match="not an IP network"):
         HttpConfig(allowed_networks=("localhost",))
+
+
+# -- names, certificates and connect-time checks, with a fake DNS ------------------------
+
+LOCAL = ("127.0.0.1/32",)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_site(ca: trustme.CA) -> Iterator[tuple[FaultServer, FakeDns]]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("careers.test").configure_cert(context)
+    with FaultServer(tls=context) as server:
+        server.publish("/job", "<h1>Engineer</h1>")
+        dns = FakeDns()
+        dns.add("careers.test", 443, ("127.0.0.1", server.port))
+        yield server, dns
+
+
+@pytest.mark.parametrize("http2", [True, False], ids=["httpcore", "aiohttp"])
+def test_https_is_verified_against_the_configured_ca_bundle(
+    tls_site: tuple[FaultServer, FakeDns], ca: trustme.CA, tmp_path: Path, http2: bool
+) -> None:
+    _server, dns = tls_site
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    page = fetch("https://careers.test/job", LOCAL, resolver=dns, ca_bundle=bundle, http2=http2)
+    assert page.page.body == b"<h1>Engineer</h1>"
+
+
+@pytest.mark.parametrize("http2", [True, False], ids=["httpcore", "aiohttp"])
+def test_a_certificate_from_an_unknown_authority_is_refused(
+    tls_site: tuple[FaultServer, FakeDns], http2: bool
+) -> None:
+    server, dns = tls_site
+    with pytest.raises(TransportError, match=r"(?i)certificate verify failed"):
+        fetch("https://careers.test/job", LOCAL, resolver=dns, http2=http2)
+    assert sum(server.served.values()) == 0
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_name_that_does_not_resolve_is_a_transport_error(scheme: str) -> None:
+    dns = FakeDns()
+    dns.fail_next("careers.test")
+    with pytest.raises(TransportError, match=r"cannot resolve careers\.test: .*name resolution"):
+        fetch(f"{scheme}://careers.test/job", resolver=dns)
+    with pytest.raises(TransportError, match=r"cannot resolve careers\.test: .*not known"):
+        fetch(f"{scheme}://careers.test/job", resolver=dns)
+
+
+class Rebinding:
+    """Answers a public address first, then loopback: DNS rebinding."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.lookups = 0
+
+    async def resolve(self, host: str, port: int) -> list[tuple[str, int]]:
+        self.lookups += 1
+        address = "93.184.215.14" if self.lookups == 1 else "127.0.0.1"
+        return [(address, self.port)]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_name_that_rebinds_to_loopback_when_connecting_is_refused(scheme: str) -> None:
+    with FaultServer() as server:
+        server.publish("/job", "<h1>Engineer</h1>")
+        dns = Rebinding(server.port)
+        with pytest.raises(FetchError, match=r"127\.0\.0\.1.*a loopback address"):
+            fetch(f"{scheme}://careers.test/job", resolver=dns)
+        assert dns.lookups == 2  # judged before the request, and again when connecting
+        assert sum(server.served.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ("reset", TransportError, "Connection reset by peer"),
+        ("truncated", TransportError, "ClientPayloadError"),
+        ("timeout", FetchTimeout, "timed out"),
+    ],
+)
+def test_connection_faults_are_named_for_what_happened(
+    fault: str, error: type[FetchError], message: str
+) -> None:
+    """httpx-aiohttp calls every connection error a ConnectTimeout; a reset must not
+    read as a timeout in the check log. (aiohttp sends a GET once more after a reset,
+    as RFC 9112 allows, so the reset is played twice.)"""
+    with FaultServer(hold=2) as server:
+        server.publish("/job", "<h1>Engineer</h1>" * 100)
+        server.play(*[fault] * (2 if fault == "reset" else 1))
+        with pytest.raises(error, match=message) as caught:
+            fetch(f"http://127.0.0.1:{server.port}/job", LOCAL, timeout=0.5)
+        assert type(caught.value) is error
+
+
+def test_a_refused_connection_is_a_transport_error() -> None:
+    with FaultServer() as server:
+        port = server.port
+    with pytest.raises(TransportError, match="Connect call failed"):
+        fetch(f"http://127.0.0.1:{port}/job", LOCAL)

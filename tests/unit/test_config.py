@@ -66,6 +66,16 @@ def test_example_config_is_valid() -> None:
             id="channel-url",
         ),
         pytest.param("watches = [", "cannot read", id="toml-syntax"),
+        pytest.param(
+            "[http]\nca_bundle = '/nonexistent/ca.pem'",
+            "http.ca_bundle: /nonexistent/ca.pem cannot be read as PEM certificates",
+            id="ca-bundle-missing",
+        ),
+        pytest.param(
+            "[http]\nca_bundle = 'monitor.toml'",
+            "http.ca_bundle: monitor.toml cannot be read as PEM certificates",
+            id="ca-bundle-not-pem",
+        ),
     ],
 )
 def test_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
