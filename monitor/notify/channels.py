@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from typing import Protocol, TextIO
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
 
@@ -26,6 +27,22 @@ class Notifier(Protocol):
     async def send(self, channel: str, alert: Alert) -> None:
         """Deliver ``alert`` to ``channel``; raise NotifyError if it was not accepted."""
         ...
+
+
+_PASSED_THROUGH = ("+", "-", ":")
+"""Apprise's prefixes for query arguments it sends on as they are: HTTP headers
+(``+Authorization=Bearer ...``), query arguments and payload fields. Its privacy
+mode shows their values; they are where webhook tokens live."""
+
+
+def masked(privacy_url: str) -> str:
+    """Apprise's privacy URL with the values it passes through hidden too."""
+    parts = urlsplit(privacy_url)
+    query = [
+        (name, "****" if name.startswith(_PASSED_THROUGH) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 class ChannelNotifier:
@@ -48,7 +65,7 @@ class ChannelNotifier:
                 raise ConfigError(
                     f"channels: {channel.name!r} has a URL Apprise cannot use", source="channels"
                 )
-            self._masked[channel.name] = str(service.url(privacy=True))  # type: ignore[no-untyped-call]
+            self._masked[channel.name] = masked(str(service.url(privacy=True)))  # type: ignore[no-untyped-call]
             self._apprise.add(service)
 
     @property
