@@ -235,3 +235,48 @@ def test_an_unreachable_database_is_a_configuration_error(tmp_path: Path) -> Non
     )
     assert "s3cret" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+BAD_CONFIGS = {
+    "unknown-key": ("[http]\ntimeoutt = 3\n", "http.timeoutt: unknown setting"),
+    "wrong-type": ("[scheduler]\nbatch_size = 'many'\n", "scheduler.batch_size"),
+    "duplicate-watch": (
+        "[[watches]]\nurl = 'https://x.test/j'\n[[watches]]\nurl = 'https://x.test/j'\n",
+        "watched twice",
+    ),
+    "unknown-channel-tag": (
+        "[[watches]]\nurl = 'https://x.test/j'\nchannels = ['pagers']\n",
+        "no channel named or tagged pagers",
+    ),
+    "bad-interval": ("[[watches]]\nurl = 'https://x.test/j'\ninterval = '0s'\n", "interval"),
+    "bad-daily-time": (
+        "[[channels]]\nname = 'd'\nurl = 'console://'\ndigest_at = '25:00'\n",
+        "channels[0].digest_at: '25:00' is not a daily time",
+    ),
+    "unreachable-database": (
+        "[database]\nurl = 'postgresql+psycopg://bob:s3cret@127.0.0.1:1/jobs'\n",
+        "database.url: cannot reach the database",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_CONFIGS))
+@pytest.mark.parametrize("command", ["check", "run", "status"])
+def test_every_kind_of_bad_config_exits_2_naming_it_and_touches_no_data(
+    tmp_path: Path, kind: str, command: str
+) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text("[http]\nallowed_networks = ['127.0.0.1/32']\n", encoding="utf-8")
+    assert invoke(good, "watch", "add", "https://x.test/jobs/1").exit_code == 0
+    database = tmp_path / "data" / "monitor.db"
+    before = database.read_bytes()
+    text, message = BAD_CONFIGS[kind]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(bad), command])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("configuration error: "), result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "s3cret" not in result.output
+    assert database.read_bytes() == before
