@@ -108,6 +108,7 @@ class App:
                 interval=w.interval,
                 channels=w.channels,
                 filters=BoardFilters(**w.filters.model_dump()),
+                cron=w.cron,
             )
             for w in self.config.watches
         ]
@@ -132,6 +133,7 @@ class App:
         interval: timedelta,
         channels: Sequence[str] = (),
         filters: BoardFilters | None = None,
+        cron: str | None = None,
     ) -> WatchSpec:
         self._check_channels(channels)
         source = self.sources.detect(url)
@@ -148,6 +150,7 @@ class App:
             channels=tuple(channels),
             is_board=is_board,
             filters=filters or BoardFilters(),
+            cron=cron,
         )
 
     def add_watch(
@@ -157,8 +160,11 @@ class App:
         interval: timedelta,
         channels: Sequence[str] = (),
         filters: BoardFilters | None = None,
+        cron: str | None = None,
     ) -> WatchRecord:
-        spec = self.watch_spec(url, interval=interval, channels=channels, filters=filters)
+        spec = self.watch_spec(
+            url, interval=interval, channels=channels, filters=filters, cron=cron
+        )
         return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
 
     def _check_channels(self, wanted: Sequence[str]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app import App
 from monitor.config import MonitorConfig, load_config, parse_duration
+from monitor.cron import cron_trigger, typical_gap
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine, tune_gc
 from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
@@ -37,7 +38,7 @@ from monitor.runner import PassReport
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
 from monitor.store.engine import upgrade
-from monitor.store.repository import PostingState
+from monitor.store.repository import PostingState, WatchRecord
 
 T = TypeVar("T")
 EXIT_ERROR = 1
@@ -135,6 +136,11 @@ def watch() -> None:
     "--interval", default="1h", show_default=True, help="Time between checks (90s, 15m, 1h, 1d)."
 )
 @click.option(
+    "--cron",
+    default=None,
+    help="Check on a cron schedule instead of an interval, e.g. '0 9 * * mon-fri Europe/Berlin'.",
+)
+@click.option(
     "--channel", "channels", multiple=True, help="Channel name or tag to alert (repeatable)."
 )
 @click.option("--title", "titles", multiple=True, help="Boards: follow titles with this word.")
@@ -150,6 +156,7 @@ def watch_add(
     state: _State,
     url: str,
     interval: str,
+    cron: str | None,
     channels: tuple[str, ...],
     titles: tuple[str, ...],
     excluded: tuple[str, ...],
@@ -158,19 +165,42 @@ def watch_add(
 ) -> None:
     """Watch a posting or a whole board (the source is picked from the URL)."""
     every = _duration(interval)
+    if cron is not None:
+        cron, every = _cron(cron, interval_given=_given(interval))
     filters = BoardFilters(
         title=titles, exclude_title=excluded, department=departments, location=locations
     )
     app = state.app()
     try:
-        record = app.add_watch(url, interval=every, channels=channels, filters=filters)
+        record = app.add_watch(url, interval=every, channels=channels, filters=filters, cron=cron)
     finally:
         asyncio.run(app.aclose())
     what = "board" if record.filters is not None else "posting"
     click.echo(
-        f"watching #{record.id} {record.url} ({record.source_kind} {what}, "
-        f"every {duration(record.interval)})"
+        f"watching #{record.id} {record.url} ({record.source_kind} {what}, {_cadence(record)})"
     )
+
+
+def _cadence(record: WatchRecord) -> str:
+    return f"cron '{record.cron}'" if record.cron else f"every {duration(record.interval)}"
+
+
+def _given(interval: str) -> bool:
+    """Whether --interval was given (click reports only the value)."""
+    source = click.get_current_context().get_parameter_source("interval")
+    return source is not click.core.ParameterSource.DEFAULT
+
+
+def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
+    """The schedule, normalised, and its typical gap; ConfigError naming --cron."""
+    if interval_given:
+        raise ConfigError("set --interval or --cron, not both", source="--cron")
+    normal = " ".join(expression.split())
+    try:
+        cron_trigger(normal)
+        return normal, typical_gap(normal, datetime.now(UTC))
+    except ValueError as exc:
+        raise ConfigError(str(exc), source="--cron") from exc
 
 
 @watch.command("list")
@@ -189,7 +219,7 @@ def watch_list(state: _State, include_removed: bool) -> None:
         removed = f"  removed {when(r.removed_at)}" if r.removed_at else ""
         channels = ",".join(r.channels) or "all channels"
         click.echo(
-            f"#{r.id:<4} {r.source_kind:<6} every {duration(r.interval):<5} {channels:<14} {r.origin:<6} {r.url}{removed}"
+            f"#{r.id:<4} {r.source_kind:<6} {_cadence(r):<11} {channels:<14} {r.origin:<6} {r.url}{removed}"
         )
 
 

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -341,12 +341,40 @@ class WatchConfig(_Strict):
             raise ValueError(f"{url!r} is not an http(s) URL")
         return url.strip()
 
+    cron: str | None = Field(
+        default=None,
+        description="Check on a cron schedule instead of an interval: 'minute hour day month "
+        "weekday', optionally a time zone after it (default UTC), e.g. '0 9 * * mon-fri "
+        "Europe/Berlin'.",
+    )
+
     @field_validator("interval")
     @classmethod
     def _sane_interval(cls, interval: timedelta) -> timedelta:
         if not timedelta(seconds=1) <= interval <= timedelta(days=365):
             raise ValueError("must be between 1 second and 365 days")
         return interval
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_schedule(cls, expression: str | None) -> str | None:
+        if expression is None:
+            return None
+        from monitor.cron import cron_trigger
+
+        cron_trigger(" ".join(expression.split()))
+        return " ".join(expression.split())
+
+    @model_validator(mode="after")
+    def _interval_or_cron(self) -> WatchConfig:
+        if self.cron is None:
+            return self
+        if "interval" in self.model_fields_set:
+            raise ValueError("set interval or cron, not both")
+        from monitor.cron import typical_gap
+
+        object.__setattr__(self, "interval", typical_gap(self.cron, datetime.now(UTC)))
+        return self
 
 
 def _default_channels() -> tuple[ChannelConfig, ...]:

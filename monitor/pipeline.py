@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from monitor.boards import judge_board, still_missing
 from monitor.clock import Clock
+from monitor.cron import next_fire
 from monitor.diff import compare
 from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
@@ -40,12 +41,15 @@ _ERROR_BACKOFF_BASE = timedelta(minutes=1)
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """When to check next: the interval spread by ``jitter`` (0.1: +/-10%), so postings
-    added together drift apart instead of hitting their sites in the same second."""
+    added together drift apart instead of hitting their sites in the same second; or
+    the next fire of the watch's cron schedule, on time (the user chose the time)."""
 
     jitter: float = 0.0
     rng: random.Random = field(default_factory=random.Random)
 
-    def next_check(self, now: datetime, interval: timedelta) -> datetime:
+    def next_check(self, now: datetime, interval: timedelta, cron: str | None = None) -> datetime:
+        if cron is not None:
+            return next_fire(cron, now)
         if not self.jitter:
             return now + interval
         return now + interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
@@ -95,7 +99,7 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
         now=now,
         response=response,
         body_hash=body_hash,
-        next_check_at=ctx.schedule.next_check(now, state.interval),
+        next_check_at=ctx.schedule.next_check(now, state.interval, state.cron),
     )
 
 
@@ -126,7 +130,7 @@ async def check_board(
             now=now,
             response=response,
             body_hash=body_hash,
-            next_check_at=ctx.schedule.next_check(now, board.interval),
+            next_check_at=ctx.schedule.next_check(now, board.interval, board.cron),
         ),
         snapshot=None,
         changes=(),
@@ -182,13 +186,13 @@ async def _fetch(state: PostingState, ctx: CheckContext) -> Fetched | CheckResul
                 now=now,
                 status=exc.status,
                 close_after=ctx.close_after,
-                next_check_at=ctx.schedule.next_check(now, state.interval),
+                next_check_at=ctx.schedule.next_check(now, state.interval, state.cron),
             )
         return _failed(state, ctx, error=exc, http_status=exc.status, retry_after=exc.retry_after)
     except FetchError as exc:
         return _failed(state, ctx, error=exc)
     now = ctx.clock.now()
-    next_check_at = ctx.schedule.next_check(now, state.interval)
+    next_check_at = ctx.schedule.next_check(now, state.interval, state.cron)
     if response.not_modified:
         return unchanged(
             state,

@@ -63,6 +63,8 @@ class WatchRecord:
     removed_at: datetime | None
     filters: BoardFilters | None = None
     """Set for board watches."""
+    cron: str | None = None
+    """A cron schedule, when the watch has one instead of an interval."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +78,7 @@ class WatchSpec:
     channels: tuple[str, ...] = ()
     is_board: bool = False
     filters: BoardFilters = field(default_factory=BoardFilters)
+    cron: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +111,8 @@ class PostingState:
     role: str = "single"
     watch_url: str = ""
     board_id: int | None = None
+    cron: str | None = None
+    """The watch's cron schedule; ``interval`` is then the typical gap between fires."""
     baselined_at: datetime | None = None
     filters: BoardFilters = field(default_factory=BoardFilters)
     suspect_hash: str | None = None
@@ -254,6 +259,7 @@ class Repository:
         values = {
             "source_kind": spec.source_kind,
             "interval_seconds": int(spec.interval.total_seconds()),
+            "cron": spec.cron,
             "channels": list(spec.channels),
             "origin": origin,
             "removed_at": None,
@@ -873,6 +879,7 @@ def _state_query(*, active_only: bool = True) -> Any:
     query = select(
         postings,
         watches.c.interval_seconds,
+        watches.c.cron,
         watches.c.channels,
         watches.c.filters,
         watches.c.url.label("watch_url"),
@@ -910,6 +917,7 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         role=row.role,
         watch_url=row.watch_url,
         board_id=row.board_id,
+        cron=row.cron,
         baselined_at=row.baselined_at,
         filters=BoardFilters.from_dict(row.filters),
         suspect_hash=row.suspect_hash,
@@ -976,6 +984,7 @@ def _watch(row: Row[Any]) -> WatchRecord:
         created_at=row.created_at,
         removed_at=row.removed_at,
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
+        cron=row.cron,
     )
 
 

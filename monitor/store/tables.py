@@ -60,6 +60,7 @@ watches = Table(
     Column("url", Text, nullable=False, unique=True),
     Column("source_kind", String(40), nullable=False),
     Column("interval_seconds", Integer, nullable=False),
+    Column("cron", String(200)),
     Column("channels", JsonColumn, nullable=False),
     Column("origin", String(10), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

@@ -249,6 +249,10 @@ BAD_CONFIGS = {
         "no channel named or tagged pagers",
     ),
     "bad-interval": ("[[watches]]\nurl = 'https://x.test/j'\ninterval = '0s'\n", "interval"),
+    "bad-cron": (
+        "[[watches]]\nurl = 'https://x.test/j'\ncron = '0 25 * * *'\n",
+        "watches[0].cron: '0 25 * * *' is not a cron schedule",
+    ),
     "bad-daily-time": (
         "[[channels]]\nname = 'd'\nurl = 'console://'\ndigest_at = '25:00'\n",
         "channels[0].digest_at: '25:00' is not a daily time",
@@ -280,3 +284,27 @@ def test_every_kind_of_bad_config_exits_2_naming_it_and_touches_no_data(
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert "s3cret" not in result.output
     assert database.read_bytes() == before
+
+
+def test_watch_add_with_a_cron_schedule(config_file: Path) -> None:
+    result = invoke(config_file, "watch", "add", "https://x.test/j/1", "--cron", "0 9 * * mon-fri")
+    assert result.exit_code == 0, result.output
+    assert "cron '0 9 * * mon-fri'" in result.output
+    assert "cron '0 9 * * mon-fri'" in invoke(config_file, "watch", "list").output
+    bad = CliRunner().invoke(
+        cli, ["--config", str(config_file), "watch", "add", "https://x.test/j/2", "--cron", "9am"]
+    )
+    assert bad.exit_code == 2
+    assert bad.output.startswith("configuration error: --cron: '9am' is not a cron schedule")
+    both = CliRunner().invoke(
+        cli,
+        [
+            *("--config", str(config_file), "watch", "add", "https://x.test/j/3"),
+            "--cron",
+            "0 9 * * *",
+            "--interval",
+            "2h",
+        ],
+    )
+    assert both.exit_code == 2
+    assert "set --interval or --cron, not both" in both.output

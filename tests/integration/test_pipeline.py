@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -220,3 +220,35 @@ def test_alert_gives_up_after_max_attempts(db_url: str) -> None:
         assert "is down" in (stored.last_error or "")
     finally:
         harness.close()
+
+
+def test_a_cron_watch_is_checked_at_its_fires_and_retried_sooner_after_an_error(
+    db_url: str,
+) -> None:
+    server, clock = PageServer(), FrozenClock(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    config = MonitorConfig.model_validate(
+        {
+            "database": {"url": db_url},
+            "watches": [{"url": URL, "cron": "0 9 * * mon-fri Europe/Berlin"}],
+            "scheduler": {"jitter": 0},
+            "http": UNPACED,
+        }
+    )
+    app = App(config, transport=server.transport(), notifier=RecordingNotifier(), clock=clock)
+    app.prepare()
+    server.publish(URL, V1)
+    try:
+        assert asyncio.run(app.check_all()).outcomes == {CheckOutcome.BASELINE: 1}
+        monday_9_berlin = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+        assert app.repo.get_posting(URL).next_check_at == monday_9_berlin
+        assert app.repo.list_watches()[0].cron == "0 9 * * mon-fri Europe/Berlin"
+        clock.advance(monday_9_berlin - clock.now())
+        server.fail(URL, lambda _r: httpx.Response(503))
+        assert asyncio.run(app.check_all()).outcomes == {CheckOutcome.ERROR: 1}
+        assert app.repo.get_posting(URL).next_check_at == monday_9_berlin + timedelta(minutes=1)
+        clock.advance(timedelta(minutes=1))
+        server.publish(URL, V1)
+        asyncio.run(app.check_all())
+        assert app.repo.get_posting(URL).next_check_at == datetime(2026, 12, 1, 8, tzinfo=UTC)
+    finally:
+        asyncio.run(app.aclose())

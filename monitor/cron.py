@@ -1,0 +1,54 @@
+"""Cron schedules for watches: ``minute hour day month weekday``, optionally followed
+by a time zone (default UTC), e.g. ``0 9 * * mon-fri Europe/Berlin``.
+
+APScheduler's ``CronTrigger`` does the calendar arithmetic; this module names the
+errors for the config and answers in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+_EXAMPLE = "e.g. '0 9 * * mon-fri' or '0 9 * * mon-fri Europe/Berlin'"
+
+
+@lru_cache(maxsize=1024)
+def cron_trigger(expression: str) -> CronTrigger:
+    """The trigger for ``expression``; ``ValueError`` saying what is wrong."""
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            f"{expression!r} is not a cron schedule: it needs 5 fields "
+            f"(minute hour day month weekday) and may end with a time zone, {_EXAMPLE}"
+        )
+    zone = fields[5] if len(fields) == 6 else "UTC"
+    try:
+        timezone = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{expression!r}: {zone!r} is not a time zone") from None
+    try:
+        trigger = CronTrigger.from_crontab(" ".join(fields[:5]), timezone=timezone)
+    except ValueError as exc:
+        raise ValueError(f"{expression!r} is not a cron schedule ({exc}), {_EXAMPLE}") from None
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError(f"{expression!r} never fires")
+    return trigger
+
+
+def next_fire(expression: str, after: datetime) -> datetime:
+    """The first time the schedule fires strictly after ``after`` (whole seconds), in UTC."""
+    fire = cron_trigger(expression).get_next_fire_time(None, after + timedelta(seconds=1))
+    if fire is None:  # cron_trigger refuses schedules that never fire
+        raise ValueError(f"{expression!r} never fires after {after:%Y-%m-%d}")
+    return fire.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def typical_gap(expression: str, now: datetime) -> timedelta:
+    """Time between two fires from ``now``: the ceiling for retry back-off and what
+    ``watch list`` reports as the interval."""
+    first = next_fire(expression, now)
+    return next_fire(expression, first) - first
