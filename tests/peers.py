@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import hashlib
 import json
 import socket
@@ -121,6 +122,8 @@ SERVER_FAULTS = frozenset(
         "login",
         "no-jobs",
         "tls",
+        "huge",
+        "gzip-bomb",
     }
 )
 
@@ -135,7 +138,8 @@ class FaultServer:
     request), ``truncated`` (half the declared body, then close), ``empty`` (an
     empty 200), ``captcha`` and ``login`` (a block page with 200; a 302 to a login
     page), ``no-jobs`` (a board API answering zero jobs), ``tls`` (a certificate
-    the client does not trust; only with ``tls``). Every answer closes the
+    the client does not trust; only with ``tls``), ``huge`` (6 MB of HTML) and
+    ``gzip-bomb`` (60 KB of gzip that expand to 60 MB). Every answer closes the
     connection, so each request connects (and resolves) afresh. Pages carry an
     ETag and ``If-None-Match`` gets a 304.
     """
@@ -269,6 +273,13 @@ class FaultServer:
             return
         if fault == "login":
             await _send(writer, 302, b"", "text/html", {"Location": f"/login?next={path}"})
+            return
+        if fault == "huge":
+            await _send(writer, 200, b"<p>" + b"x" * 6_000_000, "text/html")
+            return
+        if fault == "gzip-bomb":
+            bomb = gzip.compress(b"\0" * 60_000_000, compresslevel=9)
+            await _send(writer, 200, bomb, "text/html", {"Content-Encoding": "gzip"})
             return
         if fault == "no-jobs":
             await _send(writer, 200, b'{"jobs": [], "meta": {"total": 0}}', "application/json")

@@ -4,8 +4,9 @@ Three watches, each served by its own ``FaultServer`` on 127.0.0.1 and reached b
 name through a fake DNS: a posting over https (httpcore), a posting over plain
 http (aiohttp) and a Greenhouse board (https, the real source, its API host
 pointed at a local port). Round after round, each server plays a few faults
-(5xx, 429, timeouts, resets, truncated bodies, empty 200s, captcha and login
-pages, zero-job boards, untrusted certificates, DNS failures) and some rounds
+(5xx, 429, timeouts, resets, truncated bodies, empty 200s, bodies over the size
+limit plain or gzipped, captcha and login pages, zero-job boards, untrusted
+certificates, DNS failures) and some rounds
 change the content for real. The loop must alert every real change exactly once,
 nothing else, and record every fault on its posting.
 """
@@ -39,7 +40,10 @@ from tests.peers import FaultServer
 
 pytestmark = pytest.mark.slow
 ROUNDS = 16
-COMMON_FAULTS = ("500", "502", "503", "429", "timeout", "reset", "truncated", "empty", "dns")
+COMMON_FAULTS = (
+    *("500", "502", "503", "429", "timeout", "reset", "truncated", "empty", "dns"),
+    *("huge", "gzip-bomb"),
+)
 SEEN_AS = {  # how each fault reads in the check log (any of these words)
     "500": ("HTTP 500",),
     "502": ("HTTP 502",),
@@ -54,6 +58,8 @@ SEEN_AS = {  # how each fault reads in the check log (any of these words)
     "no-jobs": ("the board lists no postings at all",),
     "tls": ("CERTIFICATE_VERIFY_FAILED",),
     "dns": ("cannot resolve",),
+    "huge": ("larger than",),
+    "gzip-bomb": ("larger than",),
 }
 
 
@@ -248,6 +254,22 @@ def errors_recorded(app: App, url: str) -> list[tuple[str, str]]:
         return [(row.outcome, row.error) for row in rows]
 
 
+def assert_stored_and_recorded(app: App, target: Target) -> None:
+    """Every version stored once, and every fault played on the target in its check log."""
+    if target.name == "board":  # a board keeps no versions; its members do
+        board_id = app.repo.get_posting(target.watch_url).id
+        assert len(app.repo.members_of(board_id)) == 3 + target.version
+    else:
+        assert len(app.repo.history(target.watch_url).versions) == target.version + 1
+    recorded = " | ".join(error for _outcome, error in errors_recorded(app, target.watch_url))
+    for fault in set(target.played):
+        if fault == "reset" and target.watch_url.startswith("http:"):
+            continue  # aiohttp sends a GET again after a reset (RFC 9112 allows it)
+        assert any(words in recorded for words in SEEN_AS[fault]), (
+            f"{target.name}: {fault} not recorded: {recorded}"
+        )
+
+
 def test_faults_between_real_changes_give_every_change_once_and_nothing_else(
     targets: tuple[list[Target], FakeDns, trustme.CA], db_url: str, tmp_path: Path
 ) -> None:
@@ -285,18 +307,10 @@ def test_faults_between_real_changes_give_every_change_once_and_nothing_else(
             )
     assert len(titles) == expected, f"alerts beyond the real changes:\n{report}"
     assert not [t for t in titles if "checks" in t], report
-    for target in watched:
-        if target.name == "board":  # a board keeps no versions; its members do
-            board_id = app.repo.get_posting(target.watch_url).id
-            assert len(app.repo.members_of(board_id)) == 3 + target.version
-        else:
-            assert len(app.repo.history(target.watch_url).versions) == target.version + 1
-        recorded = " | ".join(error for _outcome, error in errors_recorded(app, target.watch_url))
-        for fault in set(target.played):
-            if fault == "reset" and target.watch_url.startswith("http:"):
-                continue  # aiohttp sends a GET again after a reset (RFC 9112 allows it)
-            assert any(words in recorded for words in SEEN_AS[fault]), (
-                f"{target.name}: {fault} not recorded: {recorded}"
-            )
+    try:  # the loop closed the app; these reads open the pool again
+        for target in watched:
+            assert_stored_and_recorded(app, target)
+    finally:
+        app.engine.dispose()
     played = {fault for t in watched for fault in t.played}
     assert played >= set(SEEN_AS), f"faults never played: {set(SEEN_AS) - played}"

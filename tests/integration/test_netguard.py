@@ -15,7 +15,13 @@ import pytest
 import trustme
 
 from monitor.config import HttpConfig
-from monitor.errors import BlockedAddress, FetchError, FetchTimeout, TransportError
+from monitor.errors import (
+    BlockedAddress,
+    BodyTooLarge,
+    FetchError,
+    FetchTimeout,
+    TransportError,
+)
 from monitor.fetch import Fetcher, FetchResponse
 from monitor.netguard import AddressGuard, Resolver
 from monitor.testing import FakeDns
@@ -241,3 +247,27 @@ def test_a_refused_connection_is_a_transport_error() -> None:
         port = server.port
     with pytest.raises(TransportError, match="Connect call failed"):
         fetch(f"http://127.0.0.1:{port}/job", LOCAL)
+
+
+@pytest.mark.parametrize("fault", ["huge", "gzip-bomb"])
+@pytest.mark.parametrize("http2", [True, False], ids=["httpcore", "aiohttp"])
+def test_bodies_over_the_limit_are_cut_off_on_both_transports(
+    tls_site: tuple[FaultServer, FakeDns], ca: trustme.CA, tmp_path: Path, fault: str, http2: bool
+) -> None:
+    """Declared (6 MB) or expanded (60 KB of gzip that inflate to 60 MB): either way
+    the read stops at the limit with an error, and memory stays bounded."""
+    server, dns = tls_site
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    server.play(fault)
+    with pytest.raises(BodyTooLarge, match="larger than 5000000 bytes"):
+        fetch("https://careers.test/job", LOCAL, resolver=dns, ca_bundle=bundle, http2=http2)
+    assert server.pending() == 0
+
+
+@pytest.mark.parametrize("fault", ["huge", "gzip-bomb"])
+def test_bodies_over_the_limit_are_cut_off_over_plain_http(fault: str) -> None:
+    with FaultServer() as server:
+        server.play(fault)
+        with pytest.raises(BodyTooLarge):
+            fetch(f"http://127.0.0.1:{server.port}/job", LOCAL)
