@@ -18,7 +18,7 @@ from sqlalchemy import text
 from monitor.demo import FIRST_VERSION, SeedServer, seeds_dir
 from monitor.store.engine import create_db_engine
 from monitor.store.repository import Repository
-from tests.acceptance.test_daemon import start_daemon, wait_until
+from tests.acceptance.test_daemon import daemon_config, start_daemon, wait_until
 from tests.peers import webhook_receiver
 
 pytestmark = pytest.mark.slow
@@ -37,30 +37,6 @@ def write_versions(directory: Path) -> list[str]:
         (directory / name).write_text(page.replace(ORIGINAL_PAY, pay), encoding="utf-8")
         names.append(name)
     return names
-
-
-def config(tmp_path: Path, db_url: str, url: str, hook_port: int) -> Path:
-    path = tmp_path / "monitor.toml"
-    path.write_text(
-        f"""
-[database]
-url = "{db_url}"
-[http]
-allowed_networks = ["127.0.0.1/32"]
-[scheduler]
-dispatch_every = 0.1
-deliver_every = 0.1
-jitter = 0
-[[channels]]
-name = "hook"
-url = "json://127.0.0.1:{hook_port}/alerts"
-[[watches]]
-url = "{url}"
-interval = "1s"
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def versions_stored(repo: Repository, url: str) -> int:
@@ -86,7 +62,7 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
     engine = create_db_engine(db_url)
     repo = Repository(engine)
     with SeedServer(site, names[0]) as server, webhook_receiver() as hook:
-        cfg = config(tmp_path, db_url, server.url, hook.port)
+        cfg = daemon_config(tmp_path, db_url, server.url, hook.port, tick=0.1, jitter=0)
         daemon = None
         try:
             for index, name in enumerate(names):

@@ -29,7 +29,16 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def daemon_config(tmp_path: Path, db_url: str, watch_url: str, hook_port: int) -> Path:
+def daemon_config(
+    tmp_path: Path,
+    db_url: str,
+    watch_url: str,
+    hook_port: int,
+    *,
+    tick: float = 0.2,
+    jitter: float = 0.1,
+) -> Path:
+    """A daemon checking ``watch_url`` every second, its timers firing every ``tick``."""
     path = tmp_path / "monitor.toml"
     path.write_text(
         f"""
@@ -38,8 +47,9 @@ url = "{db_url}"
 [http]
 allowed_networks = ["127.0.0.1/32"]
 [scheduler]
-dispatch_every = 0.2
-deliver_every = 0.2
+dispatch_every = {tick}
+deliver_every = {tick}
+jitter = {jitter}
 [[channels]]
 name = "hook"
 url = "json://user:topsecret@127.0.0.1:{hook_port}/alerts"
