@@ -9,31 +9,20 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from monitor.app import App
-from monitor.config import MonitorConfig
 from monitor.model import CheckOutcome, PostingStatus
-from monitor.testing import FrozenClock, PageServer, RecordingNotifier
-from tests.conftest import SEEDS, UNPACED
+from tests.conftest import SEEDS
+from tests.harness import Rig
 
 BOARD = "https://boards.greenhouse.io/northwind"
 API = "https://boards-api.greenhouse.io/v1/boards/northwind/jobs?content=true"
 
 
-class Board:
+class Board(Rig):
     def __init__(self, db_url: str, filters: dict[str, list[str]] | None = None) -> None:
-        self.server = PageServer()
-        self.clock = FrozenClock()
-        self.notifier = RecordingNotifier()
         watch: dict[str, object] = {"url": BOARD, "interval": "1h"}
         if filters:
             watch["filters"] = filters
-        config = MonitorConfig.model_validate(
-            {"database": {"url": db_url}, "watches": [watch], "http": UNPACED}
-        )
-        self.app = App(
-            config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
-        )
-        self.app.prepare()
+        super().__init__(db_url, [watch])
 
     def serve(self, name: str) -> None:
         body = (SEEDS / "greenhouse" / name).read_text(encoding="utf-8")
@@ -41,11 +30,7 @@ class Board:
 
     def check(self) -> CheckOutcome:
         self.clock.advance(timedelta(hours=1))
-        (outcome,) = asyncio.run(self.app.check_all()).outcomes
-        return outcome
-
-    def titles(self) -> list[str]:
-        return [alert.title for _channel, alert in self.notifier.sent]
+        return self.check_once()
 
     def members(self) -> dict[str, PostingStatus]:
         board = self.app.repo.get_posting(BOARD)

@@ -11,11 +11,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from monitor.app import App
-from monitor.config import MonitorConfig
 from monitor.model import CheckOutcome
-from monitor.testing import FrozenClock, PageServer, RecordingNotifier
-from tests.conftest import UNPACED, seed_text
+from tests.conftest import seed_text
+from tests.harness import Rig
 
 URL = "https://careers.example.com/jobs/backend-engineer"
 V1 = seed_text("stripe-backend-engineer.html")
@@ -35,31 +33,13 @@ def pay(low: int, high: int) -> str:
     return V1.replace("$155,700 - $285,600", f"${low:,} - ${high:,}")
 
 
-class Monitor:
+class Monitor(Rig):
     def __init__(self, db_url: str, **alerts: object) -> None:
-        self.server = PageServer()
-        self.clock = FrozenClock()
-        self.notifier = RecordingNotifier()
-        config = MonitorConfig.model_validate(
-            {
-                "database": {"url": db_url},
-                "watches": [{"url": URL, "interval": "1h"}],
-                "alerts": alerts,
-                "http": UNPACED,
-            }
-        )
-        self.app = App(
-            config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
-        )
-        self.app.prepare()
+        super().__init__(db_url, [{"url": URL, "interval": "1h"}], alerts=alerts)
 
     def check(self) -> CheckOutcome:
         self.clock.advance(timedelta(hours=1))
-        (outcome,) = asyncio.run(self.app.check_all()).outcomes
-        return outcome
-
-    def titles(self) -> list[str]:
-        return [alert.title for _channel, alert in self.notifier.sent]
+        return self.check_once()
 
     def versions(self) -> int:
         return len(self.app.repo.history(URL).versions)

@@ -14,37 +14,20 @@ from monitor.config import MonitorConfig
 from monitor.model import CheckOutcome, PostingStatus
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import UNPACED, seed_text
+from tests.harness import Rig
 
 URL = "https://careers.example.com/jobs/backend-engineer"
 V1 = seed_text("stripe-backend-engineer.html")
 V2 = seed_text("stripe-backend-engineer.v2.html")
 
 
-class Harness:
+class Harness(Rig):
     def __init__(self, db_url: str) -> None:
-        self.server = PageServer()
-        self.clock = FrozenClock()
-        self.notifier = RecordingNotifier()
-        config = MonitorConfig.model_validate(
-            {
-                "database": {"url": db_url},
-                "watches": [{"url": URL, "interval": "1h"}],
-                "scheduler": {"jitter": 0},  # exact delays to assert on
-                "http": UNPACED,
-            }
-        )
-        self.app = App(
-            config, transport=self.server.transport(), notifier=self.notifier, clock=self.clock
-        )
-        self.app.prepare()
+        # Exact delays to assert on: no jitter.
+        super().__init__(db_url, [{"url": URL, "interval": "1h"}], scheduler={"jitter": 0})
 
     def check(self) -> CheckOutcome:
-        report = asyncio.run(self.app.check_all())
-        (outcome,) = report.outcomes
-        return outcome
-
-    def close(self) -> None:
-        asyncio.run(self.app.aclose())
+        return self.check_once()
 
 
 @pytest.fixture
