@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app import App
 from monitor.config import MonitorConfig, load_config, parse_duration
-from monitor.cron import cron_trigger, typical_gap
+from monitor.cron import normalized, typical_gap
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine, tune_gc
 from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
@@ -195,9 +195,8 @@ def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
     """The schedule, normalised, and its typical gap; ConfigError naming --cron."""
     if interval_given:
         raise ConfigError("set --interval or --cron, not both", source="--cron")
-    normal = " ".join(expression.split())
     try:
-        cron_trigger(normal)
+        normal = normalized(expression)
         return normal, typical_gap(normal, datetime.now(UTC))
     except ValueError as exc:
         raise ConfigError(str(exc), source="--cron") from exc

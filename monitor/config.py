@@ -360,10 +360,9 @@ class WatchConfig(_Strict):
     def _cron_schedule(cls, expression: str | None) -> str | None:
         if expression is None:
             return None
-        from monitor.cron import cron_trigger
+        from monitor.cron import normalized
 
-        cron_trigger(" ".join(expression.split()))
-        return " ".join(expression.split())
+        return normalized(expression)
 
     @model_validator(mode="after")
     def _interval_or_cron(self) -> WatchConfig:

@@ -39,6 +39,13 @@ def cron_trigger(expression: str) -> CronTrigger:
     return trigger
 
 
+def normalized(expression: str) -> str:
+    """``expression`` with single spaces, once it has been checked (``ValueError`` if bad)."""
+    normal = " ".join(expression.split())
+    cron_trigger(normal)
+    return normal
+
+
 def next_fire(expression: str, after: datetime) -> datetime:
     """The first time the schedule fires strictly after ``after`` (whole seconds), in UTC."""
     fire = cron_trigger(expression).get_next_fire_time(None, after + timedelta(seconds=1))
