@@ -1,407 +1,254 @@
-"""Extraction accuracy on real postings: ``python -m bench.accuracy [--corpus DIR] [--json]``.
+"""Extraction accuracy on real postings: ``python -m bench.accuracy [--corpus DIR] [--json] [--misses]``.
 
-Runs every source over the corpus (``../shared/corpus`` by default; the
-project's ``seeds/`` when it is missing, and says so) and prints per field how
-many postings had it and how many were extracted. For salary it also compares
-the *text* extraction with the structured value where the source gives one
-(Lever ``salaryRange``, Ashby salary components, Recruitee ``salary``,
-JSON-LD ``baseSalary``, Greenhouse's rendered ``div.pay-range`` block), and
-counts salaries extracted from postings whose text and fields state none.
+Reads every file of the corpus (``../shared/corpus`` by default; the project's
+``seeds/`` when it is missing, and says so) the way the daemon would (see
+``bench.corpus``) and scores what was read against ``labels.jsonl``, a careful
+reader's labels of each posting, never against our own parser's output:
+
+- remote policy: right when the kind matches the label (a label of "unclear"
+  wants "unknown"); a confusion matrix and the rate over postings that state a
+  policy;
+- pay: right when one extracted range has the label's min, max, currency and
+  period; "invented" when the label says no pay and we read some;
+- requirements: right when a minimum-requirements list was read exactly where
+  the label says the posting has a requirements section.
+
+Without labels (the seeds) it prints only how many postings had each field read.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import json
-import re
 import sys
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
-
-from monitor.extract.salary import salaries_from_lines
-from monitor.extract.text import html_to_lines, text_to_lines
+from bench.corpus import Read, Unread, read_corpus
 from monitor.model import Posting, RemoteKind, Salary
-from monitor.normalize import normalize
-from monitor.sources import SourceRegistry, jsonld
-from monitor.sources.base import FetchedPage
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
-FIELDS = (
-    "title",
-    "company",
-    "department",
-    "locations",
-    "salary",
-    "remote",
-    "requirements",
-    "preferred",
-    "employment_type",
-)
-_MONEY = re.compile(r"(?:[$€£¥₹]|\b(?:USD|EUR|GBP|CAD|AUD|CHF)\b)\s?\d")
-_PLACE_WORDS = re.compile(r"\bremote\b|\bhybrid\b|\bon-?site\b|\bin[- ]office\b|\btelecommut", re.I)
-_REQUIREMENT_HEADING = re.compile(
-    r"requir|qualif|you have|you bring|what you.ll need|fit if|expertise|looking for|about you|profile",
-    re.I,
-)
+KINDS = ("remote", "hybrid", "onsite", "unknown")
+FIELDS = ("title", "company", "locations", "salary", "remote", "requirements", "preferred")
 
 
 @dataclass
-class Item:
-    """One posting as read by our source, with what the raw data says for the report."""
+class Tally:
+    """Right and total counts of one field for one group of postings."""
 
-    posting: Posting
-    structured_salaries: list[Salary]
-    pay_text: list[str]
-    """The posting's own words (description, salary description), without structured fields."""
-    raw_has: set[str]
+    right: int = 0
+    total: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.right += ok
+        self.total += 1
+
+    def rate(self) -> str:
+        return f"{self.right}/{self.total} ({self.right / self.total:.1%})" if self.total else "-"
 
 
 @dataclass
 class Report:
     files: int = 0
-    skipped: list[str] = field(default_factory=list)
     postings: int = 0
-    had: Counter[str] = field(default_factory=Counter)
+    unread: list[str] = field(default_factory=list)
+    unlabelled: int = 0
     extracted: Counter[str] = field(default_factory=Counter)
-    salary_structured: int = 0
-    salary_text_agrees: int = 0
-    salary_text_missed: int = 0
-    salary_text_differs: list[str] = field(default_factory=list)
-    salary_invented: list[str] = field(default_factory=list)
+    labelled: int = 0
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    remote_stated: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    remote_all: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    pay: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    requirements: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    pay_invented: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
 
 
-def read_corpus(corpus: Path) -> Iterator[tuple[str, list[Item]] | tuple[str, None]]:
-    registry = SourceRegistry.default()
-    for path in sorted(corpus.rglob("*")):
-        if not path.is_file() or path.suffix not in (".json", ".html"):
-            continue
-        name = str(path.relative_to(corpus))
-        url = _url_for(path)
-        if url is None:
-            yield name, None
-            continue
-        source = registry.detect(url)
-        content_type = "text/html" if path.suffix == ".html" else "application/json"
-        page = FetchedPage(
-            url=source.fetch_url(url), status=200, content_type=content_type, body=path.read_bytes()
-        )
-        postings = [normalize(p) for p in source.parse(page, url=url)]
-        if path.suffix == ".html":
-            page_raw = {"__html__": path.read_text(encoding="utf-8", errors="replace")}
-            yield name, [_item(p, page_raw, source.kind) for p in postings]
-            continue
-        raws = _raw_items(path, source.kind)
-        yield (
-            name,
-            [_item(p, raws.get(p.source_id.split(":", 1)[-1], {}), source.kind) for p in postings],
-        )
-
-
-def _url_for(path: Path) -> str | None:
-    """The URL a user would watch for a corpus file, from its folder and content."""
-    folder = path.parent.name
-    if path.suffix == ".html":
-        return f"https://jobs.example.com/{path.stem}"
-    data = json.loads(path.read_bytes())
-    board = path.stem.split("_")[0]
-    if folder == "greenhouse":
-        if "jobs" in data:
-            return f"https://boards.greenhouse.io/{board}"
-        return f"https://boards.greenhouse.io/{board}/jobs/{data['id']}"
-    if folder == "smartrecruiters":
-        if "content" in data:
-            return f"https://jobs.smartrecruiters.com/{board}"
-        return f"https://jobs.smartrecruiters.com/{board}/{data['id']}"
-    return {
-        "lever": f"https://jobs.lever.co/{board}",
-        "ashby": f"https://jobs.ashbyhq.com/{board}",
-        "recruitee": f"https://{board}.recruitee.com/",
-        "workable": f"https://apply.workable.com/{board}/",
-        "seeds": None,
-    }.get(folder)
-
-
-def _raw_items(path: Path, kind: str) -> dict[str, dict[str, Any]]:
-    if path.suffix == ".html":
+def load_labels(corpus: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    path = corpus / "labels.jsonl"
+    if not path.is_file():
         return {}
-    data = json.loads(path.read_bytes())
-    items = {
-        "greenhouse": lambda: data.get("jobs", [data]),
-        "lever": lambda: data,
-        "ashby": lambda: data.get("jobs", []),
-        "recruitee": lambda: data.get("offers", []),
-        "smartrecruiters": lambda: data.get("content", [data]),
-        "workable": lambda: data.get("jobs", []),
-    }[kind]()
-    key = {"lever": "id", "recruitee": "slug", "workable": "shortcode"}.get(kind, "id")
-    return {str(item.get(key)): item for item in items}
-
-
-def _item(posting: Posting, raw: dict[str, Any], kind: str) -> Item:
-    structured, pay_text = _salary_evidence(posting, raw, kind)
-    raw_has = {
-        name
-        for name in ("title", "company", "department", "locations", "employment_type")
-        if _raw_field(raw, kind, name)
-    }
-    if "__html__" in raw:  # an HTML page: its JSON-LD is the raw data
-        raw_has = {
-            name
-            for name in ("title", "company", "locations", "employment_type")
-            if getattr(posting, name)
-        }
-    all_text = " ".join(pay_text)
-    if structured or _money_with_pay_words(pay_text):
-        raw_has.add("salary")
-    if (
-        _PLACE_WORDS.search(all_text)
-        or _raw_field(raw, kind, "remote")
-        or any(_PLACE_WORDS.search(loc) for loc in posting.locations)
-    ):
-        raw_has.add("remote")
-    lines = [line for text in pay_text for line in text_to_lines(text)]
-    if any(
-        _REQUIREMENT_HEADING.search(line) and len(line) < 80 and not line.startswith("- ")
-        for line in lines
-    ):
-        raw_has.add("requirements")
-    if re.search(r"preferred|nice to have|bonus|plus\b", all_text, re.I):
-        raw_has.add("preferred")
-    return Item(posting=posting, structured_salaries=structured, pay_text=pay_text, raw_has=raw_has)
-
-
-def _raw_field(raw: dict[str, Any], kind: str, name: str) -> bool:
-    paths = {
-        "title": ("title", "text", "name"),
-        "company": ("company_name", "company"),
-        "department": ("departments", "department", "categories.department"),
-        "locations": ("location", "locations", "categories.location", "secondaryLocations"),
-        "employment_type": (
-            "employmentType",
-            "employment_type",
-            "employment_type_code",
-            "categories.commitment",
-            "typeOfEmployment",
-        ),
-        "remote": (
-            "workplaceType",
-            "isRemote",
-            "remote",
-            "hybrid",
-            "on_site",
-            "telecommuting",
-            "location.remote",
-        ),
-    }[name]
-    for path in paths:
-        value: Any = raw
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if value not in (None, "", [], {}):
-            return True
-    return False
-
-
-def _salary_evidence(
-    posting: Posting, raw: dict[str, Any], kind: str
-) -> tuple[list[Salary], list[str]]:
-    """(the structured pay, the posting's own words) for one posting."""
-    if "__html__" in raw:  # JSON-LD baseSalary against the description's words
-        found = jsonld.job_postings(LexborHTMLParser(raw["__html__"]))
-        data = found[0] if found else {}
-        words = html_to_lines(jsonld.description_html(data) or raw["__html__"])
-        return jsonld.salaries(data), [" \n".join(words)]
-    if kind == "greenhouse":
-        content = html.unescape(raw.get("content") or "")
-        structured = (
-            list(posting.salaries) if "pay-range" in content or raw.get("pay_input_ranges") else []
-        )
-        return structured, [" \n".join(html_to_lines(content))]
-    if kind == "lever":
-        words = [
-            " \n".join(html_to_lines(raw.get(key) or ""))
-            for key in ("description", "salaryDescription", "additional")
-        ]
-        words += [
-            " \n".join(html_to_lines(entry.get("content") or ""))
-            for entry in raw.get("lists") or []
-        ]
-        return (list(posting.salaries) if raw.get("salaryRange") else []), words
-    if kind == "ashby":
-        comp = raw.get("compensation") or {}
-        tiers = comp.get("compensationTiers") or []
-        summaries = (
-            [t.get("tierSummary") or "" for t in tiers]
-            if len(tiers) > 1
-            else [comp.get("compensationTierSummary") or ""]
-        )
-        words = [" \n".join(html_to_lines(raw.get("descriptionHtml") or "")), *summaries]
-        return (
-            list(posting.salaries)
-            if any(
-                c.get("compensationType") == "Salary"
-                for t in tiers
-                for c in t.get("components") or []
-            )
-            else []
-        ), words
-    if kind == "recruitee":
-        words = [
-            " \n".join(
-                html_to_lines((raw.get("description") or "") + (raw.get("requirements") or ""))
-            )
-        ]
-        return (list(posting.salaries) if (raw.get("salary") or {}).get("min") else []), words
-    sections = ((raw.get("jobAd") or {}).get("sections") or {}).values()
-    texts = [raw.get("description") or ""] + [
-        s.get("text") or "" for s in sections if isinstance(s, dict)
-    ]
-    return [], [" \n".join(html_to_lines(t)) for t in texts]
-
-
-def _money_with_pay_words(texts: list[str]) -> bool:
-    return any(
-        _MONEY.search(line)
-        and re.search(
-            r"salary|pay|compensation|wage|rate|ote|earn|hour|year|annual|base|range|brutto|gehalt|jahr|salaire",
-            line,
-            re.I,
-        )
-        for text in texts
-        for line in text_to_lines(text)
-    )
-
-
-def _same(text: list[Salary], structured: list[Salary]) -> bool:
-    """Text agrees when it found every structured range (amounts, currency, period if both
-    known), or when one structured range is the envelope of the text's ranges: ATS fields
-    often hold the span of per-location ranges the text states one by one."""
-    if len(structured) == 1 and len(text) > 1 and _envelope(text, structured[0]):
-        return True
-
-    def key(s: Salary) -> tuple[Decimal | None, Decimal | None, str | None]:
-        return (s.min, s.max, s.currency)
-
-    found = {key(s): s for s in text}
-    for wanted in structured:
-        match = found.get(key(wanted))
-        if match is None or (match.period and wanted.period and match.period != wanted.period):
-            return False
-    return True
-
-
-def _envelope(text: list[Salary], wanted: Salary) -> bool:
-    same_currency = [s for s in text if s.currency == wanted.currency]
-    lows = [s.min for s in same_currency if s.min is not None]
-    highs = [s.max for s in same_currency if s.max is not None]
-    return bool(lows and highs) and (min(lows), max(highs)) == (wanted.min, wanted.max)
+    labels = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label = json.loads(line)
+            labels[(label["file"], str(label["posting_id"]))] = label
+    return labels
 
 
 def evaluate(corpus: Path) -> Report:
+    labels = load_labels(corpus)
+    per_file = Counter(file for file, _ in labels)
     report = Report()
-    for name, items in read_corpus(corpus):
-        if items is None:
-            report.skipped.append(name)
+    seen_files: set[str] = set()
+    for item in read_corpus(corpus):
+        if isinstance(item, Unread):
+            report.unread.append(f"{item.file}: {item.reason}")
             continue
-        report.files += 1
-        for item in items:
-            _count(report, name, item)
+        seen_files.add(item.file)
+        report.postings += 1
+        _count_fields(report, item.posting)
+        label = labels.get((item.file, item.posting_id))
+        if label is None and per_file[item.file] == 1:
+            label = next(v for (f, _), v in labels.items() if f == item.file)
+        if label is None:
+            report.unlabelled += 1
+            continue
+        _score(report, item, label)
+    report.files = len(seen_files)
     return report
 
 
-def _count(report: Report, name: str, item: Item) -> None:
-    p = item.posting
-    report.postings += 1
-    extracted = {
-        "title": bool(p.title),
-        "company": bool(p.company),
-        "department": bool(p.department),
-        "locations": bool(p.locations),
-        "salary": bool(p.salaries),
-        "remote": p.remote.kind is not RemoteKind.UNKNOWN,
-        "requirements": bool(p.requirements.minimum),
-        "preferred": bool(p.requirements.preferred),
-        "employment_type": bool(p.employment_type),
-    }
-    for field_name in FIELDS:
-        report.had[field_name] += field_name in item.raw_has
-        report.extracted[field_name] += extracted[field_name]
-    if item.structured_salaries:
-        report.salary_structured += 1
-        text_salaries = salaries_from_lines(
-            [line for t in item.pay_text for line in text_to_lines(t)]
+def _count_fields(report: Report, p: Posting) -> None:
+    report.extracted.update(
+        name
+        for name, has in (
+            ("title", bool(p.title)),
+            ("company", bool(p.company)),
+            ("locations", bool(p.locations)),
+            ("salary", bool(p.salaries)),
+            ("remote", p.remote.kind is not RemoteKind.UNKNOWN),
+            ("requirements", bool(p.requirements.minimum)),
+            ("preferred", bool(p.requirements.preferred)),
         )
-        if not text_salaries:
-            report.salary_text_missed += 1
-        elif _same(list(text_salaries), item.structured_salaries):
-            report.salary_text_agrees += 1
-        else:
-            report.salary_text_differs.append(
-                f"{name} {p.source_id}: structured {_fmt(item.structured_salaries)} text {_fmt(list(text_salaries))}"
-            )
-    elif "salary" not in item.raw_has and p.salaries:
-        report.salary_invented.append(f"{name} {p.source_id}: {_fmt(list(p.salaries))}")
-
-
-def _fmt(salaries: list[Salary]) -> str:
-    def amount(value: Decimal | None) -> str:
-        return "?" if value is None else format(value, "f")
-
-    return ", ".join(
-        f"{amount(s.min)}-{amount(s.max)} {s.currency}/{s.period.value if s.period else '?'}"
-        for s in salaries
+        if has
     )
 
 
-def render(report: Report, corpus: Path, used_seeds: bool) -> str:
+def _score(report: Report, item: Read, label: dict[str, Any]) -> None:
+    report.labelled += 1
+    group, p, where = item.via, item.posting, f"{item.file} {item.posting_id}"
+    wanted = "unknown" if label["remote"] == "unclear" else label["remote"]
+    got = p.remote.kind.value
+    report.confusion[(wanted, got)] += 1
+    for key in (group, "all"):
+        report.remote_all[key].add(got == wanted)
+        if wanted != "unknown":
+            report.remote_stated[key].add(got == wanted)
+    if got != wanted:
+        report.misses.append(
+            f"remote {where}: label {wanted}, read {got} ({label['remote_evidence'][:90]})"
+        )
+    pay_ok = _pay_right(label.get("salary"), p.salaries)
+    for key in (group, "all"):
+        report.pay[key].add(pay_ok)
+    if not pay_ok:
+        report.misses.append(f"pay {where}: label {label.get('salary')}, read {_fmt(p.salaries)}")
+        if label.get("salary") is None:
+            report.pay_invented.append(f"{where}: {_fmt(p.salaries)}")
+    req_ok = bool(p.requirements.minimum) == bool(label["has_requirements_section"])
+    for key in (group, "all"):
+        report.requirements[key].add(req_ok)
+    if not req_ok:
+        report.misses.append(
+            f"requirements {where}: label {label['has_requirements_section']}, read {len(p.requirements.minimum)} items"
+        )
+
+
+def _pay_right(wanted: dict[str, Any] | None, salaries: tuple[Salary, ...]) -> bool:
+    if wanted is None:
+        return not salaries
+    return any(_same_pay(wanted, s) for s in salaries)
+
+
+def _same_pay(wanted: dict[str, Any], s: Salary) -> bool:
+    def dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    low, high = dec(wanted["min"]), dec(wanted["max"])
+    if (s.min, s.max) != (low, high) and not (high == low and s.min is None and s.max == low):
+        return False
+    return s.currency == wanted["currency"] and (s.period and s.period.value) == wanted["period"]
+
+
+def _fmt(salaries: tuple[Salary, ...]) -> str:
+    def amount(value: Decimal | None) -> str:
+        return "?" if value is None else format(value, "f")
+
+    return (
+        ", ".join(
+            f"{amount(s.min)}-{amount(s.max)} {s.currency}/{s.period.value if s.period else '?'}"
+            for s in salaries
+        )
+        or "none"
+    )
+
+
+def render(report: Report, corpus: Path, used_seeds: bool, misses: bool) -> str:
     lines = [
         f"Extraction accuracy on {corpus}"
         + (" (the shared corpus is missing: seeds/ instead)" if used_seeds else ""),
-        f"{report.files} files read, {report.postings} postings; skipped (no source for them yet): {', '.join(report.skipped) or 'none'}",
+        f"{report.files} files read, {report.postings} postings, {report.labelled} labelled",
+        *(f"  not read: {u}" for u in report.unread),
         "",
-        f"{'field':<16}{'had it':>8}{'extracted':>11}",
+        "read from postings: " + ", ".join(f"{name} {report.extracted[name]}" for name in FIELDS),
     ]
-    lines += [f"{f:<16}{report.had[f]:>8}{report.extracted[f]:>11}" for f in FIELDS]
-    compared = report.salary_text_agrees + len(report.salary_text_differs)
-    rate = f"{report.salary_text_agrees / compared:.1%}" if compared else "n/a"
-    lines += [
-        "",
-        f"salary given structurally: {report.salary_structured} postings",
-        f"  text extraction agrees:  {report.salary_text_agrees} of {compared} where text states pay ({rate})",
-        f"  text states no pay:      {report.salary_text_missed} (pay only in structured fields)",
-        f"salary invented where none is written: {len(report.salary_invented)}",
-    ]
-    lines += [f"  differs: {d}" for d in report.salary_text_differs]
-    lines += [f"  invented: {i}" for i in report.salary_invented]
+    if report.labelled:
+        lines += ["", *_table(report), "", *_confusion(report)]
+        lines.append(f"pay invented where the label has none: {len(report.pay_invented)}")
+        lines += [f"  invented: {i}" for i in report.pay_invented]
+    if misses:
+        lines += ["", *report.misses]
     return "\n".join(lines)
+
+
+def _table(report: Report) -> list[str]:
+    head = f"{'read via':<24}{'remote (stated)':>20}{'remote (all)':>20}{'pay':>20}{'requirements':>20}"
+    groups = [*sorted(k for k in report.remote_all if k != "all"), "all"]
+    return [head] + [
+        f"{g:<24}{report.remote_stated[g].rate():>20}{report.remote_all[g].rate():>20}"
+        f"{report.pay[g].rate():>20}{report.requirements[g].rate():>20}"
+        for g in groups
+    ]
+
+
+def _confusion(report: Report) -> list[str]:
+    lines = ["remote policy: label (rows) against what was read (columns)"]
+    lines.append(f"{'':<10}" + "".join(f"{k:>9}" for k in KINDS))
+    for wanted in KINDS:
+        row = "".join(f"{report.confusion[(wanted, got)]:>9}" for got in KINDS)
+        lines.append(f"{wanted:<10}{row}")
+    return lines
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    def tallies(table: dict[str, Tally]) -> dict[str, dict[str, int]]:
+        return {k: {"right": t.right, "total": t.total} for k, t in table.items()}
+
+    return {
+        "files": report.files,
+        "postings": report.postings,
+        "labelled": report.labelled,
+        "unread": report.unread,
+        "extracted": dict(report.extracted),
+        "remote_stated": tallies(report.remote_stated),
+        "remote_all": tallies(report.remote_all),
+        "pay": tallies(report.pay),
+        "requirements": tallies(report.requirements),
+        "confusion": {f"{w}->{g}": n for (w, g), n in report.confusion.items()},
+        "pay_invented": report.pay_invented,
+        "misses": report.misses,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--misses", action="store_true", help="list every posting read wrongly")
     args = parser.parse_args(argv)
     corpus, used_seeds = args.corpus, not args.corpus.is_dir()
     if used_seeds:
         corpus = ROOT / "seeds"
     report = evaluate(corpus)
     if args.json:
-        print(
-            json.dumps(
-                {**report.__dict__, "had": dict(report.had), "extracted": dict(report.extracted)},
-                indent=2,
-            )
-        )
+        print(json.dumps(as_json(report), indent=2))
     else:
-        print(render(report, corpus, used_seeds))
+        print(render(report, corpus, used_seeds, args.misses))
     return 0
 
 

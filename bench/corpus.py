@@ -1,0 +1,307 @@
+"""Read every file of a corpus of real postings into normalized Postings.
+
+Files of a format a shipped source reads (Greenhouse, Lever, Ashby, Workable,
+SmartRecruiters, Recruitee, HTML pages) go through that source, as in the
+daemon. Formats without a source yet (Workday, Personio, Teamtailor, Manatal,
+Remotive, Oracle, France Travail, solid.jobs, plain text) go through a small
+reader here that hands their title, locations, description and structured
+workplace and pay fields to the same ``build_posting`` the ATS sources use, so
+the extractors are measured on them too; those rows say ``reader:`` instead of
+``source:``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from monitor.errors import MonitorError
+from monitor.extract.salary import parse_salaries
+from monitor.model import PayPeriod, Posting, RemoteKind, Salary
+from monitor.normalize import normalize
+from monitor.sources import SourceRegistry, jsonld
+from monitor.sources.base import FetchedPage
+from monitor.sources.common import build_posting, remote_from_flags, remote_from_word, text
+
+_PERIODS = {"hour": PayPeriod.HOUR, "hourly": PayPeriod.HOUR, "day": PayPeriod.DAY,
+            "week": PayPeriod.WEEK, "month": PayPeriod.MONTH, "year": PayPeriod.YEAR,
+            "yearly": PayPeriod.YEAR}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One posting of a corpus file, as our code reads it."""
+
+    file: str
+    posting_id: str
+    posting: Posting
+    via: str
+    """``source:KIND`` (a shipped source) or ``reader:FOLDER`` (this module)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    file: str
+    reason: str
+
+
+def read_corpus(corpus: Path) -> Iterator[Read | Unread]:
+    registry = SourceRegistry.default()
+    for path in sorted(corpus.rglob("*")):
+        if not path.is_file() or path.suffix not in (".json", ".html", ".xml", ".txt"):
+            continue
+        name = str(path.relative_to(corpus))
+        try:
+            yield from _read_file(registry, path, name)
+        except (MonitorError, ValueError, KeyError, ET.ParseError) as exc:
+            yield Unread(name, f"{type(exc).__name__}: {exc}")
+
+
+def _read_file(registry: SourceRegistry, path: Path, name: str) -> Iterator[Read | Unread]:
+    folder = path.parent.name
+    reader = _READERS.get(folder)
+    if reader is not None:
+        for posting_id, posting in reader(path):
+            yield Read(name, posting_id, normalize(posting), f"reader:{folder}")
+        return
+    if folder == "recruitee" and path.name.startswith("greatminds"):
+        for posting_id, posting in _recruitee_wrapped(path):
+            yield Read(name, posting_id, normalize(posting), "source:recruitee")
+        return
+    url = _source_url(path)
+    if url is None:
+        yield Unread(name, "no source or reader for this folder")
+        return
+    source = registry.detect(url)
+    content_type = "text/html" if path.suffix == ".html" else "application/json"
+    page = FetchedPage(
+        url=source.fetch_url(url), status=200, content_type=content_type, body=path.read_bytes()
+    )
+    if path.suffix == ".html" and _listing_page(path):
+        yield Unread(name, "a listing of several postings, not one posting page")
+        return
+    aliases = _recruitee_ids(path) if folder == "recruitee" else {}
+    for posting in source.parse(page, url=url):
+        posting_id = posting.source_id.split(":", 1)[-1] if path.suffix != ".html" else ""
+        posting_id = aliases.get(posting_id, posting_id)
+        yield Read(name, posting_id, normalize(posting), f"source:{source.kind}")
+
+
+def _source_url(path: Path) -> str | None:
+    """The URL a user would watch for a corpus file, from its folder and content."""
+    folder = path.parent.name
+    if path.suffix == ".html":
+        return f"https://jobs.example.com/{path.stem}"
+    data = json.loads(path.read_bytes())
+    board = path.stem.split("_")[0]
+    if folder == "greenhouse":
+        if "jobs" in data:
+            return f"https://boards.greenhouse.io/{board}"
+        return f"https://boards.greenhouse.io/{board}/jobs/{data['id']}"
+    if folder == "smartrecruiters":
+        if "content" in data:
+            return f"https://jobs.smartrecruiters.com/{board}"
+        return f"https://jobs.smartrecruiters.com/{board}/{data['id']}"
+    return {
+        "lever": f"https://jobs.lever.co/{board}",
+        "ashby": f"https://jobs.ashbyhq.com/{board}",
+        "recruitee": f"https://{board}.recruitee.com/",
+        "workable": f"https://apply.workable.com/{board}/",
+    }.get(folder)
+
+
+def _recruitee_ids(path: Path) -> dict[str, str]:
+    """Our Recruitee ids are slugs; the labels use the offer's numeric id."""
+    offers = json.loads(path.read_bytes()).get("offers") or []
+    return {str(o.get("slug")): str(o.get("id")) for o in offers if isinstance(o, dict)}
+
+
+def _listing_page(path: Path) -> bool:
+    tree = LexborHTMLParser(path.read_text(encoding="utf-8", errors="replace"))
+    if len(jsonld.job_postings(tree)) > 1:
+        return True
+    return len(tree.css("article.action-buttons, article[id^=article-]")) > 1
+
+
+# Readers for formats without a shipped source ------------------------------------------------
+
+Reader = Callable[[Path], Iterator[tuple[str, Posting]]]
+
+
+def _post(kind: str, posting_id: str, **fields: Any) -> tuple[str, Posting]:
+    return posting_id, build_posting(kind=kind, source_id=posting_id, url="", **fields)
+
+
+def _workday(path: Path) -> Iterator[tuple[str, Posting]]:
+    data = json.loads(path.read_bytes())
+    if "jobPostingInfo" in data:
+        info = data["jobPostingInfo"]
+        yield _post(
+            "workday", text(info.get("jobReqId")), title=text(info.get("title")),
+            locations=[text(info.get("location"))], description_html=info.get("jobDescription") or "",
+            remote_hint=remote_from_word(info.get("remoteType")),
+        )  # fmt: skip
+        return
+    for job in data.get("jobPostings") or []:
+        yield _post(
+            "workday", text((job.get("bulletFields") or [""])[0]), title=text(job.get("title")),
+            locations=[text(job.get("locationsText"))],
+            remote_hint=remote_from_word(job.get("remoteType")),
+        )  # fmt: skip
+
+
+def _manatal(path: Path) -> Iterator[tuple[str, Posting]]:
+    for job in json.loads(path.read_bytes()).get("results") or []:
+        pay = _structured_pay(
+            job.get("salary_min"), job.get("salary_max"), job.get("currency_code")
+        )
+        yield _post(
+            "manatal", str(job.get("id")), title=text(job.get("position_name")),
+            locations=[text(job.get("location_display"))],
+            description_html=job.get("description") or "", salaries=pay,
+        )  # fmt: skip
+
+
+def _remotive(path: Path) -> Iterator[tuple[str, Posting]]:
+    for job in json.loads(path.read_bytes()).get("jobs") or []:
+        yield _post(
+            "remotive", str(job.get("id")), title=text(job.get("title")),
+            company=text(job.get("company_name")),
+            locations=[text(job.get("candidate_required_location"))],
+            description_html=job.get("description") or "",
+            salaries=parse_salaries(text(job.get("salary")), is_pay=True),
+            # Remotive lists remote jobs only: the board itself is the workplace field.
+            remote_hint=RemoteKind.REMOTE,
+        )  # fmt: skip
+
+
+def _oracle(path: Path) -> Iterator[tuple[str, Posting]]:
+    for item in json.loads(path.read_bytes()).get("items") or []:
+        parts = (
+            "ExternalDescriptionStr",
+            "ExternalResponsibilitiesStr",
+            "ExternalQualificationsStr",
+        )
+        yield _post(
+            "oracle", str(item.get("Id")), title=text(item.get("Title")),
+            locations=[text(item.get("PrimaryLocation"))],
+            description_html=[item.get(k) or "" for k in parts],
+            requirements_html=item.get("ExternalQualificationsStr") or "",
+        )  # fmt: skip
+
+
+def _personio(path: Path) -> Iterator[tuple[str, Posting]]:
+    root = ET.fromstring(path.read_bytes())
+    for position in root.iter("position"):
+        offices = [position.findtext("office") or ""]
+        offices += [o.text or "" for o in position.findall("additionalOffices/office")]
+        blocks = [
+            f"<h3>{html.escape(d.findtext('name') or '')}</h3>{d.findtext('value') or ''}"
+            for d in position.findall("jobDescriptions/jobDescription")
+        ]
+        yield _post(
+            "personio", position.findtext("id") or "", title=position.findtext("name") or "",
+            locations=offices, description_html=blocks,
+        )  # fmt: skip
+
+
+def _teamtailor(path: Path) -> Iterator[tuple[str, Posting]]:
+    for item in json.loads(path.read_bytes()).get("items") or []:
+        if not item.get("id"):
+            continue
+        ld = item.get("_jobposting") or {}
+        yield _post(
+            "teamtailor", str(item["id"]), title=text(item.get("title")),
+            locations=jsonld.locations(ld),
+            description_html=item.get("content_html") or jsonld.description_html(ld),
+            remote_hint=jsonld.remote_hint(ld),
+        )  # fmt: skip
+
+
+def _francetravail(path: Path) -> Iterator[tuple[str, Posting]]:
+    for offer in json.loads(path.read_bytes()).get("resultats") or []:
+        yield _post(
+            "francetravail", str(offer.get("id")), title=text(offer.get("intitule")),
+            company=text((offer.get("entreprise") or {}).get("nom")),
+            locations=[text((offer.get("lieuTravail") or {}).get("libelle"))],
+            description_html=_text_html(offer.get("description") or ""),
+        )  # fmt: skip
+
+
+def _solidjobs(path: Path) -> Iterator[tuple[str, Posting]]:
+    for job in json.loads(path.read_bytes()).get("jobs") or []:
+        pay = job.get("salary") or {}
+        yield _post(
+            "solidjobs", str(job.get("jobOfferKey")), title=text(job.get("title")),
+            company=text(job.get("company")), locations=job.get("locations") or [],
+            description_html=job.get("description") or "",
+            salaries=_structured_pay(pay.get("from"), pay.get("to"), pay.get("currency"), pay.get("period")),
+            remote_hint=remote_from_flags(remote=job.get("isRemote"), hybrid=job.get("isHybrid"))
+            if job.get("isRemote") or job.get("isHybrid") else RemoteKind.ONSITE,
+        )  # fmt: skip
+
+
+def _plain_text(path: Path) -> Iterator[tuple[str, Posting]]:
+    body = path.read_text(encoding="utf-8")
+    title = next((line.strip() for line in body.splitlines() if line.strip()), path.stem)
+    yield _post("text", path.stem, title=title, description_html=_text_html(body))
+
+
+def _recruitee_wrapped(path: Path) -> Iterator[tuple[str, Posting]]:
+    from monitor.sources.recruitee import RecruiteeSource
+
+    source = RecruiteeSource()
+    for wrapper in json.loads(path.read_bytes()):
+        raw = wrapper.get("raw_data") or {}
+        page = FetchedPage(
+            url="https://x.recruitee.com/api/offers/", status=200,
+            content_type="application/json", body=json.dumps({"offers": [raw]}).encode(),
+        )  # fmt: skip
+        for posting in source.parse(page, url="https://x.recruitee.com/"):
+            yield str(raw.get("id") or raw.get("slug")), posting
+
+
+def _text_html(body: str) -> str:
+    return "".join(f"<p>{html.escape(line)}</p>" for line in body.splitlines() if line.strip())
+
+
+def _structured_pay(low: Any, high: Any, currency: Any, period: Any = None) -> list[Salary]:
+    def number(value: Any) -> Decimal | None:
+        try:
+            result = Decimal(str(value))
+        except ArithmeticError:
+            return None
+        return result.normalize() if result > 0 else None
+
+    if low in (None, "") and high in (None, ""):
+        return []
+    lo, hi = number(low), number(high)
+    amount = hi or lo or Decimal(0)
+    inferred = PayPeriod.YEAR if amount >= 10_000 else PayPeriod.HOUR if amount < 500 else None
+    return [
+        Salary(
+            min=lo, max=hi, currency=text(currency).upper() or None,
+            period=_PERIODS.get(text(period).lower(), inferred),
+        )
+    ]  # fmt: skip
+
+
+_READERS: dict[str, Reader] = {
+    "workday": _workday,
+    "manatal": _manatal,
+    "remotive": _remotive,
+    "oracle": _oracle,
+    "personio": _personio,
+    "teamtailor": _teamtailor,
+    "francetravail": _francetravail,
+    "solidjobs": _solidjobs,
+    "text": _plain_text,
+}
