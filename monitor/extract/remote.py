@@ -1,41 +1,210 @@
 """Remote policy (onsite / hybrid / remote) and the rules a person would quote.
 
-Structured hints (JSON-LD ``jobLocationType``, an ATS workplace field) come in
-as ``hint``; the text decides when it is more specific, because schema.org has
-no value for hybrid and every source writes hybrid rules as prose.
+Each sentence that talks about where the work happens is read on its own, by
+families of phrasing in the order a careful reader weighs them:
+
+1. a sentence that lists every mode ("work onsite, hybrid or fully virtually,
+   depending on the role") is company boilerplate and says nothing;
+2. a negated remote ("not eligible for remote work", "Remote: No", "kein
+   Homeoffice") is on-site, unless the same sentence offers hybrid;
+3. hybrid in the workplace sense ("hybrid schedule", "Hybrid - London",
+   "3 days a week in the office", "occasional home working", "télétravail
+   partiel"), never "hybrid cloud" or "a hybrid role for someone who ...";
+4. remote with an office the person *may* use is remote;
+5. a choice of office or remote ("in an office or as a remote position") is hybrid;
+6. remote; 7. on-site ("in-person", "office-based", "based in our X office").
+
+Words about other things are set aside first: the on-site interview, on-site
+perks (gym, charging), remote sensing or remote customers.
+
+Across sentences: any hybrid sentence makes the posting hybrid; remote and
+on-site sentences both present make it hybrid only when they are equally
+weighty, else the side said in a "Location:"-style line, then the majority.
+
+A structured value (ATS workplace field, JSON-LD ``jobLocationType``, a
+location named "Remote - US") is ``hint``. The documented rule: the hint
+stands, except that text saying hybrid refines an on-site or unknown hint
+(ATS dropdowns default to on-site and schema.org has no hybrid); the text alone
+decides when there is no hint. ``read_remote`` keeps what each side said, so
+a disagreement can be shown.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+from monitor.extract.places import region_name, regions_in
 from monitor.extract.text import bullet_text, collapse, sentences
 from monitor.model import RemoteKind, RemotePolicy
 
-_HYBRID = re.compile(
-    r"\bhybrid\b|\bhybride?s?\b|days? (?:a|per) week in (?:the|our|an)? ?office|"
-    r"\b(?:[1-4]|one|two|three|four) days? (?:a|per|each) week\b",
+_R, _H, _O = RemoteKind.REMOTE, RemoteKind.HYBRID, RemoteKind.ONSITE
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(parts), re.I)
+
+
+_PERKS = (
+    r"(?:perks?|benefits?|lunch\w*|snacks?|meals?|equipment|stipends?|allowances?|budgets?|"
+    r"set-?ups?|furniture|gym|fitness|wellness|caf[eé]s?|cafeteria|dining|parking|child ?care|"
+    r"daycare|clinic|health\w*|amenit\w*|electric|ev\b|charging|laundry|massage|restaurants?|"
+    r"kitchens?|barista|events?|meetings?|conferences?|gatherings?|offsites?|interviews?|visits? to)"
+)
+# Things that share words with workplace phrasing but say nothing about it.
+_NOT_WORKPLACE = _rx(
+    rf"\b(?:on[- ]?site|in[- ]office|in[- ]person|home[- ]office|remote[- ]work(?:ing)?|wfh|"
+    rf"office) {_PERKS}[\w ]*",
+    r"\b(?:an|the|final|virtual) on[- ]?site\b(?! (?:role|position|work|job))[^.;]*",
+    r"\binterview\w*[^.;]{0,60}\bon[- ]?site\b[^.;]*|\bon[- ]?site\b[^.;]{0,40}\binterview\w*",
+    r"\bremote (?:sensing|control\w*|monitoring|access|desktop|diagnostics?|patients?|areas?|"
+    r"locations|communities|sites?|servers?|devices?|management|troubleshooting|learning|"
+    r"customers?|clients?|hiring|onboarding|"
+    r"collaboration tools?|first responders|operations? center|instruction)\b",
+    r"\b(?:support|manage|lead|with|across|for|of) (?:a |our )?(?:distributed|remote|hybrid) "
+    r"(?:teams?|workforce|employees|staff)\b",
+    r"\bhybrid (?:cloud|multi[- ]cloud|infrastructure|vehicles?|cars?|engines?|electric|"
+    r"powertrains?|app\w*|mobile|models? of care|approach\w*|architecture|systems?|solutions?|"
+    r"environments? \(|networks?|IT|data|deployments?|storage|events?|meetings?|learning|"
+    r"classes|instruction)\b",
+    r"\bhybrid[/-]multi[- ]cloud\b",
+    r"\bhybrid (?:role|position|job)s? (?:for|that|which|combining|blending|spanning|bridging|"
+    r"between|where|covering|of|mixing|with (?:a|both))\b",
+    r"\bhybrid (?:of|between)\b",
+    r"\b(?:is|are|be) (?:a )?hybrid (?:of|between)\b",
+)
+# Office, remote and hybrid words this module reads; a sentence without one is skipped.
+_PLACE_WORDS = (
+    "hybrid", "hybride", "híbrid", "hibrid", "hybryd", "remote", "remot", "work from", "working from",
+    "site", "office", "person", "vor ort", "homeoffice", "home office", "home-office", "mobil",
+    "télétravail", "teletravail", "télé-travail", "presencial", "teletrabajo", "thuiswerk",
+    "kantoor", "op locatie", "zdaln", "headquarter", " hq", "day", "week", "telecommut",
+    "telework", "virtual", "anywhere", "distance", "présentiel", "presentiel", "locaux", "bureau",
+    "büro", "standort", "oficina", "from home", "wfh", "in-house",
+)  # fmt: skip
+
+_ALL_MODES = _rx(
+    r"\b(?:on[- ]?site|in[- ]office|in[- ]person)\b[^.;]{0,80}\bhybrid\b[^.;]{0,80}"
+    r"\b(?:remote(?:ly)?|virtual(?:ly)?|from home)\b",
+    r"\bremote\b[^.;]{0,80}\bhybrid\b[^.;]{0,80}\b(?:on[- ]?site|in[- ]office|in[- ]person)\b",
+    r"\b(?:vary|varies|depend(?:s|ing)?)\b[^.;]{0,60}\b(?:role|team|position)\b[^.;]{0,80}"
+    r"\b(?:on[- ]?site|hybrid|remote)\b[^.;]{0,60}\b(?:on[- ]?site|hybrid|remote)\b",
+)
+_NEGATED_REMOTE = _rx(
+    r"\bnot (?:a |an |be |been |)(?:fully |100% )?remote\b",
+    r"\bnot (?:\w+ ){0,3}(?:eligible|available|open|suitable|possible|offered|an option|considered)"
+    r" (?:\w+ ){0,2}(?:for |to )?(?:remote|telecommut\w*|telework\w*|work(?:ing)? from home)\b",
+    r"\b(?:remote|telecommut\w*|telework\w*|work(?:ing)? from home)(?: work(?:ing)?)?(?: \w+){0,3} "
+    r"(?:is|are) not (?:\w+ ){0,2}(?:possible|available|an option|offered|permitted|allowed|"
+    r"eligible|supported)\b",
+    r"\bno (?:option (?:for|of) |possibility (?:for|of) )?(?:remote|telecommut\w*|telework\w*|"
+    r"work(?:ing)? from home)\b",
+    r"\b(?:cannot|can ?not|can't|will not|won't|unable to) be (?:\w+ ){0,2}(?:performed|done|"
+    r"worked|completed|carried out) (?:\w+ ){0,2}remotely\b",
+    r"\bremote(?: work| working| option| eligible| eligibility)?\s*[:?]\s*(?:no|none|not (?:available|"
+    r"possible|eligible)|n/a)\b",
+    r"\b(?:telecommuting|telework(?:ing)?)(?: options?)?\s*[:?]\s*(?:no|none|onsite|on-site)\b",
+    r"\bkein(?:e|en)? (?:home[- ]?office|remote|mobiles arbeiten)\b|\bnicht (?:remote|im homeoffice)\b",
+    r"\bpas (?:de |en )?t[ée]l[ée]travail\b|\bt[ée]l[ée]travail\s*:\s*non\b",
+    r"\bno (?:es )?remoto\b|\bsin (?:teletrabajo|remoto)\b",
+    r"\bgeen (?:thuiswerk\w*|remote)\b",
+    r"\bpraca zdalna\s*:\s*(?:brak|nie)\b",
+    r"\bnot (?:a )?(?:work from home|wfh) (?:role|position|job)\b",
+)
+_NOT_FULLY_REMOTE = _rx(r"\bnot (?:a )?(?:fully|100%|entirely|completely) remote\b")
+_HYBRID = _rx(
+    r"\bhybrid(?:e|o|a|ní)?\b(?=[^.;]{0,40}\b(?:work\w*|schedule|model|policy|arrangement|set-?up|"
+    r"environment|office|remote|on[- ]?site|in[- ]person|days?|week|home|location|position|role|job|"
+    r"opportunity|basis|mode|structure|format|flexib\w*|travail|trabajo|arbeit\w*|modell?)\b)",
+    r"\b(?:work\w*|schedule|model|policy|arrangement|location|position|role|job|basis|mode|type|"
+    r"environment|setup|travail|trabajo|modalidad|arbeits\w*|werkplek)\b[^.;]{0,25}\bhybrid\w*",
+    r"\bhybrid(?:e|o|a)?\s*$",
+    r"^\s*hybrid(?:e|o|a)?\b",
+    r"\(\s*hybrid(?:e|o|a)?\s*\)|\bhybrid(?:e|o|a)?\s*[-–—:|/,]|[-–—:|/,]\s*hybrid(?:e|o|a)?\b",
+    r"\bhybrydow\w*\b|\bhíbrid[oa]\b|\bhybride\b",
+    r"\b(?:[1-4]|one|two|three|four)(?:\s*(?:-|to|or)\s*[1-4])? days? (?:a|per|each|every) week\b[^.;]{0,40}\b(?:office|on[- ]?site|in[- ]person|hq|headquarters|studio|hub)\b",
+    r"\b(?:office|on[- ]?site|in[- ]person|hq|headquarters)\b[^.;]{0,40}\b(?:[1-4]|one|two|three|four)(?:\s*(?:-|to|or)\s*[1-4])? days? (?:a|per|each|every) (?:week|month)\b",
+    r"\b(?:[1-4]|one|two|three|four) days? (?:a|per|each) week (?:from home|remote(?:ly)?|at home|wfh)\b",
+    r"\b(?:at least |minimum (?:of )?)?\d{1,2}\s*% of (?:their|your|the|our) (?:\w+ )?time\b[^.;]{0,40}\b(?:office|on[- ]?site|in[- ]person)\b",
+    r"\b(?:office|on[- ]?site|in[- ]person)[^.;]{0,40}\b(?:at least |minimum (?:of )?)\d{1,2}\s*% of\b",
+    r"\b(?:occasional|some|partial|part-time|flexible|optional)\s+(?:home[- ]?working|home office|"
+    r"remote work\w*|work(?:ing)? from home|telework\w*|wfh)\b",
+    r"\bflexibility to work (?:from home|remotely)\b",
+    r"\bwork(?:ing)? from home (?:up to |for )?(?:[1-4]|one|two|three|four|a few|some) days?\b",
+    r"\b(?:office|on[- ]?site) (?:with|plus|and) (?:some|occasional|partial) (?:telework|remote|home)\w*",
+    r"\bsplit (?:your |their )?time between\b[^.;]{0,40}\b(?:home|office|remote)\b",
+    r"\bhome[- ]?office\s*[:(]?\s*(?:bis zu|up to|max(?:imal)?\.?)\s*\d",
+    r"\bbis zu \d+ tage?n? (?:pro|die|in der) woche\b[^.;]{0,40}\b(?:mobil\w*|home[- ]?office|remote)\b",
+    r"\b(?:mobiles arbeiten|homeoffice|home-office)\b[^.;]{0,40}\b(?:tage?n?|anteilig|teilweise|möglich)\b",
+    r"\bmöglichkeit (?:zum|zu) (?:mobilen arbeiten|homeoffice|home[- ]office)\b",
+    r"\bt[ée]l[ée]travail (?:partiel|possible|\d+ ?j|jusqu'?à|flexible|occasionnel|hybride)\b|"
+    r"\b\d+ jours? (?:de )?t[ée]l[ée]travail\b",
+    r"\bteletrabajo (?:parcial|\d+ d[ií]as)\b|\bmodalidad mixta\b|\b\d+ d[ií]as (?:de )?teletrabajo\b",
+    r"\b(?:deels|gedeeltelijk) thuis\w*\b|\b\d+ dagen? (?:per week )?(?:thuis|op kantoor)\b|"
+    r"\bthuiswerk\w*[^.;]{0,20}\b\d+ dag(?:en)?\b",
+    r"\bremote[- ]first\b[^.;]{0,40}\b(?:office|on[- ]?site)\b[^.;]{0,30}\b(?:minimum|at least|once|twice|required|expected)\b",
+)
+_OPTIONAL_OFFICE = _rx(
+    r"\b(?:optional|if you (?:wish|like|prefer|want)|should you (?:wish|prefer)|are welcome to|"
+    r"may (?:also )?(?:use|choose|work from|come)|access to (?:an? |our )?(?:office|hub|co-?working)|"
+    r"co-?working (?:stipend|space|allowance)|available (?:to you )?if)\b",
+)
+_CHOICE = _rx(
+    r"\b(?:in (?:an?|our|the) office|office location|on[- ]?site)\b[^.;]{0,20}\bor (?:as )?(?:an? )?"
+    r"(?:fully )?remote(?:ly)?\b",
+    r"\bremote(?:ly)?\b[^.;]{0,10}\bor (?:in[- ]office|on[- ]?site|in (?:an?|our|the) office)\b",
+)
+_REMOTE = _rx(
+    r"\b(?:fully|100\s?%|completely|entirely|full[- ]time|permanently|totally) remote(?:ly)?\b",
+    r"\bremote[- ]?(?:first|friendly|ok|okay|eligible|based|only|possible|allowed|position|role|job|"
+    r"opportunity|work\w*|employee|contract|option|\(|-)",
+    r"^\s*remote\b|\bremote\s*$|\(\s*remote[^)]*\)|\bremote\s*[-–—:|/,]|[-–—:|/,(]\s*remote\b",
+    r"\b(?:is|are|be|as a|this) remote\b|\bwork(?:ing)? remotely\b|\bremote(?:ly)? (?:within|in|across|from|anywhere)\b",
+    r"\bwork (?:from|at) home\b|\bwork from anywhere\b|\bwfh\b|\btelecommut\w+\b|\btelework\w*\b|"
+    r"\bdistributed (?:company|team|workforce)\b|\ball[- ]remote\b|\bvirtual (?:role|position|job)\b",
+    r"\bhome[- ]?based\b|\bopen to remote\b|"
+    r"\bremote (?:candidates|applicants|fellows|employees|workers|hires) (?:in|from|based|located)\b",
+    r"\bremote (?:m[öo]glich|mogelijk|possible)\b|\b100\s?% (?:homeoffice|t[ée]l[ée]travail|remote|"
+    r"remoto|teletrabajo)\b|\bt[ée]l[ée]travail (?:complet|total|à 100)\b|\bfull t[ée]l[ée]travail\b",
+    r"\b(?:trabajo )?remoto\b|\bteletrabajo\b|\bvolledig (?:remote|thuis\w*)\b|\bthuiswerk\w*\b",
+    r"\bpraca zdalna\s*:\s*(?:w całości|tak|pełna)\b|\bw pełni zdaln\w*\b",
+    r"\b(?:homeoffice|home office|home-office|mobiles arbeiten)\b",
+    r"\bt[ée]l[ée]travail\b",
+)
+_ONSITE = _rx(
+    r"\bon[- ]?site\b|\bonsite\b|\bin[- ]office\b|\bin[- ]person\b|\bin the office\b",
+    r"\boffice[- ]based\b|\b(?:headquarters|hq)[- ]based\b|\bbased (?:at|in|out of) (?:our|the) "
+    r"(?:[\w.,' -]{0,40} )?(?:office|offices|headquarters|hq|campus|facility|plant|site|studio|lab)\b",
+    r"\b(?:from|at|in) (?:an?|the|our) (?:[\w.,' -]{0,30} )?(?:office|headquarters|hq)(?: location)?\b",
+    r"\b(?:five|5) days (?:a|per) week\b[^.;]{0,30}\b(?:office|on[- ]?site|in[- ]person)\b|"
+    r"\b(?:office|on[- ]?site|in[- ]person)\b[^.;]{0,30}\b(?:five|5) days (?:a|per) week\b",
+    r"\b(?:must|required to|expected to|need to|able to) (?:\w+ ){0,2}(?:work|report|commute|be present) "
+    r"(?:\w+ ){0,3}(?:on[- ]?site|in[- ]person|in (?:the|our) office|at (?:the|our) (?:office|facility|site))\b",
+    r"\bvor ort\b|\bpräsenz\w*\b|\bim büro\b|\bsur site\b|\bsur place\b|\ben présentiel\b|"
+    r"\bpr[ée]sentiel\b|\bpresencial\b|\ben la oficina\b|\bop kantoor\b|\bop locatie\b|"
+    r"\bstacjonarn\w*\b",
+    r"\bwork location\s*:\s*in person\b|\battendance (?:is )?required\b",
+)
+_LOCATION_LINE = re.compile(
+    r"^\s*(?:location|locations|work location|workplace|workplace type|location type|work model|"
+    r"work arrangement|remote(?: status| work)?|telecommuting(?: options?)?|type of environment|"
+    r"lieu|localisation|standort|arbeitsort|ubicación|locatie|modalidad|praca zdalna|"
+    r"customer location|your location)\s*[:\-–]",
     re.I,
 )
-_REMOTE = re.compile(
-    r"\bfully remote\b|\b100% remote\b|\bremote[- ]first\b|\bremote position\b|\bremote role\b|"
-    r"\bwork from (?:home|anywhere)\b|\bremote\b(?: within| in| across| from)|"
-    r"\bthis (?:role|position) is remote\b|\bremote[- ]friendly\b|\bremote work\b",
-    re.I,
-)
-_ONSITE = re.compile(
-    r"\bon[- ]?site\b|\bin[- ]office\b|\bin the office (?:five|5) days\b|\bnot (?:a )?remote\b|"
-    r"\bno remote\b|\bvor ort\b|\b(?:in|from) (?:an|the|our) office(?: location)?\b",
-    re.I,
-)
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 _DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
-        re.compile(r"(?P<n>\d{1,3})\s*%\s+of (?:their|your|the) time", re.I),
+        re.compile(r"(?P<n>\d{1,3})\s*%\s+of (?:their|your|the|our) (?:\w+ )?time", re.I),
         "in office at least {n}% of the time",
     ),
     (
-        re.compile(r"(?P<n>\d|one|two|three|four|five)\s+days?\s+(?:a|per|each)\s+week", re.I),
+        re.compile(
+            r"(?P<n>\d|one|two|three|four|five)\s+days?\s+(?:a|per|each|every)\s+week(?!\s+(?:from home|remote))",
+            re.I,
+        ),
         "in office {n} days a week",
     ),
     (
@@ -45,72 +214,212 @@ _DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "remote only {n}+ miles from an office",
     ),
-    (
-        re.compile(
-            r"remote (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time))",
-            re.I,
-        ),
-        "remote within {n}",
-    ),
 )
-_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
+_REGION_LIST = re.compile(
+    r"\bremote(?:ly)?(?: \w+){0,2} (?:with)?in (?:the )?(?P<a>[^.;:!?()]{2,80})|"
+    r"\bremote (?:from|across) (?:the )?(?P<b>[^.;:!?()]{2,80})|"
+    r"\bremote (?:fellows|candidates|employees|applicants) (?:in|from) (?:the )?(?P<c>[^.;:!?()]{2,80})|"
+    r"^\s*remote\s*[-–—,:(]\s*(?:the )?(?P<d>[^.;:!?()]{2,60})|"
+    r"(?:^|[-–—:,(]\s*)(?P<e>[A-Z][\w .]{1,30}?)\s*[-–—]\s*remote\b|"
+    r"\bremote\s*\(\s*(?P<f>[^)]{2,60})\)|"
+    r"\b(?:reside|live|located|based) (?:anywhere )?(?:with)?in (?:the )?(?P<g>[^.;:!?()]{2,60})",
+    re.I,
+)
+_REGION_TAIL = re.compile(
+    r"\s+(?:only|eligible|time zones?|based|preferred|candidates|residents|applicants|is|are|"
+    r"and (?:must|you)|with|at|for|who|to|please|but|\d)\b.*$",
+    re.I,
+)
+_OLD_REMOTE_WITHIN = re.compile(
+    r"remote (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time))", re.I
+)
 
 
-def remote_policy(lines: Iterable[str], *, hint: RemoteKind = RemoteKind.UNKNOWN) -> RemotePolicy:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteReading:
+    """The policy chosen, with what the structured value and the text each said."""
+
+    policy: RemotePolicy
+    hint: RemoteKind
+    text: RemoteKind
+
+    @property
+    def disagreement(self) -> str:
+        """'' when the structured value and the text agree (or one is silent)."""
+        unknown = RemoteKind.UNKNOWN
+        if unknown in (self.hint, self.text) or self.hint is self.text:
+            return ""
+        return (
+            f"structured value says {self.hint.value}, text says {self.text.value}; "
+            f"chose {self.policy.kind.value}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    kind: RemoteKind
+    labelled: bool
+    """Said in a "Location: …"-style line, a title or a location name: it outweighs prose."""
+
+
+def remote_policy(
+    lines: Iterable[str],
+    *,
+    hint: RemoteKind = RemoteKind.UNKNOWN,
+    labelled: Iterable[str] = (),
+) -> RemotePolicy:
     """Read the remote policy from a posting's lines, refining a structured hint."""
-    # A sentence can only mention a place if its line does; most lines do not.
+    return read_remote(lines, hint=hint, labelled=labelled).policy
+
+
+def read_remote(
+    lines: Iterable[str],
+    *,
+    hint: RemoteKind = RemoteKind.UNKNOWN,
+    labelled: Iterable[str] = (),
+) -> RemoteReading:
+    """The remote policy of a posting's lines, with what hint and text each said.
+
+    ``labelled`` are short texts that name the workplace outright, such as
+    location names ("Hybrid - London") and the title ("Engineer (Remote)").
+    """
     relevant = [
         s
-        for line in lines
+        for line in _join_labels(lines)
         if _mentions_place(line)
         for s in sentences(bullet_text(line))
         if _mentions_place(s)
     ]
-    kind = _kind_from_text(relevant)
-    if kind is RemoteKind.UNKNOWN or (
-        hint is not RemoteKind.UNKNOWN and kind is not RemoteKind.HYBRID
-    ):
-        kind = hint if hint is not RemoteKind.UNKNOWN else kind
-    return RemotePolicy(kind=kind, details=_details(relevant))
+    said = [_Said(k, bool(_LOCATION_LINE.match(s))) for s in relevant if (k := kind_of(s))]
+    said += [_Said(k, True) for text in labelled if (k := kind_of_label(text))]
+    text_kind = _combine(said)
+    kind = _decide(hint, text_kind)
+    policy = RemotePolicy(kind=kind, details=_details(relevant, kind))
+    return RemoteReading(policy=policy, hint=hint, text=text_kind)
 
 
-_PLACE = re.compile(f"{_HYBRID.pattern}|{_REMOTE.pattern}|{_ONSITE.pattern}|office", re.I)
+def kind_of(sentence: str) -> RemoteKind | None:
+    """What one sentence says of the workplace, or None if nothing."""
+    text = _NOT_WORKPLACE.sub(" ", collapse(sentence))
+    if _ALL_MODES.search(text):
+        return None
+    if _NEGATED_REMOTE.search(text):
+        return _H if _HYBRID.search(text) or _NOT_FULLY_REMOTE.search(text) else _O
+    if _HYBRID.search(text):
+        return _H
+    remote = bool(_REMOTE.search(text))
+    if remote and _OPTIONAL_OFFICE.search(text):
+        return _R
+    if _CHOICE.search(text):
+        return _H
+    if remote:
+        return _R
+    return _O if _ONSITE.search(text) else None
 
 
-# Every pattern above holds one of these words; testing them first skips the
-# regexes (slow on long lines) for the many lines that mention no place at all.
-_PLACE_WORDS = ("hybrid", "day", "remote", "work from", "site", "office", "vor ort")
+def kind_of_label(text: str) -> RemoteKind | None:
+    """A structured workplace value or a location name: 'Hybrid', 'On-Site', 'Flex',
+    'Remote - US', 'London (Hybrid)', 'Remote Eligible'; None for plain places."""
+    value = collapse(text).lower().strip(" .")
+    if value in _WORDS:
+        return _WORDS[value]
+    return kind_of(text) if _mentions_place(text) else None
+
+
+_WORDS = {
+    "remote": _R, "fully remote": _R, "remote eligible": _R, "remote ok": _R, "anywhere": _R,
+    "telecommute": _R, "virtual": _R, "work from home": _R, "wfh": _R, "remote only": _R,
+    "hybrid": _H, "flex": _H, "flexible": _H, "hybrid remote": _H, "partially remote": _H,
+    "on-site": _O, "onsite": _O, "on site": _O, "on_site": _O, "in-office": _O, "in office": _O,
+    "office": _O, "in person": _O, "in-person": _O, "office-based": _O, "on-premise": _O,
+    "no remote": _O, "not remote": _O,
+}  # fmt: skip
+
+
+def _join_labels(lines: Iterable[str]) -> Iterator[str]:
+    """'Telecommuting Options:' on one line and 'Onsite' on the next are one statement."""
+    pending = ""
+    for line in lines:
+        if pending:
+            line = f"{pending} {bullet_text(line)}"
+            pending = ""
+        if line.endswith(":") and len(line) <= _MAX_LABEL_CHARS:
+            pending = line
+            continue
+        yield line
+    if pending:
+        yield pending
+
+
+_MAX_LABEL_CHARS = 40
 
 
 def _mentions_place(sentence: str) -> bool:
     lowered = sentence.lower()
-    return any(word in lowered for word in _PLACE_WORDS) and _PLACE.search(sentence) is not None
+    return any(word in lowered for word in _PLACE_WORDS)
 
 
-def _kind_from_text(relevant: list[str]) -> RemoteKind:
-    text = " ".join(relevant)
-    if _HYBRID.search(text):
-        return RemoteKind.HYBRID
-    remote, onsite = bool(_REMOTE.search(text)), bool(_ONSITE.search(text))
-    if remote and onsite:
-        # "in an office or as a remote position": both are offered, which is how people use hybrid.
-        return RemoteKind.HYBRID
-    if remote:
-        return RemoteKind.REMOTE
-    if onsite:
-        return RemoteKind.ONSITE
-    return RemoteKind.UNKNOWN
+def _combine(said: list[_Said]) -> RemoteKind:
+    kinds = {s.kind for s in said}
+    if not kinds:
+        return RemoteKind.UNKNOWN
+    if _H in kinds:
+        return _H
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    labelled = {s.kind for s in said if s.labelled}
+    if len(labelled) == 1:
+        return next(iter(labelled))
+    counts = Counter(s.kind for s in said)
+    if counts[_R] == counts[_O]:
+        return _H
+    return _R if counts[_R] > counts[_O] else _O
 
 
-def _details(relevant: list[str]) -> tuple[str, ...]:
+def _decide(hint: RemoteKind, text: RemoteKind) -> RemoteKind:
+    if hint is RemoteKind.UNKNOWN:
+        return text
+    if text is _H and hint is _O:
+        return _H
+    return hint
+
+
+def _details(relevant: list[str], kind: RemoteKind) -> tuple[str, ...]:
     found: list[str] = []
     for sentence in relevant:
+        text = _NOT_WORKPLACE.sub(" ", sentence)
         for pattern, template in _DETAIL_PATTERNS:
-            match = pattern.search(sentence)
-            if match is None:
+            match = pattern.search(text)
+            if match is None or (template.startswith("in office") and kind is _R):
                 continue
             n = _NUMBER_WORDS.get(match["n"].lower(), collapse(match["n"]))
-            detail = template.format(n=n)
-            if detail not in found:
-                found.append(detail)
+            _add(found, template.format(n=n))
+        if kind in (_R, _H):
+            region = _region_detail(text)
+            if region:
+                _add(found, region)
     return tuple(found)
+
+
+def _region_detail(sentence: str) -> str:
+    for match in _REGION_LIST.finditer(sentence):
+        raw = next(g for g in match.groups() if g)
+        codes = regions_in(_REGION_TAIL.sub("", raw))
+        if codes:
+            return "remote within " + ", ".join(region_name(c) for c in codes)
+    old = _OLD_REMOTE_WITHIN.search(sentence)
+    return f"remote within {collapse(old['n'])}" if old else ""
+
+
+def regions_of(policy: RemotePolicy) -> tuple[str, ...]:
+    """ISO 3166 codes (or region names) of every 'remote within' rule of a policy."""
+    codes: list[str] = []
+    for detail in policy.details:
+        if detail.startswith("remote within "):
+            codes.extend(regions_in(detail.removeprefix("remote within ")))
+    return tuple(dict.fromkeys(codes))
+
+
+def _add(found: list[str], detail: str) -> None:
+    if detail not in found:
+        found.append(detail)

@@ -12,14 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from monitor.errors import ParseError, UnsupportedContent
-from monitor.extract.remote import remote_policy
+from monitor.extract.remote import kind_of_label, read_remote
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
 from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
 from monitor.model import Posting, RemoteKind, Requirements, Salary
 from monitor.sources.base import FetchedPage
-
-_REMOTE_LOCATION = re.compile(r"^\s*remote\b|\(remote\)|\bremote\s*[-–(,:]|\banywhere\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +105,7 @@ def build_posting(
     htmls = [description_html] if isinstance(description_html, str) else list(description_html)
     lines = [line for html in htmls for line in html_to_lines(html)]
     place_names = [collapse(loc) for loc in locations if loc and collapse(loc)]
-    hint = remote_hint
-    if hint is RemoteKind.UNKNOWN and any(_REMOTE_LOCATION.search(p) for p in place_names):
-        hint = RemoteKind.REMOTE
+    hint = remote_hint if remote_hint is not RemoteKind.UNKNOWN else _location_kind(place_names)
     requirement_lines = html_to_lines(requirements_html) if requirements_html else lines
     requirements = requirements_from_lines(requirement_lines) or _all_bullets(
         requirement_lines, requirements_html
@@ -123,11 +119,23 @@ def build_posting(
         department=collapse(department),
         locations=tuple(place_names),
         salaries=tuple(salaries) or salaries_from_lines(lines),
-        remote=remote_policy(lines, hint=hint),
+        remote=read_remote(lines, hint=hint, labelled=[title]).policy,
         requirements=requirements,
         employment_type=employment_type,
         posted_at=posted_at,
     )
+
+
+def _location_kind(place_names: Sequence[str]) -> RemoteKind:
+    """'Remote - US', 'London (Hybrid)': a location that names the workplace.
+
+    Where several locations name different kinds ("London; Remote, US"), remote
+    is one of the places allowed, so the posting is open to remote work.
+    """
+    kinds = {k for name in place_names if (k := kind_of_label(name))}
+    if len(kinds) == 1:
+        return kinds.pop()
+    return RemoteKind.REMOTE if RemoteKind.REMOTE in kinds else RemoteKind.UNKNOWN
 
 
 def _all_bullets(lines: list[str], requirements_html: str) -> Requirements:
@@ -179,13 +187,30 @@ def remote_from_flags(*, remote: Any, hybrid: Any, onsite: Any = None) -> Remote
     return RemoteKind.UNKNOWN
 
 
-_WORKPLACE_WORDS = {
-    "remote": RemoteKind.REMOTE, "hybrid": RemoteKind.HYBRID, "onsite": RemoteKind.ONSITE,
-    "on-site": RemoteKind.ONSITE, "on_site": RemoteKind.ONSITE, "office": RemoteKind.ONSITE,
-    "in-office": RemoteKind.ONSITE, "inoffice": RemoteKind.ONSITE,
-}  # fmt: skip
-
-
 def remote_from_word(value: Any) -> RemoteKind:
-    """'hybrid', 'onsite'/'on-site', 'Remote', 'OnSite', 'unspecified' (unknown)."""
-    return _WORKPLACE_WORDS.get(text(value).lower(), RemoteKind.UNKNOWN)
+    """'hybrid', 'onsite'/'on-site', 'Remote', 'OnSite', 'Flex' (Workday), 'In-Office',
+    'Remote Eligible'; 'unspecified' and anything else is unknown."""
+    word = re.sub(r"(?<=[a-z])(?=[A-Z])", "-", text(value)).replace("_", "-")
+    return kind_of_label(word) or RemoteKind.UNKNOWN
+
+
+_WORKPLACE_FIELD = re.compile(
+    r"workplace|location type|remote|work(?:ing)? (?:type|model|mode|arrangement|style|location type)|"
+    r"on-?site|office|telecommut|hybrid|arbeitsmodell|modalit",
+    re.I,
+)
+
+
+def remote_from_custom_fields(fields: Iterable[tuple[str, Any]]) -> RemoteKind:
+    """Custom fields (Greenhouse ``metadata``, SmartRecruiters ``customField``) whose
+    name is about the workplace ("Workplace Type", "Location Type", "Remote Status")."""
+    for name, value in fields:
+        if not _WORKPLACE_FIELD.search(name):
+            continue
+        if value is True and re.search(r"remote|telecommut", name, re.I):
+            return RemoteKind.REMOTE
+        values = value if isinstance(value, list) else [value]
+        kinds = {remote_from_word(v) for v in values} - {RemoteKind.UNKNOWN}
+        if len(kinds) == 1:
+            return kinds.pop()
+    return RemoteKind.UNKNOWN

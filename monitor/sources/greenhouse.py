@@ -20,7 +20,13 @@ from monitor.extract.salary import parse_salaries
 from monitor.extract.text import collapse
 from monitor.model import PayPeriod, Posting, Salary
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, build_posting, parse_date, text
+from monitor.sources.common import (
+    AtsSource,
+    build_posting,
+    parse_date,
+    remote_from_custom_fields,
+    text,
+)
 
 _HOSTS = r"(?:boards|job-boards)(?:\.eu)?\.greenhouse\.io"
 _API = "https://boards-api.greenhouse.io/v1/boards"
@@ -76,12 +82,22 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
         locations=_locations(job),
         description_html=content,
         salaries=_pay_input_ranges(job) or _pay_range_blocks(content),
+        remote_hint=remote_from_custom_fields(_metadata(job)),
         posted_at=parse_date(job.get("first_published")),
     )
 
 
 def text_raw(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _metadata(job: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The board's custom fields; names vary ("Workplace Type", "Location Type", ...)."""
+    return [
+        (text(m.get("name")), m.get("value"))
+        for m in job.get("metadata") or []
+        if isinstance(m, dict)
+    ]
 
 
 def _locations(job: dict[str, Any]) -> list[str]:

@@ -106,7 +106,12 @@ def _first(extract: Callable[[list[str]], T], texts: Iterable[list[str]], empty:
 
 def _remote(texts: _Texts, data: dict[str, object]) -> RemotePolicy:
     hint = jsonld.remote_hint(data)
-    policy = _first(lambda lines: remote_policy(lines, hint=hint), texts, RemotePolicy(kind=hint))
+    title = jsonld.title(data)
+    policy = _first(
+        lambda lines: remote_policy(lines, hint=hint, labelled=[title]),
+        texts,
+        RemotePolicy(kind=hint),
+    )
     regions = jsonld.applicant_regions(data)
     if not regions or policy.kind is not RemoteKind.REMOTE:
         return policy

@@ -12,9 +12,17 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from monitor.model import Posting
+from monitor.model import PayPeriod, Posting, RemoteKind, Salary
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, build_posting, parse_date, remote_from_flags, text
+from monitor.sources.common import (
+    AtsSource,
+    build_posting,
+    parse_date,
+    positive_decimal,
+    remote_from_custom_fields,
+    remote_from_flags,
+    text,
+)
 
 _API = "https://api.smartrecruiters.com/v1/companies"
 
@@ -70,10 +78,49 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
             for k in ("jobDescription", "qualifications", "additionalInformation")
         ],
         requirements_html=_section(sections, "qualifications"),
-        remote_hint=remote_from_flags(remote=location.get("remote"), hybrid=location.get("hybrid")),
+        salaries=_compensation(item.get("compensation")),
+        remote_hint=_workplace(item, location),
         employment_type=text((item.get("typeOfEmployment") or {}).get("label")) or None,
         posted_at=parse_date(item.get("releasedDate")),
     )
+
+
+def _workplace(item: dict[str, Any], location: dict[str, Any]) -> RemoteKind:
+    """``location.remote`` / ``hybrid`` flags, a workplace custom field; both flags
+    present and false mean on-site (SmartRecruiters always sends both)."""
+    flags = remote_from_flags(remote=location.get("remote"), hybrid=location.get("hybrid"))
+    if flags is not RemoteKind.UNKNOWN:
+        return flags
+    custom = remote_from_custom_fields(
+        (text(f.get("fieldLabel")), f.get("valueLabel"))
+        for f in item.get("customField") or []
+        if isinstance(f, dict)
+    )
+    if custom is not RemoteKind.UNKNOWN:
+        return custom
+    if location.get("remote") is False and location.get("hybrid") is False:
+        return RemoteKind.ONSITE
+    return RemoteKind.UNKNOWN
+
+
+_PERIODS = {"HOURLY": PayPeriod.HOUR, "DAILY": PayPeriod.DAY, "WEEKLY": PayPeriod.WEEK,
+            "MONTHLY": PayPeriod.MONTH, "YEARLY": PayPeriod.YEAR, "ANNUALLY": PayPeriod.YEAR,
+            "ANNUAL": PayPeriod.YEAR}  # fmt: skip
+
+
+def _compensation(value: Any) -> list[Salary]:
+    """``compensation {min, max, currency, period: "HOURLY"}`` where the company shows pay."""
+    if not isinstance(value, dict):
+        return []
+    low, high = positive_decimal(value.get("min")), positive_decimal(value.get("max"))
+    if low is None and high is None:
+        return []
+    return [
+        Salary(
+            min=low, max=high, currency=text(value.get("currency")).upper() or None,
+            period=_PERIODS.get(text(value.get("period")).upper()),
+        )
+    ]  # fmt: skip
 
 
 def _section(sections: Any, key: str) -> str:
