@@ -18,6 +18,20 @@ _BLOCK_TAGS = frozenset(
     "th thead tr ul".split()
 )
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe")
+# Page chrome: site navigation, sidebars, footers and widgets listing *other* jobs, whose
+# amounts and "remote" words are not this posting's.
+_CHROME = ", ".join(
+    [
+        "nav", "aside", "footer", "[role=navigation]", "[role=complementary]",
+        "[role=contentinfo]", "[aria-hidden=true]",
+        *(
+            f'[{attr}*="{word}"]'
+            for attr in ("class", "id")
+            for word in ("related", "similar", "recommended", "other-jobs", "more-jobs",
+                         "otherjobs", "morejobs", "cookie", "breadcrumb")
+        ),
+    ]
+)  # fmt: skip
 _BULLET_GLYPHS = re.compile(r"^\s*(?:[-*•·▪◦‣●○■□–—]|\d{1,2}[.)])\s+")
 _SPACE = re.compile(r"\s+")
 
@@ -31,6 +45,8 @@ def html_to_lines(html: str) -> list[str]:
     """Visible text of an HTML document or fragment, one block per line."""
     tree = LexborHTMLParser(html)
     for node in tree.css(",".join(_INVISIBLE_TAGS)):
+        node.decompose()
+    for node in tree.css(_CHROME):
         node.decompose()
     root = tree.body or tree.root
     if root is None:
