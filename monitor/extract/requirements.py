@@ -1,7 +1,13 @@
 """Requirement lists under headings such as "Minimum Requirements" and "Nice to have".
 
-Only bullets under a recognised heading count; description text and other
-lists (responsibilities, benefits, key skills) never become requirements.
+Bullets count as requirements only under a recognised heading ("Requirements",
+"Skills and Qualifications", "What you'll need", "Who you are", "Kogo
+poszukujemy?") or right after a lead-in sentence ("You should have:").
+Description text and other lists (responsibilities, benefits, key skills)
+never become requirements. Every list under requirement headings is kept,
+merged in page order; lists under preferred headings ("Nice to have", "Bonus
+points", "You'll stand out if") and bullets marked "(preferred)" or "is a plus"
+go to the preferred list, never to the minimum one.
 """
 
 from __future__ import annotations
@@ -17,66 +23,127 @@ from monitor.model import Requirements
 class Section(Enum):
     MINIMUM = "minimum"
     PREFERRED = "preferred"
+    OTHER = "other"
 
 
+_APOS = r"(?:'|’)?"
 _PREFERRED = re.compile(
-    r"^(?:preferred|desired|desirable|bonus|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|additional|plus|"
-    r"it(?:'|’)?s a plus|extra credit|pluspunkte|wünschenswert|von vorteil|atouts?)\b|"
-    r"\b(?:preferred|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|bonus points?)\b|"
+    r"^(?:preferred|desired|desirable|bonus|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|plus|"
+    r"additional (?:qualifications|skills|requirements|experience|knowledge)|"
+    rf"it{_APOS}s a plus|extra credit|pluspunkte|wünschenswert|von vorteil|atouts?|idealement|"
+    r"deseable|valorable|mile widziane|pluspunten)\b|"
+    r"\b(?:preferred|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|bonus points?|bonus if|"
+    r"(?:will|would|to) stand out|(?:is|are|be) a (?:big )?plus|even better|would be great|"
+    r"ideally you|it would be (?:great|nice)|not required but|mile widziane|atouts?)\b|"
     r"\b(?:may|might) also have\b",
     re.I,
 )
 _MINIMUM = re.compile(
-    r"^(?:minimum|basic|required|must[- ]haves?|essential)\s+(?:requirements|qualifications|skills|experience)|"
-    r"^(?:requirements|qualifications|what (?:you(?:'|’)ll|you will) (?:need|bring)|what you (?:need|bring)|"
-    r"what we(?:'|’)re looking for|who you are|you have|you(?:'|’)ll have|about you|your profile|"
-    r"your (?:expertise|experience|background|skills)|votre (?:expertise|profil)|ihr profil|dein profil|"
-    r"anforderungen|profil recherché|what we require|at a minimum|candidates must|"
-    r"we(?:'|’)re looking for (?:people|someone|candidates)|we are looking for (?:people|someone|candidates))\b|"
+    r"^(?:minimum|basic|required|must[- ]haves?|essential|mandatory)\s+"
+    r"(?:requirements|qualifications|skills|experience)|"
+    rf"^(?:requirements|qualifications|what (?:you{_APOS}ll|you will) (?:need|bring)|what you (?:need|bring)|"
+    rf"what we{_APOS}re looking for|who you are|you have|you{_APOS}ll have|about you|your profile|"
+    r"your (?:expertise|experience|background|skills|qualifications)|votre (?:expertise|profil)|"
+    r"ihr profil|dein profil|das bringst du mit|das bringen sie mit|was du mitbringst|anforderungen|"
+    r"profil recherché|profil|compétences requises|requisitos|perfil|wat (?:wij vragen|breng je mee)|"
+    r"functie-?eisen|jouw profiel|wymagania|kogo (?:poszukujemy|szukamy)|czego (?:wymagamy|oczekujemy)|"
+    r"what we require|at a minimum|candidates must|what we expect(?: from you)?|"
+    r"(?:the )?ideal (?:background|candidate|profile|experience)|(?:background|experience|skills)$|"
+    rf"we{_APOS}re looking for (?:people|someone|candidates)|we are looking for (?:people|someone|candidates)|"
+    r"who we(?:'|’)?re looking for)\b|"
+    r"\b(?:skills|experience) (?:and|&) (?:qualifications|requirements|experience|skills)\b|"
+    r"\b(?:qualifications|requirements) (?:and|&) (?:skills|experience)\b|"
+    rf"\bwhat (?:you{_APOS}ll|you will|you) (?:need|bring)\b|\bwho you are\b|"
     r"\byou (?:may|might|would|could) be a (?:\w+ ){0,3}fit\b|\bgreat addition to the team if\b|"
+    rf"\b(?:this|the) (?:role|job) (?:is|might be) (?:for you|a fit) if\b|\bis this you\b|"
     r"^(?:required|mandatory|must[- ]haves?)$",
     re.I,
 )
+# Headings that open a section that is not requirements: where a requirement list ends.
+_OTHER = re.compile(
+    r"^(?:responsibilities|(?:key |core |your )?responsibilities|what (?:you(?:'|’)?ll|you will) do|"
+    r"the role|about (?:the|this) (?:role|job|position|team|company)|about us|who we are|benefits|"
+    r"perks|what we offer|we offer|our offer|compensation|salary|pay|location|how to apply|"
+    r"the interview|interview process|hiring process|equal opportunity|day to day|"
+    r"your (?:role|mission|tasks)|deine aufgaben|ihre aufgaben|vos missions|missions|"
+    r"czym będziesz się zajmować|jakie warunki|oferujemy|wat bieden wij)\b",
+    re.I,
+)
+# "You should have:", "The ideal candidate has:": a sentence that opens a list of requirements.
+_LEAD_IN = re.compile(
+    r"\b(?:you (?:should|must|will need to) (?:have|bring|be)|you will need|you(?:'|’)?ll need|"
+    r"you have|we(?:'|’)?re looking for (?:someone|people|candidates)(?: (?:with|who))?|"
+    r"we are looking for (?:someone|people|candidates)(?: (?:with|who))?|"
+    r"(?:the )?ideal candidate (?:has|will have|should have|is)|candidates (?:must|should) have|"
+    r"requirements (?:include|are)|you(?:'|’)?ll need to have|to succeed (?:in this role )?you)\b"
+    r"[^:]{0,60}:\s*$",
+    re.I,
+)
+_MARKED_PREFERRED = re.compile(
+    r"\((?:preferred|a plus|nice to have|bonus|optional|desired|desirable|ideal(?:ly)?)\)\s*\.?$|"
+    r"\b(?:is|are|would be) (?:a )?(?:big |huge |strong )?(?:plus|bonus|advantage|nice to have)\b"
+    r"[.!]?\s*$|\bpreferred\.?$|\bnice to have\.?$",
+    re.I,
+)
 _MAX_HEADING_CHARS = 80
+_MAX_SUBHEADING_CHARS = 40
 # A heading may be followed by one line of prose ("Stripe encourages ...") before its bullets.
 _PROSE_LINES_ALLOWED = 1
 
 
 def classify_heading(line: str) -> Section | None:
-    """The requirement section a heading line opens, or None."""
+    """The section a heading line opens, or None if it is not a heading we know."""
     if is_bullet(line) or len(line) > _MAX_HEADING_CHARS:
         return None
-    text = line.strip().rstrip(":").strip()
+    text = line.strip().rstrip(":?").strip()
     if _PREFERRED.search(text):
         return Section.PREFERRED
     if _MINIMUM.search(text):
+        return Section.MINIMUM
+    if _OTHER.search(text):
+        return Section.OTHER
+    if _LEAD_IN.search(line):
         return Section.MINIMUM
     return None
 
 
 def requirements_from_lines(lines: Sequence[str]) -> Requirements:
-    """The first non-empty list under each kind of heading, in page order."""
-    found: dict[Section, tuple[str, ...]] = {}
-    for index, line in enumerate(lines):
-        section = classify_heading(line)
-        if section is None or found.get(section):
-            continue
-        items = _bullets_after(lines, index + 1)
-        if items:
-            found[section] = items
+    """Every list under requirement headings, merged per kind, in page order."""
+    found: dict[Section, list[str]] = {Section.MINIMUM: [], Section.PREFERRED: []}
+    for section, item in _section_items(lines):
+        if section is Section.MINIMUM and _MARKED_PREFERRED.search(re.split(r"[;:]", item)[0]):
+            section = Section.PREFERRED
+        if item not in found[section]:
+            found[section].append(item)
     return Requirements(
-        minimum=found.get(Section.MINIMUM, ()), preferred=found.get(Section.PREFERRED, ())
+        minimum=tuple(found[Section.MINIMUM]), preferred=tuple(found[Section.PREFERRED])
     )
 
 
-def _bullets_after(lines: Sequence[str], start: int) -> tuple[str, ...]:
-    items: list[str] = []
+def _section_items(lines: Sequence[str]) -> list[tuple[Section, str]]:
+    items: list[tuple[Section, str]] = []
+    section: Section | None = None
     prose = 0
-    for line in lines[start:]:
-        if is_bullet(line):
-            items.append(bullet_text(line))
+    started = False
+    for line in lines:
+        heading = classify_heading(line)
+        if heading is not None:
+            section, prose, started = heading, 0, False
             continue
-        if items or classify_heading(line) is not None or prose >= _PROSE_LINES_ALLOWED:
-            break
+        if section in (None, Section.OTHER):
+            continue
+        assert section is not None
+        if is_bullet(line):
+            items.append((section, bullet_text(line)))
+            started = True
+            continue
+        if _is_subheading(line):
+            continue  # "Technical skills:" inside a requirements section
         prose += 1
-    return tuple(items)
+        if started or prose > _PROSE_LINES_ALLOWED:
+            section = None
+    return items
+
+
+def _is_subheading(line: str) -> bool:
+    return len(line) <= _MAX_SUBHEADING_CHARS and line.rstrip().endswith(":")

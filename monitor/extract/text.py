@@ -7,7 +7,7 @@ collapsed, where list items start with ``"- "`` whatever glyph the page used.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -51,12 +51,28 @@ def html_to_lines(html: str) -> list[str]:
     root = tree.body or tree.root
     if root is None:
         return []
-    return [line for line in (_finish(raw) for raw in _walk_blocks(root)) if line]
+    return _join_lone_glyphs(line for line in (_finish(raw) for raw in _walk_blocks(root)) if line)
 
 
 def text_to_lines(text: str) -> list[str]:
     """Plain text (one block per line) to normalized lines."""
-    return [line for line in (_finish(raw) for raw in text.splitlines()) if line]
+    return _join_lone_glyphs(line for line in (_finish(raw) for raw in text.splitlines()) if line)
+
+
+_LONE_GLYPH = re.compile(r"[-*•·▪◦‣●○■□–—]")
+
+
+def _join_lone_glyphs(lines: Iterable[str]) -> list[str]:
+    """A glyph alone on its line ("<p>-</p><p>Python</p>") makes the next line a bullet."""
+    joined: list[str] = []
+    pending = False
+    for line in lines:
+        if _LONE_GLYPH.fullmatch(line):
+            pending = True
+            continue
+        joined.append(BULLET + line if pending and not is_bullet(line) else line)
+        pending = False
+    return joined
 
 
 def _finish(raw: str) -> str:
