@@ -73,6 +73,9 @@ _NOT_WORKPLACE = _rx(
     r"\bhybrid (?:role|position|job)s? (?:for|that|which|combining|blending|spanning|bridging|"
     r"between|where|covering|of|mixing|with (?:a|both))\b",
     r"\bhybrid (?:of|between)\b",
+    # Occasional office visits do not make a remote role on-site.
+    r"\b(?:occasional(?:ly)?|periodic(?:ally)?|sometimes|from time to time|quarterly|annual(?:ly)?|"
+    r"as needed)\b[^.;]{0,30}\b(?:office|on[- ]?site|in[- ]person)\b[^.;]*",
     r"\b(?:is|are|be) (?:a )?hybrid (?:of|between)\b",
 )
 # Office, remote and hybrid words this module reads; a sentence without one is skipped.
@@ -219,8 +222,8 @@ _REGION_LIST = re.compile(
     r"\bremote(?:ly)?(?: \w+){0,2} (?:with)?in (?:the )?(?P<a>[^.;:!?()]{2,80})|"
     r"\bremote (?:from|across) (?:the )?(?P<b>[^.;:!?()]{2,80})|"
     r"\bremote (?:fellows|candidates|employees|applicants) (?:in|from) (?:the )?(?P<c>[^.;:!?()]{2,80})|"
-    r"^\s*remote\s*[-–—,:(]\s*(?:the )?(?P<d>[^.;:!?()]{2,60})|"
-    r"(?:^|[-–—:,(]\s*)(?P<e>[A-Z][\w .]{1,30}?)\s*[-–—]\s*remote\b|"
+    r"(?:^|:)\s*remote\s*[-–—,:(]\s*(?:the )?(?P<d>[^.;:!?()]{2,60})|"
+    r"\b(?P<e>(?-i:[A-Z][\w.]*(?: [A-Z][\w.]*){0,2}))\s*[-–—]\s*remote\b|"
     r"\bremote\s*\(\s*(?P<f>[^)]{2,60})\)|"
     r"\b(?:reside|live|located|based) (?:anywhere )?(?:with)?in (?:the )?(?P<g>[^.;:!?()]{2,60})",
     re.I,
@@ -231,8 +234,10 @@ _REGION_TAIL = re.compile(
     re.I,
 )
 _OLD_REMOTE_WITHIN = re.compile(
-    r"remote (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time))", re.I
+    r"remote(?:ly)? (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time)|$)",
+    re.I,
 )
+_FROM_HOME_BEFORE = re.compile(r"(?:from home|remote(?:ly)?|wfh|at home)\b[^.;]{0,15}$", re.I)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,7 +309,8 @@ def kind_of(sentence: str) -> RemoteKind | None:
     if _ALL_MODES.search(text):
         return None
     if _NEGATED_REMOTE.search(text):
-        return _H if _HYBRID.search(text) or _NOT_FULLY_REMOTE.search(text) else _O
+        rest = _NEGATED_REMOTE.sub(" ", text)
+        return _H if _HYBRID.search(rest) or _NOT_FULLY_REMOTE.search(text) else _O
     if _HYBRID.search(text):
         return _H
     remote = bool(_REMOTE.search(text))
@@ -392,6 +398,8 @@ def _details(relevant: list[str], kind: RemoteKind) -> tuple[str, ...]:
             match = pattern.search(text)
             if match is None or (template.startswith("in office") and kind is _R):
                 continue
+            if template.startswith("in office") and _FROM_HOME_BEFORE.search(text[: match.start()]):
+                continue  # "work from home two days a week" counts days away from the office
             n = _NUMBER_WORDS.get(match["n"].lower(), collapse(match["n"]))
             _add(found, template.format(n=n))
         if kind in (_R, _H):

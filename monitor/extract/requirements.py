@@ -33,7 +33,7 @@ _PREFERRED = re.compile(
     rf"it{_APOS}s a plus|extra credit|pluspunkte|wünschenswert|von vorteil|atouts?|idealement|"
     r"deseable|valorable|mile widziane|pluspunten)\b|"
     r"\b(?:preferred|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|bonus points?|bonus if|"
-    r"(?:will|would|to) stand out|(?:is|are|be) a (?:big )?plus|even better|would be great|"
+    rf"(?:will|would|to|{_APOS}ll) stand out|(?:is|are|be) a (?:big )?plus|even better|would be great|"
     r"ideally you|it would be (?:great|nice)|not required but|mile widziane|atouts?)\b|"
     r"\b(?:may|might) also have\b",
     re.I,

@@ -82,7 +82,7 @@ _PERIOD_PATTERNS: tuple[tuple[PayPeriod, re.Pattern[str]], ...] = (
         PayPeriod.MONTH,
         re.compile(
             r"/\s?mo(?:nth)?\b|per month|a month\b|monthly|pro monat|/monat|mensuel|par mois|"
-            r"per maand|por mes|al mes|mensual|brutto/m\b|netto/m\b|/\s?m\b|miesięcznie|/mies",
+            r"per maand|por mes|al mes|mensual|im monat|monatlich|brutto/m\b|netto/m\b|/\s?m\b|miesięcznie|/mies",
             re.I,
         ),
     ),
@@ -90,14 +90,15 @@ _PERIOD_PATTERNS: tuple[tuple[PayPeriod, re.Pattern[str]], ...] = (
         PayPeriod.YEAR,
         re.compile(
             r"/\s?y(?:ea)?r\b|per year|a year\b|annual|annually|yearly|per annum|p\.\s?a\.|/jahr|pro jahr|jährlich|brutto/jahr|"
-            r"par an\b|annuels?|per jaar|jaarsalaris|al año|por año|anual(?:es)?|rocznie|\bsalary\b",
+            r"par an\b|annuels?|im jahr|per jaar|jaarsalaris|al año|por año|anual(?:es)?|rocznie|\bsalary\b",
             re.I,
         ),
     ),
 )
 _PAY_CONTEXT = re.compile(
     r"salary|salaries|pay\b|pay range|compensation|base|wage|rate|\bote\b|earn|gehalt|"
-    r"vergütung|brutto|salaire|per (?:hour|year|month|annum)|/\s?(?:hr|hour|yr|year)|hourly|annual",
+    r"vergütung|brutto|salaire|salario|salaris|lohn|sueldo|wynagrodzenie|rémunération|"
+    r"remuneración|per (?:hour|year|month|annum)|/\s?(?:hr|hour|yr|year)|hourly|annual",
     re.I,
 )
 _NOT_PAY_CONTEXT = re.compile(
@@ -223,7 +224,10 @@ def _single_from_match(match: re.Match[str], sentence: str) -> Salary | None:
         return None
     before = sentence[: match.start()].lower()
     upper_bound = re.search(r"(?:up to|to|max(?:imum)?|bis zu|jusqu'à)\s*$", before)
-    lower_bound = re.search(r"(?:from|starting at|at least|min(?:imum)?|ab)\s*$", before)
+    lower_bound = re.search(
+        r"(?:from|starting (?:at|from)|starts? at|at least|min(?:imum)?|ab|à partir de|desde|vanaf)\s*$",
+        before,
+    )
     return Salary(
         min=None if upper_bound else value,
         max=value if upper_bound or not lower_bound else None,

@@ -105,7 +105,7 @@ def build_posting(
     htmls = [description_html] if isinstance(description_html, str) else list(description_html)
     lines = [line for html in htmls for line in html_to_lines(html)]
     place_names = [collapse(loc) for loc in locations if loc and collapse(loc)]
-    hint = remote_hint if remote_hint is not RemoteKind.UNKNOWN else _location_kind(place_names)
+    hint = remote_hint if remote_hint is not RemoteKind.UNKNOWN else location_kind(place_names)
     requirement_lines = html_to_lines(requirements_html) if requirements_html else lines
     requirements = requirements_from_lines(requirement_lines) or _all_bullets(
         requirement_lines, requirements_html
@@ -126,7 +126,7 @@ def build_posting(
     )
 
 
-def _location_kind(place_names: Sequence[str]) -> RemoteKind:
+def location_kind(place_names: Sequence[str]) -> RemoteKind:
     """'Remote - US', 'London (Hybrid)': a location that names the workplace.
 
     Where several locations name different kinds ("London; Remote, US"), remote

@@ -10,9 +10,10 @@ import yaml
 
 from monitor.extract.remote import remote_policy
 from monitor.extract.requirements import requirements_from_lines
-from monitor.extract.salary import parse_salaries
+from monitor.extract.salary import parse_salaries, salaries_from_lines
 from monitor.extract.text import text_to_lines
 from monitor.model import PayPeriod, RemoteKind
+from monitor.sources.common import location_kind, remote_from_custom_fields, remote_from_word
 from tests.conftest import CASES
 
 
@@ -38,7 +39,9 @@ def test_salary(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", load_cases("remote.yaml"))
 def test_remote_policy(case: dict[str, Any]) -> None:
     hint = RemoteKind(case.get("hint", "unknown"))
-    policy = remote_policy(text_to_lines("\n".join(case["lines"])), hint=hint)
+    policy = remote_policy(
+        text_to_lines("\n".join(case["lines"])), hint=hint, labelled=case.get("labelled", ())
+    )
     assert policy.kind is RemoteKind(case["expected"]["kind"])
     assert sorted(policy.details) == sorted(case["expected"]["details"])
 
@@ -52,6 +55,28 @@ def test_requirements(case: dict[str, Any]) -> None:
 
 def test_case_tables_are_substantial() -> None:
     # The tables are the extractors' specification; keep them broad.
-    assert len(load_cases("salary.yaml")) >= 40
-    assert len(load_cases("remote.yaml")) >= 25
-    assert len(load_cases("requirements.yaml")) >= 15
+    assert len(load_cases("salary.yaml")) >= 75
+    assert len(load_cases("remote.yaml")) >= 100
+    assert len(load_cases("requirements.yaml")) >= 35
+
+
+@pytest.mark.parametrize("case", load_cases("workplace.yaml"))
+def test_structured_workplace_values(case: dict[str, Any]) -> None:
+    if "word" in case:
+        found = remote_from_word(case["word"])
+    elif "fields" in case:
+        found = remote_from_custom_fields(tuple(pair) for pair in case["fields"])
+    else:
+        found = location_kind(case["locations"])
+    assert found is RemoteKind(case["expected"])
+
+
+@pytest.mark.parametrize("case", load_cases("salary_lines.yaml"))
+def test_salary_in_a_posting(case: dict[str, Any]) -> None:
+    found = [
+        (s.min, s.max, s.currency, s.period)
+        for s in salaries_from_lines(text_to_lines("\n".join(case["lines"])))
+    ]
+    assert found == [
+        (_amount(e[0]), _amount(e[1]), e[2], PayPeriod(e[3])) for e in case["expected"]
+    ]
