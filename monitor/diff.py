@@ -134,10 +134,40 @@ def _salary_key(salary: Salary) -> tuple[str, str | None, PayPeriod | None]:
 
 
 def _salary_changed(old: Salary, new: Salary) -> FieldChange:
-    ratios = [r for r in (_ratio(old.min, new.min), _ratio(old.max, new.max)) if r is not None]
-    summary = f"{_salary_name(old)} {format_salary(old)} → {format_salary(new, like=old)}"
+    if old.period and new.period and old.period != new.period:
+        return _pay_period_changed(old, new)
+    single = _is_single(old) and _is_single(new)
+    pairs = [(old.max, new.max)] if single else [(old.min, new.min), (old.max, new.max)]
+    # Amounts in different currencies are not comparable: no percentage.
+    same_currency = old.currency == new.currency
+    ratios = [r for a, b in pairs if same_currency and (r := _ratio(a, b)) is not None]
+    name = _pay_name(old) if single else _salary_name(old)
+    summary = f"{name} {format_salary(old)} → {format_salary(new, like=old)}"
     if ratios:
         summary += f" ({' / '.join(f'{r:+.1f}%' for r in ratios)})"
+    elif not same_currency:
+        summary += " (currency changed)"
+    return _pay_change(old, new, summary, ratios)
+
+
+def _pay_period_changed(old: Salary, new: Salary) -> FieldChange:
+    """'55 USD/hr → 9,000 USD/mo' is a new pay period; compare only annualised figures."""
+    summary = f"{_pay_name(old, 'pay period changed')}: {format_salary(old)} → {format_salary(new)}"
+    yearly_old, yearly_new = _annualised(old), _annualised(new)
+    ratios: list[Decimal] = []
+    if old.currency == new.currency:
+        pairs = [(yearly_old.max, yearly_new.max)]
+        if not (_is_single(old) and _is_single(new)):
+            pairs.insert(0, (yearly_old.min, yearly_new.min))
+        ratios = [r for a, b in pairs if (r := _ratio(a, b)) is not None]
+        annual = (
+            f"annualised {format_salary(yearly_old)} → {format_salary(yearly_new, like=yearly_old)}"
+        )
+        summary += f" ({annual}{''.join(f', {r:+.1f}%' for r in ratios)})"
+    return _pay_change(old, new, summary, ratios)
+
+
+def _pay_change(old: Salary, new: Salary, summary: str, ratios: list[Decimal]) -> FieldChange:
     return FieldChange(
         field="salary",
         kind=ChangeKind.CHANGED,
@@ -172,6 +202,35 @@ def _salary_event(kind: ChangeKind, salary: Salary) -> FieldChange:
 
 def _salary_name(salary: Salary) -> str:
     return f"salary range ({salary.label})" if salary.label else "salary range"
+
+
+def _pay_name(salary: Salary, name: str = "pay") -> str:
+    return f"{name} ({salary.label})" if salary.label else name
+
+
+def _is_single(salary: Salary) -> bool:
+    return salary.min is not None and salary.min == salary.max
+
+
+# Full-time hours in a year, the usual convention for annualising pay.
+_PER_YEAR = {
+    PayPeriod.HOUR: Decimal(2080),
+    PayPeriod.DAY: Decimal(260),
+    PayPeriod.WEEK: Decimal(52),
+    PayPeriod.MONTH: Decimal(12),
+    PayPeriod.YEAR: Decimal(1),
+}
+
+
+def _annualised(salary: Salary) -> Salary:
+    factor = _PER_YEAR[salary.period] if salary.period else Decimal(1)
+    return Salary(
+        min=None if salary.min is None else salary.min * factor,
+        max=None if salary.max is None else salary.max * factor,
+        currency=salary.currency,
+        period=PayPeriod.YEAR,
+        label=salary.label,
+    )
 
 
 def format_salary(salary: Salary, *, like: Salary | None = None) -> str:
