@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from monitor.errors import ParseError, UnsupportedContent
+from monitor.extract.page_fields import choose_title, locations_from_lines, title_parts
+from monitor.extract.places import region_code, region_name
 from monitor.extract.remote import remote_policy
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
@@ -61,10 +63,10 @@ def _posting(
         source_id=canonical_url(url),
         url=url,
         title=title,
-        company=jsonld.company(data) or _meta(tree, "og:site_name"),
-        locations=tuple(jsonld.locations(data)),
+        company=jsonld.company(data) or _meta(tree, "og:site_name") or _title_company(tree),
+        locations=tuple(jsonld.locations(data)) or _first(locations_from_lines, texts, ()),
         salaries=tuple(jsonld.salaries(data)) or _first(salaries_from_lines, texts, ()),
-        remote=_remote(texts, data),
+        remote=_remote(texts, data, title),
         requirements=_first(requirements_from_lines, texts, Requirements()),
         employment_type=jsonld.employment_type(data),
         posted_at=jsonld.posted_date(data),
@@ -88,8 +90,20 @@ class _Texts:
             yield self._read[0]
         wanted = 2 if self._description else 1
         if len(self._read) < wanted:
-            self._read.append(html_to_lines(self._tree.html or ""))
+            self._read.append(html_to_lines(_main_html(self._tree)))
         yield self._read[wanted - 1]
+
+
+def _main_html(tree: LexborHTMLParser) -> str:
+    """The page's own content region (<main>, one <article>) when it marks one."""
+    for selector in ("main", "[role=main]"):
+        node = tree.css_first(selector)
+        if node is not None and collapse(node.text()):
+            return node.html or ""
+    articles = tree.css("article")
+    if len(articles) == 1 and collapse(articles[0].text()):
+        return articles[0].html or ""
+    return tree.html or ""
 
 
 def _texts(tree: LexborHTMLParser, description: str) -> _Texts:
@@ -104,9 +118,8 @@ def _first(extract: Callable[[list[str]], T], texts: Iterable[list[str]], empty:
     return empty
 
 
-def _remote(texts: _Texts, data: dict[str, object]) -> RemotePolicy:
+def _remote(texts: _Texts, data: dict[str, object], title: str) -> RemotePolicy:
     hint = jsonld.remote_hint(data)
-    title = jsonld.title(data)
     policy = _first(
         lambda lines: remote_policy(lines, hint=hint, labelled=[title]),
         texts,
@@ -115,17 +128,21 @@ def _remote(texts: _Texts, data: dict[str, object]) -> RemotePolicy:
     regions = jsonld.applicant_regions(data)
     if not regions or policy.kind is not RemoteKind.REMOTE:
         return policy
+    names = [region_name(code) if (code := region_code(r)) else r for r in regions]
     extra = tuple(
-        f"remote within {r}" for r in regions if f"remote within {r}" not in policy.details
+        f"remote within {n}"
+        for n in dict.fromkeys(names)
+        if f"remote within {n}" not in policy.details
     )
     return RemotePolicy(kind=policy.kind, details=policy.details + extra)
 
 
 def _page_title(tree: LexborHTMLParser) -> str:
-    for candidate in (_text(tree, "h1"), _meta(tree, "og:title"), _text(tree, "title")):
-        if candidate:
-            return candidate
-    return ""
+    return choose_title(_text(tree, "h1"), _text(tree, "title"), _meta(tree, "og:title"))
+
+
+def _title_company(tree: LexborHTMLParser) -> str:
+    return title_parts(_text(tree, "title")).company
 
 
 def _text(tree: LexborHTMLParser, selector: str) -> str:
