@@ -33,7 +33,7 @@ from monitor.model import BoardFilters
 from monitor.normalize import normalize
 from monitor.notify.channels import ChannelNotifier
 from monitor.notify.render import Renderer, sample_alert
-from monitor.present import duration, posting_lines, when
+from monitor.present import duration, posting_lines, provenance_lines, when
 from monitor.runner import PassReport
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
@@ -264,7 +264,9 @@ def history(state: _State, posting: str, as_json: bool) -> None:
             click.echo(f"  * {change.summary}")
     if record.versions:
         click.echo("\ncurrent version:")
-        click.echo("\n".join(f"  {line}" for line in posting_lines(record.versions[-1].posting)))
+        current = record.versions[-1].posting
+        lines = posting_lines(current) + provenance_lines(current)
+        click.echo("\n".join(f"  {line}" for line in lines))
 
 
 def app_members(state: _State, board_id: int) -> list[PostingState]:
@@ -537,7 +539,8 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
     )
     for posting in postings:
         click.echo(f"\n{posting.url}")
-        click.echo("\n".join(f"  {line}" for line in posting_lines(posting)))
+        lines = posting_lines(posting) + provenance_lines(posting)
+        click.echo("\n".join(f"  {line}" for line in lines))
 
 
 async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:

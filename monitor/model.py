@@ -102,6 +102,31 @@ class Requirements:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """Where each field was read (an ATS field, JSON-LD, the page text), and where a
+    structured value and the text disagreed. Not part of what is compared."""
+
+    sources: tuple[tuple[str, str], ...] = ()
+    disagreements: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.disagreements)
+
+    def source_of(self, name: str) -> str:
+        return next((source for field_name, source in self.sources if field_name == name), "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sources": dict(self.sources), "disagreements": list(self.disagreements)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Provenance:
+        return cls(
+            sources=tuple((str(k), str(v)) for k, v in (data.get("sources") or {}).items()),
+            disagreements=tuple(data.get("disagreements") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Posting:
     """One job posting as a person reads it, normalized."""
 
@@ -119,8 +144,15 @@ class Posting:
     posted_at: date | None = None
     updated_at: date | None = None
     status: PostingStatus = PostingStatus.OPEN
+    provenance: Provenance = field(default_factory=Provenance)
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._fields_dict()
+        if self.provenance:
+            data["provenance"] = self.provenance.to_dict()
+        return data
+
+    def _fields_dict(self) -> dict[str, Any]:
         return {
             "source_kind": self.source_kind,
             "source_id": self.source_id,
@@ -155,11 +187,12 @@ class Posting:
             posted_at=_date_or_none(data.get("posted_at")),
             updated_at=_date_or_none(data.get("updated_at")),
             status=PostingStatus(data.get("status", "open")),
+            provenance=Provenance.from_dict(data.get("provenance") or {}),
         )
 
     def content_hash(self) -> str:
-        """Stable hash of what a person reads; volatile fields are left out."""
-        data = self.to_dict()
+        """Stable hash of what a person reads; volatile fields and provenance are left out."""
+        data = self._fields_dict()
         del data["updated_at"]
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

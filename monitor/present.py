@@ -26,6 +26,14 @@ def posting_lines(posting: Posting) -> list[str]:
     return lines
 
 
+def provenance_lines(posting: Posting) -> list[str]:
+    """Where each field was read, and where a structured value and the text disagreed."""
+    provenance = posting.provenance
+    lines = [f"read from:    {name}: {source}" for name, source in provenance.sources]
+    lines += [f"disagreement: {note}" for note in provenance.disagreements]
+    return lines
+
+
 def _salary(salary: Salary) -> str:
     text = format_salary(salary)
     return f"{salary.label}: {text}" if salary.label else text

@@ -70,9 +70,11 @@ def choose_title(h1: str, page_title: str, og_title: str) -> str:
     """The job title: the page's heading when the <title> agrees or says nothing better."""
     parts = title_parts(page_title)
     heading = "" if _GENERIC.match(h1) else h1
-    if heading and (not parts.job or heading.lower() in page_title.lower()):
-        return heading
-    return parts.job or title_parts(og_title).job or heading or og_title or page_title
+    if heading:
+        # "DRONE TECHNICIAN" or "Acme Inc Staff Engineer" in the heading, "Staff Engineer" in
+        # the <title>: the title's job is the same, better cased or without the company.
+        return parts.job if parts.job and parts.job.lower() in heading.lower() else heading
+    return parts.job or title_parts(og_title).job or og_title or page_title
 
 
 def locations_from_lines(lines: Sequence[str]) -> tuple[str, ...]:

@@ -68,6 +68,7 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
         description_html=job.get("descriptionHtml") or "",
         salaries=_compensation(job.get("compensation")),
         remote_hint=_remote(job),
+        remote_field="workplaceType / isRemote fields",
         employment_type=_EMPLOYMENT.get(text(job.get("employmentType")))
         or text(job.get("employmentType"))
         or None,

@@ -12,11 +12,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from monitor.errors import ParseError, UnsupportedContent
-from monitor.extract.remote import kind_of_label, read_remote
+from monitor.extract.remote import RemoteReading, kind_of_label, read_remote
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
 from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
-from monitor.model import Posting, RemoteKind, Requirements, Salary
+from monitor.model import Posting, Provenance, RemoteKind, Requirements, Salary
 from monitor.sources.base import FetchedPage
 
 
@@ -94,6 +94,8 @@ def build_posting(
     requirements_html: str = "",
     salaries: Iterable[Salary] = (),
     remote_hint: RemoteKind = RemoteKind.UNKNOWN,
+    remote_field: str = "workplace field",
+    salary_field: str = "structured salary field",
     employment_type: str | None = None,
     posted_at: date | None = None,
 ) -> Posting:
@@ -101,15 +103,22 @@ def build_posting(
 
     Structured values win: a salary or workplace field is used before any text
     heuristic; requirements come from a dedicated field when the ATS has one.
+    ``remote_field`` and ``salary_field`` name where ``remote_hint`` and ``salaries``
+    came from, for provenance.
     """
     htmls = [description_html] if isinstance(description_html, str) else list(description_html)
     lines = [line for html in htmls for line in html_to_lines(html)]
     place_names = [collapse(loc) for loc in locations if loc and collapse(loc)]
-    hint = remote_hint if remote_hint is not RemoteKind.UNKNOWN else location_kind(place_names)
+    hint = remote_hint
+    if hint is RemoteKind.UNKNOWN:
+        hint, remote_field = location_kind(place_names), "location name"
+    reading = read_remote(lines, hint=hint, labelled=[title])
     requirement_lines = html_to_lines(requirements_html) if requirements_html else lines
     requirements = requirements_from_lines(requirement_lines) or _all_bullets(
         requirement_lines, requirements_html
     )
+    structured_pay = tuple(salaries)
+    pay = structured_pay or salaries_from_lines(lines)
     return Posting(
         source_kind=kind,
         source_id=source_id,
@@ -118,12 +127,46 @@ def build_posting(
         company=collapse(company),
         department=collapse(department),
         locations=tuple(place_names),
-        salaries=tuple(salaries) or salaries_from_lines(lines),
-        remote=read_remote(lines, hint=hint, labelled=[title]).policy,
+        salaries=pay,
+        remote=reading.policy,
         requirements=requirements,
         employment_type=employment_type,
         posted_at=posted_at,
+        provenance=Provenance(
+            sources=_present(
+                (
+                    "salary",
+                    salary_field if structured_pay else "description text",
+                    pay,
+                ),
+                ("remote", remote_source(reading, remote_field), reading.policy),
+                (
+                    "requirements",
+                    "requirements field" if requirements_html else "description text",
+                    requirements,
+                ),
+            ),
+            disagreements=_disagreement(reading, remote_field),
+        ),
     )
+
+
+def remote_source(reading: RemoteReading, field: str, text: str = "description text") -> str:
+    """Which side decided the remote policy: the structured field, the text, or both."""
+    if reading.hint is RemoteKind.UNKNOWN:
+        return text
+    if reading.policy.kind is reading.hint:
+        return f"{field} and {text}" if reading.text is reading.hint else field
+    return f"{text} (refines the {field})"
+
+
+def _disagreement(reading: RemoteReading, field: str) -> tuple[str, ...]:
+    said = reading.disagreement
+    return (f"remote policy: {said.replace('structured value', f'the {field}')}",) if said else ()
+
+
+def _present(*entries: tuple[str, str, object]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, source) for name, source, value in entries if value)
 
 
 def location_kind(place_names: Sequence[str]) -> RemoteKind:
@@ -204,13 +247,18 @@ _WORKPLACE_FIELD = re.compile(
 def remote_from_custom_fields(fields: Iterable[tuple[str, Any]]) -> RemoteKind:
     """Custom fields (Greenhouse ``metadata``, SmartRecruiters ``customField``) whose
     name is about the workplace ("Workplace Type", "Location Type", "Remote Status")."""
+    return workplace_custom_field(fields)[0]
+
+
+def workplace_custom_field(fields: Iterable[tuple[str, Any]]) -> tuple[RemoteKind, str]:
+    """The kind a workplace custom field gives, and that field's name ('' if none)."""
     for name, value in fields:
         if not _WORKPLACE_FIELD.search(name):
             continue
         if value is True and re.search(r"remote|telecommut", name, re.I):
-            return RemoteKind.REMOTE
+            return RemoteKind.REMOTE, name
         values = value if isinstance(value, list) else [value]
         kinds = {remote_from_word(v) for v in values} - {RemoteKind.UNKNOWN}
         if len(kinds) == 1:
-            return kinds.pop()
-    return RemoteKind.UNKNOWN
+            return kinds.pop(), name
+    return RemoteKind.UNKNOWN, ""

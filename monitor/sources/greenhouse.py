@@ -24,8 +24,8 @@ from monitor.sources.common import (
     AtsSource,
     build_posting,
     parse_date,
-    remote_from_custom_fields,
     text,
+    workplace_custom_field,
 )
 
 _HOSTS = r"(?:boards|job-boards)(?:\.eu)?\.greenhouse\.io"
@@ -70,6 +70,7 @@ class GreenhouseSource(AtsSource):
 
 def _posting(job: dict[str, Any], board: str) -> Posting:
     content = html.unescape(text_raw(job.get("content")))
+    workplace, field = workplace_custom_field(_metadata(job))
     departments = [text(d.get("name")) for d in job.get("departments") or [] if isinstance(d, dict)]
     return build_posting(
         kind=GreenhouseSource.kind,
@@ -82,7 +83,11 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
         locations=_locations(job),
         description_html=content,
         salaries=_pay_input_ranges(job) or _pay_range_blocks(content),
-        remote_hint=remote_from_custom_fields(_metadata(job)),
+        salary_field="pay_input_ranges field"
+        if _pay_input_ranges(job)
+        else "rendered pay-range block of the content",
+        remote_hint=workplace,
+        remote_field=f"metadata field {field!r}",
         posted_at=parse_date(job.get("first_published")),
     )
 

@@ -83,6 +83,7 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
         ],
         salaries=_salary_range(item.get("salaryRange")),
         remote_hint=remote_from_word(item.get("workplaceType")),
+        remote_field="workplaceType field",
         employment_type=text(categories.get("commitment")) or None,
         posted_at=parse_date(item.get("createdAt")),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -11,13 +12,14 @@ from selectolax.lexbor import LexborHTMLParser
 from monitor.errors import ParseError, UnsupportedContent
 from monitor.extract.page_fields import choose_title, locations_from_lines, title_parts
 from monitor.extract.places import region_code, region_name
-from monitor.extract.remote import remote_policy
+from monitor.extract.remote import RemoteReading, read_remote
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
 from monitor.extract.text import collapse, html_to_lines
-from monitor.model import Posting, RemoteKind, RemotePolicy, Requirements
+from monitor.model import Posting, Provenance, RemoteKind, RemotePolicy, Requirements
 from monitor.sources import jsonld
 from monitor.sources.base import FetchedPage
+from monitor.sources.common import remote_source
 from monitor.urls import canonical_url
 
 T = TypeVar("T")
@@ -58,19 +60,62 @@ def _posting(
     if not title:
         raise ParseError("no job posting found: no JSON-LD JobPosting and no title", url=page.url)
     texts = _texts(tree, jsonld.description_html(data))
+    company = _pick(
+        ("JSON-LD hiringOrganization", jsonld.company(data)),
+        ("og:site_name", _meta(tree, "og:site_name")),
+        ("page <title>", _title_company(tree)),
+    )
+    places = _pick(
+        ("JSON-LD jobLocation", tuple(jsonld.locations(data))),
+        ("Location line of the page", _first(locations_from_lines, texts, ())),
+    )
+    pay = _pick(
+        ("JSON-LD baseSalary", tuple(jsonld.salaries(data))),
+        ("page text", _first(salaries_from_lines, texts, ())),
+    )
+    reading = _remote(texts, data, title)
+    requirements = _first(requirements_from_lines, texts, Requirements())
     return Posting(
         source_kind=WebPageSource.kind,
         source_id=canonical_url(url),
         url=url,
         title=title,
-        company=jsonld.company(data) or _meta(tree, "og:site_name") or _title_company(tree),
-        locations=tuple(jsonld.locations(data)) or _first(locations_from_lines, texts, ()),
-        salaries=tuple(jsonld.salaries(data)) or _first(salaries_from_lines, texts, ()),
-        remote=_remote(texts, data, title),
-        requirements=_first(requirements_from_lines, texts, Requirements()),
+        company=company[1],
+        locations=places[1],
+        salaries=pay[1],
+        remote=reading.policy,
+        requirements=requirements,
         employment_type=jsonld.employment_type(data),
         posted_at=jsonld.posted_date(data),
+        provenance=Provenance(
+            sources=tuple(
+                (name, source)
+                for name, (source, value) in (
+                    ("company", company),
+                    ("locations", places),
+                    ("salary", pay),
+                    (
+                        "remote",
+                        (
+                            remote_source(reading, "JSON-LD jobLocationType", "page text"),
+                            reading.policy,
+                        ),
+                    ),
+                    ("requirements", ("page text", requirements)),
+                )
+                if value
+            ),
+            disagreements=tuple(f"remote policy: {d}" for d in [reading.disagreement] if d),
+        ),
     )
+
+
+def _pick(*candidates: tuple[str, T]) -> tuple[str, T]:
+    """The first candidate with a value, with the name of where it came from."""
+    for name, value in candidates:
+        if value:
+            return name, value
+    return "", candidates[-1][1]
 
 
 class _Texts:
@@ -118,27 +163,43 @@ def _first(extract: Callable[[list[str]], T], texts: Iterable[list[str]], empty:
     return empty
 
 
-def _remote(texts: _Texts, data: dict[str, object], title: str) -> RemotePolicy:
+def _remote(texts: _Texts, data: dict[str, object], title: str) -> RemoteReading:
     hint = jsonld.remote_hint(data)
-    policy = _first(
-        lambda lines: remote_policy(lines, hint=hint, labelled=[title]),
-        texts,
-        RemotePolicy(kind=hint),
-    )
+    reading = RemoteReading(policy=RemotePolicy(kind=hint), hint=hint, text=RemoteKind.UNKNOWN)
+    for lines in texts:
+        reading = read_remote(lines, hint=hint, labelled=[title])
+        if reading.policy:
+            break
     regions = jsonld.applicant_regions(data)
+    policy = reading.policy
     if not regions or policy.kind is not RemoteKind.REMOTE:
-        return policy
+        return reading
     names = [region_name(code) if (code := region_code(r)) else r for r in regions]
     extra = tuple(
         f"remote within {n}"
         for n in dict.fromkeys(names)
         if f"remote within {n}" not in policy.details
     )
-    return RemotePolicy(kind=policy.kind, details=policy.details + extra)
+    return replace(reading, policy=RemotePolicy(kind=policy.kind, details=policy.details + extra))
 
 
 def _page_title(tree: LexborHTMLParser) -> str:
-    return choose_title(_text(tree, "h1"), _text(tree, "title"), _meta(tree, "og:title"))
+    return choose_title(_heading(tree), _text(tree, "title"), _meta(tree, "og:title"))
+
+
+_CHROME_TAGS = frozenset(("nav", "aside", "footer"))
+
+
+def _heading(tree: LexborHTMLParser) -> str:
+    """The first <h1> that is not part of a menu, sidebar or footer."""
+    for node in tree.css("h1"):
+        parent, in_chrome = node.parent, False
+        while parent is not None and not in_chrome:
+            in_chrome = parent.tag in _CHROME_TAGS
+            parent = parent.parent
+        if not in_chrome and collapse(node.text()):
+            return collapse(node.text())
+    return ""
 
 
 def _title_company(tree: LexborHTMLParser) -> str:

@@ -72,6 +72,7 @@ def _posting(offer: dict[str, Any], board: str) -> Posting:
         description_html=[description, requirements],
         requirements_html=requirements,
         salaries=_salary(offer.get("salary")),
+        remote_field="remote / hybrid / on_site fields",
         remote_hint=remote_from_flags(
             remote=offer.get("remote"), hybrid=offer.get("hybrid"), onsite=offer.get("on_site")
         ),

@@ -80,6 +80,7 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
         requirements_html=_section(sections, "qualifications"),
         salaries=_compensation(item.get("compensation")),
         remote_hint=_workplace(item, location),
+        remote_field="location.remote / hybrid flags or workplace custom field",
         employment_type=text((item.get("typeOfEmployment") or {}).get("label")) or None,
         posted_at=parse_date(item.get("releasedDate")),
     )

@@ -51,6 +51,7 @@ def _posting(job: dict[str, Any], board: str, company: str) -> Posting:
         locations=_locations(job),
         description_html=job.get("description") or "",
         remote_hint=RemoteKind.REMOTE if job.get("telecommuting") is True else RemoteKind.UNKNOWN,
+        remote_field="telecommuting field",
         employment_type=text(job.get("employment_type")) or None,
         posted_at=parse_date(job.get("published_on") or job.get("created_at")),
     )
