@@ -8,8 +8,8 @@ in a row; one that comes back is reopened; the rest are compared field by field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from monitor.diff import compare
 from monitor.model import (
@@ -22,6 +22,7 @@ from monitor.model import (
     NewMember,
     Posting,
     PostingStatus,
+    RemoteKind,
 )
 from monitor.store.repository import PostingState
 
@@ -61,6 +62,54 @@ def judge_board(
     return BoardResult(
         board=replace(base, outcome=outcome), members=tuple(results), new_members=tuple(new)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLoss:
+    """One field that vanished from most of a board's postings in a single read."""
+
+    field: str
+    lost: int
+    had: int
+
+    @property
+    def marker(self) -> str:
+        return f"{FIELD_LOSS_MARKER}{self.field}"
+
+    def describe(self) -> str:
+        return (
+            f"{self.field} no longer read on {self.lost} of {self.had} postings of this board: "
+            f"a site or parser change is likelier than {self.lost} edits; "
+            "held back until later checks confirm it"
+        )
+
+
+FIELD_LOSS_MARKER = "field-loss:"
+# A field lost at once by more than this share of the postings that had it, and by at
+# least this many, is a format break, not edits.
+FIELD_LOSS_SHARE = 0.5
+FIELD_LOSS_MIN_POSTINGS = 3
+_FIELDS_WATCHED: tuple[tuple[str, Callable[[Posting], bool]], ...] = (
+    ("salary", lambda p: bool(p.salaries)),
+    ("remote policy", lambda p: p.remote.kind is not RemoteKind.UNKNOWN),
+    ("requirements", lambda p: bool(p.requirements.minimum)),
+    ("locations", lambda p: bool(p.locations)),
+)
+
+
+def field_loss(previous: Mapping[str, Posting], listed: Sequence[Posting]) -> FieldLoss | None:
+    """The field most postings of the board lost in this read, if any.
+
+    ``previous`` maps each followed posting's source id to its current version.
+    """
+    pairs = [(previous[p.source_id], p) for p in listed if p.source_id in previous]
+    losses = []
+    for name, has in _FIELDS_WATCHED:
+        had = [new for old, new in pairs if has(old)]
+        lost = sum(1 for new in had if not has(new))
+        if lost >= FIELD_LOSS_MIN_POSTINGS and lost > FIELD_LOSS_SHARE * len(had):
+            losses.append(FieldLoss(name, lost, len(had)))
+    return max(losses, key=lambda loss: loss.lost, default=None)
 
 
 def still_missing(
@@ -154,4 +203,4 @@ def _missing(member: PostingState, base: CheckResult, close_after: int) -> Check
     )
 
 
-__all__ = ["judge_board", "still_missing"]
+__all__ = ["FieldLoss", "field_loss", "judge_board", "still_missing"]

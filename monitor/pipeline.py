@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from monitor.boards import judge_board, still_missing
+from monitor.boards import FIELD_LOSS_MARKER, FieldLoss, field_loss, judge_board, still_missing
 from monitor.clock import Clock
 from monitor.cron import next_fire
 from monitor.diff import compare
@@ -123,6 +123,11 @@ async def check_board(
         held = _hold_empty_board(board, ctx, http_status=response.page.status)
         if held is not None:
             return BoardResult(board=held)
+    loss = field_loss({m.source_id: m.current for m in members if m.current}, listed)
+    if loss is not None:
+        held = _hold_field_loss(board, ctx, loss, http_status=response.page.status)
+        if held is not None:
+            return BoardResult(board=held)
     base = replace(
         judge(
             board,
@@ -155,6 +160,19 @@ def _hold_empty_board(
         "the board lists no postings at all; not believed until it lasts", url=board.url
     )
     return as_suspect(_failed(board, ctx, error=error, http_status=http_status), EMPTY_BOARD, seen)
+
+
+def _hold_field_loss(
+    board: PostingState, ctx: CheckContext, loss: FieldLoss, *, http_status: int
+) -> CheckResult | None:
+    """A field gone from most of a board's postings at once (a site or parser change):
+    one notice, and no per-posting "removed" alerts until ``confirm_suspect`` more
+    checks read the same; None once confirmed."""
+    seen = sightings(board, loss.marker)
+    if seen > ctx.confirm_suspect:
+        return None
+    error = ParseError(loss.describe(), url=board.url)
+    return as_suspect(_failed(board, ctx, error=error, http_status=http_status), loss.marker, seen)
 
 
 def _board_marker(board: PostingState) -> Posting:
@@ -423,6 +441,15 @@ def gone(
     )
 
 
+def _first_field_loss(result: CheckResult) -> bool:
+    """The first check of a board that lost a field on most postings: told at once."""
+    return (
+        result.outcome is CheckOutcome.SUSPECT
+        and (result.suspect_hash or "").startswith(FIELD_LOSS_MARKER)
+        and result.suspect_count == 1
+    )
+
+
 def monitor_notice(
     state: PostingState, result: CheckResult, *, error_after: int
 ) -> FieldChange | None:
@@ -433,6 +460,11 @@ def monitor_notice(
     """
     if result.outcome is CheckOutcome.DEFERRED:
         return None
+    if _first_field_loss(result):
+        return FieldChange(
+            field="monitor", kind=ChangeKind.CHANGED, old=None, new=result.error,
+            summary=result.error or "",
+        )  # fmt: skip
     if result.outcome in (CheckOutcome.ERROR, CheckOutcome.SUSPECT):
         if result.consecutive_failures != error_after:
             return None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -138,3 +141,50 @@ def test_filters_decide_which_new_postings_are_followed(db_url: str) -> None:
         assert "Mobile Engineer (iOS)" not in b.members()
     finally:
         asyncio.run(b.app.aclose())
+
+
+def _board_without_pay() -> str:
+    """board-1 as a site redesign would serve it: the pay block gone from every job."""
+    data = json.loads((SEEDS / "greenhouse" / "board-1.json").read_text(encoding="utf-8"))
+    for job in data["jobs"]:
+        content = html.unescape(job["content"])
+        content = re.sub(
+            r'<div class="content-pay-transparency">.*?</div></div></div>', "", content
+        )
+        job["content"] = html.escape(content)
+    return json.dumps(data)
+
+
+def test_a_field_gone_from_most_postings_at_once_is_one_notice_until_confirmed(
+    board: Board,
+) -> None:
+    board.serve("board-1.json")
+    board.check()
+    had_pay = 3
+    board.server.publish(API, _board_without_pay(), content_type="application/json")
+
+    assert board.check() is CheckOutcome.SUSPECT
+    assert board.titles() == [
+        f"{BOARD}: salary no longer read on {had_pay} of {had_pay} postings of this board:"
+        f" a site or parser change is likelier than {had_pay} edits; held back until later"
+        f" checks confirm it ({BOARD})"
+    ]
+    assert board.check() is CheckOutcome.SUSPECT  # still held, and told only once
+    assert len(board.titles()) == 1
+
+    board.check()  # the third read in a row is believed: now each posting's pay is removed
+    removed = [t for t in board.titles() if "salary range" in t and "removed" in t]
+    assert len(removed) == had_pay
+
+
+def test_pay_removed_from_one_posting_is_alerted_at_once(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    data = json.loads((SEEDS / "greenhouse" / "board-1.json").read_text(encoding="utf-8"))
+    job = next(j for j in data["jobs"] if j["id"] == 102)
+    job["content"] = re.sub(r"content-pay-transparency.*", "", html.unescape(job["content"]))
+    board.server.publish(API, json.dumps(data), content_type="application/json")
+    assert board.check() is CheckOutcome.CHANGED
+    assert [t for t in board.titles() if "removed" in t] == [
+        "Northwind Robotics · Data Scientist: salary range (New York) removed: 140,000–170,000 USD/yr"
+    ]
