@@ -21,6 +21,7 @@ from monitor.model import Posting
 from monitor.normalize import normalize
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
+from tests.conftest import SEEDS
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 URLS = {
@@ -137,3 +138,56 @@ def test_a_body_of_an_unexpected_shape_is_a_parse_error_not_a_crash() -> None:
     )
     with pytest.raises(ParseError, match=r"unexpected response structure \(TypeError"):
         read_page(recruitee, page, url=page.url)
+
+
+# -- page chrome never changes what is read -------------------------------------------------
+_CHROME_WORDS = st.sampled_from(
+    "Remote Hybrid On-site jobs Similar Other $160k–$200k €90.000 Salary: $250,000 "
+    "Work from home Requirements - Python Locations Remote Locations Apply".split()
+)
+_CHROME_TEXT = st.lists(_CHROME_WORDS, min_size=1, max_size=12).map(" ".join)
+_CHROME = st.tuples(
+    st.lists(_CHROME_TEXT, max_size=4),
+    st.lists(_CHROME_TEXT, max_size=4),
+    st.lists(_CHROME_TEXT, max_size=4),
+    st.lists(_CHROME_TEXT, max_size=4),
+)
+
+
+def _wrapped(
+    body: str, chrome: tuple[list[str], list[str], list[str], list[str]], *, main: bool
+) -> bytes:
+    nav, aside, footer, related = (
+        "".join(f"<li><a href='#'>{text}</a></li>" for text in part) for part in chrome
+    )
+    return (
+        "<html><head><title>Data Analyst | Acme Analytics</title></head><body>"
+        f"<nav><ul>{nav}</ul></nav>{'<main>' if main else '<div>'}{body}{'</main>' if main else '</div>'}"
+        f"<aside><h3>Similar jobs</h3><ul>{aside}</ul></aside>"
+        f"<div class='related-jobs'><ul>{related}</ul></div>"
+        f"<footer><ul>{footer}</ul></footer></body></html>"
+    ).encode()
+
+
+@SETTINGS
+@given(chrome=_CHROME, main=st.booleans())
+def test_page_chrome_never_changes_the_fields_read(
+    chrome: tuple[list[str], list[str], list[str], list[str]], main: bool
+) -> None:
+    """Nav, sidebars, footers and related-job widgets with amounts and "remote" words
+    around a posting, with or without a <main> landmark: the same fields are read."""
+    body = (SEEDS / "acme-data-analyst.html").read_text(encoding="utf-8")
+    inner = body[body.index("<body>") + len("<body>") : body.index("</body>")]
+    if not main:  # no landmark at all: neither <main> nor <article> marks the posting
+        inner = inner.replace("<article", "<div").replace("</article>", "</div>")
+    source = SourceRegistry.default().get("html")
+    url = URLS["html"]
+
+    def read(html: bytes) -> dict[str, Any]:
+        page = FetchedPage(url=url, status=200, content_type="text/html", body=html)
+        data = normalize(read_page(source, page, url=url)[0]).to_dict()
+        del data["provenance"]
+        return data
+
+    plain = _wrapped(inner, ([], [], [], []), main=main)
+    assert read(_wrapped(inner, chrome, main=main)) == read(plain)
