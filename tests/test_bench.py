@@ -16,21 +16,63 @@ def test_accuracy_report_falls_back_to_seeds(
     assert accuracy.main(["--corpus", str(tmp_path / "absent")]) == 0
     out = capsys.readouterr().out
     assert "seeds/ instead" in out
-    assert "salary invented where none is written: 0" in out
+    assert "0 labelled" in out  # the seeds carry no labels: field counts only
+    assert "read from postings: title " in out
 
 
-def test_accuracy_counts_agreement_on_a_small_corpus(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus" / "lever"
-    corpus.mkdir(parents=True)
-    (corpus / "acme_postings.json").write_text(
-        '[{"id": "x", "text": "Engineer", "categories": {"location": "Remote"},'
-        ' "salaryRange": {"min": 100000, "max": 120000, "currency": "USD", "interval": "per-year-salary"},'
-        ' "salaryDescription": "<p>The salary range is $100,000 - $120,000 per year.</p>"}]',
+def _lever(
+    id_: str, workplace: str, salary: str = "", pay: dict[str, object] | None = None
+) -> dict[str, object]:
+    posting: dict[str, object] = {
+        "id": id_, "text": f"Engineer {id_}", "categories": {"location": "Berlin"},
+        "workplaceType": workplace, "descriptionPlain": "", "description": f"<p>{salary}</p>",
+    }  # fmt: skip
+    if pay:
+        posting["salaryRange"] = pay
+    return posting
+
+
+def test_accuracy_scores_against_labels(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "lever").mkdir(parents=True)
+    pay = {"min": 100000, "max": 120000, "currency": "USD", "interval": "per-year-salary"}
+    postings = [
+        _lever("right", "remote", pay=pay),
+        _lever("wrong-kind", "remote"),  # the label says hybrid
+        _lever("invented", "onsite", salary="Salary: $90,000 - $95,000 per year"),
+    ]
+    (corpus / "lever" / "acme_postings.json").write_text(json.dumps(postings), encoding="utf-8")
+    labels = [
+        {"posting_id": "right", "remote": "remote",
+         "salary": {"min": 100000, "max": 120000, "currency": "USD", "period": "year"}},
+        {"posting_id": "wrong-kind", "remote": "hybrid", "salary": None},
+        {"posting_id": "invented", "remote": "onsite", "salary": None},
+    ]  # fmt: skip
+    (corpus / "labels.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "file": "lever/acme_postings.json",
+                    "remote_evidence": "",
+                    "salary_source": "",
+                    "has_requirements_section": False,
+                    **label,
+                }
+            )
+            + "\n"
+            for label in labels
+        ),
         encoding="utf-8",
     )
-    report = accuracy.evaluate(tmp_path / "corpus")
-    assert (report.postings, report.salary_structured, report.salary_text_agrees) == (1, 1, 1)
-    assert report.salary_invented == []
+    report = accuracy.evaluate(corpus)
+    assert (report.postings, report.labelled) == (3, 3)
+    stated = report.remote_stated["source:lever"]
+    assert (stated.right, stated.total) == (2, 3)
+    assert report.confusion[("hybrid", "remote")] == 1
+    assert (report.pay["all"].right, report.pay["all"].total) == (2, 3)
+    assert len(report.pay_invented) == 1
+    assert "invented" in report.pay_invented[0]
+    assert report.requirements["all"].right == 3
 
 
 def test_daemon_benchmark_finds_every_change_on_a_small_site(
