@@ -207,7 +207,9 @@ class App:
         if state.role == "board":
             return await self._check_board(state)
         result = await check(state, self.check_context())
-        deliveries = self.plan(state, result.snapshot, result.changes) + self.notices(state, result)
+        deliveries = self.plan(state, result.snapshot, _alerted(result)) + self.notices(
+            state, result
+        )
         log.log(
             logging.DEBUG if result.outcome in NOTHING_NEW else logging.INFO,
             "checked %s: %s",
@@ -227,7 +229,7 @@ class App:
         deliveries = {board.id: self.notices(board, result.board)}
         for member in result.members:
             deliveries[member.posting_id] = self.plan(
-                by_id[member.posting_id], member.snapshot, member.changes
+                by_id[member.posting_id], member.snapshot, _alerted(member)
             )
         new = [self.plan(board, n.posting, n.changes) for n in result.new_members]
         log.info(
@@ -331,3 +333,16 @@ def digest_schedules(config: MonitorConfig) -> dict[str, DigestSchedule]:
             hour, minute, zone = parse_daily_time(channel.digest_at)
             schedules[channel.name] = DigestSchedule(hour=hour, minute=minute, zone=zone)
     return schedules
+
+
+def _alerted(result: CheckResult) -> tuple[FieldChange, ...]:
+    """The changes to alert on: none when only our reading of the page changed."""
+    if result.quiet and result.changes:
+        log.info(
+            "re-read %s with a newer reader: %d change(s) recorded, not alerted",
+            result.posting_id,
+            len(result.changes),
+            extra={"action": "reread"},
+        )
+        return ()
+    return result.changes

@@ -35,8 +35,13 @@ def judge_board(
     base: CheckResult,
     filters: BoardFilters,
     close_after: int,
+    quiet: bool = False,
 ) -> BoardResult:
-    """``base`` is the board's own successful result; members are judged against ``listed``."""
+    """``base`` is the board's own successful result; members are judged against ``listed``.
+
+    ``quiet``: the board's body is the one last read and only the reader changed, so
+    members' changes are recorded but not alerted.
+    """
     first_check = board.baselined_at is None
     by_id = {member.source_id: member for member in members}
     results: list[CheckResult] = []
@@ -44,7 +49,7 @@ def judge_board(
     for posting in listed:
         member = by_id.get(posting.source_id)
         if member is not None:
-            results.append(_listed(member, posting, base))
+            results.append(_listed(member, posting, base, quiet=quiet))
         elif filters.follows(posting):
             new.append(_new_member(posting, announce=not first_check))
     listed_ids = {p.source_id for p in listed}
@@ -160,7 +165,9 @@ def _member_result(
     )
 
 
-def _listed(member: PostingState, posting: Posting, base: CheckResult) -> CheckResult:
+def _listed(
+    member: PostingState, posting: Posting, base: CheckResult, *, quiet: bool = False
+) -> CheckResult:
     if member.current is None:
         return _member_result(
             member, base, outcome=CheckOutcome.BASELINE, snapshot=posting, status=PostingStatus.OPEN
@@ -174,13 +181,16 @@ def _listed(member: PostingState, posting: Posting, base: CheckResult) -> CheckR
             snapshot=posting,
             status=PostingStatus.OPEN,
         )
-    return _member_result(
-        member,
-        base,
-        outcome=CheckOutcome.CHANGED,
-        snapshot=posting,
-        status=PostingStatus.OPEN,
-        changes=changeset.changes,
+    return replace(
+        _member_result(
+            member,
+            base,
+            outcome=CheckOutcome.CHANGED,
+            snapshot=posting,
+            status=PostingStatus.OPEN,
+            changes=changeset.changes,
+        ),
+        quiet=quiet,
     )
 
 

@@ -27,6 +27,7 @@ ACTIONS = frozenset(
         "host_paused",
         "metrics",
         "write_failed",
+        "reread",
     }
 )
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

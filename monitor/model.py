@@ -101,6 +101,14 @@ class Requirements:
         )
 
 
+READER_VERSION = 2
+"""Raised whenever the extractors read the same page differently (a better remote-policy,
+pay or requirements reader). A posting last read by an older version is fetched in
+full and read again once; when the page is byte-identical to the one last read, the
+new version and its changes are recorded but not alerted: the page did not change,
+our reading of it did."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Provenance:
     """Where each field was read (an ATS field, JSON-LD, the page text), and where a
@@ -108,21 +116,28 @@ class Provenance:
 
     sources: tuple[tuple[str, str], ...] = ()
     disagreements: tuple[str, ...] = ()
+    reader: int = 0
+    """The version of the extractors that read this posting (``READER_VERSION``)."""
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.disagreements)
+        return bool(self.sources or self.disagreements or self.reader)
 
     def source_of(self, name: str) -> str:
         return next((source for field_name, source in self.sources if field_name == name), "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sources": dict(self.sources), "disagreements": list(self.disagreements)}
+        return {
+            "sources": dict(self.sources),
+            "disagreements": list(self.disagreements),
+            "reader": self.reader,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
         return cls(
             sources=tuple((str(k), str(v)) for k, v in (data.get("sources") or {}).items()),
             disagreements=tuple(data.get("disagreements") or ()),
+            reader=int(data.get("reader") or 0),
         )
 
 
@@ -191,9 +206,13 @@ class Posting:
         )
 
     def content_hash(self) -> str:
-        """Stable hash of what a person reads; volatile fields and provenance are left out."""
+        """Stable hash of what a person reads, and of the reader's version (so that a
+        newer reader's version is stored once); volatile fields and the rest of the
+        provenance are left out."""
         data = self._fields_dict()
         del data["updated_at"]
+        if self.provenance.reader:
+            data["reader"] = self.provenance.reader
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -326,6 +345,8 @@ class CheckResult:
     suspect_hash: str | None = None
     """Content hash of a suspect read awaiting confirmation, and how often it was seen."""
     suspect_count: int = 0
+    quiet: bool = False
+    """The changes come from a newer reader, not from the page: recorded, not alerted."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

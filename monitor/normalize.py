@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from monitor.extract.text import collapse
-from monitor.model import Posting, RemotePolicy, Requirements, Salary
+from monitor.model import READER_VERSION, Posting, RemotePolicy, Requirements, Salary
 
 T = TypeVar("T")
 
@@ -34,6 +34,7 @@ def normalize(posting: Posting) -> Posting:
             preferred=_unique(map(collapse, posting.requirements.preferred)),
         ),
         employment_type=_employment_type(posting.employment_type),
+        provenance=replace(posting.provenance, reader=READER_VERSION),
     )
 
 

@@ -71,7 +71,7 @@ class CheckContext:
 
 async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
     """Check one posting; never raises for anything the page or network does."""
-    fetched = await _fetch(state, ctx)
+    fetched = await _fetch(state, ctx, reread=state.read_by_older_reader)
     if isinstance(fetched, CheckResult):
         return fetched
     response, body_hash, parsed = fetched
@@ -100,6 +100,7 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
         response=response,
         body_hash=body_hash,
         next_check_at=ctx.schedule.next_check(now, state.interval, state.cron),
+        quiet=state.read_by_older_reader and body_hash == state.body_hash,
     )
 
 
@@ -107,7 +108,8 @@ async def check_board(
     board: PostingState, members: list[PostingState], ctx: CheckContext
 ) -> BoardResult:
     """Check a whole board: new, changed, missing (then closed) and reopened postings."""
-    fetched = await _fetch(board, ctx)
+    reread = any(m.read_by_older_reader for m in members)
+    fetched = await _fetch(board, ctx, reread=reread)
     if isinstance(fetched, CheckResult):
         if fetched.outcome in (CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED):
             return still_missing(members, base=fetched, close_after=ctx.close_after)
@@ -141,7 +143,13 @@ async def check_board(
         changes=(),
     )
     return judge_board(
-        board, members, listed, base=base, filters=board.filters, close_after=ctx.close_after
+        board,
+        members,
+        listed,
+        base=base,
+        filters=board.filters,
+        close_after=ctx.close_after,
+        quiet=reread and body_hash == board.body_hash,
     )
 
 
@@ -185,12 +193,20 @@ def _board_marker(board: PostingState) -> Posting:
 Fetched = tuple[FetchResponse, str, list[Posting]]
 
 
-async def _fetch(state: PostingState, ctx: CheckContext) -> Fetched | CheckResult:
-    """Fetch and parse, or the CheckResult that says why there is nothing new to read."""
+async def _fetch(
+    state: PostingState, ctx: CheckContext, *, reread: bool = False
+) -> Fetched | CheckResult:
+    """Fetch and parse, or the CheckResult that says why there is nothing new to read.
+
+    ``reread``: what is stored was read by an older reader, so fetch in full and parse
+    even an unchanged page, once.
+    """
     source = ctx.sources.get(state.source_kind)
     try:
         response = await ctx.fetcher.get(
-            source.fetch_url(state.url), etag=state.etag, last_modified=state.last_modified
+            source.fetch_url(state.url),
+            etag=None if reread else state.etag,
+            last_modified=None if reread else state.last_modified,
         )
     except HostPaused as exc:
         return deferred(
@@ -220,7 +236,7 @@ async def _fetch(state: PostingState, ctx: CheckContext) -> Fetched | CheckResul
             next_check_at=next_check_at,
         )
     body_hash = hashlib.sha256(response.page.body).hexdigest()
-    if body_hash == state.body_hash and _seen_before(state):
+    if body_hash == state.body_hash and _seen_before(state) and not reread:
         return unchanged(
             state,
             now=now,
@@ -276,8 +292,13 @@ def judge(
     response: FetchResponse,
     body_hash: str,
     next_check_at: datetime | None = None,
+    quiet: bool = False,
 ) -> CheckResult:
-    """Decide what a freshly read posting means against the stored version. Pure."""
+    """Decide what a freshly read posting means against the stored version. Pure.
+
+    ``quiet``: the page is the one last read and only the reader changed, so changes
+    are recorded but not alerted.
+    """
     validators = Validators(
         etag=response.etag, last_modified=response.last_modified, body_hash=body_hash
     )
@@ -297,7 +318,12 @@ def judge(
     changeset = compare(state.current, posting)
     if not changeset:
         return base
-    return replace(base, outcome=CheckOutcome.CHANGED, changes=changeset.changes)
+    return replace(
+        base,
+        outcome=CheckOutcome.CHANGED,
+        changes=changeset.changes,
+        quiet=quiet,
+    )
 
 
 def unchanged(

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import NotFound, StoreError
 from monitor.model import (
+    READER_VERSION,
     Alert,
     BoardFilters,
     BoardResult,
@@ -117,6 +118,16 @@ class PostingState:
     filters: BoardFilters = field(default_factory=BoardFilters)
     suspect_hash: str | None = None
     suspect_count: int = 0
+
+    @property
+    def reader(self) -> int:
+        """The reader version of the current version (0: read before versions were kept)."""
+        provenance = (self.current_data or {}).get("provenance") or {}
+        return int(provenance.get("reader") or 0)
+
+    @property
+    def read_by_older_reader(self) -> bool:
+        return bool(self.current_data) and self.reader < READER_VERSION
 
     @cached_property
     def current(self) -> Posting | None:

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from monitor.app import App
 from monitor.config import MonitorConfig
-from monitor.model import CheckOutcome, PostingStatus
+from monitor.model import CheckOutcome, Posting, PostingStatus
+from monitor.store.tables import snapshots
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import UNPACED, seed_text
 from tests.harness import Rig
@@ -235,3 +237,44 @@ def test_a_cron_watch_is_checked_at_its_fires_and_retried_sooner_after_an_error(
         assert app.repo.get_posting(URL).next_check_at == datetime(2026, 12, 1, 8, tzinfo=UTC)
     finally:
         asyncio.run(app.aclose())
+
+
+def _as_read_by_an_older_reader(h: Harness) -> None:
+    """Rewrite the stored version as the reader before versions were kept saw the page:
+    no provenance, and a remote policy it could not read."""
+    engine = h.app.repo._engine
+    with engine.begin() as connection:
+        ((snapshot_id, data),) = connection.execute(select(snapshots.c.id, snapshots.c.data))
+        old = {k: v for k, v in data.items() if k != "provenance"}
+        old["remote"] = {"kind": "unknown", "details": []}
+        digest = Posting.from_dict(old).content_hash()
+        connection.execute(
+            update(snapshots)
+            .where(snapshots.c.id == snapshot_id)
+            .values(data=old, content_hash=digest)
+        )
+
+
+def test_a_newer_reader_rereads_an_unchanged_page_once_without_alerting(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    _as_read_by_an_older_reader(h)
+
+    assert h.check() is CheckOutcome.CHANGED  # fetched in full although the ETag matches
+    assert "If-None-Match" not in h.server.requests[-1].headers
+    assert h.notifier.sent == []  # the page did not change; our reading of it did
+    assert h.app.repo.count("snapshots") == 2
+    assert h.app.repo.count("changes") == 1  # "remote policy unknown → hybrid", in history
+
+    assert h.check() is CheckOutcome.NOT_MODIFIED  # once: the stored version is current now
+    assert h.notifier.sent == []
+
+
+def test_a_real_edit_read_by_a_newer_reader_is_alerted(h: Harness) -> None:
+    h.server.publish(URL, V1)
+    h.check()
+    _as_read_by_an_older_reader(h)
+    h.server.publish(URL, V2)
+    assert h.check() is CheckOutcome.CHANGED
+    ((_channel, alert),) = h.notifier.sent
+    assert "155,700–285,600 USD/yr → 165,000–300,000" in alert.body_text
