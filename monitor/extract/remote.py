@@ -117,7 +117,8 @@ _NEGATED_REMOTE = _rx(
     r"\bnot (?:a )?(?:work from home|wfh) (?:role|position|job)\b",
 )
 _NOT_FULLY_REMOTE = _rx(r"\bnot (?:a )?(?:fully|100%|entirely|completely) remote\b")
-_HYBRID = _rx(
+# Hybrid in the workplace sense, in three families so that each runs only where it can match.
+_HYBRID_WORD = _rx(
     r"\bhybrid(?:e|o|a|ní)?\b(?=[^.;]{0,40}\b(?:work\w*|schedule|model|policy|arrangement|set-?up|"
     r"environment|office|remote|on[- ]?site|in[- ]person|days?|week|home|location|position|role|job|"
     r"opportunity|basis|mode|structure|format|flexib\w*|travail|trabajo|arbeit\w*|modell?)\b)",
@@ -127,11 +128,15 @@ _HYBRID = _rx(
     r"^\s*hybrid(?:e|o|a)?\b",
     r"\(\s*hybrid(?:e|o|a)?\s*\)|\bhybrid(?:e|o|a)?\s*[-–—:|/,]|[-–—:|/,]\s*hybrid(?:e|o|a)?\b",
     r"\bhybrydow\w*\b|\bhíbrid[oa]\b|\bhybride\b",
+)
+_HYBRID_TIME = _rx(
     r"\b(?:[1-4]|one|two|three|four)(?:\s*(?:-|to|or)\s*[1-4])? days? (?:a|per|each|every) week\b[^.;]{0,40}\b(?:office|on[- ]?site|in[- ]person|hq|headquarters|studio|hub)\b",
     r"\b(?:office|on[- ]?site|in[- ]person|hq|headquarters)\b[^.;]{0,40}\b(?:[1-4]|one|two|three|four)(?:\s*(?:-|to|or)\s*[1-4])? days? (?:a|per|each|every) (?:week|month)\b",
     r"\b(?:[1-4]|one|two|three|four) days? (?:a|per|each) week (?:from home|remote(?:ly)?|at home|wfh)\b",
     r"\b(?:at least |minimum (?:of )?)?\d{1,2}\s*% of (?:their|your|the|our) (?:\w+ )?time\b[^.;]{0,40}\b(?:office|on[- ]?site|in[- ]person)\b",
     r"\b(?:office|on[- ]?site|in[- ]person)[^.;]{0,40}\b(?:at least |minimum (?:of )?)\d{1,2}\s*% of\b",
+)
+_HYBRID_HOME = _rx(
     r"\b(?:occasional|some|partial|part-time|flexible|optional)\s+(?:home[- ]?working|home office|"
     r"remote work\w*|work(?:ing)? from home|telework\w*|wfh)\b",
     r"\bflexibility to work (?:from home|remotely)\b",
@@ -305,22 +310,54 @@ def read_remote(
 
 def kind_of(sentence: str) -> RemoteKind | None:
     """What one sentence says of the workplace, or None if nothing."""
-    text = _NOT_WORKPLACE.sub(" ", collapse(sentence))
-    if _ALL_MODES.search(text):
+    text = collapse(sentence)
+    if _may(_NOT_WORKPLACE, text):
+        text = _NOT_WORKPLACE.sub(" ", text)
+    if _may(_ALL_MODES, text):
         return None
-    if _NEGATED_REMOTE.search(text):
+    if _may(_NEGATED_REMOTE, text):
         rest = _NEGATED_REMOTE.sub(" ", text)
-        return _H if _HYBRID.search(rest) or _NOT_FULLY_REMOTE.search(text) else _O
-    if _HYBRID.search(text):
+        hybrid = _hybrid(rest) or _NOT_FULLY_REMOTE.search(text) is not None
+        return _H if hybrid else _O
+    if _hybrid(text):
         return _H
-    remote = bool(_REMOTE.search(text))
+    remote = _may(_REMOTE, text)
     if remote and _OPTIONAL_OFFICE.search(text):
         return _R
-    if _CHOICE.search(text):
+    if _may(_CHOICE, text):
         return _H
     if remote:
         return _R
-    return _O if _ONSITE.search(text) else None
+    return _O if _may(_ONSITE, text) else None
+
+
+# The regexes above are slow to run on every sentence; each can only match a sentence
+# holding one of these words, so a substring test skips most sentences first.
+_NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _NOT_WORKPLACE: ("site", "office", "person", "home", "remote", "wfh", "hybrid"),
+    _ALL_MODES: ("hybrid", "vary", "varies", "depend"),
+    _NEGATED_REMOTE: ("no", "n't", "n’t", "n/a", "unable", "kein", "nicht", "pas", "sin ",
+                      "geen", "brak", "nie", "site"),
+    _HYBRID_WORD: ("hybr", "híbrid"),
+    _HYBRID_TIME: ("day", "%"),
+    _HYBRID_HOME: ("home", "remote", "telework", "wfh", "flexib", "split", "bis zu", "mobil",
+                   "travail", "teletrabajo", "mixta", "thuis", "kantoor"),
+    _REMOTE: ("remot", "home", "anywhere", "wfh", "telecommut", "telework", "distributed",
+              "virtual", "travail", "teletrabajo", "thuis", "zdaln", "mobiles"),
+    _CHOICE: ("remot",),
+    _ONSITE: ("site", "office", "person", "based", "headquarters", "hq", "facility", "vor ort",
+              "präsenz", "büro", "place", "sentiel", "presencial", "oficina", "kantoor",
+              "locatie", "stacjonarn", "attendance"),
+}  # fmt: skip
+
+
+def _hybrid(text: str) -> bool:
+    return any(_may(p, text) for p in (_HYBRID_WORD, _HYBRID_TIME, _HYBRID_HOME))
+
+
+def _may(pattern: re.Pattern[str], text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _NEEDS[pattern]) and pattern.search(text) is not None
 
 
 def kind_of_label(text: str) -> RemoteKind | None:
@@ -360,9 +397,11 @@ def _join_labels(lines: Iterable[str]) -> Iterator[str]:
 _MAX_LABEL_CHARS = 40
 
 
+_PLACE_WORD_RE = re.compile("|".join(map(re.escape, _PLACE_WORDS)))
+
+
 def _mentions_place(sentence: str) -> bool:
-    lowered = sentence.lower()
-    return any(word in lowered for word in _PLACE_WORDS)
+    return _PLACE_WORD_RE.search(sentence.lower()) is not None
 
 
 def _combine(said: list[_Said]) -> RemoteKind:

@@ -66,6 +66,8 @@ _RANGE_RE = re.compile(
     re.IGNORECASE,
 )
 _SINGLE_RE = re.compile(_AMOUNT.replace("{N}", "1"), re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_ANY_CURRENCY = re.compile(rf"{_CUR}|{_AFTER_RE}", re.IGNORECASE)
 
 _PERIOD_PATTERNS: tuple[tuple[PayPeriod, re.Pattern[str]], ...] = (
     (
@@ -173,6 +175,10 @@ def _is_heading(line: str) -> bool:
 
 
 def _parse_sentence(sentence: str, *, is_pay: bool, in_pay_section: bool = False) -> list[Salary]:
+    # Pay needs a number and a currency; most sentences have neither, and the range
+    # regex is slow to fail on long ones.
+    if not _DIGIT.search(sentence) or not _ANY_CURRENCY.search(sentence):
+        return []
     if not is_pay and _NOT_PAY_CONTEXT.search(sentence):
         return []
     results: list[Salary] = []
