@@ -67,20 +67,29 @@ class Salary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RemotePolicy:
-    """Where the work happens; ``details`` keeps the rules a person would quote."""
+    """Where the work happens; ``details`` keeps the rules a person would quote, and
+    ``regions`` the countries (ISO 3166 codes) or regions remote work is allowed from."""
 
     kind: RemoteKind = RemoteKind.UNKNOWN
     details: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return self.kind is not RemoteKind.UNKNOWN or bool(self.details)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "details": list(self.details)}
+        data: dict[str, Any] = {"kind": self.kind.value, "details": list(self.details)}
+        if self.regions:
+            data["regions"] = list(self.regions)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RemotePolicy:
-        return cls(kind=RemoteKind(data["kind"]), details=tuple(data.get("details", ())))
+        return cls(
+            kind=RemoteKind(data["kind"]),
+            details=tuple(data.get("details", ())),
+            regions=tuple(data.get("regions", ())),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

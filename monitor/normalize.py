@@ -12,6 +12,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TypeVar
 
+from monitor.extract.remote import regions_of
 from monitor.extract.text import collapse
 from monitor.model import READER_VERSION, Posting, RemotePolicy, Requirements, Salary
 
@@ -26,9 +27,7 @@ def normalize(posting: Posting) -> Posting:
         department=collapse(posting.department),
         locations=tuple(sorted(_unique(collapse(loc) for loc in posting.locations))),
         salaries=tuple(sorted(_unique(map(_salary, posting.salaries)), key=_salary_order)),
-        remote=RemotePolicy(
-            kind=posting.remote.kind, details=_unique(map(collapse, posting.remote.details))
-        ),
+        remote=_remote(posting.remote),
         requirements=Requirements(
             minimum=_unique(map(collapse, posting.requirements.minimum)),
             preferred=_unique(map(collapse, posting.requirements.preferred)),
@@ -36,6 +35,11 @@ def normalize(posting: Posting) -> Posting:
         employment_type=_employment_type(posting.employment_type),
         provenance=replace(posting.provenance, reader=READER_VERSION),
     )
+
+
+def _remote(policy: RemotePolicy) -> RemotePolicy:
+    details = _unique(map(collapse, policy.details))
+    return RemotePolicy(kind=policy.kind, details=details, regions=regions_of(details))
 
 
 def _salary(salary: Salary) -> Salary:

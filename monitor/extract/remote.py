@@ -458,10 +458,10 @@ def _region_detail(sentence: str) -> str:
     return f"remote within {collapse(old['n'])}" if old else ""
 
 
-def regions_of(policy: RemotePolicy) -> tuple[str, ...]:
-    """ISO 3166 codes (or region names) of every 'remote within' rule of a policy."""
+def regions_of(details: Iterable[str]) -> tuple[str, ...]:
+    """ISO 3166 codes (or region names) of every 'remote within' rule among ``details``."""
     codes: list[str] = []
-    for detail in policy.details:
+    for detail in details:
         if detail.startswith("remote within "):
             codes.extend(regions_in(detail.removeprefix("remote within ")))
     return tuple(dict.fromkeys(codes))
