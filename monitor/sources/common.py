@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,7 +16,7 @@ from monitor.extract.remote import RemoteReading, kind_of_label, read_remote
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
 from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
-from monitor.model import Posting, Provenance, RemoteKind, Requirements, Salary
+from monitor.model import PayPeriod, Posting, Provenance, RemoteKind, Requirements, Salary
 from monitor.sources.base import FetchedPage
 
 
@@ -186,6 +186,22 @@ def _all_bullets(lines: list[str], requirements_html: str) -> Requirements:
     if not requirements_html:
         return Requirements()
     return Requirements(minimum=tuple(bullet_text(line) for line in lines if is_bullet(line)))
+
+
+def salary_object(
+    value: Any, *, period_key: str, periods: Mapping[str, PayPeriod | None]
+) -> list[Salary]:
+    """An ATS's ``{min, max, currency, <period_key>}`` pay object (Lever ``salaryRange``,
+    Recruitee ``salary``, SmartRecruiters ``compensation``); [] when it holds no amount."""
+    if not isinstance(value, dict):
+        return []
+    low, high = positive_decimal(value.get("min")), positive_decimal(value.get("max"))
+    if low is None and high is None:
+        return []
+    word = text(value.get(period_key))
+    period = periods.get(word) or periods.get(word.upper()) or periods.get(word.lower())
+    currency = text(value.get("currency")).upper() or None
+    return [Salary(min=low, max=high, currency=currency, period=period)]
 
 
 def parse_date(value: Any) -> date | None:

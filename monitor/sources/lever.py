@@ -17,8 +17,8 @@ from monitor.sources.common import (
     AtsSource,
     build_posting,
     parse_date,
-    positive_decimal,
     remote_from_word,
+    salary_object,
     text,
 )
 
@@ -90,14 +90,4 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
 
 
 def _salary_range(value: Any) -> list[Salary]:
-    if not isinstance(value, dict):
-        return []
-    low, high = positive_decimal(value.get("min")), positive_decimal(value.get("max"))
-    if low is None and high is None:
-        return []
-    return [
-        Salary(
-            min=low, max=high, currency=text(value.get("currency")).upper() or None,
-            period=_INTERVALS.get(text(value.get("interval"))),
-        )
-    ]  # fmt: skip
+    return salary_object(value, period_key="interval", periods=_INTERVALS)

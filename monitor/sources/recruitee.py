@@ -17,8 +17,8 @@ from monitor.sources.common import (
     AtsSource,
     build_posting,
     parse_date,
-    positive_decimal,
     remote_from_flags,
+    salary_object,
     text,
 )
 
@@ -91,14 +91,4 @@ def _locations(offer: dict[str, Any]) -> list[str]:
 
 
 def _salary(value: Any) -> list[Salary]:
-    if not isinstance(value, dict):
-        return []
-    low, high = positive_decimal(value.get("min")), positive_decimal(value.get("max"))
-    if low is None and high is None:
-        return []
-    return [
-        Salary(
-            min=low, max=high, currency=text(value.get("currency")).upper() or None,
-            period=_PERIODS.get(text(value.get("period")).lower()),
-        )
-    ]  # fmt: skip
+    return salary_object(value, period_key="period", periods=_PERIODS)

@@ -18,9 +18,9 @@ from monitor.sources.common import (
     AtsSource,
     build_posting,
     parse_date,
-    positive_decimal,
     remote_from_custom_fields,
     remote_from_flags,
+    salary_object,
     text,
 )
 
@@ -111,17 +111,7 @@ _PERIODS = {"HOURLY": PayPeriod.HOUR, "DAILY": PayPeriod.DAY, "WEEKLY": PayPerio
 
 def _compensation(value: Any) -> list[Salary]:
     """``compensation {min, max, currency, period: "HOURLY"}`` where the company shows pay."""
-    if not isinstance(value, dict):
-        return []
-    low, high = positive_decimal(value.get("min")), positive_decimal(value.get("max"))
-    if low is None and high is None:
-        return []
-    return [
-        Salary(
-            min=low, max=high, currency=text(value.get("currency")).upper() or None,
-            period=_PERIODS.get(text(value.get("period")).upper()),
-        )
-    ]  # fmt: skip
+    return salary_object(value, period_key="period", periods=_PERIODS)
 
 
 def _section(sections: Any, key: str) -> str:
