@@ -85,7 +85,8 @@ _PLACE_WORDS = (
     "télétravail", "teletravail", "télé-travail", "presencial", "teletrabajo", "thuiswerk",
     "kantoor", "op locatie", "zdaln", "headquarter", " hq", "day", "week", "telecommut",
     "telework", "virtual", "anywhere", "distance", "présentiel", "presentiel", "locaux", "bureau",
-    "büro", "standort", "oficina", "from home", "wfh", "in-house",
+    "büro", "standort", "oficina", "from home", "wfh", "in-house", "distributed", "commut",
+    "telearbeit",
 )  # fmt: skip
 
 _ALL_MODES = _rx(
@@ -97,6 +98,11 @@ _ALL_MODES = _rx(
 )
 _NEGATED_REMOTE = _rx(
     r"\bnot (?:a |an |be |been |)(?:fully |100% )?remote\b",
+    r"\b(?:not|n[’']t|never) (?:offer|allow|permit|support|provide|accept|consider|hire)\w* "
+    r"(?:\w+ ){0,2}(?:remote|telecommut\w*|telework\w*|work(?:ing)? from home|wfh)\b",
+    r"\bremote (?:candidates|applicants|applications|work(?:ers)?)\b[^.;]{0,30}\b(?:not|n[’']t|never) "
+    r"(?:be )?(?:considered|accepted|eligible|possible|available)\b",
+    r"\bunable to (?:consider|accept|hire|offer|support) (?:\w+ ){0,2}remote\b",
     r"\bnot (?:\w+ ){0,3}(?:eligible|available|open|suitable|possible|offered|an option|considered)"
     r" (?:\w+ ){0,2}(?:for |to )?(?:remote|telecommut\w*|telework\w*|work(?:ing)? from home)\b",
     r"\b(?:remote|telecommut\w*|telework\w*|work(?:ing)? from home)(?: work(?:ing)?)?(?: \w+){0,3} "
@@ -116,6 +122,7 @@ _NEGATED_REMOTE = _rx(
     r"\bpraca zdalna\s*:\s*(?:brak|nie)\b",
     r"\bnot (?:a )?(?:work from home|wfh) (?:role|position|job)\b",
 )
+_HOME_WORDS = r"\b(?:remote(?:ly)?|home|wfh|telework\w*|mobil\w*|telearbeit|t[ée]l[ée]travail|teletrabajo|thuis\w*)\b"
 _NOT_FULLY_REMOTE = _rx(r"\bnot (?:a )?(?:fully|100%|entirely|completely) remote\b")
 # Hybrid in the workplace sense, in three families so that each runs only where it can match.
 _HYBRID_WORD = _rx(
@@ -130,6 +137,11 @@ _HYBRID_WORD = _rx(
     r"\bhybrydow\w*\b|\bhíbrid[oa]\b|\bhybride\b",
 )
 _HYBRID_TIME = _rx(
+    rf"{_HOME_WORDS}[^.;]{{0,40}}\b(?:up to |max(?:imum)? )?(?:[1-4]|one|two|three|four)\s+"
+    r"(?:[\w-]+\s+){0,2}(?:days?|tage?n?|jours?|d[ií]as|dagen?)\b[^.;]{0,12}"
+    r"\b(?:week|woche|semaine|semana)\b",
+    r"\b(?:[1-4]|one|two|three|four)\s+(?:home[- ]?office|remote|wfh|work[- ]from[- ]home|mobile)\s+"
+    r"days?\b",
     r"\b(?:[1-4]|one|two|three|four)(?:\s*(?:-|to|or)\s*[1-4])? days? (?:a|per|each|every) week\b[^.;]{0,40}\b(?:office|on[- ]?site|in[- ]person|hq|headquarters|studio|hub)\b",
     r"\b(?:office|on[- ]?site|in[- ]person|hq|headquarters)\b[^.;]{0,40}\b(?:[1-4]|one|two|three|four)(?:\s*(?:-|to|or)\s*[1-4])? days? (?:a|per|each|every) (?:week|month)\b",
     r"\b(?:[1-4]|one|two|three|four) days? (?:a|per|each) week (?:from home|remote(?:ly)?|at home|wfh)\b",
@@ -165,7 +177,9 @@ _CHOICE = _rx(
     r"\bremote(?:ly)?\b[^.;]{0,10}\bor (?:in[- ]office|on[- ]?site|in (?:an?|our|the) office)\b",
 )
 _REMOTE = _rx(
-    r"\b(?:fully|100\s?%|completely|entirely|full[- ]time|permanently|totally) remote(?:ly)?\b",
+    r"\b(?:fully|full|100\s?%|completely|entirely|full[- ]time|permanently|totally) remote(?:ly)?\b",
+    r"\b(?:done|performed|worked|work|working|based|live|hire|hiring) (?:\w+ )?from anywhere\b|"
+    r"\bfrom anywhere (?:in|within|across|on)\b|\bvollständig remote\b|\btelearbeit\b",
     r"\bremote[- ]?(?:first|friendly|ok|okay|eligible|based|only|possible|allowed|position|role|job|"
     r"opportunity|work\w*|employee|contract|option|\(|-)",
     r"^\s*remote\b|\bremote\s*$|\(\s*remote[^)]*\)|\bremote\s*[-–—:|/,]|[-–—:|/,(]\s*remote\b",
@@ -183,6 +197,8 @@ _REMOTE = _rx(
 )
 _ONSITE = _rx(
     r"\bon[- ]?site\b|\bonsite\b|\bin[- ]office\b|\bin[- ]person\b|\bin the office\b",
+    r"\b(?:commut\w*|commuting distance)\b[^.;]{0,40}\b(?:office|site|campus|facility|plant|"
+    r"hq|headquarters|studio|lab)\b",
     r"\boffice[- ]based\b|\b(?:headquarters|hq)[- ]based\b|\bbased (?:at|in|out of) (?:our|the) "
     r"(?:[\w.,' -]{0,40} )?(?:office|offices|headquarters|hq|campus|facility|plant|site|studio|lab)\b",
     r"\b(?:from|at|in) (?:an?|the|our) (?:[\w.,' -]{0,30} )?(?:office|headquarters|hq)(?: location)?\b",
@@ -242,7 +258,11 @@ _OLD_REMOTE_WITHIN = re.compile(
     r"remote(?:ly)? (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time)|$)",
     re.I,
 )
-_FROM_HOME_BEFORE = re.compile(r"(?:from home|remote(?:ly)?|wfh|at home)\b[^.;]{0,15}$", re.I)
+_HOME_WORD_RE = re.compile(_HOME_WORDS, re.I)
+_OFFICE_WORD_RE = re.compile(
+    r"\b(?:office|on[- ]?site|in[- ]person|hq|headquarters|studio|hub|büro|bureau|oficina|kantoor)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,8 +329,22 @@ def read_remote(
 
 
 def kind_of(sentence: str) -> RemoteKind | None:
-    """What one sentence says of the workplace, or None if nothing."""
+    """What one sentence says of the workplace, or None if nothing.
+
+    After "but" or "however" the sentence says what holds for this role: "We're
+    remote-friendly, but this role requires being on-site" is on-site.
+    """
     text = collapse(sentence)
+    parts = _CONTRAST.split(text, maxsplit=1)
+    if len(parts) == 2 and (last := _kind_of_clause(parts[1])) is not None:
+        return last
+    return _kind_of_clause(text)
+
+
+_CONTRAST = re.compile(r"[,;]?\s+(?:but|however|although|though|except that)\b[,]?\s+", re.I)
+
+
+def _kind_of_clause(text: str) -> RemoteKind | None:
     if _may(_NOT_WORKPLACE, text):
         text = _NOT_WORKPLACE.sub(" ", text)
     if _may(_ALL_MODES, text):
@@ -337,15 +371,16 @@ _NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
     _NOT_WORKPLACE: ("site", "office", "person", "home", "remote", "wfh", "hybrid"),
     _ALL_MODES: ("hybrid", "vary", "varies", "depend"),
     _NEGATED_REMOTE: ("no", "n't", "n’t", "n/a", "unable", "kein", "nicht", "pas", "sin ",
-                      "geen", "brak", "nie", "site"),
+                      "geen", "brak", "nie", "site", "never"),
     _HYBRID_WORD: ("hybr", "híbrid"),
-    _HYBRID_TIME: ("day", "%"),
+    _HYBRID_TIME: ("day", "%", "tag", "jour", "día", "dia", "dag"),
     _HYBRID_HOME: ("home", "remote", "telework", "wfh", "flexib", "split", "bis zu", "mobil",
                    "travail", "teletrabajo", "mixta", "thuis", "kantoor"),
     _REMOTE: ("remot", "home", "anywhere", "wfh", "telecommut", "telework", "distributed",
-              "virtual", "travail", "teletrabajo", "thuis", "zdaln", "mobiles"),
+              "virtual", "travail", "teletrabajo", "thuis", "zdaln", "mobiles", "telearbeit"),
     _CHOICE: ("remot",),
     _ONSITE: ("site", "office", "person", "based", "headquarters", "hq", "facility", "vor ort",
+              "commut",
               "präsenz", "büro", "place", "sentiel", "presencial", "oficina", "kantoor",
               "locatie", "stacjonarn", "attendance"),
 }  # fmt: skip
@@ -437,7 +472,7 @@ def _details(relevant: list[str], kind: RemoteKind) -> tuple[str, ...]:
             match = pattern.search(text)
             if match is None or (template.startswith("in office") and kind is _R):
                 continue
-            if template.startswith("in office") and _FROM_HOME_BEFORE.search(text[: match.start()]):
+            if template.startswith("in office") and _days_at_home(text, match):
                 continue  # "work from home two days a week" counts days away from the office
             n = _NUMBER_WORDS.get(match["n"].lower(), collapse(match["n"]))
             _add(found, template.format(n=n))
@@ -456,6 +491,18 @@ def _region_detail(sentence: str) -> str:
             return "remote within " + ", ".join(region_name(c) for c in codes)
     old = _OLD_REMOTE_WITHIN.search(sentence)
     return f"remote within {collapse(old['n'])}" if old else ""
+
+
+def _days_at_home(text: str, match: re.Match[str]) -> bool:
+    """Whether the home or the office word nearest before the number (or right after
+    "a week") is what the days are about."""
+    after = text[match.end() : match.end() + 20]
+    if re.match(r"\s*(?:from home|remote(?:ly)?|at home|wfh)\b", after, re.I):
+        return True
+    before = text[: match.start()]
+    home = [m.start() for m in _HOME_WORD_RE.finditer(before)]
+    office = [m.start() for m in _OFFICE_WORD_RE.finditer(before)]
+    return bool(home) and (not office or home[-1] > office[-1])
 
 
 def regions_of(details: Iterable[str]) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ _PREFERRED = re.compile(
     rf"it{_APOS}s a plus|extra credit|pluspunkte|wünschenswert|von vorteil|atouts?|idealement|"
     r"deseable|valorable|mile widziane|pluspunten)\b|"
     r"\b(?:preferred|nice[- ]to[- ]haves?|good[- ]to[- ]haves?|bonus points?|bonus if|"
+    r"(?:extra|brownie) points|"
     rf"(?:will|would|to|{_APOS}ll) stand out|(?:is|are|be) a (?:big )?plus|even better|would be great|"
     r"ideally you|it would be (?:great|nice)|not required but|mile widziane|atouts?)\b|"
     r"\b(?:may|might) also have\b",
@@ -52,6 +53,9 @@ _MINIMUM = re.compile(
     rf"we{_APOS}re looking for (?:people|someone|candidates)|we are looking for (?:people|someone|candidates)|"
     r"who we(?:'|’)?re looking for)\b|"
     r"\b(?:skills|experience) (?:and|&) (?:qualifications|requirements|experience|skills)\b|"
+    r"\b(?:job|role|position|candidate|key|basic|our|the) (?:requirements|qualifications)\b|"
+    r"\bce que (?:nous recherchons|nous attendons|vous apportez)\b|\bvotre profil\b|"
+    r"\blo que buscamos\b|\bwas wir erwarten\b|\bwat wij zoeken\b|"
     r"\b(?:qualifications|requirements) (?:and|&) (?:skills|experience)\b|"
     rf"\bwhat (?:you{_APOS}ll|you will|you) (?:need|bring)\b|\bwho you are\b|"
     r"\byou (?:may|might|would|could) be a (?:\w+ ){0,3}fit\b|\bgreat addition to the team if\b|"

@@ -231,7 +231,8 @@ def _single_from_match(match: re.Match[str], sentence: str) -> Salary | None:
     before = sentence[: match.start()].lower()
     upper_bound = re.search(r"(?:up to|to|max(?:imum)?|bis zu|jusqu'à)\s*$", before)
     lower_bound = re.search(
-        r"(?:from|starting (?:at|from)|starts? at|at least|min(?:imum)?|ab|à partir de|desde|vanaf)\s*$",
+        r"(?:from|starting (?:at|from)|starts? at|starting (?:salary|pay|rate|wage)(?: of| is| at)?|"
+        r"at least|min(?:imum)?|ab|à partir de|desde|vanaf)\s*$",
         before,
     )
     return Salary(
