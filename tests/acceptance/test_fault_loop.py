@@ -54,7 +54,7 @@ SEEN_AS = {  # how each fault reads in the check log (any of these words)
     "truncated": ("without sending complete message body", "ClientPayloadError"),
     "empty": ("empty response body",),
     "captcha": ("a block, login or error page", "unsupported content type 'text/html'"),
-    "login": ("the page reads 'Sign in | Careers'",),
+    "login": ("the page reads 'Sign in'",),
     "no-jobs": ("the board lists no postings at all",),
     "tls": ("CERTIFICATE_VERIFY_FAILED",),
     "dns": ("cannot resolve",),
