@@ -55,6 +55,8 @@ def test_watch_check_history_cycle(config_file: Path, server: SeedServer) -> Non
     history = invoke(config_file, "history", "1")
     assert "version 2" in history.output
     assert "* requirement added: Experience operating Kubernetes in production." in history.output
+    assert "read from:    salary: page text" in history.output
+    assert "read from:    remote: JSON-LD jobLocationType and page text" in history.output
     data = json.loads(invoke(config_file, "history", server.url, "--json").output)
     assert len(data["versions"]) == 2
     assert {c["field"] for c in data["changes"]} == {"salary", "remote", "requirements.minimum"}
@@ -120,7 +122,28 @@ def test_test_source_reads_a_saved_response_and_stores_nothing(tmp_path: Path) -
     assert "source: greenhouse" in result.output
     assert "3 posting(s)" in result.output
     assert "Germany: 85,000–100,000 EUR/yr" in result.output
+    assert "read from:    salary: rendered pay-range block of the content" in result.output
+    assert "read from:    remote: location name and description text" in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_test_source_shows_where_structured_value_and_text_disagree(tmp_path: Path) -> None:
+    job = {
+        "id": 7, "title": "Account Executive", "location": {"name": "San Francisco, CA"},
+        "metadata": [{"name": "Location Type", "value": "On-Site", "value_type": "single_select"}],
+        "content": "&lt;p&gt;Hybrid: in the office 2 days a week.&lt;/p&gt;",
+    }  # fmt: skip
+    saved = tmp_path / "job.json"
+    saved.write_text(json.dumps(job), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["test-source", "https://boards.greenhouse.io/acme/jobs/7", "--file", str(saved)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert "remote:       hybrid (in office 2 days a week)" in result.output
+    assert (
+        "disagreement: remote policy: the metadata field 'Location Type' says onsite, text says"
+        " hybrid; chose hybrid"
+    ) in result.output
 
 
 def test_test_source_fetches_a_page(config_file: Path, server: SeedServer) -> None:
