@@ -12,6 +12,7 @@ go to the preferred list, never to the minimum one.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from enum import Enum
@@ -97,8 +98,14 @@ _PROSE_LINES_ALLOWED = 1
 
 def classify_heading(line: str) -> Section | None:
     """The section a heading line opens, or None if it is not a heading we know."""
-    if is_bullet(line) or len(line) > _MAX_HEADING_CHARS:
-        return None
+    if is_bullet(line) or len(line) > _MAX_HEADING_CHARS or line.rstrip().endswith((".", "!")):
+        return None  # a sentence, not a heading
+    return _classify(line)
+
+
+# Sites repeat their headings on every posting; the regexes below are the costly part.
+@functools.lru_cache(maxsize=4096)
+def _classify(line: str) -> Section | None:
     text = line.strip().rstrip(":?").strip()
     if _PREFERRED.search(text):
         return Section.PREFERRED

@@ -46,12 +46,25 @@ def html_to_lines(html: str) -> list[str]:
     tree = LexborHTMLParser(html)
     for node in tree.css(",".join(_INVISIBLE_TAGS)):
         node.decompose()
-    for node in tree.css(_CHROME):
-        node.decompose()
+    if _may_have_chrome(html):
+        for node in tree.css(_CHROME):
+            node.decompose()
     root = tree.body or tree.root
     if root is None:
         return []
     return _join_lone_glyphs(line for line in (_finish(raw) for raw in _walk_blocks(root)) if line)
+
+
+_CHROME_HINTS = (
+    "<nav", "<aside", "<footer", "role=", "aria-hidden", "related", "similar", "recommended",
+    "other-jobs", "more-jobs", "otherjobs", "morejobs", "cookie", "breadcrumb",
+)  # fmt: skip
+
+
+def _may_have_chrome(html: str) -> bool:
+    """Most fragments (an ATS's description) have no chrome: skip the costly selector."""
+    lowered = html.lower()
+    return any(hint in lowered for hint in _CHROME_HINTS)
 
 
 def text_to_lines(text: str) -> list[str]:

@@ -61,17 +61,17 @@ def _posting(
         raise ParseError("no job posting found: no JSON-LD JobPosting and no title", url=page.url)
     texts = _texts(tree, jsonld.description_html(data))
     company = _pick(
-        ("JSON-LD hiringOrganization", jsonld.company(data)),
-        ("og:site_name", _meta(tree, "og:site_name")),
-        ("page <title>", _title_company(tree)),
+        ("JSON-LD hiringOrganization", lambda: jsonld.company(data)),
+        ("og:site_name", lambda: _meta(tree, "og:site_name")),
+        ("page <title>", lambda: _title_company(tree)),
     )
     places = _pick(
-        ("JSON-LD jobLocation", tuple(jsonld.locations(data))),
-        ("Location line of the page", _first(locations_from_lines, texts, ())),
+        ("JSON-LD jobLocation", lambda: tuple(jsonld.locations(data))),
+        ("Location line of the page", lambda: _first(locations_from_lines, texts, ())),
     )
     pay = _pick(
-        ("JSON-LD baseSalary", tuple(jsonld.salaries(data))),
-        ("page text", _first(salaries_from_lines, texts, ())),
+        ("JSON-LD baseSalary", lambda: tuple(jsonld.salaries(data))),
+        ("page text", lambda: _first(salaries_from_lines, texts, ())),
     )
     reading = _remote(texts, data, title)
     requirements = _first(requirements_from_lines, texts, Requirements())
@@ -110,12 +110,16 @@ def _posting(
     )
 
 
-def _pick(*candidates: tuple[str, T]) -> tuple[str, T]:
-    """The first candidate with a value, with the name of where it came from."""
-    for name, value in candidates:
-        if value:
-            return name, value
-    return "", candidates[-1][1]
+def _pick(*candidates: tuple[str, Callable[[], T]]) -> tuple[str, T]:
+    """The first candidate with a value, with the name of where it came from; later
+    candidates are not computed (reading the whole page is the costly part)."""
+    found: T | None = None
+    for name, read in candidates:
+        found = read()
+        if found:
+            return name, found
+    assert found is not None  # the last candidate's empty value
+    return "", found
 
 
 class _Texts:
