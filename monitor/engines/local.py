@@ -72,7 +72,7 @@ class LocalEngine:
         )
         for job, every in jobs:
             scheduler.add_job(
-                job,
+                partial(self._timer, job),
                 "interval",
                 seconds=every,
                 next_run_time=now,
@@ -85,11 +85,24 @@ class LocalEngine:
         try:
             await stop.wait()
         finally:
+            # Set before the scheduler cancels its running jobs, so that they know the
+            # cancellation is the stop, not a fault.
+            self._stopping = True
             scheduler.shutdown(wait=False)
             await self._drain()
             await self._record_stop()
             app.metrics.close()
             log.info("daemon stopped", extra={"action": "daemon_stop"})
+
+    async def _timer(self, job: Callable[[], Awaitable[None]]) -> None:
+        """One run of a timer. APScheduler cancels running jobs when it shuts down and
+        logs that as an error with a traceback; a cancellation while the daemon stops is
+        normal, so it ends the job quietly (``_drain`` finishes what must be finished)."""
+        try:
+            await job()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
 
     async def dispatch(self) -> None:
         """Claim due postings a batch at a time and start them as places free up in the
@@ -147,13 +160,18 @@ class LocalEngine:
         app.metrics.heartbeat.set(now.timestamp())
 
     async def deliver(self) -> None:
+        """Deliver what is due. The delivery runs in a task of its own, shielded from the
+        scheduler's cancellation at stop, so an alert being sent is finished, not cut
+        off (``_drain`` waits for it within the grace period)."""
         if self._stopping:
             return
-        self._delivering = asyncio.current_task()
+        task = asyncio.ensure_future(self._deliver_now())
+        self._delivering = task
         try:
-            await self._deliver_now()
+            await asyncio.shield(task)
         finally:
-            self._delivering = None
+            if task.done():
+                self._delivering = None
 
     async def _deliver_now(self) -> None:
         report = await self._app.deliver()

@@ -4,6 +4,7 @@ metrics and a graceful stop, against an in-process server."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -248,4 +249,60 @@ def test_checks_past_the_grace_are_cancelled_and_left_for_the_next_start(
     states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(2)]
     assert all(s.last_checked_at is None for s in states)  # nothing half-written
     assert app.repo.count("snapshots") == 0
+    asyncio.run(app.aclose())
+
+
+class SlowNotifier(RecordingNotifier):
+    """A channel that takes its time: holds each send until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, channel: str, alert: Any) -> None:
+        self.sending.set()
+        await self.release.wait()
+        await super().send(channel, alert)
+
+
+def test_a_stop_during_a_delivery_finishes_it_without_a_traceback(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """APScheduler cancels its running jobs at shutdown and would log that as an error
+    with a traceback; the delivery in flight must still finish, once, and no error be
+    logged."""
+    revised = seed_text("stripe-backend-engineer.v2.html")
+    site = Site()
+    notifier = SlowNotifier()
+    clock = FrozenClock()
+    app = App(
+        MonitorConfig.model_validate(
+            {"database": {"url": sqlite_url}, "scheduler": {"deliver_every": "1s"}}
+        ),
+        transport=httpx.MockTransport(site),
+        notifier=notifier,
+        clock=clock,
+    )
+    watch_many(app, 1)
+    asyncio.run(app.check_all())  # the baseline
+    site.respond = lambda _r: httpx.Response(
+        200, text=revised, headers={"Content-Type": "text/html"}
+    )
+    clock.advance(timedelta(days=1))
+
+    async def stop_mid_delivery() -> None:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(LocalEngine(app).run(stop))
+        await notifier.sending.wait()
+        stop.set()
+        await asyncio.sleep(0.2)  # the scheduler has shut down and cancelled its jobs
+        notifier.release.set()
+        await daemon
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(stop_mid_delivery())
+    assert len(notifier.sent) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not any(r.exc_info for r in caplog.records)
     asyncio.run(app.aclose())
