@@ -44,21 +44,31 @@ def job_postings(tree: LexborHTMLParser) -> list[dict[str, Any]]:
 
 
 def _load_block(text: str) -> Any:
+    """One block's JSON, or None when it is malformed or nested too deep to read (a
+    hostile page): the block is skipped and the page text read instead."""
     cleaned = _WRAPPER.sub("", text.strip())
     try:
         return json.loads(cleaned, strict=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
+# Real JSON-LD nests a few levels (@graph, lists of objects); deeper is not a posting.
+_MAX_DEPTH = 32
+
+
 def _objects(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _objects(item)
-    elif isinstance(data, dict):
-        yield data
-        if "@graph" in data:
-            yield from _objects(data["@graph"])
+    pending: list[tuple[Any, int]] = [(data, 0)]
+    while pending:
+        item, depth = pending.pop(0)
+        if depth > _MAX_DEPTH:
+            continue
+        if isinstance(item, list):
+            pending[:0] = [(child, depth + 1) for child in item]
+        elif isinstance(item, dict):
+            yield item
+            if "@graph" in item:
+                pending.insert(0, (item["@graph"], depth + 1))
 
 
 def _is_job_posting(obj: dict[str, Any]) -> bool:
@@ -69,13 +79,16 @@ def _is_job_posting(obj: dict[str, Any]) -> bool:
 
 def text_of(value: Any) -> str:
     """A plain string from a JSON-LD value that may be a string, object or list."""
+    for _ in range(_MAX_DEPTH):
+        if isinstance(value, dict):
+            value = value.get("name") or value.get("value") or ""
+        elif isinstance(value, list) and value:
+            value = value[0]
+        else:
+            break
     if isinstance(value, str):
         return collapse(value)
-    if isinstance(value, dict):
-        return text_of(value.get("name") or value.get("value") or "")
-    if isinstance(value, list) and value:
-        return text_of(value[0])
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
 

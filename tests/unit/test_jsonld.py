@@ -104,3 +104,27 @@ def test_page_without_any_title_is_a_parse_error() -> None:
     )
     with pytest.raises(ParseError, match=r"https://x\.test/j"):
         WebPageSource().parse(empty, url=empty.url)
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_a_block_nested_too_deep_is_skipped_like_a_malformed_one(opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    deep = opening * 100_000 + "1" * (opening != "[") + closing * 100_000
+    html = (
+        f'<html><head><title>Data Analyst | Acme</title><script type="application/ld+json">'
+        f"{deep}</script></head><body><h1>Data Analyst</h1>"
+        "<p>Salary: $90,000 - $100,000 per year</p></body></html>"
+    )
+    fetched = FetchedPage(
+        url="https://x.example/a", status=200, content_type="text/html", body=html.encode()
+    )
+    (posting,) = WebPageSource().parse(fetched, url="https://x.example/a")
+    assert (posting.title, posting.company) == ("Data Analyst", "Acme")
+    assert posting.salaries[0].min == Decimal(90000)
+
+
+def test_deep_values_and_graphs_within_json_limits_do_not_recurse() -> None:
+    title = '{"name": ' * 500 + '"Too deep"' + "}" * 500
+    graph = '{"@graph": [' * 300 + '{"@type": "JobPosting", "title": "Lost"}' + "]}" * 300
+    found = jsonld.job_postings(page(f'{{"@type": "JobPosting", "title": {title}}}', graph))
+    assert [jsonld.title(p) for p in found] == [""]  # read without a RecursionError
