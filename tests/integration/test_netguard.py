@@ -127,6 +127,13 @@ def test_a_redirect_to_another_scheme_is_refused(server: str) -> None:
         ("224.0.0.1", "not a unicast address"),
         ("93.184.215.14", None),
         ("2606:4700::1111", None),
+        ("2002:7f00:1::", "a loopback address inside a 6to4 address"),
+        ("2002:a00:1::", "a private address inside a 6to4 address"),
+        ("2002:808:808::", None),  # 6to4 for a public address
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "a loopback address inside a Teredo address"),
+        ("64:ff9b::a9fe:a9fe", "a link-local address inside a NAT64 address"),
+        ("64:ff9b::808:808", None),
+        ("::127.0.0.1", "a loopback address inside an IPv4-compatible address"),
     ],
 )
 def test_address_verdicts(address: str, verdict: str | None) -> None:
