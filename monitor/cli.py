@@ -29,11 +29,11 @@ from monitor.engines.local import LocalEngine, tune_gc
 from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
 from monitor.fetch import Fetcher
 from monitor.logs import configure_logging
-from monitor.model import BoardFilters
+from monitor.model import BoardFilters, CheckOutcome
 from monitor.normalize import normalize
 from monitor.notify.channels import ChannelNotifier
 from monitor.notify.render import Renderer, sample_alert
-from monitor.present import duration, posting_lines, provenance_lines, when
+from monitor.present import duration, plural, posting_lines, provenance_lines, when
 from monitor.runner import PassReport
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
@@ -43,6 +43,8 @@ from monitor.store.repository import PostingState, WatchRecord
 T = TypeVar("T")
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
+EXIT_CHECKS_FAILED = 3
+"""``check``: some check failed (error or suspect read) or some alert gave up."""
 
 
 class _Group(click.Group):
@@ -101,9 +103,21 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @cli.command()
 @pass_state
 def check(state: _State) -> None:
-    """Check every watch once, deliver alerts, and exit."""
+    """Check every watch once, deliver alerts, and exit.
+
+    Exit codes: 0 all checks read their page and every alert went out (or waits for a
+    retry); 3 some check failed or some alert gave up; 2 configuration error; 1 other
+    errors.
+    """
     report = _with_app(state, lambda app: app.check_all())
     click.echo(_report_line(report))
+    if _failures(report):
+        sys.exit(EXIT_CHECKS_FAILED)
+
+
+def _failures(report: PassReport) -> int:
+    failed = sum(report.outcomes.get(o, 0) for o in (CheckOutcome.ERROR, CheckOutcome.SUSPECT))
+    return failed + report.delivery.failed
 
 
 @cli.command()
@@ -328,7 +342,7 @@ def demo(data_dir: Path | None) -> None:
     else:
         with tempfile.TemporaryDirectory(prefix="posting-monitor-demo-") as tmp:
             sent = asyncio.run(run_demo(Path(tmp), sys.stdout))
-    click.echo(f"\nDemo finished: {sent} alert(s) delivered.")
+    click.echo(f"\nDemo finished: {plural(sent, 'alert')} delivered.")
 
 
 @cli.group()
@@ -337,19 +351,21 @@ def alerts() -> None:
 
 
 @alerts.command("list")
-@click.option("--failed", "status", flag_value="failed", help="Only alerts that gave up.")
-@click.option("--pending", "status", flag_value="pending", help="Only alerts waiting to be sent.")
-@click.option("--sent", "status", flag_value="sent", help="Only delivered alerts.")
+@click.option("--failed", is_flag=True, help="Alerts that gave up.")
+@click.option("--pending", is_flag=True, help="Alerts waiting to be sent.")
+@click.option("--sent", is_flag=True, help="Delivered alerts.")
 @pass_state
-def alerts_list(state: _State, status: str | None) -> None:
-    """List alerts in the outbox (all by default)."""
+def alerts_list(state: _State, failed: bool, pending: bool, sent: bool) -> None:
+    """List alerts in the outbox: all by default, or those of the statuses given
+    (several may be combined: --failed --pending)."""
+    wanted = [s for s, on in (("failed", failed), ("pending", pending), ("sent", sent)) if on]
     app = state.app()
     try:
-        queued = app.repo.alerts(status=status)
+        queued = app.repo.alerts(statuses=wanted)
     finally:
         asyncio.run(app.aclose())
     if not queued:
-        click.echo(f"no {status or ''} alerts".replace("  ", " "))
+        click.echo(f"no {' or '.join(wanted)} alerts".replace("  ", " "))
     for q in queued:
         error = f"  last error: {q.last_error}" if q.last_error else ""
         click.echo(
@@ -364,10 +380,24 @@ def alerts_retry(state: _State, ids: tuple[int, ...]) -> None:
     """Queue failed alerts again: the IDS given, or every failed alert."""
     app = state.app()
     try:
-        count = app.repo.retry_alerts(ids, now=app.clock.now())
+        statuses = app.repo.alert_statuses(ids) if ids else {}
+        retryable = [i for i in ids if statuses.get(i) == "failed"]
+        count = app.repo.retry_alerts(retryable, now=app.clock.now()) if retryable or not ids else 0
     finally:
         asyncio.run(app.aclose())
-    click.echo(f"{count} alert(s) queued again; 'posting-monitor check' or the daemon sends them")
+    for alert_id in ids:
+        if alert_id not in statuses:
+            click.echo(f"no alert {alert_id} (see 'posting-monitor alerts list')", err=True)
+        elif statuses[alert_id] != "failed":
+            click.echo(
+                f"alert {alert_id} is {statuses[alert_id]}, not failed: left as it is", err=True
+            )
+    click.echo(
+        f"{plural(count, 'alert')} queued again"
+        + ("; 'posting-monitor check' or the daemon sends them" if count else "")
+    )
+    if len(retryable) < len(ids):
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command("test-notify")
@@ -573,7 +603,7 @@ def _report_line(report: PassReport) -> str:
     counts = ", ".join(f"{n} {o.value}" for o, n in sorted(report.outcomes.items()))
     d = report.delivery
     return (
-        f"checked {report.checked} postings ({counts or 'none'}); "
+        f"checked {plural(report.checked, 'posting')} ({counts or 'none'}); "
         f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed"
     )
 

@@ -55,3 +55,8 @@ def duration(span: timedelta) -> str:
         if seconds % size == 0 and seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """'1 posting', '3 postings', '0 alerts'."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"

@@ -685,10 +685,14 @@ class Repository:
         with self._transaction() as conn:
             return [_queued(row) for row in conn.execute(query)]
 
-    def alerts(self, *, status: str | None = None) -> list[QueuedAlert]:
+    def alerts(
+        self, *, status: str | None = None, statuses: Sequence[str] = ()
+    ) -> list[QueuedAlert]:
+        """Alerts in the outbox, in order; only those of ``status`` / ``statuses`` if given."""
+        wanted = [*statuses, *([status] if status else [])]
         query = select(outbox).order_by(outbox.c.id)
-        if status is not None:
-            query = query.where(outbox.c.status == status)
+        if wanted:
+            query = query.where(outbox.c.status.in_(wanted))
         with self._transaction() as conn:
             return [_queued(row) for row in conn.execute(query)]
 
@@ -714,6 +718,12 @@ class Repository:
     ) -> None:
         for alert_id in alert_ids:
             self.mark_attempt_failed(alert_id, error=error, retry_at=retry_at)
+
+    def alert_statuses(self, alert_ids: Sequence[int]) -> dict[int, str]:
+        """The status of each of ``alert_ids`` that exists."""
+        query = select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(list(alert_ids)))
+        with self._transaction() as conn:
+            return {int(row.id): str(row.status) for row in conn.execute(query)}
 
     def retry_alerts(self, alert_ids: Sequence[int] = (), *, now: datetime) -> int:
         """Queue failed alerts again (the given ones, or every failed one); returns how many."""

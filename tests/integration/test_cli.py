@@ -45,7 +45,8 @@ def test_watch_check_history_cycle(config_file: Path, server: SeedServer) -> Non
     assert server.url in listed.output
 
     first = invoke(config_file, "check")
-    assert "checked 1 postings (1 baseline)" in first.output
+    assert first.exit_code == 0
+    assert "checked 1 posting (1 baseline)" in first.output
     server.current = REVISED_VERSION
     second = invoke(config_file, "check")
     assert "1 changed" in second.output
@@ -95,7 +96,7 @@ def test_demo_shows_the_three_changes() -> None:
     assert "salary range 155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)" in result.output
     assert "requirement added: Experience operating Kubernetes in production." in result.output
     assert "remote policy hybrid → remote" in result.output
-    assert "Demo finished: 1 alert(s) delivered." in result.output
+    assert "Demo finished: 1 alert delivered." in result.output
 
 
 def test_features_and_help() -> None:
@@ -331,3 +332,11 @@ def test_watch_add_with_a_cron_schedule(config_file: Path) -> None:
     )
     assert both.exit_code == 2
     assert "set --interval or --cron, not both" in both.output
+
+
+def test_check_exits_3_when_a_check_fails(config_file: Path, server: SeedServer) -> None:
+    invoke(config_file, "watch", "add", server.url)
+    invoke(config_file, "watch", "add", "http://127.0.0.1:9/jobs/nothing-listens-here")
+    result = invoke(config_file, "check")
+    assert "checked 2 postings (1 baseline, 1 error)" in result.output
+    assert result.exit_code == 3

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from monitor.app import App
 from monitor.cli import cli
@@ -78,12 +78,26 @@ def test_give_up_then_list_failed_and_retry_from_the_cli(db_url: str, tmp_path: 
         assert "attempts 2" in listed.output
         assert "last error" in listed.output
         assert (
-            "1 alert(s) queued again"
+            "1 alert queued again"
             in runner.invoke(cli, ["--config", str(config), "alerts", "retry"]).output
         )
         hook.status = 200
         checked = runner.invoke(cli, ["--config", str(config), "check"])
         assert "alerts: 1 sent" in checked.output
+
+        def cli_run(*args: str) -> Result:
+            return runner.invoke(cli, ["--config", str(config), *args])
+
+        again = cli_run("alerts", "retry", "1", "999")
+        assert again.exit_code == 1
+        assert "alert 1 is sent, not failed: left as it is" in again.output
+        assert "no alert 999 (see 'posting-monitor alerts list')" in again.output
+        assert "0 alerts queued again" in again.output
+        assert (
+            "no failed or pending alerts"
+            in cli_run("alerts", "list", "--failed", "--pending").output
+        )
+        assert "sent     hook" in cli_run("alerts", "list", "--failed", "--sent").output
     assert len(hook.posts) == 1
 
 
