@@ -8,6 +8,7 @@ below turn that into the sentences a person would write.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -355,9 +356,29 @@ def _rewordings(removed: list[str], added: list[str]) -> list[tuple[str, str]]:
     for ratio, old, new in scored:
         if ratio < _REWORD_RATIO:
             break
+        if _names_other_things(old, new):
+            continue
         if all(old != p[0] and new != p[1] for p in pairs):
             pairs.append((old, new))
     return pairs
+
+
+_TOKEN = re.compile(r"[\w+#.]*\w[+#]*")
+
+
+def _names_other_things(old: str, new: str) -> bool:
+    """ "Familiarity with AWS" and "Familiarity with GCP" look alike but ask for different
+    things: words that differ and name something (a capitalised term after the first
+    word, C++, C#) make two requirements, not one reworded. A changed number ("3+ years"
+    to "5+ years") is the same requirement, reworded."""
+    old_words, new_words = _TOKEN.findall(old), _TOKEN.findall(new)
+    differing = set(old_words[1:]) ^ set(new_words[1:])
+    return any(_is_a_name(word) for word in differing)
+
+
+def _is_a_name(word: str) -> bool:
+    has_letter = any(c.isalpha() for c in word)
+    return any(c.isupper() for c in word) or (has_letter and any(c in "+#" for c in word))
 
 
 def _describe_text_field(name: str, label: str) -> Callable[[Posting, Posting], list[FieldChange]]:

@@ -8,6 +8,7 @@ Channel URLs hold secrets: they are only ever shown through ``masked_url``.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import Protocol, TextIO
@@ -45,6 +46,25 @@ def masked(privacy_url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
+# Chat services where "@everyone", "@here", "<!channel>" or "<@&role>" in a message
+# notify a whole server or channel. Posting text is written by strangers.
+_CHAT_SCHEMES = frozenset(
+    "discord slack mattermost mmost mmosts rocket rockets zulip msteams matrix matrixs "
+    "guilded revolt ryver flock".split()
+)
+_MENTION = re.compile(r"@(everyone|here|channel|all)\b|<(!|@&?|#)", re.I)
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def defuse_mentions(text: str) -> str:
+    """'@everyone' -> '@\u200beveryone', '<!channel>' -> '<\u200b!channel>': shown the
+    same, but no longer a mention that pings everyone."""
+    return _MENTION.sub(
+        lambda m: f"@{_ZERO_WIDTH_SPACE}{m[1]}" if m[1] else f"<{_ZERO_WIDTH_SPACE}{m[2]}",
+        text,
+    )
+
+
 class ChannelNotifier:
     """Sends through Apprise, or writes to a stream for ``console://`` channels."""
 
@@ -53,6 +73,11 @@ class ChannelNotifier:
         self._console_names = set()
         self._masked: dict[str, str] = {}
         self._formats = {channel.name: channel.format for channel in channels}
+        self._chat = {
+            channel.name
+            for channel in channels
+            if urlsplit(channel.url.get_secret_value().strip()).scheme.lower() in _CHAT_SCHEMES
+        }
         self._apprise = apprise.Apprise()
         for channel in channels:
             url = channel.url.get_secret_value()
@@ -82,8 +107,11 @@ class ChannelNotifier:
         if channel not in self._masked:
             raise NotifyError(f"channel {channel!r} is not configured any more")
         body, body_format = _body(alert, self._formats.get(channel, "markdown"))
+        title = alert.title
+        if channel in self._chat:
+            body, title = defuse_mentions(body), defuse_mentions(title)
         result = await self._apprise.async_notify(
-            body=body, title=alert.title, body_format=body_format, tag=channel, match_always=False
+            body=body, title=title, body_format=body_format, tag=channel, match_always=False
         )
         if not result:
             raise NotifyError(

@@ -146,3 +146,28 @@ def test_channel_format_picks_the_body(fmt: str, expected: str) -> None:
         )  # type: ignore[arg-type]
         asyncio.run(ChannelNotifier([config]).send("hook", ALERT))
     assert receiver.posts[0]["message"] == expected
+
+
+def test_mentions_in_posting_text_never_ping_a_chat_channel() -> None:
+    """A posting titled "@everyone apply now" must not notify a whole chat server."""
+    hostile = Alert(
+        title="Acme · @everyone apply now <!channel>",
+        body_text="title changed: @here",
+        body_markdown="title changed: @here <@&1234>",
+    )
+    with webhook_receiver() as chat, webhook_receiver() as hook:
+        notifier = ChannelNotifier(
+            [
+                channel("chat", f"mmost://127.0.0.1:{chat.port}/token123"),
+                channel("hook", f"json://127.0.0.1:{hook.port}/"),
+            ]
+        )
+        asyncio.run(notifier.send("chat", hostile))
+        asyncio.run(notifier.send("hook", hostile))
+    (chat_post,) = chat.posts
+    text = json.dumps(chat_post, ensure_ascii=False)
+    for mention in ("@everyone", "@here", "<!channel>", "<@&1234>"):
+        assert mention not in text
+    assert "@\u200beveryone" in text
+    (hook_post,) = hook.posts  # a plain webhook gets the text as written
+    assert "@everyone" in hook_post["title"]
