@@ -79,7 +79,7 @@ class App:
         # Everything that can reject the configuration comes before touching the database.
         self.renderer = Renderer(config.templates)
         self.digests = digest_schedules(config)
-        self.engine = create_db_engine(config.database_url)
+        self.engine = create_db_engine(config.database_url, setting=config.database_setting)
         self.repo = Repository(self.engine)
         self.metrics = Metrics()
         self.fetcher = Fetcher(

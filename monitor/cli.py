@@ -22,7 +22,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app import App
-from monitor.config import MonitorConfig, load_config, parse_duration
+from monitor.config import MonitorConfig, check_interval, load_config, parse_duration
 from monitor.cron import normalized, typical_gap
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine, tune_gc
@@ -435,12 +435,21 @@ def db_upgrade(state: _State) -> None:
     """Apply schema migrations."""
     from monitor.store.engine import create_db_engine
 
-    engine = create_db_engine(state.config.database_url)
+    engine = create_db_engine(state.config.database_url, setting=state.config.database_setting)
     try:
         upgrade(engine)
     finally:
         engine.dispose()
     click.echo("database is up to date")
+
+
+def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source="--max-age") from exc
 
 
 @cli.command()
@@ -451,7 +460,7 @@ def db_upgrade(state: _State) -> None:
 )
 @click.option(
     "--max-age",
-    callback=lambda _c, _p, v: parse_duration(v) if v else None,
+    callback=_max_age,
     help="Oldest acceptable heartbeat (default: 3 x scheduler.heartbeat_every, at least 1m).",
 )
 @pass_state
@@ -463,7 +472,7 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
     from monitor.store.repository import Repository
 
     config = state.config
-    engine = create_db_engine(config.database_url)
+    engine = create_db_engine(config.database_url, setting=config.database_setting)
     try:
         current, head = current_revision(engine), head_revision(engine)
         if current != head:
@@ -583,7 +592,7 @@ async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:
 
 def _duration(text: str) -> timedelta:
     try:
-        return parse_duration(text)
+        return check_interval(parse_duration(text))
     except ValueError as exc:
         raise ConfigError(str(exc), source="--interval") from exc
 

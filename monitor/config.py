@@ -47,7 +47,20 @@ def parse_duration(value: Any) -> timedelta:
     if match is None or not any(match.groups()):
         raise ValueError(f"{value!r} is not a duration; write e.g. '90s', '15m', '1h30m' or '1d'")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError as exc:
+        raise ValueError(f"{value!r} is longer than any duration this tool can use") from exc
+
+
+MIN_INTERVAL, MAX_INTERVAL = timedelta(seconds=1), timedelta(days=365)
+
+
+def check_interval(interval: timedelta) -> timedelta:
+    """A watch's interval: between 1 second and 365 days."""
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        raise ValueError("must be between 1 second and 365 days")
+    return interval
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -351,9 +364,7 @@ class WatchConfig(_Strict):
     @field_validator("interval")
     @classmethod
     def _sane_interval(cls, interval: timedelta) -> timedelta:
-        if not timedelta(seconds=1) <= interval <= timedelta(days=365):
-            raise ValueError("must be between 1 second and 365 days")
-        return interval
+        return check_interval(interval)
 
     @field_validator("cron")
     @classmethod
@@ -416,6 +427,11 @@ class MonitorConfig(_Strict):
         if repeated:
             raise ValueError(f"a URL is watched twice: {', '.join(repeated)}")
         return self
+
+    @property
+    def database_setting(self) -> str:
+        """The setting the database URL comes from, for error messages."""
+        return "database.url" if self.database.url else "data_dir"
 
     @property
     def database_url(self) -> str:

@@ -340,3 +340,46 @@ def test_check_exits_3_when_a_check_fails(config_file: Path, server: SeedServer)
     result = invoke(config_file, "check")
     assert "checked 2 postings (1 baseline, 1 error)" in result.output
     assert result.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["health", "--max-age", "1x"], "configuration error: --max-age: '1x' is not a duration"),
+        (
+            ["watch", "add", "https://example.com/x", "--interval", "99999999999999999999d"],
+            "configuration error: --interval: '99999999999999999999d' is longer than any duration",
+        ),
+        (
+            ["watch", "add", "https://example.com/x", "--interval", "9999999d"],
+            "configuration error: --interval: must be between 1 second and 365 days",
+        ),
+        (["watch", "add", "https://example.com/x", "--interval", "0s"], "between 1 second"),
+    ],
+)
+def test_bad_durations_are_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("data_dir", "reason"),
+    [("a-file/data", "Not a directory"), ("a-file", "it is a file, not a folder")],
+)
+def test_an_unusable_data_dir_is_a_configuration_error(
+    tmp_path: Path, data_dir: str, reason: str
+) -> None:
+    (tmp_path / "a-file").write_text("a file where a folder should be", encoding="utf-8")
+    config = tmp_path / "monitor.toml"
+    config.write_text(f"data_dir = '{tmp_path / data_dir}'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"configuration error: data_dir: cannot use '{tmp_path / data_dir}' for the database: {reason}"
+    )
+    assert result.output.count("\n") == 1
