@@ -54,9 +54,17 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
-            _fail(f"configuration error: {exc}", EXIT_CONFIG)
+            # Errors found past loading (channels, templates) name the setting; add the file.
+            where = "" if exc.source else _config_name(ctx)
+            _fail(f"configuration error: {where}{exc}", EXIT_CONFIG)
         except MonitorError as exc:
             _fail(f"error: {exc}", EXIT_ERROR)
+
+
+def _config_name(ctx: click.Context) -> str:
+    state = ctx.obj
+    path = state.config_path if isinstance(state, _State) else None
+    return f"{path}: " if path else ""
 
 
 def _fail(message: str, code: int) -> NoReturn:

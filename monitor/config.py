@@ -559,14 +559,22 @@ def _describe(exc: ValidationError, overridden: Mapping[tuple[str, ...], str]) -
     lines = []
     for error in exc.errors(include_url=False):
         loc = tuple(str(p) for p in error["loc"])
-        where = _format_loc(error["loc"]) or "(top level)"
+        where = _format_loc(error["loc"])
         origin = next((v for k, v in overridden.items() if loc[: len(k)] == k), None)
         prefix = f"{where} (from {origin})" if origin else where
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown setting"
-        lines.append(f"{prefix}: {message}")
+        elif origin and error["type"] in _SHAPE_ERRORS and isinstance(error.get("input"), str):
+            message = "not valid JSON (lists and tables are written as JSON, e.g. '[...]')"
+        # A whole-config check (a watch naming an unknown channel) names its own place.
+        lines.append(f"{prefix}: {message}" if prefix else message)
     return "; ".join(lines)
+
+
+_SHAPE_ERRORS = frozenset(
+    {"tuple_type", "list_type", "dict_type", "model_type", "model_attributes_type", "set_type"}
+)
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:

@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
@@ -79,18 +79,19 @@ class ChannelNotifier:
             if urlsplit(channel.url.get_secret_value().strip()).scheme.lower() in _CHAT_SCHEMES
         }
         self._apprise = apprise.Apprise()
-        for channel in channels:
+        for index, channel in enumerate(channels):
             url = channel.url.get_secret_value()
             if url.strip().lower().startswith(CONSOLE_SCHEME):
                 self._console_names.add(channel.name)
                 self._masked[channel.name] = CONSOLE_SCHEME
                 continue
-            service = apprise.Apprise.instantiate(url, tag=channel.name)
+            service, reason = _instantiate(url, channel.name)
             if service is None:
                 raise ConfigError(
-                    f"channels: {channel.name!r} has a URL Apprise cannot use", source="channels"
+                    f"channels[{index}].url: Apprise cannot use the URL of channel "
+                    f"{channel.name!r}: {reason}"
                 )
-            self._masked[channel.name] = masked(str(service.url(privacy=True)))  # type: ignore[no-untyped-call]
+            self._masked[channel.name] = masked(str(service.url(privacy=True)))
             self._apprise.add(service)
 
     @property
@@ -123,6 +124,37 @@ class ChannelNotifier:
         rule = "─" * min(72, max(len(alert.title), 20))
         stream.write(f"\n{rule}\n{alert.body_text}\n{rule}\n")
         stream.flush()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage())
+
+
+_URL_IN_TEXT = re.compile(r"([A-Za-z][\w+.-]*)://\S*")
+
+
+def _instantiate(url: str, tag: str) -> tuple[Any, str]:
+    """Apprise's service for ``url``, or None and Apprise's reason (with the URL, which
+    may hold a secret, left out). Apprise logs the reason itself; it is kept here
+    instead, so the user reads one line."""
+    apprise_log = logging.getLogger("apprise")
+    collect = _Collect()
+    apprise_log.addHandler(collect)
+    propagate, apprise_log.propagate = apprise_log.propagate, False
+    try:
+        service = apprise.Apprise.instantiate(url, tag=tag)
+    finally:
+        apprise_log.removeHandler(collect)
+        apprise_log.propagate = propagate
+    scheme = urlsplit(url.strip()).scheme or "(none)"
+    reason = "; ".join(_URL_IN_TEXT.sub(r"\1://…", m) for m in collect.messages)
+    return service, reason or f"unknown or malformed URL (scheme {scheme!r})"
 
 
 def _body(alert: Alert, wanted: str) -> tuple[str, str]:

@@ -65,7 +65,7 @@ class Renderer:
         try:
             return env.from_string(text)
         except TemplateError as exc:
-            raise ConfigError(f"template {name!r}: {exc}", source="templates") from exc
+            raise ConfigError(f"templates.{name}: template {name!r}: {exc}") from exc
 
     def _check_with_a_sample(self) -> None:
         try:
@@ -73,9 +73,7 @@ class Renderer:
         except ConfigError:
             raise
         except Exception as exc:  # a template may fail in any way the sandbox allows
-            raise ConfigError(
-                f"templates fail on a sample alert: {exc}", source="templates"
-            ) from exc
+            raise ConfigError(f"templates: fail on a sample alert: {exc}") from exc
 
     def render(self, posting: Posting, changes: Sequence[FieldChange]) -> Alert:
         context = _context(posting, changes)
@@ -103,7 +101,7 @@ class Renderer:
         try:
             return str(template.render(**context))
         except TemplateError as exc:
-            raise ConfigError(f"template {name!r}: {exc}", source="templates") from exc
+            raise ConfigError(f"templates.{name}: template {name!r}: {exc}") from exc
 
 
 def sample_alert(renderer: Renderer) -> Alert:

@@ -285,6 +285,14 @@ BAD_CONFIGS = {
         "[database]\nurl = 'postgresql+psycopg://bob:s3cret@127.0.0.1:1/jobs'\n",
         "database.url: cannot reach the database",
     ),
+    "url-apprise-cannot-use": (
+        "[[channels]]\nname = 'x'\nurl = 'nosuch://bob:s3cret@host/'\n",
+        "bad.toml: channels[0].url: Apprise cannot use the URL of channel 'x': Unparseable URL",
+    ),
+    "broken-template": (
+        "[templates]\ntext = '{{ broken'\n",
+        "bad.toml: templates.text: template 'text': unexpected end of template",
+    ),
 }
 
 
@@ -383,3 +391,23 @@ def test_an_unusable_data_dir_is_a_configuration_error(
         f"configuration error: data_dir: cannot use '{tmp_path / data_dir}' for the database: {reason}"
     )
     assert result.output.count("\n") == 1
+
+
+def test_a_list_setting_from_the_environment_that_is_not_json_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check"], env={"MONITOR_WATCHES": "not json"})
+    assert result.exit_code == 2
+    assert result.output == (
+        "configuration error: configuration: watches (from MONITOR_WATCHES): not valid JSON"
+        " (lists and tables are written as JSON, e.g. '[...]')\n"
+    )
+
+
+def test_a_whole_config_check_names_its_place_without_noise(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        "[[watches]]\nurl = 'https://x.test/j'\nchannels = ['pagers']\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["--config", str(bad), "status"])
+    assert result.output == (
+        f"configuration error: {bad}: watches[0].channels: no channel named or tagged pagers\n"
+    )
