@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import (
     BaseModel,
@@ -496,7 +497,32 @@ def _resolve_secrets(data: Any, environ: Mapping[str, str], *, source: str, at: 
         ]
     if not isinstance(data, str) or "${" not in data:
         return data
-    return _SECRET_REF.sub(lambda m: _secret(m, environ, source=source, at=at), data)
+    in_userinfo = _refs_in_userinfo(data)
+    values = iter(in_userinfo)
+
+    def substitute(match: re.Match[str]) -> str:
+        value = _secret(match, environ, source=source, at=at)
+        # A password in a URL's user-info may hold "/", "@", ":" or "#" (openssl rand
+        # -base64 makes such): encoded, it cannot break the URL or leak past the mask.
+        return quote(value, safe="") if next(values) else value
+
+    return _SECRET_REF.sub(substitute, data)
+
+
+def _refs_in_userinfo(text: str) -> list[bool]:
+    """For each reference in ``text``, whether it stands in a URL's user-info."""
+    marked = _SECRET_REF.sub("\0", text)
+    start = marked.find("://")
+    authority_end = len(marked)
+    if start >= 0:
+        slash = marked.find("/", start + 3)
+        authority_end = slash if slash >= 0 else len(marked)
+    at = marked.rfind("@", start + 3, authority_end) if start >= 0 else -1
+    flags: list[bool] = []
+    for index, char in enumerate(marked):
+        if char == "\0":
+            flags.append(start >= 0 and start + 3 <= index < at)
+    return flags
 
 
 def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at: str) -> str:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from monitor.config import MonitorConfig, load_config, parse_duration
 from monitor.errors import ConfigError
@@ -182,3 +183,25 @@ def test_secret_references_work_in_environment_overrides(tmp_path: Path) -> None
         environ={"MONITOR_DATABASE__URL": "sqlite:///${env:DB_FILE}", "DB_FILE": "/tmp/x.db"},
     )
     assert config.database.url == "sqlite:////tmp/x.db"
+
+
+def test_a_secret_in_a_urls_user_info_is_percent_encoded(tmp_path: Path) -> None:
+    """openssl rand -base64 passwords hold "/" and "+"; "@", ":" and "#" break URLs too."""
+    secret = tmp_path / "db_password.txt"
+    secret.write_text("Xy@Zz/Q9:w#k+\n", encoding="utf-8")
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        f"[database]\nurl = 'postgresql+psycopg://monitor:${{file:{secret}}}@db:5432/jobs'\n"
+        f"[[channels]]\nname = 'hook'\nurl = 'json://bot:${{file:{secret}}}@hooks.test/a/${{file:{secret}}}'\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(config, environ={})
+    url = make_url(loaded.database_url)
+    assert (url.username, url.password, url.host, url.port) == (
+        "monitor",
+        "Xy@Zz/Q9:w#k+",
+        "db",
+        5432,
+    )
+    hook = loaded.channels[0].url.get_secret_value()
+    assert hook == "json://bot:Xy%40Zz%2FQ9%3Aw%23k%2B@hooks.test/a/Xy@Zz/Q9:w#k+"
