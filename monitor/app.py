@@ -52,6 +52,7 @@ from monitor.store.repository import (
     WatchRecord,
     WatchSpec,
 )
+from monitor.urls import shown_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -213,7 +214,7 @@ class App:
         log.log(
             logging.DEBUG if result.outcome in NOTHING_NEW else logging.INFO,
             "checked %s: %s",
-            state.url,
+            shown_url(state.url),
             result.outcome.value,
             extra={"action": "check", "outcome": result.outcome.value},
         )
@@ -234,7 +235,7 @@ class App:
         new = [self.plan(board, n.posting, n.changes) for n in result.new_members]
         log.info(
             "checked board %s: %s, %d new, %d followed",
-            board.url,
+            shown_url(board.url),
             result.board.outcome.value,
             len(result.new_members),
             len(members),
@@ -285,7 +286,7 @@ class App:
             source_kind=state.source_kind,
             source_id=state.source_id,
             url=state.url,
-            title=state.title or state.url,
+            title=state.title or shown_url(state.url),
         )
         return [replace(d, notice=True) for d in self.plan(state, posting, [change])]
 

@@ -29,7 +29,7 @@ from monitor.engines.local import LocalEngine, tune_gc
 from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
 from monitor.fetch import Fetcher
 from monitor.logs import configure_logging
-from monitor.model import BoardFilters, CheckOutcome
+from monitor.model import BoardFilters, CheckOutcome, Posting
 from monitor.normalize import normalize
 from monitor.notify.channels import ChannelNotifier
 from monitor.notify.render import Renderer, sample_alert
@@ -39,6 +39,7 @@ from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
 from monitor.store.engine import upgrade
 from monitor.store.repository import PostingState, WatchRecord
+from monitor.urls import shown_url
 
 T = TypeVar("T")
 EXIT_ERROR = 1
@@ -199,7 +200,7 @@ def watch_add(
         asyncio.run(app.aclose())
     what = "board" if record.filters is not None else "posting"
     click.echo(
-        f"watching #{record.id} {record.url} ({record.source_kind} {what}, {_cadence(record)})"
+        f"watching #{record.id} {shown_url(record.url)} ({record.source_kind} {what}, {_cadence(record)})"
     )
 
 
@@ -240,7 +241,7 @@ def watch_list(state: _State, include_removed: bool) -> None:
         removed = f"  removed {when(r.removed_at)}" if r.removed_at else ""
         channels = ",".join(r.channels) or "all channels"
         click.echo(
-            f"#{r.id:<4} {r.source_kind:<6} {_cadence(r):<11} {channels:<14} {r.origin:<6} {r.url}{removed}"
+            f"#{r.id:<4} {r.source_kind:<6} {_cadence(r):<11} {channels:<14} {r.origin:<6} {shown_url(r.url)}{removed}"
         )
 
 
@@ -255,7 +256,7 @@ def watch_remove(state: _State, ref: str) -> None:
     finally:
         asyncio.run(app.aclose())
     note = " (it is in the config file: remove it there too)" if record.origin == "config" else ""
-    click.echo(f"removed #{record.id} {record.url}{note}")
+    click.echo(f"removed #{record.id} {shown_url(record.url)}{note}")
 
 
 @cli.command()
@@ -277,7 +278,7 @@ def history(state: _State, posting: str, as_json: bool) -> None:
         _echo_board(app_members(state, p.id), p)
         return
     click.echo(
-        f"posting #{p.id} {p.url}\nstatus {p.status.value}, last check {when(p.last_checked_at)}"
+        f"posting #{p.id} {shown_url(p.url)}\nstatus {p.status.value}, last check {when(p.last_checked_at)}"
         f" ({p.last_outcome or 'never checked'}){', error: ' + p.last_error if p.last_error else ''}"
     )
     for version in record.versions:
@@ -301,7 +302,7 @@ def app_members(state: _State, board_id: int) -> list[PostingState]:
 
 def _echo_board(members: list[PostingState], board: PostingState) -> None:
     click.echo(
-        f"board #{board.id} {board.url}\nlast check {when(board.last_checked_at)}"
+        f"board #{board.id} {shown_url(board.url)}\nlast check {when(board.last_checked_at)}"
         f" ({board.last_outcome or 'never checked'}); {len(members)} postings followed:"
     )
     for m in members:
@@ -313,11 +314,11 @@ def _history_json(record: Any) -> dict[str, Any]:
     return {
         "posting": {
             "id": record.posting.id,
-            "url": record.posting.url,
+            "url": shown_url(record.posting.url),
             "status": record.posting.status.value,
         },
         "versions": [
-            {"id": v.snapshot_id, "captured_at": v.captured_at, "posting": v.posting.to_dict()}
+            {"id": v.snapshot_id, "captured_at": v.captured_at, "posting": _shown(v.posting)}
             for v in record.versions
         ],
         "changes": [
@@ -520,7 +521,9 @@ def status(state: _State, as_json: bool) -> None:
             "now": now.isoformat(),
             "due": due,
             "daemons": [asdict(d) for d in daemons],
-            "watches": [{**asdict(r), "status": r.status.value} for r in rows],
+            "watches": [
+                {**asdict(r), "url": shown_url(r.url), "status": r.status.value} for r in rows
+            ],
         }
         click.echo(json.dumps(payload, indent=2, default=str))
         return
@@ -536,7 +539,7 @@ def status(state: _State, as_json: bool) -> None:
         f"{'id':>4}  {'last check':<23} {'outcome':<12} {'next check':<23} {'fails':>5}  watch"
     )
     for r in rows:
-        what = f"{r.url}" + (f" ({r.members} postings)" if r.role == "board" else "")
+        what = shown_url(r.url) + (f" ({r.members} postings)" if r.role == "board" else "")
         click.echo(
             f"{r.watch_id:>4}  {when(r.last_checked_at):<23} {r.last_outcome or 'never':<12} "
             f"{when(r.next_check_at):<23} {r.consecutive_failures:>5}  {what}"
@@ -578,14 +581,14 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
         page = asyncio.run(_fetch_once(state.config, source.fetch_url(url)))
     postings = [normalize(p) for p in read_page(source, page, url=url)]
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in postings], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([_shown(p) for p in postings], indent=2, ensure_ascii=False))
         return
     click.echo(
         f"source: {source.kind} ({source.title})\n{kind}: {source.source_id(url)}\n"
         f"fetches: {source.fetch_url(url)}\n{len(postings)} posting(s)"
     )
     for posting in postings:
-        click.echo(f"\n{posting.url}")
+        click.echo(f"\n{shown_url(posting.url)}")
         lines = posting_lines(posting) + provenance_lines(posting)
         click.echo("\n".join(f"  {line}" for line in lines))
 
@@ -614,6 +617,11 @@ def _with_app(state: _State, work: Callable[[App], Coroutine[Any, Any, T]]) -> T
             await app.aclose()
 
     return asyncio.run(body())
+
+
+def _shown(posting: Posting) -> dict[str, Any]:
+    """A posting as JSON output, credentials in its URL masked."""
+    return {**posting.to_dict(), "url": shown_url(posting.url)}
 
 
 def _report_line(report: PassReport) -> str:

@@ -26,6 +26,8 @@ Exceptions never log; the code that decides what to do with them does.
 
 from __future__ import annotations
 
+from monitor.urls import shown_url
+
 
 class MonitorError(Exception):
     """Base of every error Posting Monitor raises on purpose."""
@@ -44,7 +46,7 @@ class FetchError(MonitorError):
 
     def __init__(self, message: str, *, url: str) -> None:
         self.url = url
-        super().__init__(f"{message} ({url})")
+        super().__init__(f"{message} ({shown_url(url)})")
 
 
 class TransportError(FetchError):
@@ -111,7 +113,7 @@ class ParseError(MonitorError):
 
     def __init__(self, message: str, *, url: str) -> None:
         self.url = url
-        super().__init__(f"{message} ({url})")
+        super().__init__(f"{message} ({shown_url(url)})")
 
 
 class SourceError(MonitorError):

@@ -32,6 +32,7 @@ from monitor.normalize import normalize
 from monitor.sources import SourceRegistry, read_page
 from monitor.store.repository import PostingState
 from monitor.suspect import Suspicion, suspicion
+from monitor.urls import shown_url
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = frozenset({404, 410})
@@ -369,7 +370,9 @@ def failed(
     retry_in = min(state.interval, _ERROR_BACKOFF_BASE * 2 ** min(failures - 1, 16)) * jitter
     if retry_after is not None:
         retry_in = max(retry_in, timedelta(seconds=retry_after))
-    log.warning("check of %s failed: %s", state.url, error, extra={"action": "check_failed"})
+    log.warning(
+        "check of %s failed: %s", shown_url(state.url), error, extra={"action": "check_failed"}
+    )
     return CheckResult(
         posting_id=state.id,
         outcome=CheckOutcome.ERROR,

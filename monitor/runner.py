@@ -22,6 +22,7 @@ from monitor.metrics import Metrics
 from monitor.model import CheckOutcome
 from monitor.notify.deliver import DeliveryReport
 from monitor.store.repository import PendingWrite, PostingState
+from monitor.urls import shown_url
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -143,7 +144,9 @@ class CheckRunner:
             outcome, write = await self._app.run_check(state)
         except Exception:
             # A bug in one check must not stop the others; its lease expiry retries it.
-            log.exception("check of %s crashed", state.url, extra={"action": "check_crashed"})
+            log.exception(
+                "check of %s crashed", shown_url(state.url), extra={"action": "check_crashed"}
+            )
             self._app.metrics.checked("crashed", time.perf_counter() - started, lag)
             return
         self.report.add(outcome)

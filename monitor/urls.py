@@ -27,3 +27,19 @@ def canonical_url(url: str) -> str:
 def url_key(url: str) -> str:
     """A short stable id for a page that has no id of its own."""
     return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:24]
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown or logged: credentials in it are masked
+    (``https://bob:***@host/x``, ``https://***@host/x`` for a token alone)."""
+    try:
+        parts = urlsplit(url)
+        username, password, host = parts.username, parts.password, parts.hostname
+        port = parts.port
+    except ValueError:
+        return url if "@" not in url else "(a URL with credentials that cannot be read)"
+    if username is None and password is None:
+        return url
+    user = f"{username}:***" if password is not None else "***"
+    netloc = f"{user}@{host or ''}" + (f":{port}" if port is not None else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from monitor.config import TemplatesConfig
 from monitor.errors import ConfigError
 from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting
+from monitor.urls import shown_url
 
 FIELD_LABELS = {
     "salary": "Salary",
@@ -144,7 +145,11 @@ def _context(posting: Posting, changes: Sequence[FieldChange]) -> dict[str, Any]
     for change in change_dicts:
         groups.setdefault(change["label"], []).append(change)
     return {
-        "posting": {**posting.to_dict(), "display_name": posting.display_name},
+        "posting": {
+            **posting.to_dict(),
+            "url": shown_url(posting.url),
+            "display_name": posting.display_name,
+        },
         "changes": change_dicts,
         "groups": [{"label": label, "changes": items} for label, items in groups.items()],
         "headline": headline(changes),

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.urls import shown_url
 from tests.acceptance.test_daemon import wait_until
 from tests.peers import free_port
 
@@ -27,7 +28,13 @@ HEADER_TOKEN = "HeaderTok3nZ9"
 PAYLOAD_SECRET = "PayloadS3cretK4"
 ENV_TOKEN = "EnvTok3nW2"
 DB_PASSWORD = "DbPassw0rdM5"
-SECRETS = (HOOK_PASSWORD, HEADER_TOKEN, PAYLOAD_SECRET, ENV_TOKEN, DB_PASSWORD)
+WATCH_PASSWORD = "WatchPassw0rdR8"
+SECRETS = (HOOK_PASSWORD, HEADER_TOKEN, PAYLOAD_SECRET, ENV_TOKEN, DB_PASSWORD, WATCH_PASSWORD)
+
+
+def with_credentials(url: str, user: str) -> str:
+    """A watched URL holding a login, as people paste from a browser."""
+    return url.replace("http://", f"http://{user}:{WATCH_PASSWORD}@", 1)
 
 
 def with_password(db_url: str) -> str:
@@ -70,6 +77,12 @@ url = "${{env:PM_TEST_HOOK}}"
 [[watches]]
 url = "{server.url}"
 interval = "1h"
+[[watches]]
+url = "{with_credentials(server.url, "carol")}"
+interval = "1h"
+[[watches]]
+url = "{with_credentials(f"http://127.0.0.1:{closed}/jobs/gone", "dave")}"
+interval = "1h"
 """,
         encoding="utf-8",
     )
@@ -98,6 +111,8 @@ def test_no_command_prints_or_logs_a_secret(
         ["status", "--json"],
         ["watch", "list"],
         ["history", server.url],
+        ["history", with_credentials(server.url, "carol")],
+        ["history", with_credentials(server.url, "carol"), "--json"],
         ["health"],
         ["db", "upgrade"],
         ["test-source", server.url],
@@ -108,10 +123,13 @@ def test_no_command_prints_or_logs_a_secret(
             server.current = REVISED_VERSION  # a change, so alerts are made and fail
             outputs.append(runner.invoke(cli, ["--config", str(config), "check"]).output)
         result = runner.invoke(cli, ["--config", str(config), *args])
-        outputs.append(f"$ {' '.join(args)} (exit {result.exit_code})\n{result.output}")
+        typed = " ".join(shown_url(a) for a in args)  # what the user typed is not our output
+        outputs.append(f"$ {typed} (exit {result.exit_code})\n{result.output}")
     everything = "\n".join(outputs) + "\n" + caplog.text
     assert "did not accept the message" in everything, "deliveries must fail for this test"
     assert "alice:****@" in everything  # the channel is named, masked
+    assert "carol:***@127.0.0.1" in everything  # so is a watched URL's login
+    assert "dave:***@127.0.0.1" in everything
     assert leaks(everything) == [], everything
 
 
