@@ -426,7 +426,8 @@ def test_notify(state: _State, target: str | None) -> None:
             asyncio.run(notifier.send(channel.name, alert))
         except NotifyError as exc:
             failures += 1
-            click.echo(f"FAILED     {channel.name:<16} {notifier.masked_url(channel.name)}: {exc}")
+            why = exc.reason or str(exc)
+            click.echo(f"FAILED     {channel.name:<16} {notifier.masked_url(channel.name)}: {why}")
         else:
             click.echo(f"delivered  {channel.name:<16} {notifier.masked_url(channel.name)}")
     if failures:

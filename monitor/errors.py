@@ -129,4 +129,9 @@ class NotFound(StoreError):
 
 
 class NotifyError(MonitorError):
-    """A notification channel could not be built or refused a message."""
+    """A notification channel could not be built or refused a message; ``reason`` is
+    why, in the service's words where it gave any."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,12 +37,20 @@ _PASSED_THROUGH = ("+", "-", ":")
 mode shows their values; they are where webhook tokens live."""
 
 
-def masked(privacy_url: str) -> str:
-    """Apprise's privacy URL with the values it passes through hidden too."""
+def masked(privacy_url: str, written: str | None = None) -> str:
+    """Apprise's privacy URL with the values it passes through hidden too; with the
+    URL as ``written`` by the user, only the query arguments they wrote are kept
+    (Apprise adds its defaults, which make a 250-character line)."""
     parts = urlsplit(privacy_url)
+    own = (
+        {n for n, _v in parse_qsl(urlsplit(written).query, keep_blank_values=True)}
+        if written
+        else None
+    )
     query = [
         (name, "****" if name.startswith(_PASSED_THROUGH) else value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if own is None or name in own
     ]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
@@ -91,7 +100,7 @@ class ChannelNotifier:
                     f"channels[{index}].url: Apprise cannot use the URL of channel "
                     f"{channel.name!r}: {reason}"
                 )
-            self._masked[channel.name] = masked(str(service.url(privacy=True)))
+            self._masked[channel.name] = masked(str(service.url(privacy=True)), url)
             self._apprise.add(service)
 
     @property
@@ -111,12 +120,16 @@ class ChannelNotifier:
         title = alert.title
         if channel in self._chat:
             body, title = defuse_mentions(body), defuse_mentions(title)
-        result = await self._apprise.async_notify(
-            body=body, title=title, body_format=body_format, tag=channel, match_always=False
-        )
+        with _apprise_says() as said:
+            result = await self._apprise.async_notify(
+                body=body, title=title, body_format=body_format, tag=channel, match_always=False
+            )
         if not result:
+            reason = said.reason() or "no reason given"
             raise NotifyError(
-                f"channel {channel!r} ({self._masked[channel]}) did not accept the message"
+                f"channel {channel!r} ({self._masked[channel]}) did not accept the message: "
+                f"{reason}",
+                reason=reason,
             )
 
     def _write_console(self, alert: Alert) -> None:
@@ -127,13 +140,45 @@ class ChannelNotifier:
 
 
 class _Collect(logging.Handler):
+    """What Apprise logs about one call: its warnings are the reason a send failed."""
+
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.messages: list[str] = []
+        self.details: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        message = _URL_IN_TEXT.sub(r"\1://…", record.getMessage())
         if record.levelno >= logging.WARNING:
-            self.messages.append(record.getMessage())
+            self.messages.append(message)
+        elif (errno := _ERRNO.search(message)) is not None:
+            self.details.append(errno[1].lower())
+
+    def reason(self) -> str:
+        """'A Connection error occurred sending JSON notification to 127.0.0.1 (connection
+        refused)'; HTTP statuses are in Apprise's own warning."""
+        text = "; ".join(m.rstrip(".") for m in self.messages)
+        detail = self.details[-1] if self.details else ""
+        return f"{text} ({detail})" if text and detail and detail not in text.lower() else text
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^\]\)'\"]+)")
+
+
+@contextmanager
+def _apprise_says() -> Iterator[_Collect]:
+    """Collect what Apprise logs meanwhile instead of letting it print its own lines."""
+    apprise_log = logging.getLogger("apprise")
+    collect = _Collect()
+    apprise_log.addHandler(collect)
+    level, apprise_log.level = apprise_log.level, logging.DEBUG
+    propagate, apprise_log.propagate = apprise_log.propagate, False
+    try:
+        yield collect
+    finally:
+        apprise_log.removeHandler(collect)
+        apprise_log.propagate = propagate
+        apprise_log.setLevel(level)
 
 
 _URL_IN_TEXT = re.compile(r"([A-Za-z][\w+.-]*)://\S*")
@@ -143,18 +188,10 @@ def _instantiate(url: str, tag: str) -> tuple[Any, str]:
     """Apprise's service for ``url``, or None and Apprise's reason (with the URL, which
     may hold a secret, left out). Apprise logs the reason itself; it is kept here
     instead, so the user reads one line."""
-    apprise_log = logging.getLogger("apprise")
-    collect = _Collect()
-    apprise_log.addHandler(collect)
-    propagate, apprise_log.propagate = apprise_log.propagate, False
-    try:
+    with _apprise_says() as said:
         service = apprise.Apprise.instantiate(url, tag=tag)
-    finally:
-        apprise_log.removeHandler(collect)
-        apprise_log.propagate = propagate
     scheme = urlsplit(url.strip()).scheme or "(none)"
-    reason = "; ".join(_URL_IN_TEXT.sub(r"\1://…", m) for m in collect.messages)
-    return service, reason or f"unknown or malformed URL (scheme {scheme!r})"
+    return service, said.reason() or f"unknown or malformed URL (scheme {scheme!r})"
 
 
 def _body(alert: Alert, wanted: str) -> tuple[str, str]:

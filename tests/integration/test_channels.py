@@ -14,7 +14,7 @@ from monitor.config import ChannelConfig
 from monitor.errors import ConfigError, NotifyError
 from monitor.model import Alert
 from monitor.notify.channels import ChannelNotifier
-from tests.peers import smtp_server, webhook_receiver
+from tests.peers import free_port, smtp_server, webhook_receiver
 
 ALERT = Alert(
     title="Stripe · Backend Engineer: salary range raised 6.0%",
@@ -50,12 +50,25 @@ def test_json_webhook_receives_title_and_body() -> None:
     assert "165,000–300,000" in post["message"]
 
 
-def test_a_channel_that_refuses_raises_notify_error() -> None:
+def test_a_channel_that_refuses_says_why_in_one_short_line() -> None:
     with webhook_receiver() as receiver:
         receiver.status = 500
-        notifier = ChannelNotifier([channel("hook", f"json://127.0.0.1:{receiver.port}/alerts")])
-        with pytest.raises(NotifyError, match="'hook'"):
+        notifier = ChannelNotifier(
+            [channel("hook", f"json://127.0.0.1:{receiver.port}/alerts?method=POST")]
+        )
+        with pytest.raises(NotifyError, match="'hook'") as caught:
             asyncio.run(notifier.send("hook", ALERT))
+    assert "500" in caught.value.reason
+    assert str(caught.value).endswith(caught.value.reason)
+    # Only what the user wrote, not Apprise's defaults (overflow=, rto=, cto=, ...).
+    assert notifier.masked_url("hook") == f"json://127.0.0.1:{receiver.port}/alerts?method=POST"
+
+
+def test_a_channel_nobody_listens_on_says_connection_refused() -> None:
+    notifier = ChannelNotifier([channel("hook", f"json://127.0.0.1:{free_port()}/alerts")])
+    with pytest.raises(NotifyError) as caught:
+        asyncio.run(notifier.send("hook", ALERT))
+    assert "connection refused" in caught.value.reason.lower()
 
 
 def test_messages_go_only_to_the_named_channel() -> None:
