@@ -12,9 +12,10 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -237,12 +238,25 @@ def watch_list(state: _State, include_removed: bool) -> None:
         asyncio.run(app.aclose())
     if not records:
         click.echo("no watches; add one with: posting-monitor watch add URL")
-    for r in records:
-        removed = f"  removed {when(r.removed_at)}" if r.removed_at else ""
-        channels = ",".join(r.channels) or "all channels"
-        click.echo(
-            f"#{r.id:<4} {r.source_kind:<6} {_cadence(r):<11} {channels:<14} {r.origin:<6} {shown_url(r.url)}{removed}"
+        return
+    rows = [
+        (
+            f"#{r.id}",
+            r.source_kind,
+            _cadence(r),
+            ",".join(r.channels) or "all channels",
+            r.origin,
+            shown_url(r.url)
+            + (
+                f"  filters: {_filters_text(r.filters)}"
+                if r.filters and _filters_text(r.filters)
+                else ""
+            )
+            + (f"  removed {when(r.removed_at)}" if r.removed_at else ""),
         )
+        for r in records
+    ]
+    click.echo(_table(("ID", "SOURCE", "SCHEDULE", "CHANNELS", "ORIGIN", "URL"), rows))
 
 
 @watch.command("remove")
@@ -271,7 +285,7 @@ def history(state: _State, posting: str, as_json: bool) -> None:
     finally:
         asyncio.run(app.aclose())
     if as_json:
-        click.echo(json.dumps(_history_json(record), indent=2, default=str))
+        click.echo(json.dumps(_history_json(record), indent=2, default=_json_value))
         return
     p = record.posting
     if p.role == "board":
@@ -281,8 +295,10 @@ def history(state: _State, posting: str, as_json: bool) -> None:
         f"posting #{p.id} {shown_url(p.url)}\nstatus {p.status.value}, last check {when(p.last_checked_at)}"
         f" ({p.last_outcome or 'never checked'}){', error: ' + p.last_error if p.last_error else ''}"
     )
+    numbers = {v.snapshot_id: n for n, v in enumerate(record.versions, start=1)}
     for version in record.versions:
-        click.echo(f"\nversion {version.snapshot_id} captured {when(version.captured_at)}")
+        number = numbers[version.snapshot_id]
+        click.echo(f"\nversion {number} captured {when(version.captured_at)}")
         for change in (c for c in record.changes if c.snapshot_id == version.snapshot_id):
             click.echo(f"  * {change.summary}")
     if record.versions:
@@ -310,7 +326,19 @@ def _echo_board(members: list[PostingState], board: PostingState) -> None:
     click.echo("Show one with: posting-monitor history ID")
 
 
+def _json_value(value: Any) -> Any:
+    """JSON for what json does not know: ISO 8601 times, seconds for durations."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
 def _history_json(record: Any) -> dict[str, Any]:
+    numbers = {v.snapshot_id: n for n, v in enumerate(record.versions, start=1)}
     return {
         "posting": {
             "id": record.posting.id,
@@ -318,12 +346,18 @@ def _history_json(record: Any) -> dict[str, Any]:
             "status": record.posting.status.value,
         },
         "versions": [
-            {"id": v.snapshot_id, "captured_at": v.captured_at, "posting": _shown(v.posting)}
-            for v in record.versions
+            {
+                "version": n,
+                "id": v.snapshot_id,
+                "captured_at": v.captured_at,
+                "posting": _shown(v.posting),
+            }
+            for n, v in enumerate(record.versions, start=1)
         ],
         "changes": [
             {
-                "version": c.snapshot_id,
+                "version": numbers.get(c.snapshot_id),
+                "version_id": c.snapshot_id,
                 "detected_at": c.detected_at,
                 "field": c.field,
                 "kind": c.kind,
@@ -526,7 +560,7 @@ def status(state: _State, as_json: bool) -> None:
                 {**asdict(r), "url": shown_url(r.url), "status": r.status.value} for r in rows
             ],
         }
-        click.echo(json.dumps(payload, indent=2, default=str))
+        click.echo(json.dumps(payload, indent=2, default=_json_value))
         return
     for d in daemons:
         click.echo(
@@ -618,6 +652,30 @@ def _with_app(state: _State, work: Callable[[App], Coroutine[Any, Any, T]]) -> T
             await app.aclose()
 
     return asyncio.run(body())
+
+
+def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """Columns as wide as their widest cell, so long kinds or intervals never shift them."""
+    widths = [max(len(cell) for cell in column) for column in zip(head, *rows, strict=True)]
+    lines = [head, *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _filters_text(filters: BoardFilters) -> str:
+    parts = [
+        f"{name} {'|'.join(words)}"
+        for name, words in (
+            ("title", filters.title),
+            ("not-title", filters.exclude_title),
+            ("department", filters.department),
+            ("location", filters.location),
+        )
+        if words
+    ]
+    return "; ".join(parts)
 
 
 def _shown(posting: Posting) -> dict[str, Any]:

@@ -214,6 +214,12 @@ async def _fetch(
             state, now=ctx.clock.now(), seconds=exc.seconds * ctx.schedule.backoff_factor() + 1
         )
     except HttpStatusError as exc:
+        if exc.status in GONE_STATUSES and _never_read(state):
+            # Never read yet: a typo in the URL far more often than a closed posting.
+            error = FetchError(
+                f"HTTP {exc.status} on the first check: is the URL right?", url=state.url
+            )
+            return _failed(state, ctx, error=error, http_status=exc.status)
         if exc.status in GONE_STATUSES:
             now = ctx.clock.now()
             return gone(
@@ -268,6 +274,12 @@ def _failed(
         retry_after=retry_after,
         jitter=ctx.schedule.backoff_factor(),
     )
+
+
+def _never_read(state: PostingState) -> bool:
+    if state.role == "board":
+        return state.baselined_at is None
+    return not state.current_data
 
 
 def _seen_before(state: PostingState) -> bool:

@@ -411,3 +411,34 @@ def test_a_whole_config_check_names_its_place_without_noise(tmp_path: Path) -> N
     assert result.output == (
         f"configuration error: {bad}: watches[0].channels: no channel named or tagged pagers\n"
     )
+
+
+def test_history_numbers_versions_per_posting_and_json_times_are_iso_8601(
+    config_file: Path, server: SeedServer
+) -> None:
+    invoke(config_file, "watch", "add", server.url)
+    invoke(config_file, "check")
+    server.current = REVISED_VERSION
+    invoke(config_file, "check")  # posting #1 now has versions 1 and 2
+    with SeedServer(seeds_dir(), FIRST_VERSION) as other:
+        invoke(config_file, "watch", "add", other.url)
+        invoke(config_file, "check")
+    history = invoke(config_file, "history", "2")
+    assert "\nversion 1 captured" in history.output  # its own first version
+    assert "version 3" not in history.output
+    data = json.loads(invoke(config_file, "history", "2", "--json").output)
+    assert [v["version"] for v in data["versions"]] == [1]
+    status = json.loads(invoke(config_file, "status", "--json").output)
+    times = [status["now"]] + [w["last_checked_at"] for w in status["watches"]]
+    assert all("T" in t and t.endswith("+00:00") for t in times), times
+
+
+def test_watch_list_lines_up_and_shows_board_filters(config_file: Path) -> None:
+    invoke(config_file, "watch", "add", "https://boards.greenhouse.io/acme", "--title", "backend",
+           "--exclude-title", "intern")  # fmt: skip
+    invoke(config_file, "watch", "add", "https://x.test/jobs/1", "--cron", "0 9 * * mon-fri")
+    lines = invoke(config_file, "watch", "list").output.splitlines()
+    assert lines[0].split() == ["ID", "SOURCE", "SCHEDULE", "CHANNELS", "ORIGIN", "URL"]
+    url_column = lines[0].index("URL")
+    assert all(line[url_column:].startswith("https://") for line in lines[1:])
+    assert "filters: title backend; not-title intern" in lines[1]

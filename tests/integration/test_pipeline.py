@@ -278,3 +278,15 @@ def test_a_real_edit_read_by_a_newer_reader_is_alerted(h: Harness) -> None:
     assert h.check() is CheckOutcome.CHANGED
     ((_channel, alert),) = h.notifier.sent
     assert "155,700–285,600 USD/yr → 165,000–300,000" in alert.body_text
+
+
+def test_a_url_that_is_404_from_the_first_check_is_an_error_that_gets_reported(
+    h: Harness,
+) -> None:
+    """A typo in a watched URL must not go unnoticed forever as 'gone'."""
+    h.server.fail(URL, lambda _r: httpx.Response(404))
+    outcomes = [h.check() for _ in range(3)]  # alerts.error_after
+    assert outcomes == [CheckOutcome.ERROR] * 3
+    state = h.app.repo.get_posting(URL)
+    assert state.last_error == f"HTTP 404 on the first check: is the URL right? ({URL})"
+    assert [t for t in h.titles() if "checks failing (3 in a row)" in t]
