@@ -38,7 +38,7 @@ from monitor.present import duration, plural, posting_lines, provenance_lines, w
 from monitor.runner import PassReport
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
-from monitor.store.engine import upgrade
+from monitor.store.engine import require_database, upgrade
 from monitor.store.repository import PostingState, WatchRecord
 from monitor.urls import shown_url
 
@@ -86,9 +86,16 @@ class _State:
             configure_logging(self._config.log_level, self._config.log_format)
         return self._config
 
-    def app(self) -> App:
+    def app(self, *, read_only: bool = False) -> App:
+        """The app; ``read_only`` commands need an existing, current database and
+        create, migrate and rewrite nothing."""
+        if read_only:
+            require_database(self.config.database_url, setting=self.config.database_setting)
         app = App(self.config)
-        app.prepare()
+        if read_only:
+            app.prepare_read_only()
+        else:
+            app.prepare()
         return app
 
 
@@ -231,7 +238,7 @@ def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
 @pass_state
 def watch_list(state: _State, include_removed: bool) -> None:
     """List watches."""
-    app = state.app()
+    app = state.app(read_only=True)
     try:
         records = app.repo.list_watches(include_removed=include_removed)
     finally:
@@ -279,7 +286,7 @@ def watch_remove(state: _State, ref: str) -> None:
 @pass_state
 def history(state: _State, posting: str, as_json: bool) -> None:
     """Versions and changes of POSTING (a posting id or URL)."""
-    app = state.app()
+    app = state.app(read_only=True)
     try:
         record = app.repo.history(posting)
     finally:
@@ -309,7 +316,7 @@ def history(state: _State, posting: str, as_json: bool) -> None:
 
 
 def app_members(state: _State, board_id: int) -> list[PostingState]:
-    app = state.app()
+    app = state.app(read_only=True)
     try:
         return app.repo.members_of(board_id)
     finally:
@@ -402,7 +409,7 @@ def alerts_list(state: _State, failed: bool, pending: bool, sent: bool) -> None:
     """List alerts in the outbox: all by default, or those of the statuses given
     (several may be combined: --failed --pending)."""
     wanted = [s for s, on in (("failed", failed), ("pending", pending), ("sent", sent)) if on]
-    app = state.app()
+    app = state.app(read_only=True)
     try:
         queued = app.repo.alerts(statuses=wanted)
     finally:
@@ -477,14 +484,19 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: _State) -> None:
     """Apply schema migrations."""
-    from monitor.store.engine import create_db_engine
+    from monitor.store.engine import create_db_engine, current_revision
 
     engine = create_db_engine(state.config.database_url, setting=state.config.database_setting)
     try:
+        before = current_revision(engine)
         upgrade(engine)
+        after = current_revision(engine)
     finally:
         engine.dispose()
-    click.echo("database is up to date")
+    if before == after:
+        click.echo(f"database is up to date (revision {after})")
+    else:
+        click.echo(f"database upgraded from revision {before or 'none (new database)'} to {after}")
 
 
 def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
@@ -512,10 +524,13 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
     """Exit 0 if the database is reachable, its schema current and this host's daemon
     beats (for the container HEALTHCHECK); exit 1 with the reason otherwise."""
     from monitor.health import judge_daemons
-    from monitor.store.engine import create_db_engine, current_revision, head_revision
+    from monitor.store.engine import create_db_engine, current_revision, head_revision, sqlite_file
     from monitor.store.repository import Repository
 
     config = state.config
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.is_file():
+        raise StoreError(f"unhealthy: no database yet at {path}")
     engine = create_db_engine(config.database_url, setting=config.database_setting)
     try:
         current, head = current_revision(engine), head_revision(engine)
@@ -543,7 +558,7 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
 @pass_state
 def status(state: _State, as_json: bool) -> None:
     """Per watch: last check, outcome, next check, failures in a row; and the daemons."""
-    app = state.app()
+    app = state.app(read_only=True)
     try:
         now = app.clock.now()
         rows = app.repo.watch_status()

@@ -33,6 +33,9 @@ def create_db_engine(url: str, *, setting: str = "database.url") -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).parent
+        if setting != "data_dir" and not folder.is_dir():
+            # An explicit URL names where the database is; a typo must not make folders.
+            raise ConfigError(f"the folder {str(folder)!r} does not exist", source=setting)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -73,6 +76,36 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads then writes fails at once with "database is
     # locked" under concurrency; taking the write lock up front waits instead.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def require_database(url: str, *, setting: str) -> None:
+    """For commands that only read: a database must exist at ``url`` with a current
+    schema; StoreError saying what to run otherwise. Creates nothing."""
+    missing = "no database yet: run 'posting-monitor db upgrade' (or add a watch)"
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise StoreError(f"{missing}; {setting} points to {path}")
+    engine = create_db_engine(url, setting=setting)
+    try:
+        check_reachable(engine)
+        current, head = current_revision(engine), head_revision(engine)
+    finally:
+        engine.dispose()
+    if current is None:
+        raise StoreError(missing)
+    if current != head:
+        raise StoreError(
+            f"database schema is at revision {current}, this version needs {head}: "
+            "run 'posting-monitor db upgrade'"
+        )
 
 
 def check_reachable(engine: Engine) -> None:

@@ -108,9 +108,36 @@ def test_features_and_help() -> None:
         assert "Usage:" in result.output
 
 
-def test_db_upgrade(config_file: Path) -> None:
-    result = invoke(config_file, "db", "upgrade")
-    assert result.output.strip() == "database is up to date"
+def test_db_upgrade_says_what_it_applied(config_file: Path) -> None:
+    first = invoke(config_file, "db", "upgrade").output.strip()
+    assert first.startswith("database upgraded from revision none (new database) to ")
+    head = first.rsplit(" ", 1)[-1]
+    assert invoke(config_file, "db", "upgrade").output.strip() == (
+        f"database is up to date (revision {head})"
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["watch", "list"], ["history", "1"], ["alerts", "list"], ["health"]]
+)
+def test_read_only_commands_in_an_empty_folder_create_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 1
+    assert "no database yet" in result.output
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_explicit_sqlite_path_in_a_missing_folder_is_not_created(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(f"[database]\nurl = 'sqlite:///{tmp_path}/nope/x.db'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert result.exit_code == 2
+    assert f"database.url: the folder '{tmp_path}/nope' does not exist" in result.output
+    assert not (tmp_path / "nope").exists()
 
 
 def test_test_source_reads_a_saved_response_and_stores_nothing(tmp_path: Path) -> None:
@@ -385,7 +412,7 @@ def test_an_unusable_data_dir_is_a_configuration_error(
     (tmp_path / "a-file").write_text("a file where a folder should be", encoding="utf-8")
     config = tmp_path / "monitor.toml"
     config.write_text(f"data_dir = '{tmp_path / data_dir}'\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
     assert result.exit_code == 2
     assert result.output.startswith(
         f"configuration error: data_dir: cannot use '{tmp_path / data_dir}' for the database: {reason}"
