@@ -52,7 +52,7 @@ from monitor.store.repository import (
     WatchRecord,
     WatchSpec,
 )
-from monitor.urls import shown_url
+from monitor.urls import shown_url, url_problem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -168,6 +168,9 @@ class App:
         filters: BoardFilters | None = None,
         cron: str | None = None,
     ) -> WatchRecord:
+        problem = url_problem(url, self.config.http.networks())
+        if problem is not None:
+            raise ConfigError(f"{shown_url(url)} can never be fetched: {problem}", source="URL")
         spec = self.watch_spec(
             url, interval=interval, channels=channels, filters=filters, cron=cron
         )

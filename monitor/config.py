@@ -9,6 +9,7 @@ names the file or variable and the field.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError
+from monitor.urls import url_problem
 
 ENV_PREFIX = "MONITOR_"
 CONFIG_ENV = "MONITOR_CONFIG"
@@ -164,6 +166,9 @@ class HttpConfig(_Strict):
         if isinstance(values, str):
             values = [values]
         return valid_networks(list(values))
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.allowed_networks]
 
 
 class SchedulerConfig(_Strict):
@@ -423,6 +428,10 @@ class MonitorConfig(_Strict):
                 _known_targets(known, rule.channels, f"watches[{index}].rules[{r}].channels")
         for r, rule in enumerate(self.rules):
             _known_targets(known, rule.channels, f"rules[{r}].channels")
+        for index, watch in enumerate(self.watches):
+            problem = url_problem(watch.url, self.http.networks())
+            if problem is not None:
+                raise ValueError(f"watches[{index}].url: can never be fetched: {problem}")
         urls = [w.url for w in self.watches]
         repeated = sorted({u for u in urls if urls.count(u) > 1})
         if repeated:

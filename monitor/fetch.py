@@ -162,7 +162,9 @@ class Fetcher:
             async with self.gate.slot(url):
                 _final, response, body = await self._follow(url, dict(self._headers))
         except (httpx.HTTPError, aiohttp.ClientError, TimeoutError, BodyTooLarge) as exc:
-            raise TransportError(f"robots.txt: {exc.__class__.__name__}", url=url) from exc
+            raise TransportError(
+                f"robots.txt: {_what_happened(exc, _first_words(exc))}", url=url
+            ) from exc
         return response.status_code, body.decode("utf-8", "replace")
 
     async def _read_limited(self, response: httpx.Response, url: str) -> bytes:
@@ -194,9 +196,41 @@ def _translate(exc: Exception, url: str) -> FetchError:
     ``ConnectTimeout``, so its cause decides."""
     cause = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
     if isinstance(cause, TimeoutError | httpx.TimeoutException):
-        detail = "" if type(cause) is TimeoutError else f": {cause.__class__.__name__}"
-        return FetchTimeout(f"timed out{detail}", url=url)
-    return TransportError(f"{cause.__class__.__name__}: {_first_words(cause)}", url=url)
+        return FetchTimeout("timed out", url=url)
+    detail = _first_words(cause)
+    return TransportError(f"{_what_happened(cause, detail)}: {detail}", url=url)
+
+
+# What a person reads instead of a library's class name, judged on the error's chain.
+_HAPPENED: tuple[tuple[type[BaseException] | str, str], ...] = (
+    (ssl.SSLCertVerificationError, "the site's certificate is not trusted"),
+    ("CERTIFICATE_VERIFY_FAILED", "the site's certificate is not trusted"),
+    (ssl.SSLError, "the secure connection failed"),
+    (ConnectionRefusedError, "connection refused"),
+    ("Connect call failed", "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    ("without sending complete message body", "the server closed the connection mid-response"),
+    (aiohttp.ClientPayloadError, "the server closed the connection mid-response"),
+    (httpx.RemoteProtocolError, "the server broke the HTTP protocol"),
+    (httpx.InvalidURL, "not a valid URL"),
+    (httpx.UnsupportedProtocol, "not an http or https URL"),
+    (httpx.ReadError, "reading the response failed"),
+)
+
+
+def _what_happened(exc: BaseException, detail: str) -> str:
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 6:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for kind, words in _HAPPENED:
+        if isinstance(kind, str):
+            if kind in detail or any(kind in str(e) for e in chain):
+                return words
+        elif any(isinstance(e, kind) for e in chain):
+            return words
+    return "the connection failed"
 
 
 def _first_words(exc: BaseException) -> str:

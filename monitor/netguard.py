@@ -24,6 +24,7 @@ import httpcore
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from monitor.addresses import address_refusal
 from monitor.errors import BlockedAddress, TransportError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -57,26 +58,6 @@ class SystemResolver:
         return endpoints
 
 
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-
-
-def embedded_ipv4(ip: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
-    """The IPv4 address an IPv6 address carries and reaches (6to4, Teredo, NAT64,
-    IPv4-compatible), so that [2002:7f00:1::] is judged as 127.0.0.1 is."""
-    if not isinstance(ip, ipaddress.IPv6Address):
-        return None
-    if ip.sixtofour is not None:
-        return "a 6to4", ip.sixtofour
-    if ip.teredo is not None:
-        return "a Teredo", ip.teredo[1]
-    if any(ip in network for network in _NAT64):
-        return "a NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip in _IPV4_COMPATIBLE and int(ip) > 1:
-        return "an IPv4-compatible", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
 class AddressGuard:
     def __init__(
         self, allowed_networks: Iterable[str] = (), resolver: Resolver | None = None
@@ -94,25 +75,7 @@ class AddressGuard:
         return self._verdicts[address]
 
     def _judge(self, address: str) -> str | None:
-        ip: IPAddress = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if any(ip in network for network in self._allowed):
-            return None
-        embedded = embedded_ipv4(ip)
-        if embedded is not None:
-            kind, inner = embedded
-            reason = self._judge(str(inner))
-            return f"{reason} inside {kind} address" if reason else None
-        if ip.is_loopback:
-            return "a loopback address"
-        if ip.is_link_local:
-            return "a link-local address"
-        if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-            return "not a unicast address"
-        if not ip.is_global:
-            return "a private address"
-        return None
+        return address_refusal(address, self._allowed)
 
     async def check_url(self, url: str) -> None:
         """Raise ``BlockedAddress`` unless every address the URL's host names is allowed."""

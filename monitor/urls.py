@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import re
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from monitor.addresses import Network, address_refusal
 
 # Parameters that identify a campaign or a click, never the posting.
 _TRACKING_PARAMS = frozenset(
@@ -43,3 +48,34 @@ def shown_url(url: str) -> str:
     user = f"{username}:***" if password is not None else "***"
     netloc = f"{user}@{host or ''}" + (f":{port}" if port is not None else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def url_problem(url: str, allowed: Sequence[Network] = ()) -> str | None:
+    """Why ``url`` can never be fetched, or None: not http(s), no host, a space in the
+    host, a port out of range, or an address written in it that is refused."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https"):
+        return "not an http or https URL"
+    if any(c.isspace() for c in parts.netloc):
+        return "a space in the host name"
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:
+        return f"the port is not valid ({exc})"
+    if not host:
+        return "no host name"
+    if _NUMERIC_HOST.fullmatch(host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return f"{host!r} is not a valid IP address (leading zeros, octal or short forms)"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: judged when it resolves
+    refusal = address_refusal(host, allowed)
+    return f"{host} is {refusal} (allow it with http.allowed_networks)" if refusal else None
+
+
+_NUMERIC_HOST = re.compile(r"[0-9.]+|0x[0-9a-f.x]+", re.I)

@@ -51,7 +51,7 @@ SEEN_AS = {  # how each fault reads in the check log (any of these words)
     "429": ("HTTP 429",),
     "timeout": ("timed out",),
     "reset": ("Connection reset by peer",),
-    "truncated": ("without sending complete message body", "ClientPayloadError"),
+    "truncated": ("the server closed the connection mid-response",),
     "empty": ("empty response body",),
     "captcha": ("a block, login or error page", "unsupported content type 'text/html'"),
     "login": ("the page reads 'Sign in'",),

@@ -75,8 +75,8 @@ def test_errors_are_one_line_not_tracebacks(config_file: Path) -> None:
     assert bad_interval.exit_code == 2
     assert "--interval" in bad_interval.output
     not_http = invoke(config_file, "watch", "add", "ftp://x.test/job")
-    assert not_http.exit_code == 1
-    assert "only http and https" in not_http.output
+    assert not_http.exit_code == 2
+    assert "can never be fetched: not an http or https URL" in not_http.output
 
 
 def test_config_errors_exit_2_and_name_file_and_field(tmp_path: Path) -> None:
@@ -469,3 +469,39 @@ def test_watch_list_lines_up_and_shows_board_filters(config_file: Path) -> None:
     url_column = lines[0].index("URL")
     assert all(line[url_column:].startswith("https://") for line in lines[1:])
     assert "filters: title backend; not-title intern" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://0177.0.0.1/x", "'0177.0.0.1' is not a valid IP address"),
+        (
+            "http://10.0.0.1/x",
+            "10.0.0.1 is a private address (allow it with http.allowed_networks)",
+        ),
+        ("http://example.com:99999/x", "the port is not valid"),
+        ("http://exa mple.com/x", "a space in the host name"),
+        ("http://[2002:7f00:1::]/x", "a loopback address inside a 6to4 address"),
+    ],
+)
+def test_watch_add_refuses_urls_that_can_never_be_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, why: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["watch", "add", url])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"configuration error: URL: {url} can never be fetched: ")
+    assert why in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_a_configured_watch_that_can_never_be_fetched_is_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text("[[watches]]\nurl = 'http://192.168.1.10/jobs'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert result.exit_code == 2
+    assert (
+        "watches[0].url: can never be fetched: 192.168.1.10 is a private address" in result.output
+    )
