@@ -41,9 +41,53 @@ def collapse(text: str) -> str:
     return _SPACE.sub(" ", text.replace("\xa0", " ")).strip()
 
 
+MAX_NESTING_DEPTH = 512
+"""Real pages nest a few dozen elements deep. A hostile page of 100,000 nested <div>
+makes the HTML parser's time grow faster than linearly (minutes, during which a
+daemon reading on its event loop does nothing else) and overflows our tree walk."""
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*?(/?)>")
+# Elements that never hold others, or that the parser closes by themselves.
+_NO_DEPTH = frozenset(
+    "area base br col embed hr img input link meta param source track wbr "
+    "p li dt dd tr td th option optgroup thead tbody tfoot colgroup rb rt rp".split()
+)
+
+
+class TooDeep(ValueError):
+    """An HTML text nests more elements than ``MAX_NESTING_DEPTH``."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        super().__init__(
+            f"the page nests elements {depth:,} deep; the limit is {MAX_NESTING_DEPTH:,}"
+        )
+
+
+def nesting_depth(html: str, limit: int = MAX_NESTING_DEPTH) -> int:
+    """How deep ``html`` nests elements (0 without scanning when it has fewer tags than
+    ``limit``: most texts)."""
+    if html.count("<") <= limit:
+        return 0
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG.findall(html):
+        if self_closing or name.lower() in _NO_DEPTH:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_html(html: str) -> LexborHTMLParser:
+    """Parse HTML after checking its nesting depth; ``TooDeep`` for a hostile page."""
+    depth = nesting_depth(html)
+    if depth > MAX_NESTING_DEPTH:
+        raise TooDeep(depth)
+    return LexborHTMLParser(html)
+
+
 def html_to_lines(html: str) -> list[str]:
     """Visible text of an HTML document or fragment, one block per line."""
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
     for node in tree.css(",".join(_INVISIBLE_TAGS)):
         node.decompose()
     if _may_have_chrome(html):

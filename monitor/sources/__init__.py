@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 
 from monitor.errors import MonitorError, ParseError, SourceError
+from monitor.extract.text import TooDeep
 from monitor.model import Posting
 from monitor.sources.ashby import AshbySource
 from monitor.sources.base import FetchedPage, Source
@@ -49,6 +50,8 @@ def read_page(source: Source, page: FetchedPage, *, url: str) -> list[Posting]:
         return source.parse(page, url=url)
     except MonitorError:
         raise
+    except TooDeep as exc:
+        raise ParseError(str(exc), url=page.url) from exc
     except _SHAPE_ERRORS as exc:
         raise ParseError(
             f"unexpected response structure ({exc.__class__.__name__}: {exc})", url=page.url

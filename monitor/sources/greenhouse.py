@@ -14,10 +14,8 @@ import re
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from selectolax.lexbor import LexborHTMLParser
-
 from monitor.extract.salary import parse_salaries
-from monitor.extract.text import collapse
+from monitor.extract.text import collapse, parse_html
 from monitor.model import PayPeriod, Posting, Salary
 from monitor.sources.base import FetchedPage
 from monitor.sources.common import (
@@ -148,7 +146,7 @@ def _pay_range_blocks(content: str) -> list[Salary]:
     """Greenhouse's rendered pay transparency blocks: a title div, then div.pay-range."""
     if "pay-range" not in content:
         return []
-    tree = LexborHTMLParser(content)
+    tree = parse_html(content)
     salaries: list[Salary] = []
     for block in tree.css("div.pay-range"):
         title_node = block.prev

@@ -15,7 +15,7 @@ from monitor.extract.places import region_code, region_name
 from monitor.extract.remote import RemoteReading, read_remote
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
-from monitor.extract.text import collapse, html_to_lines
+from monitor.extract.text import collapse, html_to_lines, parse_html
 from monitor.model import Posting, Provenance, RemoteKind, RemotePolicy, Requirements
 from monitor.sources import jsonld
 from monitor.sources.base import FetchedPage
@@ -48,7 +48,7 @@ class WebPageSource:
     def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
         if not page.content_type.startswith(self.accepts):
             raise UnsupportedContent(url=page.url, content_type=page.content_type)
-        tree = LexborHTMLParser(page.text())
+        tree = parse_html(page.text())
         found = jsonld.job_postings(tree)
         return [_posting(page, tree, found[0] if found else {}, url)]
 
