@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import socket
 import sys
@@ -118,14 +119,20 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log each posting checked, not only the summary."
+)
 @pass_state
-def check(state: _State) -> None:
+def check(state: _State, verbose: bool) -> None:
     """Check every watch once, deliver alerts, and exit.
 
     Exit codes: 0 all checks read their page and every alert went out (or waits for a
     retry); 3 some check failed or some alert gave up; 2 configuration error; 1 other
     errors.
     """
+    if not verbose and state.config.log_level == "INFO":
+        # One summary line for cron users; failures are still logged as warnings.
+        logging.getLogger().setLevel(logging.WARNING)
     report = _with_app(state, lambda app: app.check_all())
     click.echo(_report_line(report))
     if _failures(report):

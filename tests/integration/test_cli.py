@@ -505,3 +505,16 @@ def test_a_configured_watch_that_can_never_be_fetched_is_a_configuration_error(
     assert (
         "watches[0].url: can never be fetched: 192.168.1.10 is a private address" in result.output
     )
+
+
+def test_check_prints_one_summary_line_unless_verbose(
+    config_file: Path, server: SeedServer
+) -> None:
+    invoke(config_file, "watch", "add", server.url)
+    quiet = invoke(config_file, "check")
+    assert quiet.output.splitlines() == [
+        "checked 1 posting (1 baseline); alerts: 0 sent, 0 to retry, 0 failed"
+    ]
+    server.current = REVISED_VERSION
+    verbose = invoke(config_file, "check", "-v")
+    assert "monitor.app: checked http://127.0.0.1" in verbose.output
