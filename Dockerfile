@@ -1,7 +1,9 @@
-# syntax=docker/dockerfile:1
 # Posting Monitor container: build a wheel, install it in a slim image, run as a non-root user.
+# BASE_IMAGE: any Python 3.11+ image (a mirror or an internal base), e.g.
+#   docker build --build-arg BASE_IMAGE=registry.example.com/python:3.11-slim .
+ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-FROM python:3.11-slim AS build
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 RUN pip install --no-cache-dir build==1.*
 COPY pyproject.toml README.md ./
@@ -9,15 +11,17 @@ COPY monitor ./monitor
 COPY seeds ./seeds
 RUN python -m build --wheel --outdir /dist
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     MONITOR_DATA_DIR=/data \
     MONITOR_LOG_FORMAT=json
 COPY --from=build /dist /dist
+# Every dependency at the version in constraints.txt: the same image whenever it is built.
+COPY constraints.txt /dist/constraints.txt
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir "$(ls /dist/*.whl)[postgres]" \
+    && /opt/venv/bin/pip install --no-cache-dir -c /dist/constraints.txt "$(ls /dist/*.whl)[postgres]" \
     && rm -rf /dist \
     && useradd --create-home --uid 10001 monitor \
     && mkdir -p /data /config && chown monitor:monitor /data

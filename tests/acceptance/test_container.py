@@ -104,3 +104,29 @@ def test_health_fails_on_an_unmigrated_database(installed: Path, tmp_path: Path)
     )  # fmt: skip
     assert result.returncode == 1
     assert "schema is at nothing" in result.stderr
+
+
+def test_the_image_builds_the_same_and_stops_gracefully_as_configured() -> None:
+    """What a Docker engine would read, checked without one: no frontend fetched from
+    Docker Hub, a base image that can be replaced, pinned dependencies, a build context
+    without secrets, and a stop grace longer than the monitor's own."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "# syntax=" not in dockerfile
+    assert "ARG BASE_IMAGE=" in dockerfile
+    assert "-c /dist/constraints.txt" in dockerfile
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    for requirement in ("httpx", "SQLAlchemy", "apprise", "pydantic", "psycopg", "selectolax"):
+        assert requirement in pins, requirement
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".git/", ".venv/", "data/", "db_password.txt"} <= set(ignored)
+    compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    grace = re.search(r"stop_grace_period:\s*(\d+)s", compose)
+    assert grace is not None
+    from monitor.config import SchedulerConfig
+
+    assert int(grace[1]) > SchedulerConfig().shutdown_grace.total_seconds()
+    assert compose.count("restart: unless-stopped") == 2
