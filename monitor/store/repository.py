@@ -244,19 +244,30 @@ class Repository:
             return self._upsert_watch(conn, spec, origin=origin, now=now)
 
     def sync_config_watches(self, specs: Sequence[WatchSpec], *, now: datetime) -> None:
-        """Make the config's watches active and retire config watches no longer listed."""
+        """Make the config's watches active and retire config watches no longer listed.
+
+        Every start runs this, at 10,000 watches too: the stored watches are read in one
+        query and only those that differ from the configuration are written, so an
+        unchanged configuration costs one read and no write."""
         with self._transaction() as conn:
+            stored = {row.url: row for row in conn.execute(select(watches))}
             for index, spec in enumerate(specs):
+                row = stored.get(spec.url)
+                if row is not None and _same_watch(row, spec, origin="config"):
+                    continue
                 # Many watches added at once start spread out, not in the same second.
                 first = now + min(spec.interval, NEW_WATCH_SPACING * index)
                 self._upsert_watch(conn, spec, origin="config", now=now, first_check_at=first)
-            listed = [s.url for s in specs]
-            conn.execute(
-                update(watches)
-                .where(watches.c.origin == "config", watches.c.removed_at.is_(None))
-                .where(watches.c.url.not_in(listed))
-                .values(removed_at=now)
-            )
+            listed = {s.url for s in specs}
+            retired = [
+                row.id
+                for row in stored.values()
+                if row.origin == "config" and row.removed_at is None and row.url not in listed
+            ]
+            if retired:
+                conn.execute(
+                    update(watches).where(watches.c.id.in_(retired)).values(removed_at=now)
+                )
 
     def _upsert_watch(
         self,
@@ -1043,3 +1054,16 @@ __all__ = [
     "WatchStatus",
     "WatchSpec",
 ]
+
+
+def _same_watch(row: Any, spec: WatchSpec, *, origin: str) -> bool:
+    """The stored watch already says what ``spec`` says (nothing to write)."""
+    return (
+        row.removed_at is None
+        and row.origin == origin
+        and row.source_kind == spec.source_kind
+        and row.interval_seconds == int(spec.interval.total_seconds())
+        and row.cron == spec.cron
+        and list(row.channels or []) == list(spec.channels)
+        and row.filters == (spec.filters.to_dict() if spec.is_board else None)
+    )

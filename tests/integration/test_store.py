@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, event, inspect
 
 from monitor.errors import NotFound
 from monitor.model import (
@@ -223,3 +223,32 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
     engine.dispose()
+
+
+def test_an_unchanged_configuration_is_synced_with_one_read_and_no_write(
+    repo: Repository, engine: Engine
+) -> None:
+    specs = [
+        WatchSpec(
+            url=f"{URL}/{n}",
+            source_kind="html",
+            source_id=f"{URL}/{n}",
+            interval=timedelta(hours=1),
+            channels=("team",),
+        )
+        for n in range(50)
+    ]
+    repo.sync_config_watches(specs, now=NOW)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2].split()[0]))
+    repo.sync_config_watches(specs, now=NOW + timedelta(minutes=5))
+    assert [s for s in statements if s.upper() in ("INSERT", "UPDATE", "DELETE")] == []
+
+    changed = [replace(specs[0], interval=timedelta(hours=2)), *specs[1:49]]  # one edited, one gone
+    statements.clear()
+    repo.sync_config_watches(changed, now=NOW + timedelta(minutes=10))
+    writes = [s for s in statements if s.upper() in ("INSERT", "UPDATE")]
+    assert writes.count("UPDATE") >= 2  # the edited watch, and the one no longer listed
+    active = {w.url: w for w in repo.list_watches()}
+    assert active[f"{URL}/0"].interval == timedelta(hours=2)
+    assert f"{URL}/49" not in active
