@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import venv
@@ -96,14 +97,21 @@ def test_wheel_carries_the_seeds_so_the_demo_works(installed: Path, tmp_path: Pa
     assert "Demo finished: 1 alert delivered." in result.stdout
 
 
-def test_health_fails_on_an_unmigrated_database(installed: Path, tmp_path: Path) -> None:
-    env = clean_env(tmp_path) | {"MONITOR_DATABASE__URL": f"sqlite:///{tmp_path / 'empty.db'}"}
-    result = subprocess.run(
-        [str(installed / "posting-monitor"), "health"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 1
-    assert "schema is at nothing" in result.stderr
+def test_health_fails_on_an_unmigrated_or_missing_database(installed: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a database file without the schema
+    for database, says in (
+        (empty, "schema is at nothing"),
+        (tmp_path / "none.db", "no database yet"),
+    ):
+        env = clean_env(tmp_path) | {"MONITOR_DATABASE__URL": f"sqlite:///{database}"}
+        result = subprocess.run(
+            [str(installed / "posting-monitor"), "health"], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert says in result.stderr
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_the_image_builds_the_same_and_stops_gracefully_as_configured() -> None:
