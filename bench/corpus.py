@@ -16,7 +16,7 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,18 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from monitor.errors import MonitorError
-from monitor.extract.salary import parse_salaries
+from monitor.extract.salary import parse_salaries, period_from_magnitude
 from monitor.model import PayPeriod, Posting, RemoteKind, Salary
 from monitor.normalize import normalize
 from monitor.sources import SourceRegistry, jsonld
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import build_posting, remote_from_flags, remote_from_word, text
+from monitor.sources.common import (
+    build_posting,
+    remote_from_flags,
+    remote_from_word,
+    salary_object,
+    text,
+)
 
 _PERIODS = {"hour": PayPeriod.HOUR, "hourly": PayPeriod.HOUR, "day": PayPeriod.DAY,
             "week": PayPeriod.WEEK, "month": PayPeriod.MONTH, "year": PayPeriod.YEAR,
@@ -274,24 +280,12 @@ def _text_html(body: str) -> str:
 
 
 def _structured_pay(low: Any, high: Any, currency: Any, period: Any = None) -> list[Salary]:
-    def number(value: Any) -> Decimal | None:
-        try:
-            result = Decimal(str(value))
-        except ArithmeticError:
-            return None
-        return result.normalize() if result > 0 else None
-
-    if low in (None, "") and high in (None, ""):
-        return []
-    lo, hi = number(low), number(high)
-    amount = hi or lo or Decimal(0)
-    inferred = PayPeriod.YEAR if amount >= 10_000 else PayPeriod.HOUR if amount < 500 else None
+    """A pay object as the shipped sources read one; no period given: by magnitude."""
+    value = {"min": low, "max": high, "currency": currency, "period": period}
     return [
-        Salary(
-            min=lo, max=hi, currency=text(currency).upper() or None,
-            period=_PERIODS.get(text(period).lower(), inferred),
-        )
-    ]  # fmt: skip
+        s if s.period else replace(s, period=period_from_magnitude(s.max or s.min or Decimal(0)))
+        for s in salary_object(value, period_key="period", periods=_PERIODS)
+    ]
 
 
 _READERS: dict[str, Reader] = {

@@ -306,6 +306,12 @@ def _period(sentence: str, end: int, amount: Decimal) -> PayPeriod | None:
         found = _earliest_period(text)
         if found is not None:
             return found
+    return period_from_magnitude(amount)
+
+
+def period_from_magnitude(amount: Decimal) -> PayPeriod | None:
+    """The period of an amount nobody named one for: pay this large is yearly, this
+    small hourly, anything between is left unknown."""
     if amount >= 10_000:
         return PayPeriod.YEAR
     if amount < 500:

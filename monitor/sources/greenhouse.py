@@ -14,9 +14,9 @@ import re
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from monitor.extract.salary import parse_salaries
+from monitor.extract.salary import parse_salaries, period_from_magnitude
 from monitor.extract.text import collapse, parse_html
-from monitor.model import PayPeriod, Posting, Salary
+from monitor.model import Posting, Salary
 from monitor.sources.base import FetchedPage
 from monitor.sources.common import (
     AtsSource,
@@ -124,12 +124,8 @@ def _pay_input_ranges(job: dict[str, Any]) -> list[Salary]:
                 min=low,
                 max=high,
                 currency=text(item.get("currency_type")).upper() or None,
-                # Greenhouse gives no period; pay this large is yearly, this small hourly.
-                period=PayPeriod.YEAR
-                if amount >= 10_000
-                else PayPeriod.HOUR
-                if amount < 500
-                else None,
+                # Greenhouse gives no period.
+                period=period_from_magnitude(amount),
                 label=_label(text(item.get("title"))),
             )
         )
