@@ -345,24 +345,26 @@ _CONTRAST = re.compile(r"[,;]?\s+(?:but|however|although|though|except that)\b[,
 
 
 def _kind_of_clause(text: str) -> RemoteKind | None:
-    if _may(_NOT_WORKPLACE, text):
+    lowered = text.lower()
+    if _may(_NOT_WORKPLACE, text, lowered):
         text = _NOT_WORKPLACE.sub(" ", text)
-    if _may(_ALL_MODES, text):
+        lowered = text.lower()
+    if _may(_ALL_MODES, text, lowered):
         return None
-    if _may(_NEGATED_REMOTE, text):
+    if _may(_NEGATED_REMOTE, text, lowered):
         rest = _NEGATED_REMOTE.sub(" ", text)
-        hybrid = _hybrid(rest) or _NOT_FULLY_REMOTE.search(text) is not None
+        hybrid = _hybrid(rest, rest.lower()) or _NOT_FULLY_REMOTE.search(text) is not None
         return _H if hybrid else _O
-    if _hybrid(text):
+    if _hybrid(text, lowered):
         return _H
-    remote = _may(_REMOTE, text)
+    remote = _may(_REMOTE, text, lowered)
     if remote and _OPTIONAL_OFFICE.search(text):
         return _R
-    if _may(_CHOICE, text):
+    if _may(_CHOICE, text, lowered):
         return _H
     if remote:
         return _R
-    return _O if _may(_ONSITE, text) else None
+    return _O if _may(_ONSITE, text, lowered) else None
 
 
 # The regexes above are slow to run on every sentence; each can only match a sentence
@@ -386,12 +388,12 @@ _NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _hybrid(text: str) -> bool:
-    return any(_may(p, text) for p in (_HYBRID_WORD, _HYBRID_TIME, _HYBRID_HOME))
+def _hybrid(text: str, lowered: str) -> bool:
+    return any(_may(p, text, lowered) for p in (_HYBRID_WORD, _HYBRID_TIME, _HYBRID_HOME))
 
 
-def _may(pattern: re.Pattern[str], text: str) -> bool:
-    lowered = text.lower()
+def _may(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
+    """``pattern`` matches ``text``; ``lowered`` is ``text.lower()``, made once per clause."""
     return any(word in lowered for word in _NEEDS[pattern]) and pattern.search(text) is not None
 
 
