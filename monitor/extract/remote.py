@@ -254,7 +254,7 @@ _REGION_TAIL = re.compile(
     r"and (?:must|you)|with|at|for|who|to|please|but|\d)\b.*$",
     re.I,
 )
-_OLD_REMOTE_WITHIN = re.compile(
+_REMOTE_WITHIN_A_NAME = re.compile(
     r"remote(?:ly)? (?:with)?in (?:the )?(?P<n>[A-Z][\w .]{1,30}?)(?=[,.;)]|\s+(?:only|time)|$)",
     re.I,
 )
@@ -273,15 +273,15 @@ class RemoteReading:
     hint: RemoteKind
     text: RemoteKind
 
-    @property
-    def disagreement(self) -> str:
-        """'' when the structured value and the text agree (or one is silent)."""
+    def disagreements(self, field: str) -> tuple[str, ...]:
+        """What to show when the structured ``field`` and the text said different kinds;
+        nothing when they agree or one is silent."""
         unknown = RemoteKind.UNKNOWN
         if unknown in (self.hint, self.text) or self.hint is self.text:
-            return ""
+            return ()
         return (
-            f"structured value says {self.hint.value}, text says {self.text.value}; "
-            f"chose {self.policy.kind.value}"
+            f"remote policy: the {field} says {self.hint.value}, text says {self.text.value}; "
+            f"chose {self.policy.kind.value}",
         )
 
 
@@ -491,7 +491,7 @@ def _region_detail(sentence: str) -> str:
         codes = regions_in(_REGION_TAIL.sub("", raw))
         if codes:
             return "remote within " + ", ".join(region_name(c) for c in codes)
-    old = _OLD_REMOTE_WITHIN.search(sentence)
+    old = _REMOTE_WITHIN_A_NAME.search(sentence)
     return f"remote within {collapse(old['n'])}" if old else ""
 
 

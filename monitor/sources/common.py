@@ -146,7 +146,7 @@ def build_posting(
                     requirements,
                 ),
             ),
-            disagreements=_disagreement(reading, remote_field),
+            disagreements=reading.disagreements(remote_field),
         ),
     )
 
@@ -158,11 +158,6 @@ def remote_source(reading: RemoteReading, field: str, text: str = "description t
     if reading.policy.kind is reading.hint:
         return f"{field} and {text}" if reading.text is reading.hint else field
     return f"{text} (refines the {field})"
-
-
-def _disagreement(reading: RemoteReading, field: str) -> tuple[str, ...]:
-    said = reading.disagreement
-    return (f"remote policy: {said.replace('structured value', f'the {field}')}",) if said else ()
 
 
 def _present(*entries: tuple[str, str, object]) -> tuple[tuple[str, str], ...]:

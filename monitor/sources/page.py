@@ -105,7 +105,7 @@ def _posting(
                 )
                 if value
             ),
-            disagreements=tuple(f"remote policy: {d}" for d in [reading.disagreement] if d),
+            disagreements=reading.disagreements("JSON-LD jobLocationType"),
         ),
     )
 
