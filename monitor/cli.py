@@ -157,7 +157,8 @@ async def _serve(app: App) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     click.echo(
-        f"posting-monitor running; {len(app.repo.list_watches())} watches. Ctrl-C stops.", err=True
+        f"posting-monitor running; {plural(len(app.repo.list_watches()), 'watch', 'watches')}. Ctrl-C stops.",
+        err=True,
     )
     tune_gc()
     await LocalEngine(app).run(stop)
@@ -333,7 +334,7 @@ def app_members(state: _State, board_id: int) -> list[PostingState]:
 def _echo_board(members: list[PostingState], board: PostingState) -> None:
     click.echo(
         f"board #{board.id} {shown_url(board.url)}\nlast check {when(board.last_checked_at)}"
-        f" ({board.last_outcome or 'never checked'}); {len(members)} postings followed:"
+        f" ({board.last_outcome or 'never checked'}); {plural(len(members), 'posting')} followed:"
     )
     for m in members:
         click.echo(f"  #{m.id:<5} {m.status.value:<7} {m.title}")
@@ -591,12 +592,14 @@ def status(state: _State, as_json: bool) -> None:
         )
     if not daemons:
         click.echo("no daemon running")
-    click.echo(f"{len(rows)} watches, {due} due now\n")
+    click.echo(f"{plural(len(rows), 'watch', 'watches')}, {due} due now\n")
     click.echo(
         f"{'id':>4}  {'last check':<23} {'outcome':<12} {'next check':<23} {'fails':>5}  watch"
     )
     for r in rows:
-        what = shown_url(r.url) + (f" ({r.members} postings)" if r.role == "board" else "")
+        what = shown_url(r.url) + (
+            f" ({plural(r.members, 'posting')})" if r.role == "board" else ""
+        )
         click.echo(
             f"{r.watch_id:>4}  {when(r.last_checked_at):<23} {r.last_outcome or 'never':<12} "
             f"{when(r.next_check_at):<23} {r.consecutive_failures:>5}  {what}"

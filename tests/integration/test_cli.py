@@ -221,13 +221,13 @@ def test_a_broken_template_stops_everything_with_exit_2(tmp_path: Path) -> None:
 def test_status_shows_each_watch_with_its_checks(config_file: Path, server: SeedServer) -> None:
     invoke(config_file, "watch", "add", server.url, "--interval", "15m")
     before = invoke(config_file, "status")
-    assert "1 watches, 1 due now" in before.output
+    assert "1 watch, 1 due now" in before.output
     assert "never" in before.output
     invoke(config_file, "check")
     after = invoke(config_file, "status")
     assert after.exit_code == 0, after.output
     assert "baseline" in after.output
-    assert "1 watches, 0 due now" in after.output
+    assert "1 watch, 0 due now" in after.output
     assert "no daemon running" in after.output
     data = json.loads(invoke(config_file, "status", "--json").output)
     (row,) = data["watches"]
