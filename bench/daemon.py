@@ -305,6 +305,7 @@ def build_app(workdir: Path, port: int, args: argparse.Namespace) -> App:
                 "hosts": {"127.0.0.1": {"concurrency": args.concurrency, "rate": 0}},
                 "allowed_networks": ["127.0.0.1/32"],
             },
+            "reading": {"workers": args.readers},
             "log_level": "WARNING",
         }
     )
@@ -504,6 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board-jobs", type=int, default=300)
     parser.add_argument("--change-share", type=float, default=0.10)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--readers",
+        type=int,
+        default=None,
+        help="page reader processes (default: as configured, one per CPU; 0: on the event loop)",
+    )
     parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")
     parser.add_argument("--profile", help="write a pyinstrument profile of passes 1-2 here")

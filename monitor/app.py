@@ -39,6 +39,7 @@ from monitor.notify.deliver import (
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
 from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
+from monitor.reading import make_reader
 from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
@@ -89,6 +90,11 @@ class App:
             gate=HostGate(config.http, clock=self.clock, rng=self.rng),
             resolver=resolver,
         )
+        self.reader = make_reader(
+            self.sources,
+            workers=config.reading.worker_count(),
+            time_limit=config.reading.time_limit.total_seconds(),
+        )
         self.schedule = Schedule(jitter=config.scheduler.jitter, rng=self.rng)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
         self._watch_rules = {w.url: w.rules for w in config.watches}
@@ -122,6 +128,7 @@ class App:
 
     async def aclose(self) -> None:
         self.metrics.close()
+        await self.reader.aclose()
         await self.fetcher.aclose()
         self._db.shutdown(wait=True)
         self.engine.dispose()
@@ -209,6 +216,7 @@ class App:
             close_after=self.config.alerts.close_after,
             schedule=self.schedule,
             confirm_suspect=self.config.alerts.confirm_suspect,
+            reader=self.reader,
         )
 
     async def run_check(self, state: PostingState) -> tuple[CheckOutcome, PendingWrite]:

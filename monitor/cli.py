@@ -24,7 +24,13 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app import App
-from monitor.config import MonitorConfig, check_interval, load_config, parse_duration
+from monitor.config import (
+    MonitorConfig,
+    ReadingConfig,
+    check_interval,
+    load_config,
+    parse_duration,
+)
 from monitor.cron import normalized, typical_gap
 from monitor.demo import run_demo
 from monitor.engines.local import LocalEngine, tune_gc
@@ -36,8 +42,9 @@ from monitor.normalize import normalize
 from monitor.notify.channels import ChannelNotifier
 from monitor.notify.render import Renderer, sample_alert
 from monitor.present import duration, plural, posting_lines, provenance_lines, when
+from monitor.reading import make_reader
 from monitor.runner import PassReport
-from monitor.sources import SourceRegistry, read_page
+from monitor.sources import Source, SourceRegistry
 from monitor.sources.base import FetchedPage
 from monitor.store.engine import require_database, upgrade
 from monitor.store.repository import PostingState, WatchRecord
@@ -627,7 +634,8 @@ def features() -> None:
 @pass_state
 def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) -> None:
     """Show which source reads URL and what it extracts; stores nothing."""
-    source = SourceRegistry.default().detect(url)
+    sources = SourceRegistry.default()
+    source = sources.detect(url)
     kind = "board" if source.is_board(url) else "posting"
     if body_file is not None:
         content_type = "text/html" if body_file.suffix in (".html", ".htm") else "application/json"
@@ -639,7 +647,8 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
         )
     else:
         page = asyncio.run(_fetch_once(state.config, source.fetch_url(url)))
-    postings = [normalize(p) for p in read_page(source, page, url=url)]
+    read = asyncio.run(_read_once(state.config.reading, sources, source, page, url))
+    postings = [normalize(p) for p in read]
     if as_json:
         click.echo(json.dumps([_shown(p) for p in postings], indent=2, ensure_ascii=False))
         return
@@ -651,6 +660,21 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
         click.echo(f"\n{shown_url(posting.url)}")
         lines = posting_lines(posting) + provenance_lines(posting)
         click.echo("\n".join(f"  {line}" for line in lines))
+
+
+async def _read_once(
+    config: ReadingConfig, sources: SourceRegistry, source: Source, page: FetchedPage, url: str
+) -> list[Posting]:
+    """Read as a check would: in a reader process, within the time limit."""
+    reader = make_reader(
+        sources,
+        workers=min(config.worker_count(), 1),
+        time_limit=config.time_limit.total_seconds(),
+    )
+    try:
+        return await reader.read(source, page, url=url)
+    finally:
+        await reader.aclose()
 
 
 async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:

@@ -217,6 +217,41 @@ class SchedulerConfig(_Strict):
         return host.strip("[]"), int(port)
 
 
+class ReadingConfig(_Strict):
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Processes that read pages (parse and extract), off the event loop so a "
+        "hostile page costs one check; none: one per CPU (2 at least, 8 at most); 0: read on the "
+        "event loop with no time limit (debugging only).",
+    )
+    time_limit: Duration = Field(
+        default=timedelta(seconds=10),
+        description="Longest one page may take to read; longer: the check fails and the "
+        "reader process is replaced.",
+    )
+
+    @field_validator("time_limit")
+    @classmethod
+    def _sane_limit(cls, value: timedelta) -> timedelta:
+        if not timedelta(milliseconds=100) <= value <= timedelta(minutes=10):
+            raise ValueError("must be between 0.1 seconds and 10 minutes")
+        return value
+
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        return min(max(_cpus(), 2), 8)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class AlertConfig(_Strict):
     max_attempts: int = Field(default=8, gt=0, description="Delivery attempts before 'failed'.")
     retry_base: Duration = Field(
@@ -404,6 +439,7 @@ class MonitorConfig(_Strict):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    reading: ReadingConfig = Field(default_factory=ReadingConfig)
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     channels: tuple[ChannelConfig, ...] = Field(
         default_factory=_default_channels, description="Where alerts go; default: the console."

@@ -16,6 +16,7 @@ third-party errors are translated where those libraries are called, with
     │   ├── BlockedAddress          private, loopback or link-local address (SSRF guard)
     │   └── UnsupportedContent      not a type this source can read (carries content type)
     ├── ParseError                  the body could not be read as a posting (carries url)
+    │   └── ReadLimitExceeded       reading the page took too long or killed its reader
     ├── SourceError                 unknown source kind, URL no source can handle
     ├── StoreError                  the database refused or is unreachable
     │   └── NotFound                no such watch or posting
@@ -31,6 +32,21 @@ from monitor.urls import shown_url
 
 class MonitorError(Exception):
     """Base of every error Posting Monitor raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pages are read in worker processes, whose errors come back pickled; the
+        # default pickling calls __init__ with the formatted message alone, which
+        # subclasses taking keyword arguments (url=...) cannot rebuild from.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(
+    kind: type[MonitorError], args: tuple[object, ...], state: dict[str, object]
+) -> MonitorError:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(MonitorError):
@@ -114,6 +130,10 @@ class ParseError(MonitorError):
     def __init__(self, message: str, *, url: str) -> None:
         self.url = url
         super().__init__(f"{message} ({shown_url(url)})")
+
+
+class ReadLimitExceeded(ParseError):
+    """Reading the page went past the time limit, or its reader process died."""
 
 
 class SourceError(MonitorError):

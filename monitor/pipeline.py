@@ -29,7 +29,8 @@ from monitor.model import (
     Validators,
 )
 from monitor.normalize import normalize
-from monitor.sources import SourceRegistry, read_page
+from monitor.reading import InlineReader, PageReader
+from monitor.sources import SourceRegistry
 from monitor.store.repository import PostingState
 from monitor.suspect import Suspicion, suspicion
 from monitor.urls import shown_url
@@ -68,6 +69,7 @@ class CheckContext:
     close_after: int = 2
     schedule: Schedule = field(default_factory=Schedule)
     confirm_suspect: int = 2
+    reader: PageReader = field(default_factory=InlineReader)
 
 
 async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
@@ -252,7 +254,7 @@ async def _fetch(
             next_check_at=next_check_at,
         )
     try:
-        parsed = read_page(source, response.page, url=state.url)
+        parsed = await ctx.reader.read(source, response.page, url=state.url)
     except (ParseError, FetchError) as exc:
         return _failed(state, ctx, error=exc, http_status=response.page.status)
     return response, body_hash, parsed

@@ -6,13 +6,18 @@
 - ``PageServer``: an ``httpx.MockTransport`` that serves pages from a dict,
   honours ETag/If-None-Match, and can play errors.
 - ``FakeDns``: a resolver from a table that can play DNS outages.
+- ``HostileSource``: a page source that plays pages costly or fatal to read, to test
+  the reader processes (it must live in an importable module to reach them).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +26,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from monitor.errors import NotifyError
-from monitor.model import Alert
+from monitor.model import Alert, Posting
+from monitor.sources.base import FetchedPage
+from monitor.sources.page import WebPageSource
 
 
 class FrozenClock:
@@ -119,3 +126,28 @@ class FakeDns:
         if endpoints is None:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return list(endpoints)
+
+
+class HostileSource(WebPageSource):
+    """Reads pages on hosts ending in ``.hostile.test`` like any web page, except a body
+    that starts with a command: ``spin:SECONDS`` burns CPU that long first (a page a
+    parser chokes on), ``die`` kills the reading process, ``bug`` raises a plain
+    exception (a parser bug)."""
+
+    kind = "hostile"
+    title = "Test pages that are costly or fatal to read"
+
+    def matches(self, url: str) -> bool:
+        return super().matches(url) and url.split("/")[2].endswith(".hostile.test")
+
+    def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
+        command = page.body[:32].split(b"\n", 1)[0]
+        if command.startswith(b"spin:"):
+            until = time.monotonic() + float(command[5:])
+            while time.monotonic() < until:
+                pass
+        elif command == b"die":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif command == b"bug":
+            raise ZeroDivisionError("a parser bug")
+        return super().parse(page, url=url)
