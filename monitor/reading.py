@@ -154,7 +154,8 @@ class ProcessReader:
             task.cancel()
         workers, self._workers = self._workers, []
         for worker in workers:
-            self._retire(worker, kill=kill)
+            # One mid-page could take up to the time limit to notice its socket closed.
+            self._retire(worker, kill=kill or bool(worker.jobs))
         for job in self._backlog:
             job.future.cancel()
         self._backlog.clear()
