@@ -4,11 +4,10 @@ The public API: the domain values, the error tree, configuration, the pure
 core (``normalize``, ``compare``, ``render_alert``) and the ``App`` shell.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from monitor.app import App
-from monitor.config import MonitorConfig, load_config
-from monitor.diff import compare
 from monitor.errors import (
     BlockedAddress,
     BodyTooLarge,
@@ -49,14 +48,41 @@ from monitor.model import (
     Salary,
     Validators,
 )
-from monitor.normalize import normalize
-from monitor.notify.render import render_alert
-from monitor.runner import PassReport
 
-try:
-    __version__ = version("posting-monitor")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from monitor.app import App
+    from monitor.config import MonitorConfig, load_config
+    from monitor.diff import compare
+    from monitor.normalize import normalize
+    from monitor.notify.render import render_alert
+    from monitor.runner import PassReport
+
+# The shell and the parts that pull in large libraries load on first use, so that
+# `posting-monitor --version` or a plugin importing an error class stays fast.
+_LAZY = {
+    "App": "monitor.app",
+    "MonitorConfig": "monitor.config",
+    "load_config": "monitor.config",
+    "compare": "monitor.diff",
+    "normalize": "monitor.normalize",
+    "render_alert": "monitor.notify.render",
+    "PassReport": "monitor.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        try:
+            return version("posting-monitor")
+        except PackageNotFoundError:  # running from a source tree without installing
+            return "0.0.0"
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'monitor' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Alert",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -55,3 +56,16 @@ def address_refusal(address: str, allowed: Sequence[Network] = ()) -> str | None
     if not ip.is_global:
         return "a private address"
     return None
+
+
+def valid_networks(values: Sequence[Any]) -> tuple[str, ...]:
+    """Config validation: each value must be an IP network such as 127.0.0.0/8."""
+    checked = []
+    for value in values:
+        try:
+            checked.append(str(ipaddress.ip_network(str(value), strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP network (e.g. 127.0.0.0/8, ::1/128)"
+            ) from None
+    return tuple(checked)

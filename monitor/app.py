@@ -121,11 +121,6 @@ class App:
         ]
         self.repo.sync_config_watches(specs, now=self.clock.now())
 
-    def prepare_read_only(self) -> None:
-        """For commands that only read: the database must be reachable; nothing is
-        migrated and the configuration's watches are not rewritten."""
-        check_reachable(self.engine)
-
     async def aclose(self) -> None:
         self.metrics.close()
         await self.reader.aclose()

@@ -13,42 +13,32 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.app import App
-from monitor.config import (
-    MonitorConfig,
-    ReadingConfig,
-    check_interval,
-    load_config,
-    parse_duration,
-)
-from monitor.cron import normalized, typical_gap
-from monitor.demo import run_demo
-from monitor.engines.local import LocalEngine, tune_gc
 from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
-from monitor.fetch import Fetcher
 from monitor.logs import configure_logging
-from monitor.model import BoardFilters, CheckOutcome, Posting
-from monitor.normalize import normalize
-from monitor.notify.channels import ChannelNotifier
-from monitor.notify.render import Renderer, sample_alert
+from monitor.model import BoardFilters, CheckOutcome
 from monitor.present import duration, plural, posting_lines, provenance_lines, when
-from monitor.reading import make_reader
-from monitor.runner import PassReport
-from monitor.sources import Source, SourceRegistry
-from monitor.sources.base import FetchedPage
-from monitor.store.engine import require_database, upgrade
-from monitor.store.repository import PostingState, WatchRecord
 from monitor.urls import shown_url
+
+if TYPE_CHECKING:
+    # The shell's heavy parts (HTTP clients, Apprise, parsers, migrations) load inside
+    # the commands that use them: `watch list` or `status` never pay for them.
+    from monitor.app import App
+    from monitor.config import MonitorConfig, ReadingConfig
+    from monitor.model import Posting
+    from monitor.runner import PassReport
+    from monitor.sources import Source, SourceRegistry
+    from monitor.sources.base import FetchedPage
+    from monitor.store.repository import PostingState, Repository, WatchRecord
 
 T = TypeVar("T")
 EXIT_ERROR = 1
@@ -90,21 +80,33 @@ class _State:
     @property
     def config(self) -> MonitorConfig:
         if self._config is None:
+            from monitor.config import load_config
+
             self._config = load_config(self.config_path)
             configure_logging(self._config.log_level, self._config.log_format)
         return self._config
 
-    def app(self, *, read_only: bool = False) -> App:
-        """The app; ``read_only`` commands need an existing, current database and
-        create, migrate and rewrite nothing."""
-        if read_only:
-            require_database(self.config.database_url, setting=self.config.database_setting)
+    def app(self) -> App:
+        """The app, its database migrated and the configuration's watches synced."""
+        from monitor.app import App
+
         app = App(self.config)
-        if read_only:
-            app.prepare_read_only()
-        else:
-            app.prepare()
+        app.prepare()
         return app
+
+    @contextmanager
+    def repository(self) -> Iterator[Repository]:
+        """For commands that only read: the repository of an existing database with a
+        current schema. Nothing is created or migrated, and no HTTP client, channel or
+        parser is loaded."""
+        from monitor.store.engine import require_database
+        from monitor.store.repository import Repository
+
+        engine = require_database(self.config.database_url, setting=self.config.database_setting)
+        try:
+            yield Repository(engine)
+        finally:
+            engine.dispose()
 
 
 pass_state = click.make_pass_decorator(_State)
@@ -159,6 +161,8 @@ def run(state: _State) -> None:
 
 
 async def _serve(app: App) -> None:
+    from monitor.engines.local import LocalEngine, tune_gc
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -239,6 +243,8 @@ def _given(interval: str) -> bool:
 
 def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
     """The schedule, normalised, and its typical gap; ConfigError naming --cron."""
+    from monitor.cron import normalized, typical_gap
+
     if interval_given:
         raise ConfigError("set --interval or --cron, not both", source="--cron")
     try:
@@ -253,11 +259,8 @@ def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
 @pass_state
 def watch_list(state: _State, include_removed: bool) -> None:
     """List watches."""
-    app = state.app(read_only=True)
-    try:
-        records = app.repo.list_watches(include_removed=include_removed)
-    finally:
-        asyncio.run(app.aclose())
+    with state.repository() as repo:
+        records = repo.list_watches(include_removed=include_removed)
     if not records:
         click.echo("no watches; add one with: posting-monitor watch add URL")
         return
@@ -301,11 +304,8 @@ def watch_remove(state: _State, ref: str) -> None:
 @pass_state
 def history(state: _State, posting: str, as_json: bool) -> None:
     """Versions and changes of POSTING (a posting id or URL)."""
-    app = state.app(read_only=True)
-    try:
-        record = app.repo.history(posting)
-    finally:
-        asyncio.run(app.aclose())
+    with state.repository() as repo:
+        record = repo.history(posting)
     if as_json:
         click.echo(json.dumps(_history_json(record), indent=2, default=_json_value))
         return
@@ -331,11 +331,8 @@ def history(state: _State, posting: str, as_json: bool) -> None:
 
 
 def app_members(state: _State, board_id: int) -> list[PostingState]:
-    app = state.app(read_only=True)
-    try:
-        return app.repo.members_of(board_id)
-    finally:
-        asyncio.run(app.aclose())
+    with state.repository() as repo:
+        return repo.members_of(board_id)
 
 
 def _echo_board(members: list[PostingState], board: PostingState) -> None:
@@ -400,6 +397,8 @@ def _history_json(record: Any) -> dict[str, Any]:
 )
 def demo(data_dir: Path | None) -> None:
     """Watch a sample posting served on 127.0.0.1, change it, and show the alerts. Offline."""
+    from monitor.demo import run_demo
+
     configure_logging("WARNING")
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -424,11 +423,8 @@ def alerts_list(state: _State, failed: bool, pending: bool, sent: bool) -> None:
     """List alerts in the outbox: all by default, or those of the statuses given
     (several may be combined: --failed --pending)."""
     wanted = [s for s, on in (("failed", failed), ("pending", pending), ("sent", sent)) if on]
-    app = state.app(read_only=True)
-    try:
-        queued = app.repo.alerts(statuses=wanted)
-    finally:
-        asyncio.run(app.aclose())
+    with state.repository() as repo:
+        queued = repo.alerts(statuses=wanted)
     if not queued:
         click.echo(f"no {' or '.join(wanted)} alerts".replace("  ", " "))
     for q in queued:
@@ -474,6 +470,9 @@ def test_notify(state: _State, target: str | None) -> None:
     wanted = [c for c in config.channels if target is None or target == c.name or target in c.tags]
     if not wanted:
         raise ConfigError(f"no channel named or tagged {target!r}", source="test-notify")
+    from monitor.notify.channels import ChannelNotifier
+    from monitor.notify.render import Renderer, sample_alert
+
     notifier = ChannelNotifier(config.channels)
     alert = sample_alert(Renderer(config.templates))
     failures = 0
@@ -499,7 +498,7 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: _State) -> None:
     """Apply schema migrations."""
-    from monitor.store.engine import create_db_engine, current_revision
+    from monitor.store.engine import create_db_engine, current_revision, upgrade
 
     engine = create_db_engine(state.config.database_url, setting=state.config.database_setting)
     try:
@@ -518,6 +517,8 @@ def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
     if not value:
         return None
     try:
+        from monitor.config import parse_duration
+
         return parse_duration(value)
     except ValueError as exc:
         raise ConfigError(str(exc), source="--max-age") from exc
@@ -538,8 +539,15 @@ def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> None:
     """Exit 0 if the database is reachable, its schema current and this host's daemon
     beats (for the container HEALTHCHECK); exit 1 with the reason otherwise."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from monitor.health import judge_daemons
-    from monitor.store.engine import create_db_engine, current_revision, head_revision, sqlite_file
+    from monitor.store.engine import (
+        SCHEMA_REVISION,
+        create_db_engine,
+        current_revision,
+        sqlite_file,
+    )
     from monitor.store.repository import Repository
 
     config = state.config
@@ -548,9 +556,13 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
         raise StoreError(f"unhealthy: no database yet at {path}")
     engine = create_db_engine(config.database_url, setting=config.database_setting)
     try:
-        current, head = current_revision(engine), head_revision(engine)
-        if current != head:
-            raise StoreError(f"database schema is at {current or 'nothing'}, expected {head}")
+        with engine.connect():
+            pass
+        current = current_revision(engine)
+        if current != SCHEMA_REVISION:
+            raise StoreError(
+                f"database schema is at {current or 'nothing'}, expected {SCHEMA_REVISION}"
+            )
         daemons = Repository(engine).daemons(running_only=True)
     except SQLAlchemyError as exc:
         raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
@@ -565,7 +577,7 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
     )
     if not verdict.healthy:
         raise StoreError(f"unhealthy: {verdict.message}")
-    click.echo(f"ok: database at revision {head}; {verdict.message}")
+    click.echo(f"ok: database at revision {SCHEMA_REVISION}; {verdict.message}")
 
 
 @cli.command()
@@ -573,14 +585,11 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
 @pass_state
 def status(state: _State, as_json: bool) -> None:
     """Per watch: last check, outcome, next check, failures in a row; and the daemons."""
-    app = state.app(read_only=True)
-    try:
-        now = app.clock.now()
-        rows = app.repo.watch_status()
-        daemons = app.repo.daemons(running_only=True)
-        due = app.repo.due_count(now=now)
-    finally:
-        asyncio.run(app.aclose())
+    with state.repository() as repo:
+        now = datetime.now(UTC)
+        rows = repo.watch_status()
+        daemons = repo.daemons(running_only=True)
+        due = repo.due_count(now=now)
     if as_json:
         payload = {
             "now": now.isoformat(),
@@ -618,6 +627,8 @@ def status(state: _State, as_json: bool) -> None:
 @cli.command()
 def features() -> None:
     """List source kinds."""
+    from monitor.sources import SourceRegistry
+
     for source in SourceRegistry.default():
         click.echo(f"source  {source.kind:<16} {source.title}")
 
@@ -634,6 +645,10 @@ def features() -> None:
 @pass_state
 def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) -> None:
     """Show which source reads URL and what it extracts; stores nothing."""
+    from monitor.normalize import normalize
+    from monitor.sources import SourceRegistry
+    from monitor.sources.base import FetchedPage
+
     sources = SourceRegistry.default()
     source = sources.detect(url)
     kind = "board" if source.is_board(url) else "posting"
@@ -666,6 +681,8 @@ async def _read_once(
     config: ReadingConfig, sources: SourceRegistry, source: Source, page: FetchedPage, url: str
 ) -> list[Posting]:
     """Read as a check would: in a reader process, within the time limit."""
+    from monitor.reading import make_reader
+
     reader = make_reader(
         sources,
         workers=min(config.worker_count(), 1),
@@ -678,6 +695,8 @@ async def _read_once(
 
 
 async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:
+    from monitor.fetch import Fetcher
+
     fetcher = Fetcher(config.http)
     try:
         return (await fetcher.get(url)).page
@@ -687,6 +706,8 @@ async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:
 
 def _duration(text: str) -> timedelta:
     try:
+        from monitor.config import check_interval, parse_duration
+
         return check_interval(parse_duration(text))
     except ValueError as exc:
         raise ConfigError(str(exc), source="--interval") from exc

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.addresses import valid_networks
 from monitor.errors import ConfigError
 from monitor.urls import url_problem
 
@@ -161,8 +162,6 @@ class HttpConfig(_Strict):
     @field_validator("allowed_networks", mode="before")
     @classmethod
     def _networks(cls, values: Any) -> tuple[str, ...]:
-        from monitor.netguard import valid_networks
-
         if isinstance(values, str):
             values = [values]
         return valid_networks(list(values))

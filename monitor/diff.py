@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from monitor.model import (
     ChangeKind,
     ChangeSet,
@@ -65,6 +63,8 @@ def _comparable(posting: Posting) -> dict[str, Any]:
 
 
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    from deepdiff import DeepDiff  # on first use: `status` never needs it
+
     delta = DeepDiff(old, new, view="tree", exclude_regex_paths=[r"root\['locations'\]\[\d+\]"])
     fields = {level.path(output_format="list")[0] for report in delta.values() for level in report}
     if sorted(old["locations"]) != sorted(new["locations"]):
@@ -74,6 +74,8 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
 
 def _list_delta(old: Sequence[str], new: Sequence[str]) -> tuple[list[str], list[str]]:
     """Items removed from and added to a list, ignoring moves."""
+    from deepdiff import DeepDiff  # on first use: `status` never needs it
+
     delta = DeepDiff(list(old), list(new), ignore_order=True, view="tree")
     removed = [level.t1 for level in delta.get("iterable_item_removed", [])]
     added = [level.t2 for level in delta.get("iterable_item_added", [])]

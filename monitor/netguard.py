@@ -16,7 +16,7 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -203,16 +203,3 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-def valid_networks(values: Sequence[Any]) -> tuple[str, ...]:
-    """Config validation: each value must be an IP network such as 127.0.0.0/8."""
-    checked = []
-    for value in values:
-        try:
-            checked.append(str(ipaddress.ip_network(str(value), strict=False)))
-        except ValueError:
-            raise ValueError(
-                f"{value!r} is not an IP network (e.g. 127.0.0.0/8, ::1/128)"
-            ) from None
-    return tuple(checked)

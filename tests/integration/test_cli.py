@@ -323,8 +323,20 @@ BAD_CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(BAD_CONFIGS))
-@pytest.mark.parametrize("command", ["check", "run", "status"])
+# Found when channels and templates are built, which commands that only read never do
+# (they load neither Apprise nor Jinja2); the commands that send find them first thing.
+SENDING_ONLY = frozenset({"url-apprise-cannot-use", "broken-template"})
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [
+        (command, kind)
+        for command in ("check", "run", "status")
+        for kind in sorted(BAD_CONFIGS)
+        if command != "status" or kind not in SENDING_ONLY
+    ],
+)
 def test_every_kind_of_bad_config_exits_2_naming_it_and_touches_no_data(
     tmp_path: Path, kind: str, command: str
 ) -> None:
@@ -518,3 +530,41 @@ def test_check_prints_one_summary_line_unless_verbose(
     server.current = REVISED_VERSION
     verbose = invoke(config_file, "check", "-v")
     assert "monitor.app: checked http://127.0.0.1" in verbose.output
+
+
+READ_COMMANDS = (("status",), ("watch", "list"), ("alerts", "list"), ("--version",))
+HEAVY = (
+    "apprise",
+    "aiohttp",
+    "httpx",
+    "jinja2",
+    "alembic",
+    "selectolax",
+    "deepdiff",
+    "apscheduler",
+)
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_read_commands_load_no_http_client_channels_parsers_or_migrations(
+    config_file: Path, command: tuple[str, ...]
+) -> None:
+    """Start-up time is mostly imports: a command that only reads must not load the
+    libraries of checking, alerting or migrating (bench/oneshot.py times it)."""
+    import subprocess
+    import sys
+
+    assert invoke(config_file, "db", "upgrade").exit_code == 0
+    probe = (
+        "import sys\n"
+        "from monitor.cli import cli\n"
+        "try:\n"
+        f"    cli.main({['--config', str(config_file), *command]!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
