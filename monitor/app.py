@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import TextIO, TypeVar
@@ -21,9 +21,10 @@ import httpx
 
 from monitor.clock import Clock, SystemClock
 from monitor.config import MonitorConfig, parse_daily_time
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
+from monitor.imports import Entry, Refused, WatchEntry
 from monitor.metrics import Metrics
 from monitor.model import BoardFilters, CheckOutcome, CheckResult, Delivery, FieldChange, Posting
 from monitor.netguard import Resolver
@@ -39,6 +40,7 @@ from monitor.notify.deliver import (
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
 from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
+from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
 from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
@@ -57,6 +59,17 @@ from monitor.urls import shown_url, url_problem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+IMPORT_CHUNK = 500
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What ``watch import`` did with each entry."""
+
+    added: list[WatchRecord] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(where in the file, URL) of entries already watched."""
+    refused: list[Refused] = field(default_factory=list)
 
 
 class App:
@@ -177,6 +190,72 @@ class App:
             url, interval=interval, channels=channels, filters=filters, cron=cron
         )
         return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
+
+    def import_watches(
+        self,
+        entries: Sequence[Entry],
+        *,
+        interval: timedelta,
+        cron: str | None = None,
+        channels: Sequence[str] = (),
+        filters: BoardFilters | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Add many watches at once. What an entry leaves unset comes from the options;
+        the option filters apply to the boards among them. An entry that cannot be
+        watched is refused with its reason; one already watched is skipped. Written in
+        chunks, each one transaction, so an interruption keeps what was added."""
+        progress = progress or NoProgress()
+        report = ImportReport()
+        progress.start(len(entries), what="importing")
+        wanted: list[tuple[str, WatchSpec]] = []
+        for entry in entries:
+            refusal = entry if isinstance(entry, Refused) else None
+            if isinstance(entry, WatchEntry):
+                try:
+                    wanted.append(
+                        (entry.where, self._import_spec(entry, interval, cron, channels, filters))
+                    )
+                except MonitorError as exc:
+                    refusal = Refused(entry.where, shown_url(entry.url), str(exc))
+            if refusal is not None:
+                report.refused.append(refusal)
+                progress.advance(failed=1)
+        try:
+            for start in range(0, len(wanted), IMPORT_CHUNK):
+                chunk = wanted[start : start + IMPORT_CHUNK]
+                added, skipped = self.repo.add_watches(
+                    [spec for _, spec in chunk], origin="cli", now=self.clock.now()
+                )
+                report.added.extend(added)
+                skipped_ids = {id(spec) for spec in skipped}
+                report.skipped.extend((w, s.url) for w, s in chunk if id(s) in skipped_ids)
+                progress.advance(len(chunk))
+        finally:
+            progress.finish()
+        return report
+
+    def _import_spec(
+        self,
+        entry: WatchEntry,
+        interval: timedelta,
+        cron: str | None,
+        channels: Sequence[str],
+        filters: BoardFilters | None,
+    ) -> WatchSpec:
+        problem = url_problem(entry.url, self.config.http.networks())
+        if problem is not None:
+            raise ConfigError(f"can never be fetched: {problem}")
+        if entry.interval is not None:  # the entry's own schedule (a cron sets both)
+            interval, cron = entry.interval, entry.cron
+        is_board = self.sources.detect(entry.url).is_board(entry.url)
+        return self.watch_spec(
+            entry.url,
+            interval=interval,
+            channels=channels if entry.channels is None else entry.channels,
+            filters=entry.filters if entry.filters is not None else (filters if is_board else None),
+            cron=cron,
+        )
 
     def _check_channels(self, wanted: Sequence[str]) -> None:
         known = {c.name for c in self.config.channels} | {
@@ -301,10 +380,15 @@ class App:
         )
         return [replace(d, notice=True) for d in self.plan(state, posting, [change])]
 
-    async def check_all(self) -> PassReport:
+    async def check_all(self, progress: Progress | None = None) -> PassReport:
         """One pass over every active posting, due or not, then deliver alerts."""
+        progress = progress or NoProgress()
         states = await self.db(lambda: self.repo.claim_all(now=self.clock.now(), lease=self.lease))
-        report = await CheckRunner(self).run_all(states)
+        progress.start(len(states), what="checking")
+        try:
+            report = await CheckRunner(self, progress=progress).run_all(states)
+        finally:
+            progress.finish()
         report.delivery = await self.deliver()
         return report
 

@@ -27,6 +27,7 @@ from monitor.errors import ConfigError, MonitorError, NotifyError, StoreError
 from monitor.logs import configure_logging
 from monitor.model import BoardFilters, CheckOutcome
 from monitor.present import duration, plural, posting_lines, provenance_lines, when
+from monitor.progress import progress_for
 from monitor.urls import shown_url
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def check(state: _State, verbose: bool) -> None:
     if not verbose and state.config.log_level == "INFO":
         # One summary line for cron users; failures are still logged as warnings.
         logging.getLogger().setLevel(logging.WARNING)
-    report = _with_app(state, lambda app: app.check_all())
+    progress = progress_for(sys.stderr)
+    report = _with_app(state, lambda app: app.check_all(progress))
     click.echo(_report_line(report))
     if _failures(report):
         sys.exit(EXIT_CHECKS_FAILED)
@@ -229,6 +231,83 @@ def watch_add(
     click.echo(
         f"watching #{record.id} {shown_url(record.url)} ({record.source_kind} {what}, {_cadence(record)})"
     )
+
+
+@watch.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option(
+    "--interval", default="1h", show_default=True, help="Time between checks, where FILE sets none."
+)
+@click.option("--cron", default=None, help="Cron schedule instead, where FILE sets none.")
+@click.option(
+    "--channel", "channels", multiple=True, help="Channel name or tag, where FILE names none."
+)
+@click.option("--title", "titles", multiple=True, help="Boards: follow titles with this word.")
+@click.option(
+    "--exclude-title", "excluded", multiple=True, help="Boards: skip titles with this word."
+)
+@click.option("--department", "departments", multiple=True, help="Boards: follow this department.")
+@click.option(
+    "--location", "locations", multiple=True, help="Boards: follow postings in this place."
+)
+@pass_state
+def watch_import(
+    state: _State,
+    file: Path,
+    interval: str,
+    cron: str | None,
+    channels: tuple[str, ...],
+    titles: tuple[str, ...],
+    excluded: tuple[str, ...],
+    departments: tuple[str, ...],
+    locations: tuple[str, ...],
+) -> None:
+    """Watch every URL in FILE ('-': standard input) in one go.
+
+    FILE is one URL per line ('#' starts a comment), or, named *.toml, [[watches]]
+    tables, or, named *.json, a list; tables and list items take url and optionally
+    interval, cron, channels and filters, as in the configuration. The options apply
+    where an entry sets nothing; the filters to boards only. Says what was added,
+    skipped as already watched, and refused and why; exits 1 if anything was refused.
+    """
+    from monitor.imports import read_watch_list
+
+    every = _duration(interval)
+    if cron is not None:
+        cron, every = _cron(cron, interval_given=_given(interval))
+    filters = BoardFilters(
+        title=titles, exclude_title=excluded, department=departments, location=locations
+    )
+    name = "standard input" if str(file) == "-" else str(file)
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        entries = read_watch_list(str(file), text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read it: {getattr(exc, 'strerror', None) or exc}", source=name
+        ) from exc
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=name) from exc
+    app = state.app()
+    try:
+        report = app.import_watches(
+            entries,
+            interval=every,
+            cron=cron,
+            channels=channels,
+            filters=filters,
+            progress=progress_for(sys.stderr),
+        )
+    finally:
+        asyncio.run(app.aclose())
+    for refused in report.refused:
+        click.echo(f"refused  {name}, {refused.where}: {refused.what}: {refused.reason}", err=True)
+    click.echo(
+        f"added {plural(len(report.added), 'watch', 'watches')}, "
+        f"skipped {len(report.skipped)} already watched, refused {len(report.refused)}"
+    )
+    if report.refused:
+        sys.exit(EXIT_ERROR)
 
 
 def _cadence(record: WatchRecord) -> str:

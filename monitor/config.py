@@ -625,6 +625,12 @@ def _env_value(raw: str) -> Any:
     return raw
 
 
+def describe_validation(exc: ValidationError) -> str:
+    """A validation error as one line naming each setting, for settings read elsewhere
+    than the configuration file (a watch list being imported)."""
+    return _describe(exc, {})
+
+
 def _describe(exc: ValidationError, overridden: Mapping[tuple[str, ...], str]) -> str:
     lines = []
     for error in exc.errors(include_url=False):

@@ -21,6 +21,7 @@ from monitor.errors import StoreError
 from monitor.metrics import Metrics
 from monitor.model import CheckOutcome
 from monitor.notify.deliver import DeliveryReport
+from monitor.progress import NoProgress, Progress
 from monitor.store.repository import PendingWrite, PostingState
 from monitor.urls import shown_url
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from monitor.app import App
 
 log = logging.getLogger(__name__)
+FAILED_OUTCOMES = frozenset({CheckOutcome.ERROR, CheckOutcome.SUSPECT})
 WriteBatch = Callable[[Sequence[PendingWrite]], Awaitable[None]]
 
 
@@ -112,8 +114,11 @@ class BatchWriter:
 class CheckRunner:
     """At most ``limit`` checks at once; results go to one ``BatchWriter``."""
 
-    def __init__(self, app: App, *, limit: int | None = None) -> None:
+    def __init__(
+        self, app: App, *, limit: int | None = None, progress: Progress | None = None
+    ) -> None:
         self._app = app
+        self._progress = progress or NoProgress()
         self._limit = limit or app.config.scheduler.max_concurrent_checks
         self._inflight: set[asyncio.Task[None]] = set()
         self.writer = BatchWriter(
@@ -148,8 +153,10 @@ class CheckRunner:
                 "check of %s crashed", shown_url(state.url), extra={"action": "check_crashed"}
             )
             self._app.metrics.checked("crashed", time.perf_counter() - started, lag)
+            self._progress.advance(failed=1)
             return
         self.report.add(outcome)
+        self._progress.advance(failed=int(outcome in FAILED_OUTCOMES))
         self._app.metrics.checked(outcome.value, time.perf_counter() - started, lag)
         await self.writer.put(write)
 

@@ -243,6 +243,40 @@ class Repository:
         with self._transaction() as conn:
             return self._upsert_watch(conn, spec, origin=origin, now=now)
 
+    def add_watches(
+        self, specs: Sequence[WatchSpec], *, origin: str, now: datetime
+    ) -> tuple[list[WatchRecord], list[WatchSpec]]:
+        """Add, in one transaction, the watches not already active, whether by URL or by
+        what the URL names (the same posting or board under another address); a removed
+        watch is revived. New watches start spread out, not in the same second.
+        Returns the watches added and the specs skipped as already watched."""
+        added: list[WatchRecord] = []
+        skipped: list[WatchSpec] = []
+        with self._transaction() as conn:
+            active_urls, followed = self._active(conn)
+            for spec in specs:
+                if spec.url in active_urls or (spec.source_kind, spec.source_id) in followed:
+                    skipped.append(spec)
+                    continue
+                first = now + min(spec.interval, NEW_WATCH_SPACING * len(added))
+                added.append(
+                    self._upsert_watch(conn, spec, origin=origin, now=now, first_check_at=first)
+                )
+                active_urls.add(spec.url)
+                followed.add((spec.source_kind, spec.source_id))
+        return added, skipped
+
+    def _active(self, conn: Connection) -> tuple[set[str], set[tuple[str, str]]]:
+        """URLs of active watches, and the (kind, id) of what they watch."""
+        live = watches.c.removed_at.is_(None)
+        urls = set(conn.execute(select(watches.c.url).where(live)).scalars())
+        named = conn.execute(
+            select(postings.c.source_kind, postings.c.source_id)
+            .join(watches, watches.c.id == postings.c.watch_id)
+            .where(live, postings.c.role != "member")
+        )
+        return urls, {(kind, source_id) for kind, source_id in named}
+
     def sync_config_watches(self, specs: Sequence[WatchSpec], *, now: datetime) -> None:
         """Make the config's watches active and retire config watches no longer listed.
 

@@ -12,7 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import cli
+from monitor.config import load_config
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.store.engine import create_db_engine
+from monitor.store.repository import Repository, WatchRecord
 
 
 @pytest.fixture
@@ -29,6 +32,14 @@ def config_file(tmp_path: Path, db_url: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def stored_watches(config: Path) -> list[WatchRecord]:
+    engine = create_db_engine(load_config(config).database_url)
+    try:
+        return Repository(engine).list_watches()
+    finally:
+        engine.dispose()
 
 
 def invoke(config: Path, *args: str) -> Result:
@@ -568,3 +579,92 @@ def test_read_commands_load_no_http_client_channels_parsers_or_migrations(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_watch_import_adds_skips_and_refuses_naming_each_line(
+    config_file: Path, tmp_path: Path
+) -> None:
+    assert invoke(config_file, "watch", "add", "https://example.com/jobs/1").exit_code == 0
+    listing = tmp_path / "watches.txt"
+    listing.write_text(
+        "https://boards.greenhouse.io/acme\n"
+        "https://example.com/jobs/1\n"  # already watched
+        "https://example.com/jobs/2\n"
+        "https://example.com/jobs/2\n"  # twice in the file
+        "http://10.1.2.3/jobs/3\n"  # never fetchable
+        "https://example.com/jobs/4\n",
+        encoding="utf-8",
+    )
+    result = invoke(
+        config_file, "watch", "import", str(listing), "--interval", "6h", "--title", "engineer"
+    )
+    assert result.exit_code == 1, result.output
+    assert "added 3 watches, skipped 2 already watched, refused 1" in result.output
+    assert (
+        f"refused  {listing}, line 5: http://10.1.2.3/jobs/3: can never be fetched" in result.output
+    )
+    rows = {r.url: r for r in stored_watches(config_file)}
+    assert set(rows) == {
+        "https://example.com/jobs/1",
+        "https://boards.greenhouse.io/acme",
+        "https://example.com/jobs/2",
+        "https://example.com/jobs/4",
+    }
+    assert rows["https://example.com/jobs/4"].interval == timedelta(hours=6)
+    # The option filters go to boards only; a posting among them is not refused.
+    board_filters = rows["https://boards.greenhouse.io/acme"].filters
+    assert board_filters is not None
+    assert board_filters.title == ("engineer",)
+    again = invoke(config_file, "watch", "import", str(listing))
+    assert "added 0 watches, skipped 5 already watched, refused 1" in again.output
+
+
+def test_watch_import_toml_with_per_watch_settings_and_from_stdin(
+    config_file: Path, tmp_path: Path
+) -> None:
+    listing = tmp_path / "watches.toml"
+    listing.write_text(
+        '[[watches]]\nurl = "https://example.com/jobs/7"\ncron = "0 9 * * mon-fri"\n'
+        '[[watches]]\nurl = "https://example.com/jobs/8"\nfilters = { title = ["x"] }\n',
+        encoding="utf-8",
+    )
+    result = invoke(config_file, "watch", "import", str(listing))
+    assert result.exit_code == 1
+    assert (
+        "watches[1]: https://example.com/jobs/8: filters: filters only apply to boards"
+        in result.output
+    )
+    rows = stored_watches(config_file)
+    assert [(r.url, r.cron) for r in rows] == [("https://example.com/jobs/7", "0 9 * * mon-fri")]
+    piped = CliRunner().invoke(
+        cli,
+        ["--config", str(config_file), "watch", "import", "-"],
+        input="https://example.com/jobs/9\n",
+    )
+    assert piped.exit_code == 0, piped.output
+    assert "added 1 watch," in piped.output
+
+
+def test_watch_import_of_an_unreadable_file_is_one_line_naming_it(
+    config_file: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "w.json"
+    broken.write_text("[", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "watch", "import", str(broken)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"configuration error: {broken}: not valid JSON")
+    missing = CliRunner().invoke(
+        cli, ["--config", str(config_file), "watch", "import", str(tmp_path / "nope.txt")]
+    )
+    assert missing.exit_code == 2
+    assert "nope.txt: cannot read it: No such file or directory" in missing.output
+
+
+def test_check_shows_no_progress_when_stderr_is_not_a_terminal(
+    config_file: Path, server: SeedServer
+) -> None:
+    assert invoke(config_file, "watch", "add", server.url).exit_code == 0
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "check"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert len(result.stdout.strip().splitlines()) == 1
