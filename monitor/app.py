@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TextIO, TypeVar
 
 import httpx
@@ -60,6 +61,7 @@ from monitor.urls import shown_url, url_problem
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 IMPORT_CHUNK = 500
+DELIVERY_BATCH = 100
 
 
 @dataclass(slots=True)
@@ -383,25 +385,55 @@ class App:
     async def check_all(self, progress: Progress | None = None) -> PassReport:
         """One pass over every active posting, due or not, then deliver alerts."""
         progress = progress or NoProgress()
-        states = await self.db(lambda: self.repo.claim_all(now=self.clock.now(), lease=self.lease))
-        progress.start(len(states), what="checking")
+        progress.start(await self.db(self.repo.active_count), what="checking")
+        runner = CheckRunner(self, progress=progress)
         try:
-            report = await CheckRunner(self, progress=progress).run_all(states)
+            report = await runner.run_all(self._claimed_in_parts())
         finally:
             progress.finish()
-        report.delivery = await self.deliver()
+        # One-shot: send everything queued now, not one batch (the daemon comes back).
+        report.delivery = await self.deliver(drain=True)
         return report
 
-    async def deliver(self) -> DeliveryReport:
-        """Send what is due: alerts one by one, and the digests whose time has come."""
-        single = await deliver_due(
-            self.repo,
-            self.notifier,
-            self.clock,
-            self.retry,
-            db=self.db,
-            digests=frozenset(self.digests),
+    async def _claimed_in_parts(self) -> AsyncIterator[PostingState]:
+        """Every active posting, leased a part at a time as the pass reaches it, so
+        10,000 watches' stored versions are never all in memory at once."""
+        last = 0
+        size = self.config.scheduler.batch_size
+        while True:
+            part = await self.db(partial(self._claim_part, limit=size, after_id=last))
+            for state in part:
+                yield state
+            if len(part) < size:
+                return
+            last = part[-1].id
+
+    def _claim_part(self, *, limit: int, after_id: int) -> list[PostingState]:
+        return self.repo.claim_all(
+            now=self.clock.now(), lease=self.lease, limit=limit, after_id=after_id
         )
+
+    async def deliver(self, *, drain: bool = False) -> DeliveryReport:
+        """Send what is due: alerts one by one (a batch; ``drain``: until none is due),
+        and the digests whose time has come."""
+        sent = retrying = failed = 0
+        while True:
+            batch = await deliver_due(
+                self.repo,
+                self.notifier,
+                self.clock,
+                self.retry,
+                limit=DELIVERY_BATCH,
+                db=self.db,
+                digests=frozenset(self.digests),
+            )
+            sent, retrying, failed = (
+                sent + batch.sent,
+                retrying + batch.retrying,
+                failed + batch.failed,
+            )
+            if not drain or batch.sent + batch.retrying + batch.failed < DELIVERY_BATCH:
+                break
         context = DigestContext(
             repo=self.repo,
             notifier=self.notifier,
@@ -412,9 +444,9 @@ class App:
         )
         digests = await deliver_digests(context, self.digests)
         report = DeliveryReport(
-            sent=single.sent + digests.sent,
-            retrying=single.retrying + digests.retrying,
-            failed=single.failed + digests.failed,
+            sent=sent + digests.sent,
+            retrying=retrying + digests.retrying,
+            failed=failed + digests.failed,
         )
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
         return report

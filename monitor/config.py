@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -453,7 +454,7 @@ class MonitorConfig(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:
         names = [c.name for c in self.channels]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
+        duplicated = sorted(n for n, count in Counter(names).items() if count > 1)
         if duplicated:
             raise ValueError(f"channel names must be unique: {', '.join(duplicated)}")
         known = set(names) | {t for c in self.channels for t in c.tags}
@@ -463,12 +464,13 @@ class MonitorConfig(_Strict):
                 _known_targets(known, rule.channels, f"watches[{index}].rules[{r}].channels")
         for r, rule in enumerate(self.rules):
             _known_targets(known, rule.channels, f"rules[{r}].channels")
+        networks = self.http.networks()
         for index, watch in enumerate(self.watches):
-            problem = url_problem(watch.url, self.http.networks())
+            problem = url_problem(watch.url, networks)
             if problem is not None:
                 raise ValueError(f"watches[{index}].url: can never be fetched: {problem}")
-        urls = [w.url for w in self.watches]
-        repeated = sorted({u for u in urls if urls.count(u) > 1})
+        counts = Counter(w.url for w in self.watches)
+        repeated = sorted(u for u, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(f"a URL is watched twice: {', '.join(repeated)}")
         return self

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -165,13 +165,22 @@ class CheckRunner:
             await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
         self._app.metrics.inflight.set(len(self._inflight))
 
-    async def run_all(self, states: Iterable[PostingState]) -> PassReport:
-        for state in states:
-            while self.free <= 0:
-                await self.wait_for_room()
-            self.start(state)
+    async def run_all(
+        self, states: Iterable[PostingState] | AsyncIterable[PostingState]
+    ) -> PassReport:
+        if isinstance(states, AsyncIterable):
+            async for state in states:
+                await self._start_when_free(state)
+        else:
+            for state in states:
+                await self._start_when_free(state)
         await self.settle()
         return self.report
+
+    async def _start_when_free(self, state: PostingState) -> None:
+        while self.free <= 0:
+            await self.wait_for_room()
+        self.start(state)
 
     async def settle(self, timeout: float | None = None) -> set[asyncio.Task[None]]:
         """Wait for running checks (up to ``timeout``), then write their results.

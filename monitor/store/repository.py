@@ -250,20 +250,34 @@ class Repository:
         what the URL names (the same posting or board under another address); a removed
         watch is revived. New watches start spread out, not in the same second.
         Returns the watches added and the specs skipped as already watched."""
-        added: list[WatchRecord] = []
         skipped: list[WatchSpec] = []
         with self._transaction() as conn:
             active_urls, followed = self._active(conn)
+            stored_urls = set(conn.execute(select(watches.c.url)).scalars())
+            revived: list[int] = []
+            fresh: list[tuple[WatchSpec, datetime]] = []
             for spec in specs:
                 if spec.url in active_urls or (spec.source_kind, spec.source_id) in followed:
                     skipped.append(spec)
                     continue
-                first = now + min(spec.interval, NEW_WATCH_SPACING * len(added))
-                added.append(
-                    self._upsert_watch(conn, spec, origin=origin, now=now, first_check_at=first)
-                )
+                spacing = NEW_WATCH_SPACING * (len(revived) + len(fresh))
+                first = now + min(spec.interval, spacing)
+                if spec.url in stored_urls:  # removed before: revived, history and all
+                    record = self._upsert_watch(
+                        conn, spec, origin=origin, now=now, first_check_at=first
+                    )
+                    revived.append(record.id)
+                else:
+                    fresh.append((spec, first))
                 active_urls.add(spec.url)
                 followed.add((spec.source_kind, spec.source_id))
+            ids = revived + self._insert_watches(conn, fresh, origin=origin, now=now)
+            added = (
+                [_watch(row) for row in conn.execute(select(watches).where(watches.c.id.in_(ids)))]
+                if ids
+                else []
+            )
+            added.sort(key=lambda w: w.id)
         return added, skipped
 
     def _active(self, conn: Connection) -> tuple[set[str], set[tuple[str, str]]]:
@@ -285,13 +299,18 @@ class Repository:
         unchanged configuration costs one read and no write."""
         with self._transaction() as conn:
             stored = {row.url: row for row in conn.execute(select(watches))}
+            fresh: list[tuple[WatchSpec, datetime]] = []
             for index, spec in enumerate(specs):
                 row = stored.get(spec.url)
                 if row is not None and _same_watch(row, spec, origin="config"):
                     continue
                 # Many watches added at once start spread out, not in the same second.
                 first = now + min(spec.interval, NEW_WATCH_SPACING * index)
-                self._upsert_watch(conn, spec, origin="config", now=now, first_check_at=first)
+                if row is None:
+                    fresh.append((spec, first))
+                else:
+                    self._upsert_watch(conn, spec, origin="config", now=now, first_check_at=first)
+            self._insert_watches(conn, fresh, origin="config", now=now)
             listed = {s.url for s in specs}
             retired = [
                 row.id
@@ -303,6 +322,55 @@ class Repository:
                     update(watches).where(watches.c.id.in_(retired)).values(removed_at=now)
                 )
 
+    def _insert_watches(
+        self,
+        conn: Connection,
+        fresh: Sequence[tuple[WatchSpec, datetime]],
+        *,
+        origin: str,
+        now: datetime,
+    ) -> list[int]:
+        """Insert watches whose URLs are new to the database, a few statements for all
+        of them (a first start with 10,000 configured watches, a large import); their
+        postings are created, or re-attached when another URL named them before."""
+        if not fresh:
+            return []
+        rows = conn.execute(
+            insert(watches).returning(watches.c.id, sort_by_parameter_order=True),
+            [
+                {"url": spec.url, "created_at": now, **_watch_values(spec, origin)}
+                for spec, _first in fresh
+            ],
+        )
+        ids = [row.id for row in rows]
+        known = {
+            (kind, source_id): posting_id
+            for posting_id, kind, source_id in conn.execute(
+                select(postings.c.id, postings.c.source_kind, postings.c.source_id)
+            )
+        }
+        new_postings: dict[tuple[str, str], dict[str, Any]] = {}
+        moved = []
+        for watch_id, (spec, first) in zip(ids, fresh, strict=True):
+            key = (spec.source_kind, spec.source_id)
+            posting_id = known.get(key)
+            if posting_id is not None:
+                moved.append({"posting_id": posting_id, "new_watch_id": watch_id})
+            elif key in new_postings:  # two URLs for one posting: the later watch has it
+                new_postings[key]["watch_id"] = watch_id
+            else:
+                new_postings[key] = _new_posting(watch_id, spec, now, first)
+        if new_postings:
+            conn.execute(insert(postings), list(new_postings.values()))
+        if moved:
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == bindparam("posting_id"))
+                .values(watch_id=bindparam("new_watch_id")),
+                moved,
+            )
+        return ids
+
     def _upsert_watch(
         self,
         conn: Connection,
@@ -312,15 +380,7 @@ class Repository:
         now: datetime,
         first_check_at: datetime | None = None,
     ) -> WatchRecord:
-        values = {
-            "source_kind": spec.source_kind,
-            "interval_seconds": int(spec.interval.total_seconds()),
-            "cron": spec.cron,
-            "channels": list(spec.channels),
-            "origin": origin,
-            "removed_at": None,
-            "filters": spec.filters.to_dict() if spec.is_board else None,
-        }
+        values = _watch_values(spec, origin)
         row = conn.execute(select(watches).where(watches.c.url == spec.url)).first()
         if row is None:
             watch_id = conn.execute(
@@ -340,21 +400,7 @@ class Repository:
         )
         existing = conn.execute(select(postings.c.id).where(key)).first()
         if existing is None:
-            conn.execute(
-                insert(postings).values(
-                    watch_id=watch_id,
-                    source_kind=spec.source_kind,
-                    source_id=spec.source_id,
-                    url=spec.url,
-                    title="",
-                    status=PostingStatus.OPEN.value,
-                    next_check_at=first,
-                    consecutive_failures=0,
-                    gone_count=0,
-                    created_at=now,
-                    role="board" if spec.is_board else "single",
-                )
-            )
+            conn.execute(insert(postings).values(**_new_posting(watch_id, spec, now, first)))
         else:
             conn.execute(update(postings).where(key).values(watch_id=watch_id))
 
@@ -382,12 +428,21 @@ class Repository:
         """Lease up to ``limit`` due postings so no other worker checks them meanwhile."""
         return self._claim(now=now, lease=lease, limit=limit, due_only=True)
 
-    def claim_all(self, *, now: datetime, lease: timedelta) -> list[PostingState]:
-        """Lease every active posting not already leased (for one full pass)."""
-        return self._claim(now=now, lease=lease, limit=None, due_only=False)
+    def claim_all(
+        self, *, now: datetime, lease: timedelta, limit: int | None = None, after_id: int = 0
+    ) -> list[PostingState]:
+        """Lease every active posting not already leased (for one full pass), in order of
+        id; a pass taken in parts passes the last id it got as ``after_id``."""
+        return self._claim(now=now, lease=lease, limit=limit, due_only=False, after_id=after_id)
 
     def _claim(
-        self, *, now: datetime, lease: timedelta, limit: int | None, due_only: bool
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int | None,
+        due_only: bool,
+        after_id: int = 0,
     ) -> list[PostingState]:
         # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
         # whole states with their stored versions spilled to disk on every claim.
@@ -396,11 +451,14 @@ class Repository:
             .join(watches, watches.c.id == postings.c.watch_id)
             .where(watches.c.removed_at.is_(None), postings.c.role != "member")
             .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
-            .order_by(postings.c.next_check_at, postings.c.id)
             .limit(limit)
         )
         if due_only:
-            pick = pick.where(postings.c.next_check_at <= now)
+            pick = pick.where(postings.c.next_check_at <= now).order_by(
+                postings.c.next_check_at, postings.c.id
+            )
+        else:
+            pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
         with self._transaction() as conn:
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(of=postings, skip_locked=True)
@@ -831,6 +889,16 @@ class Repository:
                 for row in conn.execute(query)
             ]
 
+    def active_count(self) -> int:
+        """Postings and boards that active watches check (not board members)."""
+        query = (
+            select(func.count())
+            .select_from(postings.join(watches, watches.c.id == postings.c.watch_id))
+            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+        )
+        with self._transaction() as conn:
+            return int(conn.scalar(query) or 0)
+
     def due_count(self, *, now: datetime) -> int:
         """Active postings due and not leased (the queue a dispatcher has not reached)."""
         query = (
@@ -1088,6 +1156,34 @@ __all__ = [
     "WatchStatus",
     "WatchSpec",
 ]
+
+
+def _watch_values(spec: WatchSpec, origin: str) -> dict[str, Any]:
+    return {
+        "source_kind": spec.source_kind,
+        "interval_seconds": int(spec.interval.total_seconds()),
+        "cron": spec.cron,
+        "channels": list(spec.channels),
+        "origin": origin,
+        "removed_at": None,
+        "filters": spec.filters.to_dict() if spec.is_board else None,
+    }
+
+
+def _new_posting(watch_id: int, spec: WatchSpec, now: datetime, first: datetime) -> dict[str, Any]:
+    return {
+        "watch_id": watch_id,
+        "source_kind": spec.source_kind,
+        "source_id": spec.source_id,
+        "url": spec.url,
+        "title": "",
+        "status": PostingStatus.OPEN.value,
+        "next_check_at": first,
+        "consecutive_failures": 0,
+        "gone_count": 0,
+        "created_at": now,
+        "role": "board" if spec.is_board else "single",
+    }
 
 
 def _same_watch(row: Any, spec: WatchSpec, *, origin: str) -> bool:

@@ -188,3 +188,30 @@ def test_pay_removed_from_one_posting_is_alerted_at_once(board: Board) -> None:
     assert [t for t in board.titles() if "removed" in t] == [
         "Northwind Robotics · Data Scientist: salary range (New York) removed: 140,000–170,000 USD/yr"
     ]
+
+
+def _jobs(count: int) -> str:
+    jobs = [
+        {
+            "id": 9_000 + n,
+            "title": f"Engineer {n}",
+            "absolute_url": f"https://boards.greenhouse.io/northwind/jobs/{9_000 + n}",
+            "location": {"name": "Remote"},
+            "updated_at": "2026-11-01T00:00:00Z",
+            "content": html.escape("<p>Build things.</p>"),
+        }
+        for n in range(count)
+    ]
+    return json.dumps({"jobs": jobs})
+
+
+def test_one_check_sends_every_alert_it_queued_not_one_batch(board: Board) -> None:
+    """`check` is all a cron user runs: 150 new postings are 150 alerts in that run,
+    not 100 now and the rest at the next run."""
+    board.server.publish(API, _jobs(1), content_type="application/json")
+    assert board.check() is CheckOutcome.BASELINE
+    board.server.publish(API, _jobs(151), content_type="application/json")
+    board.clock.advance(timedelta(hours=1))
+    report = asyncio.run(board.app.check_all())
+    assert report.delivery.sent == 150
+    assert len(board.titles()) == 150
