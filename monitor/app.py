@@ -406,7 +406,7 @@ class App:
                 yield state
             if len(part) < size:
                 return
-            last = part[-1].id
+            last = max(state.id for state in part)
 
     def _claim_part(self, *, limit: int, after_id: int) -> list[PostingState]:
         return self.repo.claim_all(

@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.local import LocalEngine
 from monitor.model import CheckOutcome
 from monitor.store.repository import WatchSpec
+from monitor.store.tables import postings
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text
 
@@ -310,4 +312,24 @@ def test_a_stop_during_a_delivery_finishes_it_without_a_traceback(
     assert len(notifier.sent) == 1
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert not any(r.exc_info for r in caplog.records)
+    asyncio.run(app.aclose())
+
+
+def test_a_one_shot_pass_in_parts_checks_each_posting_once(db_url: str) -> None:
+    """`check` leases the pass a part at a time; postings due in an order other than
+    their ids must still each be checked exactly once."""
+    site = Site()
+    app = make_app(db_url, site, scheduler={"batch_size": 7})
+    watch_many(app, 40)
+    with app.engine.begin() as conn:  # due in reverse order of id
+        for posting_id in conn.scalars(select(postings.c.id)).all():
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == posting_id)
+                .values(next_check_at=app.clock.now() - timedelta(seconds=posting_id))
+            )
+    report = asyncio.run(app.check_all())
+    assert report.checked == 40
+    assert len(site.hits) == 40
+    assert set(site.hits.values()) == {1}
     asyncio.run(app.aclose())
