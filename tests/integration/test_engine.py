@@ -330,7 +330,7 @@ def test_a_one_shot_pass_in_parts_checks_each_posting_once(db_url: str) -> None:
 
     async def claimed() -> list[int]:
         ids = []
-        async for state in app._claimed_in_parts():  # noqa: SLF001 - what we test
+        async for state in app._claimed_in_parts():
             ids.append(state.id)
             # Written at once, as a fast check is: its lease ends before the pass does.
             await app.db(partial(app.repo.release_leases, [state.id]))
