@@ -21,7 +21,7 @@ from typing import TextIO, TypeVar
 import httpx
 
 from monitor.clock import Clock, SystemClock
-from monitor.config import MonitorConfig, parse_daily_time
+from monitor.config import MonitorConfig, WatchConfig, parse_daily_time
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
@@ -124,6 +124,9 @@ class App:
         check_reachable(self.engine)
         if self.config.database.auto_migrate:
             upgrade(self.engine)
+        stored = {w.url: w for w in self.repo.list_watches(include_removed=True)}
+        # A watch stored as configured needs no source detection (a tenth of a second
+        # per thousand watches, paid by every `check`).
         specs = [
             self.watch_spec(
                 w.url,
@@ -133,8 +136,11 @@ class App:
                 cron=w.cron,
             )
             for w in self.config.watches
+            if not _stored_as_configured(stored.get(w.url), w)
         ]
-        self.repo.sync_config_watches(specs, now=self.clock.now())
+        self.repo.sync_config_watches(
+            specs, listed={w.url for w in self.config.watches}, now=self.clock.now()
+        )
 
     async def aclose(self) -> None:
         self.metrics.close()
@@ -450,6 +456,18 @@ class App:
         )
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
         return report
+
+
+def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> bool:
+    if record is None or record.removed_at is not None or record.origin != "config":
+        return False
+    filters = BoardFilters(**watch.filters.model_dump())
+    return (
+        record.interval == watch.interval
+        and record.cron == watch.cron
+        and record.channels == watch.channels
+        and (record.filters == filters if record.filters is not None else filters == BoardFilters())
+    )
 
 
 def digest_schedules(config: MonitorConfig) -> dict[str, DigestSchedule]:

@@ -291,8 +291,16 @@ class Repository:
         )
         return urls, {(kind, source_id) for kind, source_id in named}
 
-    def sync_config_watches(self, specs: Sequence[WatchSpec], *, now: datetime) -> None:
-        """Make the config's watches active and retire config watches no longer listed.
+    def sync_config_watches(
+        self,
+        specs: Sequence[WatchSpec],
+        *,
+        now: datetime,
+        listed: Collection[str] | None = None,
+    ) -> None:
+        """Make the config's watches active and retire config watches no longer listed
+        (``listed``: every URL the configuration names, when ``specs`` leaves out those
+        the caller knows are stored as configured; default: the specs' URLs).
 
         Every start runs this, at 10,000 watches too: the stored watches are read in one
         query and only those that differ from the configuration are written, so an
@@ -311,7 +319,7 @@ class Repository:
                 else:
                     self._upsert_watch(conn, spec, origin="config", now=now, first_check_at=first)
             self._insert_watches(conn, fresh, origin="config", now=now)
-            listed = {s.url for s in specs}
+            listed = set(listed) if listed is not None else {s.url for s in specs}
             retired = [
                 row.id
                 for row in stored.values()
