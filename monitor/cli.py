@@ -7,6 +7,7 @@ Every ``MonitorError`` becomes one line on stderr and a non-zero exit code
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import signal
@@ -15,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -184,6 +185,81 @@ async def _serve(app: App) -> None:
     await LocalEngine(app).run(stop)
 
 
+@dataclass(frozen=True, slots=True)
+class _WatchOptions:
+    every: timedelta
+    cron: str | None
+    channels: tuple[str, ...]
+    filters: BoardFilters
+
+
+def _watch_options(where: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The schedule, channel and board-filter options of `watch add` and `watch import`,
+    checked and handed to the command as one ``options`` value; ``where`` says when
+    they apply."""
+    decorators = [
+        click.option(
+            "--interval",
+            default="1h",
+            show_default=True,
+            help=f"Time between checks (90s, 15m, 1h, 1d){where}.",
+        ),
+        click.option(
+            "--cron",
+            default=None,
+            help="Check on a cron schedule instead of an interval, e.g. "
+            f"'0 9 * * mon-fri Europe/Berlin'{where}.",
+        ),
+        click.option(
+            "--channel",
+            "channels",
+            multiple=True,
+            help=f"Channel name or tag to alert (repeatable){where}.",
+        ),
+        click.option(
+            "--title", "titles", multiple=True, help="Boards: follow titles with this word."
+        ),
+        click.option(
+            "--exclude-title", "excluded", multiple=True, help="Boards: skip titles with this word."
+        ),
+        click.option(
+            "--department", "departments", multiple=True, help="Boards: follow this department."
+        ),
+        click.option(
+            "--location", "locations", multiple=True, help="Boards: follow postings in this place."
+        ),
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def with_options(
+            *args: Any,
+            interval: str,
+            cron: str | None,
+            channels: tuple[str, ...],
+            titles: tuple[str, ...],
+            excluded: tuple[str, ...],
+            departments: tuple[str, ...],
+            locations: tuple[str, ...],
+            **kwargs: Any,
+        ) -> None:
+            every = _duration(interval)
+            if cron is not None:
+                cron, every = _cron(cron, interval_given=_given(interval))
+            filters = BoardFilters(
+                title=titles, exclude_title=excluded, department=departments, location=locations
+            )
+            options = _WatchOptions(every=every, cron=cron, channels=channels, filters=filters)
+            command(*args, options=options, **kwargs)
+
+        wrapped: Callable[..., None] = with_options
+        for decorator in reversed(decorators):
+            wrapped = decorator(wrapped)
+        return wrapped
+
+    return decorate
+
+
 @cli.group()
 def watch() -> None:
     """Add, list and remove watched postings."""
@@ -191,47 +267,19 @@ def watch() -> None:
 
 @watch.command("add")
 @click.argument("url")
-@click.option(
-    "--interval", default="1h", show_default=True, help="Time between checks (90s, 15m, 1h, 1d)."
-)
-@click.option(
-    "--cron",
-    default=None,
-    help="Check on a cron schedule instead of an interval, e.g. '0 9 * * mon-fri Europe/Berlin'.",
-)
-@click.option(
-    "--channel", "channels", multiple=True, help="Channel name or tag to alert (repeatable)."
-)
-@click.option("--title", "titles", multiple=True, help="Boards: follow titles with this word.")
-@click.option(
-    "--exclude-title", "excluded", multiple=True, help="Boards: skip titles with this word."
-)
-@click.option("--department", "departments", multiple=True, help="Boards: follow this department.")
-@click.option(
-    "--location", "locations", multiple=True, help="Boards: follow postings in this place."
-)
+@_watch_options()
 @pass_state
-def watch_add(
-    state: _State,
-    url: str,
-    interval: str,
-    cron: str | None,
-    channels: tuple[str, ...],
-    titles: tuple[str, ...],
-    excluded: tuple[str, ...],
-    departments: tuple[str, ...],
-    locations: tuple[str, ...],
-) -> None:
+def watch_add(state: _State, url: str, options: _WatchOptions) -> None:
     """Watch a posting or a whole board (the source is picked from the URL)."""
-    every = _duration(interval)
-    if cron is not None:
-        cron, every = _cron(cron, interval_given=_given(interval))
-    filters = BoardFilters(
-        title=titles, exclude_title=excluded, department=departments, location=locations
-    )
     app = state.app()
     try:
-        record = app.add_watch(url, interval=every, channels=channels, filters=filters, cron=cron)
+        record = app.add_watch(
+            url,
+            interval=options.every,
+            channels=options.channels,
+            filters=options.filters,
+            cron=options.cron,
+        )
     finally:
         asyncio.run(app.aclose())
     what = "board" if record.filters is not None else "posting"
@@ -242,33 +290,9 @@ def watch_add(
 
 @watch.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
-@click.option(
-    "--interval", default="1h", show_default=True, help="Time between checks, where FILE sets none."
-)
-@click.option("--cron", default=None, help="Cron schedule instead, where FILE sets none.")
-@click.option(
-    "--channel", "channels", multiple=True, help="Channel name or tag, where FILE names none."
-)
-@click.option("--title", "titles", multiple=True, help="Boards: follow titles with this word.")
-@click.option(
-    "--exclude-title", "excluded", multiple=True, help="Boards: skip titles with this word."
-)
-@click.option("--department", "departments", multiple=True, help="Boards: follow this department.")
-@click.option(
-    "--location", "locations", multiple=True, help="Boards: follow postings in this place."
-)
+@_watch_options(", where FILE sets none")
 @pass_state
-def watch_import(
-    state: _State,
-    file: Path,
-    interval: str,
-    cron: str | None,
-    channels: tuple[str, ...],
-    titles: tuple[str, ...],
-    excluded: tuple[str, ...],
-    departments: tuple[str, ...],
-    locations: tuple[str, ...],
-) -> None:
+def watch_import(state: _State, file: Path, options: _WatchOptions) -> None:
     """Watch every URL in FILE ('-': standard input) in one go.
 
     FILE is one URL per line ('#' starts a comment), or, named *.toml, [[watches]]
@@ -279,12 +303,6 @@ def watch_import(
     """
     from monitor.imports import read_watch_list
 
-    every = _duration(interval)
-    if cron is not None:
-        cron, every = _cron(cron, interval_given=_given(interval))
-    filters = BoardFilters(
-        title=titles, exclude_title=excluded, department=departments, location=locations
-    )
     name = "standard input" if str(file) == "-" else str(file)
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
@@ -299,10 +317,10 @@ def watch_import(
     try:
         report = app.import_watches(
             entries,
-            interval=every,
-            cron=cron,
-            channels=channels,
-            filters=filters,
+            interval=options.every,
+            cron=options.cron,
+            channels=options.channels,
+            filters=options.filters,
             progress=progress_for(sys.stderr),
         )
     finally:
