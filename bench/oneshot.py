@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -128,7 +129,7 @@ def run_check(name: str, config: Path, checks: int) -> OneShot:
 
 
 async def daemon_passes(
-    workdir: Path, site: Site, port: int, args: argparse.Namespace
+    workdir: Path, site: Site, port: int, args: argparse.Namespace, reload: Callable[[], None]
 ) -> list[Any]:
     """The daemon's engine over the same pages (no board), first and second pass."""
     engine_args = argparse.Namespace(database=None, concurrency=args.concurrency, readers=None)
@@ -143,6 +144,7 @@ async def daemon_passes(
         tune_gc()
         first = await run_pass(app, "daemon 1: all new")
         site.mutate(args.change_share)
+        reload()
         second = await run_pass(app, "daemon 2: 10% changed")
     finally:
         await app.aclose()
@@ -163,8 +165,12 @@ def measure(postings: int, args: argparse.Namespace) -> dict[str, Any]:
             second = run_check("one-shot 2: 10% changed", config, postings)
             # The daemon on a site of its own, in the same state as the one-shot's was.
             daemon_site = Site(workdir / "www-daemon", postings, board_jobs=0)
-        with http_server(daemon_site.root, args.server) as (port, _name, _process):
-            daemon = asyncio.run(daemon_passes(workdir / "daemon", daemon_site, port, args))
+        with http_server(daemon_site.root, args.server) as (port, name, server):
+            daemon = asyncio.run(
+                daemon_passes(
+                    workdir / "daemon", daemon_site, port, args, lambda: reload_server(name, server)
+                )
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     shares = [

@@ -8,6 +8,7 @@ them and SQLite sees one writer at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 IMPORT_CHUNK = 500
 DELIVERY_BATCH = 100
+DELIVER_DURING_PASS_EVERY = 0.5
 
 
 @dataclass(slots=True)
@@ -389,17 +391,31 @@ class App:
         return [replace(d, notice=True) for d in self.plan(state, posting, [change])]
 
     async def check_all(self, progress: Progress | None = None) -> PassReport:
-        """One pass over every active posting, due or not, then deliver alerts."""
+        """One pass over every active posting, due or not, delivering alerts as they
+        are queued (as the daemon does) and then every one still due."""
         progress = progress or NoProgress()
         progress.start(await self.db(self.repo.active_count), what="checking")
         runner = CheckRunner(self, progress=progress)
+        checked = asyncio.Event()
+        meanwhile = asyncio.create_task(self._deliver_until(checked), name="monitor-deliver")
         try:
             report = await runner.run_all(self._claimed_in_parts())
         finally:
             progress.finish()
+            checked.set()
+            sent_meanwhile = await meanwhile
         # One-shot: send everything queued now, not one batch (the daemon comes back).
-        report.delivery = await self.deliver(drain=True)
+        report.delivery = _added(sent_meanwhile, await self.deliver(drain=True))
         return report
+
+    async def _deliver_until(self, done: asyncio.Event) -> DeliveryReport:
+        total = DeliveryReport()
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), DELIVER_DURING_PASS_EVERY)
+            if not done.is_set():
+                total = _added(total, await self.deliver())
+        return total
 
     async def _claimed_in_parts(self) -> AsyncIterator[PostingState]:
         """Every active posting, leased a part at a time as the pass reaches it, so
@@ -456,6 +472,14 @@ class App:
         )
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
         return report
+
+
+def _added(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:
+    return DeliveryReport(
+        sent=first.sent + second.sent,
+        retrying=first.retrying + second.retrying,
+        failed=first.failed + second.failed,
+    )
 
 
 def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> bool:
