@@ -91,3 +91,22 @@ def test_daemon_benchmark_finds_every_change_on_a_small_site(
     assert first["outcomes"] == {"baseline": 41}
     assert second["outcomes"] == {"changed": 5, "not_modified": 36}  # the board counts once
     assert third["outcomes"] == {"not_modified": 41}
+
+
+def test_oneshot_benchmark_runs_check_as_a_process_beside_the_daemon(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import oneshot
+
+    args = ["--postings", "30", "--server", "python", "--repeats", "1", "--json"]
+    code = oneshot.main(args)
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert set(result["startup"]) == {"--version", "status"}
+    (run,) = result["runs"]
+    first, second = run["oneshot"]
+    assert first["summary"].startswith("checked 30 postings (30 baseline)")
+    assert second["summary"].startswith("checked 30 postings (3 changed, 27 not_modified)")
+    assert "alerts: 3 sent" in second["summary"]
+    assert first["peak_rss_mb"] > 0
+    assert [d["checks"] for d in run["daemon"]] == [30, 30]
