@@ -394,6 +394,7 @@ class App:
         """One pass over every active posting, due or not, delivering alerts as they
         are queued (as the daemon does) and then every one still due."""
         progress = progress or NoProgress()
+        await self.reader.start()  # before leasing anything (see LocalEngine.run)
         progress.start(await self.db(self.repo.active_count), what="checking")
         runner = CheckRunner(self, progress=progress)
         checked = asyncio.Event()

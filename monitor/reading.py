@@ -44,6 +44,10 @@ _START_FAILURES = 3
 class PageReader(Protocol):
     """Turns a fetched page into postings with a source's parser."""
 
+    async def start(self) -> None:
+        """Be ready to read (reading also starts what is needed)."""
+        ...
+
     async def read(self, source: Source, page: FetchedPage, *, url: str) -> list[Posting]: ...
 
     async def aclose(self) -> None: ...
@@ -52,6 +56,9 @@ class PageReader(Protocol):
 class InlineReader:
     """Reads on the event loop itself: no isolation and no time limit
     (``reading.workers: 0``, and sources that cannot be sent to another process)."""
+
+    async def start(self) -> None:
+        return None
 
     async def read(self, source: Source, page: FetchedPage, *, url: str) -> list[Posting]:
         return read_page(source, page, url=url)
@@ -128,6 +135,10 @@ class ProcessReader:
         self._broken: str | None = None
         self._closed = False
         self._replacing: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        if not self._closed:
+            await self._ensure_started()
 
     async def read(self, source: Source, page: FetchedPage, *, url: str) -> list[Posting]:
         if self._closed:

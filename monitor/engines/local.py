@@ -57,6 +57,9 @@ class LocalEngine:
         address = settings.metrics_address()
         if address is not None:
             app.metrics.serve(*address)
+        # Readers up before the first claim: a posting leased while they start would
+        # wait out its lease if the daemon died meanwhile.
+        await app.reader.start()
         await app.db(
             lambda: app.repo.daemon_started(
                 self.daemon_id, host=socket.gethostname(), pid=os.getpid(), now=app.clock.now()
