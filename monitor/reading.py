@@ -193,9 +193,20 @@ class ProcessReader:
             target=serve, args=(theirs, self._sources), name="monitor-reader", daemon=True
         )
         # Starting talks to the fork server (and starts it the first time): not on the loop.
-        await asyncio.get_running_loop().run_in_executor(None, process.start)
+        started = asyncio.get_running_loop().run_in_executor(None, process.start)
+        try:
+            await asyncio.shield(started)
+        except BaseException:
+            # Cancelled (the pool is closing) or failed: whatever the start still does
+            # in its thread, the sockets are closed and the process ended after it.
+            started.add_done_callback(lambda _done: _abandon(process, ours, theirs))
+            raise
         theirs.close()
-        stream, writer = await asyncio.open_connection(sock=ours)
+        try:
+            stream, writer = await asyncio.open_connection(sock=ours)
+        except BaseException:
+            _abandon(process, ours, theirs)
+            raise
         worker = _Worker(process=process, sock=ours, stream=stream, writer=writer)
         worker.listener = asyncio.create_task(self._listen(worker), name="monitor-reader-listen")
         return worker
@@ -347,7 +358,9 @@ def serve(connection: socket.socket, sources: SourceRegistry) -> None:
     """A reader process: read pages until the other end closes."""
     # Ctrl-C reaches the whole process group; the main process decides when readers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with connection:
+    # The main process closing its end (it stops, or gave up on this reader) ends the
+    # loop: EOF while waiting, a broken pipe while answering.
+    with connection, contextlib.suppress(ConnectionError):
         connection.sendall(_framed(pickle.dumps((_READY,))))
         while (request := _receive(connection)) is not None:
             connection.sendall(_framed(_answer(request, sources)))
@@ -400,6 +413,15 @@ def _context() -> ForkServerContext | SpawnContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["monitor.reading"])
     return context
+
+
+def _abandon(process: BaseProcess, *sockets: socket.socket) -> None:
+    for sock in sockets:
+        sock.close()
+    with contextlib.suppress(ValueError, AssertionError):  # never started
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=1)
 
 
 def _join(workers: list[_Worker]) -> None:

@@ -4,6 +4,9 @@ check, while the event loop, other pages and shutdown carry on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -208,3 +211,19 @@ def test_a_reader_error_pickles_with_its_fields() -> None:
     assert str(back) == str(error)
     assert back.content_type == "text/plain"
     assert "secret" not in str(back)
+
+
+def test_closing_while_readers_start_leaves_no_socket_or_process() -> None:
+    async def run() -> list[int | None]:
+        reader = ProcessReader(SOURCES, workers=2, time_limit=1.0)
+        starting = asyncio.create_task(reader.start())
+        await asyncio.sleep(0.01)  # a worker is being started in the executor
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        await reader.aclose()
+        await asyncio.sleep(0.5)  # the abandoned start finishes and is cleaned up
+        return [p.exitcode for p in multiprocessing.active_children() if p.name == "monitor-reader"]
+
+    assert asyncio.run(run()) == []
+    gc.collect()  # an unclosed socket would warn here, and pytest fail the test
