@@ -6,6 +6,8 @@ left), and erased when the work ends; cron jobs, pipes and logs see nothing of i
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -84,7 +86,9 @@ class _Bar:
         )
         self._task = self._bar.add_task(what, total=total, errors=0)
         self._errors = 0
+        stream = console.file
         self._bar.start()
+        self._moved = _log_above(stream)
 
     def advance(self, count: int, failed: int) -> None:
         self._errors += failed
@@ -92,6 +96,19 @@ class _Bar:
 
     def stop(self) -> None:
         self._bar.stop()
+        for handler, stream in self._moved:
+            handler.setStream(stream)
+
+
+def _log_above(stream: IO[str]) -> list[tuple[logging.StreamHandler[IO[str]], IO[str]]]:
+    """Point log handlers writing to the bar's terminal at rich's stand-in for it, which
+    prints each line above the bar instead of through it. Returns what to restore."""
+    moved = []
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
+            moved.append((handler, handler.stream))
+            handler.setStream(sys.stderr)  # rich's proxy while the bar is shown
+    return moved
 
 
 def progress_for(stream: IO[str]) -> Progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from dataclasses import dataclass, field
 
 from monitor.app import App
@@ -67,3 +68,21 @@ def test_a_terminal_sees_done_of_total_and_failures() -> None:
 
 def test_no_terminal_no_progress() -> None:
     assert isinstance(progress_for(io.StringIO()), NoProgress)
+
+
+def test_log_lines_print_above_the_bar_and_the_handler_is_restored() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        progress = TerminalProgress(stream, force_terminal=True)
+        progress.start(2, what="checking")
+        assert handler.stream is not stream  # rich's stand-in while the bar is shown
+        logging.getLogger("monitor.test").warning("check of x failed")
+        progress.advance(2)
+        progress.finish()
+        assert handler.stream is stream
+    finally:
+        root.removeHandler(handler)
+    assert "check of x failed" in stream.getvalue()
