@@ -439,7 +439,7 @@ class App:
     async def deliver(self, *, drain: bool = False) -> DeliveryReport:
         """Send what is due: alerts one by one (a batch; ``drain``: until none is due),
         and the digests whose time has come."""
-        sent = retrying = failed = 0
+        single = DeliveryReport()
         while True:
             batch = await deliver_due(
                 self.repo,
@@ -450,11 +450,7 @@ class App:
                 db=self.db,
                 digests=frozenset(self.digests),
             )
-            sent, retrying, failed = (
-                sent + batch.sent,
-                retrying + batch.retrying,
-                failed + batch.failed,
-            )
+            single = _added(single, batch)
             if not drain or batch.sent + batch.retrying + batch.failed < DELIVERY_BATCH:
                 break
         context = DigestContext(
@@ -465,12 +461,7 @@ class App:
             renderer=self.renderer,
             db=self.db,
         )
-        digests = await deliver_digests(context, self.digests)
-        report = DeliveryReport(
-            sent=sent + digests.sent,
-            retrying=retrying + digests.retrying,
-            failed=failed + digests.failed,
-        )
+        report = _added(single, await deliver_digests(context, self.digests))
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
         return report
 
