@@ -141,6 +141,9 @@ def check(state: _State, verbose: bool) -> None:
     retry); 3 some check failed or some alert gave up; 2 configuration error; 1 other
     errors.
     """
+    from monitor.reading import start_fork_server_early
+
+    start_fork_server_early()
     if not verbose and state.config.log_level == "INFO":
         # One summary line for cron users; failures are still logged as warnings.
         logging.getLogger().setLevel(logging.WARNING)
@@ -167,6 +170,9 @@ def _failures(report: PassReport) -> int:
 @pass_state
 def run(state: _State) -> None:
     """Run the daemon: check watches on their intervals until SIGINT or SIGTERM."""
+    from monitor.reading import start_fork_server_early
+
+    start_fork_server_early()
     _with_app(state, _serve)
 
 

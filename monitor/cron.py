@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 _EXAMPLE = "e.g. '0 9 * * mon-fri' or '0 9 * * mon-fri Europe/Berlin'"
 
@@ -19,6 +21,9 @@ _EXAMPLE = "e.g. '0 9 * * mon-fri' or '0 9 * * mon-fri Europe/Berlin'"
 @lru_cache(maxsize=1024)
 def cron_trigger(expression: str) -> CronTrigger:
     """The trigger for ``expression``; ``ValueError`` saying what is wrong."""
+    # Imported here: a pass over watches without a cron schedule never needs it.
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = expression.split()
     if len(fields) not in (5, 6):
         raise ValueError(

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import apprise
-
 from monitor.config import ChannelConfig
 from monitor.errors import ConfigError, NotifyError
 from monitor.model import Alert
@@ -87,13 +85,17 @@ class ChannelNotifier:
             for channel in channels
             if urlsplit(channel.url.get_secret_value().strip()).scheme.lower() in _CHAT_SCHEMES
         }
-        self._apprise = apprise.Apprise()
+        self._apprise: Any = None  # Apprise (a sixth of a second to import), if needed
         for index, channel in enumerate(channels):
             url = channel.url.get_secret_value()
             if url.strip().lower().startswith(CONSOLE_SCHEME):
                 self._console_names.add(channel.name)
                 self._masked[channel.name] = CONSOLE_SCHEME
                 continue
+            if self._apprise is None:
+                import apprise
+
+                self._apprise = apprise.Apprise()
             service, reason = _instantiate(url, channel.name)
             if service is None:
                 raise ConfigError(
@@ -188,6 +190,8 @@ def _instantiate(url: str, tag: str) -> tuple[Any, str]:
     """Apprise's service for ``url``, or None and Apprise's reason (with the URL, which
     may hold a secret, left out). Apprise logs the reason itself; it is kept here
     instead, so the user reads one line."""
+    import apprise
+
     with _apprise_says() as said:
         service = apprise.Apprise.instantiate(url, tag=tag)
     scheme = urlsplit(url.strip()).scheme or "(none)"
@@ -196,6 +200,8 @@ def _instantiate(url: str, tag: str) -> tuple[Any, str]:
 
 def _body(alert: Alert, wanted: str) -> tuple[str, str]:
     """The alert's body in the channel's format; Apprise converts it for the service."""
+    import apprise
+
     if wanted == "html" and alert.body_html:
         return alert.body_html, apprise.NotifyFormat.HTML
     if wanted == "text":
