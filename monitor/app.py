@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
+import os
 import random
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -21,6 +26,7 @@ from typing import TextIO, TypeVar
 
 import httpx
 
+import monitor
 from monitor.clock import Clock, SystemClock
 from monitor.config import MonitorConfig, WatchConfig, parse_daily_time
 from monitor.errors import ConfigError, MonitorError
@@ -32,6 +38,7 @@ from monitor.model import BoardFilters, CheckOutcome, CheckResult, Delivery, Fie
 from monitor.netguard import Resolver
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
+    Claim,
     DeliveryReport,
     DigestContext,
     DigestSchedule,
@@ -118,6 +125,7 @@ class App:
         self.retry = RetryPolicy(
             max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base
         )
+        self.claim = Claim(claimant=process_name(), send_timeout=config.alerts.send_timeout)
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -126,9 +134,14 @@ class App:
         check_reachable(self.engine)
         if self.config.database.auto_migrate:
             upgrade(self.engine)
+        digest = watches_digest(self.config.watches)
+        # Every `check` starts here: a configuration synced before and no watch written
+        # since costs one read, at 10,000 watches too.
+        if self.repo.config_digest() == digest:
+            return
         stored = {w.url: w for w in self.repo.list_watches(include_removed=True)}
         # A watch stored as configured needs no source detection (a tenth of a second
-        # per thousand watches, paid by every `check`).
+        # per thousand watches).
         specs = [
             self.watch_spec(
                 w.url,
@@ -141,7 +154,10 @@ class App:
             if not _stored_as_configured(stored.get(w.url), w)
         ]
         self.repo.sync_config_watches(
-            specs, listed={w.url for w in self.config.watches}, now=self.clock.now()
+            specs,
+            listed={w.url for w in self.config.watches},
+            now=self.clock.now(),
+            digest=digest,
         )
 
     async def aclose(self) -> None:
@@ -446,6 +462,7 @@ class App:
                 self.notifier,
                 self.clock,
                 self.retry,
+                self.claim,
                 limit=DELIVERY_BATCH,
                 db=self.db,
                 digests=frozenset(self.digests),
@@ -459,6 +476,7 @@ class App:
             clock=self.clock,
             policy=self.retry,
             renderer=self.renderer,
+            claim=self.claim,
             db=self.db,
         )
         report = _added(single, await deliver_digests(context, self.digests))
@@ -484,6 +502,23 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
         and record.channels == watch.channels
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
     )
+
+
+def process_name() -> str:
+    """This process among all that share the database: host, pid and a random part
+    (pids are reused, by containers especially)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def watches_digest(configured: Sequence[WatchConfig]) -> str:
+    """A digest of what the sync stores of the configuration's watches, and of the
+    version that detected their sources (a new version may read a URL differently)."""
+    entries = [
+        [w.url, w.interval.total_seconds(), w.cron, list(w.channels), w.filters.model_dump()]
+        for w in configured
+    ]
+    text = json.dumps([monitor.__version__, entries], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def digest_schedules(config: MonitorConfig) -> dict[str, DigestSchedule]:

@@ -38,6 +38,7 @@ from monitor.urls import url_problem
 
 ENV_PREFIX = "MONITOR_"
 CONFIG_ENV = "MONITOR_CONFIG"
+CLAIM_LEASE_SENDS = 4  # a claim on alerts lasts this many send timeouts
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -257,6 +258,12 @@ class AlertConfig(_Strict):
     retry_base: Duration = Field(
         default=timedelta(seconds=30), description="First retry delay; doubles each attempt."
     )
+    send_timeout: Duration = Field(
+        default=timedelta(seconds=30),
+        description="Longest one send may take before it counts as a failed attempt. A process "
+        "claims the alerts it sends for 4 times this, so no other process sends them; after a "
+        "crash, the alerts it had claimed and not sent wait that long.",
+    )
     close_after: int = Field(
         default=2, gt=0, description="404/410 answers in a row before a posting counts as closed."
     )
@@ -271,6 +278,17 @@ class AlertConfig(_Strict):
         gt=0,
         description="Failed checks in a row before one error alert (and, later, one recovery alert).",
     )
+
+    @field_validator("send_timeout")
+    @classmethod
+    def _sane_send_timeout(cls, value: timedelta) -> timedelta:
+        if not timedelta(milliseconds=100) <= value <= timedelta(minutes=10):
+            raise ValueError("must be between 0.1 seconds and 10 minutes")
+        return value
+
+    @property
+    def claim_lease(self) -> timedelta:
+        return self.send_timeout * CLAIM_LEASE_SENDS
 
 
 class ChannelConfig(_Strict):

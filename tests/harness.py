@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.app import App
 from monitor.config import MonitorConfig
-from monitor.model import CheckOutcome
+from monitor.model import Alert, CheckOutcome, CheckResult, Delivery, Posting, PostingStatus
+from monitor.store.repository import Repository, WatchSpec
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import UNPACED
 
@@ -36,3 +38,27 @@ class Rig:
 
     def close(self) -> None:
         asyncio.run(self.app.aclose())
+
+
+def queue_alerts(
+    repo: Repository, count: int, *, channel: str = "hook", now: datetime | None = None
+) -> None:
+    """``count`` postings, each with one alert queued for ``channel`` (titled
+    ``alert-<posting id>``), none due for a check for a month."""
+    now = now or datetime.now(UTC) - timedelta(minutes=1)
+    for i in range(count):
+        url = f"https://jobs.example.com/{i}"
+        repo.add_watch(
+            WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(days=30)),
+            origin="cli", now=now,
+        )  # fmt: skip
+    for state in repo.claim_all(now=now, lease=timedelta(minutes=1)):
+        posting = Posting(
+            source_kind="html", source_id=state.url, url=state.url, title=f"job {state.id}"
+        )
+        alert = Alert(title=f"alert-{state.id}", body_text="b", body_markdown="b")
+        result = CheckResult(
+            posting_id=state.id, outcome=CheckOutcome.CHANGED, checked_at=now,
+            next_check_at=now + timedelta(days=30), status=PostingStatus.OPEN, snapshot=posting,
+        )  # fmt: skip
+        repo.record(result, deliveries=[Delivery(channel=channel, alert=alert)])

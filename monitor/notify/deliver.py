@@ -1,26 +1,35 @@
-"""Outbox delivery: send what is due, mark it sent, retry with backoff, give up visibly.
+"""Outbox delivery: claim what is due, send it, mark it sent, retry with backoff,
+give up visibly.
 
-Delivery is at-least-once: a row is marked sent only after the channel accepted
-it, so a crash between the two may repeat that one message, and nothing else.
+Any number of processes may deliver from one database: each sends only the alerts
+it has claimed, and a claim lasts long enough for every send made under it (each
+send is bounded by ``send_timeout``; a send is never started on a claim with less
+than that left). A row is marked sent only after the channel accepted it, so a crash
+between the two may repeat that one message, and nothing else; the alerts a crashed
+process had claimed and not sent go out once its claim runs out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitor.clock import Clock
+from monitor.config import CLAIM_LEASE_SENDS
 from monitor.errors import NotifyError
+from monitor.model import Alert
 from monitor.notify.channels import Notifier
 from monitor.notify.render import Renderer
 from monitor.store.repository import QueuedAlert, Repository
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(hours=6)
+DIGEST_LIMIT = 500
 T = TypeVar("T")
 
 
@@ -42,6 +51,21 @@ class DeliveryReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """Who is sending (unique per process), and how long one send may take."""
+
+    claimant: str
+    send_timeout: timedelta
+
+    @property
+    def lease(self) -> timedelta:
+        return self.send_timeout * CLAIM_LEASE_SENDS
+
+    def room_for_a_send(self, now: datetime, until: datetime) -> bool:
+        return now + self.send_timeout < until
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RetryPolicy:
     max_attempts: int
     base: timedelta
@@ -59,19 +83,41 @@ async def deliver_due(
     notifier: Notifier,
     clock: Clock,
     policy: RetryPolicy,
+    claim: Claim,
     *,
     limit: int = 100,
     db: DbRunner = run_inline,
     digests: frozenset[str] = frozenset(),
 ) -> DeliveryReport:
-    """Send each due alert on its own, except to ``digests`` channels (see deliver_digests)."""
+    """Claim up to ``limit`` due alerts and send each on its own, except to ``digests``
+    channels (see deliver_digests). What the claim has no time left for, or a stop
+    interrupts, is given back for the next round or another process."""
     sent = retrying = failed = 0
-    due = await db(lambda: repo.due_alerts(now=clock.now(), limit=limit, skip_channels=digests))
-    for queued in due:
-        outcome = await _deliver_one(repo, notifier, clock, policy, queued, db)
-        sent += outcome == "sent"
-        retrying += outcome == "retrying"
-        failed += outcome == "failed"
+    now = clock.now()
+    claimed = await db(
+        lambda: repo.claim_alerts(
+            now=now,
+            lease=claim.lease,
+            claimant=claim.claimant,
+            limit=limit,
+            skip_channels=digests,
+        )
+    )
+    until = now + claim.lease
+    done = 0
+    try:
+        for queued in claimed:
+            if not claim.room_for_a_send(clock.now(), until):
+                break
+            outcome = await _deliver_one(repo, notifier, clock, policy, claim, queued, db)
+            done += 1
+            sent += outcome == "sent"
+            retrying += outcome == "retrying"
+            failed += outcome == "failed"
+    finally:
+        unsent = [q.id for q in claimed[done:]]
+        if unsent:
+            await asyncio.shield(db(lambda: repo.release_alerts(unsent, claimant=claim.claimant)))
     return DeliveryReport(sent=sent, retrying=retrying, failed=failed)
 
 
@@ -80,16 +126,20 @@ async def _deliver_one(
     notifier: Notifier,
     clock: Clock,
     policy: RetryPolicy,
+    claim: Claim,
     queued: QueuedAlert,
     db: DbRunner,
 ) -> str:
     try:
-        await notifier.send(queued.channel, queued.alert)
+        await _send(notifier, queued.channel, queued.alert, claim.send_timeout)
     except NotifyError as exc:
         error = str(exc)
         delay = policy.delay(queued.attempts + 1)
         retry_at = clock.now() + delay if delay is not None else None
-        await db(lambda: repo.mark_attempt_failed(queued.id, error=error, retry_at=retry_at))
+        # Shielded, as below: a stop must not leave an attempt that happened unrecorded.
+        await asyncio.shield(
+            db(lambda: repo.mark_attempt_failed(queued.id, error=error, retry_at=retry_at))
+        )
         log.warning(
             "alert %s to %s failed (attempt %d): %s",
             queued.id,
@@ -99,9 +149,33 @@ async def _deliver_one(
             extra={"action": "alert_failed"},
         )
         return "retrying" if retry_at is not None else "failed"
-    await db(lambda: repo.mark_sent(queued.id, now=clock.now()))
+    # Shielded: stopped here, the alert went out and must be marked sent, or it would
+    # be given back and sent again.
+    held = await asyncio.shield(
+        db(lambda: repo.mark_sent(queued.id, now=clock.now(), claimant=claim.claimant))
+    )
+    if not held:
+        log.warning(
+            "alert %s was sent to %s after its claim was taken away (re-queued meanwhile?)",
+            queued.id,
+            queued.channel,
+            extra={"action": "alert_claim_lost"},
+        )
     log.info("alert %s sent to %s", queued.id, queued.channel, extra={"action": "alert_sent"})
     return "sent"
+
+
+async def _send(notifier: Notifier, channel: str, alert: Alert, timeout: timedelta) -> None:
+    """One send, bounded: past ``timeout`` it counts as failed (and may be retried)."""
+    try:
+        # Not wait_for: on 3.11 it can swallow a cancellation that comes as the send ends.
+        async with asyncio.timeout(timeout.total_seconds()):
+            await notifier.send(channel, alert)
+    except TimeoutError:
+        raise NotifyError(
+            f"channel {channel!r} did not answer within {timeout.total_seconds():g} s",
+            reason="no answer in time",
+        ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +208,7 @@ class DigestContext:
     clock: Clock
     policy: RetryPolicy
     renderer: Renderer
+    claim: Claim
     db: DbRunner = run_inline
 
 
@@ -151,21 +226,52 @@ async def deliver_digests(
 
 async def _digest(ctx: DigestContext, channel: str, schedule: DigestSchedule) -> DeliveryReport:
     now = ctx.clock.now()
-    queued = await ctx.db(lambda: ctx.repo.due_alerts(now=now, limit=500, only_channel=channel))
-    if not queued or not schedule.due(min(q.created_at for q in queued), now):
+    waiting = await ctx.db(lambda: ctx.repo.due_alerts(now=now, limit=1, only_channel=channel))
+    if not waiting or not schedule.due(waiting[0].created_at, now):
+        return DeliveryReport()
+    claim = ctx.claim
+    queued = await ctx.db(
+        lambda: ctx.repo.claim_alerts(
+            now=now,
+            lease=claim.lease,
+            claimant=claim.claimant,
+            limit=DIGEST_LIMIT,
+            only_channel=channel,
+        )
+    )
+    if not queued:  # another process took them
         return DeliveryReport()
     ids = [q.id for q in queued]
+    settled = False
     try:
-        await ctx.notifier.send(channel, ctx.renderer.render_digest([q.alert for q in queued]))
+        report = await _send_digest(ctx, channel, queued)
+        settled = True
+        return report
+    finally:
+        if not settled:
+            await asyncio.shield(
+                ctx.db(lambda: ctx.repo.release_alerts(ids, claimant=claim.claimant))
+            )
+
+
+async def _send_digest(
+    ctx: DigestContext, channel: str, queued: Sequence[QueuedAlert]
+) -> DeliveryReport:
+    ids = [q.id for q in queued]
+    digest = ctx.renderer.render_digest([q.alert for q in queued])
+    try:
+        await _send(ctx.notifier, channel, digest, ctx.claim.send_timeout)
     except NotifyError as exc:
         error = str(exc)
         delay = ctx.policy.delay(max(q.attempts for q in queued) + 1)
-        retry_at = now + delay if delay is not None else None
-        await ctx.db(lambda: ctx.repo.mark_many_failed(ids, error=error, retry_at=retry_at))
+        retry_at = ctx.clock.now() + delay if delay is not None else None
+        await asyncio.shield(
+            ctx.db(lambda: ctx.repo.mark_many_failed(ids, error=error, retry_at=retry_at))
+        )
         log.warning("digest to %s failed: %s", channel, exc, extra={"action": "alert_failed"})
         if retry_at is None:
             return DeliveryReport(failed=len(ids))
         return DeliveryReport(retrying=len(ids))
-    await ctx.db(lambda: ctx.repo.mark_many_sent(ids, now=ctx.clock.now()))
+    await asyncio.shield(ctx.db(lambda: ctx.repo.mark_many_sent(ids, now=ctx.clock.now())))
     log.info("digest of %d alerts sent to %s", len(ids), channel, extra={"action": "alert_sent"})
     return DeliveryReport(sent=len(ids))

@@ -18,8 +18,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    Select,
     and_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -45,6 +47,7 @@ from monitor.store.tables import (
     changes,
     check_log,
     daemons,
+    meta,
     outbox,
     postings,
     snapshots,
@@ -154,6 +157,7 @@ class BoardWrite:
 
 PendingWrite = CheckWrite | BoardWrite
 NEW_WATCH_SPACING = timedelta(milliseconds=50)
+CONFIG_DIGEST_KEY = "config_watches_digest"
 NOTHING_NEW = frozenset({CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED, CheckOutcome.DEFERRED})
 """Outcomes that only reschedule: no version, no change, no check-log row."""
 
@@ -297,14 +301,15 @@ class Repository:
         *,
         now: datetime,
         listed: Collection[str] | None = None,
+        digest: str | None = None,
     ) -> None:
         """Make the config's watches active and retire config watches no longer listed
         (``listed``: every URL the configuration names, when ``specs`` leaves out those
         the caller knows are stored as configured; default: the specs' URLs).
 
-        Every start runs this, at 10,000 watches too: the stored watches are read in one
-        query and only those that differ from the configuration are written, so an
-        unchanged configuration costs one read and no write."""
+        The stored watches are read in one query and only those that differ from the
+        configuration are written. ``digest`` (of the configuration's watches) is kept
+        with them: see ``config_digest``."""
         with self._transaction() as conn:
             stored = {row.url: row for row in conn.execute(select(watches))}
             fresh: list[tuple[WatchSpec, datetime]] = []
@@ -329,6 +334,22 @@ class Repository:
                 conn.execute(
                     update(watches).where(watches.c.id.in_(retired)).values(removed_at=now)
                 )
+                self._forget_config_digest(conn)
+            if digest is not None:
+                self._forget_config_digest(conn)
+                conn.execute(insert(meta).values(key=CONFIG_DIGEST_KEY, value=digest))
+
+    def config_digest(self) -> str | None:
+        """The digest given with the last sync of the configuration's watches, or None
+        when any watch was written since by other means (``watch add``, ``remove``,
+        ``import``): equal to the configuration's own digest, nothing needs syncing."""
+        with self._transaction() as conn:
+            return conn.execute(
+                select(meta.c.value).where(meta.c.key == CONFIG_DIGEST_KEY)
+            ).scalar_one_or_none()
+
+    def _forget_config_digest(self, conn: Connection) -> None:
+        conn.execute(delete(meta).where(meta.c.key == CONFIG_DIGEST_KEY))
 
     def _insert_watches(
         self,
@@ -343,6 +364,7 @@ class Repository:
         postings are created, or re-attached when another URL named them before."""
         if not fresh:
             return []
+        self._forget_config_digest(conn)
         rows = conn.execute(
             insert(watches).returning(watches.c.id, sort_by_parameter_order=True),
             [
@@ -388,6 +410,7 @@ class Repository:
         now: datetime,
         first_check_at: datetime | None = None,
     ) -> WatchRecord:
+        self._forget_config_digest(conn)
         values = _watch_values(spec, origin)
         row = conn.execute(select(watches).where(watches.c.url == spec.url)).first()
         if row is None:
@@ -428,6 +451,7 @@ class Repository:
             if row is None:
                 raise NotFound(f"no active watch {ref!r} (see 'posting-monitor watch list')")
             conn.execute(update(watches).where(watches.c.id == row.id).values(removed_at=now))
+            self._forget_config_digest(conn)
             return _watch(row)
 
     # -- postings and checks ---------------------------------------------------------
@@ -783,18 +807,51 @@ class Repository:
         skip_channels: Collection[str] = (),
         only_channel: str | None = None,
     ) -> list[QueuedAlert]:
-        query = (
-            select(outbox)
-            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        if skip_channels:
-            query = query.where(outbox.c.channel.not_in(list(skip_channels)))
-        if only_channel is not None:
-            query = query.where(outbox.c.channel == only_channel)
+        """Alerts due to be sent that no process holds a claim on (to look at: only
+        ``claim_alerts`` hands out alerts to send)."""
         with self._transaction() as conn:
+            query = _due(now, limit, skip_channels, only_channel)
             return [_queued(row) for row in conn.execute(query)]
+
+    def claim_alerts(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        claimant: str,
+        limit: int = 100,
+        skip_channels: Collection[str] = (),
+        only_channel: str | None = None,
+    ) -> list[QueuedAlert]:
+        """Claim up to ``limit`` due alerts for ``claimant`` until ``now + lease``: no
+        other process gets them meanwhile, however many share the database (PostgreSQL
+        locks the rows it picks and skips rows others are picking; SQLite's writer lock
+        makes the pick and the claim one step)."""
+        pick = _due(now, limit, skip_channels, only_channel).with_only_columns(outbox.c.id)
+        with self._transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(of=outbox, skip_locked=True)
+            ids = list(conn.scalars(pick))
+            if not ids:
+                return []
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(claimed_by=claimant, claimed_until=now + lease)
+            )
+            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+            return [_queued(row) for row in rows]
+
+    def release_alerts(self, alert_ids: Sequence[int], *, claimant: str) -> None:
+        """Give back claimed alerts not sent (a stopping process, a claim running out)."""
+        if not alert_ids:
+            return
+        with self._transaction() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(alert_ids)), outbox.c.claimed_by == claimant)
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def alerts(
         self, *, status: str | None = None, statuses: Sequence[str] = ()
@@ -807,13 +864,21 @@ class Repository:
         with self._transaction() as conn:
             return [_queued(row) for row in conn.execute(query)]
 
-    def mark_sent(self, alert_id: int, *, now: datetime) -> None:
+    def mark_sent(self, alert_id: int, *, now: datetime, claimant: str | None = None) -> bool:
+        """The channel took the alert. False if ``claimant`` no longer held its claim
+        (it ran out, or someone re-queued the alert meanwhile): marked sent all the same."""
+        sent = update(outbox).values(
+            status="sent", sent_at=now, attempts=outbox.c.attempts + 1, **_SENT
+        )
         with self._transaction() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id == alert_id)
-                .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None)
-            )
+            if claimant is not None:
+                mine = conn.execute(
+                    sent.where(outbox.c.id == alert_id, outbox.c.claimed_by == claimant)
+                )
+                if mine.rowcount:
+                    return True
+            conn.execute(sent.where(outbox.c.id == alert_id))
+            return claimant is None
 
     def mark_many_sent(self, alert_ids: Sequence[int], *, now: datetime) -> None:
         """A digest went out: every alert in it is sent."""
@@ -821,7 +886,7 @@ class Repository:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(list(alert_ids)))
-                .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None)
+                .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, **_SENT)
             )
 
     def mark_many_failed(
@@ -842,12 +907,18 @@ class Repository:
         if alert_ids:
             query = query.where(outbox.c.id.in_(list(alert_ids)))
         with self._transaction() as conn:
-            result = conn.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
+            result = conn.execute(
+                query.values(status="pending", attempts=0, next_attempt_at=now, **_UNCLAIMED)
+            )
             return int(result.rowcount)
 
     def mark_attempt_failed(self, alert_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Count a failed attempt; ``retry_at`` None means give up (status 'failed')."""
-        values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": error}
+        values: dict[str, Any] = {
+            "attempts": outbox.c.attempts + 1,
+            "last_error": error,
+            **_UNCLAIMED,
+        }
         if retry_at is None:
             values["status"] = "failed"
         else:
@@ -1128,6 +1199,27 @@ def _watch(row: Row[Any]) -> WatchRecord:
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
         cron=row.cron,
     )
+
+
+_UNCLAIMED: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
+_SENT: dict[str, Any] = {"last_error": None, **_UNCLAIMED}
+
+
+def _due(
+    now: datetime, limit: int, skip_channels: Collection[str], only_channel: str | None
+) -> Select[Any]:
+    query = (
+        select(outbox)
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+        .where(or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if skip_channels:
+        query = query.where(outbox.c.channel.not_in(list(skip_channels)))
+    if only_channel is not None:
+        query = query.where(outbox.c.channel == only_channel)
+    return query
 
 
 def _queued(row: Row[Any]) -> QueuedAlert:

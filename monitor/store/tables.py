@@ -146,6 +146,9 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # The process sending the alert now, and until when no other may.
+    Column("claimed_by", String(200)),
+    Column("claimed_until", UTCDateTime),
     Index(None, "status", "next_attempt_at"),
 )
 
@@ -173,4 +176,11 @@ daemons = Table(
     Column("beat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
     Column("checks", Integer, nullable=False, server_default="0"),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("value", Text, nullable=False),
 )

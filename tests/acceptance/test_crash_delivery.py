@@ -5,16 +5,15 @@ from __future__ import annotations
 import random
 import signal
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from monitor.model import Alert, CheckOutcome, CheckResult, Delivery, Posting, PostingStatus
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import Repository, WatchSpec
+from monitor.store.repository import Repository
 from tests.acceptance.test_daemon import start_daemon, wait_until
+from tests.harness import queue_alerts
 from tests.peers import webhook_receiver
 
 pytestmark = pytest.mark.slow
@@ -22,31 +21,11 @@ ALERTS = 24
 KILLS = 6
 
 
-def queue_alerts(repo: Repository, count: int) -> None:
-    """``count`` postings, each with one queued alert, none due for a check for a month."""
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    for i in range(count):
-        url = f"https://jobs.example.com/{i}"
-        repo.add_watch(
-            WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(days=30)),
-            origin="cli", now=now,
-        )  # fmt: skip
-    for state in repo.claim_all(now=now, lease=timedelta(minutes=1)):
-        posting = Posting(
-            source_kind="html", source_id=state.url, url=state.url, title=f"job {state.id}"
-        )
-        alert = Alert(title=f"alert-{state.id}", body_text="b", body_markdown="b")
-        result = CheckResult(
-            posting_id=state.id, outcome=CheckOutcome.CHANGED, checked_at=now,
-            next_check_at=now + timedelta(days=30), status=PostingStatus.OPEN, snapshot=posting,
-        )  # fmt: skip
-        repo.record(result, deliveries=[Delivery(channel="hook", alert=alert)])
-
-
 def config(tmp_path: Path, db_url: str, port: int) -> Path:
     path = tmp_path / "monitor.toml"
     path.write_text(
         f'[database]\nurl = "{db_url}"\n[scheduler]\ndispatch_every = 60\ndeliver_every = 0.05\n'
+        f'[alerts]\nsend_timeout = "1s"\n'
         f'[[channels]]\nname = "hook"\nurl = "json://127.0.0.1:{port}/alerts"\n',
         encoding="utf-8",
     )
