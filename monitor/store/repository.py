@@ -26,6 +26,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +40,7 @@ from monitor.model import (
     CheckOutcome,
     CheckResult,
     Delivery,
+    HostPacing,
     NewMember,
     Posting,
     PostingStatus,
@@ -47,6 +49,7 @@ from monitor.store.tables import (
     changes,
     check_log,
     daemons,
+    host_pacing,
     meta,
     outbox,
     postings,
@@ -158,6 +161,7 @@ class BoardWrite:
 PendingWrite = CheckWrite | BoardWrite
 NEW_WATCH_SPACING = timedelta(milliseconds=50)
 CONFIG_DIGEST_KEY = "config_watches_digest"
+PRUNE_CHUNK = 5_000
 NOTHING_NEW = frozenset({CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED, CheckOutcome.DEFERRED})
 """Outcomes that only reschedule: no version, no change, no check-log row."""
 
@@ -171,6 +175,14 @@ class DaemonRecord:
     beat_at: datetime
     stopped_at: datetime | None
     checks: int
+    kind: str = "daemon"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruneReport:
+    check_log: int = 0
+    alerts: int = 0
+    daemons: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,6 +268,7 @@ class Repository:
         Returns the watches added and the specs skipped as already watched."""
         skipped: list[WatchSpec] = []
         with self._transaction() as conn:
+            _lock_watches(conn)
             active_urls, followed = self._active(conn)
             stored_urls = set(conn.execute(select(watches.c.url)).scalars())
             revived: list[int] = []
@@ -311,6 +324,7 @@ class Repository:
         configuration are written. ``digest`` (of the configuration's watches) is kept
         with them: see ``config_digest``."""
         with self._transaction() as conn:
+            _lock_watches(conn)
             stored = {row.url: row for row in conn.execute(select(watches))}
             fresh: list[tuple[WatchSpec, datetime]] = []
             for index, spec in enumerate(specs):
@@ -506,6 +520,32 @@ class Repository:
                 .order_by(postings.c.next_check_at, postings.c.id)
             ).all()
             return [_state(conn, row) for row in rows]
+
+    def still_leased(
+        self, posting_ids: Sequence[int], *, lease_until: datetime
+    ) -> list[PostingState]:
+        """Those of ``posting_ids`` still under the lease that ends at ``lease_until``.
+        A queued batch that ran late (its lease ran out and the posting was leased
+        again, for another batch) gets none of them, so no posting is checked twice."""
+        if not posting_ids:
+            return []
+        with self._transaction() as conn:
+            rows = conn.execute(
+                _state_query()
+                .where(postings.c.id.in_(list(posting_ids)))
+                .where(postings.c.lease_until == lease_until)
+                .order_by(postings.c.next_check_at, postings.c.id)
+            ).all()
+            return [_state(conn, row) for row in rows]
+
+    def extend_leases(self, posting_ids: Sequence[int], *, until: datetime) -> None:
+        """Lease claimed postings until ``until`` (a batch queued behind others)."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(postings)
+                .where(postings.c.id.in_(list(posting_ids)))
+                .values(lease_until=until)
+            )
 
     def release_leases(self, posting_ids: Sequence[int]) -> None:
         """Unlease postings claimed but not checked (a stopping daemon's queue)."""
@@ -928,11 +968,20 @@ class Repository:
 
     # -- daemons and status ----------------------------------------------------------
 
-    def daemon_started(self, daemon_id: str, *, host: str, pid: int, now: datetime) -> None:
+    def daemon_started(
+        self, daemon_id: str, *, host: str, pid: int, now: datetime, kind: str = "daemon"
+    ) -> None:
+        """A process that checks started: a local-engine ``daemon`` or a ``worker``."""
         with self._transaction() as conn:
             conn.execute(
                 insert(daemons).values(
-                    id=daemon_id, host=host, pid=pid, started_at=now, beat_at=now, checks=0
+                    id=daemon_id,
+                    host=host,
+                    pid=pid,
+                    started_at=now,
+                    beat_at=now,
+                    checks=0,
+                    kind=kind,
                 )
             )
 
@@ -964,9 +1013,77 @@ class Repository:
                     beat_at=row.beat_at,
                     stopped_at=row.stopped_at,
                     checks=row.checks,
+                    kind=row.kind,
                 )
                 for row in conn.execute(query)
             ]
+
+    def host_pacing(self, host: str) -> HostPacing:
+        """What the last batch of ``host`` left: when its next request may go, and
+        the pause it is in (nothing known: no wait, no pause)."""
+        with self._transaction() as conn:
+            row = conn.execute(select(host_pacing).where(host_pacing.c.host == host)).first()
+        if row is None:
+            return HostPacing()
+        return HostPacing(
+            next_request_at=row.next_request_at,
+            paused_until=row.paused_until,
+            failures=row.failures,
+        )
+
+    def save_host_pacing(self, host: str, pacing: HostPacing) -> None:
+        values = {
+            "next_request_at": pacing.next_request_at,
+            "paused_until": pacing.paused_until,
+            "failures": pacing.failures,
+        }
+        with self._transaction() as conn:
+            done = conn.execute(
+                update(host_pacing).where(host_pacing.c.host == host).values(**values)
+            )
+            if not done.rowcount:
+                conn.execute(insert(host_pacing).values(host=host, **values))
+
+    def prune(
+        self,
+        *,
+        check_log_before: datetime | None,
+        sent_alerts_before: datetime | None,
+        dry_run: bool = False,
+        chunk: int = PRUNE_CHUNK,
+    ) -> PruneReport:
+        """Delete check log rows and sent alerts older than the given times (None: keep),
+        and records of daemons stopped before the check log limit; never versions or
+        changes. Deletes a chunk per transaction, so daemons writing meanwhile never
+        wait long. ``dry_run``: only count."""
+        targets = []
+        if check_log_before is not None:
+            targets.append(("check_log", check_log, check_log.c.checked_at < check_log_before))
+            targets.append(("daemons", daemons, daemons.c.stopped_at < check_log_before))
+        if sent_alerts_before is not None:
+            old_sent = and_(outbox.c.status == "sent", outbox.c.sent_at < sent_alerts_before)
+            targets.append(("alerts", outbox, old_sent))
+        counts = {name: self._prune(table, where, dry_run, chunk) for name, table, where in targets}
+        return PruneReport(
+            check_log=counts.get("check_log", 0),
+            alerts=counts.get("alerts", 0),
+            daemons=counts.get("daemons", 0),
+        )
+
+    def _prune(self, table: Any, where: Any, dry_run: bool, chunk: int) -> int:
+        key = next(iter(table.primary_key.columns))
+        if dry_run:
+            with self._transaction() as conn:
+                return int(conn.scalar(select(func.count()).select_from(table).where(where)) or 0)
+        deleted = 0
+        while True:
+            with self._transaction() as conn:
+                ids = list(conn.scalars(select(key).where(where).limit(chunk)))
+                if ids:
+                    conn.execute(delete(table).where(key.in_(ids)))
+            deleted += len(ids)
+            if len(ids) < chunk:
+                return deleted
 
     def active_count(self) -> int:
         """Postings and boards that active watches check (not board members)."""
@@ -1201,6 +1318,15 @@ def _watch(row: Row[Any]) -> WatchRecord:
     )
 
 
+def _lock_watches(conn: Connection) -> None:
+    """Processes starting together each sync the same configured watches: one at a
+    time, each reading what the one before wrote. SQLite's BEGIN IMMEDIATE already
+    makes writers take turns; PostgreSQL takes an advisory lock until the commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WATCHES_LOCK})
+
+
+_WATCHES_LOCK = 0x706D5F7761  # "pm_wa"
 _UNCLAIMED: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
 _SENT: dict[str, Any] = {"last_error": None, **_UNCLAIMED}
 

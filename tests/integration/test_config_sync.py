@@ -3,6 +3,7 @@ written since, costs a single read."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -106,3 +107,20 @@ def test_the_digest_covers_every_stored_setting_and_the_version(
     assert all(watches_digest(v) != digest for v in variants)
     monkeypatch.setattr(monitor, "__version__", "99.0.0", raising=False)
     assert watches_digest(base) != digest
+
+
+def test_processes_starting_together_sync_the_same_watches_once(db_url: str) -> None:
+    many = MonitorConfig.model_validate(
+        {
+            "database": {"url": db_url},
+            "watches": [{"url": f"https://jobs.example.com/jobs/{n}"} for n in range(300)],
+        }
+    )
+    started(MonitorConfig.model_validate({"database": {"url": db_url}})).engine.dispose()
+    apps = [App(many, notifier=RecordingNotifier(), clock=FrozenClock()) for _ in range(3)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for done in [pool.submit(app.prepare) for app in apps]:
+            done.result()  # before the lock: IntegrityError on uq_watches_url
+    assert len(apps[0].repo.list_watches()) == 300
+    for app in apps:
+        app.engine.dispose()
