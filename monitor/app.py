@@ -19,7 +19,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import TextIO, TypeVar
@@ -28,7 +28,7 @@ import httpx
 
 import monitor
 from monitor.clock import Clock, SystemClock
-from monitor.config import MonitorConfig, WatchConfig, parse_daily_time
+from monitor.config import DatabaseConfig, MonitorConfig, WatchConfig, parse_daily_time
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
@@ -60,6 +60,7 @@ from monitor.store.repository import (
     CheckWrite,
     PendingWrite,
     PostingState,
+    PruneReport,
     Repository,
     WatchRecord,
     WatchSpec,
@@ -452,6 +453,10 @@ class App:
             now=self.clock.now(), lease=self.lease, limit=limit, after_id=after_id
         )
 
+    def prune(self, *, dry_run: bool = False) -> PruneReport:
+        """Delete what the retention settings no longer keep."""
+        return prune(self.repo, self.config.database, now=self.clock.now(), dry_run=dry_run)
+
     async def deliver(self, *, drain: bool = False) -> DeliveryReport:
         """Send what is due: alerts one by one (a batch; ``drain``: until none is due),
         and the digests whose time has come."""
@@ -501,6 +506,22 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
         and record.cron == watch.cron
         and record.channels == watch.channels
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
+    )
+
+
+def prune(
+    repo: Repository, settings: DatabaseConfig, *, now: datetime, dry_run: bool = False
+) -> PruneReport:
+    """Delete check log rows and sent alerts older than the settings keep (0: forever);
+    see ``Repository.prune``."""
+
+    def before(keep: timedelta) -> datetime | None:
+        return now - keep if keep > timedelta(0) else None
+
+    return repo.prune(
+        check_log_before=before(settings.keep_check_log),
+        sent_alerts_before=before(settings.keep_sent_alerts),
+        dry_run=dry_run,
     )
 
 

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -169,11 +170,48 @@ def _failures(report: PassReport) -> int:
 @cli.command()
 @pass_state
 def run(state: _State) -> None:
-    """Run the daemon: check watches on their intervals until SIGINT or SIGTERM."""
+    """Run the daemon: check watches on their intervals until SIGINT or SIGTERM
+    (with engine = "procrastinate": one worker, as `posting-monitor worker`)."""
     from monitor.reading import start_fork_server_early
 
     start_fork_server_early()
-    _with_app(state, _serve)
+    _with_app(state, _work if state.config.engine == "procrastinate" else _serve)
+
+
+@cli.command()
+@pass_state
+def worker(state: _State) -> None:
+    """Run a worker (engine = "procrastinate"): take checks and deliveries from the
+    shared PostgreSQL queue until SIGINT or SIGTERM. Start as many as you like, on
+    any machines that reach the database."""
+    from monitor.reading import start_fork_server_early
+
+    start_fork_server_early()
+    if state.config.engine != "procrastinate":
+        raise ConfigError(
+            'workers need engine = "procrastinate" (and PostgreSQL); with the local engine, '
+            "run `posting-monitor run`",
+            source="engine",
+        )
+    _with_app(state, _work)
+
+
+async def _work(app: App) -> None:
+    from monitor.engines.local import tune_gc
+    from monitor.engines.queue import QueueEngine
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    if app.config.database.auto_migrate:
+        from monitor.engines.queue import apply_queue_schema
+
+        await asyncio.to_thread(apply_queue_schema, app.config.database_url)
+    engine = QueueEngine(app)
+    click.echo(f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.", err=True)
+    tune_gc()
+    await engine.run(stop)
 
 
 async def _serve(app: App) -> None:
@@ -607,7 +645,7 @@ def db() -> None:
 @db.command("upgrade")
 @pass_state
 def db_upgrade(state: _State) -> None:
-    """Apply schema migrations."""
+    """Apply schema migrations (and, with engine = "procrastinate", its job tables)."""
     from monitor.store.engine import create_db_engine, current_revision, upgrade
 
     engine = create_db_engine(state.config.database_url, setting=state.config.database_setting)
@@ -621,6 +659,38 @@ def db_upgrade(state: _State) -> None:
         click.echo(f"database is up to date (revision {after})")
     else:
         click.echo(f"database upgraded from revision {before or 'none (new database)'} to {after}")
+    if state.config.engine == "procrastinate":
+        from monitor.engines.queue import apply_queue_schema
+
+        created = apply_queue_schema(state.config.database_url)
+        click.echo("procrastinate job tables " + ("created" if created else "are in place"))
+
+
+@db.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@pass_state
+def db_prune(state: _State, dry_run: bool) -> None:
+    """Delete check log rows and sent alerts older than database.keep_check_log and
+    database.keep_sent_alerts (daemons and workers also do this hourly). The versions
+    and changes that are the history are never deleted."""
+    from monitor.store.engine import require_database
+    from monitor.store.repository import Repository
+
+    config = state.config
+    engine = require_database(config.database_url, setting=config.database_setting)
+    try:
+        from monitor.app import prune
+
+        report = prune(Repository(engine), config.database, now=datetime.now(UTC), dry_run=dry_run)
+    finally:
+        engine.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{verb} {plural(report.check_log, 'check log row')}, "
+        f"{plural(report.alerts, 'sent alert')} and "
+        f"{plural(report.daemons, 'record')} of stopped daemons and workers; "
+        "versions and changes are kept"
+    )
 
 
 def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
@@ -684,10 +754,21 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
         now=datetime.now(UTC),
         max_age=max_age or max(config.scheduler.heartbeat_every * 3, timedelta(minutes=1)),
         require_daemon=require_daemon,
+        alive=_process_exists,
     )
     if not verdict.healthy:
         raise StoreError(f"unhealthy: {verdict.message}")
     click.echo(f"ok: database at revision {SCHEMA_REVISION}; {verdict.message}")
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
 
 
 @cli.command()
@@ -713,11 +794,11 @@ def status(state: _State, as_json: bool) -> None:
         return
     for d in daemons:
         click.echo(
-            f"daemon {d.host} pid {d.pid}: started {when(d.started_at)}, "
+            f"{d.kind} {d.host} pid {d.pid}: started {when(d.started_at)}, "
             f"last beat {when(d.beat_at)}, {d.checks} checks"
         )
     if not daemons:
-        click.echo("no daemon running")
+        click.echo("no daemon or worker running")
     click.echo(f"{plural(len(rows), 'watch', 'watches')}, {due} due now\n")
     click.echo(
         f"{'id':>4}  {'last check':<23} {'outcome':<12} {'next check':<23} {'fails':>5}  watch"

@@ -83,6 +83,17 @@ class DatabaseConfig(_Strict):
         "PostgreSQL: postgresql+psycopg://user:password@host/db",
     )
     auto_migrate: bool = Field(default=True, description="Apply schema migrations at start.")
+    keep_check_log: Duration = Field(
+        default=timedelta(days=90),
+        description="Check log rows (one per check: outcome, status, latency) older than this "
+        "are deleted by `db prune` and hourly by daemons and workers; 0: keep forever. The "
+        "versions and changes that are the history are never deleted.",
+    )
+    keep_sent_alerts: Duration = Field(
+        default=timedelta(days=30),
+        description="Alerts sent longer ago than this are deleted likewise (failed and pending "
+        "ones never); 0: keep forever.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -199,6 +210,13 @@ class SchedulerConfig(_Strict):
     )
     shutdown_grace: Duration = Field(
         default=timedelta(seconds=20), description="How long SIGTERM waits for in-flight checks."
+    )
+    worker_batches: int = Field(
+        default=4,
+        gt=0,
+        le=64,
+        description="procrastinate engine: batches of checks (one host each) a worker runs at "
+        "once; they share max_concurrent_checks.",
     )
 
     @field_validator("metrics_listen")
@@ -454,6 +472,11 @@ class MonitorConfig(_Strict):
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite database lives.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     log_format: Literal["text", "json"] = Field(default="text", description="json for containers.")
+    engine: Literal["local", "procrastinate"] = Field(
+        default="local",
+        description="local: one process (run) schedules and checks; procrastinate: any number "
+        "of `posting-monitor worker` processes share the work through PostgreSQL.",
+    )
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
@@ -491,6 +514,11 @@ class MonitorConfig(_Strict):
         repeated = sorted(u for u, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(f"a URL is watched twice: {', '.join(repeated)}")
+        if self.engine == "procrastinate" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                f'engine = "procrastinate" needs PostgreSQL: set {self.database_setting} to a '
+                "postgresql+psycopg:// URL (workers on several machines share one database)"
+            )
         return self
 
     @property

@@ -1,4 +1,5 @@
-"""Is the daemon alive? Judged from the heartbeats daemons record in the database.
+"""Are the daemons and workers alive? Judged from the heartbeats they record in the
+database.
 
 Pure: takes the daemon records and returns a verdict, so the rules are tested
 without processes or clocks.
@@ -6,7 +7,7 @@ without processes or clocks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,29 +28,44 @@ def judge_daemons(
     now: datetime,
     max_age: timedelta,
     require_daemon: bool,
+    alive: Callable[[int], bool] = lambda _pid: False,
 ) -> Verdict:
-    """The newest running daemon on ``host`` must have beaten within ``max_age``.
+    """Every daemon or worker running on ``host`` must have beaten within ``max_age``.
 
-    Only this host's daemons count: in a container the health check runs beside its
-    own daemon, and a daemon killed elsewhere (its row never marked stopped) must not
-    make this one look ill.
+    Only this host's processes count: in a container the health check runs beside its
+    own daemon, and one killed elsewhere (its row never marked stopped) must not make
+    this one look ill. On this host, rows of processes that no longer exist (``alive``
+    says which do) are history, unless no process of the rows exists: then the newest
+    is judged, and a stale beat says it is stuck or was killed.
     """
     running = [d for d in daemons if d.stopped_at is None and d.host == host]
     if not running:
         if require_daemon:
             return Verdict(False, f"no daemon is running on {host}")
         return Verdict(True, "no daemon running here (database only)")
-    newest = max(running, key=lambda d: d.started_at)
-    age = max(now - newest.beat_at, timedelta(0))
-    if age > max_age:
+    judged = [d for d in running if alive(d.pid)] or [max(running, key=lambda d: d.started_at)]
+    judged.sort(key=lambda d: d.started_at)
+    stale = [d for d in judged if now - d.beat_at > max_age]
+    if stale:
         return Verdict(
             False,
-            f"daemon pid {newest.pid} last beat {duration(_whole(age))} ago "
-            f"(more than {duration(max_age)}): stuck or killed",
+            "; ".join(
+                f"{d.kind} pid {d.pid} last beat {duration(_age(d, now))} ago "
+                f"(more than {duration(max_age)}): stuck or killed"
+                for d in stale
+            ),
         )
     return Verdict(
-        True, f"daemon pid {newest.pid} beat {duration(_whole(age))} ago, {newest.checks} checks"
+        True,
+        "; ".join(
+            f"{d.kind} pid {d.pid} beat {duration(_age(d, now))} ago, {d.checks} checks"
+            for d in judged
+        ),
     )
+
+
+def _age(daemon: DaemonRecord, now: datetime) -> timedelta:
+    return _whole(max(now - daemon.beat_at, timedelta(0)))
 
 
 def _whole(span: timedelta) -> timedelta:

@@ -15,13 +15,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from monitor.clock import Clock, SystemClock
 from monitor.config import HostLimits, HttpConfig
 from monitor.errors import HostPaused
+from monitor.model import HostPacing
 
 log = logging.getLogger(__name__)
 FAILURE_PAUSE_BASE = 30.0
@@ -134,6 +135,29 @@ class HostGate:
 
     def succeeded(self, url: str) -> None:
         self._host(host_of(url)).failures = 0
+
+    def pacing(self, host: str) -> HostPacing:
+        """The host's pace and pause as another process can take them over."""
+        state = self._host(host)
+        ahead = state.next_start - self._now()
+        return HostPacing(
+            next_request_at=(datetime.now(UTC) + timedelta(seconds=ahead) if ahead > 0 else None),
+            paused_until=(
+                datetime.fromtimestamp(state.paused_until, UTC) if state.paused_until else None
+            ),
+            failures=state.failures,
+        )
+
+    def adopt(self, host: str, pacing: HostPacing) -> None:
+        """Take over the pace and pause another process left for ``host`` (the queue
+        engine runs a host's batches one after another, on any worker)."""
+        state = self._host(host)
+        if pacing.next_request_at is not None:
+            ahead = (pacing.next_request_at - datetime.now(UTC)).total_seconds()
+            state.next_start = max(state.next_start, self._now() + ahead)
+        if pacing.paused_until is not None:
+            state.paused_until = max(state.paused_until, pacing.paused_until.timestamp())
+        state.failures = pacing.failures
 
     def paused_hosts(self) -> dict[str, float]:
         """Hosts paused now, with the seconds left."""

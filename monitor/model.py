@@ -422,3 +422,14 @@ class BoardResult:
     board: CheckResult
     members: tuple[CheckResult, ...] = ()
     new_members: tuple[NewMember, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostPacing:
+    """Where a host's politeness stands, in wall-clock time so that another process
+    can take over: the earliest its next request may start, the end of its pause
+    (Retry-After, or failures), and the failures in a row so far."""
+
+    next_request_at: datetime | None = None
+    paused_until: datetime | None = None
+    failures: int = 0

@@ -18,7 +18,7 @@ import os
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +29,25 @@ from monitor.runner import CheckRunner, PassReport
 from monitor.store.repository import PostingState
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY = timedelta(hours=1)
+PRUNE_FIRST_AFTER = timedelta(minutes=1)
+
+
+async def prune_now(app: App) -> None:
+    """Retention (``database.keep_*``), off the event loop; a failure waits an hour."""
+    try:
+        report = await app.db(app.prune)
+    except StoreError as exc:
+        log.error("pruning failed: %s", exc, extra={"action": "prune"})
+        return
+    if report.check_log or report.alerts or report.daemons:
+        log.info(
+            "pruned %d check log rows, %d sent alerts, %d stopped daemon records",
+            report.check_log,
+            report.alerts,
+            report.daemons,
+            extra={"action": "prune"},
+        )
 
 
 def tune_gc() -> None:
@@ -83,6 +102,15 @@ class LocalEngine:
                 coalesce=True,
                 misfire_grace_time=None,
             )
+        scheduler.add_job(
+            partial(self._timer, self.prune),
+            "interval",
+            seconds=PRUNE_EVERY.total_seconds(),
+            next_run_time=now + PRUNE_FIRST_AFTER,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         log.info("daemon started", extra={"action": "daemon_start", "daemon": self.daemon_id})
         try:
@@ -161,6 +189,9 @@ class LocalEngine:
         app.metrics.due.set(due)
         app.metrics.paused_hosts.set(len(app.fetcher.gate.paused_hosts()))
         app.metrics.heartbeat.set(now.timestamp())
+
+    async def prune(self) -> None:
+        await prune_now(self._app)
 
     async def deliver(self) -> None:
         """Deliver what is due. The delivery runs in a task of its own, shielded from the

@@ -150,6 +150,7 @@ outbox = Table(
     Column("claimed_by", String(200)),
     Column("claimed_until", UTCDateTime),
     Index(None, "status", "next_attempt_at"),
+    Index(None, "status", "sent_at"),  # pruning sent alerts by age
 )
 
 check_log = Table(
@@ -163,6 +164,7 @@ check_log = Table(
     Column("latency_ms", Integer),
     Column("error", Text),
     Index(None, "posting_id", "checked_at"),
+    Index(None, "checked_at"),  # pruning by age
 )
 
 daemons = Table(
@@ -176,6 +178,18 @@ daemons = Table(
     Column("beat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
     Column("checks", Integer, nullable=False, server_default="0"),
+    Column("kind", String(10), nullable=False, server_default="daemon"),
+)
+
+host_pacing = Table(
+    "host_pacing",
+    metadata,
+    # Written by the procrastinate engine's batches (one host each, one at a time):
+    # the next batch of a host, on whichever worker, keeps the host's pace and pause.
+    Column("host", String(255), primary_key=True),
+    Column("next_request_at", UTCDateTime),
+    Column("paused_until", UTCDateTime),
+    Column("failures", Integer, nullable=False, server_default="0"),
 )
 
 meta = Table(

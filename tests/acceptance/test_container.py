@@ -138,3 +138,33 @@ def test_the_image_builds_the_same_and_stops_gracefully_as_configured() -> None:
 
     assert int(grace[1]) > SchedulerConfig().shutdown_grace.total_seconds()
     assert compose.count("restart: unless-stopped") == 2
+
+
+def test_the_workers_compose_file_runs_migrations_once_then_scalable_workers() -> None:
+    """docker-compose.workers.yml, read as Docker Compose merges it over the main file:
+    the single daemon off, one migration run, then workers of the procrastinate
+    engine that stop gracefully and can be scaled (no fixed name or port)."""
+    import yaml
+
+    from monitor.config import SchedulerConfig
+
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    extra = yaml.safe_load((ROOT / "docker-compose.workers.yml").read_text(encoding="utf-8"))
+    services = extra["services"]
+    assert services["monitor"]["profiles"], "the single daemon must not start beside workers"
+    migrate, worker = services["migrate"], services["worker"]
+    assert migrate["command"] == ["db", "upgrade"]
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    assert worker["command"] == ["worker"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for service in (migrate, worker):
+        assert service["environment"]["MONITOR_ENGINE"] == "procrastinate"
+        url = service["environment"]["MONITOR_DATABASE__URL"]
+        assert url == base["services"]["monitor"]["environment"]["MONITOR_DATABASE__URL"]
+        assert service["secrets"] == ["db_password"]
+    # --scale worker=3: no fixed name or published port
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    grace = int(str(worker["stop_grace_period"]).removesuffix("s"))
+    assert grace > SchedulerConfig().shutdown_grace.total_seconds()
+    assert worker["restart"] == "unless-stopped"

@@ -239,7 +239,7 @@ def test_status_shows_each_watch_with_its_checks(config_file: Path, server: Seed
     assert after.exit_code == 0, after.output
     assert "baseline" in after.output
     assert "1 watch, 0 due now" in after.output
-    assert "no daemon running" in after.output
+    assert "no daemon or worker running" in after.output
     data = json.loads(invoke(config_file, "status", "--json").output)
     (row,) = data["watches"]
     assert row["url"] == server.url

@@ -138,3 +138,34 @@ def test_no_jitter_means_exact_intervals() -> None:
     schedule = Schedule(jitter=0)
     assert schedule.next_check(NOW, timedelta(hours=1)) == NOW + timedelta(hours=1)
     assert schedule.backoff_factor() == 1.0
+
+
+def test_another_gate_takes_over_a_hosts_pace_pause_and_failures() -> None:
+    """The queue engine runs a host's batches on any worker, one after another: the
+    next worker's gate continues where the last one left the host."""
+    first, clock = gate(per_host_rate=0.1)  # one request per 10 s
+    asyncio.run(take(first))
+    first.failed(URL, reason="timeout")
+    pacing = first.pacing("jobs.example.com")
+    assert pacing.failures == 1
+    assert pacing.next_request_at is not None
+    ahead = (pacing.next_request_at - datetime.now(UTC)).total_seconds()
+    assert 9 < ahead <= 10
+
+    second = HostGate(HttpConfig(per_host_rate=0.1), clock=clock, rng=random.Random(1))
+    second.adopt("jobs.example.com", pacing)
+    with pytest.raises(HostPaused):  # 10 s to wait is beyond what a request may queue
+        asyncio.run(take(second))
+    asyncio.run(take(second, OTHER))  # other hosts are not held back
+
+    first.pause(URL, 600, reason="HTTP 429 Retry-After")
+    third = HostGate(HttpConfig(), clock=clock, rng=random.Random(1))
+    third.adopt("jobs.example.com", first.pacing("jobs.example.com"))
+    assert third.paused_hosts() == {"jobs.example.com": pytest.approx(600)}
+    assert third.pacing("jobs.example.com").failures == 1
+
+
+def test_a_host_with_nothing_to_hand_over_has_an_empty_pacing() -> None:
+    g, _clock = gate()
+    pacing = g.pacing("jobs.example.com")
+    assert (pacing.next_request_at, pacing.paused_until, pacing.failures) == (None, None, 0)

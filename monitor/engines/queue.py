@@ -1,0 +1,389 @@
+"""The procrastinate engine: any number of ``posting-monitor worker`` processes, on any
+number of machines, sharing the work through one PostgreSQL database.
+
+procrastinate (a task queue in PostgreSQL) carries it:
+
+- ``monitor.dispatch`` is a periodic task: each tick, whichever worker takes it leases
+  the due postings (as the local engine does) and defers them as ``monitor.check``
+  jobs, a batch per host, each holding its host as procrastinate *lock*. Batches of
+  one host therefore run one after another, whichever workers run them, and the
+  per-host concurrency limit holds across all workers.
+- ``monitor.check`` runs a batch with the same pool, fetcher, readers and pipeline as
+  the local engine (``CheckRunner``). It first keeps only the postings still under
+  the lease the dispatcher gave the batch: a batch that ran late (its lease ran out
+  and its postings went to another batch) checks nothing twice.
+- ``monitor.deliver`` is periodic too: the outbox, each alert claimed by the process
+  that sends it (``monitor.notify.deliver``), so it is sent once.
+- ``monitor.retry_stalled`` queues again the jobs of a worker that stopped sending
+  heartbeats (killed, its machine gone).
+
+A worker that dies loses nothing: its postings' leases run out and the dispatcher
+leases them again; its jobs are retried and find those leases taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from monitor.app import App
+from monitor.engines.local import prune_now
+from monitor.errors import ConfigError, StoreError
+from monitor.hosts import host_of
+from monitor.runner import CheckRunner
+from monitor.store.repository import PostingState
+
+if TYPE_CHECKING:
+    import procrastinate
+    from procrastinate.types import JSONValue
+
+log = logging.getLogger(__name__)
+QUEUE = "posting-monitor"
+CHECKS_PER_BATCH = 50
+"""Postings per ``monitor.check`` job at most: big enough to keep a host's places
+busy, small enough that a killed worker's batch is soon checked by the others."""
+QUEUED_BATCHES_PER_SLOT = 2
+"""The dispatcher stops leasing when this many batches per running batch slot (live
+workers x ``scheduler.worker_batches``) are already waiting: postings wait unleased
+in the database, where any worker can take them, rather than leased in a queue."""
+STALLED_AFTER = timedelta(seconds=30)
+HEARTBEAT_EVERY = timedelta(seconds=5)
+
+
+def queue_conninfo(database_url: str) -> str:
+    """The libpq URL procrastinate's psycopg pool connects with (SQLAlchemy names its
+    driver in the scheme; libpq does not)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        raise ConfigError(
+            f'engine = "procrastinate" needs PostgreSQL, not {url.drivername}',
+            source="database.url",
+        )
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def every_as_cron(every: timedelta) -> str:
+    """A procrastinate cron (seconds in a sixth field) firing about every ``every``:
+    the nearest divisor of a minute (or of an hour, in minutes) that is not longer."""
+    seconds = max(int(every.total_seconds()), 1)
+    if seconds < 60:
+        step = max(d for d in _DIVISORS_OF_60 if d <= seconds)
+        return "* * * * * *" if step == 1 else f"* * * * * */{step}"
+    minutes = max(d for d in _DIVISORS_OF_60 if d <= seconds // 60)
+    return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+
+
+_DIVISORS_OF_60 = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
+
+
+def build_queue(app: App) -> procrastinate.App:
+    """A procrastinate app on the monitor's database with the monitor's tasks; the
+    worker's ``QueueEngine`` is handed to them in the job context."""
+    import procrastinate
+
+    settings = app.config.scheduler
+    connector = procrastinate.PsycopgConnector(
+        conninfo=queue_conninfo(app.config.database_url), min_size=1, max_size=4
+    )
+    queue = procrastinate.App(connector=connector, periodic_defaults={"max_delay": 60})
+
+    @queue.periodic(cron=every_as_cron(settings.dispatch_every), periodic_id="dispatch")
+    @queue.task(name="monitor.dispatch", queue=QUEUE, queueing_lock="monitor.dispatch",
+                pass_context=True)  # fmt: skip
+    async def dispatch(context: procrastinate.JobContext, timestamp: int) -> None:
+        await _engine(context).dispatch()
+
+    @queue.task(name="monitor.check", queue=QUEUE, pass_context=True)
+    async def check(
+        context: procrastinate.JobContext, host: str, ids: list[int], lease_until: str
+    ) -> None:
+        await _engine(context).check_batch(host, ids, datetime.fromisoformat(lease_until))
+
+    @queue.periodic(cron=every_as_cron(settings.deliver_every), periodic_id="deliver")
+    @queue.task(name="monitor.deliver", queue=QUEUE, queueing_lock="monitor.deliver",
+                pass_context=True)  # fmt: skip
+    async def deliver(context: procrastinate.JobContext, timestamp: int) -> None:
+        await _engine(context).deliver()
+
+    @queue.periodic(cron="* * * * * */15", periodic_id="retry_stalled")
+    @queue.task(name="monitor.retry_stalled", queue=QUEUE, queueing_lock="monitor.retry_stalled",
+                pass_context=True)  # fmt: skip
+    async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
+        await _engine(context).retry_stalled()
+
+    @queue.periodic(cron="17 * * * *", periodic_id="prune")
+    @queue.task(name="monitor.prune", queue=QUEUE, queueing_lock="monitor.prune",
+                pass_context=True)  # fmt: skip
+    async def prune(context: procrastinate.JobContext, timestamp: int) -> None:
+        await prune_now(_engine(context).app)
+
+    return queue
+
+
+def _engine(context: Any) -> QueueEngine:
+    engine = context.additional_context["engine"]
+    assert isinstance(engine, QueueEngine)
+    return engine
+
+
+def apply_queue_schema(database_url: str) -> bool:
+    """Create procrastinate's tables if they are not there; True if it did. Workers
+    starting together take turns (an advisory lock), so only one creates them."""
+    import procrastinate
+    import psycopg
+
+    with psycopg.connect(queue_conninfo(database_url)) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        present = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+        if present and present[0]:
+            return False
+        conn.execute(procrastinate.schema.SchemaManager.get_schema())
+    return True
+
+
+_SCHEMA_LOCK = 0x706D5F7175  # "pm_qu": any number other programs are unlikely to use
+
+
+class QueueEngine:
+    """One worker: runs the monitor's procrastinate tasks until stopped."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        queue: procrastinate.App | None = None,
+        checks_per_batch: int = CHECKS_PER_BATCH,
+    ) -> None:
+        self._app = self.app = app
+        self.queue = queue or build_queue(app)
+        self.checks_started = 0
+        self._batches = app.config.scheduler.worker_batches
+        self._checks_per_batch = checks_per_batch
+        # The worker's batches share its places for checks.
+        self._checks_at_once = max(app.config.scheduler.max_concurrent_checks // self._batches, 1)
+        # The name it claims alerts under: host, pid and a random part.
+        self.worker_id = app.claim.claimant
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set; then let running batches finish (up to
+        ``scheduler.shutdown_grace``) and return."""
+        app, settings = self._app, self._app.config.scheduler
+        address = settings.metrics_address()
+        if address is not None:
+            app.metrics.serve(*address)
+        await app.reader.start()
+        await app.db(
+            lambda: app.repo.daemon_started(
+                self.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                now=app.clock.now(),
+                kind="worker",
+            )
+        )
+        async with self.queue.open_async():
+            worker = asyncio.create_task(self._work(), name="monitor-worker")
+            beating = asyncio.create_task(self._beat(), name="monitor-worker-heartbeat")
+            stopped = asyncio.create_task(stop.wait())
+            log.info("worker started", extra={"action": "worker_start", "worker": self.worker_id})
+            try:
+                await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+                beating.cancel()
+                if not worker.done():
+                    worker.cancel()  # procrastinate stops gracefully on cancellation
+                await asyncio.gather(worker, beating, return_exceptions=True)
+                await self._record_stop()
+                app.metrics.close()
+                log.info("worker stopped", extra={"action": "worker_stop"})
+        if worker.done() and not worker.cancelled() and worker.exception() is not None:
+            raise worker.exception()  # type: ignore[misc]
+
+    async def _work(self) -> None:
+        await self.queue.run_worker_async(
+            queues=[QUEUE],
+            concurrency=self._batches + 3,  # the batches, and dispatch / deliver / retry
+            name=self.worker_id,
+            additional_context={"engine": self},
+            install_signal_handlers=False,
+            shutdown_graceful_timeout=self._app.config.scheduler.shutdown_grace.total_seconds(),
+            delete_jobs="successful",
+            update_heartbeat_interval=HEARTBEAT_EVERY.total_seconds(),
+            stalled_worker_timeout=STALLED_AFTER.total_seconds(),
+            fetch_job_polling_interval=1.0,
+        )
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        """Lease due postings and defer them as batches, one host per batch, until none
+        is due or enough batches wait; returns how many postings were deferred."""
+        app = self._app
+        deferred = 0
+        while True:
+            room = await app.db(self._room_for_batches)
+            if room <= 0:
+                break
+            claimed = await app.db(
+                lambda: app.repo.claim_due(
+                    now=app.clock.now(), limit=app.config.scheduler.batch_size, lease=app.lease
+                )
+            )
+            if not claimed:
+                break
+            deferred += await self._defer(claimed)
+            if len(claimed) < app.config.scheduler.batch_size:
+                break
+        return deferred
+
+    async def _defer(self, claimed: Sequence[PostingState]) -> int:
+        """One job per host and chunk. A host's later batches wait behind its earlier
+        ones (the lock), so each gets a lease that long longer."""
+        app = self._app
+        waiting = await app.db(self._batches_waiting_per_host)
+        jobs = []
+        now = app.clock.now()
+        for host, chunk in _chunks_by_host(claimed, self._checks_per_batch):
+            ahead = waiting.get(host, 0)
+            waiting[host] = ahead + 1
+            until = now + app.lease * (ahead + 1)
+            ids = [state.id for state in chunk]
+            await app.db(partial(app.repo.extend_leases, ids, until=until))
+            jobs.append((host, ids, until))
+        task = self.queue.tasks["monitor.check"]
+        for host, ids, until in jobs:
+            ids_json: list[JSONValue] = list(ids)
+            await task.configure(lock=f"host:{host}", queue=QUEUE).defer_async(
+                host=host, ids=ids_json, lease_until=until.isoformat()
+            )
+        return sum(len(ids) for _host, ids, _until in jobs)
+
+    def _room_for_batches(self) -> int:
+        with self._app.engine.connect() as conn:
+            workers = conn.execute(
+                text(
+                    "SELECT count(*) FROM procrastinate_workers "
+                    "WHERE last_heartbeat > now() - make_interval(secs => :stalled)"
+                ),
+                {"stalled": STALLED_AFTER.total_seconds()},
+            ).scalar_one()
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = :queue "
+                    "AND task_name = 'monitor.check' AND status = 'todo'"
+                ),
+                {"queue": QUEUE},
+            ).scalar_one()
+        slots = max(int(workers), 1) * self._batches
+        return slots * QUEUED_BATCHES_PER_SLOT - int(waiting)
+
+    def _batches_waiting_per_host(self) -> dict[str, int]:
+        with self._app.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT lock, count(*) FROM procrastinate_jobs WHERE queue_name = :queue "
+                    "AND task_name = 'monitor.check' AND status IN ('todo', 'doing') "
+                    "GROUP BY lock"
+                ),
+                {"queue": QUEUE},
+            )
+            return {str(lock).removeprefix("host:"): int(n) for lock, n in rows if lock}
+
+    async def check_batch(self, host: str, ids: Sequence[int], lease_until: datetime) -> None:
+        """Check the batch's postings still under its lease, at the pace (and with the
+        pause) the host's previous batch left, on whichever worker that ran."""
+        app = self._app
+        states = await app.db(lambda: app.repo.still_leased(ids, lease_until=lease_until))
+        if len(states) < len(ids):
+            log.info(
+                "batch ran late: %d of %d postings were leased again meanwhile",
+                len(ids) - len(states),
+                len(ids),
+                extra={"action": "batch_late"},
+            )
+        if not states:
+            return
+        gate = app.fetcher.gate
+        gate.adopt(host, await app.db(partial(app.repo.host_pacing, host)))
+        self.checks_started += len(states)
+        runner = CheckRunner(app, limit=self._checks_at_once)
+        try:
+            await runner.run_all(states)
+        finally:
+            pacing = gate.pacing(host)
+            await asyncio.shield(app.db(partial(app.repo.save_host_pacing, host, pacing)))
+
+    async def deliver(self) -> None:
+        report = await self._app.deliver()
+        if report.sent or report.failed:
+            log.info(
+                "delivered %d alerts, %d failed",
+                report.sent,
+                report.failed,
+                extra={"action": "deliver"},
+            )
+
+    async def retry_stalled(self) -> int:
+        manager = self.queue.job_manager
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE, seconds_since_heartbeat=STALLED_AFTER.total_seconds()
+        )
+        for job in stalled:
+            log.warning(
+                "job %s (%s) of a stalled worker queued again",
+                job.id,
+                job.task_name,
+                extra={"action": "job_retried"},
+            )
+            await manager.retry_job(job)
+        return len(list(stalled))
+
+    # -- heartbeat -------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        app = self._app
+        while True:
+            await asyncio.sleep(app.config.scheduler.heartbeat_every.total_seconds())
+            now = app.clock.now()
+            try:
+                await app.db(
+                    partial(app.repo.heartbeat, self.worker_id, now=now, checks=self.checks_started)
+                )
+            except StoreError as exc:
+                log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})
+                continue
+            app.metrics.heartbeat.set(now.timestamp())
+
+    async def _record_stop(self) -> None:
+        app = self._app
+        try:
+            await app.db(
+                lambda: app.repo.daemon_stopped(
+                    self.worker_id, now=app.clock.now(), checks=self.checks_started
+                )
+            )
+        except StoreError as exc:
+            log.error("could not record the stop: %s", exc, extra={"action": "worker_stop"})
+
+
+def _chunks_by_host(
+    states: Sequence[PostingState], size: int
+) -> Iterator[tuple[str, list[PostingState]]]:
+    by_host: dict[str, list[PostingState]] = defaultdict(list)
+    for state in states:
+        by_host[host_of(state.url)].append(state)
+    for host, group in by_host.items():
+        for start in range(0, len(group), size):
+            yield host, group[start : start + size]

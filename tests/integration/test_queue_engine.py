@@ -1,0 +1,207 @@
+"""The procrastinate engine in one process: several workers (each its own App, pool
+and connections) on one PostgreSQL schema."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from monitor.app import App
+from monitor.config import MonitorConfig
+from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron, queue_conninfo
+from monitor.errors import ConfigError
+from monitor.model import HostPacing
+from monitor.store.repository import WatchSpec
+from monitor.store.tables import check_log
+from monitor.testing import FrozenClock, RecordingNotifier
+from tests.conftest import seed_text
+
+PAGE = seed_text("stripe-backend-engineer.html")
+HOSTS = ("jobs.alpha.example", "jobs.beta.example")
+HOST_LIMIT = 2
+
+
+class CountingSite:
+    """Answers every page after a pause, counting requests in flight per host."""
+
+    def __init__(self, pause: float = 0.02) -> None:
+        self.pause = pause
+        self.in_flight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+        self.hits: Counter[str] = Counter()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self.in_flight[host] += 1
+        self.peak[host] = max(self.peak[host], self.in_flight[host])
+        self.hits[str(request.url)] += 1
+        try:
+            await asyncio.sleep(self.pause)
+        finally:
+            self.in_flight[host] -= 1
+        return httpx.Response(200, text=PAGE, headers={"Content-Type": "text/html"})
+
+
+def make_app(db_url: str, site: CountingSite, clock: FrozenClock) -> App:
+    limits = {"concurrency": HOST_LIMIT, "rate": 0}
+    config = MonitorConfig.model_validate(
+        {
+            "engine": "procrastinate",
+            "database": {"url": db_url},
+            "http": {"hosts": dict.fromkeys(HOSTS, limits)},
+            "scheduler": {"dispatch_every": "1s", "deliver_every": "1s", "heartbeat_every": "1s"},
+        }
+    )
+    return App(
+        config,
+        transport=httpx.MockTransport(site),
+        notifier=RecordingNotifier(),
+        clock=clock,
+    )
+
+
+def watch(app: App, count: int) -> list[str]:
+    urls = [f"https://{HOSTS[n % 2]}/jobs/{n}" for n in range(count)]
+    specs = [
+        WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(hours=1))
+        for url in urls
+    ]
+    app.repo.sync_config_watches(specs, now=app.clock.now())
+    app.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+    return urls
+
+
+def checks_logged(app: App) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(check_log)) or 0)
+
+
+async def run_workers(engines: list[QueueEngine], done: Any, timeout: float = 60) -> None:
+    stop = asyncio.Event()
+    running = [asyncio.create_task(engine.run(stop)) for engine in engines]
+    deadline = time.monotonic() + timeout
+    try:
+        while not done():
+            assert time.monotonic() < deadline, "the workers did not finish in time"
+            for task in running:
+                if task.done():
+                    task.result()  # a worker that died says why
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+
+
+@pytest.mark.postgres
+def test_three_workers_check_each_posting_once_within_each_hosts_limit(
+    postgres_url: str,
+) -> None:
+    site, clock = CountingSite(), FrozenClock()
+    apps = [make_app(postgres_url, site, clock) for _ in range(3)]
+    apps[0].prepare()
+    assert apply_queue_schema(postgres_url) is True
+    assert apply_queue_schema(postgres_url) is False  # idempotent
+    urls = watch(apps[0], 60)
+    # Small batches: a host has six, and three workers would run them side by side
+    # (3 x 2 requests in flight) if batches of one host did not wait for each other.
+    engines = [QueueEngine(app, checks_per_batch=5) for app in apps]
+    try:
+        asyncio.run(run_workers(engines, lambda: checks_logged(apps[0]) >= 60))
+        logged = checks_logged(apps[0])
+        workers = apps[0].repo.daemons()
+    finally:
+        for app in apps:
+            asyncio.run(app.aclose())
+    assert logged == 60
+    assert sorted(site.hits) == sorted(urls)
+    assert set(site.hits.values()) == {1}  # each page fetched once
+    assert max(site.peak.values()) <= HOST_LIMIT, site.peak
+    assert len(workers) == 3
+    assert all(w.stopped_at is not None for w in workers)
+    assert sum(engine.checks_started for engine in engines) == 60
+
+
+@pytest.mark.postgres
+def test_a_batch_that_ran_late_checks_nothing_leased_again(postgres_url: str) -> None:
+    site, clock = CountingSite(), FrozenClock()
+    app = make_app(postgres_url, site, clock)
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 4)
+    engine = QueueEngine(app)
+    try:
+        first = app.repo.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=1))
+        old_lease = clock.now() + timedelta(minutes=1)
+        clock.advance(timedelta(minutes=2))  # the lease ran out ...
+        again = app.repo.claim_due(now=clock.now(), limit=2, lease=timedelta(minutes=1))
+        assert len(again) == 2  # ... and two postings went to another batch
+        asyncio.run(engine.check_batch(HOSTS[0], [s.id for s in first], old_lease))
+    finally:
+        asyncio.run(app.aclose())
+    taken = {s.url for s in again}
+    assert set(site.hits) == {s.url for s in first} - taken
+
+
+def test_the_engine_needs_postgresql(sqlite_url: str) -> None:
+    with pytest.raises(ValueError, match=r'engine = "procrastinate" needs PostgreSQL'):
+        MonitorConfig.model_validate({"engine": "procrastinate", "database": {"url": sqlite_url}})
+    with pytest.raises(ConfigError, match="needs PostgreSQL"):
+        queue_conninfo(sqlite_url)
+
+
+def test_queue_conninfo_keeps_options_and_drops_the_driver() -> None:
+    url = "postgresql+psycopg://monitor:p%40ss@db:5432/monitor?options=-csearch_path%3Dx"
+    assert queue_conninfo(url) == (
+        "postgresql://monitor:p%40ss@db:5432/monitor?options=-csearch_path%3Dx"
+    )
+
+
+@pytest.mark.parametrize(
+    ("every", "cron"),
+    [
+        (timedelta(seconds=1), "* * * * * *"),
+        (timedelta(seconds=5), "* * * * * */5"),
+        (timedelta(seconds=7), "* * * * * */6"),
+        (timedelta(seconds=45), "* * * * * */30"),
+        (timedelta(minutes=1), "* * * * *"),
+        (timedelta(minutes=14), "*/12 * * * *"),
+        (timedelta(hours=2), "*/30 * * * *"),
+    ],
+)
+def test_intervals_become_crons_that_fire_at_least_as_often(every: timedelta, cron: str) -> None:
+    assert every_as_cron(every) == cron
+
+
+@pytest.mark.postgres
+def test_a_batch_keeps_the_pause_another_workers_batch_left_for_its_host(
+    postgres_url: str,
+) -> None:
+    site, clock = CountingSite(), FrozenClock()
+    app = make_app(postgres_url, site, clock)
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 4)
+    pause_end = clock.now() + timedelta(minutes=10)
+    app.repo.save_host_pacing(HOSTS[0], HostPacing(paused_until=pause_end, failures=3))
+    engine = QueueEngine(app)
+    try:
+        leased = app.repo.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=1))
+        until = clock.now() + timedelta(minutes=1)
+        paused = [s.id for s in leased if HOSTS[0] in s.url]
+        free = [s.id for s in leased if HOSTS[1] in s.url]
+        asyncio.run(engine.check_batch(HOSTS[0], paused, until))
+        asyncio.run(engine.check_batch(HOSTS[1], free, until))
+        left = {host: app.repo.host_pacing(host) for host in HOSTS}
+    finally:
+        asyncio.run(app.aclose())
+    assert {url.split("/")[2] for url in site.hits} == {HOSTS[1]}  # the paused host: none
+    assert left[HOSTS[0]].paused_until == pause_end
+    assert left[HOSTS[0]].failures == 3
+    assert left[HOSTS[1]].paused_until is None

@@ -1,0 +1,55 @@
+"""health's verdict from heartbeat rows: every live daemon or worker on this host."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from monitor.health import judge_daemons
+from monitor.store.repository import DaemonRecord
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+MAX_AGE = timedelta(minutes=1)
+
+
+def row(pid: int, beat_ago: int, *, host: str = "box", kind: str = "worker") -> DaemonRecord:
+    return DaemonRecord(
+        id=f"{host}:{pid}",
+        host=host,
+        pid=pid,
+        started_at=NOW - timedelta(hours=1, seconds=pid),
+        beat_at=NOW - timedelta(seconds=beat_ago),
+        stopped_at=None,
+        checks=pid * 10,
+        kind=kind,
+    )
+
+
+def judge(rows: list[DaemonRecord], alive: set[int]) -> tuple[bool, str]:
+    verdict = judge_daemons(
+        rows, host="box", now=NOW, max_age=MAX_AGE, require_daemon=True, alive=alive.__contains__
+    )
+    return verdict.healthy, verdict.message
+
+
+def test_every_live_worker_on_the_host_is_listed() -> None:
+    healthy, message = judge([row(1, 5), row(2, 3), row(3, 1, host="elsewhere")], alive={1, 2})
+    assert healthy
+    assert message == "worker pid 2 beat 3s ago, 20 checks; worker pid 1 beat 5s ago, 10 checks"
+
+
+def test_one_stuck_worker_of_several_makes_the_host_unhealthy() -> None:
+    healthy, message = judge([row(1, 5), row(2, 600)], alive={1, 2})
+    assert not healthy
+    assert message == "worker pid 2 last beat 10m ago (more than 1m): stuck or killed"
+
+
+def test_rows_of_killed_workers_are_history_beside_live_ones() -> None:
+    healthy, message = judge([row(1, 5), row(9, 3600)], alive={1})
+    assert healthy
+    assert message == "worker pid 1 beat 5s ago, 10 checks"
+
+
+def test_with_no_live_process_the_newest_row_says_stuck_or_killed() -> None:
+    healthy, message = judge([row(1, 600, kind="daemon"), row(2, 7200)], alive=set())
+    assert not healthy
+    assert message == "daemon pid 1 last beat 10m ago (more than 1m): stuck or killed"
