@@ -215,7 +215,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(root: Path, kind: str) -> Iterator[tuple[int, str, subprocess.Popen[bytes]]]:
+def http_server(
+    root: Path, kind: str, addresses: tuple[str, ...] = ("127.0.0.1",)
+) -> Iterator[tuple[int, str, subprocess.Popen[bytes]]]:
+    """nginx (or, with one address, the Python server) serving ``root`` on a free port
+    of each loopback address in ``addresses`` (several: several hosts to the monitor)."""
     port = free_port()
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
@@ -224,7 +228,7 @@ def http_server(root: Path, kind: str) -> Iterator[tuple[int, str, subprocess.Po
         raise SystemExit("--server nginx: nginx is not installed (apt-get install nginx-light)")
     if kind != "python" and nginx is not None:
         conf = root.parent / "nginx.conf"
-        conf.write_text(_nginx_conf(root, port))
+        conf.write_text(_nginx_conf(root, port, addresses))
         command = [
             nginx,
             "-c",
@@ -236,6 +240,8 @@ def http_server(root: Path, kind: str) -> Iterator[tuple[int, str, subprocess.Po
         ]
         name = "nginx"
     else:
+        if addresses != ("127.0.0.1",):
+            raise SystemExit("several addresses need nginx (apt-get install nginx-light)")
         command = [sys.executable, "-m", "bench.static_server", str(root), str(port)]
         name = "python static server"
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
@@ -247,7 +253,8 @@ def http_server(root: Path, kind: str) -> Iterator[tuple[int, str, subprocess.Po
         process.wait(timeout=10)
 
 
-def _nginx_conf(root: Path, port: int) -> str:
+def _nginx_conf(root: Path, port: int, addresses: tuple[str, ...]) -> str:
+    listen = " ".join(f"listen {address}:{port};" for address in addresses)
     return f"""
 daemon off; master_process off; worker_processes 1; pid {root.parent}/nginx.pid;
 error_log {root.parent}/error.log warn;
@@ -257,7 +264,7 @@ http {{
   client_body_temp_path {root.parent}/tmp; proxy_temp_path {root.parent}/tmp;
   fastcgi_temp_path {root.parent}/tmp; uwsgi_temp_path {root.parent}/tmp; scgi_temp_path {root.parent}/tmp;
   types {{ text/html html; application/json json; }}
-  server {{ listen 127.0.0.1:{port}; root {root}; etag on; }}
+  server {{ {listen} root {root}; etag on; }}
 }}
 """
 

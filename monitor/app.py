@@ -71,6 +71,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 IMPORT_CHUNK = 500
 DELIVERY_BATCH = 100
+"""Alerts one delivery round sends at most (``drain``: no limit)."""
+CLAIM_SIZE = 20
+"""Alerts claimed at a time: small enough that several processes share a backlog
+to a slow channel, large enough that claiming costs little."""
 DELIVER_DURING_PASS_EVERY = 0.5
 
 
@@ -468,12 +472,14 @@ class App:
                 self.clock,
                 self.retry,
                 self.claim,
-                limit=DELIVERY_BATCH,
+                limit=CLAIM_SIZE,
                 db=self.db,
                 digests=frozenset(self.digests),
             )
             single = _added(single, batch)
-            if not drain or batch.sent + batch.retrying + batch.failed < DELIVERY_BATCH:
+            if _handled(batch) < CLAIM_SIZE:  # none left due (or its claim ran short)
+                break
+            if not drain and _handled(single) >= DELIVERY_BATCH:
                 break
         context = DigestContext(
             repo=self.repo,
@@ -487,6 +493,10 @@ class App:
         report = _added(single, await deliver_digests(context, self.digests))
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
         return report
+
+
+def _handled(report: DeliveryReport) -> int:
+    return report.sent + report.retrying + report.failed
 
 
 def _added(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:

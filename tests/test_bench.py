@@ -110,3 +110,20 @@ def test_oneshot_benchmark_runs_check_as_a_process_beside_the_daemon(
     assert "alerts: 3 sent" in second["summary"]
     assert first["peak_rss_mb"] > 0
     assert [d["checks"] for d in run["daemon"]] == [30, 30]
+
+
+@pytest.mark.postgres
+def test_explain_benchmark_plans_every_periodic_query(
+    capsys: pytest.CaptureFixture[str], postgres_url: str
+) -> None:
+    from bench import explain
+
+    base = postgres_url.split("?")[0]  # it makes a schema of its own
+    # At a few thousand rows a sequential scan may well be the cheaper plan: the exit
+    # code matters at a million (see README); here, that every query is planned.
+    assert explain.main(["--postings", "3000", "--database", base, "--json"]) in (0, 1)
+    result = json.loads(capsys.readouterr().out)
+    queries = {plan["query"] for plan in result["plans"]}
+    assert {"claim due postings (dispatch)", "count due postings (heartbeat)"} <= queries
+    assert {"claim due alerts (delivery)", "old check log rows (prune)"} <= queries
+    assert all(plan["scans"] for plan in result["plans"])

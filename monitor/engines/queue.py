@@ -48,9 +48,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 QUEUE = "posting-monitor"
-CHECKS_PER_BATCH = 50
-"""Postings per ``monitor.check`` job at most: big enough to keep a host's places
-busy, small enough that a killed worker's batch is soon checked by the others."""
+CHECKS_PER_BATCH = 100
+"""Postings per ``monitor.check`` job at most: big enough that a batch's own cost
+(fetching the job, its leases, its host's pacing) is small beside its checks, small
+enough that a killed worker's batch is soon checked by the others."""
+DISPATCH_POLL = 0.05
+"""Seconds the dispatcher waits for room in the queue within its tick."""
 QUEUED_BATCHES_PER_SLOT = 2
 """The dispatcher stops leasing when this many batches per running batch slot (live
 workers x ``scheduler.worker_batches``) are already waiting: postings wait unleased
@@ -100,7 +103,7 @@ def build_queue(app: App) -> procrastinate.App:
 
     @queue.periodic(cron=every_as_cron(settings.dispatch_every), periodic_id="dispatch")
     @queue.task(name="monitor.dispatch", queue=QUEUE, queueing_lock="monitor.dispatch",
-                pass_context=True)  # fmt: skip
+                lock="monitor.dispatch", pass_context=True)  # fmt: skip
     async def dispatch(context: procrastinate.JobContext, timestamp: int) -> None:
         await _engine(context).dispatch()
 
@@ -228,39 +231,45 @@ class QueueEngine:
     # -- tasks ---------------------------------------------------------------------------
 
     async def dispatch(self) -> int:
-        """Lease due postings and defer them as batches, one host per batch, until none
-        is due or enough batches wait; returns how many postings were deferred."""
+        """Lease due postings and defer them as batches, one host per batch, keeping
+        enough batches queued for the workers until none is due or the tick is over
+        (the next tick's dispatch waits for this one: one dispatcher at a time).
+        Returns how many postings were deferred."""
         app = self._app
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + app.config.scheduler.dispatch_every.total_seconds()
         deferred = 0
         while True:
             room = await app.db(self._room_for_batches)
             if room <= 0:
-                break
+                if loop.time() >= deadline:
+                    break
+                await asyncio.sleep(DISPATCH_POLL)
+                continue
+            now = app.clock.now()
+            limit = min(app.config.scheduler.batch_size, room * self._checks_per_batch)
             claimed = await app.db(
-                lambda: app.repo.claim_due(
-                    now=app.clock.now(), limit=app.config.scheduler.batch_size, lease=app.lease
-                )
+                partial(app.repo.claim_due, now=now, limit=limit, lease=app.lease)
             )
             if not claimed:
                 break
-            deferred += await self._defer(claimed)
-            if len(claimed) < app.config.scheduler.batch_size:
-                break
+            deferred += await self._defer(claimed, leased_until=now + app.lease)
         return deferred
 
-    async def _defer(self, claimed: Sequence[PostingState]) -> int:
+    async def _defer(self, claimed: Sequence[PostingState], *, leased_until: datetime) -> int:
         """One job per host and chunk. A host's later batches wait behind its earlier
-        ones (the lock), so each gets a lease that long longer."""
+        ones (the lock), so each gets a lease that many leases longer."""
         app = self._app
         waiting = await app.db(self._batches_waiting_per_host)
         jobs = []
-        now = app.clock.now()
         for host, chunk in _chunks_by_host(claimed, self._checks_per_batch):
             ahead = waiting.get(host, 0)
             waiting[host] = ahead + 1
-            until = now + app.lease * (ahead + 1)
             ids = [state.id for state in chunk]
-            await app.db(partial(app.repo.extend_leases, ids, until=until))
+            until = leased_until
+            if ahead:
+                until = leased_until + app.lease * ahead
+                await app.db(partial(app.repo.extend_leases, ids, until=until))
             jobs.append((host, ids, until))
         task = self.queue.tasks["monitor.check"]
         for host, ids, until in jobs:
@@ -321,6 +330,16 @@ class QueueEngine:
         runner = CheckRunner(app, limit=self._checks_at_once)
         try:
             await runner.run_all(states)
+        except asyncio.CancelledError:
+            # The worker stops and its grace ran out: end the checks still running and
+            # write what the finished ones found; the rest are leased to this batch
+            # until the lease runs out, then checked by another worker.
+            running = runner.inflight
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.shield(runner.writer.flush())
+            raise
         finally:
             pacing = gate.pacing(host)
             await asyncio.shield(app.db(partial(app.repo.save_host_pacing, host, pacing)))

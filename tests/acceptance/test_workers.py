@@ -13,16 +13,20 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from monitor.store.engine import create_db_engine
+from monitor.store.engine import create_db_engine, upgrade
+from monitor.store.repository import Repository
 from monitor.store.tables import snapshots
 from tests.acceptance.test_daemon import wait_until
 from tests.conftest import seed_text
+from tests.harness import queue_alerts
+from tests.peers import webhook_receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PAGE = seed_text("stripe-backend-engineer.html").encode()
@@ -170,3 +174,41 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path: Path, postgres_url: s
     # The killed worker's batch runs again once its heartbeat is stale (30 s) or
     # its lease ends (60 s), whichever comes first.
     assert recovered_in < 100, recovered_in
+
+
+def test_a_worker_killed_while_delivering_loses_no_alert_and_repeats_one_at_most(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    engine = create_db_engine(postgres_url)
+    upgrade(engine)
+    repo = Repository(engine)
+    try:
+        queue_alerts(repo, 12)
+        for watch in repo.list_watches():  # the workers only deliver
+            repo.remove_watch(str(watch.id), now=datetime.now(UTC))
+        with webhook_receiver() as hook:
+            hook.delay = 0.3  # the kill lands while a send is in flight
+            config = tmp_path / "monitor.toml"
+            config.write_text(
+                f'engine = "procrastinate"\n[database]\nurl = "{postgres_url}"\n'
+                '[scheduler]\ndeliver_every = "1s"\nheartbeat_every = "1s"\n'
+                '[alerts]\nsend_timeout = "1s"\n'
+                f'[[channels]]\nname = "hook"\nurl = "json://127.0.0.1:{hook.port}/alerts"\n',
+                encoding="utf-8",
+            )
+            upgraded(config)
+            doomed = monitor(config, "worker")
+            wait_until(lambda: hook.attempts >= 3, timeout=60)
+            doomed.send_signal(signal.SIGKILL)
+            doomed.communicate()
+            others = [monitor(config, "worker") for _ in range(2)]
+            try:
+                wait_until(lambda: all(a.status == "sent" for a in repo.alerts()), timeout=90)
+            finally:
+                results = stop_all(others)
+            received = Counter(post["title"] for post in hook.posts)
+        assert [code for code, _err in results] == [0, 0], results
+        assert set(received) == {a.alert.title for a in repo.alerts()}  # none lost
+        assert sum(n - 1 for n in received.values()) <= 1, received  # the one in flight
+    finally:
+        engine.dispose()

@@ -1,6 +1,6 @@
 """daemons.kind (a local-engine daemon or a procrastinate worker); host_pacing: each
 host's next request time and pause, shared by every worker; indexes for pruning the
-check log and sent alerts by age
+check log and sent alerts by age, and of removed watches (counting due postings)
 
 Revision ID: 0009
 Revises: 0008
@@ -35,9 +35,14 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_check_log_checked_at"), "check_log", ["checked_at"])
     op.create_index(op.f("ix_outbox_status_sent_at"), "outbox", ["status", "sent_at"])
+    removed = sa.text("removed_at IS NOT NULL")
+    op.create_index(
+        "ix_watches_removed", "watches", ["id"], postgresql_where=removed, sqlite_where=removed
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_watches_removed", table_name="watches")
     op.drop_index(op.f("ix_outbox_status_sent_at"), table_name="outbox")
     op.drop_index(op.f("ix_check_log_checked_at"), table_name="check_log")
     op.drop_table("host_pacing")
