@@ -16,17 +16,16 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, event, text
 
 from monitor.store.engine import create_db_engine, upgrade
 from monitor.store.repository import Repository
+from monitor.testing import postgres_schema
 
 LARGE_TABLES = ("postings", "watches", "snapshots", "outbox", "check_log")
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1/test"
@@ -39,21 +38,6 @@ class Plan:
     milliseconds: float
     scans: list[str]
     full_scans: list[str]
-
-
-@contextmanager
-def fresh_schema(base_url: str) -> Iterator[str]:
-    schema = f"pm_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(engine: Engine, postings: int, now: datetime) -> float:
@@ -176,7 +160,7 @@ def _scans(node: dict[str, Any]) -> Iterator[str]:
 
 def run(postings: int, base_url: str) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
-    with fresh_schema(base_url) as url:
+    with postgres_schema(base_url, prefix="pm_bench") as url:
         engine = create_db_engine(url)
         upgrade(engine)
         seconds = fill(engine, postings, now)

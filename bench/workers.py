@@ -36,9 +36,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text, update
 
 from bench.daemon import Site, http_server, reload_server
-from bench.explain import DEFAULT_URL, fresh_schema
+from bench.explain import DEFAULT_URL
 from monitor.store.engine import create_db_engine
 from monitor.store.tables import daemons, postings, watches
+from monitor.testing import postgres_schema
 
 HOSTS = 8
 
@@ -152,7 +153,7 @@ def measure(workers: int, postings_count: int, args: argparse.Namespace) -> list
     try:
         site = Site(workdir / "www", postings_count, board_jobs=0)
         with (
-            fresh_schema(args.database) as url,
+            postgres_schema(args.database, prefix="pm_bench") as url,
             http_server(site.root, "nginx", addresses) as (port, server_name, server),
         ):
             urls = [

@@ -254,14 +254,18 @@ class ReadingConfig(_Strict):
     @field_validator("time_limit")
     @classmethod
     def _sane_limit(cls, value: timedelta) -> timedelta:
-        if not timedelta(milliseconds=100) <= value <= timedelta(minutes=10):
-            raise ValueError("must be between 0.1 seconds and 10 minutes")
-        return value
+        return _tenth_of_a_second_to_ten_minutes(value)
 
     def worker_count(self) -> int:
         if self.workers is not None:
             return self.workers
         return min(max(_cpus(), 2), 8)
+
+
+def _tenth_of_a_second_to_ten_minutes(value: timedelta) -> timedelta:
+    if not timedelta(milliseconds=100) <= value <= timedelta(minutes=10):
+        raise ValueError("must be between 0.1 seconds and 10 minutes")
+    return value
 
 
 def _cpus() -> int:
@@ -300,9 +304,7 @@ class AlertConfig(_Strict):
     @field_validator("send_timeout")
     @classmethod
     def _sane_send_timeout(cls, value: timedelta) -> timedelta:
-        if not timedelta(milliseconds=100) <= value <= timedelta(minutes=10):
-            raise ValueError("must be between 0.1 seconds and 10 minutes")
-        return value
+        return _tenth_of_a_second_to_ten_minutes(value)
 
     @property
     def claim_lease(self) -> timedelta:

@@ -18,8 +18,10 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -151,3 +153,22 @@ class HostileSource(WebPageSource):
         elif command == b"bug":
             raise ZeroDivisionError("a parser bug")
         return super().parse(page, url=url)
+
+
+@contextmanager
+def postgres_schema(base_url: str, prefix: str = "pm_test") -> Iterator[str]:
+    """A URL to a new, empty schema on the PostgreSQL at ``base_url`` (every table
+    the monitor and procrastinate create goes there); dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

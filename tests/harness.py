@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from monitor.app import App
@@ -62,3 +66,13 @@ def queue_alerts(
             next_check_at=now + timedelta(days=30), status=PostingStatus.OPEN, snapshot=posting,
         )  # fmt: skip
         repo.record(result, deliveries=[Delivery(channel=channel, alert=alert)])
+
+
+def monitor_process(config: Path, *args: str) -> subprocess.Popen[str]:
+    """``posting-monitor --config CONFIG ARGS...`` as a real process, with pipes, and
+    without this environment's MONITOR_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip

@@ -33,6 +33,49 @@ PRUNE_EVERY = timedelta(hours=1)
 PRUNE_FIRST_AFTER = timedelta(minutes=1)
 
 
+async def start_process(app: App, process_id: str, *, kind: str) -> None:
+    """What a daemon or worker does before its first claim: serve /metrics (if set),
+    start the page readers (a posting leased while they start would wait out its lease
+    if the process died meanwhile), and record the process for ``status`` and
+    ``health``."""
+    address = app.config.scheduler.metrics_address()
+    if address is not None:
+        app.metrics.serve(*address)
+    await app.reader.start()
+    await app.db(
+        partial(
+            app.repo.daemon_started,
+            process_id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            now=app.clock.now(),
+            kind=kind,
+        )
+    )
+
+
+async def record_stop(app: App, process_id: str, *, checks: int) -> None:
+    """Mark a daemon's or worker's row stopped (``status`` and ``health`` read it)."""
+    try:
+        await app.db(
+            partial(app.repo.daemon_stopped, process_id, now=app.clock.now(), checks=checks)
+        )
+    except StoreError as exc:
+        log.error("could not record the stop: %s", exc, extra={"action": "stop"})
+
+
+async def deliver_now(app: App) -> None:
+    """One delivery round (see ``App.deliver``), logged when it sent or lost something."""
+    report = await app.deliver()
+    if report.sent or report.failed:
+        log.info(
+            "delivered %d alerts, %d failed",
+            report.sent,
+            report.failed,
+            extra={"action": "deliver"},
+        )
+
+
 async def prune_now(app: App) -> None:
     """Retention (``database.keep_*``), off the event loop; a failure waits an hour."""
     try:
@@ -73,17 +116,7 @@ class LocalEngine:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then drain and return."""
         app, settings = self._app, self._app.config.scheduler
-        address = settings.metrics_address()
-        if address is not None:
-            app.metrics.serve(*address)
-        # Readers up before the first claim: a posting leased while they start would
-        # wait out its lease if the daemon died meanwhile.
-        await app.reader.start()
-        await app.db(
-            lambda: app.repo.daemon_started(
-                self.daemon_id, host=socket.gethostname(), pid=os.getpid(), now=app.clock.now()
-            )
-        )
+        await start_process(app, self.daemon_id, kind="daemon")
         scheduler = AsyncIOScheduler(timezone=UTC)
         # Timers run in real time even when the app's clock is a test's frozen one.
         now = datetime.now(UTC)
@@ -208,14 +241,7 @@ class LocalEngine:
                 self._delivering = None
 
     async def _deliver_now(self) -> None:
-        report = await self._app.deliver()
-        if report.sent or report.failed:
-            log.info(
-                "delivered %d alerts, %d failed",
-                report.sent,
-                report.failed,
-                extra={"action": "deliver"},
-            )
+        await deliver_now(self._app)
 
     async def _drain(self) -> None:
         """Let running checks and a running delivery finish (within the grace period),
@@ -251,12 +277,4 @@ class LocalEngine:
             )
 
     async def _record_stop(self) -> None:
-        app = self._app
-        try:
-            await app.db(
-                lambda: app.repo.daemon_stopped(
-                    self.daemon_id, now=app.clock.now(), checks=self.checks_started
-                )
-            )
-        except StoreError as exc:
-            log.error("could not record the stop: %s", exc, extra={"action": "daemon_stop"})
+        await record_stop(self._app, self.daemon_id, checks=self.checks_started)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -36,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from monitor.app import App
-from monitor.engines.local import prune_now
+from monitor.engines.local import deliver_now, prune_now, record_stop, start_process
 from monitor.errors import ConfigError, StoreError
 from monitor.hosts import host_of
 from monitor.runner import CheckRunner
@@ -181,20 +179,8 @@ class QueueEngine:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then let running batches finish (up to
         ``scheduler.shutdown_grace``) and return."""
-        app, settings = self._app, self._app.config.scheduler
-        address = settings.metrics_address()
-        if address is not None:
-            app.metrics.serve(*address)
-        await app.reader.start()
-        await app.db(
-            lambda: app.repo.daemon_started(
-                self.worker_id,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                now=app.clock.now(),
-                kind="worker",
-            )
-        )
+        app = self._app
+        await start_process(app, self.worker_id, kind="worker")
         async with self.queue.open_async():
             worker = asyncio.create_task(self._work(), name="monitor-worker")
             beating = asyncio.create_task(self._beat(), name="monitor-worker-heartbeat")
@@ -211,10 +197,20 @@ class QueueEngine:
                 await self._record_stop()
                 app.metrics.close()
                 log.info("worker stopped", extra={"action": "worker_stop"})
-        if worker.done() and not worker.cancelled() and worker.exception() is not None:
-            raise worker.exception()  # type: ignore[misc]
+        failure = None if worker.cancelled() else worker.exception()
+        if failure is not None:  # the queue failed (the database went away): say why
+            raise failure
 
     async def _work(self) -> None:
+        import procrastinate.exceptions
+        import psycopg
+
+        try:
+            await self._run_worker()
+        except (procrastinate.exceptions.ProcrastinateException, psycopg.Error) as exc:
+            raise StoreError(f"the job queue failed: {exc.__class__.__name__}: {exc}") from exc
+
+    async def _run_worker(self) -> None:
         await self.queue.run_worker_async(
             queues=[QUEUE],
             concurrency=self._batches + 3,  # the batches, and dispatch / deliver / retry
@@ -345,14 +341,7 @@ class QueueEngine:
             await asyncio.shield(app.db(partial(app.repo.save_host_pacing, host, pacing)))
 
     async def deliver(self) -> None:
-        report = await self._app.deliver()
-        if report.sent or report.failed:
-            log.info(
-                "delivered %d alerts, %d failed",
-                report.sent,
-                report.failed,
-                extra={"action": "deliver"},
-            )
+        await deliver_now(self._app)
 
     async def retry_stalled(self) -> int:
         manager = self.queue.job_manager
@@ -386,15 +375,7 @@ class QueueEngine:
             app.metrics.heartbeat.set(now.timestamp())
 
     async def _record_stop(self) -> None:
-        app = self._app
-        try:
-            await app.db(
-                lambda: app.repo.daemon_stopped(
-                    self.worker_id, now=app.clock.now(), checks=self.checks_started
-                )
-            )
-        except StoreError as exc:
-            log.error("could not record the stop: %s", exc, extra={"action": "worker_stop"})
+        await record_stop(self._app, self.worker_id, checks=self.checks_started)
 
 
 def _chunks_by_host(

@@ -506,14 +506,9 @@ class Repository:
         else:
             pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
         with self._transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                pick = pick.with_for_update(of=postings, skip_locked=True)
-            ids = list(conn.scalars(pick))
+            ids = _pick_and_mark(conn, pick, postings, lease_until=now + lease)
             if not ids:
                 return []
-            conn.execute(
-                update(postings).where(postings.c.id.in_(ids)).values(lease_until=now + lease)
-            )
             rows = conn.execute(
                 _state_query()
                 .where(postings.c.id.in_(ids))
@@ -869,16 +864,9 @@ class Repository:
         makes the pick and the claim one step)."""
         pick = _due(now, limit, skip_channels, only_channel).with_only_columns(outbox.c.id)
         with self._transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                pick = pick.with_for_update(of=outbox, skip_locked=True)
-            ids = list(conn.scalars(pick))
+            ids = _pick_and_mark(conn, pick, outbox, claimed_by=claimant, claimed_until=now + lease)
             if not ids:
                 return []
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids))
-                .values(claimed_by=claimant, claimed_until=now + lease)
-            )
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
             return [_queued(row) for row in rows]
 
@@ -1319,6 +1307,19 @@ def _watch(row: Row[Any]) -> WatchRecord:
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
         cron=row.cron,
     )
+
+
+def _pick_and_mark(conn: Connection, pick: Select[Any], table: Any, **values: Any) -> list[int]:
+    """The ids ``pick`` selects, marked with ``values`` in the same transaction. On
+    PostgreSQL the picked rows are locked and rows other processes are picking are
+    skipped, so that two never get the same row; SQLite's writer lock (BEGIN
+    IMMEDIATE) makes the pick and the mark one step."""
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(of=table, skip_locked=True)
+    ids = list(conn.scalars(pick))
+    if ids:
+        conn.execute(update(table).where(table.c.id.in_(ids)).values(**values))
+    return ids
 
 
 def _lock_watches(conn: Connection) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
 from monitor.store.engine import create_db_engine
 from monitor.store.repository import Repository
+from tests.harness import monitor_process
 from tests.peers import webhook_receiver
 
 pytestmark = pytest.mark.slow
@@ -63,11 +62,7 @@ interval = "1s"
 
 
 def start_daemon(config: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    return monitor_process(config, "run")
 
 
 def test_daemon_checks_on_interval_alerts_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None:

@@ -3,11 +3,9 @@ receives each alert exactly once."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from monitor.store.engine import create_db_engine, upgrade
 from monitor.store.repository import Repository
 from tests.acceptance.test_daemon import start_daemon, wait_until
-from tests.harness import queue_alerts
+from tests.harness import monitor_process, queue_alerts
 from tests.peers import webhook_receiver
 
 pytestmark = pytest.mark.slow
@@ -34,11 +32,7 @@ def config(tmp_path: Path, db_url: str, port: int) -> Path:
 
 
 def one_shot_check(config: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    return monitor_process(config, "check")
 
 
 def prepared(db_url: str, alerts: int) -> Repository:

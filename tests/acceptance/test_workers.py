@@ -4,10 +4,8 @@ nothing."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,7 +23,7 @@ from monitor.store.repository import Repository
 from monitor.store.tables import snapshots
 from tests.acceptance.test_daemon import wait_until
 from tests.conftest import seed_text
-from tests.harness import queue_alerts
+from tests.harness import monitor_process, queue_alerts
 from tests.peers import webhook_receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -101,16 +99,8 @@ def worker_config(tmp_path: Path, db_url: str, port: int, postings: int) -> Path
     return path
 
 
-def monitor(config: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-
-
 def upgraded(config: Path) -> str:
-    out, err = monitor(config, "db", "upgrade").communicate(timeout=60)
+    out, err = monitor_process(config, "db", "upgrade").communicate(timeout=60)
     assert "procrastinate job tables created" in out, err
     return out
 
@@ -141,13 +131,13 @@ def test_three_workers_share_the_checks_within_the_host_limit(
     with counting_server(pause=0.05) as (server, port):
         config = worker_config(tmp_path, postgres_url, port, postings=120)
         upgraded(config)
-        workers = [monitor(config, "worker") for _ in range(3)]
+        workers = [monitor_process(config, "worker") for _ in range(3)]
         try:
             wait_until(lambda: len(server.hits) == 120, timeout=90)
             wait_until(lambda: versions(postgres_url) == 120, timeout=30)
         finally:
             results = stop_all(workers)
-        status = monitor(config, "status").communicate(timeout=60)[0]
+        status = monitor_process(config, "status").communicate(timeout=60)[0]
     assert [code for code, _err in results] == [0, 0, 0], results
     assert set(server.hits.values()) == {1}, "a posting was fetched twice"
     assert server.peak <= HOST_LIMIT, f"{server.peak} requests at once to one host"
@@ -158,12 +148,12 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path: Path, postgres_url: s
     with counting_server(pause=0.3) as (server, port):
         config = worker_config(tmp_path, postgres_url, port, postings=20)
         upgraded(config)
-        doomed = monitor(config, "worker")
+        doomed = monitor_process(config, "worker")
         wait_until(lambda: server.hits.total() >= 4, timeout=60)
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate()
         killed_at = time.monotonic()
-        others = [monitor(config, "worker") for _ in range(2)]
+        others = [monitor_process(config, "worker") for _ in range(2)]
         try:
             wait_until(lambda: versions(postgres_url) == 20, timeout=150)
             recovered_in = time.monotonic() - killed_at
@@ -197,11 +187,11 @@ def test_a_worker_killed_while_delivering_loses_no_alert_and_repeats_one_at_most
                 encoding="utf-8",
             )
             upgraded(config)
-            doomed = monitor(config, "worker")
+            doomed = monitor_process(config, "worker")
             wait_until(lambda: hook.attempts >= 3, timeout=60)
             doomed.send_signal(signal.SIGKILL)
             doomed.communicate()
-            others = [monitor(config, "worker") for _ in range(2)]
+            others = [monitor_process(config, "worker") for _ in range(2)]
             try:
                 wait_until(lambda: all(a.status == "sent" for a in repo.alerts()), timeout=90)
             finally:
