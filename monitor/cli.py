@@ -761,6 +761,62 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
     click.echo(f"ok: database at revision {SCHEMA_REVISION}; {verdict.message}")
 
 
+@cli.command()
+@click.option(
+    "--what",
+    type=click.Choice(["postings", "versions", "changes"]),
+    required=True,
+    help="postings: one row each, as read now; versions: every stored version; changes: "
+    "every field change.",
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv")
+@click.option(
+    "--since",
+    callback=lambda _ctx, _param, value: _since(value),
+    help="Only rows from then on (first seen, captured or detected): a date "
+    "(2026-11-01), a time (2026-11-01T09:00+01:00) or a span back from now (7d, 12h).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@pass_state
+def export(state: _State, what: str, fmt: str, since: datetime | None, output: Path | None) -> None:
+    """Export postings, versions or changes as CSV or JSON Lines, streamed (constant
+    memory at a million rows). Pay comes as text for every range and as numbers
+    (min, max, currency, period) for the first; lists are joined by "; " in CSV."""
+    from monitor.export import write_export
+
+    with state.repository() as repo:
+        rows = repo.export_rows(what, since=since)
+        if output is None:
+            count = write_export(rows, what, fmt, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as out:
+                count = write_export(rows, what, fmt, out)
+    if output is not None:
+        click.echo(f"wrote {plural(count, what.removesuffix('s'))} to {output}", err=True)
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from monitor.config import parse_duration
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return datetime.now(UTC) - parse_duration(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is neither a date, a time nor a span such as 7d", param_hint="--since"
+            ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -162,6 +162,7 @@ PendingWrite = CheckWrite | BoardWrite
 NEW_WATCH_SPACING = timedelta(milliseconds=50)
 CONFIG_DIGEST_KEY = "config_watches_digest"
 PRUNE_CHUNK = 5_000
+EXPORT_CHUNK = 1_000
 NOTHING_NEW = frozenset({CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED, CheckOutcome.DEFERRED})
 """Outcomes that only reschedule: no version, no change, no check-log row."""
 
@@ -1073,6 +1074,15 @@ class Repository:
             if len(ids) < chunk:
                 return deleted
 
+    def export_rows(self, what: str, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Every posting, version or change (``since``: first seen, captured or detected
+        then or later) as flat rows for ``monitor.export``, streamed a thousand rows at
+        a time, in posting order."""
+        query = _export_query(what, since)
+        with self._transaction() as conn:
+            for row in conn.execution_options(yield_per=EXPORT_CHUNK).execute(query):
+                yield _export_row(what, dict(row._mapping))
+
     def active_count(self) -> int:
         """Postings and boards that active watches check (not board members)."""
         query = (
@@ -1307,6 +1317,68 @@ def _watch(row: Row[Any]) -> WatchRecord:
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
         cron=row.cron,
     )
+
+
+def _export_query(what: str, since: datetime | None) -> Select[Any]:
+    if what == "changes":
+        query = (
+            select(changes, postings.c.url)
+            .join(postings, postings.c.id == changes.c.posting_id)
+            .order_by(changes.c.posting_id, changes.c.detected_at, changes.c.id)
+        )
+        return query if since is None else query.where(changes.c.detected_at >= since)
+    if what == "versions":
+        number = func.row_number().over(
+            partition_by=snapshots.c.posting_id, order_by=(snapshots.c.captured_at, snapshots.c.id)
+        )
+        numbered = (
+            select(snapshots, postings.c.url, number.label("version"))
+            .join(postings, postings.c.id == snapshots.c.posting_id)
+            .subquery()
+        )
+        query = select(numbered).order_by(
+            numbered.c.posting_id, numbered.c.captured_at, numbered.c.id
+        )
+        return query if since is None else query.where(numbered.c.captured_at >= since)
+    if what == "postings":
+        query = (
+            select(postings, snapshots.c.data.label("current_data"))
+            .outerjoin(snapshots, snapshots.c.id == postings.c.current_snapshot_id)
+            .where(postings.c.role != "board")
+            .order_by(postings.c.id)
+        )
+        return query if since is None else query.where(postings.c.created_at >= since)
+    raise ValueError(f"cannot export {what!r}")
+
+
+def _export_row(what: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    from monitor.export import read_columns
+
+    if what == "changes":
+        return {"change_id": row["id"], **{k: row[k] for k in (
+            "posting_id", "url", "detected_at", "field", "kind", "old", "new", "summary")}}  # fmt: skip
+    if what == "versions":
+        return {
+            "posting_id": row["posting_id"],
+            "version": row["version"],
+            "captured_at": row["captured_at"],
+            "url": row["url"],
+            **read_columns(row["data"]),
+            "data": row["data"],
+        }
+    read = read_columns(row["current_data"])
+    return {
+        "posting_id": row["id"],
+        "url": row["url"],
+        "source_kind": row["source_kind"],
+        "source_id": row["source_id"],
+        **read,
+        "title": row["title"] or read["title"],
+        "status": row["status"],
+        "first_seen": row["created_at"],
+        "last_checked_at": row["last_checked_at"],
+        "last_outcome": row["last_outcome"],
+    }
 
 
 def _pick_and_mark(conn: Connection, pick: Select[Any], table: Any, **values: Any) -> list[int]:

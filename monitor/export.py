@@ -1,0 +1,110 @@
+"""Exports for spreadsheets and scripts: postings, versions or changes as CSV or JSON
+Lines, written row by row as the database streams them (constant memory at a million
+rows). Pure: rows in, text out; the repository streams them."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, TextIO
+
+WHAT = ("postings", "versions", "changes")
+FORMATS = ("csv", "jsonl")
+
+_READ = (
+    "title", "company", "status", "locations", "remote", "pay",
+    "pay_min", "pay_max", "pay_currency", "pay_period",
+)  # fmt: skip
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "postings": (
+        "posting_id", "url", "source_kind", "source_id", *_READ,
+        "first_seen", "last_checked_at", "last_outcome",
+    ),
+    "versions": (
+        "posting_id", "version", "captured_at", "url", *_READ,
+        "requirements_minimum", "requirements_preferred",
+    ),
+    "changes": (
+        "change_id", "posting_id", "url", "detected_at", "field", "kind", "old", "new",
+        "summary",
+    ),
+}  # fmt: skip
+
+
+def read_columns(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The columns a person compares, from a stored version (``Posting.to_dict``):
+    every pay range as text, and the first one's numbers for sorting and charts."""
+    data = data or {}
+    salaries = data.get("salaries") or []
+    first = salaries[0] if salaries else {}
+    requirements = data.get("requirements") or {}
+    return {
+        "title": data.get("title", ""),
+        "company": data.get("company", ""),
+        "status": data.get("status", ""),
+        "locations": list(data.get("locations") or []),
+        "remote": (data.get("remote") or {}).get("kind", ""),
+        "pay": [_pay_text(s) for s in salaries],
+        "pay_min": _number(first.get("min")),
+        "pay_max": _number(first.get("max")),
+        "pay_currency": first.get("currency"),
+        "pay_period": first.get("period"),
+        "requirements_minimum": list(requirements.get("minimum") or []),
+        "requirements_preferred": list(requirements.get("preferred") or []),
+    }
+
+
+def write_export(rows: Iterable[Mapping[str, Any]], what: str, fmt: str, out: TextIO) -> int:
+    """Write ``rows`` (each holding at least ``COLUMNS[what]``) to ``out``; returns
+    how many. CSV cells hold lists joined by "; "; JSON Lines keep lists, numbers and
+    nulls, and a version's whole stored posting under ``data``."""
+    columns = COLUMNS[what]
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+            count += 1
+        return count
+    keep = (*columns, "data") if what == "versions" else columns
+    for row in rows:
+        record = {c: _json_value(row.get(c)) for c in keep}
+        out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        count += 1
+    return count
+
+
+def _pay_text(salary: Mapping[str, Any]) -> str:
+    low, high = salary.get("min"), salary.get("max")
+    amount = f"{low}–{high}" if low and high and low != high else str(low or high or "")
+    unit = "/".join(p for p in (salary.get("currency"), salary.get("period")) if p)
+    label = f" ({salary['label']})" if salary.get("label") else ""
+    return f"{amount} {unit}".strip() + label
+
+
+def _number(value: Any) -> float | int | None:
+    if value in (None, ""):
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value

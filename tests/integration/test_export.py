@@ -1,0 +1,114 @@
+"""`posting-monitor export`: postings, versions and changes as CSV and JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from monitor.cli import cli
+from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.export import COLUMNS, read_columns
+
+
+@pytest.fixture
+def watched(tmp_path: Path, db_url: str) -> Iterator[tuple[Path, str]]:
+    """A posting checked twice: versions 1 and 2, with the changes between them."""
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        f"[database]\nurl = '{db_url}'\n[http]\nallowed_networks = ['127.0.0.1/32']\n",
+        encoding="utf-8",
+    )
+    with SeedServer(seeds_dir(), FIRST_VERSION) as server:
+        invoke(config, "watch", "add", server.url)
+        invoke(config, "check")
+        server.current = REVISED_VERSION
+        invoke(config, "check")
+        yield config, server.url
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def csv_rows(result: Result) -> list[dict[str, str]]:
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def test_changes_as_csv_carry_field_old_new_and_summary(watched: tuple[Path, str]) -> None:
+    config, url = watched
+    rows = csv_rows(invoke(config, "export", "--what", "changes"))
+    assert list(rows[0]) == list(COLUMNS["changes"])
+    assert {r["url"] for r in rows} == {url}
+    fields = {r["field"] for r in rows}
+    assert {"salary", "remote", "requirements.minimum"} <= fields
+    pay = next(r for r in rows if r["field"] == "salary")
+    assert pay["old"]
+    assert pay["new"] != pay["old"]
+    assert "%" in pay["summary"]
+    assert all(datetime.fromisoformat(r["detected_at"]).tzinfo for r in rows)
+
+
+def test_versions_are_numbered_per_posting_with_pay_as_text_and_numbers(
+    watched: tuple[Path, str],
+) -> None:
+    config, _url = watched
+    rows = csv_rows(invoke(config, "export", "--what", "versions"))
+    assert [r["version"] for r in rows] == ["1", "2"]
+    first, second = rows
+    assert first["pay"] == "155700–285600 USD/year"
+    assert (first["pay_min"], first["pay_max"], first["pay_currency"]) == (
+        "155700",
+        "285600",
+        "USD",
+    )
+    assert second["pay_min"] != first["pay_min"]
+    lines = invoke(config, "export", "--what", "versions", "--format", "jsonl").stdout
+    records = [json.loads(line) for line in lines.splitlines()]
+    assert [r["version"] for r in records] == [1, 2]
+    assert records[0]["pay_min"] == 155700  # a number, not text
+    assert isinstance(records[0]["locations"], list)
+    assert records[1]["data"]["title"] == records[1]["title"]  # the whole stored posting
+
+
+def test_postings_show_what_is_read_now(watched: tuple[Path, str], tmp_path: Path) -> None:
+    config, url = watched
+    out = tmp_path / "postings.csv"
+    result = invoke(config, "export", "--what", "postings", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"wrote 1 posting to {out}" in result.stderr
+    with out.open(encoding="utf-8") as written:
+        (row,) = csv.DictReader(written)
+    versions = csv_rows(invoke(config, "export", "--what", "versions"))
+    assert row["url"] == url
+    assert row["pay"] == versions[-1]["pay"]  # the current version's
+    assert row["last_outcome"] == "changed"
+
+
+def test_since_keeps_later_rows_and_refuses_what_it_cannot_read(
+    watched: tuple[Path, str],
+) -> None:
+    config, _url = watched
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert csv_rows(invoke(config, "export", "--what", "changes", "--since", tomorrow)) == []
+    assert len(csv_rows(invoke(config, "export", "--what", "versions", "--since", "1d"))) == 2
+    bad = CliRunner().invoke(cli, ["--config", str(config), "export", "--what", "changes",
+                                   "--since", "last tuesday"])  # fmt: skip
+    assert bad.exit_code == 2
+    assert "--since" in bad.output
+    assert "neither a date, a time nor a span" in bad.output
+
+
+def test_read_columns_cope_with_a_version_without_pay_or_lists() -> None:
+    read = read_columns({"title": "Engineer", "salaries": []})
+    assert read["pay"] == []
+    assert read["pay_min"] is None
+    assert read["locations"] == []
+    assert read_columns(None)["title"] == ""
