@@ -518,7 +518,7 @@ class MonitorConfig(_Strict):
             raise ValueError(f"a URL is watched twice: {', '.join(repeated)}")
         if self.engine == "procrastinate" and not self.database_url.startswith("postgresql"):
             raise ValueError(
-                f'engine = "procrastinate" needs PostgreSQL: set {self.database_setting} to a '
+                'engine = "procrastinate" needs PostgreSQL: set database.url to a '
                 "postgresql+psycopg:// URL (workers on several machines share one database)"
             )
         return self

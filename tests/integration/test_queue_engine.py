@@ -150,7 +150,7 @@ def test_a_batch_that_ran_late_checks_nothing_leased_again(postgres_url: str) ->
 
 
 def test_the_engine_needs_postgresql(sqlite_url: str) -> None:
-    with pytest.raises(ValueError, match=r'engine = "procrastinate" needs PostgreSQL'):
+    with pytest.raises(ValueError, match=r"needs PostgreSQL: set database.url to a postgresql"):
         MonitorConfig.model_validate({"engine": "procrastinate", "database": {"url": sqlite_url}})
     with pytest.raises(ConfigError, match="needs PostgreSQL"):
         queue_conninfo(sqlite_url)
