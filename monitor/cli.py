@@ -184,15 +184,15 @@ def worker(state: _State) -> None:
     """Run a worker (engine = "procrastinate"): take checks and deliveries from the
     shared PostgreSQL queue until SIGINT or SIGTERM. Start as many as you like, on
     any machines that reach the database."""
-    from monitor.reading import start_fork_server_early
-
-    start_fork_server_early()
     if state.config.engine != "procrastinate":
         raise ConfigError(
             'workers need engine = "procrastinate" (and PostgreSQL); with the local engine, '
             "run `posting-monitor run`",
             source="engine",
         )
+    from monitor.reading import start_fork_server_early
+
+    start_fork_server_early()
     _with_app(state, _work)
 
 
@@ -200,10 +200,7 @@ async def _work(app: App) -> None:
     from monitor.engines.local import tune_gc
     from monitor.engines.queue import QueueEngine
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = _stop_on_signals()
     if app.config.database.auto_migrate:
         from monitor.engines.queue import apply_queue_schema
 
@@ -214,13 +211,19 @@ async def _work(app: App) -> None:
     await engine.run(stop)
 
 
-async def _serve(app: App) -> None:
-    from monitor.engines.local import LocalEngine, tune_gc
-
+def _stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set: the daemon or worker then stops gracefully."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _serve(app: App) -> None:
+    from monitor.engines.local import LocalEngine, tune_gc
+
+    stop = _stop_on_signals()
     click.echo(
         f"posting-monitor running; {plural(len(app.repo.list_watches()), 'watch', 'watches')}. Ctrl-C stops.",
         err=True,
