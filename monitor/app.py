@@ -34,7 +34,15 @@ from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
 from monitor.imports import Entry, Refused, WatchEntry
 from monitor.metrics import Metrics
-from monitor.model import BoardFilters, CheckOutcome, CheckResult, Delivery, FieldChange, Posting
+from monitor.model import (
+    Alert,
+    BoardFilters,
+    CheckOutcome,
+    CheckResult,
+    Delivery,
+    FieldChange,
+    Posting,
+)
 from monitor.netguard import Resolver
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
@@ -46,6 +54,7 @@ from monitor.notify.deliver import (
     deliver_digests,
     deliver_due,
 )
+from monitor.notify.payload import change_payload, dumps
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
 from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
@@ -110,6 +119,7 @@ class App:
         # Everything that can reject the configuration comes before touching the database.
         self.renderer = Renderer(config.templates)
         self.digests = digest_schedules(config)
+        self._json_channels = {c.name for c in config.channels if c.format == "json"}
         self.engine = create_db_engine(config.database_url, setting=config.database_setting)
         self.repo = Repository(self.engine)
         self.metrics = Metrics()
@@ -393,10 +403,22 @@ class App:
         if posting is None or not changes:
             return []
         routed = route(posting, changes, self.rules_for(state))
+        before = state.current if state.role != "board" else None
         return [
-            Delivery(channel=channel, alert=self.renderer.render(posting, picked))
+            Delivery(channel=channel, alert=self._alert(channel, before, posting, picked))
             for channel, picked in routed.items()
         ]
+
+    def _alert(
+        self, channel: str, before: Posting | None, posting: Posting, picked: Sequence[FieldChange]
+    ) -> Alert:
+        alert = self.renderer.render(posting, picked)
+        if channel not in self._json_channels:
+            return alert
+        payload = change_payload(
+            posting_id=None, posting=posting, before=before, changes=picked, headline=alert.title
+        )
+        return replace(alert, body_json=dumps(payload))
 
     def notices(self, state: PostingState, result: CheckResult) -> list[Delivery]:
         """One alert when checks start failing (after error_after), one when they recover."""

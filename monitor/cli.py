@@ -36,11 +36,9 @@ if TYPE_CHECKING:
     # The shell's heavy parts (HTTP clients, Apprise, parsers, migrations) load inside
     # the commands that use them: `watch list` or `status` never pay for them.
     from monitor.app import App
-    from monitor.config import MonitorConfig, ReadingConfig
+    from monitor.config import MonitorConfig
     from monitor.model import Posting
     from monitor.runner import PassReport
-    from monitor.sources import Source, SourceRegistry
-    from monitor.sources.base import FetchedPage
     from monitor.store.repository import PostingState, Repository, WatchRecord
 
 T = TypeVar("T")
@@ -208,7 +206,30 @@ async def _work(app: App) -> None:
     engine = QueueEngine(app)
     click.echo(f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.", err=True)
     tune_gc()
-    await engine.run(stop)
+    await _with_dashboard(app, stop, engine.run(stop))
+
+
+async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``, and the dashboard beside it when ``web.listen`` is set; a dashboard
+    that cannot start stops the whole process (it is part of what was asked for)."""
+    listen = app.config.web.listen
+    if listen is None:
+        await work
+        return
+    from monitor.web.server import serve_web
+
+    _announce_web(listen)
+    web = asyncio.create_task(serve_web(app, listen, stop))
+    main = asyncio.create_task(work)
+    await asyncio.wait({web, main}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()  # either one ending ends both
+    for result in await asyncio.gather(web, main, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _announce_web(listen: str) -> None:
+    click.echo(f"dashboard on http://{listen}/ (API: /api/v1/docs)", err=True)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -229,7 +250,37 @@ async def _serve(app: App) -> None:
         err=True,
     )
     tune_gc()
-    await LocalEngine(app).run(stop)
+    await _with_dashboard(app, stop, LocalEngine(app).run(stop))
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where to serve (default: web.listen, else 127.0.0.1:8080). Beyond loopback, "
+    "web.token or web.username/password must be set.",
+)
+@pass_state
+def web(state: _State, listen: str | None) -> None:
+    """Serve the dashboard, the JSON API (/api/v1) and the Atom feeds (/feeds) on the
+    configured database, until SIGINT or SIGTERM. Checks run elsewhere (`run`)."""
+    from monitor.config import DEFAULT_WEB_LISTEN, check_host_port, host_port
+    from monitor.web.security import check_exposure
+
+    address = listen or state.config.web.listen or DEFAULT_WEB_LISTEN
+    try:
+        check_host_port(address, example=DEFAULT_WEB_LISTEN)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source="--listen") from None
+    check_exposure(state.config.web, host_port(address)[0])
+
+    async def serve(app: App) -> None:
+        from monitor.web.server import serve_web
+
+        _announce_web(address)
+        await serve_web(app, address, _stop_on_signals())
+
+    _with_app(state, serve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -895,63 +946,31 @@ def features() -> None:
 @pass_state
 def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) -> None:
     """Show which source reads URL and what it extracts; stores nothing."""
-    from monitor.normalize import normalize
-    from monitor.sources import SourceRegistry
+    from monitor.preview import preview
     from monitor.sources.base import FetchedPage
 
-    sources = SourceRegistry.default()
-    source = sources.detect(url)
-    kind = "board" if source.is_board(url) else "posting"
+    page = None
     if body_file is not None:
+        from monitor.sources import SourceRegistry
+
+        fetch_url = SourceRegistry.default().detect(url).fetch_url(url)
         content_type = "text/html" if body_file.suffix in (".html", ".htm") else "application/json"
         page = FetchedPage(
-            url=source.fetch_url(url),
-            status=200,
-            content_type=content_type,
-            body=body_file.read_bytes(),
+            url=fetch_url, status=200, content_type=content_type, body=body_file.read_bytes()
         )
-    else:
-        page = asyncio.run(_fetch_once(state.config, source.fetch_url(url)))
-    read = asyncio.run(_read_once(state.config.reading, sources, source, page, url))
-    postings = [normalize(p) for p in read]
+    seen = asyncio.run(preview(state.config, url, page=page))
     if as_json:
-        click.echo(json.dumps([_shown(p) for p in postings], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([_shown(p) for p in seen.postings], indent=2, ensure_ascii=False))
         return
+    kind = "board" if seen.is_board else "posting"
     click.echo(
-        f"source: {source.kind} ({source.title})\n{kind}: {source.source_id(url)}\n"
-        f"fetches: {source.fetch_url(url)}\n{len(postings)} posting(s)"
+        f"source: {seen.source_kind} ({seen.source_title})\n{kind}: {seen.source_id}\n"
+        f"fetches: {seen.fetch_url}\n{len(seen.postings)} posting(s)"
     )
-    for posting in postings:
+    for posting in seen.postings:
         click.echo(f"\n{shown_url(posting.url)}")
         lines = posting_lines(posting) + provenance_lines(posting)
         click.echo("\n".join(f"  {line}" for line in lines))
-
-
-async def _read_once(
-    config: ReadingConfig, sources: SourceRegistry, source: Source, page: FetchedPage, url: str
-) -> list[Posting]:
-    """Read as a check would: in a reader process, within the time limit."""
-    from monitor.reading import make_reader
-
-    reader = make_reader(
-        sources,
-        workers=min(config.worker_count(), 1),
-        time_limit=config.time_limit.total_seconds(),
-    )
-    try:
-        return await reader.read(source, page, url=url)
-    finally:
-        await reader.aclose()
-
-
-async def _fetch_once(config: MonitorConfig, url: str) -> FetchedPage:
-    from monitor.fetch import Fetcher
-
-    fetcher = Fetcher(config.http)
-    try:
-        return (await fetcher.get(url)).page
-    finally:
-        await fetcher.aclose()
 
 
 def _duration(text: str) -> timedelta:

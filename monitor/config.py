@@ -222,18 +222,76 @@ class SchedulerConfig(_Strict):
     @field_validator("metrics_listen")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9464)")
-        return value
+        return None if value is None else check_host_port(value, example="127.0.0.1:9464")
 
     def metrics_address(self) -> tuple[str, int] | None:
-        if self.metrics_listen is None:
-            return None
-        host, _, port = self.metrics_listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        return None if self.metrics_listen is None else host_port(self.metrics_listen)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host_port(value: str, *, example: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port (e.g. {example})")
+    return value
+
+
+def host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+DEFAULT_WEB_LISTEN = "127.0.0.1:8080"
+
+
+class WebConfig(_Strict):
+    listen: str | None = Field(
+        default=None,
+        description="host:port where `run` and `worker` also serve the dashboard and JSON API "
+        f"(`posting-monitor web` serves here too, or on {DEFAULT_WEB_LISTEN}); none: off.",
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="API token (Authorization: Bearer ...), also accepted at the dashboard's "
+        "sign-in; write it by reference: ${env:NAME} or ${file:/path}.",
+    )
+    username: str | None = Field(
+        default=None, description="Dashboard user name (HTTP Basic), with password."
+    )
+    password: SecretStr | None = Field(
+        default=None, description="Dashboard password (HTTP Basic); by reference, like token."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach the dashboard at (https://monitor.example.com), "
+        "for links in feeds; none: the address of each request.",
+    )
+    page_size: int = Field(default=50, gt=0, le=200, description="Rows per page and API call.")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        return None if value is None else check_host_port(value, example=DEFAULT_WEB_LISTEN)
+
+    @model_validator(mode="after")
+    def _pair(self) -> WebConfig:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("set both username and password, or neither")
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("token: use at least 16 characters (openssl rand -hex 24)")
+        return self
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.token is not None or self.username is not None
 
 
 class ReadingConfig(_Strict):
@@ -311,14 +369,19 @@ class AlertConfig(_Strict):
         return self.send_timeout * CLAIM_LEASE_SENDS
 
 
+JSON_SCHEMES = frozenset({"json", "jsons", "http", "https"})
+
+
 class ChannelConfig(_Strict):
     name: str = Field(description="Unique channel name; watches may name it.")
     url: SecretStr = Field(
         description="Apprise URL (mailto://, slack://, discord://, json://, ...) or console://"
     )
     tags: tuple[str, ...] = Field(default=(), description="Tags watches can route by.")
-    format: Literal["markdown", "text", "html"] = Field(
-        default="markdown", description="Body format sent to this channel."
+    format: Literal["markdown", "text", "html", "json"] = Field(
+        default="markdown",
+        description="Body format sent to this channel; json: POST the structured payload "
+        "(README, 'Structured webhooks') to a json://, jsons://, http:// or https:// URL.",
     )
     digest: Duration | None = Field(
         default=None, description="Send one summary every this long instead of each alert."
@@ -341,6 +404,16 @@ class ChannelConfig(_Strict):
             raise ValueError("set digest (an interval) or digest_at (a daily time), not both")
         if self.digest is not None and self.digest < timedelta(minutes=1):
             raise ValueError("digest must be at least 1 minute")
+        return self
+
+    @model_validator(mode="after")
+    def _json_goes_to_a_webhook(self) -> ChannelConfig:
+        scheme = self.url.get_secret_value().strip().split("://", 1)[0].lower()
+        if self.format == "json" and scheme not in JSON_SCHEMES:
+            raise ValueError(
+                f"format 'json' posts to a web address: use json://, jsons://, http:// or "
+                f"https:// (not {scheme}://)"
+            )
         return self
 
     @field_validator("name")
@@ -493,6 +566,7 @@ class MonitorConfig(_Strict):
         description="Routing rules for every watch; none: everything to each watch's channels.",
     )
     templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:
@@ -516,6 +590,13 @@ class MonitorConfig(_Strict):
         repeated = sorted(u for u, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(f"a URL is watched twice: {', '.join(repeated)}")
+        if self.web.listen is not None and not self.web.has_credentials:
+            host = host_port(self.web.listen)[0]
+            if not is_loopback_host(host):
+                raise ValueError(
+                    f"web.listen: {self.web.listen} is beyond this machine: set web.token "
+                    "(or web.username and web.password), or listen on 127.0.0.1"
+                )
         if self.engine == "procrastinate" and not self.database_url.startswith("postgresql"):
             raise ValueError(
                 'engine = "procrastinate" needs PostgreSQL: set database.url to a '

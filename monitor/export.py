@@ -5,8 +5,10 @@ rows). Pure: rows in, text out; the repository streams them."""
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, TextIO
 
@@ -60,21 +62,29 @@ def write_export(rows: Iterable[Mapping[str, Any]], what: str, fmt: str, out: Te
     """Write ``rows`` (each holding at least ``COLUMNS[what]``) to ``out``; returns
     how many. CSV cells hold lists joined by "; "; JSON Lines keep lists, numbers and
     nulls, and a version's whole stored posting under ``data``."""
+    count = -1 if fmt == "csv" else 0  # the CSV header is not a row
+    for line in export_lines(rows, what, fmt):
+        out.write(line)
+        count += 1
+    return max(count, 0)
+
+
+def export_lines(rows: Iterable[Mapping[str, Any]], what: str, fmt: str) -> Iterator[str]:
+    """The export one line at a time (a CSV header first), for streaming responses."""
     columns = COLUMNS[what]
-    count = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
-            count += 1
-        return count
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for cells in itertools.chain([columns], ([_cell(r.get(c)) for c in columns] for r in rows)):
+            writer.writerow(cells)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        return
     keep = (*columns, "data") if what == "versions" else columns
     for row in rows:
         record = {c: _json_value(row.get(c)) for c in keep}
-        out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        count += 1
-    return count
+        yield json.dumps(record, ensure_ascii=False, default=str) + "\n"
 
 
 def _pay_text(salary: Mapping[str, Any]) -> str:

@@ -275,6 +275,8 @@ class Alert:
     body_text: str
     body_markdown: str
     body_html: str = ""
+    body_json: str = ""
+    """The structured payload for JSON webhooks (``monitor.notify.payload``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import httpx
+
 from monitor.config import ChannelConfig
 from monitor.errors import ConfigError, NotifyError
 from monitor.model import Alert
+from monitor.notify.webhook import JsonWebhook
 
 log = logging.getLogger(__name__)
 CONSOLE_SCHEME = "console://"
@@ -75,7 +78,13 @@ def defuse_mentions(text: str) -> str:
 class ChannelNotifier:
     """Sends through Apprise, or writes to a stream for ``console://`` channels."""
 
-    def __init__(self, channels: Sequence[ChannelConfig], *, console: TextIO | None = None):
+    def __init__(
+        self,
+        channels: Sequence[ChannelConfig],
+        *,
+        console: TextIO | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+    ):
         self._console = console
         self._console_names = set()
         self._masked: dict[str, str] = {}
@@ -86,11 +95,17 @@ class ChannelNotifier:
             if urlsplit(channel.url.get_secret_value().strip()).scheme.lower() in _CHAT_SCHEMES
         }
         self._apprise: Any = None  # Apprise (a sixth of a second to import), if needed
+        self._webhooks: dict[str, JsonWebhook] = {}
         for index, channel in enumerate(channels):
             url = channel.url.get_secret_value()
             if url.strip().lower().startswith(CONSOLE_SCHEME):
                 self._console_names.add(channel.name)
                 self._masked[channel.name] = CONSOLE_SCHEME
+                continue
+            if channel.format == "json":
+                hook = JsonWebhook(url, transport=webhook_transport)
+                self._webhooks[channel.name] = hook
+                self._masked[channel.name] = hook.masked_url
                 continue
             if self._apprise is None:
                 import apprise
@@ -118,6 +133,9 @@ class ChannelNotifier:
             return
         if channel not in self._masked:
             raise NotifyError(f"channel {channel!r} is not configured any more")
+        if channel in self._webhooks:
+            await self._webhooks[channel].send(channel, alert)
+            return
         body, body_format = _body(alert, self._formats.get(channel, "markdown"))
         title = alert.title
         if channel in self._chat:

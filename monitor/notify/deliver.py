@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from monitor.config import CLAIM_LEASE_SENDS
 from monitor.errors import NotifyError
 from monitor.model import Alert
 from monitor.notify.channels import Notifier
+from monitor.notify.payload import with_identity
 from monitor.notify.render import Renderer
 from monitor.store.repository import QueuedAlert, Repository
 
@@ -131,7 +132,7 @@ async def _deliver_one(
     db: DbRunner,
 ) -> str:
     try:
-        await _send(notifier, queued.channel, queued.alert, claim.send_timeout)
+        await _send(notifier, queued.channel, identified(queued), claim.send_timeout)
     except NotifyError as exc:
         error = str(exc)
         delay = policy.delay(queued.attempts + 1)
@@ -163,6 +164,17 @@ async def _deliver_one(
         )
     log.info("alert %s sent to %s", queued.id, queued.channel, extra={"action": "alert_sent"})
     return "sent"
+
+
+def identified(queued: QueuedAlert) -> Alert:
+    """The alert with its JSON payload naming the posting and the time of the change,
+    which are known once it is in the outbox (a posting new on a board had no id before)."""
+    if not queued.alert.body_json:
+        return queued.alert
+    body_json = with_identity(
+        queued.alert.body_json, posting_id=queued.posting_id, detected_at=queued.created_at
+    )
+    return replace(queued.alert, body_json=body_json)
 
 
 async def _send(notifier: Notifier, channel: str, alert: Alert, timeout: timedelta) -> None:
@@ -258,7 +270,7 @@ async def _send_digest(
     ctx: DigestContext, channel: str, queued: Sequence[QueuedAlert]
 ) -> DeliveryReport:
     ids = [q.id for q in queued]
-    digest = ctx.renderer.render_digest([q.alert for q in queued])
+    digest = ctx.renderer.render_digest([identified(q) for q in queued])
     try:
         await _send(ctx.notifier, channel, digest, ctx.claim.send_timeout)
     except NotifyError as exc:

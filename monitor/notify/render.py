@@ -9,6 +9,7 @@ is a configuration error, never a crash at send time.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -20,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from monitor.config import TemplatesConfig
 from monitor.errors import ConfigError
 from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting
+from monitor.notify.payload import change_payload, digest_payload, dumps
 from monitor.urls import shown_url
 
 FIELD_LABELS = {
@@ -91,11 +93,13 @@ class Renderer:
             f: self._run(f"digest_{f}", t, context).strip()
             for f, t in self._compiled.digest_bodies.items()
         }
+        payloads = [json.loads(a.body_json) for a in alerts if a.body_json]
         return Alert(
             title=_one_line(self._run("digest_title", self._compiled.digest_title, context)),
             body_text=bodies["text"],
             body_markdown=bodies["markdown"],
             body_html=bodies["html"],
+            body_json=dumps(digest_payload(payloads)) if payloads else "",
         )
 
     def _run(self, name: str, template: Any, context: dict[str, Any]) -> str:
@@ -108,7 +112,11 @@ class Renderer:
 def sample_alert(renderer: Renderer) -> Alert:
     """What ``test-notify`` sends: a made-up change, rendered like a real one."""
     alert = renderer.render(_SAMPLE.after, _SAMPLE.changes)
-    return replace(alert, title=f"[test] {alert.title}")
+    title = f"[test] {alert.title}"
+    payload = change_payload(
+        posting_id=None, posting=_SAMPLE.after, before=None, changes=_SAMPLE.changes, headline=title
+    )
+    return replace(alert, title=title, body_json=dumps({**payload, "type": "test"}))
 
 
 def render_alert(changeset: ChangeSet) -> Alert:

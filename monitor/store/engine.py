@@ -15,15 +15,19 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 """The newest migration's revision (a test holds it to Alembic's head). Knowing it
 here lets a current database skip loading Alembic, which is a fifth of a second of
 every command's start."""
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def create_db_engine(url: str, *, setting: str = "database.url") -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE.
+def create_db_engine(
+    url: str, *, setting: str = "database.url", reads_only: bool = False
+) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE
+    (except ``reads_only``: WAL readers never wait for the writer, and must not make it
+    wait by taking its lock).
 
     ``setting`` names where the URL came from, for the error when its folder cannot be
     made (``data_dir`` for the default SQLite file)."""
@@ -50,7 +54,7 @@ def create_db_engine(url: str, *, setting: str = "database.url") -> Engine:
             ) from exc
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_begin_immediate)
+    event.listen(engine, "begin", _sqlite_begin if reads_only else _sqlite_begin_immediate)
     return engine
 
 
@@ -79,6 +83,11 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads then writes fails at once with "database is
     # locked" under concurrency; taking the write lock up front waits instead.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A deferred transaction: one consistent snapshot for a page's queries, no lock.
+    connection.exec_driver_sql("BEGIN")
 
 
 def sqlite_file(url: str) -> Path | None:

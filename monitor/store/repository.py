@@ -7,6 +7,7 @@ crash between checking and delivering loses nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import NotFound, StoreError
 from monitor.model import (
@@ -68,6 +69,7 @@ class WatchRecord:
     origin: str
     created_at: datetime
     removed_at: datetime | None
+    paused_at: datetime | None = None
     filters: BoardFilters | None = None
     """Set for board watches."""
     cron: str | None = None
@@ -161,6 +163,7 @@ class BoardWrite:
 PendingWrite = CheckWrite | BoardWrite
 NEW_WATCH_SPACING = timedelta(milliseconds=50)
 CONFIG_DIGEST_KEY = "config_watches_digest"
+INSTANCE_KEY = "instance_id"
 PRUNE_CHUNK = 5_000
 EXPORT_CHUNK = 1_000
 NOTHING_NEW = frozenset({CheckOutcome.NOT_MODIFIED, CheckOutcome.UNCHANGED, CheckOutcome.DEFERRED})
@@ -363,6 +366,21 @@ class Repository:
                 select(meta.c.value).where(meta.c.key == CONFIG_DIGEST_KEY)
             ).scalar_one_or_none()
 
+    def instance_id(self) -> str:
+        """A random id made once per database: feed entry ids stay unique across
+        databases and stable across restarts."""
+        read = select(meta.c.value).where(meta.c.key == INSTANCE_KEY)
+        with self._transaction() as conn:
+            value = conn.execute(read).scalar_one_or_none()
+            if value is not None:
+                return str(value)
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(meta).values(key=INSTANCE_KEY, value=uuid.uuid4().hex))
+            except IntegrityError:
+                pass  # another process made it first
+            return str(conn.execute(read).scalar_one())
+
     def _forget_config_digest(self, conn: Connection) -> None:
         conn.execute(delete(meta).where(meta.c.key == CONFIG_DIGEST_KEY))
 
@@ -471,6 +489,28 @@ class Repository:
 
     # -- postings and checks ---------------------------------------------------------
 
+    def pause_watch(self, watch_id: int, *, paused: bool, now: datetime) -> WatchRecord:
+        """Stop checking a watch (its history stays), or start again: a resumed watch's
+        postings are due at once."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                select(watches).where(watches.c.id == watch_id, watches.c.removed_at.is_(None))
+            ).first()
+            if row is None:
+                raise NotFound(f"no active watch {watch_id}")
+            conn.execute(
+                update(watches)
+                .where(watches.c.id == watch_id)
+                .values(paused_at=now if paused else None)
+            )
+            if not paused:
+                conn.execute(
+                    update(postings)
+                    .where(postings.c.watch_id == watch_id, postings.c.role != "member")
+                    .values(next_check_at=now)
+                )
+            return _watch(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
+
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[PostingState]:
         """Lease up to ``limit`` due postings so no other worker checks them meanwhile."""
         return self._claim(now=now, lease=lease, limit=limit, due_only=True)
@@ -496,7 +536,8 @@ class Repository:
         pick = (
             select(postings.c.id)
             .join(watches, watches.c.id == postings.c.watch_id)
-            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+            .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
+            .where(postings.c.role != "member")
             .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
             .limit(limit)
         )
@@ -667,6 +708,7 @@ class Repository:
                 source_id=new.posting.source_id,
                 url=new.posting.url,
                 title=new.posting.title,
+                company=new.posting.company,
                 status=PostingStatus.OPEN.value,
                 next_check_at=now,
                 consecutive_failures=0,
@@ -708,6 +750,8 @@ class Repository:
             wanted = [d for d in deliveries if d.notice or new_version]
             self._enqueue(conn, result, snapshot_id, wanted)
             values = {**_state_values(result), "current_snapshot_id": snapshot_id}
+            if new_version and result.changes:
+                values["last_changed_at"] = result.checked_at
             updates.setdefault(tuple(values), []).append(
                 {"pid": result.posting_id, **{f"v_{k}": v for k, v in values.items()}}
             )
@@ -822,6 +866,7 @@ class Repository:
                 "body_text": d.alert.body_text,
                 "body_markdown": d.alert.body_markdown,
                 "body_html": d.alert.body_html,
+                "body_json": d.alert.body_json or None,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": result.checked_at,
@@ -1088,7 +1133,8 @@ class Repository:
         query = (
             select(func.count())
             .select_from(postings.join(watches, watches.c.id == postings.c.watch_id))
-            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+            .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
+            .where(postings.c.role != "member")
         )
         with self._transaction() as conn:
             return int(conn.scalar(query) or 0)
@@ -1097,7 +1143,9 @@ class Repository:
         """Active postings due and not leased (the queue a dispatcher has not reached)."""
         # Not a join with the active watches: at a million watches PostgreSQL hashes
         # them all; the removed ones are few and indexed.
-        removed = select(watches.c.id).where(watches.c.removed_at.is_not(None))
+        removed = select(watches.c.id).where(
+            or_(watches.c.removed_at.is_not(None), watches.c.paused_at.is_not(None))
+        )
         query = (
             select(func.count())
             .select_from(postings)
@@ -1271,6 +1319,7 @@ def _state_values(result: CheckResult) -> dict[str, Any]:
     }
     if result.snapshot is not None:
         values["title"] = result.snapshot.title
+        values["company"] = result.snapshot.company
     if result.validators is not None:
         values["etag"] = result.validators.etag
         values["last_modified"] = result.validators.last_modified
@@ -1314,6 +1363,7 @@ def _watch(row: Row[Any]) -> WatchRecord:
         origin=row.origin,
         created_at=row.created_at,
         removed_at=row.removed_at,
+        paused_at=row.paused_at,
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
         cron=row.cron,
     )
@@ -1434,6 +1484,7 @@ def _queued(row: Row[Any]) -> QueuedAlert:
             body_text=row.body_text,
             body_markdown=row.body_markdown,
             body_html=row.body_html or "",
+            body_json=row.body_json or "",
         ),
         attempts=row.attempts,
         status=row.status,

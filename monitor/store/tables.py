@@ -66,6 +66,8 @@ watches = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("removed_at", UTCDateTime),
     Column("filters", JsonColumn),
+    # Paused from the dashboard or API: kept, not checked.
+    Column("paused_at", UTCDateTime),
 )
 # The few removed watches, so that counting due postings leaves theirs out without
 # reading every watch (a million of them).
@@ -85,6 +87,7 @@ postings = Table(
     Column("source_id", Text, nullable=False),
     Column("url", Text, nullable=False),
     Column("title", Text, nullable=False, default=""),
+    Column("company", Text, nullable=False, server_default="", index=True),
     Column("status", String(10), nullable=False, default="open"),
     Column("current_snapshot_id", Integer),
     Column("body_hash", String(64)),
@@ -106,8 +109,11 @@ postings = Table(
     # A suspect read awaiting confirmation (see monitor.suspect).
     Column("suspect_hash", String(64)),
     Column("suspect_count", Integer, nullable=False, server_default="0"),
+    # When a change was last found: the dashboard sorts watches by it.
+    Column("last_changed_at", UTCDateTime, index=True),
     UniqueConstraint("source_kind", "source_id"),
     Index(None, "next_check_at"),
+    Index(None, "watch_id"),
 )
 
 snapshots = Table(
@@ -134,6 +140,7 @@ changes = Table(
     Column("new", Text),
     Column("summary", Text, nullable=False),
     Index(None, "posting_id", "detected_at"),
+    Index(None, "field", "id"),  # the changes of one field, newest first
 )
 
 outbox = Table(
@@ -148,6 +155,8 @@ outbox = Table(
     Column("body_text", Text, nullable=False),
     Column("body_markdown", Text, nullable=False),
     Column("body_html", Text),
+    # A JSON webhook's payload (monitor.notify.payload), when a channel wants one.
+    Column("body_json", Text),
     Column("status", String(10), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),

@@ -1,0 +1,81 @@
+"""What a watch would read, without storing anything (``test-source`` and the
+dashboard's add-a-watch preview)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from monitor.config import MonitorConfig, ReadingConfig
+from monitor.model import Posting
+from monitor.normalize import normalize
+from monitor.sources import SourceRegistry
+from monitor.sources.base import FetchedPage, Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preview:
+    url: str
+    source_kind: str
+    source_title: str
+    is_board: bool
+    source_id: str
+    fetch_url: str
+    postings: tuple[Posting, ...]
+
+
+async def preview(
+    config: MonitorConfig,
+    url: str,
+    *,
+    sources: SourceRegistry | None = None,
+    page: FetchedPage | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Preview:
+    """Fetch (unless ``page`` is given) and read ``url`` as a check would.
+
+    Raises the same errors a check would (FetchError, ParseError, ...)."""
+    sources = sources or SourceRegistry.default()
+    source = sources.detect(url)
+    if page is None:
+        page = await fetch_once(config, source.fetch_url(url), transport=transport)
+    read = await read_once(config.reading, sources, source, page, url)
+    return Preview(
+        url=url,
+        source_kind=source.kind,
+        source_title=source.title,
+        is_board=source.is_board(url),
+        source_id=source.source_id(url),
+        fetch_url=source.fetch_url(url),
+        postings=tuple(normalize(p) for p in read),
+    )
+
+
+async def read_once(
+    config: ReadingConfig, sources: SourceRegistry, source: Source, page: FetchedPage, url: str
+) -> list[Posting]:
+    """Read as a check would: in a reader process, within the time limit."""
+    from monitor.reading import make_reader
+
+    reader = make_reader(
+        sources,
+        workers=min(config.worker_count(), 1),
+        time_limit=config.time_limit.total_seconds(),
+    )
+    try:
+        return await reader.read(source, page, url=url)
+    finally:
+        await reader.aclose()
+
+
+async def fetch_once(
+    config: MonitorConfig, url: str, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FetchedPage:
+    from monitor.fetch import Fetcher
+
+    fetcher = Fetcher(config.http, transport)
+    try:
+        return (await fetcher.get(url)).page
+    finally:
+        await fetcher.aclose()

@@ -1,0 +1,687 @@
+"""The JSON API, version 1 (``/api/v1``). Its OpenAPI document is served at
+``/api/v1/openapi.json``; errors are RFC 9457 problem details.
+
+Lists that grow without bound (postings, changes, alerts) page by cursor, newest
+first: pass ``next_cursor`` back as ``cursor``. The watches list pages by number.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.config import FiltersConfig, check_interval, parse_duration
+from monitor.errors import ConfigError
+from monitor.export import FORMATS, WHAT, export_lines
+from monitor.model import BoardFilters, Posting
+from monitor.notify.payload import pay_values
+from monitor.store.repository import Repository
+from monitor.store.views import (
+    AlertRow,
+    ChangeQuery,
+    ChangeRow,
+    PostingQuery,
+    PostingRow,
+    WatchQuery,
+    WatchRow,
+    change_fields,
+)
+from monitor.web.app import API_PREFIX, Conflict, Dashboard, dashboard_of, problem
+
+router = APIRouter()
+API_VERSION = "1"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Pay(_Out):
+    min: float | None = Field(description="Lower end, in currency units.")
+    max: float | None = Field(description="Upper end, in currency units.")
+    currency: str | None = Field(description="ISO 4217 code.")
+    period: Literal["hour", "day", "week", "month", "year"] | None
+    label: str = Field(description="Whom the range applies to: a location or level; '' all.")
+
+
+class Remote(_Out):
+    kind: Literal["onsite", "hybrid", "remote", "unknown"]
+    details: list[str] = Field(description="Rules quoted from the posting (office days, ...).")
+    regions: list[str] = Field(default=[], description="Where remote work is allowed from.")
+
+
+class Requirements(_Out):
+    minimum: list[str]
+    preferred: list[str]
+
+
+class Fields(_Out):
+    """What the posting says, as last read."""
+
+    title: str
+    company: str
+    department: str
+    locations: list[str]
+    pay: list[Pay]
+    remote: Remote
+    requirements: Requirements
+    employment_type: str | None
+    posted_at: str | None
+    status: Literal["open", "closed"]
+    provenance: dict[str, str] = Field(description="Where each field was read.")
+
+
+class Source(_Out):
+    kind: str
+    id: str
+
+
+class Watch(_Out):
+    id: int
+    url: str
+    kind: str = Field(description="The source that reads it (greenhouse, jsonld, ...).")
+    board: bool
+    posting_id: int = Field(description="The watched posting, or the board's own row.")
+    title: str
+    company: str
+    status: Literal["open", "closed"]
+    paused: bool
+    interval_seconds: int
+    cron: str | None
+    open_postings: int | None = Field(description="Boards: postings open now.")
+    pay: list[Pay]
+    remote: str
+    last_changed_at: datetime | None
+    last_checked_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    next_check_at: datetime
+    consecutive_failures: int
+
+
+class WatchPage(_Out):
+    items: list[Watch]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: list[str] = []
+    exclude_title: list[str] = []
+    department: list[str] = []
+    location: list[str] = []
+
+
+class NewWatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="A posting page or a company board URL.")
+    interval: str = Field(default="1h", description="Time between checks: 30m, 6h, 1d.")
+    channels: list[str] = Field(default=[], description="Channel names or tags; [] default.")
+    filters: Filters | None = Field(default=None, description="Boards only.")
+
+
+class PostingOut(_Out):
+    id: int
+    watch_id: int
+    board_id: int | None
+    role: Literal["single", "board", "member"]
+    source: Source
+    url: str
+    title: str
+    company: str
+    status: Literal["open", "closed"]
+    created_at: datetime
+    last_checked_at: datetime | None
+    last_changed_at: datetime | None
+    next_check_at: datetime
+    consecutive_failures: int
+    current: Fields | None
+
+
+class PostingPage(_Out):
+    items: list[PostingOut]
+    next_cursor: str | None
+
+
+class VersionOut(_Out):
+    id: int
+    captured_at: datetime
+    fields: Fields
+
+
+class ChangeOut(_Out):
+    id: int
+    posting_id: int
+    version_id: int
+    watch_id: int
+    detected_at: datetime
+    field: str = Field(description="salary, remote, requirements.minimum, status, title, ...")
+    kind: str = Field(description="changed, added, removed, reworded, new, closed, reopened")
+    old: str | None
+    new: str | None
+    summary: str
+    percent: float | None = Field(description="Pay: the largest move of min or max, signed.")
+    title: str
+    company: str
+    url: str
+
+
+class ChangePage(_Out):
+    items: list[ChangeOut]
+    next_cursor: str | None
+
+
+class AlertOut(_Out):
+    id: int
+    posting_id: int
+    channel: str
+    title: str
+    status: Literal["pending", "sent", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+class AlertPage(_Out):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class Retried(_Out):
+    retried: int
+
+
+class Process(_Out):
+    id: str
+    kind: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    checks: int
+
+
+class Health(_Out):
+    version: str
+    watches: int
+    postings: int
+    failing: int
+    checks_last_24h: dict[str, int]
+    alerts: dict[str, int]
+    processes: list[Process]
+    paused_hosts: dict[str, datetime]
+
+
+# -- watches -------------------------------------------------------------------------
+
+
+@router.get("/watches", response_model=WatchPage, tags=["watches"])
+def list_watches(
+    request: Request,
+    q: str = "",
+    status: Literal["", "open", "closed", "failing", "paused"] = "",
+    company: str = "",
+    kind: str = "",
+    sort: Literal[
+        "id", "title", "company", "status", "last_change", "last_check", "next_check", "failures"
+    ] = "id",
+    order: Literal["asc", "desc"] = "asc",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> WatchPage:
+    """Every active watch with its posting (or board) and check state."""
+    query = WatchQuery(
+        search=q,
+        status=status,
+        company=company,
+        kind=kind,
+        sort=sort,
+        descending=order == "desc",
+        page=page,
+        per_page=per_page,
+    )
+    found = dashboard_of(request).views.watches(query)
+    return WatchPage(
+        items=[watch_out(w) for w in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        pages=found.pages,
+    )
+
+
+@router.get("/watches/{watch_id}", response_model=Watch, tags=["watches"])
+def get_watch(request: Request, watch_id: int) -> Watch:
+    return watch_out(dashboard_of(request).views.watch(watch_id))
+
+
+@router.post("/watches", response_model=Watch, status_code=201, tags=["watches"])
+def create_watch(request: Request, body: NewWatch) -> Watch:
+    """Add a watch (as ``watch add`` does); 422 with the reason when it cannot be."""
+    dashboard = dashboard_of(request)
+    record = add_watch(
+        dashboard,
+        url=body.url,
+        interval=body.interval,
+        channels=body.channels,
+        filters=body.filters.model_dump() if body.filters else None,
+    )
+    return watch_out(dashboard.views.watch(record))
+
+
+@router.delete("/watches/{watch_id}", status_code=204, tags=["watches"])
+def delete_watch(request: Request, watch_id: int) -> None:
+    """Stop watching; the history stays (and comes back if the URL is added again)."""
+    dashboard = dashboard_of(request)
+    dashboard.app.repo.remove_watch(str(watch_id), now=dashboard.now())
+
+
+@router.post("/watches/{watch_id}/pause", response_model=Watch, tags=["watches"])
+def pause_watch(request: Request, watch_id: int) -> Watch:
+    dashboard = dashboard_of(request)
+    dashboard.app.repo.pause_watch(watch_id, paused=True, now=dashboard.now())
+    return watch_out(dashboard.views.watch(watch_id))
+
+
+@router.post("/watches/{watch_id}/resume", response_model=Watch, tags=["watches"])
+def resume_watch(request: Request, watch_id: int) -> Watch:
+    """Check again, starting now."""
+    dashboard = dashboard_of(request)
+    dashboard.app.repo.pause_watch(watch_id, paused=False, now=dashboard.now())
+    return watch_out(dashboard.views.watch(watch_id))
+
+
+def add_watch(
+    dashboard: Dashboard,
+    *,
+    url: str,
+    interval: str,
+    channels: list[str],
+    filters: dict[str, Any] | None,
+) -> int:
+    try:
+        every = check_interval(parse_duration(interval))
+    except ValueError as exc:
+        raise ConfigError(f"interval: {exc}", source="interval") from exc
+    board_filters = None
+    if filters and any(filters.values()):
+        board_filters = BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
+    record = dashboard.app.add_watch(
+        url.strip(), interval=every, channels=channels, filters=board_filters
+    )
+    return record.id
+
+
+# -- postings, versions, changes -----------------------------------------------------
+
+
+@router.get("/postings", response_model=PostingPage, tags=["postings"])
+def list_postings(
+    request: Request,
+    status: Literal["", "open", "closed"] = "",
+    company: str = "",
+    watch: int | None = None,
+    board: int | None = None,
+    kind: str = "",
+    q: str = "",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PostingPage:
+    """Postings, newest first (board members included)."""
+    query = PostingQuery(
+        status=status,
+        company=company,
+        watch_id=watch,
+        board_id=board,
+        source_kind=kind,
+        search=q,
+        before=_decode(cursor),
+        limit=limit,
+    )
+    found = dashboard_of(request).views.postings(query)
+    return PostingPage(
+        items=[posting_out(p) for p in found.items], next_cursor=_encode(found.next_before)
+    )
+
+
+@router.get("/postings/{posting_id}", response_model=PostingOut, tags=["postings"])
+def get_posting(request: Request, posting_id: int) -> PostingOut:
+    return posting_out(dashboard_of(request).views.posting(posting_id))
+
+
+@router.get("/postings/{posting_id}/versions", response_model=list[VersionOut], tags=["postings"])
+def list_versions(request: Request, posting_id: int) -> list[VersionOut]:
+    """Every stored version (the newest 500), oldest first."""
+    views = dashboard_of(request).views
+    views.posting(posting_id)  # 404 for an unknown posting, not an empty list
+    return [
+        VersionOut(id=v.snapshot_id, captured_at=v.captured_at, fields=fields_out(v.posting))
+        for v in views.versions(posting_id)
+    ]
+
+
+@router.get("/changes", response_model=ChangePage, tags=["changes"])
+def list_changes(
+    request: Request,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    field: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
+    kind: str = "",
+    watch: int | None = None,
+    posting: int | None = None,
+    company: str = "",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ChangePage:
+    """Every change, newest first. ``field``: pay, remote, requirements, status, title,
+    company, locations, employment_type (repeatable)."""
+    query = ChangeQuery(
+        fields=change_fields(field),
+        kind=kind,
+        company=company,
+        watch_id=watch,
+        posting_id=posting,
+        since=_aware(since),
+        until=_aware(until),
+        before=_decode(cursor),
+        limit=limit,
+    )
+    found = dashboard_of(request).views.changes(query)
+    return ChangePage(
+        items=[change_out(c) for c in found.items], next_cursor=_encode(found.next_before)
+    )
+
+
+# -- exports -------------------------------------------------------------------------
+
+
+def _export(request: Request, what: str, fmt: str, since: datetime | None) -> StreamingResponse:
+    dashboard = dashboard_of(request)
+    # A repository on the read-only engine: streaming a million rows holds no write lock.
+    reader = Repository(dashboard.views.engine)
+    rows = reader.export_rows(what, since=_aware(since))
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    stamp = dashboard.now().strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        _encoded(export_lines(rows, what, fmt)),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{what}-{stamp}.{fmt}"'},
+    )
+
+
+def _encoded(lines: Iterator[str]) -> Iterator[bytes]:
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= 500:
+            yield "".join(chunk).encode()
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode()
+
+
+def _export_route(what: str, fmt: str) -> None:
+    def export(request: Request, since: datetime | None = None) -> StreamingResponse:
+        return _export(request, what, fmt, since)
+
+    export.__doc__ = f"All {what} as {'CSV' if fmt == 'csv' else 'JSON Lines'}, streamed."
+    router.add_api_route(
+        f"/{what}.{fmt}",
+        export,
+        methods=["GET"],
+        tags=["exports"],
+        name=f"export_{what}_{fmt}",
+        response_class=StreamingResponse,
+    )
+
+
+for _what in WHAT:
+    for _fmt in FORMATS:
+        _export_route(_what, _fmt)
+
+
+# -- alerts and health ---------------------------------------------------------------
+
+
+@router.get("/alerts", response_model=AlertPage, tags=["alerts"])
+def list_alerts(
+    request: Request,
+    status: Literal["", "pending", "sent", "failed"] = "",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AlertPage:
+    found = dashboard_of(request).views.alerts(status=status, before=_decode(cursor), limit=limit)
+    return AlertPage(
+        items=[alert_out(a) for a in found.items], next_cursor=_encode(found.next_before)
+    )
+
+
+@router.post("/alerts/{alert_id}/retry", response_model=Retried, tags=["alerts"])
+def retry_alert(request: Request, alert_id: int) -> Retried:
+    """Queue a failed alert again (409 if it is not failed)."""
+    dashboard = dashboard_of(request)
+    alert = dashboard.views.alert(alert_id)
+    if alert.status != "failed":
+        raise Conflict(f"alert {alert_id} is {alert.status}, not failed")
+    return Retried(retried=dashboard.app.repo.retry_alerts([alert_id], now=dashboard.now()))
+
+
+@router.get("/health", response_model=Health, tags=["health"])
+def health(request: Request) -> Health:
+    dashboard = dashboard_of(request)
+    now = dashboard.now()
+    seen = dashboard.views.health(now=now, since=now - timedelta(hours=24))
+    from monitor import __version__
+
+    return Health(
+        version=__version__,
+        watches=seen.watches,
+        postings=seen.postings,
+        failing=seen.failing,
+        checks_last_24h=seen.outcomes,
+        alerts=seen.alerts,
+        processes=[
+            Process(
+                id=p.id,
+                kind=p.kind,
+                host=p.host,
+                pid=p.pid,
+                started_at=p.started_at,
+                beat_at=p.beat_at,
+                checks=p.checks,
+            )
+            for p in seen.processes
+        ],
+        paused_hosts=dict(seen.paused_hosts),
+    )
+
+
+# -- the OpenAPI document and its page -----------------------------------------------
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document(request.app))
+
+
+@router.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+def docs(request: Request) -> HTMLResponse:
+    document = openapi_document(request.app)
+    template = dashboard_of(request).templates.get_template("api_docs.html")
+    return HTMLResponse(template.render(request=request, doc=document, active="api"))
+
+
+def openapi_document(web: Any) -> dict[str, Any]:
+    """FastAPI's document of the API routes (pages and feeds are left out of it),
+    with its version, description and sign-in schemes."""
+    if getattr(web.state, "openapi", None) is None:
+        web.title, web.version, web.description = (
+            "Posting Monitor API",
+            API_VERSION,
+            (__doc__ or "").strip(),
+        )
+        document = dict(web.openapi())
+        document["servers"] = [{"url": "/"}]
+        document.setdefault("components", {}).setdefault("securitySchemes", {}).update(
+            {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            }
+        )
+        document["security"] = [{"bearer": []}, {"basic": []}]
+        web.state.openapi = document
+    return dict(web.state.openapi)
+
+
+# -- mapping -------------------------------------------------------------------------
+
+
+def fields_out(posting: Posting) -> Fields:
+    return Fields(
+        title=posting.title,
+        company=posting.company,
+        department=posting.department,
+        locations=list(posting.locations),
+        pay=[Pay(**pay_values(s)) for s in posting.salaries],
+        remote=Remote(**posting.remote.to_dict()),
+        requirements=Requirements(**posting.requirements.to_dict()),
+        employment_type=posting.employment_type,
+        posted_at=posting.posted_at.isoformat() if posting.posted_at else None,
+        status=posting.status.value,
+        provenance=dict(posting.provenance.sources),
+    )
+
+
+def watch_out(row: WatchRow) -> Watch:
+    current = row.current
+    return Watch(
+        id=row.watch_id,
+        url=row.url,
+        kind=row.source_kind,
+        board=row.role == "board",
+        posting_id=row.posting_id,
+        title=row.title,
+        company=row.company,
+        status=row.status,  # type: ignore[arg-type]
+        paused=row.paused,
+        interval_seconds=row.interval_seconds,
+        cron=row.cron,
+        open_postings=row.members_open if row.role == "board" else None,
+        pay=[Pay(**pay_values(s)) for s in current.salaries] if current else [],
+        remote=current.remote.kind.value if current else "unknown",
+        last_changed_at=row.last_changed_at,
+        last_checked_at=row.last_checked_at,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
+        next_check_at=row.next_check_at,
+        consecutive_failures=row.consecutive_failures,
+    )
+
+
+def posting_out(row: PostingRow) -> PostingOut:
+    return PostingOut(
+        id=row.id,
+        watch_id=row.watch_id,
+        board_id=row.board_id,
+        role=row.role,  # type: ignore[arg-type]
+        source=Source(kind=row.source_kind, id=row.source_id),
+        url=row.url,
+        title=row.title,
+        company=row.company,
+        status=row.status,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        last_checked_at=row.last_checked_at,
+        last_changed_at=row.last_changed_at,
+        next_check_at=row.next_check_at,
+        consecutive_failures=row.consecutive_failures,
+        current=fields_out(row.current) if row.current else None,
+    )
+
+
+_PERCENT = re.compile(r"\(([+-]\d+(?:\.\d+)?)%(?: / ([+-]\d+(?:\.\d+)?)%)?\)")
+
+
+def change_percent(row: ChangeRow) -> float | None:
+    """The pay move the summary states ('(+6.0% / +5.0%)'): the larger one, signed."""
+    if row.field != "salary":
+        return None
+    match = _PERCENT.search(row.summary)
+    if match is None:
+        return None
+    moves = [float(m) for m in match.groups() if m is not None]
+    return max(moves, key=abs)
+
+
+def change_out(row: ChangeRow) -> ChangeOut:
+    return ChangeOut(
+        id=row.id,
+        posting_id=row.posting_id,
+        version_id=row.snapshot_id,
+        watch_id=row.watch_id,
+        detected_at=row.detected_at,
+        field=row.field,
+        kind=row.kind,
+        old=row.old,
+        new=row.new,
+        summary=row.summary,
+        percent=change_percent(row),
+        title=row.title,
+        company=row.company,
+        url=row.url,
+    )
+
+
+def alert_out(row: AlertRow) -> AlertOut:
+    return AlertOut(
+        id=row.id,
+        posting_id=row.posting_id,
+        channel=row.channel,
+        title=row.title,
+        status=row.status,  # type: ignore[arg-type]
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+    )
+
+
+def _encode(before: int | None) -> str | None:
+    if before is None:
+        return None
+    return base64.urlsafe_b64encode(f"v1:{before}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, value = text.partition(":")
+        if version == "v1" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ConfigError("not a cursor this API gave out", source="cursor")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+__all__ = ["problem", "router"]

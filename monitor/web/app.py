@@ -1,0 +1,279 @@
+"""The web application: dashboard pages, the JSON API and feeds over one store.
+
+``create_web_app`` takes an ``App`` (the same object ``check`` and ``run`` use, for
+adding watches and sending) and builds a FastAPI application; reads go through
+``Views`` on an engine of their own that never takes SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from monitor import __version__
+from monitor.app import App
+from monitor.errors import ConfigError, FetchError, MonitorError, NotFound, ParseError, StoreError
+from monitor.preview import Preview, preview
+from monitor.store.engine import create_db_engine
+from monitor.store.views import Views
+from monitor.web import security
+from monitor.web.security import Credentials, Signer
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+PROBLEM_TYPE = "application/problem+json"
+
+
+@dataclass(kw_only=True)
+class Dashboard:
+    """What every route needs: the monitor, its read views and the sign-in rules."""
+
+    app: App
+    views: Views
+    credentials: Credentials
+    signer: Signer
+    instance: str
+    templates: Environment
+    preview: Callable[[str], Awaitable[Preview]]
+    page_size: int
+    public_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.app.clock.now()
+
+    def base_url(self, request: Request) -> str:
+        return (self.public_url or str(request.base_url)).rstrip("/")
+
+
+def create_web_app(
+    app: App, *, preview_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The dashboard and API for ``app``'s configuration and database."""
+    settings = app.config.web
+    credentials = Credentials.from_config(settings)
+    views = Views(
+        create_db_engine(
+            app.config.database_url, setting=app.config.database_setting, reads_only=True
+        )
+    )
+
+    async def run_preview(url: str) -> Preview:
+        return await preview(app.config, url, sources=app.sources, transport=preview_transport)
+
+    dashboard = Dashboard(
+        app=app,
+        views=views,
+        credentials=credentials,
+        signer=Signer(_session_key(credentials)),
+        instance=app.repo.instance_id(),
+        templates=_templates(),
+        preview=run_preview,
+        page_size=settings.page_size,
+        public_url=settings.public_url,
+    )
+    web = FastAPI(
+        title="Posting Monitor",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    web.state.dashboard = dashboard
+    web.add_middleware(_Guard, dashboard=dashboard)
+    web.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
+    _add_error_handlers(web)
+    from monitor.web import api, feeds_routes, pages
+
+    web.include_router(api.router, prefix=API_PREFIX)
+    web.include_router(feeds_routes.router)
+    web.include_router(pages.router)
+    return web
+
+
+def _session_key(credentials: Credentials) -> bytes:
+    # Derived from the token: sessions survive restarts, and end when the token changes.
+    seed = (credentials.token or credentials.password or "").encode()
+    return hashlib.sha256(b"posting-monitor session\0" + seed).digest()
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(resources.files("monitor.web") / name))
+
+
+def _templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(_package_dir("templates"))),
+        autoescape=select_autoescape(["html", "xml"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    from monitor.web import filters
+
+    env.filters.update(filters.FILTERS)
+    env.globals["version"] = __version__
+    return env
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    dashboard: Dashboard = request.app.state.dashboard
+    return dashboard
+
+
+# -- sign-in, CSRF and headers -------------------------------------------------------
+
+_OPEN_PATHS = ("/static/", "/login")
+
+
+class _Guard(BaseHTTPMiddleware):
+    """Sign-in for every route (when credentials are set), a cross-site Origin refused
+    on every write, the CSRF cookie handed out, security headers on every answer."""
+
+    def __init__(self, app: Any, *, dashboard: Dashboard) -> None:
+        super().__init__(app)
+        self._dashboard = dashboard
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        refused = self._refusal(request)
+        response = refused if refused is not None else await call_next(request)
+        for name, value in security.SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if security.CSRF_COOKIE not in request.cookies:
+            response.set_cookie(
+                security.CSRF_COOKIE,
+                request.state.csrf,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
+        return response
+
+    def _refusal(self, request: Request) -> Response | None:
+        request.state.csrf = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_token()
+        request.state.signed_in = self._signed_in(request)
+        path = request.url.path
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not security.same_origin(
+            request.headers.get("origin"), request.headers.get("host")
+        ):
+            return problem(403, "Cross-site request refused", "The Origin is not this site.")
+        if not self._dashboard.credentials.required or path.startswith(_OPEN_PATHS):
+            return None
+        if request.state.signed_in:
+            return None
+        return self._challenge(request)
+
+    def _signed_in(self, request: Request) -> bool:
+        credentials = self._dashboard.credentials
+        if credentials.header_ok(request.headers.get("authorization")):
+            return True
+        session = request.cookies.get(security.SESSION_COOKIE)
+        if session and self._dashboard.signer.verify(session) == "signed-in":
+            return True
+        token = request.query_params.get("token")
+        return bool(
+            token and request.url.path.startswith("/feeds/") and credentials.token_ok(token)
+        )
+
+    def _challenge(self, request: Request) -> Response:
+        credentials = self._dashboard.credentials
+        path = request.url.path
+        schemes = []
+        if credentials.username is not None:
+            schemes.append('Basic realm="Posting Monitor", charset="UTF-8"')
+        if credentials.token is not None:
+            schemes.append('Bearer realm="Posting Monitor"')
+        if path.startswith((API_PREFIX, "/feeds/")) or credentials.token is None:
+            response = problem(401, "Sign-in required", "Send the token or user name and password.")
+            response.headers["WWW-Authenticate"] = ", ".join(schemes)
+            return response
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+# -- errors --------------------------------------------------------------------------
+
+
+class Conflict(MonitorError):
+    """A request that does not fit the resource's state (retrying a sent alert)."""
+
+
+class Forbidden(MonitorError):
+    """A form without its CSRF token."""
+
+
+_STATUS: tuple[tuple[type[MonitorError], int, str], ...] = (
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (Forbidden, 403, "Forbidden"),
+    (ConfigError, 422, "Invalid input"),
+    (FetchError, 502, "Could not fetch"),
+    (ParseError, 422, "Could not read the page"),
+    (StoreError, 503, "Database unavailable"),
+)
+
+
+def status_of(exc: MonitorError) -> tuple[int, str]:
+    for kind, status, title in _STATUS:
+        if isinstance(exc, kind):
+            return status, title
+    return 500, "Error"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """RFC 9457 problem details."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)
+
+
+def _add_error_handlers(web: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    @web.exception_handler(MonitorError)
+    async def monitor_error(request: Request, exc: MonitorError) -> Response:
+        status, title = status_of(exc)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        if request.url.path.startswith(API_PREFIX) or request.url.path.startswith("/feeds/"):
+            return problem(status, title, str(exc))
+        from monitor.web.pages import error_page
+
+        return error_page(request, status, title, str(exc))
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
+        return problem(422, "Invalid input", detail, errors=errors)
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        detail = str(exc.detail)
+        if request.url.path.startswith(API_PREFIX):
+            return problem(exc.status_code, _reason(exc.status_code), detail)
+        from monitor.web.pages import error_page
+
+        return error_page(request, exc.status_code, _reason(exc.status_code), detail)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,142 @@
+"""Who may use the dashboard and API, and what a page may do in the browser.
+
+- Beyond loopback, credentials are required: ``web.token`` (API: ``Authorization:
+  Bearer``; dashboard: its sign-in form, which sets a signed session cookie) or
+  ``web.username`` / ``web.password`` (HTTP Basic). Start-up refuses otherwise.
+- Forms carry a CSRF token that must match a cookie (double submit; the cookie is
+  SameSite=Strict and HttpOnly), and a cross-site ``Origin`` is refused outright.
+- The JSON API takes writes as ``application/json`` only, which a cross-site form
+  cannot send without a CORS preflight we never answer.
+- Every response forbids inline script, framing and sniffing (Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from monitor.config import WebConfig, is_loopback_host
+from monitor.errors import ConfigError
+
+SESSION_COOKIE = "pm_session"
+CSRF_COOKIE = "pm_csrf"
+CSRF_FIELD = "csrf_token"
+SESSION_SECONDS = 14 * 24 * 3600
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def is_loopback(host: str) -> bool:
+    return is_loopback_host(host.strip("[]"))
+
+
+def check_exposure(settings: WebConfig, host: str) -> None:
+    """Refuse to listen beyond loopback without credentials: the dashboard adds and
+    removes watches and sends alerts."""
+    if not is_loopback(host) and not settings.has_credentials:
+        raise ConfigError(
+            f"the dashboard would listen on {host}, beyond this machine, with no sign-in: "
+            "set web.token (or web.username and web.password), or listen on 127.0.0.1",
+            source="web.listen",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the configuration accepts, compared in constant time."""
+
+    token: str | None
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def from_config(cls, settings: WebConfig) -> Credentials:
+        return cls(
+            token=settings.token.get_secret_value() if settings.token else None,
+            username=settings.username,
+            password=settings.password.get_secret_value() if settings.password else None,
+        )
+
+    @property
+    def required(self) -> bool:
+        return self.token is not None or self.username is not None
+
+    def bearer_ok(self, header: str) -> bool:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or self.token is None:
+            return False
+        return hmac.compare_digest(value.strip().encode(), self.token.encode())
+
+    def basic_ok(self, header: str) -> bool:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic" or self.username is None or self.password is None:
+            return False
+        try:
+            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        same_user = hmac.compare_digest(user.encode(), self.username.encode())
+        same_password = hmac.compare_digest(password.encode(), self.password.encode())
+        return same_user and same_password
+
+    def header_ok(self, header: str | None) -> bool:
+        return bool(header) and (self.bearer_ok(header or "") or self.basic_ok(header or ""))
+
+    def token_ok(self, token: str) -> bool:
+        return self.token is not None and hmac.compare_digest(token.encode(), self.token.encode())
+
+
+class Signer:
+    """HMAC-signed values (the session cookie) with an expiry."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def sign(self, value: str, *, now: float | None = None) -> str:
+        expires = int((now or time.time()) + SESSION_SECONDS)
+        payload = f"{value}|{expires}"
+        return f"{payload}|{self._mac(payload)}"
+
+    def verify(self, signed: str, *, now: float | None = None) -> str | None:
+        payload, _, mac = signed.rpartition("|")
+        value, _, expires = payload.rpartition("|")
+        if not mac or not expires.isdigit() or not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        return value if int(expires) > (now or time.time()) else None
+
+    def _mac(self, payload: str) -> str:
+        return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
+    if not cookie or not submitted:
+        return False
+    return hmac.compare_digest(cookie.encode(), submitted.encode())
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """A missing Origin is allowed (non-browser clients); a present one must be ours."""
+    if not origin:
+        return True
+    if origin == "null" or host is None:
+        return False
+    return urlsplit(origin).netloc.lower() == host.lower()
