@@ -595,20 +595,42 @@ def _history_json(record: Any) -> dict[str, Any]:
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Keep the demo database here (default: a temporary directory).",
+    default=Path("demo-data"),
+    show_default=True,
+    help="Keep the demo database here (its previous demo database is replaced).",
 )
-def demo(data_dir: Path | None) -> None:
+@click.option("--temporary", is_flag=True, help="Use a temporary directory and keep nothing.")
+def demo(data_dir: Path, temporary: bool) -> None:
     """Watch a sample posting served on 127.0.0.1, change it, and show the alerts. Offline."""
     from monitor.demo import run_demo
 
     configure_logging("WARNING")
-    if data_dir is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        sent = asyncio.run(run_demo(data_dir, sys.stdout, kept=True))
-    else:
+    if temporary:
         with tempfile.TemporaryDirectory(prefix="posting-monitor-demo-") as tmp:
             sent = asyncio.run(run_demo(Path(tmp), sys.stdout))
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for stale in data_dir.glob("demo.db*"):
+            stale.unlink()
+        sent = asyncio.run(run_demo(data_dir, sys.stdout, kept=True))
     click.echo(f"\nDemo finished: {plural(sent, 'alert')} delivered.")
+    if not temporary:
+        database = (data_dir / "demo.db").resolve()
+        click.echo(
+            "See it in the dashboard (pay chart, timeline, alerts):\n"
+            f"  MONITOR_DATABASE__URL=sqlite:///{database} {_self_command()} web\n"
+            "  then open http://127.0.0.1:8080/"
+        )
+
+
+def _self_command() -> str:
+    """How this program was started (.venv/bin/posting-monitor in the README's command)."""
+    argv0 = Path(sys.argv[0])
+    return (
+        str(argv0)
+        if argv0.name == "posting-monitor" and argv0.parent != Path()
+        else ("posting-monitor")
+    )
 
 
 @cli.group()

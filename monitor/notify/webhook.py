@@ -8,7 +8,7 @@ written the Apprise way: ``json://`` / ``jsons://`` (or ``http://`` / ``https://
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -66,7 +66,10 @@ def _split(url: str) -> tuple[str, dict[str, str]]:
     scheme = _SCHEMES[parts.scheme.lower()]
     headers: dict[str, str] = {}
     query: list[tuple[str, str]] = []
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    # Not parse_qsl: it reads "+" as a space, and "+Name" is how a header is written.
+    for pair in filter(None, parts.query.split("&")):
+        raw_name, _, raw_value = pair.partition("=")
+        name, value = unquote(raw_name), unquote(raw_value)
         if name.startswith("+") and len(name) > 1:
             headers[name[1:]] = value
         else:

@@ -264,7 +264,7 @@ class Views:
             .offset((page - 1) * per_page)
         )
         with self._read() as conn:
-            total = int(conn.scalar(base.add_columns(func.count()).order_by(None)) or 0)
+            total = int(conn.scalar(select(func.count()).select_from(base.subquery())) or 0)
             rows = conn.execute(listing).all()
             current = _current_postings(conn, [r.current_snapshot_id for r in rows])
             members = _open_members(conn, [r.posting_id for r in rows if r.role == "board"])

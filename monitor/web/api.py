@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +33,7 @@ from monitor.store.views import (
     WatchRow,
     change_fields,
 )
-from monitor.web.app import API_PREFIX, Conflict, Dashboard, dashboard_of, problem
+from monitor.web.app import Conflict, Dashboard, dashboard_of, problem
 
 router = APIRouter()
 API_VERSION = "1"

@@ -104,6 +104,11 @@ def create_web_app(
     return web
 
 
+def close_web_app(web: FastAPI) -> None:
+    """Let go of the read engine's connections."""
+    web.state.dashboard.views.engine.dispose()
+
+
 def _session_key(credentials: Credentials) -> bytes:
     # Derived from the token: sessions survive restarts, and end when the token changes.
     seed = (credentials.token or credentials.password or "").encode()

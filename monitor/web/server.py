@@ -13,7 +13,7 @@ import uvicorn
 from monitor.app import App
 from monitor.config import host_port
 from monitor.errors import ConfigError
-from monitor.web.app import create_web_app
+from monitor.web.app import close_web_app, create_web_app
 from monitor.web.security import check_exposure
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ async def serve_web(app: App, listen: str, stop: asyncio.Event) -> None:
     await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     stopped.cancel()
-    await task
+    try:
+        await task
+    finally:
+        close_web_app(web)
     if not server.started:
         raise ConfigError(
             f"cannot listen on {listen} (in use, or not an address here)", source="web.listen"

@@ -101,13 +101,26 @@ def test_config_errors_exit_2_and_name_file_and_field(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists(), "a bad config must touch no data"
 
 
-def test_demo_shows_the_three_changes() -> None:
-    result = CliRunner().invoke(cli, ["demo"], catch_exceptions=False)
+def test_demo_shows_the_three_changes(tmp_path: Path) -> None:
+    kept = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(kept)], catch_exceptions=False)
     assert result.exit_code == 0
     assert "salary range 155,700–285,600 USD/yr → 165,000–300,000 (+6.0% / +5.0%)" in result.output
     assert "requirement added: Experience operating Kubernetes in production." in result.output
     assert "remote policy hybrid → remote" in result.output
     assert "Demo finished: 1 alert delivered." in result.output
+    database = (kept / "demo.db").resolve()
+    assert f"MONITOR_DATABASE__URL=sqlite:///{database}" in result.output
+    assert "posting-monitor web" in result.output
+    again = CliRunner().invoke(cli, ["demo", "--data-dir", str(kept)], catch_exceptions=False)
+    assert "Demo finished: 1 alert delivered." in again.output  # a fresh database each run
+
+
+def test_demo_can_keep_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--temporary"], catch_exceptions=False)
+    assert "Demo finished: 1 alert delivered." in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_features_and_help() -> None:

@@ -1,0 +1,565 @@
+"""The dashboard, JSON API and feeds without a browser: schemas, pagination, filters,
+sign-in, CSRF, escaping, feeds (parsed), exports (round-trip), JSON webhooks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import httpx
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from monitor.app import App
+from monitor.config import ChannelConfig, HttpConfig, MonitorConfig, WebConfig
+from monitor.demo import FIRST_VERSION, REVISED_VERSION, seeds_dir
+from monitor.errors import ConfigError
+from monitor.testing import FrozenClock, PageServer
+from monitor.web.app import close_web_app, create_web_app
+from monitor.web.security import CSRF_COOKIE, CSRF_FIELD, check_exposure
+from tests.peers import WebhookReceiver, webhook_receiver
+
+POSTING = "https://jobs.example.com/careers/backend-engineer"
+HOSTILE = "https://jobs.example.com/careers/hostile"
+SECRET = "s3cr3t-webhook-token-123"
+TOKEN = "an-api-token-of-enough-length"
+SCRIPT = "<script>alert(1)</script>"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Site:
+    app: App
+    client: httpx.AsyncClient
+    pages: PageServer
+    clock: FrozenClock
+    hook: WebhookReceiver
+    posting_id: int
+
+
+def _seed(name: str) -> str:
+    return (seeds_dir() / name).read_text(encoding="utf-8")
+
+
+def _hostile_page() -> str:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "JobPosting",
+        "title": SCRIPT,
+        "hiringOrganization": {"name": "Evil <img src=x onerror=alert(2)>"},
+        "description": f"<h3>Requirements</h3><ul><li>{SCRIPT} in production</li></ul>",
+        "jobLocation": {"address": {"addressLocality": "Berlin"}},
+    }
+    return (
+        '<html><head><script type="application/ld+json">'
+        + json.dumps(data).replace("</", "<\\/")
+        + "</script></head><body></body></html>"
+    )
+
+
+def _config(tmp_path: Path, db_url: str, hook: WebhookReceiver, **web: Any) -> MonitorConfig:
+    return MonitorConfig(
+        data_dir=tmp_path,
+        database={"url": db_url},  # type: ignore[arg-type]
+        http=HttpConfig(allowed_networks=("127.0.0.1/32",)),
+        channels=(
+            ChannelConfig(name="console", url=SecretStr("console://"), tags=("default",)),
+            ChannelConfig(
+                name="hook",
+                url=SecretStr(f"json://127.0.0.1:{hook.port}/hooks/{SECRET}?+X-Token={SECRET}"),
+                format="json",
+                tags=("default",),
+            ),
+        ),
+        web=WebConfig(**web),
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as hook:
+        yield hook
+
+
+async def _site(
+    tmp_path: Path, db_url: str, hook: WebhookReceiver, **web: Any
+) -> AsyncIterator[Site]:
+    pages = PageServer()
+    pages.publish(POSTING, _seed(FIRST_VERSION))
+    clock = FrozenClock()
+    app = App(
+        _config(tmp_path, db_url, hook, **web),
+        transport=pages.transport(),
+        clock=clock,
+        console=io.StringIO(),
+    )
+    app.prepare()
+    try:
+        record = app.add_watch(POSTING, interval=timedelta(hours=1))
+        await app.check_all()
+        clock.advance(timedelta(days=3))
+        pages.publish(POSTING, _seed(REVISED_VERSION))
+        await app.check_all()
+        posting_id = app.repo.get_posting(POSTING).id
+        assert record.id
+        web = create_web_app(app, preview_transport=pages.transport())
+        transport = httpx.ASGITransport(app=web)
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
+                yield Site(app, client, pages, clock, hook, posting_id)
+        finally:
+            close_web_app(web)
+    finally:
+        await app.aclose()
+
+
+@pytest.fixture
+async def site(tmp_path: Path, db_url: str, receiver: WebhookReceiver) -> AsyncIterator[Site]:
+    async for made in _site(tmp_path, db_url, receiver):
+        yield made
+
+
+async def _csrf(client: httpx.AsyncClient) -> str:
+    await client.get("/watches")
+    token = client.cookies.get(CSRF_COOKIE)
+    assert token
+    return token
+
+
+# -- the JSON API --------------------------------------------------------------------
+
+
+async def test_watches_postings_versions_and_changes_carry_values(site: Site) -> None:
+    watches = (await site.client.get("/api/v1/watches")).json()
+    assert watches["total"] == 1
+    (watch,) = watches["items"]
+    assert watch["kind"] == "jsonld" or watch["kind"]
+    assert watch["posting_id"] == site.posting_id
+    assert watch["pay"][0] == {
+        "min": 165000,
+        "max": 300000,
+        "currency": "USD",
+        "period": "year",
+        "label": watch["pay"][0]["label"],
+    }
+    assert watch["remote"] == "remote"
+    assert watch["last_changed_at"] is not None
+
+    versions = (await site.client.get(f"/api/v1/postings/{site.posting_id}/versions")).json()
+    assert [v["fields"]["pay"][0]["min"] for v in versions] == [155700, 165000]
+    assert versions[0]["fields"]["remote"]["kind"] == "hybrid"
+
+    changes = (await site.client.get("/api/v1/changes")).json()["items"]
+    pay = next(c for c in changes if c["field"] == "salary")
+    assert pay["percent"] == 6.0
+    assert pay["version_id"] == versions[1]["id"]
+    assert {c["field"] for c in changes} >= {"salary", "remote", "requirements.minimum"}
+
+
+async def test_responses_match_the_openapi_document(site: Site) -> None:
+    document = (await site.client.get("/api/v1/openapi.json")).json()
+    assert document["info"]["version"] == "1"
+    schemas = document["components"]["schemas"]
+    for path, schema in (
+        ("/api/v1/watches", "WatchPage"),
+        ("/api/v1/changes", "ChangePage"),
+        ("/api/v1/postings", "PostingPage"),
+        ("/api/v1/alerts", "AlertPage"),
+        ("/api/v1/health", "Health"),
+    ):
+        assert path in document["paths"]
+        body = (await site.client.get(path)).json()
+        assert set(body) == set(schemas[schema]["properties"]), path
+    item = (await site.client.get("/api/v1/changes")).json()["items"][0]
+    assert set(item) == set(schemas["ChangeOut"]["properties"])
+    docs = await site.client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    assert "/api/v1/changes" in docs.text
+
+
+async def test_changes_page_by_cursor_and_filter(site: Site) -> None:
+    every = (await site.client.get("/api/v1/changes", params={"limit": 200})).json()["items"]
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await site.client.get("/api/v1/changes", params=params)).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [c["id"] for c in every]
+    assert seen == sorted(seen, reverse=True)
+
+    pay = (await site.client.get("/api/v1/changes", params={"field": "pay"})).json()["items"]
+    assert {c["field"] for c in pay} == {"salary"}
+    reqs = (await site.client.get("/api/v1/changes", params={"field": "requirements"})).json()
+    assert {c["field"] for c in reqs["items"]} <= {"requirements.minimum", "requirements.preferred"}
+    assert reqs["items"]
+    company = every[0]["company"]
+    same = (await site.client.get("/api/v1/changes", params={"company": company})).json()
+    assert len(same["items"]) == len(every)
+    other = (await site.client.get("/api/v1/changes", params={"company": "Nobody"})).json()
+    assert other["items"] == []
+    late = (await site.client.get("/api/v1/changes", params={"since": "2999-01-01"})).json()
+    assert late["items"] == []
+
+    bad = await site.client.get("/api/v1/changes", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["status"] == 422
+    assert "cursor" in bad.json()["detail"]
+
+
+async def test_watches_page_by_number_with_search_and_sort(site: Site) -> None:
+    for n in range(3):
+        url = f"https://jobs.example.com/careers/role-{n}"
+        site.pages.publish(url, _seed(FIRST_VERSION))
+        site.app.add_watch(url, interval=timedelta(hours=1))
+    first = (await site.client.get("/api/v1/watches", params={"per_page": 3})).json()
+    assert (first["total"], first["pages"], len(first["items"])) == (4, 2, 3)
+    second = (await site.client.get("/api/v1/watches", params={"per_page": 3, "page": 2})).json()
+    assert len(second["items"]) == 1
+    found = (await site.client.get("/api/v1/watches", params={"q": "ROLE-1"})).json()
+    assert [w["url"] for w in found["items"]] == ["https://jobs.example.com/careers/role-1"]
+    by_id = (
+        await site.client.get("/api/v1/watches", params={"sort": "id", "order": "desc"})
+    ).json()
+    ids = [w["id"] for w in by_id["items"]]
+    assert ids == sorted(ids, reverse=True)
+    bad = await site.client.get("/api/v1/watches", params={"sort": "nonsense"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_create_pause_resume_and_delete_a_watch(site: Site) -> None:
+    url = "https://jobs.example.com/careers/new-role"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    created = await site.client.post("/api/v1/watches", json={"url": url, "interval": "6h"})
+    assert created.status_code == 201, created.text
+    watch = created.json()
+    assert (watch["url"], watch["interval_seconds"], watch["paused"]) == (url, 21600, False)
+
+    paused = (await site.client.post(f"/api/v1/watches/{watch['id']}/pause")).json()
+    assert paused["paused"] is True
+    claimed = site.app.repo.claim_all(now=site.clock.now(), limit=100, lease=timedelta(minutes=5))
+    assert watch["posting_id"] not in {s.id for s in claimed}  # a paused watch is not checked
+    site.app.repo.release_leases([s.id for s in claimed])
+    listed = (await site.client.get("/api/v1/watches", params={"status": "paused"})).json()
+    assert [w["id"] for w in listed["items"]] == [watch["id"]]
+
+    resumed = (await site.client.post(f"/api/v1/watches/{watch['id']}/resume")).json()
+    assert resumed["paused"] is False
+    assert resumed["next_check_at"] <= site.clock.now().isoformat().replace("+00:00", "Z")
+
+    assert (await site.client.delete(f"/api/v1/watches/{watch['id']}")).status_code == 204
+    gone = await site.client.get(f"/api/v1/watches/{watch['id']}")
+    assert gone.status_code == 404
+    assert gone.json()["title"] == "Not found"
+
+    refused = await site.client.post("/api/v1/watches", json={"url": "ftp://example.com/x"})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    bad_interval = await site.client.post("/api/v1/watches", json={"url": url, "interval": "soon"})
+    assert bad_interval.status_code == 422
+    assert "interval" in bad_interval.json()["detail"]
+
+
+async def test_retry_only_failed_alerts(site: Site) -> None:
+    site.hook.status = 500
+    url = "https://jobs.example.com/careers/retry"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    site.app.add_watch(url, interval=timedelta(hours=1))
+    await site.app.check_all()
+    site.pages.publish(url, _seed(REVISED_VERSION))
+    await site.app.check_all()
+    site.app.repo.retry_alerts(now=site.clock.now())  # nothing failed yet
+    with site.app.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE outbox SET status = 'failed', last_error = 'HTTP 500'")
+    alerts = (await site.client.get("/api/v1/alerts", params={"status": "failed"})).json()
+    alert_id = alerts["items"][0]["id"]
+    assert alerts["items"][0]["last_error"] == "HTTP 500"
+    retried = await site.client.post(f"/api/v1/alerts/{alert_id}/retry")
+    assert retried.json() == {"retried": 1}
+    again = await site.client.post(f"/api/v1/alerts/{alert_id}/retry")
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+
+
+# -- sign-in, CSRF, exposure ---------------------------------------------------------
+
+
+async def test_token_guards_api_feeds_and_pages(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN):
+        client = site.client
+        denied = await client.get("/api/v1/watches")
+        assert denied.status_code == 401
+        assert "Bearer" in denied.headers["www-authenticate"]
+        assert denied.headers["content-type"] == "application/problem+json"
+        wrong = await client.get("/api/v1/watches", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = await client.get("/api/v1/watches", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200
+        assert (await client.get("/feeds/changes.atom")).status_code == 401
+        assert (await client.get("/feeds/changes.atom", params={"token": TOKEN})).status_code == 200
+        assert (await client.get("/api/v1/watches", params={"token": TOKEN})).status_code == 401
+
+        page = await client.get("/watches")
+        assert page.status_code == 303
+        assert page.headers["location"] == "/login?next=/watches"
+        csrf = await _csrf(client)
+        failed = await client.post("/login", data={CSRF_FIELD: csrf, "token": "x", "next": "/"})
+        assert failed.status_code == 401
+        signed = await client.post(
+            "/login", data={CSRF_FIELD: csrf, "token": TOKEN, "next": "/watches"}
+        )
+        assert signed.status_code == 303
+        assert (await client.get("/watches")).status_code == 200
+        assert (await client.get("/static/app.css")).status_code == 200
+
+
+async def test_basic_auth_for_a_user_and_password(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(
+        tmp_path, db_url, receiver, username="ann", password=SecretStr("correct horse")
+    ):
+        denied = await site.client.get("/watches")
+        assert denied.status_code == 401
+        assert denied.headers["www-authenticate"].startswith("Basic")
+        wrong = await site.client.get("/watches", auth=("ann", "wrong"))
+        assert wrong.status_code == 401
+        assert (await site.client.get("/watches", auth=("ann", "correct horse"))).status_code == 200
+
+
+async def test_forms_need_their_csrf_token_and_cross_site_writes_are_refused(site: Site) -> None:
+    url = "https://jobs.example.com/careers/csrf"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    form = {"url": url, "interval": "1h", "action": "save"}
+    missing = await site.client.post("/watches/new", data=form)
+    assert missing.status_code == 403
+    csrf = await _csrf(site.client)
+    forged = await site.client.post("/watches/new", data={**form, CSRF_FIELD: "forged"})
+    assert forged.status_code == 403
+    assert (await site.client.get("/api/v1/watches")).json()["total"] == 1
+    cross = await site.client.post(
+        "/watches/new",
+        data={**form, CSRF_FIELD: csrf},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert cross.status_code == 403
+    api_cross = await site.client.post(
+        "/api/v1/watches", json={"url": url}, headers={"Origin": "https://evil.example"}
+    )
+    assert api_cross.status_code == 403
+    as_form = await site.client.post("/api/v1/watches", data={"url": url})
+    assert as_form.status_code == 422  # the API takes JSON only: a form cannot write
+    saved = await site.client.post("/watches/new", data={**form, CSRF_FIELD: csrf})
+    assert saved.status_code == 303
+    assert (await site.client.get("/api/v1/watches")).json()["total"] == 2
+
+
+async def test_preview_shows_what_would_be_read_and_stores_nothing(site: Site) -> None:
+    url = "https://jobs.example.com/careers/preview"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
+    )
+    assert shown.status_code == 200
+    assert 'id="preview"' in shown.text
+    assert "155,700" in shown.text
+    assert (await site.client.get("/api/v1/watches")).json()["total"] == 1
+    broken = await site.client.post(
+        "/watches/new",
+        data={"url": "https://jobs.example.com/missing", "action": "preview", CSRF_FIELD: csrf},
+    )
+    assert broken.status_code in (422, 502) or "404" in broken.text
+    assert 'class="error"' in broken.text
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_listening_beyond_loopback_needs_credentials(anyio_backend: str) -> None:
+    with pytest.raises(ConfigError, match=r"web\.token"):
+        check_exposure(WebConfig(), "0.0.0.0")
+    check_exposure(WebConfig(), "127.0.0.1")
+    check_exposure(WebConfig(), "::1")
+    check_exposure(WebConfig(token=SecretStr(TOKEN)), "0.0.0.0")
+    with pytest.raises(ValidationError, match="beyond this machine"):
+        MonitorConfig(web=WebConfig(listen="0.0.0.0:8080"))
+    MonitorConfig(web=WebConfig(listen="0.0.0.0:8080", token=SecretStr(TOKEN)))
+    with pytest.raises(ValidationError, match="both username and password"):
+        WebConfig(username="ann")
+    with pytest.raises(ValidationError, match="16 characters"):
+        WebConfig(token=SecretStr("short"))
+
+
+# -- pages: escaping, headers, no secrets --------------------------------------------
+
+
+async def test_hostile_posting_content_renders_inert(site: Site) -> None:
+    site.pages.publish(HOSTILE, _hostile_page())
+    site.app.add_watch(HOSTILE, interval=timedelta(hours=1))
+    await site.app.check_all()
+    hostile_id = site.app.repo.get_posting(HOSTILE).id
+    for path in ("/watches", f"/postings/{hostile_id}", "/changes"):
+        page = await site.client.get(path)
+        assert page.status_code == 200
+        assert "<script" not in page.text.lower(), path  # no script at all, ours or theirs
+        assert "onerror=alert" not in page.text.replace("onerror=alert(2)&gt;", ""), path
+    posting_page = (await site.client.get(f"/postings/{hostile_id}")).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in posting_page
+    csp = (await site.client.get("/watches")).headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+async def test_no_secret_on_any_page_or_api_answer(site: Site) -> None:
+    paths = [
+        "/watches",
+        "/alerts",
+        "/health",
+        "/changes",
+        f"/postings/{site.posting_id}",
+        "/api/v1/alerts",
+        "/api/v1/health",
+        "/api/v1/watches",
+        "/api/v1/openapi.json",
+    ]
+    for path in paths:
+        text = (await site.client.get(path)).text
+        assert SECRET not in text, path
+    alerts = (await site.client.get("/alerts")).text
+    assert "json://127.0.0.1" in alerts  # the channel is shown, masked
+
+
+async def test_every_page_renders(site: Site) -> None:
+    versions = (await site.client.get(f"/api/v1/postings/{site.posting_id}/versions")).json()
+    pages = {
+        "/watches": "Watches",
+        "/watches?status=open&sort=last_change&order=desc": "Watches",
+        "/watches/new": "Add a watch",
+        f"/postings/{site.posting_id}": "Timeline",
+        f"/postings/{site.posting_id}/versions/{versions[0]['id']}": "155700",
+        "/changes?field=pay": "+6.0%",
+        "/alerts": "Channels",
+        "/health": "Daemons and workers",
+    }
+    for path, text in pages.items():
+        page = await site.client.get(path)
+        assert page.status_code == 200, path
+        assert text in page.text, path
+    posting = (await site.client.get(f"/postings/{site.posting_id}")).text
+    assert posting.count("<rect ") >= 2  # the pay band before and after the raise
+    assert "USD per year" in posting
+    assert "hybrid" in posting
+    assert "remote" in posting
+    missing = await site.client.get("/postings/99999")
+    assert missing.status_code == 404
+    assert "no posting 99999" in missing.text
+
+
+# -- feeds and exports ---------------------------------------------------------------
+
+
+async def test_feeds_are_valid_atom_with_stable_ids(site: Site) -> None:
+    first = await site.client.get("/feeds/changes.atom")
+    assert first.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(first.content)
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert len(feed.entries) >= 3
+    assert all(e.id.startswith("urn:posting-monitor:") for e in feed.entries)
+    again = feedparser.parse((await site.client.get("/feeds/changes.atom")).content)
+    assert [e.id for e in again.entries] == [e.id for e in feed.entries]
+    assert any("salary" in e.title or "6.0%" in e.title for e in feed.entries)
+    watch_id = (await site.client.get("/api/v1/watches")).json()["items"][0]["id"]
+    for path in (
+        f"/feeds/watches/{watch_id}.atom",
+        f"/feeds/boards/{watch_id}.atom",
+        f"/feeds/postings/{site.posting_id}.atom",
+        "/feeds/changes.atom?field=pay",
+    ):
+        parsed = feedparser.parse((await site.client.get(path)).content)
+        assert not parsed.bozo, path
+        assert parsed.entries, path
+    missing = await site.client.get("/feeds/watches/9999.atom")
+    assert missing.status_code == 404
+
+
+async def test_exports_over_http_round_trip(site: Site) -> None:
+    changes_csv = await site.client.get("/api/v1/changes.csv")
+    assert changes_csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in changes_csv.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(changes_csv.text)))
+    api = (await site.client.get("/api/v1/changes", params={"limit": 200})).json()["items"]
+    assert sorted((r["field"], r["summary"]) for r in rows) == sorted(
+        (c["field"], c["summary"]) for c in api
+    )
+    versions = (await site.client.get("/api/v1/versions.jsonl")).text.splitlines()
+    records = [json.loads(line) for line in versions]
+    assert [r["pay_min"] for r in records] == [155700, 165000]
+    postings = list(
+        csv.DictReader(io.StringIO((await site.client.get("/api/v1/postings.csv")).text))
+    )
+    assert [p["url"] for p in postings] == [POSTING]
+    later = await site.client.get("/api/v1/changes.jsonl", params={"since": "2999-01-01T00:00:00Z"})
+    assert later.text == ""
+
+
+# -- structured webhooks -------------------------------------------------------------
+
+
+async def test_json_webhook_gets_the_change_as_values(site: Site) -> None:
+    await site.app.deliver(drain=True)
+    posts = [p for p in site.hook.posts if p.get("type") == "change"]
+    assert posts, site.hook.posts
+    payload = posts[-1]
+    assert payload["version"] == 1
+    assert payload["posting"]["id"] == site.posting_id
+    assert payload["posting"]["url"] == POSTING
+    assert re.match(r"\d{4}-\d\d-\d\dT", payload["detected_at"])
+    pay = next(c for c in payload["changes"] if c["field"] == "salary")
+    assert pay["old_value"][0]["min"] == 155700
+    assert pay["new_value"][0] == {**pay["new_value"][0], "min": 165000, "max": 300000}
+    assert pay["new_value"][0]["currency"] == "USD"
+    assert pay["new_value"][0]["period"] == "year"
+    assert pay["percent"] == 6.0
+    remote = next(c for c in payload["changes"] if c["field"] == "remote")
+    assert (remote["old_value"]["kind"], remote["new_value"]["kind"]) == ("hybrid", "remote")
+    assert site.hook.paths[-1] == f"/hooks/{SECRET}"
+
+
+async def test_test_send_to_a_json_channel_from_the_alerts_page(site: Site) -> None:
+    csrf = await _csrf(site.client)
+    sent = await site.client.post("/channels/hook/test", data={CSRF_FIELD: csrf})
+    assert sent.status_code == 303
+    assert "sent=hook" in sent.headers["location"]
+    assert site.hook.posts[-1]["type"] == "test"
+    site.hook.status = 500
+    failed = await site.client.post("/channels/hook/test", data={CSRF_FIELD: csrf})
+    assert "failed=" in failed.headers["location"]
+    assert "HTTP+500" in failed.headers["location"] or "HTTP%20500" in failed.headers["location"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_json_format_needs_a_web_address(anyio_backend: str) -> None:
+    with pytest.raises(ValidationError, match="format 'json'"):
+        ChannelConfig(name="x", url=SecretStr("discord://a/b"), format="json")
