@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from markupsafe import Markup, escape
@@ -166,7 +166,8 @@ def _x_ticks(plot: _Plot, count: int = 3) -> list[str]:
     for step in range(count + 1):
         moment = plot.x0 + (plot.x1 - plot.x0) * step / count
         anchor = "start" if step == 0 else "end" if step == count else "middle"
-        label = datetime.fromtimestamp(moment).strftime("%Y-%m-%d")  # noqa: DTZ006 - a date label
+        shape = "%Y-%m-%d" if plot.x1 - plot.x0 > 2 * 86400 else "%m-%d %H:%M"
+        label = datetime.fromtimestamp(moment, UTC).strftime(shape)
         ticks.append(
             f'<text class="tick" x="{plot.x(moment):.1f}" y="{HEIGHT - 12}" '
             f'text-anchor="{anchor}">{label}</text>'

@@ -1,0 +1,223 @@
+"""The dashboard in a real browser (Debian's chromium driven by Playwright): add a watch
+through the form against a local posting server, see its first check, edit the
+posting, see the change on the timeline and the pay chart move, retry a failed alert,
+and a hostile posting rendered inert. Screenshots of each page go to
+``$POSTING_MONITOR_SCREENSHOTS`` (default: the test's temporary directory)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from monitor.app import App
+from monitor.config import AlertConfig, ChannelConfig, HttpConfig, MonitorConfig
+from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.web.app import close_web_app, create_web_app
+from tests.peers import webhook_receiver
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(tmp_path: Path, hook_port: int) -> MonitorConfig:
+    return MonitorConfig(
+        data_dir=tmp_path,
+        http=HttpConfig(allowed_networks=("127.0.0.1/32",)),
+        alerts=AlertConfig(max_attempts=1),
+        channels=(
+            ChannelConfig(name="console", url=SecretStr("console://"), tags=("default",)),
+            ChannelConfig(
+                name="hook",
+                url=SecretStr(f"json://127.0.0.1:{hook_port}/secret-path"),
+                format="json",
+                tags=("default",),
+            ),
+        ),
+    )
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path) -> Iterator[tuple[str, MonitorConfig, object]]:
+    """The dashboard served by uvicorn on a free port, in a thread, on a fresh database."""
+    import uvicorn
+
+    with webhook_receiver() as hook:
+        config = _config(tmp_path, hook.port)
+        app = App(config, console=io.StringIO())
+        app.prepare()
+        web = create_web_app(app)
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}", config, hook
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            close_web_app(web)
+            asyncio.run(app.aclose())
+
+
+def _check(config: MonitorConfig) -> None:
+    """One pass of checks and deliveries, as `posting-monitor check` does."""
+
+    async def run() -> None:
+        app = App(config, console=io.StringIO())
+        try:
+            app.prepare()
+            await app.check_all()
+        finally:
+            await app.aclose()
+
+    _off_the_browser_loop(run)
+
+
+def _off_the_browser_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Playwright's sync API runs an event loop on this thread: async work goes elsewhere."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, work()).result()
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("POSTING_MONITOR_SCREENSHOTS", tmp_path / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_add_check_change_chart_retry_in_a_browser(
+    dashboard: tuple[str, MonitorConfig, object], tmp_path: Path
+) -> None:
+    base, config, hook = dashboard
+    shots = _shots(tmp_path)
+    dialogs: list[str] = []
+    with SeedServer(seeds_dir(), FIRST_VERSION) as posting, playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        # Add a watch through the form, previewing first.
+        page.goto(f"{base}/watches/new")
+        page.fill("input[name=url]", posting.url)
+        page.click("button[value=preview]")
+        page.wait_for_selector("#preview")
+        assert "155,700" in page.inner_text("#preview")
+        page.screenshot(path=str(shots / "add-watch-preview.png"), full_page=True)
+        page.click("button[value=save]")
+        page.wait_for_url(f"{base}/postings/*")
+        posting_page = page.url
+
+        # The first check, seen on the page.
+        _check(config)
+        page.goto(posting_page)
+        assert "Backend Engineer" in page.inner_text("h1")
+        assert page.locator("#pay-chart rect").count() == 1
+        page.screenshot(path=str(shots / "posting-first-check.png"), full_page=True)
+
+        # The employer edits the posting; the next check shows the change.
+        posting.current = REVISED_VERSION
+        hook.status = 500  # the JSON channel is down: its alert fails (max_attempts 1)
+        _check(config)
+        page.goto(posting_page)
+        timeline = page.inner_text("#timeline")
+        assert "2 version(s)" in timeline
+        assert "+6.0%" in timeline
+        assert "Kubernetes" in timeline
+        assert page.locator("#pay-chart rect").count() == 2  # the band moved up
+        page.screenshot(path=str(shots / "posting-changed.png"), full_page=True)
+
+        page.goto(f"{base}/watches")
+        assert "165,000" in page.inner_text("#watches")
+        page.screenshot(path=str(shots / "watches.png"), full_page=True)
+        page.goto(f"{base}/changes?field=pay")
+        assert "+6.0%" in page.inner_text("#changes")
+        page.screenshot(path=str(shots / "changes.png"), full_page=True)
+
+        # Retry the failed alert from the alerts page.
+        page.goto(f"{base}/alerts?status=failed")
+        assert "failed" in page.inner_text("#alerts")
+        page.screenshot(path=str(shots / "alerts-failed.png"), full_page=True)
+        hook.status = 200
+        page.click("#alerts button:has-text('Retry')")
+        page.wait_for_url(f"{base}/alerts?status=pending")
+        assert "pending" in page.inner_text("#alerts")
+        assert "secret-path" not in page.content()
+
+        page.goto(f"{base}/health")
+        page.screenshot(path=str(shots / "health.png"), full_page=True)
+        page.goto(f"{base}/api/v1/docs")
+        page.screenshot(path=str(shots / "api-docs.png"))
+        browser.close()
+    assert dialogs == []
+    assert errors == [], errors  # no script error and no CSP violation on any page
+
+
+def test_hostile_posting_is_inert_in_a_browser(
+    dashboard: tuple[str, MonitorConfig, object], tmp_path: Path
+) -> None:
+    base, config, _hook = dashboard
+    data = {
+        "@context": "https://schema.org",
+        "@type": "JobPosting",
+        "title": "<script>alert(1)</script><img src=x onerror=alert(2)>",
+        "hiringOrganization": {"name": "Evil Corp"},
+        "description": "<ul><li><script>alert(3)</script>Rust</li></ul>",
+    }
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "posting.html").write_text(
+        '<html><head><script type="application/ld+json">'
+        + json.dumps(data).replace("</", "<\\/")
+        + "</script></head><body></body></html>",
+        encoding="utf-8",
+    )
+    dialogs: list[str] = []
+    with SeedServer(folder, "posting.html") as posting, playwright_api.sync_playwright() as pw:
+        app = App(config, console=io.StringIO())
+        app.prepare()
+        app.add_watch(posting.url, interval=timedelta(hours=1))
+        _off_the_browser_loop(app.aclose)
+        _check(config)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{base}/watches")
+        page.click("#watches a[href^='/postings/']")
+        page.wait_for_selector("h1")
+        assert "<script>alert(1)</script>" in page.inner_text("h1")  # shown as text
+        page.screenshot(path=str(_shots(tmp_path) / "hostile-posting.png"), full_page=True)
+        browser.close()
+    assert dialogs == []
