@@ -727,34 +727,13 @@ def _version(row: Any) -> VersionRow:
 
 
 def _change_row(row: Row[Any]) -> ChangeRow:
-    return ChangeRow(
-        id=row.id,
-        posting_id=row.posting_id,
-        snapshot_id=row.snapshot_id,
-        detected_at=row.detected_at,
-        field=row.field,
-        kind=row.kind,
-        old=row.old,
-        new=row.new,
-        summary=row.summary,
-        title=row.title,
-        company=row.company,
-        url=row.url,
-        watch_id=row.watch_id,
-    )
+    # The query's columns are the row's fields (a change and its posting's title,
+    # company, url and watch).
+    return ChangeRow(**row._mapping)
 
 
 def _daemon(row: Row[Any]) -> DaemonRecord:
-    return DaemonRecord(
-        id=row.id,
-        host=row.host,
-        pid=row.pid,
-        started_at=row.started_at,
-        beat_at=row.beat_at,
-        stopped_at=row.stopped_at,
-        checks=row.checks,
-        kind=row.kind,
-    )
+    return DaemonRecord(**row._mapping)
 
 
 def change_fields(groups: Sequence[str]) -> tuple[str, ...]:
