@@ -30,6 +30,9 @@ WORKDIR /home/monitor
 # The SQLite database (default) and anything else the monitor keeps lives here.
 VOLUME ["/data"]
 # Mount a configuration at /config/monitor.toml and set MONITOR_CONFIG to use it.
+# The dashboard and API, when web.listen is set (e.g. MONITOR_WEB__LISTEN=0.0.0.0:8080
+# with MONITOR_WEB__TOKEN: beyond loopback a token is required).
+EXPOSE 8080
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
     CMD ["posting-monitor", "health", "--require-daemon"]
 ENTRYPOINT ["posting-monitor"]

@@ -216,10 +216,15 @@ async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, An
     if listen is None:
         await work
         return
-    from monitor.web.server import serve_web
+    from monitor.web.server import bind_web, serve_web
 
+    try:
+        sock = bind_web(listen, app.config.web)
+    except ConfigError:
+        work.close()  # never started
+        raise
     _announce_web(listen)
-    web = asyncio.create_task(serve_web(app, listen, stop))
+    web = asyncio.create_task(serve_web(app, sock, stop))
     main = asyncio.create_task(work)
     await asyncio.wait({web, main}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()  # either one ending ends both
@@ -264,21 +269,20 @@ async def _serve(app: App) -> None:
 def web(state: _State, listen: str | None) -> None:
     """Serve the dashboard, the JSON API (/api/v1) and the Atom feeds (/feeds) on the
     configured database, until SIGINT or SIGTERM. Checks run elsewhere (`run`)."""
-    from monitor.config import DEFAULT_WEB_LISTEN, check_host_port, host_port
-    from monitor.web.security import check_exposure
+    from monitor.config import DEFAULT_WEB_LISTEN, check_host_port
+    from monitor.web.server import bind_web, serve_web
 
     address = listen or state.config.web.listen or DEFAULT_WEB_LISTEN
+    setting = "--listen" if listen else "web.listen"
     try:
         check_host_port(address, example=DEFAULT_WEB_LISTEN)
     except ValueError as exc:
-        raise ConfigError(str(exc), source="--listen") from None
-    check_exposure(state.config.web, host_port(address)[0])
+        raise ConfigError(str(exc), source=setting) from None
+    sock = bind_web(address, state.config.web, setting=setting)
 
     async def serve(app: App) -> None:
-        from monitor.web.server import serve_web
-
         _announce_web(address)
-        await serve_web(app, address, _stop_on_signals())
+        await serve_web(app, sock, _stop_on_signals())
 
     _with_app(state, serve)
 

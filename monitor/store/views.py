@@ -503,9 +503,8 @@ def open_counts(
     closed or reopened that day (postings present at the board's first read are not
     'new')."""
     days: dict[str, Counter[str]] = defaultdict(Counter)
-    baseline_day = baselined_at.date() if baselined_at else None
     for first in firsts:
-        there_at_first_read = baseline_day is not None and first.date() <= baseline_day
+        there_at_first_read = baselined_at is not None and first <= baselined_at
         days[first.date().isoformat()]["present" if there_at_first_read else "new"] += 1
     for moment, kind in events:
         if kind in ("closed", "reopened"):

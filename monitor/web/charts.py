@@ -204,9 +204,13 @@ def open_chart(days: Sequence[tuple[str, int, int, int]], *, title: str) -> Mark
     zero = plot.y(0)
     points = []
     for index, (day, open_count, new, closed) in enumerate(days):
-        x = plot.x(index)
+        x = plot.x(index) if len(days) > 1 else (LEFT + WIDTH - RIGHT) / 2
         points.append(f"{x:.1f},{plot.y(open_count):.1f}")
         tip = escape(f"{day}: {open_count} open, {new} new, {closed} closed")
+        parts.append(
+            f'<circle class="open" cx="{x:.1f}" cy="{plot.y(open_count):.1f}" r="3">'
+            f"<title>{tip}</title></circle>"
+        )
         if new:
             y = plot.y(new)
             parts.append(

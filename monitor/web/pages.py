@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -314,8 +315,14 @@ def _board_page(request: Request, dashboard: Dashboard, board: Any, watch: Any) 
         pay_chart=pay_distribution(open_postings, title="Pay of open postings"),
         recent=recent,
         percent=change_percent,
-        title=board.company or board.title or board.url,
+        title=board.company or _usual_company(open_postings) or board.title or board.url,
     )
+
+
+def _usual_company(postings: list[Any]) -> str:
+    """A board's company, read from its postings when the board itself names none."""
+    companies = Counter(p.company for p in postings if p.company)
+    return companies.most_common(1)[0][0] if companies else ""
 
 
 @router.get("/postings/{posting_id}/versions/{snapshot_id}")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 
 import uvicorn
 
 from monitor.app import App
-from monitor.config import host_port
+from monitor.config import WebConfig, host_port
 from monitor.errors import ConfigError
 from monitor.web.app import close_web_app, create_web_app
 from monitor.web.security import check_exposure
@@ -25,26 +26,42 @@ class _Server(uvicorn.Server):
         yield  # the caller's stop event handles SIGINT and SIGTERM
 
 
-async def serve_web(app: App, listen: str, stop: asyncio.Event) -> None:
-    """Serve the dashboard and API on ``listen`` (host:port) until ``stop`` is set."""
+def bind_web(listen: str, settings: WebConfig, *, setting: str = "web.listen") -> socket.socket:
+    """The listening socket for ``listen`` (host:port), taken before anything else
+    starts: a port in use or a foreign address is a clean configuration error."""
     host, port = host_port(listen)
-    check_exposure(app.config.web, host)
+    check_exposure(settings, host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"cannot listen on {listen}: {reason}", source=setting) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_web(app: App, sock: socket.socket, stop: asyncio.Event) -> None:
+    """Serve the dashboard and API on ``sock`` until ``stop`` is set."""
     web = create_web_app(app)
+    # Our logging (text or JSON) for uvicorn's warnings too; no access log, whose
+    # lines could carry a feed's ?token=.
     config = uvicorn.Config(
-        web, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        web, log_config=None, log_level="warning", access_log=False, lifespan="off"
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
-    stopped.cancel()
     try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        stopped.cancel()
         await task
     finally:
+        sock.close()
         close_web_app(web)
-    if not server.started:
-        raise ConfigError(
-            f"cannot listen on {listen} (in use, or not an address here)", source="web.listen"
-        )
     log.info("dashboard stopped", extra={"action": "web_stop"})

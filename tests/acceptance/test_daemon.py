@@ -118,3 +118,73 @@ def _tables_exist(repo: Repository) -> bool:
     except Exception:
         return False
     return True
+
+
+def test_daemon_serves_the_dashboard_with_web_listen_and_stops_both(
+    tmp_path: Path, db_url: str
+) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with SeedServer(seeds_dir(), FIRST_VERSION) as server, webhook_receiver() as hook:
+        config = daemon_config(tmp_path, db_url, server.url, hook.port)
+        config.write_text(
+            config.read_text(encoding="utf-8") + f'[web]\nlisten = "127.0.0.1:{port}"\n',
+            encoding="utf-8",
+        )
+        daemon = monitor_process(config, "run")
+        try:
+            base = f"http://127.0.0.1:{port}"
+
+            def serving_a_checked_posting() -> bool:
+                try:
+                    watches = httpx.get(f"{base}/api/v1/watches", timeout=2).json()
+                except httpx.HTTPError:
+                    return False
+                return bool(watches["items"]) and watches["items"][0]["last_checked_at"] is not None
+
+            wait_until(serving_a_checked_posting)
+            health = httpx.get(f"{base}/api/v1/health", timeout=5).json()
+            assert [p["kind"] for p in health["processes"]] == ["daemon"]
+            assert httpx.get(f"{base}/watches", timeout=5).status_code == 200
+            daemon.send_signal(signal.SIGTERM)
+            _out, err = daemon.communicate(timeout=30)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.communicate()
+    assert daemon.returncode == 0, err
+    assert f"dashboard on http://127.0.0.1:{port}/" in err
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/watches", timeout=2)
+
+
+def test_web_refuses_to_listen_beyond_loopback_without_sign_in(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    web = monitor_process(config, "web", "--listen", "0.0.0.0:8080")
+    _out, err = web.communicate(timeout=60)
+    assert web.returncode == 2
+    assert "web.token" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "monitor.db").exists()
+
+
+def test_web_says_when_its_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        web = monitor_process(config, "web", "--listen", f"127.0.0.1:{port}")
+        _out, err = web.communicate(timeout=60)
+    assert web.returncode == 2
+    assert f"--listen: cannot listen on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err

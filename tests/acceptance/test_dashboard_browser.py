@@ -16,18 +16,21 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from monitor.app import App
 from monitor.config import AlertConfig, ChannelConfig, HttpConfig, MonitorConfig
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.testing import PageServer
 from monitor.web.app import close_web_app, create_web_app
-from tests.peers import webhook_receiver
+from tests.peers import WebhookReceiver, webhook_receiver
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -62,16 +65,42 @@ def _config(tmp_path: Path, hook_port: int) -> MonitorConfig:
     )
 
 
+BOARD = "https://boards.greenhouse.io/northwind"
+BOARD_API = "https://boards-api.greenhouse.io/v1/boards/northwind/jobs?content=true"
+
+
+class _Routed(httpx.AsyncBaseTransport):
+    """127.0.0.1 over the network (the local posting server); other hosts (a Greenhouse
+    board) from a PageServer: no test reaches the internet."""
+
+    def __init__(self, pages: PageServer) -> None:
+        self._local = httpx.AsyncHTTPTransport()
+        self._pages = pages.transport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        local = request.url.host == "127.0.0.1"
+        return await (self._local if local else self._pages).handle_async_request(request)
+
+
+@dataclass
+class Served:
+    base: str
+    config: MonitorConfig
+    hook: WebhookReceiver
+    pages: PageServer
+
+
 @pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[tuple[str, MonitorConfig, object]]:
+def dashboard(tmp_path: Path) -> Iterator[Served]:
     """The dashboard served by uvicorn on a free port, in a thread, on a fresh database."""
     import uvicorn
 
+    pages = PageServer()
     with webhook_receiver() as hook:
         config = _config(tmp_path, hook.port)
         app = App(config, console=io.StringIO())
         app.prepare()
-        web = create_web_app(app)
+        web = create_web_app(app, preview_transport=_Routed(pages))
         port = _free_port()
         server = uvicorn.Server(
             uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -82,7 +111,7 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, MonitorConfig, object]]:
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}", config, hook
+            yield Served(f"http://127.0.0.1:{port}", config, hook, pages)
         finally:
             server.should_exit = True
             thread.join(10)
@@ -90,11 +119,11 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, MonitorConfig, object]]:
             asyncio.run(app.aclose())
 
 
-def _check(config: MonitorConfig) -> None:
+def _check(served: Served) -> None:
     """One pass of checks and deliveries, as `posting-monitor check` does."""
 
     async def run() -> None:
-        app = App(config, console=io.StringIO())
+        app = App(served.config, console=io.StringIO(), transport=_Routed(served.pages))
         try:
             app.prepare()
             await app.check_all()
@@ -116,10 +145,8 @@ def _shots(tmp_path: Path) -> Path:
     return folder
 
 
-def test_add_check_change_chart_retry_in_a_browser(
-    dashboard: tuple[str, MonitorConfig, object], tmp_path: Path
-) -> None:
-    base, config, hook = dashboard
+def test_add_check_change_chart_retry_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
+    base, hook = dashboard.base, dashboard.hook
     shots = _shots(tmp_path)
     dialogs: list[str] = []
     with SeedServer(seeds_dir(), FIRST_VERSION) as posting, playwright_api.sync_playwright() as pw:
@@ -141,7 +168,7 @@ def test_add_check_change_chart_retry_in_a_browser(
         posting_page = page.url
 
         # The first check, seen on the page.
-        _check(config)
+        _check(dashboard)
         page.goto(posting_page)
         assert "Backend Engineer" in page.inner_text("h1")
         assert page.locator("#pay-chart rect").count() == 1
@@ -150,7 +177,7 @@ def test_add_check_change_chart_retry_in_a_browser(
         # The employer edits the posting; the next check shows the change.
         posting.current = REVISED_VERSION
         hook.status = 500  # the JSON channel is down: its alert fails (max_attempts 1)
-        _check(config)
+        _check(dashboard)
         page.goto(posting_page)
         timeline = page.inner_text("#timeline")
         assert "2 version(s)" in timeline
@@ -185,10 +212,8 @@ def test_add_check_change_chart_retry_in_a_browser(
     assert errors == [], errors  # no script error and no CSP violation on any page
 
 
-def test_hostile_posting_is_inert_in_a_browser(
-    dashboard: tuple[str, MonitorConfig, object], tmp_path: Path
-) -> None:
-    base, config, _hook = dashboard
+def test_hostile_posting_is_inert_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
+    base, config = dashboard.base, dashboard.config
     data = {
         "@context": "https://schema.org",
         "@type": "JobPosting",
@@ -210,7 +235,7 @@ def test_hostile_posting_is_inert_in_a_browser(
         app.prepare()
         app.add_watch(posting.url, interval=timedelta(hours=1))
         _off_the_browser_loop(app.aclose)
-        _check(config)
+        _check(dashboard)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -221,3 +246,41 @@ def test_hostile_posting_is_inert_in_a_browser(
         page.screenshot(path=str(_shots(tmp_path) / "hostile-posting.png"), full_page=True)
         browser.close()
     assert dialogs == []
+
+
+def _board_file(name: str) -> str:
+    return (seeds_dir() / "greenhouse" / name).read_text(encoding="utf-8")
+
+
+def test_follow_a_board_and_its_new_posting_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
+    base, shots = dashboard.base, _shots(tmp_path)
+    dashboard.pages.publish(BOARD_API, _board_file("board-1.json"), "application/json")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/watches/new")
+        page.fill("input[name=url]", BOARD)
+        page.click("button[value=preview]")
+        page.wait_for_selector("#preview")
+        preview = page.inner_text("#preview")
+        assert "a board" in preview
+        assert "3 posting(s) found" in preview
+        page.click("button[value=save]")
+        page.wait_for_url(f"{base}/postings/*")
+        board_page = page.url
+
+        _check(dashboard)  # the first read: three postings, none reported as new
+        dashboard.pages.publish(BOARD_API, _board_file("board-2.json"), "application/json")
+        _check(dashboard)  # Mobile Engineer (iOS) appears
+        page.goto(board_page)
+        members = page.inner_text("#members")
+        assert "Mobile Engineer (iOS)" in members
+        assert "new" in page.inner_text("#board-changes")
+        assert page.locator("#open-chart polyline").count() == 1
+        page.screenshot(path=str(shots / "board.png"), full_page=True)
+
+        page.click("#members a:has-text('Mobile Engineer (iOS)')")
+        page.wait_for_selector("#timeline")
+        assert "Mobile Engineer (iOS)" in page.inner_text("h1")
+        page.screenshot(path=str(shots / "board-new-posting.png"), full_page=True)
+        browser.close()

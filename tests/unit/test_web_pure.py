@@ -1,0 +1,277 @@
+"""The dashboard's pure parts: charts, open-per-day counts, the webhook payload and
+address, sign-in and CSRF checks, change percentages and cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pydantic import SecretStr
+
+from monitor.config import WebConfig
+from monitor.errors import ConfigError
+from monitor.model import (
+    ChangeKind,
+    FieldChange,
+    PayPeriod,
+    Posting,
+    RemoteKind,
+    RemotePolicy,
+    Salary,
+)
+from monitor.notify.payload import change_payload, digest_payload, dumps, with_identity
+from monitor.notify.webhook import _split, mask
+from monitor.store.views import ChangeRow, change_fields, open_counts
+from monitor.web.api import _decode, _encode, change_percent
+from monitor.web.charts import pay_chart, pay_distribution, pay_series, unit_label
+from monitor.web.security import Credentials, Signer, csrf_ok, same_origin
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _posting(*salaries: Salary, remote: RemoteKind = RemoteKind.HYBRID) -> Posting:
+    return Posting(
+        source_kind="html",
+        source_id="x",
+        url="https://example.com/x",
+        title="Engineer",
+        company="Acme",
+        salaries=salaries,
+        remote=RemotePolicy(kind=remote),
+    )
+
+
+def _pay(low: int, high: int, label: str = "", currency: str = "USD") -> Salary:
+    return Salary(
+        min=Decimal(low), max=Decimal(high), currency=currency, period=PayPeriod.YEAR, label=label
+    )
+
+
+# -- charts --------------------------------------------------------------------------
+
+
+def test_pay_series_per_label_held_until_the_next_version() -> None:
+    versions = [
+        (T0, _posting(_pay(100, 120, "Berlin"), _pay(90, 110, "Remote"))),
+        (T0 + timedelta(days=10), _posting(_pay(105, 125, "Berlin"), _pay(90, 110, "Remote"))),
+    ]
+    series = pay_series(versions, T0 + timedelta(days=30))
+    assert [s.label for s in series] == ["Berlin", "Remote"]
+    berlin = series[0]
+    assert [(b.low, b.high) for b in berlin.bands] == [(100, 120), (105, 125)]
+    assert berlin.bands[0].end == T0 + timedelta(days=10)  # held until the next version
+    assert berlin.bands[1].end == T0 + timedelta(days=30)  # the last until now
+    chart = str(pay_chart(series, title="Pay"))
+    assert chart.count("<rect ") == 4
+    assert "Berlin" in chart
+    assert "Remote" in chart
+    assert "USD per year" in chart
+
+
+def test_pay_chart_one_chart_per_currency_and_escaped_labels() -> None:
+    versions = [(T0, _posting(_pay(100, 120, "<b>x</b>"), _pay(80, 90, "DE", "EUR")))]
+    chart = str(pay_chart(pay_series(versions, T0 + timedelta(days=1)), title="Pay"))
+    assert chart.count("<figure") == 2
+    assert "EUR per year" in chart
+    assert "<b>x</b>" not in chart
+    assert "&lt;b&gt;x&lt;/b&gt;" in chart
+    assert str(pay_chart([], title="Pay")) == ""
+
+
+def test_a_range_with_one_end_is_still_drawn_and_no_pay_draws_nothing() -> None:
+    one_end = Salary(min=None, max=Decimal(50), currency="USD", period=PayPeriod.HOUR)
+    series = pay_series([(T0, _posting(one_end)), (T0 + timedelta(days=1), _posting())], T0)
+    assert [(b.low, b.high) for b in series[0].bands] == [(50, 50)]
+    assert unit_label("USD", "hour") == "USD per hour"
+    assert unit_label("", "") == "(no currency)"
+
+
+def test_pay_distribution_counts_the_most_common_unit() -> None:
+    postings = [_posting(_pay(100, 120)) for _ in range(3)] + [
+        _posting(_pay(80, 90, currency="EUR"))
+    ]
+    chart = str(pay_distribution(postings, title="Spread"))
+    assert "USD per year (3)" in chart
+    assert str(pay_distribution([_posting()], title="Spread")) == ""
+
+
+def test_open_counts_per_day() -> None:
+    base = T0 + timedelta(hours=1)
+    firsts = [base, base, base + timedelta(days=1), base + timedelta(days=2, hours=3)]
+    events = [(base + timedelta(days=2), "closed"), (base + timedelta(days=3), "reopened")]
+    counts = open_counts(firsts, events, baselined_at=base)
+    assert [(c.day, c.open, c.new, c.closed, c.reopened) for c in counts] == [
+        ("2026-01-01", 2, 0, 0, 0),  # present at the first read: not new
+        ("2026-01-02", 3, 1, 0, 0),
+        ("2026-01-03", 3, 1, 1, 0),
+        ("2026-01-04", 4, 0, 0, 1),
+    ]
+    # Seen on the baseline's day but after the baseline read: new.
+    later = open_counts([base, base + timedelta(hours=2)], [], baselined_at=base)
+    assert [(c.open, c.new) for c in later] == [(2, 1)]
+
+
+# -- the webhook payload and address -------------------------------------------------
+
+
+def test_change_payload_carries_pay_as_numbers_and_remote_as_values() -> None:
+    before = _posting(_pay(155700, 285600))
+    after = _posting(_pay(165000, 300000), remote=RemoteKind.REMOTE)
+    changes = [
+        FieldChange(
+            field="salary",
+            kind=ChangeKind.CHANGED,
+            old="155,700–285,600 USD/yr",
+            new="165,000–300,000 USD/yr",
+            summary="salary range … (+6.0% / +5.0%)",
+            percent=Decimal("6.0"),
+            direction="up",
+        ),
+        FieldChange(
+            field="remote", kind=ChangeKind.CHANGED, old="hybrid", new="remote", summary="…"
+        ),
+        FieldChange(field="title", kind=ChangeKind.CHANGED, old="a", new="b", summary="…"),
+    ]
+    payload = change_payload(posting_id=None, posting=after, before=before, changes=changes)
+    pay, remote, title = payload["changes"]
+    assert pay["old_value"] == [
+        {"min": 155700, "max": 285600, "currency": "USD", "period": "year", "label": ""}
+    ]
+    assert pay["new_value"][0]["max"] == 300000
+    assert (pay["percent"], pay["direction"]) == (6.0, "up")
+    assert (remote["old_value"]["kind"], remote["new_value"]["kind"]) == ("hybrid", "remote")
+    assert "old_value" not in title
+    stamped = json.loads(with_identity(dumps(payload), posting_id=7, detected_at=T0))
+    assert stamped["posting"]["id"] == 7
+    assert stamped["detected_at"] == "2026-01-01T00:00:00+00:00"
+    digest = json.loads(
+        with_identity(dumps(digest_payload([payload, payload])), posting_id=8, detected_at=T0)
+    )
+    assert [a["posting"]["id"] for a in digest["alerts"]] == [8, 8]
+
+
+def test_new_posting_payload_has_no_old_values() -> None:
+    change = FieldChange(field="salary", kind=ChangeKind.CHANGED, old=None, new="x", summary="x")
+    payload = change_payload(
+        posting_id=None, posting=_posting(_pay(1, 2)), before=None, changes=[change]
+    )
+    assert payload["changes"][0]["old_value"] is None
+    half = Salary(min=Decimal("12.5"), max=None, currency="EUR", period=PayPeriod.HOUR)
+    assert change_payload(posting_id=1, posting=_posting(half), before=None, changes=[])["posting"][
+        "pay"
+    ] == [{"min": 12.5, "max": None, "currency": "EUR", "period": "hour", "label": ""}]
+
+
+@pytest.mark.parametrize(
+    ("url", "target", "headers"),
+    [
+        ("json://hooks.example.com/in", "http://hooks.example.com/in", {}),
+        ("jsons://hooks.example.com/a?x=1", "https://hooks.example.com/a?x=1", {}),
+        (
+            "https://h.example.com/p?+Authorization=Bearer%20abc&+X-Key=k+v",
+            "https://h.example.com/p",
+            {"Authorization": "Bearer abc", "X-Key": "k+v"},
+        ),
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123/", {}),
+    ],
+)
+def test_webhook_address_and_headers(url: str, target: str, headers: dict[str, str]) -> None:
+    assert _split(url) == (target, headers)
+
+
+def test_webhook_address_is_shown_without_its_secret_parts() -> None:
+    assert mask("https://hooks.zapier.com/hooks/catch/123/abc/") == "https://hooks.zapier.com/****"
+    assert mask("jsons://user:pw@h.example.com:8443/x?+Authorization=t") == (
+        "jsons://****@h.example.com:8443/****"
+    )
+    assert mask("json://h.example.com") == "json://h.example.com"
+
+
+# -- sign-in and CSRF ----------------------------------------------------------------
+
+
+def test_bearer_and_basic_credentials() -> None:
+    both = Credentials.from_config(
+        WebConfig(token=SecretStr("t" * 20), username="ann", password=SecretStr("pw:with:colons"))
+    )
+    assert both.required
+    assert both.header_ok("Bearer " + "t" * 20)
+    assert not both.header_ok("Bearer " + "t" * 19)
+    basic = base64.b64encode(b"ann:pw:with:colons").decode()
+    assert both.header_ok(f"Basic {basic}")
+    assert not both.header_ok("Basic " + base64.b64encode(b"ann:pw").decode())
+    assert not both.header_ok("Basic !!!not-base64")
+    assert not both.header_ok(None)
+    assert not Credentials.from_config(WebConfig()).required
+
+
+def test_signed_session_expires_and_cannot_be_forged() -> None:
+    signer = Signer(b"k" * 32)
+    value = signer.sign("signed-in", now=1000.0)
+    assert signer.verify(value, now=1001.0) == "signed-in"
+    assert signer.verify(value, now=1000.0 + 15 * 24 * 3600) is None  # after 14 days
+    assert signer.verify(value.replace("signed-in", "admin"), now=1001.0) is None
+    assert Signer(b"other" * 8).verify(value, now=1001.0) is None
+    assert signer.verify("garbage", now=1001.0) is None
+
+
+def test_csrf_token_and_origin_checks() -> None:
+    assert csrf_ok("abc", "abc")
+    assert not csrf_ok("abc", "abd")
+    assert not csrf_ok(None, "abc")
+    assert not csrf_ok("abc", None)
+    assert same_origin(None, "127.0.0.1:8080")
+    assert same_origin("http://127.0.0.1:8080", "127.0.0.1:8080")
+    assert not same_origin("https://evil.example", "127.0.0.1:8080")
+    assert not same_origin("null", "127.0.0.1:8080")
+
+
+# -- API helpers ---------------------------------------------------------------------
+
+
+def _change(field: str, summary: str) -> ChangeRow:
+    return ChangeRow(
+        id=1,
+        posting_id=1,
+        snapshot_id=1,
+        detected_at=T0,
+        field=field,
+        kind="changed",
+        old=None,
+        new=None,
+        summary=summary,
+        title="t",
+        company="c",
+        url="u",
+        watch_id=1,
+    )
+
+
+def test_change_percent_is_the_larger_signed_move() -> None:
+    assert change_percent(_change("salary", "range … (+6.0% / +5.0%)")) == 6.0
+    assert change_percent(_change("salary", "range … (-3.5% / -10.0%)")) == -10.0
+    assert change_percent(_change("salary", "range … (+2.0%)")) == 2.0
+    assert change_percent(_change("salary", "currency changed")) is None
+    assert change_percent(_change("title", "(+6.0%)")) is None
+
+
+def test_cursors_round_trip_and_reject_anything_else() -> None:
+    assert _decode(_encode(12345)) == 12345
+    assert _encode(None) is None
+    assert _decode(None) is None
+    for bad in ("12345", "djE6YWJj", "!!!"):
+        with pytest.raises(ConfigError):
+            _decode(bad)
+
+
+def test_field_groups_map_to_stored_fields() -> None:
+    assert change_fields(["pay"]) == ("salary",)
+    assert change_fields(["requirements", "remote"]) == (
+        "requirements.minimum",
+        "requirements.preferred",
+        "remote",
+    )
+    assert change_fields(["title", "title"]) == ("title",)
