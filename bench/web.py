@@ -15,7 +15,10 @@ import argparse
 import asyncio
 import io
 import json
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -166,6 +169,66 @@ async def measure(config: MonitorConfig, requests: int) -> dict[str, tuple[float
     return results
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1000
+    return 0.0
+
+
+def stream_exports(database_url: str) -> dict[str, tuple[float, float, float]]:
+    """Every change as JSON Lines and as CSV from a real ``posting-monitor web``
+    process: seconds, and the server's resident memory before and at its peak while
+    streaming (flat when rows are streamed rather than gathered)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE__URL": database_url,
+        "MONITOR_WEB__LISTEN": f"127.0.0.1:{port}",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "web"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    found: dict[str, tuple[float, float, float]] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(f"{base}/api/v1/health")
+        for what in ("changes.jsonl", "changes.csv"):
+            before, peak, lines = _rss_mb(server.pid), 0.0, 0
+            started = time.perf_counter()
+            with httpx.stream("GET", f"{base}/api/v1/{what}", timeout=600) as response:
+                for count, chunk in enumerate(response.iter_bytes()):
+                    lines += chunk.count(b"\n")
+                    if count % 50 == 0:
+                        peak = max(peak, _rss_mb(server.pid))
+            found[f"{what} ({lines:,} lines)"] = (time.perf_counter() - started, before, peak)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the web server did not answer at {url}")
+
+
 @contextmanager
 def database(kind: str, folder: Path, pg_url: str) -> Iterator[str]:
     if kind == "sqlite":
@@ -201,7 +264,13 @@ def main() -> int:
             channels=(ChannelConfig(name="console", url=SecretStr("console://")),),
         )
         results = asyncio.run(measure(config, args.requests))
+        streamed = stream_exports(url)
     missed = 0
+    for name, (took, before, peak) in streamed.items():
+        print(
+            f"  export: {name:<40} {took:6.1f} s; the server's memory {before:.0f} MB before, "
+            f"{peak:.0f} MB at most while streaming"
+        )
     for name, (median, p95) in results.items():
         target = TARGETS[name.split(":")[0]]
         verdict = "ok" if median < target else "OVER"

@@ -207,6 +207,21 @@ class LocalEngine:
         await self._runner.settle()
         return self._runner.report
 
+    async def _publish_pauses(self, hosts: list[str]) -> None:
+        """Hosts this daemon pauses, where the dashboard's health page (and any other
+        process) can see them; the procrastinate engine keeps them there already."""
+        gate, repo = self._app.fetcher.gate, self._app.repo
+        pacings = {host: gate.pacing(host) for host in hosts}
+
+        def save() -> None:
+            for host, pacing in pacings.items():
+                repo.save_host_pacing(host, pacing)
+
+        try:
+            await self._app.db(save)
+        except StoreError as exc:
+            log.warning("host pauses not recorded: %s", exc, extra={"action": "heartbeat"})
+
     async def heartbeat(self) -> None:
         """Record that this daemon lives (``health`` reads it) and refresh queue gauges."""
         app = self._app
@@ -219,8 +234,11 @@ class LocalEngine:
         except StoreError as exc:
             log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})
             return
+        paused = app.fetcher.gate.paused_hosts()
+        if paused:
+            await self._publish_pauses(list(paused))
         app.metrics.due.set(due)
-        app.metrics.paused_hosts.set(len(app.fetcher.gate.paused_hosts()))
+        app.metrics.paused_hosts.set(len(paused))
         app.metrics.heartbeat.set(now.timestamp())
 
     async def prune(self) -> None:

@@ -563,3 +563,15 @@ async def test_test_send_to_a_json_channel_from_the_alerts_page(site: Site) -> N
 def test_json_format_needs_a_web_address(anyio_backend: str) -> None:
     with pytest.raises(ValidationError, match="format 'json'"):
         ChannelConfig(name="x", url=SecretStr("discord://a/b"), format="json")
+
+
+async def test_health_shows_hosts_a_local_daemon_paused(site: Site) -> None:
+    from monitor.engines.local import LocalEngine
+
+    engine = LocalEngine(site.app)
+    site.app.fetcher.gate.pause(POSTING, 600, reason="HTTP 503")
+    await engine.heartbeat()
+    health = (await site.client.get("/api/v1/health")).json()
+    assert list(health["paused_hosts"]) == ["jobs.example.com"]
+    page = (await site.client.get("/health")).text
+    assert "jobs.example.com" in page
