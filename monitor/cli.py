@@ -630,11 +630,8 @@ def demo(data_dir: Path, temporary: bool) -> None:
 def _self_command() -> str:
     """How this program was started (.venv/bin/posting-monitor in the README's command)."""
     argv0 = Path(sys.argv[0])
-    return (
-        str(argv0)
-        if argv0.name == "posting-monitor" and argv0.parent != Path()
-        else ("posting-monitor")
-    )
+    started_by_path = argv0.name == "posting-monitor" and argv0.parent != Path()
+    return str(argv0) if started_by_path else "posting-monitor"
 
 
 @cli.group()

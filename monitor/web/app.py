@@ -263,6 +263,10 @@ def _add_error_handlers(web: FastAPI) -> None:
             {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
+        if not request.url.path.startswith(API_PREFIX):
+            from monitor.web.pages import error_page
+
+            return error_page(request, 422, "Invalid input", detail)
         return problem(422, "Invalid input", detail, errors=errors)
 
     @web.exception_handler(HTTPException)

@@ -575,3 +575,30 @@ async def test_health_shows_hosts_a_local_daemon_paused(site: Site) -> None:
     assert list(health["paused_hosts"]) == ["jobs.example.com"]
     page = (await site.client.get("/health")).text
     assert "jobs.example.com" in page
+
+
+async def test_feed_links_use_the_public_url(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, public_url="https://jobs.me.example/"):
+        feed = feedparser.parse((await site.client.get("/feeds/changes.atom")).content)
+        assert feed.feed.links[0].href == "https://jobs.me.example/feeds/changes.atom"
+        assert feed.entries[0].link.startswith("https://jobs.me.example/postings/")
+
+
+async def test_bad_input_is_named_on_pages_and_in_the_api(site: Site) -> None:
+    page = await site.client.get("/watches", params={"page": "two"})
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "page" in page.text
+    api = await site.client.get("/api/v1/watches", params={"page": "two"})
+    assert api.status_code == 422
+    assert api.json()["errors"][0]["where"] == "query.page"
+    filtered = await site.client.post(
+        "/api/v1/watches", json={"url": POSTING + "-2", "filters": {"title": ["rust"]}}
+    )
+    assert filtered.status_code == 422
+    assert "filters only apply to boards" in filtered.json()["detail"]
+    unknown = await site.client.post("/api/v1/watches", json={"url": POSTING, "colour": "red"})
+    assert unknown.status_code == 422
+    assert "colour" in unknown.json()["detail"]
