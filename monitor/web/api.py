@@ -1,8 +1,8 @@
-"""The JSON API, version 1 (``/api/v1``). Its OpenAPI document is served at
-``/api/v1/openapi.json``; errors are RFC 9457 problem details.
+"""The JSON API, version 1 (/api/v1). Its OpenAPI document is served at
+/api/v1/openapi.json; errors are RFC 9457 problem details.
 
 Lists that grow without bound (postings, changes, alerts) page by cursor, newest
-first: pass ``next_cursor`` back as ``cursor``. The watches list pages by number.
+first: pass next_cursor back as cursor. The watches list pages by number.
 """
 
 from __future__ import annotations
@@ -35,12 +35,37 @@ from monitor.store.views import (
 )
 from monitor.web.app import Conflict, Dashboard, dashboard_of, problem
 
-router = APIRouter()
 API_VERSION = "1"
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Out):
+    """An error (RFC 9457), served as application/problem+json."""
+
+    type: str = Field(description="Always about:blank: the status says what kind of error.")
+    title: str
+    status: int
+    detail: str = Field(description="What was wrong, naming the field or value.")
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="Invalid input: each problem with where it is."
+    )
+
+
+_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
+router = APIRouter(
+    responses={
+        401: {**_PROBLEM, "description": "Sign-in required (web.token or user and password)."},
+        403: {**_PROBLEM, "description": "A write from another site."},
+        422: {**_PROBLEM, "description": "Invalid input."},
+        503: {**_PROBLEM, "description": "The database cannot be reached."},
+    }
+)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {**_PROBLEM, "description": "No such resource."}
+}
 
 
 class Pay(_Out):
@@ -262,14 +287,14 @@ def list_watches(
     )
 
 
-@router.get("/watches/{watch_id}", response_model=Watch, tags=["watches"])
+@router.get("/watches/{watch_id}", response_model=Watch, tags=["watches"], responses=_NOT_FOUND)
 def get_watch(request: Request, watch_id: int) -> Watch:
     return watch_out(dashboard_of(request).views.watch(watch_id))
 
 
 @router.post("/watches", response_model=Watch, status_code=201, tags=["watches"])
 def create_watch(request: Request, body: NewWatch) -> Watch:
-    """Add a watch (as ``watch add`` does); 422 with the reason when it cannot be."""
+    """Add a watch (as `posting-monitor watch add` does); 422 with the reason when it cannot be."""
     dashboard = dashboard_of(request)
     record = add_watch(
         dashboard,
@@ -281,21 +306,25 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
     return watch_out(dashboard.views.watch(record))
 
 
-@router.delete("/watches/{watch_id}", status_code=204, tags=["watches"])
+@router.delete("/watches/{watch_id}", status_code=204, tags=["watches"], responses=_NOT_FOUND)
 def delete_watch(request: Request, watch_id: int) -> None:
     """Stop watching; the history stays (and comes back if the URL is added again)."""
     dashboard = dashboard_of(request)
     dashboard.app.repo.remove_watch(str(watch_id), now=dashboard.now())
 
 
-@router.post("/watches/{watch_id}/pause", response_model=Watch, tags=["watches"])
+@router.post(
+    "/watches/{watch_id}/pause", response_model=Watch, tags=["watches"], responses=_NOT_FOUND
+)
 def pause_watch(request: Request, watch_id: int) -> Watch:
     dashboard = dashboard_of(request)
     dashboard.app.repo.pause_watch(watch_id, paused=True, now=dashboard.now())
     return watch_out(dashboard.views.watch(watch_id))
 
 
-@router.post("/watches/{watch_id}/resume", response_model=Watch, tags=["watches"])
+@router.post(
+    "/watches/{watch_id}/resume", response_model=Watch, tags=["watches"], responses=_NOT_FOUND
+)
 def resume_watch(request: Request, watch_id: int) -> Watch:
     """Check again, starting now."""
     dashboard = dashboard_of(request)
@@ -356,12 +385,19 @@ def list_postings(
     )
 
 
-@router.get("/postings/{posting_id}", response_model=PostingOut, tags=["postings"])
+@router.get(
+    "/postings/{posting_id}", response_model=PostingOut, tags=["postings"], responses=_NOT_FOUND
+)
 def get_posting(request: Request, posting_id: int) -> PostingOut:
     return posting_out(dashboard_of(request).views.posting(posting_id))
 
 
-@router.get("/postings/{posting_id}/versions", response_model=list[VersionOut], tags=["postings"])
+@router.get(
+    "/postings/{posting_id}/versions",
+    response_model=list[VersionOut],
+    tags=["postings"],
+    responses=_NOT_FOUND,
+)
 def list_versions(request: Request, posting_id: int) -> list[VersionOut]:
     """Every stored version (the newest 500), oldest first."""
     views = dashboard_of(request).views
@@ -385,7 +421,7 @@ def list_changes(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ChangePage:
-    """Every change, newest first. ``field``: pay, remote, requirements, status, title,
+    """Every change, newest first. field: pay, remote, requirements, status, title,
     company, locations, employment_type (repeatable)."""
     query = ChangeQuery(
         fields=change_fields(field),
@@ -468,7 +504,12 @@ def list_alerts(
     )
 
 
-@router.post("/alerts/{alert_id}/retry", response_model=Retried, tags=["alerts"])
+@router.post(
+    "/alerts/{alert_id}/retry",
+    response_model=Retried,
+    tags=["alerts"],
+    responses={**_NOT_FOUND, 409: {**_PROBLEM, "description": "The alert has not failed."}},
+)
 def retry_alert(request: Request, alert_id: int) -> Retried:
     """Queue a failed alert again (409 if it is not failed)."""
     dashboard = dashboard_of(request)
@@ -541,8 +582,21 @@ def openapi_document(web: Any) -> dict[str, Any]:
             }
         )
         document["security"] = [{"bearer": []}, {"basic": []}]
+        _problems_as_problem_json(document)
         web.state.openapi = document
     return dict(web.state.openapi)
+
+
+def _problems_as_problem_json(document: dict[str, Any]) -> None:
+    """Errors are served as application/problem+json: say so in the document (FastAPI
+    files every model under application/json)."""
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if content.get("application/json", {}).get("schema") == problem_ref:
+                    response["content"] = {"application/problem+json": {"schema": problem_ref}}
 
 
 # -- mapping -------------------------------------------------------------------------

@@ -187,6 +187,13 @@ async def test_responses_match_the_openapi_document(site: Site) -> None:
         assert set(body) == set(schemas[schema]["properties"]), path
     item = (await site.client.get("/api/v1/changes")).json()["items"][0]
     assert set(item) == set(schemas["ChangeOut"]["properties"])
+    not_found = document["paths"]["/api/v1/watches/{watch_id}"]["get"]["responses"]["404"]
+    assert not_found["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    assert set(schemas["Problem"]["properties"]) >= {"type", "title", "status", "detail"}
+    missing = (await site.client.get("/api/v1/watches/999")).json()
+    assert set(missing) <= set(schemas["Problem"]["properties"])
     docs = await site.client.get("/api/v1/docs")
     assert docs.status_code == 200
     assert "/api/v1/changes" in docs.text
