@@ -614,12 +614,13 @@ def demo(data_dir: Path, temporary: bool) -> None:
             sent = asyncio.run(run_demo(Path(tmp), sys.stdout))
     else:
         data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = data_dir.resolve()
         for stale in data_dir.glob("demo.db*"):
             stale.unlink()
-        sent = asyncio.run(run_demo(data_dir, sys.stdout, kept=True))
+        sent = asyncio.run(run_demo(data_dir, sys.stdout, kept=True, command=_self_command()))
     click.echo(f"\nDemo finished: {plural(sent, 'alert')} delivered.")
     if not temporary:
-        database = (data_dir / "demo.db").resolve()
+        database = data_dir / "demo.db"
         click.echo(
             "See it in the dashboard (pay chart, timeline, alerts):\n"
             f"  MONITOR_DATABASE__URL=sqlite:///{database} {_self_command()} web\n"

@@ -93,14 +93,18 @@ def demo_config(workdir: Path, url: str) -> MonitorConfig:
     )
 
 
-async def run_demo(workdir: Path, out: TextIO, *, kept: bool = False) -> int:
+async def run_demo(
+    workdir: Path, out: TextIO, *, kept: bool = False, command: str = "posting-monitor"
+) -> int:
     """Run the demo; returns the number of alerts delivered."""
     with SeedServer(seeds_dir(), FIRST_VERSION) as server:
         async with _app(demo_config(workdir, server.url), out) as app:
-            return await _story(app, server, workdir, out, kept=kept)
+            return await _story(app, server, workdir, out, kept=kept, command=command)
 
 
-async def _story(app: App, server: SeedServer, workdir: Path, out: TextIO, *, kept: bool) -> int:
+async def _story(
+    app: App, server: SeedServer, workdir: Path, out: TextIO, *, kept: bool, command: str
+) -> int:
     out.write(f"Serving a sample posting at {server.url}\nDatabase: {workdir / 'demo.db'}\n\n")
     out.write("1. First check: Posting Monitor reads the posting and stores it.\n")
     await app.check_all()
@@ -119,7 +123,7 @@ async def _story(app: App, server: SeedServer, workdir: Path, out: TextIO, *, ke
     if kept:
         out.write(
             f"   See it with: MONITOR_DATABASE__URL=sqlite:///{workdir / 'demo.db'} "
-            f"posting-monitor history {state.id}\n"
+            f"{command} history {state.id}\n"
         )
     return report.delivery.sent
 
