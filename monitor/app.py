@@ -144,11 +144,14 @@ class App:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def prepare(self) -> None:
-        """Migrate (if configured) and make the config's watches active."""
+    def prepare(self, *, sync_watches: bool = True) -> None:
+        """Migrate (if configured) and make the config's watches active (unless
+        ``sync_watches`` is off: the dashboard shows a database, it does not own it)."""
         check_reachable(self.engine)
         if self.config.database.auto_migrate:
             upgrade(self.engine)
+        if not sync_watches:
+            return
         digest = watches_digest(self.config.watches)
         # Every `check` starts here: a configuration synced before and no watch written
         # since costs one read, at 10,000 watches too.

@@ -87,12 +87,13 @@ class _State:
             configure_logging(self._config.log_level, self._config.log_format)
         return self._config
 
-    def app(self) -> App:
-        """The app, its database migrated and the configuration's watches synced."""
+    def app(self, *, sync_watches: bool = True) -> App:
+        """The app, its database migrated and (unless told otherwise) the
+        configuration's watches synced."""
         from monitor.app import App
 
         app = App(self.config)
-        app.prepare()
+        app.prepare(sync_watches=sync_watches)
         return app
 
     @contextmanager
@@ -284,7 +285,9 @@ def web(state: _State, listen: str | None) -> None:
         _announce_web(address)
         await serve_web(app, sock, _stop_on_signals())
 
-    _with_app(state, serve)
+    # Only a view on the database: the watches another configuration (the daemon's,
+    # the demo's) put there are left as they are.
+    _with_app(state, serve, sync_watches=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1006,9 +1009,11 @@ def _duration(text: str) -> timedelta:
         raise ConfigError(str(exc), source="--interval") from exc
 
 
-def _with_app(state: _State, work: Callable[[App], Coroutine[Any, Any, T]]) -> T:
+def _with_app(
+    state: _State, work: Callable[[App], Coroutine[Any, Any, T]], *, sync_watches: bool = True
+) -> T:
     async def body() -> T:
-        app = state.app()
+        app = state.app(sync_watches=sync_watches)
         try:
             return await work(app)
         finally:

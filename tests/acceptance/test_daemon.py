@@ -188,3 +188,48 @@ def test_web_says_when_its_port_is_taken(tmp_path: Path) -> None:
     assert web.returncode == 2
     assert f"--listen: cannot listen on 127.0.0.1:{port}" in err
     assert "Traceback" not in err
+
+
+def test_web_shows_a_database_without_taking_over_its_watches(tmp_path: Path) -> None:
+    """The demo's database holds a watch from the demo's configuration; the dashboard,
+    started with another configuration, shows it and leaves it active."""
+    import socket
+
+    import httpx
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    demo = tmp_path / "demo"
+    assert CliRunner().invoke(cli, ["demo", "--data-dir", str(demo)]).exit_code == 0
+    database = f"sqlite:///{demo / 'demo.db'}"
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[database]\nurl = "{database}"\n', encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    web = monitor_process(config, "web", "--listen", f"127.0.0.1:{port}")
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def answering() -> bool:
+            try:
+                return httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answering)
+        watches = httpx.get(f"{base}/api/v1/watches", timeout=5).json()
+        assert watches["total"] == 1
+        assert "Backend Engineer" in httpx.get(f"{base}/watches", timeout=5).text
+    finally:
+        web.send_signal(signal.SIGTERM)
+        web.communicate(timeout=30)
+    assert web.returncode == 0
+    engine = create_db_engine(database)
+    try:
+        assert [w.removed_at for w in Repository(engine).list_watches(include_removed=True)] == [
+            None
+        ]
+    finally:
+        engine.dispose()
