@@ -954,11 +954,13 @@ def status(state: _State, as_json: bool) -> None:
 
 @cli.command()
 def features() -> None:
-    """List source kinds."""
+    """List source kinds and the URL shapes each one takes."""
     from monitor.sources import SourceRegistry
 
     for source in SourceRegistry.default():
         click.echo(f"source  {source.kind:<16} {source.title}")
+        for shape in getattr(source, "url_shapes", ()):
+            click.echo(f"        {'':<16} {shape}")
 
 
 @cli.command("test-source")

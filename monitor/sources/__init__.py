@@ -14,12 +14,15 @@ from monitor.errors import MonitorError, ParseError, SourceError
 from monitor.extract.text import TooDeep
 from monitor.model import Posting
 from monitor.sources.ashby import AshbySource
+from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.sources.lever import LeverSource
 from monitor.sources.page import WebPageSource
+from monitor.sources.personio import PersonioSource
 from monitor.sources.recruitee import RecruiteeSource
 from monitor.sources.smartrecruiters import SmartRecruitersSource
+from monitor.sources.teamtailor import TeamtailorSource
 from monitor.sources.workable import WorkableSource
 
 ENTRY_POINT_GROUP = "posting_monitor.sources"
@@ -30,6 +33,9 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     WorkableSource,
     SmartRecruitersSource,
     RecruiteeSource,
+    PersonioSource,
+    TeamtailorSource,
+    BambooHRSource,
     WebPageSource,
 )
 

@@ -36,6 +36,11 @@ class AshbySource(AtsSource):
 
     kind: ClassVar[str] = "ashby"
     title: ClassVar[str] = "Ashby job board API with compensation (board or single job)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "jobs.ashbyhq.com/{org}",
+        "jobs.ashbyhq.com/{org}/{job id}",
+        "api.ashbyhq.com/posting-api/job-board/{org}",
+    )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(r"^https?://jobs\.ashbyhq\.com/(?P<board>[\w.%-]+)/(?P<job>[0-9a-f-]{36})"),
         re.compile(r"^https?://api\.ashbyhq\.com/posting-api/job-board/(?P<board>[\w.%-]+)"),

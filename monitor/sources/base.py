@@ -33,6 +33,8 @@ class Source(Protocol):
 
     kind: ClassVar[str]
     title: ClassVar[str]
+    url_shapes: ClassVar[tuple[str, ...]]
+    """The URLs it takes, as a person would write them (``features`` lists them)."""
     accepts: ClassVar[tuple[str, ...]]
     """Content types this source can read (prefix match)."""
 

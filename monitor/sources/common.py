@@ -34,6 +34,7 @@ class AtsSource:
 
     kind: ClassVar[str] = ""
     title: ClassVar[str] = ""
+    url_shapes: ClassVar[tuple[str, ...]] = ()
     accepts: ClassVar[tuple[str, ...]] = ("application/json", "text/json", "text/plain")
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = ()
     """Regexes with groups ``board`` and optionally ``job`` (and ``host``)."""

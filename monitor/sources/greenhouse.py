@@ -38,6 +38,12 @@ class GreenhouseSource(AtsSource):
 
     kind: ClassVar[str] = "greenhouse"
     title: ClassVar[str] = "Greenhouse job board API (board or single job)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "boards.greenhouse.io/{board}",
+        "job-boards.greenhouse.io/{board}/jobs/{id}",
+        "boards.greenhouse.io/embed/job_board?for={board}",
+        "boards-api.greenhouse.io/v1/boards/{board}/jobs[/{id}]",
+    )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(rf"^https?://{_HOSTS}/(?P<board>[\w-]+)/jobs/(?P<job>\d+)"),
         re.compile(

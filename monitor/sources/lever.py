@@ -34,6 +34,12 @@ class LeverSource(AtsSource):
 
     kind: ClassVar[str] = "lever"
     title: ClassVar[str] = "Lever postings API (board or single posting)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "jobs.lever.co/{site}",
+        "jobs.lever.co/{site}/{posting id}",
+        "jobs.eu.lever.co/{site}[/{posting id}]",
+        "api.lever.co/v0/postings/{site}[/{posting id}]",
+    )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(
             r"^https?://jobs\.(?P<host>eu\.)?lever\.co/(?P<board>[\w.-]+)/(?P<job>[0-9a-f-]{36})"

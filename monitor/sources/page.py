@@ -11,7 +11,6 @@ from selectolax.lexbor import LexborHTMLParser
 
 from monitor.errors import ParseError, UnsupportedContent
 from monitor.extract.page_fields import choose_title, locations_from_lines, title_parts
-from monitor.extract.places import region_code, region_name
 from monitor.extract.remote import RemoteReading, read_remote
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import salaries_from_lines
@@ -31,6 +30,9 @@ class WebPageSource:
 
     kind: ClassVar[str] = "html"
     title: ClassVar[str] = "Web page (schema.org JSON-LD, then page text)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "any other http(s) page: schema.org JobPosting JSON-LD, then the page's text",
+    )
     accepts: ClassVar[tuple[str, ...]] = ("text/html", "application/xhtml+xml")
 
     def matches(self, url: str) -> bool:
@@ -174,17 +176,7 @@ def _remote(texts: _Texts, data: dict[str, object], title: str) -> RemoteReading
         reading = read_remote(lines, hint=hint, labelled=[title])
         if reading.policy:
             break
-    regions = jsonld.applicant_regions(data)
-    policy = reading.policy
-    if not regions or policy.kind is not RemoteKind.REMOTE:
-        return reading
-    names = [region_name(code) if (code := region_code(r)) else r for r in regions]
-    extra = tuple(
-        f"remote within {n}"
-        for n in dict.fromkeys(names)
-        if f"remote within {n}" not in policy.details
-    )
-    return replace(reading, policy=RemotePolicy(kind=policy.kind, details=policy.details + extra))
+    return replace(reading, policy=jsonld.with_applicant_regions(reading.policy, data))
 
 
 def _page_title(tree: LexborHTMLParser) -> str:

@@ -31,6 +31,11 @@ class RecruiteeSource(AtsSource):
 
     kind: ClassVar[str] = "recruitee"
     title: ClassVar[str] = "Recruitee offers API (board or single offer)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "{company}.recruitee.com",
+        "{company}.recruitee.com/o/{slug}",
+        "{company}.recruitee.com/api/offers[/{slug}]",
+    )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(r"^https?://(?P<board>[\w-]+)\.recruitee\.com/(?:api/offers|o)/(?P<job>[\w-]+)"),
         re.compile(r"^https?://(?P<board>[\w-]+)\.recruitee\.com/?(?:api/offers/?)?(?:\?.*)?$"),

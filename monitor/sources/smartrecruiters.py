@@ -32,6 +32,11 @@ class SmartRecruitersSource(AtsSource):
 
     kind: ClassVar[str] = "smartrecruiters"
     title: ClassVar[str] = "SmartRecruiters postings API (board or single posting)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "jobs.smartrecruiters.com/{company}",
+        "jobs.smartrecruiters.com/{company}/{id}-{slug}",
+        "api.smartrecruiters.com/v1/companies/{company}/postings[/{id}]",
+    )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(
             r"^https?://(?:jobs|careers)\.smartrecruiters\.com/(?P<board>[\w-]+)/(?P<job>\d+)"

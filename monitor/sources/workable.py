@@ -20,6 +20,11 @@ class WorkableSource(AtsSource):
 
     kind: ClassVar[str] = "workable"
     title: ClassVar[str] = "Workable widget API (board or single job)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "apply.workable.com/{account}",
+        "apply.workable.com/{account}/j/{shortcode}",
+        "{account}.workable.com",
+    )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(r"^https?://apply\.workable\.com/(?P<board>[\w-]+)/j/(?P<job>[0-9A-Za-z]+)"),
         re.compile(r"^https?://apply\.workable\.com/api/v1/widget/accounts/(?P<board>[\w-]+)"),

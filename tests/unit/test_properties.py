@@ -31,6 +31,9 @@ URLS = {
     "workable": "https://apply.workable.com/northwind/",
     "smartrecruiters": "https://jobs.smartrecruiters.com/Northwind",
     "recruitee": "https://northwind.recruitee.com/",
+    "personio": "https://northwind.jobs.personio.de/",
+    "teamtailor": "https://northwind.teamtailor.com/jobs",
+    "bamboohr": "https://northwind.bamboohr.com/careers",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())
@@ -100,9 +103,32 @@ def test_sources_read_any_json_or_refuse_it(source: Any, data: Any) -> None:
 @SETTINGS
 @given(st.sampled_from(SOURCES), st.binary(max_size=300))
 def test_sources_take_any_bytes(source: Any, body: bytes) -> None:
-    for content_type in ("application/json", "text/html"):
+    for content_type in ("application/json", "text/html", "application/xml"):
         page = FetchedPage(url=URLS[source.kind], status=200, content_type=content_type, body=body)
         _parse_or_refuse(source, page)
+
+
+XML_TAGS = st.sampled_from(
+    ["position", "id", "name", "office", "additionalOffices", "jobDescriptions",
+     "jobDescription", "value", "createdAt", "employmentType", "workzag-jobs"]
+)  # fmt: skip
+XML = st.recursive(
+    st.text(max_size=20).map(lambda t: t.replace("<", "").replace("&", "")),
+    lambda inner: st.tuples(XML_TAGS, st.lists(inner, max_size=4)).map(
+        lambda pair: f"<{pair[0]}>{''.join(pair[1])}</{pair[0]}>"
+    ),
+    max_leaves=30,
+)
+
+
+@SETTINGS
+@given(XML)
+def test_personio_reads_any_feed_shape_or_refuses_it(xml: str) -> None:
+    source = SourceRegistry.default().get("personio")
+    page = FetchedPage(
+        url=URLS["personio"], status=200, content_type="application/xml", body=xml.encode()
+    )
+    _parse_or_refuse(source, page)
 
 
 @SETTINGS

@@ -119,3 +119,131 @@ def test_smartrecruiters_detail_reads_qualifications() -> None:
     assert posting.requirements.preferred == ("ROS experience.",)
     assert posting.remote.kind is RemoteKind.HYBRID
     assert salaries(posting)[0][:2] == (Decimal(115000), Decimal(140000))
+
+
+def _page(url: str, body: str | bytes, content_type: str = "application/json") -> FetchedPage:
+    source = REGISTRY.detect(url)
+    data = body.encode() if isinstance(body, str) else body
+    return FetchedPage(url=source.fetch_url(url), status=200, content_type=content_type, body=data)
+
+
+PERSONIO = "https://northwind.jobs.personio.de/"
+
+
+def test_personio_office_named_remote_and_german_profile_heading() -> None:
+    postings = read("personio/positions.xml", PERSONIO, "application/xml")
+    backend, data, student = sorted(postings, key=lambda p: p.source_id)
+    assert backend.remote.kind is RemoteKind.HYBRID  # "two days a week in our Berlin office"
+    assert salaries(backend) == [(Decimal(75000), Decimal(90000), "EUR", PayPeriod.YEAR, "")]
+    assert data.remote.kind is RemoteKind.REMOTE  # office "Remote"
+    assert data.requirements.minimum == (
+        "Erfahrung mit Python und SQL",
+        "Kenntnisse in Airflow oder Dagster",
+    )
+    assert student.employment_type == "working student, part-time"
+    assert salaries(student) == [(Decimal(16), Decimal(16), "EUR", PayPeriod.HOUR, "")]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (
+            '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><workzag-jobs/>',
+            "application/xml",
+            "document type declaration",
+        ),
+        ("<workzag-jobs><position>", "text/xml", "malformed XML"),
+        ('{"positions": []}', "application/json", "application/json"),
+    ],
+)
+def test_personio_refuses_what_is_not_its_feed(body: str, content_type: str, message: str) -> None:
+    from monitor.errors import MonitorError
+
+    source = REGISTRY.get("personio")
+    with pytest.raises(MonitorError, match=message):
+        source.parse(_page(PERSONIO, body, content_type), url=PERSONIO)
+
+
+def test_teamtailor_takes_the_job_number_from_the_url_and_skips_nameless_items() -> None:
+    feed = {
+        "items": [
+            {
+                "title": "Data Analyst",
+                "url": "https://northwind.teamtailor.com/jobs/42-data-analyst",
+            },
+            {"title": "", "url": "https://northwind.teamtailor.com/jobs/43-x"},
+            {"id": "x", "title": "No number", "url": "https://example.com/elsewhere"},
+            "not an item",
+        ]
+    }
+    url = "https://northwind.teamtailor.com/jobs"
+    (posting,) = REGISTRY.get("teamtailor").parse(_page(url, json.dumps(feed)), url=url)
+    assert posting.source_id == "northwind:42"
+
+
+def test_teamtailor_structured_pay_wins_and_a_hybrid_role_is_not_a_workplace() -> None:
+    designer, sre, technician = read(
+        "teamtailor/jobs.json", "https://northwind.teamtailor.com/jobs", "application/feed+json"
+    )
+    assert salaries(designer) == [(Decimal(45000), Decimal(55000), "SEK", PayPeriod.MONTH, "")]
+    assert designer.provenance.source_of("salary") == "JobPosting baseSalary"
+    assert sre.remote.kind is RemoteKind.REMOTE
+    assert sre.remote.details == ("remote within Sweden",)
+    assert technician.remote.kind is RemoteKind.ONSITE  # "a hybrid role for someone who loves both"
+
+
+@pytest.mark.parametrize(
+    ("location_type", "is_remote", "kind"),
+    [
+        ("0", None, RemoteKind.ONSITE),
+        ("1", None, RemoteKind.REMOTE),
+        ("2", None, RemoteKind.HYBRID),
+        ("", True, RemoteKind.REMOTE),
+        ("", None, RemoteKind.UNKNOWN),
+    ],
+)
+def test_bamboohr_location_type(
+    location_type: str, is_remote: bool | None, kind: RemoteKind
+) -> None:
+    listing = {
+        "result": [
+            {
+                "id": "9",
+                "jobOpeningName": "Analyst",
+                "locationType": location_type,
+                "isRemote": is_remote,
+                "location": {"city": "Boise", "state": "Idaho"},
+            }
+        ]
+    }
+    url = "https://northwind.bamboohr.com/careers"
+    (posting,) = REGISTRY.get("bamboohr").parse(_page(url, json.dumps(listing)), url=url)
+    assert posting.remote.kind is kind
+    assert posting.locations == ("Boise, Idaho",)
+
+
+def test_bamboohr_job_reads_compensation_and_requirements() -> None:
+    (posting,) = read("bamboohr/detail.json", "https://northwind.bamboohr.com/careers/57")
+    assert posting.source_id == "northwind:57"
+    assert salaries(posting) == [(Decimal(70000), Decimal(85000), "USD", PayPeriod.YEAR, "")]
+    assert posting.requirements.minimum[0] == "3+ years in customer success for B2B software"
+    assert posting.remote.kind is RemoteKind.HYBRID
+
+
+def test_every_source_has_url_shapes_and_detection_cases() -> None:
+    detected = {case.values[0]["kind"] for case in load_cases("urls.yaml")}
+    for source in REGISTRY:
+        assert source.url_shapes, source.kind
+        assert source.kind in detected, source.kind
+
+
+def test_features_lists_each_source_with_its_url_shapes() -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    output = CliRunner().invoke(cli, ["features"]).output
+    for source in REGISTRY:
+        assert f"source  {source.kind}" in output
+        for shape in source.url_shapes:
+            assert shape in output
