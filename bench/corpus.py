@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -87,14 +88,14 @@ def _read_file(registry: SourceRegistry, path: Path, name: str) -> Iterator[Read
         yield Unread(name, "no source or reader for this folder")
         return
     source = registry.detect(url)
-    content_type = "text/html" if path.suffix == ".html" else "application/json"
+    content_type = _CONTENT_TYPES.get(path.suffix, "application/json")
     page = FetchedPage(
         url=source.fetch_url(url), status=200, content_type=content_type, body=path.read_bytes()
     )
     if path.suffix == ".html" and _listing_page(path):
         yield Unread(name, "a listing of several postings, not one posting page")
         return
-    aliases = _recruitee_ids(path) if folder == "recruitee" else {}
+    aliases = _ALIASES[folder](path) if folder in _ALIASES else {}
     for posting in source.parse(page, url=url):
         posting_id = posting.source_id.split(":", 1)[-1] if path.suffix != ".html" else ""
         posting_id = aliases.get(posting_id, posting_id)
@@ -106,6 +107,8 @@ def _source_url(path: Path) -> str | None:
     folder = path.parent.name
     if path.suffix == ".html":
         return f"https://jobs.example.com/{path.stem}"
+    if folder == "personio":
+        return "https://corpus.jobs.personio.de/"
     data = json.loads(path.read_bytes())
     board = path.stem.split("_")[0]
     if folder == "greenhouse":
@@ -121,7 +124,22 @@ def _source_url(path: Path) -> str | None:
         "ashby": f"https://jobs.ashbyhq.com/{board}",
         "recruitee": f"https://{board}.recruitee.com/",
         "workable": f"https://apply.workable.com/{board}/",
+        "teamtailor": f"https://{board}.teamtailor.com/jobs",
     }.get(folder)
+
+
+def _teamtailor_ids(path: Path) -> dict[str, str]:
+    """Our Teamtailor ids are job numbers; the labels use the feed item's id."""
+    items = json.loads(path.read_bytes()).get("items") or []
+    aliases = {}
+    for item in items:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        job = item.get("_jobposting") or {}
+        number = str((job.get("identifier") or {}).get("value") or "")
+        found = re.search(r"/jobs/(\d+)", str(item.get("url") or ""))
+        aliases[number or (found[1] if found else "")] = str(item["id"])
+    return aliases
 
 
 def _recruitee_ids(path: Path) -> dict[str, str]:
@@ -204,34 +222,6 @@ def _oracle(path: Path) -> Iterator[tuple[str, Posting]]:
         )  # fmt: skip
 
 
-def _personio(path: Path) -> Iterator[tuple[str, Posting]]:
-    root = ET.fromstring(path.read_bytes())
-    for position in root.iter("position"):
-        offices = [position.findtext("office") or ""]
-        offices += [o.text or "" for o in position.findall("additionalOffices/office")]
-        blocks = [
-            f"<h3>{html.escape(d.findtext('name') or '')}</h3>{d.findtext('value') or ''}"
-            for d in position.findall("jobDescriptions/jobDescription")
-        ]
-        yield _post(
-            "personio", position.findtext("id") or "", title=position.findtext("name") or "",
-            locations=offices, description_html=blocks,
-        )  # fmt: skip
-
-
-def _teamtailor(path: Path) -> Iterator[tuple[str, Posting]]:
-    for item in json.loads(path.read_bytes()).get("items") or []:
-        if not item.get("id"):
-            continue
-        ld = item.get("_jobposting") or {}
-        yield _post(
-            "teamtailor", str(item["id"]), title=text(item.get("title")),
-            locations=jsonld.locations(ld),
-            description_html=item.get("content_html") or jsonld.description_html(ld),
-            remote_hint=jsonld.remote_hint(ld),
-        )  # fmt: skip
-
-
 def _francetravail(path: Path) -> Iterator[tuple[str, Posting]]:
     for offer in json.loads(path.read_bytes()).get("resultats") or []:
         yield _post(
@@ -288,13 +278,13 @@ def _structured_pay(low: Any, high: Any, currency: Any, period: Any = None) -> l
     ]
 
 
+_CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml"}
+_ALIASES = {"recruitee": _recruitee_ids, "teamtailor": _teamtailor_ids}
 _READERS: dict[str, Reader] = {
     "workday": _workday,
     "manatal": _manatal,
     "remotive": _remotive,
     "oracle": _oracle,
-    "personio": _personio,
-    "teamtailor": _teamtailor,
     "francetravail": _francetravail,
     "solidjobs": _solidjobs,
     "text": _plain_text,
