@@ -33,10 +33,10 @@ from monitor.sources.base import FetchedPage
 from monitor.sources.common import (
     build_posting,
     remote_from_flags,
-    remote_from_word,
     salary_object,
     text,
 )
+from monitor.sources.workday import requisition
 
 _PERIODS = {"hour": PayPeriod.HOUR, "hourly": PayPeriod.HOUR, "day": PayPeriod.DAY,
             "week": PayPeriod.WEEK, "month": PayPeriod.MONTH, "year": PayPeriod.YEAR,
@@ -110,6 +110,11 @@ def _source_url(path: Path) -> str | None:
     if folder == "personio":
         return "https://corpus.jobs.personio.de/"
     data = json.loads(path.read_bytes())
+    if folder == "workday":
+        tenant = path.stem.split("_cxs")[0].replace("_", "-")
+        site = f"https://{tenant}.wd5.myworkdayjobs.com/Careers"
+        info = data.get("jobPostingInfo")
+        return f"{site}/job/x/{info['jobPostingId']}" if isinstance(info, dict) else site
     board = path.stem.split("_")[0]
     if folder == "greenhouse":
         if "jobs" in data:
@@ -126,6 +131,19 @@ def _source_url(path: Path) -> str | None:
         "workable": f"https://apply.workable.com/{board}/",
         "teamtailor": f"https://{board}.teamtailor.com/jobs",
     }.get(folder)
+
+
+def _workday_ids(path: Path) -> dict[str, str]:
+    """Our Workday ids are the requisition part of a posting's path; the labels use
+    the requisition id (the two differ for a reposted "…_JR-1-1")."""
+    data = json.loads(path.read_bytes())
+    info = data.get("jobPostingInfo")
+    if isinstance(info, dict):
+        return {requisition(text(info.get("jobPostingId"))): text(info.get("jobReqId"))}
+    return {
+        requisition(text(job.get("externalPath"))): text((job.get("bulletFields") or [""])[0])
+        for job in data.get("jobPostings") or []
+    }
 
 
 def _teamtailor_ids(path: Path) -> dict[str, str]:
@@ -162,24 +180,6 @@ Reader = Callable[[Path], Iterator[tuple[str, Posting]]]
 
 def _post(kind: str, posting_id: str, **fields: Any) -> tuple[str, Posting]:
     return posting_id, build_posting(kind=kind, source_id=posting_id, url="", **fields)
-
-
-def _workday(path: Path) -> Iterator[tuple[str, Posting]]:
-    data = json.loads(path.read_bytes())
-    if "jobPostingInfo" in data:
-        info = data["jobPostingInfo"]
-        yield _post(
-            "workday", text(info.get("jobReqId")), title=text(info.get("title")),
-            locations=[text(info.get("location"))], description_html=info.get("jobDescription") or "",
-            remote_hint=remote_from_word(info.get("remoteType")),
-        )  # fmt: skip
-        return
-    for job in data.get("jobPostings") or []:
-        yield _post(
-            "workday", text((job.get("bulletFields") or [""])[0]), title=text(job.get("title")),
-            locations=[text(job.get("locationsText"))],
-            remote_hint=remote_from_word(job.get("remoteType")),
-        )  # fmt: skip
 
 
 def _manatal(path: Path) -> Iterator[tuple[str, Posting]]:
@@ -279,9 +279,12 @@ def _structured_pay(low: Any, high: Any, currency: Any, period: Any = None) -> l
 
 
 _CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml"}
-_ALIASES = {"recruitee": _recruitee_ids, "teamtailor": _teamtailor_ids}
+_ALIASES = {
+    "recruitee": _recruitee_ids,
+    "teamtailor": _teamtailor_ids,
+    "workday": _workday_ids,
+}
 _READERS: dict[str, Reader] = {
-    "workday": _workday,
     "manatal": _manatal,
     "remotive": _remotive,
     "oracle": _oracle,

@@ -9,6 +9,8 @@ leave this module; callers see the ``FetchError`` tree.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import ssl
 import time
@@ -40,9 +42,13 @@ from monitor.netguard import (
     GuardedTransport,
     Resolver,
 )
-from monitor.sources.base import FetchedPage
+from monitor.sources.base import FetchedPage, FetchRequest
 
 log = logging.getLogger(__name__)
+
+
+MAX_PAGES = 500
+"""Pages of one board at most (a Workday board of 10,000 postings, 20 a page)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,16 +99,55 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResponse:
         """GET ``url`` politely; 304 comes back as ``not_modified``, other non-2xx raise."""
+        return await self.request(FetchRequest(url=url), etag=etag, last_modified=last_modified)
+
+    async def request(
+        self, request: FetchRequest, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResponse:
+        """Make ``request`` (a GET, or a POST of JSON) politely, with the same host
+        limits, guards and size limit as every fetch."""
+        url = request.url
         if self._robots is not None:
             await self._robots.check(url, self._fetch_robots)
         async with self.gate.slot(url):
             try:
-                response = await self._get(url, etag=etag, last_modified=last_modified)
+                response = await self._get(request, etag=etag, last_modified=last_modified)
             except (TransportError, FetchTimeout) as exc:
                 self.gate.failed(url, reason=str(exc))
                 raise
         self._judge_host(url, response)
         return response
+
+    async def fetch_source(
+        self,
+        source: object,
+        url: str,
+        *,
+        fetch_url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FetchResponse:
+        """What a check of ``url`` reads: one GET of ``fetch_url``, or for a paged
+        source's board every page (each a request of its own, paced like any other),
+        made one page by the source."""
+        first = getattr(source, "first_request", None)
+        if first is None:
+            return await self.get(fetch_url, etag=etag, last_modified=last_modified)
+        request: FetchRequest | None = first(url)
+        assert request is not None
+        response = await self.request(request, etag=etag, last_modified=last_modified)
+        if response.not_modified:
+            return response
+        pages, latency = [response.page], response.latency_ms
+        while len(pages) < MAX_PAGES:
+            request = source.next_request(url, request, pages[-1])  # type: ignore[attr-defined]
+            if request is None:
+                break
+            more = await self.request(request)
+            pages.append(more.page)
+            latency += more.latency_ms
+        merged = source.merge(url, pages)  # type: ignore[attr-defined]
+        return dataclasses.replace(response, page=merged, latency_ms=latency)
 
     def _judge_host(self, url: str, response: FetchResponse | HttpStatusError) -> None:
         status = response.status if isinstance(response, HttpStatusError) else 200
@@ -117,12 +162,15 @@ class Fetcher:
         else:
             self.gate.succeeded(url)
 
-    async def _get(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResponse:
+    async def _get(
+        self, request: FetchRequest, *, etag: str | None, last_modified: str | None
+    ) -> FetchResponse:
+        url = request.url
         headers = {**self._headers, **_conditional_headers(etag, last_modified)}
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._config.timeout.total_seconds()):
-                final_url, response, body = await self._follow(url, headers)
+                final_url, response, body = await self._follow(url, headers, request)
         except (httpx.TransportError, httpx.InvalidURL, aiohttp.ClientError, TimeoutError) as exc:
             raise _translate(exc, url) from exc
         latency_ms = round((time.perf_counter() - started) * 1000)
@@ -132,11 +180,13 @@ class Fetcher:
             self._judge_host(url, exc)
             raise
 
-    async def _follow(self, url: str, headers: dict[str, str]) -> tuple[str, httpx.Response, bytes]:
+    async def _follow(
+        self, url: str, headers: dict[str, str], request: FetchRequest | None = None
+    ) -> tuple[str, httpx.Response, bytes]:
         """Send the request, following up to ``max_redirects`` redirects."""
         current = url
         for _hop in range(self._config.max_redirects + 1):
-            response = await self._send(current, headers)
+            response = await self._send(current, headers, request)
             location = response.headers.get("Location")
             if response.status_code in _REDIRECTS and location:
                 await response.aclose()
@@ -150,8 +200,17 @@ class Fetcher:
                 await response.aclose()
         raise TransportError(f"more than {self._config.max_redirects} redirects", url=url)
 
-    async def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeout})
+    async def _send(
+        self, url: str, headers: dict[str, str], wanted: FetchRequest | None = None
+    ) -> httpx.Response:
+        method, content = "GET", None
+        if wanted is not None and wanted.method == "POST":
+            method = "POST"
+            content = json.dumps(wanted.json or {}).encode()
+            headers = {**headers, "Content-Type": "application/json", "Accept": "application/json"}
+        request = httpx.Request(
+            method, url, headers=headers, content=content, extensions={"timeout": self._timeout}
+        )
         transport = self._transports.get(request.url.scheme)
         if transport is None:
             raise httpx.UnsupportedProtocol(f"not an http(s) URL: {request.url.scheme}")

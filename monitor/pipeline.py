@@ -206,8 +206,10 @@ async def _fetch(
     """
     source = ctx.sources.get(state.source_kind)
     try:
-        response = await ctx.fetcher.get(
-            source.fetch_url(state.url),
+        response = await ctx.fetcher.fetch_source(
+            source,
+            state.url,
+            fetch_url=source.fetch_url(state.url),
             etag=None if reread else state.etag,
             last_modified=None if reread else state.last_modified,
         )

@@ -39,7 +39,7 @@ async def preview(
     sources = sources or SourceRegistry.default()
     source = sources.detect(url)
     if page is None:
-        page = await fetch_once(config, source.fetch_url(url), transport=transport)
+        page = await fetch_once(config, source, url, transport=transport)
     read = await read_once(config.reading, sources, source, page, url)
     return Preview(
         url=url,
@@ -70,12 +70,16 @@ async def read_once(
 
 
 async def fetch_once(
-    config: MonitorConfig, url: str, *, transport: httpx.AsyncBaseTransport | None = None
+    config: MonitorConfig,
+    source: Source,
+    url: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> FetchedPage:
     from monitor.fetch import Fetcher
 
     fetcher = Fetcher(config.http, transport)
     try:
-        return (await fetcher.get(url)).page
+        return (await fetcher.fetch_source(source, url, fetch_url=source.fetch_url(url))).page
     finally:
         await fetcher.aclose()

@@ -24,6 +24,7 @@ from monitor.sources.recruitee import RecruiteeSource
 from monitor.sources.smartrecruiters import SmartRecruitersSource
 from monitor.sources.teamtailor import TeamtailorSource
 from monitor.sources.workable import WorkableSource
+from monitor.sources.workday import WorkdaySource
 
 ENTRY_POINT_GROUP = "posting_monitor.sources"
 BUILTIN_SOURCES: tuple[type[Source], ...] = (
@@ -36,6 +37,7 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     PersonioSource,
     TeamtailorSource,
     BambooHRSource,
+    WorkdaySource,
     WebPageSource,
 )
 

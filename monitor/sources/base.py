@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from monitor.model import Posting
 
@@ -20,6 +21,30 @@ class FetchedPage:
 
     def text(self) -> str:
         return self.body.decode(self.encoding or "utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchRequest:
+    """One request a source wants made: a GET of ``url``, or a POST of ``json``."""
+
+    url: str
+    method: str = "GET"
+    json: Mapping[str, Any] | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """What the source carries from page to page (a board's total, say)."""
+
+
+class PagedSource(Protocol):
+    """A source whose boards come a page at a time (Workday): the first request, the
+    next one after each page (None: that was the last), and the pages made one."""
+
+    def first_request(self, url: str) -> FetchRequest: ...
+
+    def next_request(
+        self, url: str, request: FetchRequest, page: FetchedPage
+    ) -> FetchRequest | None: ...
+
+    def merge(self, url: str, pages: Sequence[FetchedPage]) -> FetchedPage: ...
 
 
 @runtime_checkable

@@ -34,6 +34,7 @@ URLS = {
     "personio": "https://northwind.jobs.personio.de/",
     "teamtailor": "https://northwind.teamtailor.com/jobs",
     "bamboohr": "https://northwind.bamboohr.com/careers",
+    "workday": "https://northwind.wd5.myworkdayjobs.com/External_Careers",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())

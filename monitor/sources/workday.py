@@ -1,0 +1,223 @@
+"""Workday career sites: {tenant}.wd{N}.myworkdayjobs.com/[{lang}/]{site}[/job/...].
+
+Read through the site's own JSON API (cxs):
+- a board: ``POST /wday/cxs/{tenant}/{site}/jobs`` with ``{"limit": 20, "offset": …}``,
+  a page at a time (Workday gives the ``total`` on the first page only); each item has
+  ``title``, ``externalPath``, ``locationsText`` ("2 Locations" when there are
+  several), ``bulletFields`` (the requisition id) and on some tenants ``remoteType``;
+- one job: ``GET /wday/cxs/{tenant}/{site}/job/{path}``: ``jobPostingInfo`` with the
+  ``jobDescription`` HTML (pay and requirements are read from it), ``location`` and
+  ``additionalLocations``, ``remoteType``, ``timeType``, ``startDate``, and
+  ``hiringOrganization.name``.
+A posting's id is the requisition part of its path (after the last "_"), the same in
+a board's list and on its own page. "Posted N Days Ago" is never read: it changes
+every day and says nothing about the posting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from monitor.errors import ParseError
+from monitor.model import Posting, RemoteKind
+from monitor.sources.base import FetchedPage, FetchRequest
+from monitor.sources.common import AtsSource, Located, build_posting, parse_date, text
+
+PAGE_SIZE = 20  # the most the cxs API gives per request
+_SITE = r"^https?://(?P<tenant>[\w-]+)\.(?P<pod>wd\d+)\.myworkdayjobs\.com/(?:[a-z]{2}-[A-Z]{2}/)?(?P<site>[\w-]+)"
+_JOB = re.compile(_SITE + r"/job/(?P<path>[^?#]+?)/?(?:[?#].*)?$")
+_BOARD = re.compile(_SITE + r"/?(?:[?#].*)?$")
+_REMOTE_TYPES = {
+    "remote": RemoteKind.REMOTE,
+    "fully remote": RemoteKind.REMOTE,
+    "hybrid": RemoteKind.HYBRID,
+    "flex": RemoteKind.HYBRID,
+    "flexible": RemoteKind.HYBRID,
+    "onsite": RemoteKind.ONSITE,
+    "on-site": RemoteKind.ONSITE,
+    "on site": RemoteKind.ONSITE,
+}
+_SEVERAL_PLACES = re.compile(r"^\d+ Locations?$", re.IGNORECASE)
+_DOTTED_PLACE = re.compile(r"^([A-Z]{2,3})\.([A-Z]{2})\.([\w -]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    tenant: str
+    pod: str
+    site: str
+    path: str | None
+
+    @property
+    def origin(self) -> str:
+        return f"https://{self.tenant}.{self.pod}.myworkdayjobs.com"
+
+    @property
+    def api(self) -> str:
+        return f"{self.origin}/wday/cxs/{self.tenant}/{self.site}"
+
+    @property
+    def board(self) -> str:
+        return f"{self.tenant}/{self.site}"
+
+
+def _site(url: str) -> _Site | None:
+    for pattern in (_JOB, _BOARD):
+        match = pattern.match(url.strip())
+        if match:
+            groups = match.groupdict()
+            return _Site(groups["tenant"], groups["pod"], groups["site"], groups.get("path"))
+    return None
+
+
+def requisition(path: str) -> str:
+    """'/job/USA-VA-Reston/Sr-Engineer_JR-0105486' -> 'JR-0105486'."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return last.rsplit("_", 1)[-1] if "_" in last else last
+
+
+class WorkdaySource(AtsSource):
+    """Workday career site (every job, a page at a time, or one job)."""
+
+    kind: ClassVar[str] = "workday"
+    title: ClassVar[str] = "Workday career site API (board, paged, or single job)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "{tenant}.wd{N}.myworkdayjobs.com/{site}",
+        "{tenant}.wd{N}.myworkdayjobs.com/{lang}/{site}",
+        "{tenant}.wd{N}.myworkdayjobs.com/[{lang}/]{site}/job/{location}/{title}_{requisition}",
+    )
+
+    def locate(self, url: str) -> Located | None:
+        found = _site(url)
+        if found is None:
+            return None
+        job = requisition(found.path) if found.path else None
+        return Located(board=found.board, job=job, host=found.pod)
+
+    def _where(self, url: str) -> _Site:
+        found = _site(url)
+        if found is None:
+            raise ParseError(f"not a {self.kind} URL", url=url)
+        return found
+
+    def fetch_url(self, url: str) -> str:
+        site = self._where(url)
+        return f"{site.api}/job/{site.path}" if site.path else f"{site.api}/jobs"
+
+    def first_request(self, url: str) -> FetchRequest:
+        site = self._where(url)
+        if site.path:
+            return FetchRequest(url=self.fetch_url(url))
+        return _page_request(site, offset=0, total=None)
+
+    def next_request(
+        self, url: str, request: FetchRequest, page: FetchedPage
+    ) -> FetchRequest | None:
+        if request.method != "POST":
+            return None
+        data = self.json(page)
+        listed = data.get("jobPostings") if isinstance(data, dict) else None
+        if not isinstance(listed, list) or not listed:
+            return None
+        total = request.context.get("total")
+        if total is None:
+            total = data.get("total") if isinstance(data.get("total"), int) else 0
+        offset = int(request.context.get("offset", 0)) + len(listed)
+        if offset >= total:
+            return None
+        return _page_request(self._where(url), offset=offset, total=total)
+
+    def merge(self, url: str, pages: Sequence[FetchedPage]) -> FetchedPage:
+        if len(pages) == 1:
+            return pages[0]
+        listed: list[Any] = []
+        for page in pages:
+            data = self.json(page)
+            items = data.get("jobPostings") if isinstance(data, dict) else None
+            listed.extend(items if isinstance(items, list) else [])
+        first = self.json(pages[0])
+        total = first.get("total") if isinstance(first, dict) else len(listed)
+        body = json.dumps({"total": total, "jobPostings": listed}).encode()
+        return FetchedPage(url=pages[0].url, status=200, content_type="application/json", body=body)
+
+    def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
+        site = self._where(url)
+        data = self.json(page)
+        if not isinstance(data, dict):
+            raise ParseError("not a Workday answer (expected a JSON object)", url=page.url)
+        if site.path:
+            info = data.get("jobPostingInfo")
+            if not isinstance(info, dict):
+                raise ParseError("no jobPostingInfo in the Workday answer", url=page.url)
+            return self.only([_job(info, data.get("hiringOrganization"), site)], url)
+        listed = data.get("jobPostings")
+        items = listed if isinstance(listed, list) else []
+        return [
+            _listed(item, site)
+            for item in items
+            if isinstance(item, dict) and item.get("externalPath")
+        ]
+
+
+def _page_request(site: _Site, *, offset: int, total: int | None) -> FetchRequest:
+    return FetchRequest(
+        url=f"{site.api}/jobs",
+        method="POST",
+        json={"appliedFacets": {}, "limit": PAGE_SIZE, "offset": offset, "searchText": ""},
+        context={"offset": offset, **({"total": total} if total is not None else {})},
+    )
+
+
+def remote_kind(value: Any) -> RemoteKind:
+    return _REMOTE_TYPES.get(text(value).strip().lower(), RemoteKind.UNKNOWN)
+
+
+def _places(*values: Any) -> list[str]:
+    names: list[str] = []
+    for value in values:
+        for name in value if isinstance(value, list) else [value]:
+            place = text(name)
+            if place and not _SEVERAL_PLACES.match(place):
+                dotted = _DOTTED_PLACE.match(place)  # "USA.VA.Reston"
+                names.append(", ".join(dotted.groups()) if dotted else place)
+    return names
+
+
+def _html(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _listed(item: dict[str, Any], site: _Site) -> Posting:
+    path = text(item.get("externalPath"))
+    return build_posting(
+        kind=WorkdaySource.kind,
+        source_id=f"{site.board}:{requisition(path)}",
+        url=f"{site.origin}/{site.site}{path}",
+        title=text(item.get("title")),
+        locations=_places(item.get("locationsText")),
+        remote_hint=remote_kind(item.get("remoteType")),
+        remote_field="remoteType field",
+    )
+
+
+def _job(info: dict[str, Any], organization: Any, site: _Site) -> Posting:
+    path = text(info.get("externalUrl")) or f"/job/{site.path}"
+    posting_id = text(info.get("jobPostingId")) or site.path or ""
+    company = text(organization.get("name")) if isinstance(organization, dict) else ""
+    return build_posting(
+        kind=WorkdaySource.kind,
+        source_id=f"{site.board}:{requisition(posting_id)}",
+        url=path if path.startswith("http") else f"{site.origin}/{site.site}{path}",
+        title=text(info.get("title")),
+        company=company,
+        locations=_places(info.get("location"), info.get("additionalLocations")),
+        description_html=_html(info.get("jobDescription")),
+        remote_hint=remote_kind(info.get("remoteType")),
+        remote_field="remoteType field",
+        employment_type=text(info.get("timeType")) or None,
+        posted_at=parse_date(info.get("startDate")),
+    )
