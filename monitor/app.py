@@ -332,6 +332,7 @@ class App:
             sources=self.sources,
             clock=self.clock,
             close_after=self.config.alerts.close_after,
+            repost_window=self.config.alerts.repost_window,
             schedule=self.schedule,
             confirm_suspect=self.config.alerts.confirm_suspect,
             reader=self.reader,
@@ -589,10 +590,12 @@ def digest_schedules(config: MonitorConfig) -> dict[str, DigestSchedule]:
 
 
 def _alerted(result: CheckResult) -> tuple[FieldChange, ...]:
-    """The changes to alert on: none when only our reading of the page changed."""
+    """The changes to alert on: none when only our reading of the page changed, or
+    for a posting closed because its repost appeared (the repost's alert says it)."""
     if result.quiet and result.changes:
         log.info(
-            "re-read %s with a newer reader: %d change(s) recorded, not alerted",
+            "posting %s: %d change(s) recorded, not alerted (read again by a newer reader, "
+            "or closed as reposted)",
             result.posting_id,
             len(result.changes),
             extra={"action": "reread"},

@@ -8,10 +8,12 @@ in a row; one that comes back is reopened; the rest are compared field by field.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from monitor.diff import compare
+from monitor.diff import compare, format_salary
 from monitor.model import (
     BoardFilters,
     BoardResult,
@@ -36,26 +38,38 @@ def judge_board(
     filters: BoardFilters,
     close_after: int,
     quiet: bool = False,
+    repost_window: timedelta = timedelta(0),
 ) -> BoardResult:
     """``base`` is the board's own successful result; members are judged against ``listed``.
 
     ``quiet``: the board's body is the one last read and only the reader changed, so
-    members' changes are recorded but not alerted.
+    members' changes are recorded but not alerted. ``repost_window``: how long after
+    closing a posting's repost is reported as one (0: never).
     """
     first_check = board.baselined_at is None
     by_id = {member.source_id: member for member in members}
+    listed_ids = {p.source_id for p in listed}
+    gone = _repostable(members, listed_ids, now=base.checked_at, window=repost_window)
     results: list[CheckResult] = []
     new: list[NewMember] = []
+    reposted: set[int] = set()
     for posting in listed:
         member = by_id.get(posting.source_id)
         if member is not None:
             results.append(_listed(member, posting, base, quiet=quiet))
         elif filters.follows(posting):
-            new.append(_new_member(posting, announce=not first_check))
-    listed_ids = {p.source_id for p in listed}
+            earlier = None if first_check else _reposted(posting, gone, taken=reposted)
+            if earlier is not None:
+                reposted.add(earlier.id)
+                new.append(_repost(posting, earlier, now=base.checked_at))
+            else:
+                new.append(_new_member(posting, announce=not first_check))
     for member in members:
         if member.source_id not in listed_ids and member.status is PostingStatus.OPEN:
-            results.append(_missing(member, base, close_after))
+            if member.id in reposted:
+                results.append(_closed_as_reposted(member, base))
+            else:
+                results.append(_missing(member, base, close_after))
     changed = any(r.changes for r in results) or any(n.changes for n in new)
     outcome = (
         CheckOutcome.BASELINE
@@ -124,6 +138,116 @@ def still_missing(
     last time is missing again, which counts toward closing it."""
     pending = [m for m in members if m.status is PostingStatus.OPEN and m.gone_count > 0]
     return BoardResult(board=base, members=tuple(_missing(m, base, close_after) for m in pending))
+
+
+REPOST_TEXT_SIMILARITY = 0.8
+"""How alike two postings' requirements must read (difflib's ratio) to be one job."""
+
+
+def _repostable(
+    members: Sequence[PostingState], listed_ids: set[str], *, now: datetime, window: timedelta
+) -> list[PostingState]:
+    """Members a new posting may repost: closed within the window, or missing from
+    this very read (a repost usually appears while the old one is still counted)."""
+    if window <= timedelta(0):
+        return []
+    return [
+        member
+        for member in members
+        if member.current is not None
+        and member.source_id not in listed_ids
+        and (member.status is PostingStatus.OPEN or _closed_within(member, now, window))
+    ]
+
+
+def _closed_within(member: PostingState, now: datetime, window: timedelta) -> bool:
+    closed_at = member.last_changed_at
+    return closed_at is not None and now - closed_at <= window
+
+
+def _reposted(
+    posting: Posting, gone: Sequence[PostingState], *, taken: set[int]
+) -> PostingState | None:
+    return next(
+        (m for m in gone if m.id not in taken and m.current and same_job(m.current, posting)),
+        None,
+    )
+
+
+def same_job(old: Posting, new: Posting) -> bool:
+    """The same title, places and company, and nearly the same requirements."""
+    if _folded(old.title) != _folded(new.title):
+        return False
+    if {_folded(p) for p in old.locations} != {_folded(p) for p in new.locations}:
+        return False
+    if old.company and new.company and _folded(old.company) != _folded(new.company):
+        return False
+    before, after = _requirement_text(old), _requirement_text(new)
+    if not before and not after:
+        return True
+    ratio = difflib.SequenceMatcher(None, before, after, autojunk=False).ratio()
+    return ratio >= REPOST_TEXT_SIMILARITY
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _requirement_text(posting: Posting) -> str:
+    items = (*posting.requirements.minimum, *posting.requirements.preferred)
+    return "\n".join(_folded(item) for item in items)
+
+
+def _repost(posting: Posting, earlier: PostingState, *, now: datetime) -> NewMember:
+    """'reposted: Data Engineer (Berlin); first posted 2026-09-01, open 41 days before
+    it closed; pay then 70,000–80,000 EUR/yr, now 75,000–85,000 EUR/yr'."""
+    old = earlier.current
+    assert old is not None
+    closed_at = earlier.last_changed_at if earlier.status is PostingStatus.CLOSED else None
+    closed_at = closed_at or now
+    first_seen = earlier.created_at or closed_at
+    days = max((closed_at - first_seen).days, 0)
+    where = f" ({'; '.join(posting.locations)})" if posting.locations else ""
+    summary = (
+        f"reposted: {posting.title}{where}; first posted {first_seen:%Y-%m-%d}, open {days} "
+        f"day{'s' if days != 1 else ''} before it closed; pay then {_pay(old)}, now {_pay(posting)}"
+    )
+    change = FieldChange(
+        field="status",
+        kind=ChangeKind.REPOSTED,
+        old=PostingStatus.CLOSED.value,
+        new=PostingStatus.OPEN.value,
+        summary=summary,
+    )
+    return NewMember(posting=posting, changes=(change,), reposted_from=earlier.id)
+
+
+def _pay(posting: Posting) -> str:
+    return format_salary(posting.salaries[0]) if posting.salaries else "not stated"
+
+
+def _closed_as_reposted(member: PostingState, base: CheckResult) -> CheckResult:
+    """The old posting, closed now that its repost is here: recorded, not alerted (the
+    repost's alert tells the story)."""
+    assert member.current is not None
+    closed = replace(member.current, status=PostingStatus.CLOSED)
+    change = FieldChange(
+        field="status",
+        kind=ChangeKind.CLOSED,
+        old=PostingStatus.OPEN.value,
+        new=PostingStatus.CLOSED.value,
+        summary="posting closed: reposted as a new posting",
+    )
+    result = _member_result(
+        member,
+        base,
+        outcome=CheckOutcome.CLOSED,
+        status=PostingStatus.CLOSED,
+        gone_count=member.gone_count + 1,
+        snapshot=closed,
+        changes=(change,),
+    )
+    return replace(result, quiet=True)
 
 
 def _new_member(posting: Posting, *, announce: bool) -> NewMember:
@@ -213,4 +337,4 @@ def _missing(member: PostingState, base: CheckResult, close_after: int) -> Check
     )
 
 
-__all__ = ["FieldLoss", "field_loss", "judge_board", "still_missing"]
+__all__ = ["FieldLoss", "field_loss", "judge_board", "same_job", "still_missing"]

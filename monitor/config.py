@@ -353,6 +353,11 @@ class AlertConfig(_Strict):
         description="Further checks that must return a suspect read (captcha, login or error "
         "page, far fewer fields) unchanged before it counts as a change.",
     )
+    repost_window: Duration = Field(
+        default=timedelta(days=30),
+        description="A posting new on a board with the title, place and nearly the text of "
+        "one closed within this long is reported as reposted (0: never).",
+    )
     error_after: int = Field(
         default=3,
         gt=0,
@@ -442,6 +447,7 @@ AlertField = Literal[
     "new",
     "closed",
     "reopened",
+    "reposted",
     "error",
 ]
 

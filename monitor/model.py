@@ -238,6 +238,7 @@ class ChangeKind(StrEnum):
     REWORDED = "reworded"
     CLOSED = "closed"
     REOPENED = "reopened"
+    REPOSTED = "reposted"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -415,6 +416,8 @@ class NewMember:
 
     posting: Posting
     changes: tuple[FieldChange, ...] = ()
+    reposted_from: int | None = None
+    """The closed posting this one reposts (same title, place and text), if any."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

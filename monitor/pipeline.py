@@ -67,6 +67,7 @@ class CheckContext:
     sources: SourceRegistry
     clock: Clock
     close_after: int = 2
+    repost_window: timedelta = timedelta(0)
     schedule: Schedule = field(default_factory=Schedule)
     confirm_suspect: int = 2
     reader: PageReader = field(default_factory=InlineReader)
@@ -153,6 +154,7 @@ async def check_board(
         filters=board.filters,
         close_after=ctx.close_after,
         quiet=reread and body_hash == board.body_hash,
+        repost_window=ctx.repost_window,
     )
 
 

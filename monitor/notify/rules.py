@@ -26,6 +26,7 @@ ALL_FIELDS = frozenset(
         "new",
         "closed",
         "reopened",
+        "reposted",
         "error",
     }
 )
@@ -33,6 +34,7 @@ _STATUS_FIELDS = {
     ChangeKind.NEW: "new",
     ChangeKind.CLOSED: "closed",
     ChangeKind.REOPENED: "reopened",
+    ChangeKind.REPOSTED: "reposted",
 }
 _FIELD_NAMES = {
     "requirements.minimum": "requirements",

@@ -126,6 +126,10 @@ class PostingState:
     filters: BoardFilters = field(default_factory=BoardFilters)
     suspect_hash: str | None = None
     suspect_count: int = 0
+    created_at: datetime | None = None
+    """When the posting was first seen."""
+    last_changed_at: datetime | None = None
+    """When a change was last found (a closed posting: when it closed)."""
 
     @property
     def reader(self) -> int:
@@ -709,6 +713,7 @@ class Repository:
                 url=new.posting.url,
                 title=new.posting.title,
                 company=new.posting.company,
+                reposted_from=new.reposted_from,
                 status=PostingStatus.OPEN.value,
                 next_check_at=now,
                 consecutive_failures=0,
@@ -1301,6 +1306,8 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         filters=BoardFilters.from_dict(row.filters),
         suspect_hash=row.suspect_hash,
         suspect_count=row.suspect_count,
+        created_at=row.created_at,
+        last_changed_at=row.last_changed_at,
     )
 
 

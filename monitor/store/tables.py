@@ -111,6 +111,8 @@ postings = Table(
     Column("suspect_count", Integer, nullable=False, server_default="0"),
     # When a change was last found: the dashboard sorts watches by it.
     Column("last_changed_at", UTCDateTime, index=True),
+    # A posting new on its board that reposts this closed one (see monitor.boards).
+    Column("reposted_from", ForeignKey("postings.id", ondelete="SET NULL")),
     UniqueConstraint("source_kind", "source_id"),
     Index(None, "next_check_at"),
     Index(None, "watch_id"),

@@ -183,6 +183,7 @@ class PostingRow:
     next_check_at: datetime
     consecutive_failures: int
     current: Posting | None = None
+    reposted_from: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -713,6 +714,7 @@ def _posting_row(row: Row[Any]) -> PostingRow:
         next_check_at=row.next_check_at,
         consecutive_failures=row.consecutive_failures,
         current=Posting.from_dict(row.current_data) if row.current_data else None,
+        reposted_from=row.reposted_from,
     )
 
 

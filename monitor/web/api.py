@@ -171,6 +171,9 @@ class PostingOut(_Out):
     next_check_at: datetime
     consecutive_failures: int
     current: Fields | None
+    reposted_from: int | None = Field(
+        description="The closed posting of the same job this one reposts, if any."
+    )
 
 
 class PostingPage(_Out):
@@ -661,6 +664,7 @@ def posting_out(row: PostingRow) -> PostingOut:
         next_check_at=row.next_check_at,
         consecutive_failures=row.consecutive_failures,
         current=fields_out(row.current) if row.current else None,
+        reposted_from=row.reposted_from,
     )
 
 

@@ -215,3 +215,89 @@ def test_one_check_sends_every_alert_it_queued_not_one_batch(board: Board) -> No
     report = asyncio.run(board.app.check_all())
     assert report.delivery.sent == 150
     assert len(board.titles()) == 150
+
+
+def _board_with(replaced: dict[int, int], *, title: str | None = None) -> str:
+    """board-1 with some jobs under a new id (a repost), optionally retitled."""
+    data = json.loads((SEEDS / "greenhouse" / "board-1.json").read_text(encoding="utf-8"))
+    for job in data["jobs"]:
+        if job["id"] in replaced:
+            new_id = replaced[job["id"]]
+            job["absolute_url"] = job["absolute_url"].replace(str(job["id"]), str(new_id))
+            job["id"] = new_id
+            if title is not None:
+                job["title"] = title
+    return json.dumps(data)
+
+
+def test_a_posting_taken_down_and_put_up_again_is_a_repost(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    board.server.publish(API, _board_with({102: 105}), content_type="application/json")
+    assert board.check() is CheckOutcome.CHANGED
+
+    (alert,) = board.titles()
+    assert alert.startswith("Northwind Robotics · Data Scientist: reposted: Data Scientist")
+    assert "open 0 days before it closed" in alert
+    assert "pay then" in alert
+    # One story, not "closed" plus "new": the old posting is closed, quietly, and linked.
+    old = board.app.repo.get_posting("https://job-boards.greenhouse.io/northwind/jobs/102")
+    new = board.app.repo.get_posting("https://job-boards.greenhouse.io/northwind/jobs/105")
+    assert old.status is PostingStatus.CLOSED
+    assert new.status is PostingStatus.OPEN
+    with board.app.engine.connect() as conn:
+        linked = conn.exec_driver_sql(
+            f"SELECT reposted_from FROM postings WHERE id = {new.id}"
+        ).scalar()
+    assert linked == old.id
+    history = board.app.repo.history(str(old.id))
+    assert [c.summary for c in history.changes] == ["posting closed: reposted as a new posting"]
+
+
+def test_a_repost_days_after_closing_within_the_window(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    without = json.loads(_board_with({}))
+    without["jobs"] = [j for j in without["jobs"] if j["id"] != 102]
+    board.server.publish(API, json.dumps(without), content_type="application/json")
+    board.check()
+    without["jobs"].reverse()  # a new body: counted missing a second time
+    board.server.publish(API, json.dumps(without), content_type="application/json")
+    board.check()
+    assert board.titles() == ["Northwind Robotics · Data Scientist: posting closed"]
+
+    board.clock.advance(timedelta(days=20))
+    board.server.publish(API, _board_with({102: 106}), content_type="application/json")
+    board.check()
+    last = board.titles()[-1]
+    assert "reposted: Data Scientist" in last
+    assert "open 0 days before it closed" in last
+
+
+def test_after_the_window_or_under_another_title_it_is_new(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    board.server.publish(
+        API, _board_with({102: 107}, title="Senior Data Scientist"), content_type="application/json"
+    )
+    board.check()
+    assert board.titles() == [
+        "Northwind Robotics · Senior Data Scientist: new posting: Senior Data Scientist (New York, NY)"
+    ]
+
+
+def test_a_repost_after_the_window_is_new(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    without = json.loads(_board_with({}))
+    without["jobs"] = [j for j in without["jobs"] if j["id"] != 102]
+    for _ in range(2):
+        without["jobs"].reverse()
+        board.server.publish(API, json.dumps(without), content_type="application/json")
+        board.check()
+    board.clock.advance(timedelta(days=31))  # alerts.repost_window is 30 days
+    board.server.publish(API, _board_with({102: 108}), content_type="application/json")
+    board.check()
+    assert board.titles()[-1] == (
+        "Northwind Robotics · Data Scientist: new posting: Data Scientist (New York, NY)"
+    )

@@ -609,3 +609,23 @@ async def test_bad_input_is_named_on_pages_and_in_the_api(site: Site) -> None:
     unknown = await site.client.post("/api/v1/watches", json={"url": POSTING, "colour": "red"})
     assert unknown.status_code == 422
     assert "colour" in unknown.json()["detail"]
+
+
+async def test_a_repost_links_the_two_postings(site: Site) -> None:
+    from sqlalchemy import update
+
+    from monitor.store.tables import postings
+
+    url = "https://jobs.example.com/careers/again"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    site.app.add_watch(url, interval=timedelta(hours=1))
+    await site.app.check_all()
+    again = site.app.repo.get_posting(url).id
+    with site.app.engine.begin() as conn:
+        conn.execute(
+            update(postings).where(postings.c.id == again).values(reposted_from=site.posting_id)
+        )
+    body = (await site.client.get(f"/api/v1/postings/{again}")).json()
+    assert body["reposted_from"] == site.posting_id
+    page = (await site.client.get(f"/postings/{again}")).text
+    assert f'href="/postings/{site.posting_id}">an earlier posting of this job' in page

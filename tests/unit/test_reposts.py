@@ -1,0 +1,61 @@
+"""When a new posting on a board is the same job as one that closed (a repost)."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.boards import same_job
+from monitor.model import Posting, Requirements
+
+REQUIREMENTS = (
+    "5+ years building backend services in Go or Python",
+    "Experience with PostgreSQL and message queues",
+    "Fluent English",
+)
+
+
+def _posting(
+    title: str = "Backend Engineer",
+    locations: tuple[str, ...] = ("Berlin, Germany",),
+    company: str = "Northwind",
+    minimum: tuple[str, ...] = REQUIREMENTS,
+) -> Posting:
+    return Posting(
+        source_kind="greenhouse",
+        source_id="x",
+        url="https://example.com/x",
+        title=title,
+        company=company,
+        locations=locations,
+        requirements=Requirements(minimum=minimum),
+    )
+
+
+@pytest.mark.parametrize(
+    ("new", "same"),
+    [
+        pytest.param(_posting(), True, id="identical"),
+        pytest.param(_posting(title="backend  ENGINEER"), True, id="title case and spacing"),
+        pytest.param(
+            _posting(minimum=(*REQUIREMENTS[:2], "Fluent English; German is a plus")),
+            True,
+            id="one requirement reworded",
+        ),
+        pytest.param(_posting(company=""), True, id="company not stated on one"),
+        pytest.param(_posting(title="Senior Backend Engineer"), False, id="another title"),
+        pytest.param(_posting(locations=("Munich, Germany",)), False, id="another place"),
+        pytest.param(_posting(company="Southwind"), False, id="another company"),
+        pytest.param(
+            _posting(minimum=("Forklift licence", "Night shifts", "Lifting 25 kg")),
+            False,
+            id="other requirements",
+        ),
+        pytest.param(_posting(minimum=()), False, id="requirements gone"),
+    ],
+)
+def test_same_job(new: Posting, same: bool) -> None:
+    assert same_job(_posting(), new) is same
+
+
+def test_postings_without_requirements_match_on_title_and_place() -> None:
+    assert same_job(_posting(minimum=()), _posting(minimum=()))
