@@ -27,6 +27,7 @@ from typing import TextIO, TypeVar
 import httpx
 
 import monitor
+from monitor.browser import BrowserRenderer
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, WatchConfig, parse_daily_time
 from monitor.errors import ConfigError, MonitorError
@@ -43,7 +44,7 @@ from monitor.model import (
     FieldChange,
     Posting,
 )
-from monitor.netguard import Resolver
+from monitor.netguard import AddressGuard, Resolver
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
     Claim,
@@ -129,6 +130,12 @@ class App:
             gate=HostGate(config.http, clock=self.clock, rng=self.rng),
             resolver=resolver,
         )
+        # Started on the first page that needs it (watches with render = browser/auto).
+        self.browser = BrowserRenderer(
+            config.browser,
+            AddressGuard(config.http.allowed_networks, resolver),
+            user_agent=config.http.user_agent,
+        )
         self.reader = make_reader(
             self.sources,
             workers=config.reading.worker_count(),
@@ -152,6 +159,8 @@ class App:
             upgrade(self.engine)
         if not sync_watches:
             return
+        if any(w.render != "plain" for w in self.config.watches):
+            self.browser.ensure_available()
         digest = watches_digest(self.config.watches)
         # Every `check` starts here: a configuration synced before and no watch written
         # since costs one read, at 10,000 watches too.
@@ -167,6 +176,7 @@ class App:
                 channels=w.channels,
                 filters=BoardFilters(**w.filters.model_dump()),
                 cron=w.cron,
+                render=w.render,
             )
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
@@ -181,6 +191,7 @@ class App:
     async def aclose(self) -> None:
         self.metrics.close()
         await self.reader.aclose()
+        await self.browser.aclose()
         await self.fetcher.aclose()
         self._db.shutdown(wait=True)
         self.engine.dispose()
@@ -199,6 +210,7 @@ class App:
         channels: Sequence[str] = (),
         filters: BoardFilters | None = None,
         cron: str | None = None,
+        render: str = "plain",
     ) -> WatchSpec:
         self._check_channels(channels)
         source = self.sources.detect(url)
@@ -206,6 +218,12 @@ class App:
         if filters and filters != BoardFilters() and not is_board:
             raise ConfigError(
                 f"filters only apply to boards, and {url} is one posting", source="filters"
+            )
+        if render != "plain" and source.kind != "html":
+            raise ConfigError(
+                f"render = {render!r} is for web pages; {url} is read through the "
+                f"{source.kind} API",
+                source="render",
             )
         return WatchSpec(
             url=url,
@@ -216,6 +234,7 @@ class App:
             is_board=is_board,
             filters=filters or BoardFilters(),
             cron=cron,
+            render=render,
         )
 
     def add_watch(
@@ -226,12 +245,15 @@ class App:
         channels: Sequence[str] = (),
         filters: BoardFilters | None = None,
         cron: str | None = None,
+        render: str = "plain",
     ) -> WatchRecord:
         problem = url_problem(url, self.config.http.networks())
         if problem is not None:
             raise ConfigError(f"{shown_url(url)} can never be fetched: {problem}", source="URL")
+        if render != "plain":
+            self.browser.ensure_available()
         spec = self.watch_spec(
-            url, interval=interval, channels=channels, filters=filters, cron=cron
+            url, interval=interval, channels=channels, filters=filters, cron=cron, render=render
         )
         return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
 
@@ -333,6 +355,7 @@ class App:
             clock=self.clock,
             close_after=self.config.alerts.close_after,
             repost_window=self.config.alerts.repost_window,
+            browser=self.browser,
             schedule=self.schedule,
             confirm_suspect=self.config.alerts.confirm_suspect,
             reader=self.reader,
@@ -540,6 +563,7 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
     return (
         record.interval == watch.interval
         and record.cron == watch.cron
+        and record.render == watch.render
         and record.channels == watch.channels
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
     )
@@ -571,7 +595,14 @@ def watches_digest(configured: Sequence[WatchConfig]) -> str:
     """A digest of what the sync stores of the configuration's watches, and of the
     version that detected their sources (a new version may read a URL differently)."""
     entries = [
-        [w.url, w.interval.total_seconds(), w.cron, list(w.channels), w.filters.model_dump()]
+        [
+            w.url,
+            w.interval.total_seconds(),
+            w.cron,
+            list(w.channels),
+            w.filters.model_dump(),
+            w.render,
+        ]
         for w in configured
     ]
     text = json.dumps([monitor.__version__, entries], sort_keys=True, default=str)

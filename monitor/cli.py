@@ -373,8 +373,17 @@ def watch() -> None:
 @watch.command("add")
 @click.argument("url")
 @_watch_options()
+@click.option(
+    "--render",
+    type=click.Choice(["plain", "browser", "auto"]),
+    default="plain",
+    show_default=True,
+    help="Web pages: browser loads the page in headless Chromium (pages built by "
+    "JavaScript; needs posting-monitor[browser]); auto only when a plain fetch finds an "
+    "app shell and no posting.",
+)
 @pass_state
-def watch_add(state: _State, url: str, options: _WatchOptions) -> None:
+def watch_add(state: _State, url: str, options: _WatchOptions, render: str) -> None:
     """Watch a posting or a whole board (the source is picked from the URL)."""
     app = state.app()
     try:
@@ -384,6 +393,7 @@ def watch_add(state: _State, url: str, options: _WatchOptions) -> None:
             channels=options.channels,
             filters=options.filters,
             cron=options.cron,
+            render=render,
         )
     finally:
         asyncio.run(app.aclose())

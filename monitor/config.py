@@ -252,6 +252,21 @@ def host_port(value: str) -> tuple[str, int]:
 DEFAULT_WEB_LISTEN = "127.0.0.1:8080"
 
 
+class BrowserConfig(_Strict):
+    executable: Path | None = Field(
+        default=None,
+        description="Chromium to drive (render = browser); none: chromium on PATH. Never "
+        "downloaded.",
+    )
+    max_pages: int = Field(default=2, gt=0, le=16, description="Pages rendered at once.")
+    timeout: Duration = Field(
+        default=timedelta(seconds=30), description="Longest one page may take to render."
+    )
+    max_heap_mb: int = Field(
+        default=512, ge=64, le=8192, description="JavaScript heap of each page at most (MB)."
+    )
+
+
 class WebConfig(_Strict):
     listen: str | None = Field(
         default=None,
@@ -489,9 +504,17 @@ class FiltersConfig(_Strict):
     location: tuple[str, ...] = Field(default=(), description="Follow postings in these places.")
 
 
+Render = Literal["plain", "browser", "auto"]
+
+
 class WatchConfig(_Strict):
     url: str = Field(description="A posting page or a company board URL.")
     interval: Duration = Field(default=timedelta(hours=1), description="Time between checks.")
+    render: Render = Field(
+        default="plain",
+        description="browser: load the page in headless Chromium (pages that build the posting "
+        "with JavaScript); auto: only when a plain fetch finds no posting in an app shell.",
+    )
     channels: tuple[str, ...] = Field(
         default=(), description="Channel names or tags to alert; empty means every channel."
     )
@@ -573,6 +596,7 @@ class MonitorConfig(_Strict):
     )
     templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    browser: BrowserConfig = Field(default_factory=BrowserConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorConfig:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.boards import FIELD_LOSS_MARKER, FieldLoss, field_loss, judge_board, still_missing
+from monitor.browser import BrowserRenderer, looks_like_app_shell
 from monitor.clock import Clock
 from monitor.cron import next_fire
 from monitor.diff import compare
@@ -31,6 +32,7 @@ from monitor.model import (
 from monitor.normalize import normalize
 from monitor.reading import InlineReader, PageReader
 from monitor.sources import SourceRegistry
+from monitor.sources.base import FetchedPage, Source
 from monitor.store.repository import PostingState
 from monitor.suspect import Suspicion, suspicion
 from monitor.urls import shown_url
@@ -68,6 +70,7 @@ class CheckContext:
     clock: Clock
     close_after: int = 2
     repost_window: timedelta = timedelta(0)
+    browser: BrowserRenderer | None = None
     schedule: Schedule = field(default_factory=Schedule)
     confirm_suspect: int = 2
     reader: PageReader = field(default_factory=InlineReader)
@@ -208,13 +211,19 @@ async def _fetch(
     """
     source = ctx.sources.get(state.source_kind)
     try:
-        response = await ctx.fetcher.fetch_source(
-            source,
-            state.url,
-            fetch_url=source.fetch_url(state.url),
-            etag=None if reread else state.etag,
-            last_modified=None if reread else state.last_modified,
-        )
+        if state.render == "browser" and ctx.browser is not None:
+            response = await _rendered(source.fetch_url(state.url), ctx)
+        else:
+            # render = auto: an app shell's HTML never changes while the posting it
+            # draws does, so it is fetched in full each time and judged below.
+            conditional = not reread and state.render != "auto"
+            response = await ctx.fetcher.fetch_source(
+                source,
+                state.url,
+                fetch_url=source.fetch_url(state.url),
+                etag=state.etag if conditional else None,
+                last_modified=state.last_modified if conditional else None,
+            )
     except HostPaused as exc:
         return deferred(
             state, now=ctx.clock.now(), seconds=exc.seconds * ctx.schedule.backoff_factor() + 1
@@ -248,6 +257,8 @@ async def _fetch(
             outcome=CheckOutcome.NOT_MODIFIED,
             next_check_at=next_check_at,
         )
+    if _worth_rendering(state, ctx, response.page):
+        return await _read_rendered(state, ctx, source)
     body_hash = hashlib.sha256(response.page.body).hexdigest()
     if body_hash == state.body_hash and _seen_before(state) and not reread:
         return unchanged(
@@ -262,6 +273,34 @@ async def _fetch(
     except (ParseError, FetchError) as exc:
         return _failed(state, ctx, error=exc, http_status=response.page.status)
     return response, body_hash, parsed
+
+
+async def _rendered(url: str, ctx: CheckContext) -> FetchResponse:
+    """The page after its scripts ran, paced like any request to its host."""
+    assert ctx.browser is not None
+    async with ctx.fetcher.gate.slot(url):
+        return await ctx.browser.render(url)
+
+
+def _worth_rendering(state: PostingState, ctx: CheckContext, page: FetchedPage) -> bool:
+    """render = auto: what a plain fetch found is only an app shell (scripts and no text,
+    so no posting to read): the browser draws it."""
+    return state.render == "auto" and ctx.browser is not None and looks_like_app_shell(page)
+
+
+async def _read_rendered(
+    state: PostingState, ctx: CheckContext, source: Source
+) -> Fetched | CheckResult:
+    try:
+        response = await _rendered(source.fetch_url(state.url), ctx)
+        parsed = await ctx.reader.read(source, response.page, url=state.url)
+    except HostPaused as exc:
+        return deferred(
+            state, now=ctx.clock.now(), seconds=exc.seconds * ctx.schedule.backoff_factor() + 1
+        )
+    except (ParseError, FetchError) as exc:
+        return _failed(state, ctx, error=exc)
+    return response, hashlib.sha256(response.page.body).hexdigest(), parsed
 
 
 def _failed(

@@ -74,6 +74,8 @@ class WatchRecord:
     """Set for board watches."""
     cron: str | None = None
     """A cron schedule, when the watch has one instead of an interval."""
+    render: str = "plain"
+    """plain, browser or auto (see monitor.browser)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +90,7 @@ class WatchSpec:
     is_board: bool = False
     filters: BoardFilters = field(default_factory=BoardFilters)
     cron: str | None = None
+    render: str = "plain"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +133,7 @@ class PostingState:
     """When the posting was first seen."""
     last_changed_at: datetime | None = None
     """When a change was last found (a closed posting: when it closed)."""
+    render: str = "plain"
 
     @property
     def reader(self) -> int:
@@ -1267,6 +1271,7 @@ def _state_query(*, active_only: bool = True) -> Any:
         watches.c.channels,
         watches.c.filters,
         watches.c.url.label("watch_url"),
+        watches.c.render,
         snapshots.c.data.label("current_data"),
     ).select_from(
         postings.join(watches, watches.c.id == postings.c.watch_id).outerjoin(
@@ -1308,6 +1313,7 @@ def _state(conn: Connection, row: Row[Any]) -> PostingState:
         suspect_count=row.suspect_count,
         created_at=row.created_at,
         last_changed_at=row.last_changed_at,
+        render=row.render,
     )
 
 
@@ -1373,6 +1379,7 @@ def _watch(row: Row[Any]) -> WatchRecord:
         paused_at=row.paused_at,
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
         cron=row.cron,
+        render=row.render,
     )
 
 
@@ -1527,6 +1534,7 @@ def _watch_values(spec: WatchSpec, origin: str) -> dict[str, Any]:
         "origin": origin,
         "removed_at": None,
         "filters": spec.filters.to_dict() if spec.is_board else None,
+        "render": spec.render,
     }
 
 
@@ -1556,4 +1564,5 @@ def _same_watch(row: Any, spec: WatchSpec, *, origin: str) -> bool:
         and row.cron == spec.cron
         and list(row.channels or []) == list(spec.channels)
         and row.filters == (spec.filters.to_dict() if spec.is_board else None)
+        and row.render == spec.render
     )

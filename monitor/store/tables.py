@@ -68,6 +68,8 @@ watches = Table(
     Column("filters", JsonColumn),
     # Paused from the dashboard or API: kept, not checked.
     Column("paused_at", UTCDateTime),
+    # plain, browser or auto (see monitor.browser).
+    Column("render", String(10), nullable=False, server_default="plain"),
 )
 # The few removed watches, so that counting due postings leaves theirs out without
 # reading every watch (a million of them).

@@ -153,6 +153,9 @@ class NewWatch(BaseModel):
     interval: str = Field(default="1h", description="Time between checks: 30m, 6h, 1d.")
     channels: list[str] = Field(default=[], description="Channel names or tags; [] default.")
     filters: Filters | None = Field(default=None, description="Boards only.")
+    render: Literal["plain", "browser", "auto"] = Field(
+        default="plain", description="Web pages: render in headless Chromium (see README)."
+    )
 
 
 class PostingOut(_Out):
@@ -305,6 +308,7 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         interval=body.interval,
         channels=body.channels,
         filters=body.filters.model_dump() if body.filters else None,
+        render=body.render,
     )
     return watch_out(dashboard.views.watch(record))
 
@@ -342,6 +346,7 @@ def add_watch(
     interval: str,
     channels: list[str],
     filters: dict[str, Any] | None,
+    render: str = "plain",
 ) -> int:
     try:
         every = check_interval(parse_duration(interval))
@@ -351,7 +356,7 @@ def add_watch(
     if filters and any(filters.values()):
         board_filters = BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
     record = dashboard.app.add_watch(
-        url.strip(), interval=every, channels=channels, filters=board_filters
+        url.strip(), interval=every, channels=channels, filters=board_filters, render=render
     )
     return record.id
 

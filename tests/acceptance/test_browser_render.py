@@ -1,0 +1,249 @@
+"""Pages that build their posting with JavaScript, read through headless Chromium
+(Debian's, driven by Playwright): render = "browser" and "auto", and the address guard
+on every request such a page makes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from monitor.app import App
+from monitor.browser import looks_like_app_shell
+from monitor.config import MonitorConfig
+from monitor.model import CheckOutcome, RemoteKind
+from monitor.sources.base import FetchedPage
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+pytest.importorskip("playwright.async_api")
+
+BUILT_BY_SCRIPT = """<!doctype html><html><head><title>Careers</title></head>
+<body><div id="root"></div><script src="/app.js"></script></body></html>"""
+APP_JS = """
+const secret = "http://127.0.0.2:%(secret_port)d";
+// What a hostile page would try: the private network, the cloud metadata service.
+fetch(secret + "/steal").catch(() => {});
+fetch("http://169.254.169.254/latest/meta-data/").catch(() => {});
+const img = new Image(); img.src = secret + "/pixel.gif";
+const data = {
+  "@context": "https://schema.org", "@type": "JobPosting",
+  "title": "Platform Engineer", "hiringOrganization": {"name": "Scriptly"},
+  "jobLocationType": "TELECOMMUTE",
+  "baseSalary": {"@type": "MonetaryAmount", "currency": "USD",
+    "value": {"@type": "QuantitativeValue", "minValue": 140000, "maxValue": 170000,
+              "unitText": "YEAR"}}
+};
+const ld = document.createElement("script");
+ld.type = "application/ld+json"; ld.textContent = JSON.stringify(data);
+document.head.appendChild(ld);
+document.getElementById("root").innerHTML =
+  "<h1>Platform Engineer</h1><h3>Requirements</h3>" +
+  "<ul><li>Kubernetes in production</li><li>Go or Rust</li></ul>";
+"""
+STATIC = """<!doctype html><html><head><title>Data Analyst at Plainco</title>
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "JobPosting",
+"title": "Data Analyst", "hiringOrganization": {"name": "Plainco"}}</script></head>
+<body><h1>Data Analyst</h1><p>SQL and Python.</p></body></html>"""
+
+
+@dataclass
+class Site:
+    """The careers site on 127.0.0.1 and a 'private' service on 127.0.0.2."""
+
+    port: int = 0
+    secret_port: int = 0
+    secret_hits: list[str] = field(default_factory=list)
+
+
+def _serve(host: str, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    made = Site()
+
+    class Secret(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            made.secret_hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            del format, args
+
+    class Careers(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            pages = {
+                "/job": ("text/html", BUILT_BY_SCRIPT),
+                "/app.js": ("application/javascript", APP_JS % {"secret_port": made.secret_port}),
+                "/static": ("text/html", STATIC),
+            }
+            content_type, body = pages.get(self.path, ("text/plain", "not found"))
+            self.send_response(200 if self.path in pages else 404)
+            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            del format, args
+
+    secret = _serve("127.0.0.2", Secret)
+    careers = _serve("127.0.0.1", Careers)
+    made.secret_port = secret.server_address[1]
+    made.port = careers.server_address[1]
+    try:
+        yield made
+    finally:
+        for server in (secret, careers):
+            server.shutdown()
+            server.server_close()
+
+
+def _app(tmp_path: Path, watches: list[dict[str, str]]) -> App:
+    config = MonitorConfig.model_validate(
+        {
+            "data_dir": str(tmp_path),
+            "http": {"allowed_networks": ["127.0.0.1/32"], "per_host_rate": 0},
+            "browser": {"executable": CHROMIUM, "timeout": "20s"},
+            "watches": watches,
+        }
+    )
+    app = App(config, console=io.StringIO())
+    app.prepare()
+    return app
+
+
+def _check(app: App) -> list[CheckOutcome]:
+    async def run() -> list[CheckOutcome]:
+        try:
+            return list((await app.check_all()).outcomes)
+        finally:
+            await app.aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_page_built_by_script_is_read_in_the_browser_and_cannot_reach_private_addresses(
+    tmp_path: Path, site: Site
+) -> None:
+    url = f"http://127.0.0.1:{site.port}/job"
+    app = _app(tmp_path, [{"url": url, "render": "browser"}])
+    browser = app.browser
+    assert _check(app) == [CheckOutcome.BASELINE]
+
+    reader = _app(tmp_path, [{"url": url, "render": "browser"}])
+    try:
+        posting = reader.repo.get_posting(url).current
+    finally:
+        asyncio.run(reader.aclose())
+    assert posting is not None
+    assert posting.title == "Platform Engineer"
+    assert posting.company == "Scriptly"
+    assert posting.remote.kind is RemoteKind.REMOTE
+    assert [(s.min, s.max) for s in posting.salaries] == [(140000, 170000)]
+    assert posting.requirements.minimum == ("Kubernetes in production", "Go or Rust")
+
+    assert site.secret_hits == []  # the private service saw nothing
+    refused = " ".join(browser.refused)
+    assert f"127.0.0.2:{site.secret_port}/steal" in refused
+    assert f"127.0.0.2:{site.secret_port}/pixel.gif" in refused
+    assert "169.254.169.254" in refused
+
+
+def test_a_plain_fetch_of_the_same_page_reads_only_its_title(tmp_path: Path, site: Site) -> None:
+    url = f"http://127.0.0.1:{site.port}/job"
+    app = _app(tmp_path, [{"url": url}])
+    _check(app)
+    reader = _app(tmp_path, [{"url": url}])
+    try:
+        posting = reader.repo.get_posting(url).current
+    finally:
+        asyncio.run(reader.aclose())
+    assert posting is not None
+    assert (posting.title, posting.salaries, posting.requirements.minimum) == ("Careers", (), ())
+
+
+def test_auto_renders_only_an_app_shell(tmp_path: Path, site: Site) -> None:
+    static = f"http://127.0.0.1:{site.port}/static"
+    app = _app(tmp_path, [{"url": static, "render": "auto"}])
+    browser = app.browser
+    assert _check(app) == [CheckOutcome.BASELINE]
+    assert browser._browser is None  # a page with its posting in the HTML: no browser
+
+    shell = f"http://127.0.0.1:{site.port}/job"
+    app = _app(tmp_path, [{"url": static, "render": "auto"}, {"url": shell, "render": "auto"}])
+    outcomes = _check(app)
+    assert CheckOutcome.BASELINE in outcomes
+    assert CheckOutcome.ERROR not in outcomes
+    reader = _app(tmp_path, [])
+    try:
+        assert reader.repo.get_posting(shell).title == "Platform Engineer"
+    finally:
+        asyncio.run(reader.aclose())
+
+
+@pytest.mark.parametrize(
+    ("html", "shell"),
+    [
+        (BUILT_BY_SCRIPT, True),
+        (STATIC, False),
+        (
+            "<html><body><p>" + "Long text. " * 40 + "</p><script src=x.js></script></body></html>",
+            False,
+        ),
+        ("<html><body></body></html>", False),
+    ],
+)
+def test_what_counts_as_an_app_shell(html: str, shell: bool) -> None:
+    page = FetchedPage(url="http://x", status=200, content_type="text/html", body=html.encode())
+    assert looks_like_app_shell(page) is shell
+
+
+def test_render_is_for_web_pages_only(tmp_path: Path) -> None:
+    from monitor.errors import ConfigError
+
+    app = _app(tmp_path, [])
+    try:
+        with pytest.raises(ConfigError, match="web pages"):
+            app.add_watch(
+                "https://boards.greenhouse.io/northwind",
+                interval=timedelta(hours=1),
+                render="browser",
+            )
+    finally:
+        asyncio.run(app.aclose())
+
+
+def test_a_missing_browser_is_named_when_the_watch_is_added(tmp_path: Path) -> None:
+    from monitor.errors import ConfigError
+
+    config = MonitorConfig.model_validate(
+        {"data_dir": str(tmp_path), "browser": {"executable": str(tmp_path / "no-chromium")}}
+    )
+    app = App(config, console=io.StringIO())
+    app.prepare()
+    try:
+        with pytest.raises(ConfigError, match="no browser at"):
+            app.add_watch(
+                "https://careers.example.com/jobs/1", interval=timedelta(hours=1), render="auto"
+            )
+        assert app.repo.list_watches() == []
+    finally:
+        asyncio.run(app.aclose())
