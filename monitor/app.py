@@ -63,6 +63,7 @@ from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
 from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
+from monitor.sources.page import WebPageSource
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
 from monitor.store.repository import (
     NOTHING_NEW,
@@ -219,7 +220,7 @@ class App:
             raise ConfigError(
                 f"filters only apply to boards, and {url} is one posting", source="filters"
             )
-        if render != "plain" and source.kind != "html":
+        if render != "plain" and not isinstance(source, WebPageSource):
             raise ConfigError(
                 f"render = {render!r} is for web pages; {url} is read through the "
                 f"{source.kind} API",

@@ -17,6 +17,7 @@ from monitor.sources.ashby import AshbySource
 from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
 from monitor.sources.greenhouse import GreenhouseSource
+from monitor.sources.hosted import BreezySource, IcimsSource, JazzHRSource, SuccessFactorsSource
 from monitor.sources.lever import LeverSource
 from monitor.sources.page import WebPageSource
 from monitor.sources.personio import PersonioSource
@@ -38,6 +39,10 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     TeamtailorSource,
     BambooHRSource,
     WorkdaySource,
+    IcimsSource,
+    SuccessFactorsSource,
+    JazzHRSource,
+    BreezySource,
     WebPageSource,
 )
 

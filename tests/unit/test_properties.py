@@ -35,6 +35,10 @@ URLS = {
     "teamtailor": "https://northwind.teamtailor.com/jobs",
     "bamboohr": "https://northwind.bamboohr.com/careers",
     "workday": "https://northwind.wd5.myworkdayjobs.com/External_Careers",
+    "icims": "https://careers-northwind.icims.com/jobs/10452/x/job",
+    "successfactors": "https://northwind.jobs2web.com/job/Reno-X/1044561901/",
+    "jazzhr": "https://northwind.applytojob.com/apply/Xb4TqRk2Lm/X",
+    "breezy": "https://northwind.breezy.hr/",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())

@@ -247,3 +247,37 @@ def test_features_lists_each_source_with_its_url_shapes() -> None:
         assert f"source  {source.kind}" in output
         for shape in source.url_shapes:
             assert shape in output
+
+
+@pytest.mark.parametrize(
+    ("title", "trimmed"),
+    [
+        ("Robotics Field Technician Job Details | Northwind Robotics", "Robotics Field Technician"),
+        ("Robotics Field Technician Job Details", "Robotics Field Technician"),
+        ("Data Analyst | Northwind", "Data Analyst | Northwind"),  # no "Job Details": as written
+    ],
+)
+def test_successfactors_page_titles_lose_their_suffix(title: str, trimmed: str) -> None:
+    from monitor.sources.hosted import _trimmed
+
+    assert _trimmed(title) == trimmed
+
+
+def test_hosted_pages_keep_their_job_id_whatever_the_slug_or_tracking() -> None:
+    first = "https://northwind.breezy.hr/p/3f9a1c2b7d01-embedded-software-engineer"
+    renamed = "https://northwind.breezy.hr/p/3f9a1c2b7d01-senior-embedded-engineer?utm_source=x"
+    assert REGISTRY.detect(first).source_id(first) == REGISTRY.detect(renamed).source_id(renamed)
+    icims = "https://careers-northwind.icims.com/jobs/10452/a/job?utm_campaign=y"
+    assert REGISTRY.detect(icims).source_id(icims) == "careers-northwind:10452"
+
+
+def test_breezy_board_reads_remote_from_its_location() -> None:
+    embedded, support = read("hosted/breezy-board.json", "https://northwind.breezy.hr/")
+    assert support.remote.kind is RemoteKind.REMOTE
+    assert embedded.department == "Engineering"
+    assert salaries(embedded) == [(Decimal(130000), Decimal(160000), "USD", PayPeriod.YEAR, "")]
+    with pytest.raises(Exception, match="text/html"):
+        REGISTRY.get("breezy").parse(
+            _page("https://northwind.breezy.hr/", "<html></html>", "text/html"),
+            url="https://northwind.breezy.hr/",
+        )
