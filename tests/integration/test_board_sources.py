@@ -1,6 +1,7 @@
 """The same board story on every board-capable source added after Greenhouse:
-a first read, a renamed posting, a new one, one missing (closed after two checks)
-and coming back (reopened). Boards are built from each source's recorded seed."""
+a first read, a renamed posting, a new one, one missing (closed after two checks),
+coming back (reopened), and one taken down and put up again under a new id
+(reposted). Boards are built from each source's recorded seed."""
 
 from __future__ import annotations
 
@@ -58,10 +59,21 @@ def _bamboohr(jobs: Jobs) -> tuple[str, str]:
     return json.dumps({"meta": {"totalCount": len(result)}, "result": result}), "application/json"
 
 
+def _breezy(jobs: Jobs) -> tuple[str, str]:
+    listing = json.loads((SEEDS / "hosted" / "breezy-board.json").read_text(encoding="utf-8"))
+    template = listing[0]
+    result = [
+        {**template, "id": job_id, "name": title, "url": f"https://northwind.breezy.hr/p/{job_id}"}
+        for job_id, title in jobs
+    ]
+    return json.dumps(result), "application/json"
+
+
 BOARDS: dict[str, tuple[str, Callable[[Jobs], tuple[str, str]]]] = {
     "personio": ("https://northwind.jobs.personio.de/", _personio),
     "teamtailor": ("https://northwind.teamtailor.com/jobs", _teamtailor),
     "bamboohr": ("https://northwind.bamboohr.com/careers", _bamboohr),
+    "breezy": ("https://northwind.breezy.hr/", _breezy),
 }
 
 

@@ -121,3 +121,28 @@ def test_a_page_that_fails_closes_nothing(rig: Rig) -> None:
     rig.check()
     assert set(rig.members().values()) == {PostingStatus.OPEN}
     assert rig.titles() == []
+
+
+def test_renamed_closed_reopened_and_reposted_on_a_paged_board(rig: Rig) -> None:
+    rig.check()
+    jobs = list(rig.server.jobs)
+    jobs[0] = ("R-0000", "Senior Engineer 0")  # renamed
+    gone = jobs.pop(30)  # ("R-0030", "Engineer 30")
+    rig.server.jobs = jobs
+    rig.check()
+    rig.server.posted = "Posted 1 Day Ago"  # a new body: missing a second time
+    rig.check()
+    assert rig.members()["Engineer 30"] is PostingStatus.CLOSED
+    rig.server.jobs = [*jobs, gone]
+    rig.check()
+    assert rig.members()["Engineer 30"] is PostingStatus.OPEN
+    rig.server.jobs = [*jobs[:5], ("R-7777", "Engineer 5"), *jobs[6:], gone]  # 5 reposted
+    rig.check()
+    assert rig.titles() == [
+        "Senior Engineer 0: title changed: Engineer 0 → Senior Engineer 0",
+        "Engineer 30: posting closed",
+        "Engineer 30: posting reopened",
+        "Engineer 5: reposted: Engineer 5 (USA-TX-Austin); first posted "
+        f"{rig.clock.now():%Y-%m-%d}, open 0 days before it closed; pay then not stated, "
+        "now not stated",
+    ]
