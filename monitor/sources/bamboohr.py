@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, boolean, build_posting, parse_date, text
+from monitor.sources.common import AtsSource, boolean, build_posting, html_of, parse_date, text
 
 _LOCATION_TYPES = {"0": RemoteKind.ONSITE, "1": RemoteKind.REMOTE, "2": RemoteKind.HYBRID}
 
@@ -69,10 +69,6 @@ def _remote(job: dict[str, Any]) -> RemoteKind:
     return kind
 
 
-def _html(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _posting(job: dict[str, Any], board: str) -> Posting:
     job_id = text(job.get("id"))
     place = _place(job.get("atsLocation")) or _place(job.get("location"))
@@ -85,7 +81,7 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
         department=text(job.get("departmentLabel")),
         locations=[place] if place else [],
         description_html=[
-            _html(job.get("description")),
+            html_of(job.get("description")),
             f"<p>Compensation: {compensation}</p>" if compensation else "",
         ],
         remote_hint=_remote(job),

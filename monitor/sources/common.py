@@ -223,6 +223,11 @@ def positive_decimal(value: Any) -> Decimal | None:
     return number.normalize() if number.is_finite() and number > 0 else None
 
 
+def html_of(value: Any) -> str:
+    """An HTML field's value, or "" when the field holds anything but text."""
+    return value if isinstance(value, str) else ""
+
+
 def text(value: Any) -> str:
     return collapse(value) if isinstance(value, str) else ""
 

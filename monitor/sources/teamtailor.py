@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from monitor.model import Posting
 from monitor.sources import jsonld
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, build_posting, text
+from monitor.sources.common import AtsSource, build_posting, html_of, text
 
 _JOB_NUMBER = re.compile(r"/jobs/(\d+)")
 
@@ -72,10 +72,6 @@ def _job_number(item: dict[str, Any], job: dict[str, Any]) -> str:
     return found[1] if found else ""
 
 
-def _html(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _posting(item: dict[str, Any], board: str) -> Posting | None:
     posting = _read(item, board)
     if posting is None:
@@ -100,8 +96,8 @@ def _read(item: dict[str, Any], board: str) -> Posting | None:
         company=jsonld.company(job),
         locations=jsonld.locations(job),
         description_html=[
-            _html(item.get("content_html")),
-            jsonld.description_html(job),
+            html_of(item.get("content_html")),
+            jsonld.descriptionhtml_of(job),
         ],
         salaries=jsonld.salaries(job),
         salary_field="JobPosting baseSalary",

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from monitor.errors import ParseError
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage, FetchRequest
-from monitor.sources.common import AtsSource, Located, build_posting, parse_date, text
+from monitor.sources.common import AtsSource, Located, build_posting, html_of, parse_date, text
 
 PAGE_SIZE = 20  # the most the cxs API gives per request
 _SITE = r"^https?://(?P<tenant>[\w-]+)\.(?P<pod>wd\d+)\.myworkdayjobs\.com/(?:[a-z]{2}-[A-Z]{2}/)?(?P<site>[\w-]+)"
@@ -187,10 +187,6 @@ def _places(*values: Any) -> list[str]:
     return names
 
 
-def _html(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _listed(item: dict[str, Any], site: _Site) -> Posting:
     path = text(item.get("externalPath"))
     return build_posting(
@@ -215,7 +211,7 @@ def _job(info: dict[str, Any], organization: Any, site: _Site) -> Posting:
         title=text(info.get("title")),
         company=company,
         locations=_places(info.get("location"), info.get("additionalLocations")),
-        description_html=_html(info.get("jobDescription")),
+        description_html=html_of(info.get("jobDescription")),
         remote_hint=remote_kind(info.get("remoteType")),
         remote_field="remoteType field",
         employment_type=text(info.get("timeType")) or None,
