@@ -97,7 +97,7 @@ def _read(item: dict[str, Any], board: str) -> Posting | None:
         locations=jsonld.locations(job),
         description_html=[
             html_of(item.get("content_html")),
-            jsonld.descriptionhtml_of(job),
+            jsonld.description_html(job),
         ],
         salaries=jsonld.salaries(job),
         salary_field="JobPosting baseSalary",
