@@ -1,4 +1,5 @@
-"""Workday career sites: {tenant}.wd{N}.myworkdayjobs.com/[{lang}/]{site}[/job/...].
+"""Workday career sites: {tenant}.wd{N}.myworkdayjobs.com/[{lang}/]{site}[/job/...]
+(and wd{N}.myworkdaysite.com/[{lang}/]recruiting/{tenant}/{site}[/job/...]).
 
 Read through the site's own JSON API (cxs):
 - a board: ``POST /wday/cxs/{tenant}/{site}/jobs`` with ``{"limit": 20, "offset": …}``,
@@ -28,9 +29,21 @@ from monitor.sources.base import FetchedPage, FetchRequest
 from monitor.sources.common import AtsSource, Located, build_posting, html_of, parse_date, text
 
 PAGE_SIZE = 20  # the most the cxs API gives per request
-_SITE = r"^https?://(?P<tenant>[\w-]+)\.(?P<pod>wd\d+)\.myworkdayjobs\.com/(?:[a-z]{2}-[A-Z]{2}/)?(?P<site>[\w-]+)"
-_JOB = re.compile(_SITE + r"/job/(?P<path>[^?#]+?)/?(?:[?#].*)?$")
-_BOARD = re.compile(_SITE + r"/?(?:[?#].*)?$")
+_LANG = r"(?:[a-z]{2}-[A-Z]{2}/)?"
+# {tenant}.wd5.myworkdayjobs.com/{site} and wd5.myworkdaysite.com/recruiting/{tenant}/{site}
+_SITES = (
+    r"^https?://(?P<tenant>[\w-]+)\.(?P<pod>wd\d+)\.(?P<domain>myworkdayjobs)\.com/"
+    + _LANG
+    + r"(?P<site>[\w-]+)",
+    r"^https?://(?P<pod>wd\d+)\.(?P<domain>myworkdaysite)\.com/"
+    + _LANG
+    + r"recruiting/(?P<tenant>[\w-]+)/(?P<site>[\w-]+)",
+)
+_PATTERNS = tuple(
+    re.compile(site + tail)
+    for site in _SITES
+    for tail in (r"/job/(?P<path>[^?#]+?)/?(?:[?#].*)?$", r"/?(?:[?#].*)?$")
+)
 _REMOTE_TYPES = {
     "remote": RemoteKind.REMOTE,
     "fully remote": RemoteKind.REMOTE,
@@ -51,10 +64,20 @@ class _Site:
     pod: str
     site: str
     path: str | None
+    domain: str = "myworkdayjobs"
 
     @property
     def origin(self) -> str:
+        if self.domain == "myworkdaysite":
+            return f"https://{self.pod}.myworkdaysite.com"
         return f"https://{self.tenant}.{self.pod}.myworkdayjobs.com"
+
+    @property
+    def public(self) -> str:
+        """Where the site's pages are: postings' links start here."""
+        if self.domain == "myworkdaysite":
+            return f"{self.origin}/recruiting/{self.tenant}/{self.site}"
+        return f"{self.origin}/{self.site}"
 
     @property
     def api(self) -> str:
@@ -66,11 +89,13 @@ class _Site:
 
 
 def _site(url: str) -> _Site | None:
-    for pattern in (_JOB, _BOARD):
+    for pattern in _PATTERNS:
         match = pattern.match(url.strip())
         if match:
-            groups = match.groupdict()
-            return _Site(groups["tenant"], groups["pod"], groups["site"], groups.get("path"))
+            found = match.groupdict()
+            return _Site(
+                found["tenant"], found["pod"], found["site"], found.get("path"), found["domain"]
+            )
     return None
 
 
@@ -89,6 +114,7 @@ class WorkdaySource(AtsSource):
         "{tenant}.wd{N}.myworkdayjobs.com/{site}",
         "{tenant}.wd{N}.myworkdayjobs.com/{lang}/{site}",
         "{tenant}.wd{N}.myworkdayjobs.com/[{lang}/]{site}/job/{location}/{title}_{requisition}",
+        "wd{N}.myworkdaysite.com/[{lang}/]recruiting/{tenant}/{site}[/job/...]",
     )
 
     def locate(self, url: str) -> Located | None:
@@ -192,7 +218,7 @@ def _listed(item: dict[str, Any], site: _Site) -> Posting:
     return build_posting(
         kind=WorkdaySource.kind,
         source_id=f"{site.board}:{requisition(path)}",
-        url=f"{site.origin}/{site.site}{path}",
+        url=f"{site.public}{path}",
         title=text(item.get("title")),
         locations=_places(item.get("locationsText")),
         remote_hint=remote_kind(item.get("remoteType")),
@@ -207,7 +233,7 @@ def _job(info: dict[str, Any], organization: Any, site: _Site) -> Posting:
     return build_posting(
         kind=WorkdaySource.kind,
         source_id=f"{site.board}:{requisition(posting_id)}",
-        url=path if path.startswith("http") else f"{site.origin}/{site.site}{path}",
+        url=path if path.startswith("http") else f"{site.public}{path}",
         title=text(info.get("title")),
         company=company,
         locations=_places(info.get("location"), info.get("additionalLocations")),

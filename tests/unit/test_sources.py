@@ -281,3 +281,18 @@ def test_breezy_board_reads_remote_from_its_location() -> None:
             _page("https://northwind.breezy.hr/", "<html></html>", "text/html"),
             url="https://northwind.breezy.hr/",
         )
+
+
+def test_workday_postings_link_back_to_the_site_they_were_read_from() -> None:
+    on_site = read(
+        "workday/jobs.json", "https://wd3.myworkdaysite.com/recruiting/northwind/External_Careers"
+    )
+    assert on_site[0].url == (
+        "https://wd3.myworkdaysite.com/recruiting/northwind/External_Careers"
+        "/job/USA-TX-Austin/Robotics-Software-Engineer_R-0042"
+    )
+    on_jobs = read("workday/jobs.json", "https://northwind.wd5.myworkdayjobs.com/External_Careers")
+    assert on_jobs[0].url.startswith(
+        "https://northwind.wd5.myworkdayjobs.com/External_Careers/job/"
+    )
+    assert on_site[0].source_id == on_jobs[0].source_id  # the same posting either way
