@@ -57,9 +57,9 @@ class _Group(click.Group):
         except ConfigError as exc:
             # Errors found past loading (channels, templates) name the setting; add the file.
             where = "" if exc.source else _config_name(ctx)
-            _fail(f"configuration error: {where}{exc}", EXIT_CONFIG)
+            _fail(f"configuration error: {where}{exc}", EXIT_CONFIG, _log_format(ctx))
         except MonitorError as exc:
-            _fail(f"error: {exc}", EXIT_ERROR)
+            _fail(f"error: {exc}", EXIT_ERROR, _log_format(ctx))
 
 
 def _config_name(ctx: click.Context) -> str:
@@ -68,8 +68,21 @@ def _config_name(ctx: click.Context) -> str:
     return f"{path}: " if path else ""
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
+def _log_format(ctx: click.Context) -> str:
+    """The configuration's log format, when it was read before the error (a broken
+    configuration is reported as text: its log format is unknown)."""
+    state = ctx.obj
+    loaded = state._config if isinstance(state, _State) else None
+    return loaded.log_format if loaded is not None else "text"
+
+
+def _fail(message: str, code: int, fmt: str = "text") -> NoReturn:
+    if fmt == "json":
+        from monitor.logs import announce
+
+        announce(message, fmt=fmt, action="error", level=logging.ERROR)
+    else:
+        click.echo(message, err=True)
     sys.exit(code)
 
 
@@ -205,7 +218,7 @@ async def _work(app: App) -> None:
 
         await asyncio.to_thread(apply_queue_schema, app.config.database_url)
     engine = QueueEngine(app)
-    click.echo(f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.", err=True)
+    _banner(app, f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.")
     tune_gc()
     await _with_dashboard(app, stop, engine.run(stop))
 
@@ -224,7 +237,7 @@ async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, An
     except ConfigError:
         work.close()  # never started
         raise
-    _announce_web(listen)
+    _announce_web(app, listen)
     web = asyncio.create_task(serve_web(app, sock, stop))
     main = asyncio.create_task(work)
     await asyncio.wait({web, main}, return_when=asyncio.FIRST_COMPLETED)
@@ -234,8 +247,14 @@ async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, An
             raise result
 
 
-def _announce_web(listen: str) -> None:
-    click.echo(f"dashboard on http://{listen}/ (API: /api/v1/docs)", err=True)
+def _announce_web(app: App, listen: str) -> None:
+    _banner(app, f"dashboard on http://{listen}/ (API: /api/v1/docs)")
+
+
+def _banner(app: App, message: str) -> None:
+    from monitor.logs import announce
+
+    announce(message, fmt=app.config.log_format)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -251,10 +270,8 @@ async def _serve(app: App) -> None:
     from monitor.engines.local import LocalEngine, tune_gc
 
     stop = _stop_on_signals()
-    click.echo(
-        f"posting-monitor running; {plural(len(app.repo.list_watches()), 'watch', 'watches')}. Ctrl-C stops.",
-        err=True,
-    )
+    watching = plural(len(app.repo.list_watches()), "watch", "watches")
+    _banner(app, f"posting-monitor running; {watching}. Ctrl-C stops.")
     tune_gc()
     await _with_dashboard(app, stop, LocalEngine(app).run(stop))
 
@@ -282,7 +299,7 @@ def web(state: _State, listen: str | None) -> None:
     sock = bind_web(address, state.config.web, setting=setting)
 
     async def serve(app: App) -> None:
-        _announce_web(address)
+        _announce_web(app, address)
         await serve_web(app, sock, _stop_on_signals())
 
     # Only a view on the database: the watches another configuration (the daemon's,

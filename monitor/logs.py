@@ -28,6 +28,11 @@ ACTIONS = frozenset(
         "metrics",
         "write_failed",
         "reread",
+        "start",
+        "error",
+        "web_stop",
+        "browser_start",
+        "browser_refused",
     }
 )
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -45,6 +50,25 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
+
+
+def announce(message: str, *, fmt: str, action: str = "start", level: int = logging.INFO) -> None:
+    """A line for whoever started the process (a banner, an error): as written, or in
+    JSON mode one JSON object like every log line, so a log collector reads them all."""
+    if fmt == "json":
+        record = logging.makeLogRecord(
+            {
+                "name": "monitor.cli",
+                "levelno": level,
+                "levelname": logging.getLevelName(level),
+                "msg": message,
+                "action": action,
+            }
+        )
+        sys.stderr.write(JsonFormatter().format(record) + "\n")
+    else:
+        sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:

@@ -233,3 +233,43 @@ def test_web_shows_a_database_without_taking_over_its_watches(tmp_path: Path) ->
         ]
     finally:
         engine.dispose()
+
+
+def test_in_json_mode_every_line_on_stderr_is_json(tmp_path: Path, db_url: str) -> None:
+    import json
+
+    from monitor.errors import StoreError
+
+    with SeedServer(seeds_dir(), FIRST_VERSION) as server, webhook_receiver() as hook:
+        config = daemon_config(tmp_path, db_url, server.url, hook.port)
+        config.write_text(
+            'log_format = "json"\n' + config.read_text(encoding="utf-8"), encoding="utf-8"
+        )
+        engine = create_db_engine(db_url)
+        try:
+            daemon = monitor_process(config, "run")
+
+            def running() -> bool:
+                try:
+                    return bool(Repository(engine).daemons(running_only=True))
+                except StoreError:  # not migrated yet
+                    return False
+
+            wait_until(running)
+            daemon.send_signal(signal.SIGTERM)
+            _out, err = daemon.communicate(timeout=30)
+        finally:
+            engine.dispose()
+    lines = [line for line in err.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # fails on any plain-text line
+    assert any(r["message"].startswith("posting-monitor running;") for r in records)
+    assert all({"time", "level", "message"} <= set(r) for r in records)
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('log_format = "json"\n[database]\nurl = "sqlite:////nonexistent/x/db.sqlite"\n')
+    failed = monitor_process(bad, "check")
+    _out, err = failed.communicate(timeout=60)
+    assert failed.returncode == 2
+    (record,) = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert record["level"] == "error"
+    assert "does not exist" in record["message"]
