@@ -740,6 +740,16 @@ def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at
         return environ[name]
     try:
         return Path(name).read_text(encoding="utf-8").rstrip("\r\n")
+    except PermissionError as exc:
+        # A secrets tool or `umask 077` writes 0600 files owned by someone else: the
+        # monitor (uid 10001 in its container) cannot read them.
+        uid = os.getuid() if hasattr(os, "getuid") else "?"
+        raise ConfigError(
+            f"{at}: cannot read secret file {name}: permission denied; it must be readable "
+            f"by uid {uid}, the user the monitor runs as: chmod 0644 {name}, or chown it "
+            "to that user",
+            source=source,
+        ) from exc
     except OSError as exc:
         raise ConfigError(
             f"{at}: cannot read secret file {name}: {exc.strerror}", source=source

@@ -164,3 +164,36 @@ def test_the_daemon_log_and_metrics_page_show_no_secret(config: Path, tmp_path: 
         out, err = daemon.communicate(timeout=30)
     assert "daemon started" in err
     assert leaks(out + err + pages[-1]) == [], err
+
+
+def test_an_unreadable_secret_file_names_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0600 file of another user (what `umask 077` or a secrets tool writes); the tests
+    run as root, who reads any file, so the refusal is played by the file system call."""
+    import os
+
+    from monitor.config import load_config
+    from monitor.errors import ConfigError
+
+    secret = tmp_path / "db_password.txt"
+    secret.write_text("hunter2\n", encoding="utf-8")
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        f'[database]\nurl = "postgresql+psycopg://monitor:${{file:{secret}}}@db/monitor"\n',
+        encoding="utf-8",
+    )
+    real = Path.read_text
+
+    def refuse(path: Path, *args: object, **kwargs: object) -> str:
+        if path == secret:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ={})
+    message = str(caught.value)
+    assert f"readable by uid {os.getuid()}" in message
+    assert f"chmod 0644 {secret}" in message
+    assert "hunter2" not in message
