@@ -121,6 +121,7 @@ class CheckRunner:
         self._progress = progress or NoProgress()
         self._limit = limit or app.config.scheduler.max_concurrent_checks
         self._inflight: set[asyncio.Task[None]] = set()
+        self._postings: dict[asyncio.Task[None], int] = {}
         self.writer = BatchWriter(
             app.write_checks,
             max_batch=app.config.scheduler.write_batch_size,
@@ -139,7 +140,9 @@ class CheckRunner:
     def start(self, state: PostingState) -> None:
         task = asyncio.create_task(self._run(state), name=f"check-{state.id}")
         self._inflight.add(task)
+        self._postings[task] = state.id
         task.add_done_callback(self._inflight.discard)
+        task.add_done_callback(lambda done: self._postings.pop(done, None))
         self._app.metrics.inflight.set(len(self._inflight))
 
     async def _run(self, state: PostingState) -> None:
@@ -181,6 +184,10 @@ class CheckRunner:
         while self.free <= 0:
             await self.wait_for_room()
         self.start(state)
+
+    def posting_of(self, task: asyncio.Task[None]) -> int | None:
+        """The posting a running check is checking."""
+        return self._postings.get(task)
 
     async def settle(self, timeout: float | None = None) -> set[asyncio.Task[None]]:
         """Wait for running checks (up to ``timeout``), then write their results.

@@ -192,6 +192,13 @@ class LocalEngine:
             return
         ids = [state.id for state in self._queue]
         self._queue.clear()
+        await self._release(ids)
+
+    async def _release(self, ids: list[int]) -> None:
+        """Give back claimed postings (never started, or cancelled at the grace limit) so
+        the next start checks them at once rather than when their lease runs out."""
+        if not ids:
+            return
         try:
             await self._app.db(lambda: self._app.repo.release_leases(ids))
         except StoreError as exc:
@@ -277,10 +284,12 @@ class LocalEngine:
         if delivering:
             _done, slow = await asyncio.wait(delivering, timeout=max(deadline - loop.time(), 0))
             late |= slow
+        cancelled = [p for task in late if (p := self._runner.posting_of(task)) is not None]
         for task in late:
             task.cancel()
         if late:
             await asyncio.wait(late)
+            await self._release(cancelled)
             log.warning(
                 "cancelled %d checks at the grace limit; they run again at the next start",
                 len(late),

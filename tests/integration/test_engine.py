@@ -229,8 +229,11 @@ def test_stop_lets_running_checks_finish_and_writes_them(sqlite_url: str) -> Non
 def test_checks_past_the_grace_are_cancelled_and_left_for_the_next_start(
     sqlite_url: str, grace: str
 ) -> None:
+    entered: list[str] = []
+
     class HangingTransport(httpx.AsyncBaseTransport):
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            entered.append(str(request.url))
             await asyncio.sleep(3600)
             raise AssertionError("unreachable")
 
@@ -244,17 +247,23 @@ def test_checks_past_the_grace_are_cancelled_and_left_for_the_next_start(
     )
     watch_many(app, 2)
 
-    async def stop_soon() -> None:
+    async def stop_mid_checks() -> None:
         stop = asyncio.Event()
         daemon = asyncio.create_task(LocalEngine(app).run(stop))
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(30):
+            while len(entered) < 2:  # both checks are in flight, hanging
+                await asyncio.sleep(0.01)
         stop.set()
         await daemon
 
-    asyncio.run(stop_soon())
+    asyncio.run(stop_mid_checks())
+    assert len(entered) == 2
     states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(2)]
     assert all(s.last_checked_at is None for s in states)  # nothing half-written
     assert app.repo.count("snapshots") == 0
+    # Left for the next start: nothing holds them.
+    again = app.repo.claim_due(now=app.clock.now(), limit=10, lease=timedelta(minutes=5))
+    assert sorted(s.url for s in again) == sorted(f"{HOST}/jobs/{n}" for n in range(2))
     asyncio.run(app.aclose())
 
 
