@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from monitor.model import PayPeriod, Posting, RemoteKind
-from monitor.normalize import normalize
-from monitor.sources.base import FetchedPage
-from monitor.sources.page import WebPageSource
-from tests.conftest import SEEDS
+from tests.goldens import expected, read_page
 
 URL = "https://stripe.example/jobs/backend-engineer"
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
 
 def read_seed(name: str) -> Posting:
-    page = FetchedPage(
-        url=URL, status=200, content_type="text/html", body=(SEEDS / name).read_bytes()
-    )
-    (posting,) = WebPageSource().parse(page, url=URL)
-    return normalize(posting)
+    return read_page(name)
 
 
 @pytest.mark.parametrize(
@@ -31,8 +23,8 @@ def read_seed(name: str) -> Posting:
     ["stripe-backend-engineer.html", "stripe-backend-engineer.v2.html", "acme-data-analyst.html"],
 )
 def test_seed_matches_golden(seed: str) -> None:
-    golden = json.loads((GOLDEN / f"{seed}.json").read_text(encoding="utf-8"))
-    assert read_seed(seed).to_dict() == golden
+    # Only `python -m tests.goldens` rewrites a golden, showing the diff.
+    assert read_seed(seed).to_dict() == expected(GOLDEN / f"{seed}.json")
 
 
 def test_first_version_reads_like_a_person() -> None:

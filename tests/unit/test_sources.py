@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,25 +10,13 @@ from typing import Any
 import pytest
 
 from monitor.model import PayPeriod, Posting, RemoteKind
-from monitor.normalize import normalize
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
-from tests.conftest import SEEDS
+from tests.goldens import expected, read
 from tests.unit.test_extract_cases import load_cases
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "sources"
 REGISTRY = SourceRegistry.default()
-# Set to rewrite the goldens after a deliberate change; review the diff before committing.
-REGENERATE = os.environ.get("POSTING_MONITOR_REGENERATE_GOLDEN") == "1"
-
-
-def read(seed: str, url: str, content_type: str = "application/json") -> list[Posting]:
-    source = REGISTRY.detect(url)
-    page = FetchedPage(
-        url=source.fetch_url(url), status=200, content_type=content_type,
-        body=(SEEDS / seed).read_bytes(),
-    )  # fmt: skip
-    return [normalize(p) for p in source.parse(page, url=url)]
 
 
 @pytest.mark.parametrize("case", load_cases("urls.yaml"))
@@ -47,13 +34,8 @@ def test_seed_matches_golden(case: dict[str, Any]) -> None:
         p.to_dict()
         for p in read(case["seed"], case["url"], case.get("content_type", "application/json"))
     ]
-    golden = GOLDEN / f"{case['id']}.json"
-    if REGENERATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(
-            json.dumps(postings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-    assert postings == json.loads(golden.read_text(encoding="utf-8"))
+    # Only `python -m tests.goldens` rewrites a golden, showing the diff.
+    assert postings == expected(GOLDEN / f"{case['id']}.json")
 
 
 def test_every_source_kind_has_a_seed_case() -> None:
