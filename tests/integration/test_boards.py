@@ -301,3 +301,28 @@ def test_a_repost_after_the_window_is_new(board: Board) -> None:
     assert board.titles()[-1] == (
         "Northwind Robotics · Data Scientist: new posting: Data Scientist (New York, NY)"
     )
+
+
+def test_an_unchanged_board_closes_nothing_that_is_listed(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    for _ in range(3):  # 304s: the same board, again and again
+        assert board.check() is CheckOutcome.NOT_MODIFIED
+    assert set(board.members().values()) == {PostingStatus.OPEN}
+    assert board.titles() == []
+
+
+def test_a_closed_posting_is_not_counted_missing_again(board: Board) -> None:
+    board.serve("board-1.json")
+    board.check()
+    without = json.loads(_board_with({}))
+    without["jobs"] = [j for j in without["jobs"] if j["id"] != 102]
+    for _ in range(4):  # closed on the second; the third and fourth must not touch it
+        without["jobs"].reverse()
+        board.server.publish(API, json.dumps(without), content_type="application/json")
+        board.check()
+    closed = board.app.repo.get_posting("https://job-boards.greenhouse.io/northwind/jobs/102")
+    assert closed.status is PostingStatus.CLOSED
+    assert closed.gone_count == 2
+    assert board.titles() == ["Northwind Robotics · Data Scientist: posting closed"]
+    assert len(board.app.repo.history(str(closed.id)).versions) == 2  # open, then closed
