@@ -278,3 +278,24 @@ def test_bodies_over_the_limit_are_cut_off_over_plain_http(fault: str) -> None:
         server.play(fault)
         with pytest.raises(BodyTooLarge):
             fetch(f"http://127.0.0.1:{server.port}/job", LOCAL)
+
+
+def test_a_name_with_one_public_and_one_private_address_is_refused() -> None:
+    """Every address a name resolves to is judged, not only the first."""
+    dns = FakeDns()
+    dns.add("careers.test", 80, ("93.184.215.14", 80), ("10.0.0.7", 80))
+    with pytest.raises(BlockedAddress, match=r"10\.0\.0\.7, a private address"):
+        fetch("http://careers.test/job", resolver=dns)
+    dns.add("careers.test", 80, ("10.0.0.7", 80), ("93.184.215.14", 80))
+    with pytest.raises(BlockedAddress, match=r"10\.0\.0\.7, a private address"):
+        fetch("http://careers.test/job", resolver=dns)
+
+
+def test_a_host_whose_first_address_is_down_is_reached_at_the_next() -> None:
+    """The connect-time fallback: 127.0.0.2 refuses, 127.0.0.1 answers."""
+    with FaultServer() as server:
+        server.publish("/job", "<h1>Engineer</h1>")
+        dns = FakeDns()
+        dns.add("careers.test", 80, ("127.0.0.2", server.port), ("127.0.0.1", server.port))
+        response = fetch("http://careers.test/job", ("127.0.0.0/8",), resolver=dns)
+        assert b"Engineer" in response.page.body
