@@ -258,3 +258,20 @@ def test_an_unchanged_configuration_is_synced_with_one_read_and_no_write(
     active = {w.url: w for w in repo.list_watches()}
     assert active[f"{URL}/0"].interval == timedelta(hours=2)
     assert f"{URL}/49" not in active
+
+
+def test_retry_queues_only_failed_alerts_and_only_those_named(repo: Repository) -> None:
+    from tests.harness import queue_alerts
+
+    queue_alerts(repo, 3, channel="console", now=NOW)
+    sent, failed, other_failed = (a.id for a in repo.due_alerts(now=NOW + timedelta(minutes=1)))
+    repo.mark_sent(sent, now=NOW)
+    repo.mark_attempt_failed(failed, error="HTTP 500", retry_at=None)
+    repo.mark_attempt_failed(other_failed, error="HTTP 500", retry_at=None)
+
+    assert repo.retry_alerts([sent], now=NOW) == 0  # a sent alert is never sent again
+    assert repo.retry_alerts([failed], now=NOW) == 1  # by id: that one only
+    statuses = repo.alert_statuses([sent, failed, other_failed])
+    assert statuses == {sent: "sent", failed: "pending", other_failed: "failed"}
+    assert repo.retry_alerts(now=NOW) == 1  # all: every failed one, still not the sent one
+    assert repo.alert_statuses([sent])[sent] == "sent"
