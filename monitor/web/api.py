@@ -541,18 +541,7 @@ def health(request: Request) -> Health:
         failing=seen.failing,
         checks_last_24h=seen.outcomes,
         alerts=seen.alerts,
-        processes=[
-            Process(
-                id=p.id,
-                kind=p.kind,
-                host=p.host,
-                pid=p.pid,
-                started_at=p.started_at,
-                beat_at=p.beat_at,
-                checks=p.checks,
-            )
-            for p in seen.processes
-        ],
+        processes=[Process.model_validate(p, from_attributes=True) for p in seen.processes],
         paused_hosts=dict(seen.paused_hosts),
     )
 
