@@ -63,6 +63,12 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
     repo = Repository(engine)
     with SeedServer(site, names[0]) as server, webhook_receiver() as hook:
         cfg = daemon_config(tmp_path, db_url, server.url, hook.port, tick=0.1, jitter=0)
+        # A daemon killed mid-delivery holds its claim on the alert for 4 send timeouts
+        # (2 minutes by default): short sends here, so the claims of the killed daemons run
+        # out within the wait below and the last daemon sends what they held.
+        cfg.write_text(
+            cfg.read_text(encoding="utf-8") + '[alerts]\nsend_timeout = "2s"\n', encoding="utf-8"
+        )
         daemon = None
         try:
             for index, name in enumerate(names):
