@@ -696,18 +696,8 @@ def change_out(row: ChangeRow) -> ChangeOut:
 
 
 def alert_out(row: AlertRow) -> AlertOut:
-    return AlertOut(
-        id=row.id,
-        posting_id=row.posting_id,
-        channel=row.channel,
-        title=row.title,
-        status=row.status,  # type: ignore[arg-type]
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        sent_at=row.sent_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-    )
+    # The API's alert is the stored one without the claim, which is ours alone.
+    return AlertOut.model_validate(row, from_attributes=True)
 
 
 def _encode(before: int | None) -> str | None:
