@@ -30,7 +30,7 @@ import monitor
 from monitor.browser import BrowserRenderer
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, WatchConfig, parse_daily_time
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
 from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
 from monitor.imports import Entry, Refused, WatchEntry
@@ -63,6 +63,7 @@ from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
 from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
+from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
 from monitor.store.repository import (
@@ -178,6 +179,7 @@ class App:
                 filters=BoardFilters(**w.filters.model_dump()),
                 cron=w.cron,
                 render=w.render,
+                source_kind=w.source,
             )
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
@@ -212,9 +214,10 @@ class App:
         filters: BoardFilters | None = None,
         cron: str | None = None,
         render: str = "plain",
+        source_kind: str | None = None,
     ) -> WatchSpec:
         self._check_channels(channels)
-        source = self.sources.detect(url)
+        source = self._source_for(url, source_kind)
         is_board = source.is_board(url)
         if filters and filters != BoardFilters() and not is_board:
             raise ConfigError(
@@ -238,6 +241,22 @@ class App:
             render=render,
         )
 
+    def _source_for(self, url: str, kind: str | None) -> Source:
+        """The source a watch is read with: the one named, else the URL's."""
+        if not kind:
+            return self.sources.detect(url)
+        try:
+            source = self.sources.get(kind)
+        except SourceError as exc:
+            raise ConfigError(str(exc), source="source") from exc
+        try:
+            source.source_id(url)
+        except ParseError as exc:
+            raise ConfigError(
+                f"{shown_url(url)} is not a URL the {kind} source reads", source="source"
+            ) from exc
+        return source
+
     def add_watch(
         self,
         url: str,
@@ -247,6 +266,7 @@ class App:
         filters: BoardFilters | None = None,
         cron: str | None = None,
         render: str = "plain",
+        source_kind: str | None = None,
     ) -> WatchRecord:
         problem = url_problem(url, self.config.http.networks())
         if problem is not None:
@@ -254,7 +274,13 @@ class App:
         if render != "plain":
             self.browser.ensure_available()
         spec = self.watch_spec(
-            url, interval=interval, channels=channels, filters=filters, cron=cron, render=render
+            url,
+            interval=interval,
+            channels=channels,
+            filters=filters,
+            cron=cron,
+            render=render,
+            source_kind=source_kind,
         )
         return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
 
@@ -565,6 +591,7 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
         record.interval == watch.interval
         and record.cron == watch.cron
         and record.render == watch.render
+        and (watch.source is None or record.source_kind == watch.source)
         and record.channels == watch.channels
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
     )
@@ -603,6 +630,7 @@ def watches_digest(configured: Sequence[WatchConfig]) -> str:
             list(w.channels),
             w.filters.model_dump(),
             w.render,
+            w.source,
         ]
         for w in configured
     ]

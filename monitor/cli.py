@@ -399,8 +399,18 @@ def watch() -> None:
     "JavaScript; needs posting-monitor[browser]); auto only when a plain fetch finds an "
     "app shell and no posting.",
 )
+@click.option(
+    "--source",
+    "source_kind",
+    metavar="KIND",
+    help="Read it with this source (see 'features'); default: picked from the URL. For a "
+    "site nothing in its URL names, e.g. workday on a company's own domain ('test-source' "
+    "says which).",
+)
 @pass_state
-def watch_add(state: _State, url: str, options: _WatchOptions, render: str) -> None:
+def watch_add(
+    state: _State, url: str, options: _WatchOptions, render: str, source_kind: str | None
+) -> None:
     """Watch a posting or a whole board (the source is picked from the URL)."""
     app = state.app()
     try:
@@ -411,6 +421,7 @@ def watch_add(state: _State, url: str, options: _WatchOptions, render: str) -> N
             filters=options.filters,
             cron=options.cron,
             render=render,
+            source_kind=source_kind,
         )
     finally:
         asyncio.run(app.aclose())
@@ -999,8 +1010,11 @@ def features() -> None:
     help="Read this saved response instead of fetching (offline).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--source", "source_kind", metavar="KIND", help="Read it with this source.")
 @pass_state
-def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) -> None:
+def test_source(
+    state: _State, url: str, body_file: Path | None, as_json: bool, source_kind: str | None
+) -> None:
     """Show which source reads URL and what it extracts; stores nothing."""
     from monitor.preview import preview
     from monitor.sources.base import FetchedPage
@@ -1009,12 +1023,14 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
     if body_file is not None:
         from monitor.sources import SourceRegistry
 
-        fetch_url = SourceRegistry.default().detect(url).fetch_url(url)
+        registry = SourceRegistry.default()
+        chosen = registry.get(source_kind) if source_kind else registry.detect(url)
+        fetch_url = chosen.fetch_url(url)
         content_type = "text/html" if body_file.suffix in (".html", ".htm") else "application/json"
         page = FetchedPage(
             url=fetch_url, status=200, content_type=content_type, body=body_file.read_bytes()
         )
-    seen = asyncio.run(preview(state.config, url, page=page))
+    seen = asyncio.run(preview(state.config, url, page=page, kind=source_kind))
     if as_json:
         click.echo(json.dumps([_shown(p) for p in seen.postings], indent=2, ensure_ascii=False))
         return
@@ -1023,6 +1039,12 @@ def test_source(state: _State, url: str, body_file: Path | None, as_json: bool) 
         f"source: {seen.source_kind} ({seen.source_title})\n{kind}: {seen.source_id}\n"
         f"fetches: {seen.fetch_url}\n{len(seen.postings)} posting(s)"
     )
+    if seen.identified_by_page:
+        click.echo(
+            f"identified by its page, not its URL: watch it with "
+            f"'watch add --source {seen.source_kind} {shown_url(url)}' "
+            f'or source = "{seen.source_kind}" in the configuration'
+        )
     for posting in seen.postings:
         click.echo(f"\n{shown_url(posting.url)}")
         lines = posting_lines(posting) + provenance_lines(posting)

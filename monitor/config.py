@@ -515,6 +515,12 @@ class WatchConfig(_Strict):
         description="browser: load the page in headless Chromium (pages that build the posting "
         "with JavaScript); auto: only when a plain fetch finds no posting in an app shell.",
     )
+    source: str | None = Field(
+        default=None,
+        description="The source kind to read it with (see `posting-monitor features`); "
+        'default: picked from the URL. Needed where nothing in the URL says, e.g. "workday" '
+        "for a Workday site on a company's own domain.",
+    )
     channels: tuple[str, ...] = Field(
         default=(), description="Channel names or tags to alert; empty means every channel."
     )

@@ -135,6 +135,8 @@ class Fetcher:
             return await self.get(fetch_url, etag=etag, last_modified=last_modified)
         request: FetchRequest | None = first(url)
         assert request is not None
+        if not request.conditional:
+            etag = last_modified = None
         response = await self.request(request, etag=etag, last_modified=last_modified)
         if response.not_modified:
             return response

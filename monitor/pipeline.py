@@ -245,7 +245,7 @@ async def _fetch(
                 next_check_at=ctx.schedule.next_check(now, state.interval, state.cron),
             )
         return _failed(state, ctx, error=exc, http_status=exc.status, retry_after=exc.retry_after)
-    except FetchError as exc:
+    except (FetchError, ParseError) as exc:  # a paged source may find a page it cannot follow
         return _failed(state, ctx, error=exc)
     now = ctx.clock.now()
     next_check_at = ctx.schedule.next_check(now, state.interval, state.cron)

@@ -12,6 +12,7 @@ from monitor.model import Posting
 from monitor.normalize import normalize
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage, Source
+from monitor.sources.page import WebPageSource
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,6 +24,8 @@ class Preview:
     source_id: str
     fetch_url: str
     postings: tuple[Posting, ...]
+    identified_by_page: bool = False
+    """The URL has none of the source's shapes; its page said what it is."""
 
 
 async def preview(
@@ -32,13 +35,22 @@ async def preview(
     sources: SourceRegistry | None = None,
     page: FetchedPage | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    kind: str | None = None,
 ) -> Preview:
-    """Fetch (unless ``page`` is given) and read ``url`` as a check would.
+    """Fetch (unless ``page`` is given) and read ``url`` as a check would: with the
+    source ``kind`` names, else the one its URL shape picks, or, for a URL only the
+    generic page source takes, the one its page turns out to belong to.
 
     Raises the same errors a check would (FetchError, ParseError, ...)."""
     sources = sources or SourceRegistry.default()
-    source = sources.detect(url)
+    source = sources.get(kind) if kind else sources.detect(url)
+    fetched = page is None
     if page is None:
+        page = await fetch_once(config, source, url, transport=transport)
+    generic = source.kind == WebPageSource.kind and fetched
+    claimant = sources.claimant(url, page) if generic else None
+    if claimant is not None:  # the page says what it is: read it as a check of that kind will
+        source = claimant
         page = await fetch_once(config, source, url, transport=transport)
     read = await read_once(config.reading, sources, source, page, url)
     return Preview(
@@ -49,6 +61,7 @@ async def preview(
         source_id=source.source_id(url),
         fetch_url=source.fetch_url(url),
         postings=tuple(normalize(p) for p in read),
+        identified_by_page=claimant is not None,
     )
 
 

@@ -107,5 +107,15 @@ class SourceRegistry:
                 return source
         raise SourceError(f"no source handles {url!r}: only http and https URLs can be watched")
 
+    def claimant(self, url: str, page: FetchedPage) -> Source | None:
+        """A specific source that knows ``page`` as its own although ``url`` has none of
+        its shapes (a Workday site on the company's domain), or None. Sources say so
+        with an optional ``claims(url, page)``."""
+        for source in self._by_kind.values():
+            claims = getattr(source, "claims", None)
+            if source.kind != WebPageSource.kind and claims is not None and claims(url, page):
+                return source
+        return None
+
     def __iter__(self) -> Iterator[Source]:
         return iter(self._by_kind.values())

@@ -32,6 +32,9 @@ class FetchRequest:
     json: Mapping[str, Any] | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     """What the source carries from page to page (a board's total, say)."""
+    conditional: bool = True
+    """Whether a stored ETag / Last-Modified may make it a 304 (False where an unchanged
+    first page says nothing about the rest)."""
 
 
 class PagedSource(Protocol):

@@ -19,6 +19,7 @@ from monitor.model import Posting, Provenance, RemoteKind, RemotePolicy, Require
 from monitor.sources import jsonld
 from monitor.sources.base import FetchedPage
 from monitor.sources.common import remote_source
+from monitor.sources.workday import settings as workday_settings
 from monitor.urls import canonical_url
 
 T = TypeVar("T")
@@ -52,7 +53,22 @@ class WebPageSource:
             raise UnsupportedContent(url=page.url, content_type=page.content_type)
         tree = parse_html(page.text())
         found = jsonld.job_postings(tree)
+        if not found:
+            _refuse_known_app(page)
         return [_posting(page, tree, found[0] if found else {}, url)]
+
+
+def _refuse_known_app(page: FetchedPage) -> None:
+    """A career site whose page is only a shell for its API: its text is no posting
+    (the title would be "Careers"), and the error says how to watch it."""
+    workday = workday_settings(page.text())
+    if workday is not None:
+        tenant, site = workday
+        raise ParseError(
+            f"a Workday career site (tenant {tenant!r}, site {site!r}) on its own domain: "
+            'watch it with source = "workday" (watch add --source workday URL)',
+            url=page.url,
+        )
 
 
 def _posting(

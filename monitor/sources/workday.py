@@ -13,13 +13,20 @@ Read through the site's own JSON API (cxs):
 A posting's id is the requisition part of its path (after the last "_"), the same in
 a board's list and on its own page. "Posted N Days Ago" is never read: it changes
 every day and says nothing about the posting.
+
+Sites on a company's own domain (careers.example.com/[{lang}/]{site}[/job/...]) serve
+the same pages and the same API; their URL does not name the tenant, so a check first
+reads the page, takes ``tenant`` and ``siteId`` from its ``window.workday`` settings,
+then asks the API on that domain. Nothing in such a URL says Workday: the page does
+(``claims``), so ``test-source``, the dashboard and ``watch add`` identify it by
+fetching it once, and a configuration names it with ``source = "workday"``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,11 +46,24 @@ _SITES = (
     + _LANG
     + r"recruiting/(?P<tenant>[\w-]+)/(?P<site>[\w-]+)",
 )
-_PATTERNS = tuple(
-    re.compile(site + tail)
-    for site in _SITES
-    for tail in (r"/job/(?P<path>[^?#]+?)/?(?:[?#].*)?$", r"/?(?:[?#].*)?$")
+_TAILS = (r"/job/(?P<path>[^?#]+?)/?(?:[?#].*)?$", r"/?(?:[?#].*)?$")
+_PATTERNS = tuple(re.compile(site + tail) for site in _SITES for tail in _TAILS)
+# A site on the company's own domain: the same paths on another host.
+_FRONTED = tuple(
+    re.compile(r"^(?P<scheme>https?)://(?P<host>[^/?#@\s]+)/" + _LANG + r"(?P<site>[\w-]+)" + tail)
+    for tail in _TAILS
 )
+# The settings object every Workday career page carries: window.workday = {tenant:
+# "acme", siteId: "External", ...} (keys quoted or not).
+_SETTINGS = re.compile(r"window\.workday\s*=")
+_SETTINGS_SPAN = 6000
+
+
+def _setting(name: str) -> re.Pattern[str]:
+    return re.compile(r"""["']?\b""" + name + r"""["']?\s*:\s*["']([\w.-]+)["']""")
+
+
+_TENANT, _SITE_ID = _setting("tenant"), _setting("siteId")
 _REMOTE_TYPES = {
     "remote": RemoteKind.REMOTE,
     "fully remote": RemoteKind.REMOTE,
@@ -61,13 +81,23 @@ _DOTTED_PLACE = re.compile(r"^([A-Z]{2,3})\.([A-Z]{2})\.([\w -]+)$")
 @dataclass(frozen=True, slots=True)
 class _Site:
     tenant: str
+    """Empty for a site on the company's domain until its page is read."""
     pod: str
     site: str
     path: str | None
     domain: str = "myworkdayjobs"
+    host: str = ""
+    """The company's own host, for a fronted site."""
+    scheme: str = "https"
+
+    @property
+    def fronted(self) -> bool:
+        return self.domain == "fronted"
 
     @property
     def origin(self) -> str:
+        if self.fronted:
+            return f"{self.scheme}://{self.host}"
         if self.domain == "myworkdaysite":
             return f"https://{self.pod}.myworkdaysite.com"
         return f"https://{self.tenant}.{self.pod}.myworkdayjobs.com"
@@ -79,16 +109,19 @@ class _Site:
             return f"{self.origin}/recruiting/{self.tenant}/{self.site}"
         return f"{self.origin}/{self.site}"
 
-    @property
-    def api(self) -> str:
-        return f"{self.origin}/wday/cxs/{self.tenant}/{self.site}"
+    def api(self, context: Mapping[str, Any] | None = None) -> str:
+        """The cxs API root; a fronted site's tenant and site id come from its page."""
+        context = context or {}
+        tenant = context.get("tenant") or self.tenant
+        site = context.get("site") or self.site
+        return f"{self.origin}/wday/cxs/{tenant}/{site}"
 
     @property
     def board(self) -> str:
-        return f"{self.tenant}/{self.site}"
+        return f"{self.host}/{self.site}" if self.fronted else f"{self.tenant}/{self.site}"
 
 
-def _site(url: str) -> _Site | None:
+def _site(url: str, *, fronted: bool = False) -> _Site | None:
     for pattern in _PATTERNS:
         match = pattern.match(url.strip())
         if match:
@@ -96,7 +129,33 @@ def _site(url: str) -> _Site | None:
             return _Site(
                 found["tenant"], found["pod"], found["site"], found.get("path"), found["domain"]
             )
+    for pattern in _FRONTED if fronted else ():
+        match = pattern.match(url.strip())
+        if match:
+            found = match.groupdict()
+            return _Site(
+                "",
+                "",
+                found["site"],
+                found.get("path"),
+                "fronted",
+                host=found["host"].lower(),
+                scheme=found["scheme"],
+            )
     return None
+
+
+def settings(html: str) -> tuple[str, str] | None:
+    """(tenant, siteId) from a Workday career page's ``window.workday`` settings, or
+    None when the page has none (it is not a Workday site)."""
+    found = _SETTINGS.search(html)
+    if found is None:
+        return None
+    block = html[found.end() : found.end() + _SETTINGS_SPAN]
+    tenant, site = _TENANT.search(block), _SITE_ID.search(block)
+    if tenant is None or site is None:
+        return None
+    return tenant[1], site[1]
 
 
 def requisition(path: str) -> str:
@@ -115,34 +174,59 @@ class WorkdaySource(AtsSource):
         "{tenant}.wd{N}.myworkdayjobs.com/{lang}/{site}",
         "{tenant}.wd{N}.myworkdayjobs.com/[{lang}/]{site}/job/{location}/{title}_{requisition}",
         "wd{N}.myworkdaysite.com/[{lang}/]recruiting/{tenant}/{site}[/job/...]",
+        "{company domain}/[{lang}/]{site}[/job/...] (source = workday; its page names the tenant)",
     )
 
     def locate(self, url: str) -> Located | None:
-        found = _site(url)
-        if found is None:
-            return None
-        job = requisition(found.path) if found.path else None
-        return Located(board=found.board, job=job, host=found.pod)
+        """A URL on Workday's own hosts (what detection goes by)."""
+        return _location(_site(url))
 
-    def _where(self, url: str) -> _Site:
-        found = _site(url)
+    def _located(self, url: str) -> Located:
+        # Once a watch is known to be Workday, its URL may be on the company's domain.
+        found = _location(_site(url, fronted=True))
         if found is None:
             raise ParseError(f"not a {self.kind} URL", url=url)
         return found
 
+    def _where(self, url: str) -> _Site:
+        found = _site(url, fronted=True)
+        if found is None:
+            raise ParseError(f"not a {self.kind} URL", url=url)
+        return found
+
+    def claims(self, url: str, page: FetchedPage) -> bool:
+        """Whether a page no URL shape named is a Workday site on the company's domain:
+        its settings name the site its URL does."""
+        site = _site(url, fronted=True)
+        found = settings(page.text()) if page.content_type.startswith("text/html") else None
+        return site is not None and found is not None and found[1].lower() == site.site.lower()
+
     def fetch_url(self, url: str) -> str:
         site = self._where(url)
-        return f"{site.api}/job/{site.path}" if site.path else f"{site.api}/jobs"
+        if site.fronted:
+            return url.strip()
+        return f"{site.api()}/job/{site.path}" if site.path else f"{site.api()}/jobs"
 
     def first_request(self, url: str) -> FetchRequest:
         site = self._where(url)
-        if site.path:
-            return FetchRequest(url=self.fetch_url(url))
-        return _page_request(site, offset=0, total=None)
+        if site.fronted:
+            # The page names the tenant; it changes little while its jobs do, so it is
+            # read in full every time (never a 304 that would hide the board).
+            return FetchRequest(url=url.strip(), context={"settings": True}, conditional=False)
+        return _first_api_request(site, {})
 
     def next_request(
         self, url: str, request: FetchRequest, page: FetchedPage
     ) -> FetchRequest | None:
+        if request.context.get("settings"):
+            found = settings(page.text())
+            if found is None:
+                raise ParseError(
+                    "not a Workday career site: the page has no window.workday settings "
+                    "naming its tenant and site",
+                    url=page.url,
+                )
+            return _first_api_request(self._where(url), {"tenant": found[0], "site": found[1]})
         if request.method != "POST":
             return None
         data = self.json(page)
@@ -155,9 +239,11 @@ class WorkdaySource(AtsSource):
         offset = int(request.context.get("offset", 0)) + len(listed)
         if offset >= total:
             return None
-        return _page_request(self._where(url), offset=offset, total=total)
+        return _page_request(self._where(url), offset=offset, total=total, found=request.context)
 
     def merge(self, url: str, pages: Sequence[FetchedPage]) -> FetchedPage:
+        if self._where(url).fronted and len(pages) > 1:
+            pages = pages[1:]  # the settings page: read for the tenant, not a posting
         if len(pages) == 1:
             return pages[0]
         listed: list[Any] = []
@@ -189,12 +275,28 @@ class WorkdaySource(AtsSource):
         ]
 
 
-def _page_request(site: _Site, *, offset: int, total: int | None) -> FetchRequest:
+def _location(site: _Site | None) -> Located | None:
+    if site is None:
+        return None
+    job = requisition(site.path) if site.path else None
+    return Located(board=site.board, job=job, host=site.host or site.pod)
+
+
+def _first_api_request(site: _Site, found: Mapping[str, Any]) -> FetchRequest:
+    if site.path:
+        return FetchRequest(url=f"{site.api(found)}/job/{site.path}", context=found)
+    return _page_request(site, offset=0, total=None, found=found)
+
+
+def _page_request(
+    site: _Site, *, offset: int, total: int | None, found: Mapping[str, Any]
+) -> FetchRequest:
+    named = {key: found[key] for key in ("tenant", "site") if found.get(key)}
     return FetchRequest(
-        url=f"{site.api}/jobs",
+        url=f"{site.api(named)}/jobs",
         method="POST",
         json={"appliedFacets": {}, "limit": PAGE_SIZE, "offset": offset, "searchText": ""},
-        context={"offset": offset, **({"total": total} if total is not None else {})},
+        context={"offset": offset, **({"total": total} if total is not None else {}), **named},
     )
 
 

@@ -471,10 +471,38 @@ class Repository:
             postings.c.source_kind == spec.source_kind, postings.c.source_id == spec.source_id
         )
         existing = conn.execute(select(postings.c.id).where(key)).first()
-        if existing is None:
-            conn.execute(insert(postings).values(**_new_posting(watch_id, spec, now, first)))
-        else:
+        if existing is not None:
             conn.execute(update(postings).where(key).values(watch_id=watch_id))
+            return
+        former = self._former_reading(conn, watch_id, spec)
+        if former is not None:
+            # The watch is now read another way (its source named since, say): the same
+            # posting under a new key, its history kept, not a second one checked beside it.
+            role = "board" if spec.is_board else "single"
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == former)
+                .values(source_kind=spec.source_kind, source_id=spec.source_id, role=role)
+            )
+            return
+        conn.execute(insert(postings).values(**_new_posting(watch_id, spec, now, first)))
+
+    @staticmethod
+    def _former_reading(conn: Connection, watch_id: int, spec: WatchSpec) -> int | None:
+        """The watch's one posting under another key, when it can take the new one: the
+        same role, or never read (a board read as a page before has nothing to keep)."""
+        rows = conn.execute(
+            select(postings.c.id, postings.c.role).where(
+                postings.c.watch_id == watch_id, postings.c.role != "member"
+            )
+        ).all()
+        if len(rows) != 1:
+            return None
+        role = "board" if spec.is_board else "single"
+        if rows[0].role == role:
+            return int(rows[0].id)
+        read = conn.execute(select(snapshots.c.id).where(snapshots.c.posting_id == rows[0].id))
+        return None if read.first() is not None else int(rows[0].id)
 
     def list_watches(self, *, include_removed: bool = False) -> list[WatchRecord]:
         query = select(watches).order_by(watches.c.id)

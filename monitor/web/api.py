@@ -111,7 +111,7 @@ class Source(_Out):
 class Watch(_Out):
     id: int
     url: str
-    kind: str = Field(description="The source that reads it (greenhouse, jsonld, ...).")
+    kind: str = Field(description="The source that reads it (greenhouse, workday, html, ...).")
     board: bool
     posting_id: int = Field(description="The watched posting, or the board's own row.")
     title: str
@@ -155,6 +155,11 @@ class NewWatch(BaseModel):
     filters: Filters | None = Field(default=None, description="Boards only.")
     render: Literal["plain", "browser", "auto"] = Field(
         default="plain", description="Web pages: render in headless Chromium (see README)."
+    )
+    source: str | None = Field(
+        default=None,
+        description="Source kind to read it with (`posting-monitor features` lists them); "
+        "default: picked from the URL.",
     )
 
 
@@ -309,6 +314,7 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         channels=body.channels,
         filters=body.filters.model_dump() if body.filters else None,
         render=body.render,
+        source=body.source,
     )
     return watch_out(dashboard.views.watch(record))
 
@@ -347,6 +353,7 @@ def add_watch(
     channels: list[str],
     filters: dict[str, Any] | None,
     render: str = "plain",
+    source: str | None = None,
 ) -> int:
     try:
         every = check_interval(parse_duration(interval))
@@ -356,7 +363,12 @@ def add_watch(
     if filters and any(filters.values()):
         board_filters = BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
     record = dashboard.app.add_watch(
-        url.strip(), interval=every, channels=channels, filters=board_filters, render=render
+        url.strip(),
+        interval=every,
+        channels=channels,
+        filters=board_filters,
+        render=render,
+        source_kind=source,
     )
     return record.id
 

@@ -47,7 +47,7 @@ class Dashboard:
     signer: Signer
     instance: str
     templates: Environment
-    preview: Callable[[str], Awaitable[Preview]]
+    preview: Callable[[str, str | None], Awaitable[Preview]]
     page_size: int
     public_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -71,8 +71,10 @@ def create_web_app(
         )
     )
 
-    async def run_preview(url: str) -> Preview:
-        return await preview(app.config, url, sources=app.sources, transport=preview_transport)
+    async def run_preview(url: str, kind: str | None = None) -> Preview:
+        return await preview(
+            app.config, url, sources=app.sources, transport=preview_transport, kind=kind
+        )
 
     dashboard = Dashboard(
         app=app,

@@ -207,6 +207,7 @@ async def new_watch(request: Request) -> Response:
             "exclude_title",
             "location",
             "department",
+            "source",
         )
     }
     filters = {
@@ -221,10 +222,11 @@ async def new_watch(request: Request) -> Response:
                 interval=values["interval"] or "1h",
                 channels=[values["channel"]] if values["channel"] else [],
                 filters=filters,
+                source=values["source"] or None,
             )
             watch = dashboard.views.watch(watch_id)
             return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
-        seen = await dashboard.preview(values["url"])
+        seen = await dashboard.preview(values["url"], values["source"] or None)
     except MonitorError as exc:
         status, _title = status_of(exc)
         return _new_watch_form(request, values, error=str(exc), status=min(status, 422))

@@ -687,3 +687,16 @@ def test_check_shows_no_progress_when_stderr_is_not_a_terminal(
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert len(result.stdout.strip().splitlines()) == 1
+
+
+def test_watch_add_reads_a_url_with_the_source_named(config_file: Path) -> None:
+    fronted = "https://careers.northwind.example/en-US/External_Careers"
+    added = invoke(config_file, "watch", "add", fronted, "--source", "workday")
+    assert added.exit_code == 0, added.output
+    assert "(workday board," in added.output
+    wrong = invoke(config_file, "watch", "add", "https://x.test/jobs/1", "--source", "lever")
+    assert wrong.exit_code == 2
+    assert "is not a URL the lever source reads" in wrong.output
+    unknown = invoke(config_file, "watch", "add", "https://x.test/jobs/1", "--source", "nope")
+    assert unknown.exit_code == 2
+    assert "unknown source kind 'nope'" in unknown.output

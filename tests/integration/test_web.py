@@ -402,6 +402,33 @@ async def test_preview_shows_what_would_be_read_and_stores_nothing(site: Site) -
     assert 'class="error"' in broken.text
 
 
+async def test_a_site_known_by_its_page_is_saved_with_the_source_the_preview_found(
+    site: Site,
+) -> None:
+    root = Path(__file__).resolve().parents[2] / "seeds" / "workday"
+    job = "https://careers.northwind.example/External_Careers/job/USA-TX-Austin/Robotics_R-0042"
+    site.pages.publish(job, (root / "fronted-site.html").read_text())
+    site.pages.publish(
+        "https://careers.northwind.example/wday/cxs/northwind/External_Careers"
+        "/job/USA-TX-Austin/Robotics_R-0042",
+        (root / "job.json").read_text(),
+        "application/json",
+    )
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": job, "action": "preview", CSRF_FIELD: csrf}
+    )
+    assert "Source <strong>workday</strong>" in shown.text
+    assert '<input type="hidden" name="source" value="workday">' in shown.text
+    saved = await site.client.post(
+        "/watches/new",
+        data={"url": job, "source": "workday", "action": "save", CSRF_FIELD: csrf},
+    )
+    assert saved.status_code == 303
+    watches = (await site.client.get("/api/v1/watches")).json()["items"]
+    assert [w["kind"] for w in watches if w["url"] == job] == ["workday"]
+
+
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 def test_listening_beyond_loopback_needs_credentials(anyio_backend: str) -> None:
     with pytest.raises(ConfigError, match=r"web\.token"):

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,17 +23,36 @@ BOARD = "https://northwind.wd5.myworkdayjobs.com/en-US/External_Careers"
 API = "https://northwind.wd5.myworkdayjobs.com/wday/cxs/northwind/External_Careers/jobs"
 
 
+# The same site on the company's own domain: its page names the tenant.
+FRONTED = "https://careers.northwind.example/en-US/External_Careers"
+FRONTED_API = "https://careers.northwind.example/wday/cxs/northwind/External_Careers/jobs"
+SETTINGS_PAGE = (
+    Path(__file__).resolve().parents[2] / "seeds/workday/fronted-site.html"
+).read_bytes()
+
+
 @dataclass
 class WorkdayServer:
-    """Answers the board's search POSTs from ``jobs`` as Workday does."""
+    """Answers the board's search POSTs from ``jobs`` as Workday does (and, for a site
+    on the company's domain, its page)."""
 
     jobs: list[tuple[str, str]] = field(default_factory=list)
     posted: str = "Posted Today"
     offsets: list[int] = field(default_factory=list)
     fail_offset: int | None = None
+    api: str = API
+    page: str | None = None
+    page_body: bytes = SETTINGS_PAGE
+    page_requests: list[httpx.Headers] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "POST" or str(request.url) != API:
+        if request.method == "GET" and str(request.url) == self.page:
+            self.page_requests.append(request.headers)
+            if request.headers.get("if-none-match") == '"settings-1"':
+                return httpx.Response(304)
+            headers = {"content-type": "text/html; charset=utf-8", "etag": '"settings-1"'}
+            return httpx.Response(200, headers=headers, content=self.page_body)
+        if request.method != "POST" or str(request.url) != self.api:
             return httpx.Response(404)
         asked = json.loads(request.content)
         offset, limit = asked["offset"], asked["limit"]
@@ -55,29 +75,37 @@ class WorkdayServer:
 
 
 class Rig:
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, board: str = BOARD, **watch: str) -> None:
         self.server = WorkdayServer(jobs=[(f"R-{n:04d}", f"Engineer {n}") for n in range(45)])
+        if board != BOARD:
+            self.server.api, self.server.page = FRONTED_API, board
+        self.board, self.db_url = board, db_url
         self.clock = FrozenClock()
         self.notifier = RecordingNotifier()
+        self.app = self.open(**watch)
+
+    def open(self, **watch: str) -> App:
         config = MonitorConfig.model_validate(
             {
-                "database": {"url": db_url},
-                "watches": [{"url": BOARD, "interval": "1h"}],
+                "database": {"url": self.db_url},
+                "watches": [{"url": self.board, "interval": "1h", **watch}],
                 "http": UNPACED,
             }
         )
         transport = httpx.MockTransport(self.server.handle)
-        self.app = App(config, transport=transport, notifier=self.notifier, clock=self.clock)
-        self.app.prepare()
+        app = App(config, transport=transport, notifier=self.notifier, clock=self.clock)
+        app.prepare()
+        return app
 
     def check(self) -> CheckOutcome:
         self.clock.advance(timedelta(hours=1))
         self.server.offsets.clear()
+        self.server.page_requests.clear()
         (outcome,) = asyncio.run(self.app.check_all()).outcomes
         return outcome
 
     def members(self) -> dict[str, PostingStatus]:
-        board = self.app.repo.get_posting(BOARD)
+        board = self.app.repo.get_posting(self.board)
         return {m.title: m.status for m in self.app.repo.members_of(board.id)}
 
     def titles(self) -> list[str]:
@@ -146,3 +174,73 @@ def test_renamed_closed_reopened_and_reposted_on_a_paged_board(rig: Rig) -> None
         f"{rig.clock.now():%Y-%m-%d}, open 0 days before it closed; pay then not stated, "
         "now not stated",
     ]
+
+
+@pytest.fixture
+def fronted(db_url: str) -> Iterator[Rig]:
+    made = Rig(db_url, FRONTED, source="workday")
+    yield made
+    asyncio.run(made.app.aclose())
+
+
+def test_a_site_on_the_company_domain_is_read_through_the_api_there(fronted: Rig) -> None:
+    assert fronted.check() is CheckOutcome.BASELINE
+    assert len(fronted.server.page_requests) == 1  # the page, for the tenant
+    assert fronted.server.offsets == [0, 20, 40]  # then every page of the board
+    assert len(fronted.members()) == 45
+    fronted.server.jobs.append(("R-9999", "Robotics Lead"))
+    assert fronted.check() is CheckOutcome.CHANGED
+    # The page never changes while its jobs do: never asked for conditionally.
+    (asked,) = fronted.server.page_requests
+    assert "if-none-match" not in asked
+    assert fronted.server.offsets == [0, 20, 40]
+    assert fronted.titles() == ["Robotics Lead: new posting: Robotics Lead (USA-TX-Austin)"]
+    board = fronted.app.repo.get_posting(FRONTED)
+    member = next(m for m in fronted.app.repo.members_of(board.id) if m.title == "Robotics Lead")
+    assert member.url == f"{FRONTED.replace('/en-US', '')}/job/USA-TX-Austin/Robotics-Lead_R-9999"
+
+
+def test_a_site_that_stops_naming_its_tenant_fails_and_closes_nothing(fronted: Rig) -> None:
+    fronted.check()
+    fronted.server.page_body = b"<html><title>Careers</title></html>"
+    assert fronted.check() is CheckOutcome.ERROR
+    assert fronted.server.offsets == []
+    error = fronted.app.repo.get_posting(FRONTED).last_error or ""
+    assert "no window.workday settings" in error
+    assert set(fronted.members().values()) == {PostingStatus.OPEN}
+
+
+def test_read_as_a_page_it_says_how_and_once_named_the_same_watch_reads_it(
+    db_url: str,
+) -> None:
+    rig = Rig(db_url, FRONTED)  # no source named: a page, as its URL says
+    try:
+        assert rig.check() is CheckOutcome.ERROR
+        error = rig.app.repo.get_posting(FRONTED).last_error or ""
+        assert 'source = "workday"' in error
+        asyncio.run(rig.app.aclose())
+        rig.app = rig.open(source="workday")  # the configuration names it
+        (watch,) = rig.app.repo.list_watches()
+        assert watch.source_kind == "workday"
+        assert rig.check() is CheckOutcome.BASELINE
+        # The watch's one posting, now a board of 45; not a page still checked beside it.
+        board = rig.app.repo.get_posting(FRONTED)
+        assert (board.source_kind, board.role) == ("workday", "board")
+        assert len(rig.members()) == 45
+        checked = asyncio.run(rig.app.check_all()).outcomes  # every watch's postings
+        assert sum(checked.values()) == 1
+    finally:
+        asyncio.run(rig.app.aclose())
+
+
+def test_a_preview_knows_the_site_by_its_page(db_url: str) -> None:
+    from monitor.preview import preview
+
+    server = WorkdayServer(jobs=[("R-0001", "Engineer 1")], api=FRONTED_API, page=FRONTED)
+    config = MonitorConfig.model_validate({"database": {"url": db_url}, "http": UNPACED})
+    seen = asyncio.run(preview(config, FRONTED, transport=httpx.MockTransport(server.handle)))
+    assert (seen.source_kind, seen.is_board, seen.identified_by_page) == ("workday", True, True)
+    assert [p.title for p in seen.postings] == ["Engineer 1"]
+    server.page_body = b"<html><title>Careers</title><h1>Engineer</h1></html>"
+    seen = asyncio.run(preview(config, FRONTED, transport=httpx.MockTransport(server.handle)))
+    assert (seen.source_kind, seen.identified_by_page) == ("html", False)

@@ -21,7 +21,8 @@ REGISTRY = SourceRegistry.default()
 
 @pytest.mark.parametrize("case", load_cases("urls.yaml"))
 def test_url_detection(case: dict[str, Any]) -> None:
-    source = REGISTRY.detect(case["url"])
+    named = case.get("source")  # a source named by the watch, not found from the URL
+    source = REGISTRY.get(named) if named else REGISTRY.detect(case["url"])
     assert source.kind == case["kind"]
     assert source.is_board(case["url"]) is case["board"]
     assert source.source_id(case["url"]) == case["source_id"]
@@ -278,3 +279,71 @@ def test_workday_postings_link_back_to_the_site_they_were_read_from() -> None:
         "https://northwind.wd5.myworkdayjobs.com/External_Careers/job/"
     )
     assert on_site[0].source_id == on_jobs[0].source_id  # the same posting either way
+
+
+FRONTED = "https://careers.northwind.example/en-US/External_Careers"
+SETTINGS_PAGE = (
+    Path(__file__).resolve().parents[2] / "seeds/workday/fronted-site.html"
+).read_text()
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (SETTINGS_PAGE, ("northwind", "External_Careers")),
+        ('<script>window.workday={"tenant":"acme","siteId":"Jobs"}</script>', ("acme", "Jobs")),
+        ("<script>window.workday = {siteId: 'Ext', tenant: 'a-b.c'};</script>", ("a-b.c", "Ext")),
+        ('<script>window.workday = {tenant: "acme"};</script>', None),  # no site named
+        ('<script>var tenant = "acme", siteId = "Jobs";</script>', None),  # not the settings
+        ("<p>tenant: 'acme', siteId: 'Jobs'</p>", None),
+    ],
+)
+def test_workday_settings_name_the_tenant_and_site(
+    html: str, expected: tuple[str, str] | None
+) -> None:
+    from monitor.sources.workday import settings
+
+    assert settings(html) == expected
+
+
+def test_a_workday_site_on_its_own_domain_is_known_by_its_page() -> None:
+    page = _page(FRONTED, SETTINGS_PAGE, "text/html")
+    claimant = REGISTRY.claimant(FRONTED, page)
+    assert claimant is not None
+    assert claimant.kind == "workday"
+    # Another site's settings, a page without them, or a URL of another shape: not claimed.
+    assert REGISTRY.claimant("https://careers.northwind.example/en-US/Other", page) is None
+    plain = _page(FRONTED, "<html><title>Careers</title></html>", "text/html")
+    assert REGISTRY.claimant(FRONTED, plain) is None
+    as_json = _page(FRONTED, SETTINGS_PAGE, "application/json")
+    assert REGISTRY.claimant(FRONTED, as_json) is None
+
+
+def test_a_workday_page_read_as_a_page_says_how_to_watch_it() -> None:
+    page = _page(FRONTED, SETTINGS_PAGE, "text/html")
+    with pytest.raises(Exception, match='source = "workday"') as raised:
+        REGISTRY.get("html").parse(page, url=FRONTED)
+    assert "tenant 'northwind', site 'External_Careers'" in str(raised.value)
+
+
+def test_a_fronted_workday_site_reads_its_page_then_the_api_on_its_domain() -> None:
+    from monitor.sources.workday import WorkdaySource
+
+    source = WorkdaySource()
+    first = source.first_request(FRONTED)
+    assert (first.url, first.method, first.conditional) == (FRONTED, "GET", False)
+    api = source.next_request(FRONTED, first, _page(FRONTED, SETTINGS_PAGE, "text/html"))
+    assert api is not None
+    assert api.method == "POST"
+    assert api.url == "https://careers.northwind.example/wday/cxs/northwind/External_Careers/jobs"
+    job_url = f"{FRONTED}/job/Austin-TX/Robotics-Engineer_R-0042"
+    job = source.next_request(
+        job_url, source.first_request(job_url), _page(job_url, SETTINGS_PAGE, "text/html")
+    )
+    assert job is not None
+    assert job.url == (
+        "https://careers.northwind.example/wday/cxs/northwind/External_Careers"
+        "/job/Austin-TX/Robotics-Engineer_R-0042"
+    )
+    with pytest.raises(Exception, match=r"no window\.workday settings"):
+        source.next_request(FRONTED, first, _page(FRONTED, "<html></html>", "text/html"))
