@@ -6,7 +6,9 @@ then the page's text) but recognised by their URL, with each one's quirks:
 - SAP SuccessFactors (career{N}.successfactors.com/career?…career_job_req_id={id}, and
   Career Site Builder pages on *.jobs2web.com): the requisition id names the posting;
   the page title ("Engineer Job Details | Acme") is trimmed to the job's title.
-- JazzHR ({company}.applytojob.com/apply/{id}/{slug}).
+- JazzHR ({company}.applytojob.com/apply/{id}/{slug}); a JazzHR board
+  ({company}.applytojob.com/apply) is its careers page, a list of links to job pages:
+  each job's title, and its place and department where the list shows them.
 - Breezy HR ({company}.breezy.hr/p/{id}-{slug}); a Breezy board ({company}.breezy.hr)
   is read from its JSON list (``/json``): name, location (with ``is_remote``),
   department, type and, where the employer shows it, salary.
@@ -20,7 +22,10 @@ import json
 import re
 from dataclasses import replace
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborNode as Node
 
 from monitor.errors import ParseError, UnsupportedContent
 from monitor.extract.text import collapse, parse_html
@@ -121,17 +126,104 @@ def _trimmed(title: str) -> str:
     return _DETAILS_SUFFIX.sub("", title).strip() or title
 
 
+_JAZZ_JOB = re.compile(
+    r"^https?://(?P<site>[\w-]+)\.applytojob\.com/apply/(?!jobs\b)(?P<job>\w+)(?:/[^?#]*)?(?:[?#].*)?$"
+)
+_JAZZ_BOARD = re.compile(
+    r"^https?://(?P<site>[\w-]+)\.applytojob\.com(?:/apply(?:/jobs)?)?/?(?:[?#].*)?$"
+)
+# Links that name no posting however they are worded.
+_JAZZ_ACTIONS = frozenset({"apply", "apply now", "view", "view job", "details", "learn more"})
+
+
 class JazzHRSource(HostedPageSource):
-    """A JazzHR job page."""
+    """A JazzHR job page, or a JazzHR board through its careers page."""
 
     kind: ClassVar[str] = "jazzhr"
-    title: ClassVar[str] = "JazzHR job page"
-    url_shapes: ClassVar[tuple[str, ...]] = ("{company}.applytojob.com/apply/{id}/{slug}",)
-    patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
-        re.compile(
-            r"^https?://(?P<site>[\w-]+)\.applytojob\.com/apply/(?P<job>\w+)(?:/[^?#]*)?(?:[?#].*)?$"
-        ),
+    title: ClassVar[str] = "JazzHR (board careers page or job page)"
+    url_shapes: ClassVar[tuple[str, ...]] = (
+        "{company}.applytojob.com/apply",
+        "{company}.applytojob.com/apply/{id}/{slug}",
     )
+    patterns: ClassVar[tuple[re.Pattern[str], ...]] = (_JAZZ_JOB,)
+
+    def matches(self, url: str) -> bool:
+        return super().matches(url) or _JAZZ_BOARD.match(url.strip()) is not None
+
+    def is_board(self, url: str) -> bool:
+        return _JAZZ_BOARD.match(url.strip()) is not None
+
+    def source_id(self, url: str) -> str:
+        board = _JAZZ_BOARD.match(url.strip())
+        return f"board:{board['site']}" if board else super().source_id(url)
+
+    def fetch_url(self, url: str) -> str:
+        board = _JAZZ_BOARD.match(url.strip())
+        return f"https://{board['site']}.applytojob.com/apply" if board else url
+
+    def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
+        board = _JAZZ_BOARD.match(url.strip())
+        if board is None:
+            return super().parse(page, url=url)
+        if not page.content_type.startswith(self.accepts):
+            raise UnsupportedContent(url=page.url, content_type=page.content_type)
+        return _jazz_board(page, board["site"])
+
+
+def _jazz_board(page: FetchedPage, site: str) -> list[Posting]:
+    """Every job the careers page links to on this site, once, in page order."""
+    tree = parse_html(page.text())
+    company = _meta_content(tree, "og:site_name")
+    found: dict[str, Posting] = {}
+    for link in tree.css("a[href]"):
+        href = urljoin(page.url, link.attributes.get("href") or "")
+        job = _JAZZ_JOB.match(href)
+        title = collapse(link.text(separator=" "))
+        if job is None or job["site"] != site or title.casefold() in _JAZZ_ACTIONS:
+            continue
+        if not title or job["job"] in found:
+            continue
+        item = _list_item(link)
+        found[job["job"]] = build_posting(
+            kind=JazzHRSource.kind,
+            source_id=f"{site}:{job['job']}",
+            url=href.split("?", 1)[0],
+            title=title,
+            company=company,
+            locations=_labelled(item, "map-marker"),
+            department=next(iter(_labelled(item, "sitemap")), ""),
+        )
+    return list(found.values())
+
+
+def _list_item(link: Node) -> Node | None:
+    """The job's entry in the list (what holds its place and department)."""
+    node = link.parent
+    for _ in range(4):
+        if (
+            node is None
+            or node.tag == "li"
+            or "list-group-item" in (node.attributes.get("class") or "").split()
+        ):
+            return node
+        node = node.parent
+    return None
+
+
+def _labelled(item: Node | None, icon: str) -> list[str]:
+    """Texts the list marks with an icon (``fa-map-marker`` for places)."""
+    if item is None:
+        return []
+    texts = (
+        collapse(i.parent.text(separator=" ") if i.parent else "")
+        for i in item.css(f"i[class*='{icon}']")
+    )
+    return [t for t in texts if t]
+
+
+def _meta_content(tree: LexborHTMLParser, name: str) -> str:
+    node = tree.css_first(f'meta[property="{name}"]')
+    return collapse(node.attributes.get("content") or "") if node is not None else ""
 
 
 class BreezySource(HostedPageSource):

@@ -69,11 +69,22 @@ def _breezy(jobs: Jobs) -> tuple[str, str]:
     return json.dumps(result), "application/json"
 
 
+def _jazzhr(jobs: Jobs) -> tuple[str, str]:
+    items = "".join(
+        f'<li class="list-group-item"><h4><a href="/apply/J{job_id}/x">{title}</a></h4>'
+        f'<ul><li><i class="fa fa-map-marker"></i>Reno, NV</li></ul>'
+        f'<a href="/apply/J{job_id}/x">Apply</a></li>'
+        for job_id, title in jobs
+    )
+    return f'<html><body><ul class="list-group">{items}</ul></body></html>', "text/html"
+
+
 BOARDS: dict[str, tuple[str, Callable[[Jobs], tuple[str, str]]]] = {
     "personio": ("https://northwind.jobs.personio.de/", _personio),
     "teamtailor": ("https://northwind.teamtailor.com/jobs", _teamtailor),
     "bamboohr": ("https://northwind.bamboohr.com/careers", _bamboohr),
     "breezy": ("https://northwind.breezy.hr/", _breezy),
+    "jazzhr": ("https://northwind.applytojob.com/apply", _jazzhr),
 }
 
 
