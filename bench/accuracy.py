@@ -162,7 +162,9 @@ def _same_pay(wanted: dict[str, Any], s: Salary) -> bool:
     low, high = dec(wanted["min"]), dec(wanted["max"])
     if (s.min, s.max) != (low, high) and not (high == low and s.min is None and s.max == low):
         return False
-    return s.currency == wanted["currency"] and (s.period and s.period.value) == wanted["period"]
+    return bool(
+        s.currency == wanted["currency"] and (s.period and s.period.value) == wanted["period"]
+    )
 
 
 def _fmt(salaries: tuple[Salary, ...]) -> str:

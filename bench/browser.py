@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from monitor.browser import BrowserRenderer
 from monitor.config import BrowserConfig, HttpConfig
@@ -50,7 +51,7 @@ class _Pages(BaseHTTPRequestHandler):
 async def measure(url: str, checks: int, executable: str) -> dict[str, list[float]]:
     http = HttpConfig(allowed_networks=("127.0.0.1/32",), per_host_rate=0)
     renderer = BrowserRenderer(
-        BrowserConfig(executable=executable),
+        BrowserConfig(executable=Path(executable)),
         AddressGuard(http.allowed_networks),
         user_agent=http.user_agent,
     )

@@ -241,12 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    result = {"startup": startup(args.repeats), "runs": [measure(n, args) for n in args.postings]}
+    runs = [measure(n, args) for n in args.postings]
+    result = {"startup": startup(args.repeats), "runs": runs}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print_report(result)
-    failed = [shot for run in result["runs"] for shot in run["oneshot"] if shot["exit_code"] != 0]
+    failed = [shot for run in runs for shot in run["oneshot"] if shot["exit_code"] != 0]
     return 1 if failed else 0
 
 

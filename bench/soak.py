@@ -2,9 +2,12 @@
 
 Starts the real daemon (``posting-monitor run``, in its own process) on N generated
 postings served by a local HTTP server (as ``bench.daemon``), checking each every
-``--interval`` seconds, while 1% of the pages change every minute. Samples the
+``--interval`` seconds, while 1% of the pages are edited every minute. Samples the
 daemon's RSS every 15 s and reports the growth from the end of the warm-up (the
-first fifth of the run) to the end; the goal is under 10%.
+first fifth of the run) to the end; the goal is under 10%. Every edit is kept and
+the changes the daemon stored are scored against them (``bench.scoring``: detected
+with the right new value, wrong value, missed, false, extra); edits stop early
+enough before the end for every one to be checked.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from pathlib import Path
 
 from bench.daemon import Site, http_server, reload_server
+from bench.scoring import Detected, Edit, score
 
 
 def rss_mb(pid: int) -> float:
@@ -60,6 +64,7 @@ url = "console://"
 def soak(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="pm-soak-"))
     samples: list[tuple[float, float]] = []
+    edits: list[Edit] = []
     try:
         site = Site(workdir / "www", args.postings, board_jobs=0)
         with http_server(site.root, args.server) as (port, server_name, process):
@@ -71,6 +76,8 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
             )  # fmt: skip
             started = time.monotonic()
             next_change = started + 60
+            # The last edit must still be seen: a few check intervals and a sample.
+            last_edit = args.minutes * 60 - (3 * args.interval + 15)
             try:
                 while time.monotonic() - started < args.minutes * 60:
                     time.sleep(15)
@@ -79,14 +86,14 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
                         raise SystemExit(f"the daemon exited: {daemon.returncode}")
                     samples.append((round(elapsed), round(rss_mb(daemon.pid), 1)))
                     print(f"{samples[-1][0]:>6}s  RSS {samples[-1][1]} MB", flush=True)
-                    if time.monotonic() >= next_change:
-                        site.mutate(0.01)
+                    if time.monotonic() >= next_change and elapsed < last_edit:
+                        edits.extend(site.mutate(0.01))
                         reload_server(server_name, process)
                         next_change += 60
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(timeout=60)
-            checks, changes = _counts(workdir / "data" / "monitor.db")
+            checks, found = _stored(workdir / "data" / "monitor.db", site, port)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     warm = [rss for t, rss in samples if t >= args.minutes * 60 / 5]
@@ -101,15 +108,20 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
         "growth_percent": round(growth, 1),
         "daemon_exit_code": daemon.returncode,
         "checks": checks,
-        "changes_detected": changes,
+        "detection": score(edits, found).summary(),
     }
 
 
-def _counts(database: Path) -> tuple[int, int]:
+def _stored(database: Path, site: Site, port: int) -> tuple[int, list[Detected]]:
+    """Checks made, and every change stored, named by the edited posting's key."""
+    keys = {site.page_url(job, port): f"page:{job.index}" for job in site.pages}
     with sqlite3.connect(database) as conn:
         checks = conn.execute("SELECT coalesce(sum(checks), 0) FROM daemons").fetchone()[0]
-        changes = conn.execute("SELECT count(DISTINCT snapshot_id) FROM changes").fetchone()[0]
-    return int(checks), int(changes)
+        rows = conn.execute(
+            "SELECT p.url, c.field, c.new FROM changes c JOIN postings p ON p.id = c.posting_id"
+            " ORDER BY c.id"
+        ).fetchall()
+    return int(checks), [Detected(keys.get(url, url), field, new) for url, field, new in rows]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = soak(args)
     print(json.dumps(result, indent=2))
-    return 0 if result["growth_percent"] < 10 and result["daemon_exit_code"] == 0 else 1  # type: ignore[operator]
+    detection = result["detection"]
+    assert isinstance(detection, dict)
+    perfect = detection["edits_detected"] == detection["edits_made"] and not (
+        detection["false_changes"] or detection["extra_changes"]
+    )
+    healthy = result["growth_percent"] < 10 and result["daemon_exit_code"] == 0  # type: ignore[operator]
+    return 0 if healthy and perfect else 1
 
 
 if __name__ == "__main__":

@@ -83,8 +83,12 @@ def test_daemon_benchmark_finds_every_change_on_a_small_site(
     code = daemon.main(["--postings", "40", "--board-jobs", "20", "--server", "python", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert result["changes_made"] == 6  # 10% of 40 pages and of 20 board jobs
-    assert result["changes_detected"] == 6
+    detection = result["detection"]
+    assert detection["edits_made"] == 6  # 10% of 40 pages and of 20 board jobs
+    assert detection["edits_detected"] == 6  # each with the new value the edit made
+    assert (detection["wrong_values"], detection["false_changes"]) == (0, 0)
+    assert detection["extra_changes"] == 0
+    assert result["perfect"] is True
     assert result["false_alerts"] == 0
     assert result["changes_in_304_pass"] == 0
     first, second, third = result["passes"]
@@ -127,3 +131,45 @@ def test_explain_benchmark_plans_every_periodic_query(
     assert {"claim due postings (dispatch)", "count due postings (heartbeat)"} <= queries
     assert {"claim due alerts (delivery)", "old check log rows (prune)"} <= queries
     assert all(plan["scans"] for plan in result["plans"])
+
+
+def test_detections_are_scored_against_the_edits_and_their_new_values() -> None:
+    from bench.scoring import Detected, Edit, score
+
+    edits = [
+        Edit("a", "salary", ("105,000", "150,000")),
+        Edit("b", "requirements", ("Kafka 5 in production",)),
+        Edit("c", "remote", ("hybrid",)),
+        Edit("d", "salary", ("95,000", "120,000")),
+        Edit("e", "remote", ("remote",)),
+    ]
+    found = [
+        Detected("a", "salary", "105,000–150,000 USD/yr"),  # right
+        Detected("b", "requirements.minimum", "Kafka 5 in production"),  # right
+        Detected("b", "title", "Engineer 2"),  # extra: nobody edited b's title
+        Detected("c", "remote", "remote"),  # wrong value
+        Detected("d", "salary", "190,000–240,000 USD/yr"),  # a doubled amount: wrong value
+        Detected("z", "salary", "1–2 USD/yr"),  # false: z was never edited
+    ]
+    scored = score(edits, found)
+    assert scored.made == 5
+    assert scored.detected == 2
+    assert [(e.posting, d.new) for e, d in scored.wrong_values] == [
+        ("c", "remote"),
+        ("d", "190,000–240,000 USD/yr"),
+    ]
+    assert [e.posting for e in scored.missed] == ["e"]
+    assert [d.posting for d in scored.false] == ["z"]
+    assert [d.field for d in scored.extra] == ["title"]
+    assert not scored.perfect
+    right = score(edits[:2], found[:2])
+    assert right.perfect
+    assert right.summary()["edits_detected"] == 2
+
+
+def test_one_change_answers_one_edit() -> None:
+    from bench.scoring import Detected, Edit, score
+
+    twice = [Edit("a", "remote", ("hybrid",)), Edit("a", "remote", ("remote",))]
+    scored = score(twice, [Detected("a", "remote", "hybrid")])
+    assert (scored.detected, [e.shows for e in scored.missed]) == (1, [("remote",)])
