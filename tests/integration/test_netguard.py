@@ -299,3 +299,19 @@ def test_a_host_whose_first_address_is_down_is_reached_at_the_next() -> None:
         dns.add("careers.test", 80, ("127.0.0.2", server.port), ("127.0.0.1", server.port))
         response = fetch("http://careers.test/job", ("127.0.0.0/8",), resolver=dns)
         assert b"Engineer" in response.page.body
+
+
+@pytest.mark.parametrize("http2", [True, False], ids=["httpcore", "aiohttp"])
+def test_over_https_a_host_whose_first_address_is_down_is_reached_at_the_next(
+    tls_site: tuple[FaultServer, FakeDns], ca: trustme.CA, tmp_path: Path, http2: bool
+) -> None:
+    """Both transports' connect-time fallback (httpcore's backend for HTTP/2, aiohttp's
+    resolver otherwise), with the certificate still checked against the URL's name."""
+    server, dns = tls_site
+    dns.add("careers.test", 443, ("127.0.0.2", server.port), ("127.0.0.1", server.port))
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    page = fetch(
+        "https://careers.test/job", ("127.0.0.0/8",), resolver=dns, ca_bundle=bundle, http2=http2
+    )
+    assert page.page.body == b"<h1>Engineer</h1>"

@@ -245,3 +245,44 @@ def test_a_digest_that_fails_gives_its_claim_back_with_the_failure(db_url: str) 
         asyncio.run(app.aclose())
     assert report.retrying == 2
     assert len(again) == 2  # due at the retry time, and held by nobody
+
+
+def test_a_failing_digest_backs_off_doubling_then_gives_up(db_url: str) -> None:
+    clock = FrozenClock()
+    tries: list[int] = []
+
+    class Down:
+        async def send(self, channel: str, alert: Alert) -> None:
+            tries.append(1)
+            raise NotifyError("down (fake)")
+
+    config = MonitorConfig.model_validate(
+        {
+            "database": {"url": db_url},
+            "channels": [{"name": "hook", "url": "json://127.0.0.1:9/alerts", "digest": "1h"}],
+            "alerts": {"send_timeout": "30s", "max_attempts": 3, "retry_base": "1m"},
+        }
+    )
+    app = App(config, notifier=Down(), clock=clock)
+    app.prepare()
+    queue_alerts(app.repo, 2, now=clock.now())
+
+    def deliver_after(wait: timedelta) -> Any:
+        clock.advance(wait)
+        return asyncio.run(app.deliver())
+
+    try:
+        assert deliver_after(timedelta(hours=1)).retrying == 2  # attempt 1
+        assert deliver_after(timedelta(seconds=59)).retrying == 0  # 1 min not yet up
+        assert len(tries) == 1
+        assert deliver_after(timedelta(seconds=1)).retrying == 2  # attempt 2, 1 min on
+        assert deliver_after(timedelta(seconds=119)).retrying == 0  # the wait doubled: 2 min
+        assert len(tries) == 2
+        gave_up = deliver_after(timedelta(seconds=1))  # attempt 3 of 3: given up
+        assert (gave_up.failed, gave_up.retrying) == (2, 0)
+        assert deliver_after(timedelta(days=1)).failed == 0  # never tried again
+        alerts = app.repo.alerts()
+    finally:
+        asyncio.run(app.aclose())
+    assert len(tries) == 3
+    assert [(a.status, a.attempts) for a in alerts] == [("failed", 3), ("failed", 3)]
