@@ -35,7 +35,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from monitor.errors import NotFound, StoreError
 from monitor.model import (
     READER_VERSION,
-    Alert,
     BoardFilters,
     BoardResult,
     CheckOutcome,
@@ -46,6 +45,7 @@ from monitor.model import (
     Posting,
     PostingStatus,
 )
+from monitor.store.claims import Claims, QueuedAlert
 from monitor.store.tables import (
     changes,
     check_log,
@@ -216,18 +216,6 @@ class WatchStatus:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QueuedAlert:
-    id: int
-    posting_id: int
-    channel: str
-    alert: Alert
-    attempts: int
-    status: str
-    last_error: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Version:
     snapshot_id: int
     captured_at: datetime
@@ -252,7 +240,7 @@ class History:
     changes: tuple[ChangeRecord, ...]
 
 
-class Repository:
+class Repository(Claims):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -547,87 +535,11 @@ class Repository:
                 )
             return _watch(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
 
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[PostingState]:
-        """Lease up to ``limit`` due postings so no other worker checks them meanwhile."""
-        return self._claim(now=now, lease=lease, limit=limit, due_only=True)
-
-    def claim_all(
-        self, *, now: datetime, lease: timedelta, limit: int | None = None, after_id: int = 0
-    ) -> list[PostingState]:
-        """Lease every active posting not already leased (for one full pass), in order of
-        id; a pass taken in parts passes the last id it got as ``after_id``."""
-        return self._claim(now=now, lease=lease, limit=limit, due_only=False, after_id=after_id)
-
-    def _claim(
-        self,
-        *,
-        now: datetime,
-        lease: timedelta,
-        limit: int | None,
-        due_only: bool,
-        after_id: int = 0,
-    ) -> list[PostingState]:
-        # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
-        # whole states with their stored versions spilled to disk on every claim.
-        pick = (
-            select(postings.c.id)
-            .join(watches, watches.c.id == postings.c.watch_id)
-            .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
-            .where(postings.c.role != "member")
-            .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
-            .limit(limit)
-        )
-        if due_only:
-            pick = pick.where(postings.c.next_check_at <= now).order_by(
-                postings.c.next_check_at, postings.c.id
-            )
-        else:
-            pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
-        with self._transaction() as conn:
-            ids = _pick_and_mark(conn, pick, postings, lease_until=now + lease)
-            if not ids:
-                return []
-            rows = conn.execute(
-                _state_query()
-                .where(postings.c.id.in_(ids))
-                .order_by(postings.c.next_check_at, postings.c.id)
-            ).all()
-            return [_state(conn, row) for row in rows]
-
-    def still_leased(
-        self, posting_ids: Sequence[int], *, lease_until: datetime
-    ) -> list[PostingState]:
-        """Those of ``posting_ids`` still under the lease that ends at ``lease_until``.
-        A queued batch that ran late (its lease ran out and the posting was leased
-        again, for another batch) gets none of them, so no posting is checked twice."""
-        if not posting_ids:
-            return []
-        with self._transaction() as conn:
-            rows = conn.execute(
-                _state_query()
-                .where(postings.c.id.in_(list(posting_ids)))
-                .where(postings.c.lease_until == lease_until)
-                .order_by(postings.c.next_check_at, postings.c.id)
-            ).all()
-            return [_state(conn, row) for row in rows]
-
-    def extend_leases(self, posting_ids: Sequence[int], *, until: datetime) -> None:
-        """Lease claimed postings until ``until`` (a batch queued behind others)."""
-        with self._transaction() as conn:
-            conn.execute(
-                update(postings)
-                .where(postings.c.id.in_(list(posting_ids)))
-                .values(lease_until=until)
-            )
-
-    def release_leases(self, posting_ids: Sequence[int]) -> None:
-        """Unlease postings claimed but not checked (a stopping daemon's queue)."""
-        with self._transaction() as conn:
-            conn.execute(
-                update(postings)
-                .where(postings.c.id.in_(list(posting_ids)))
-                .values(lease_until=None)
-            )
+    def _states_where(self, conn: Connection, *where: Any) -> list[PostingState]:
+        rows = conn.execute(
+            _state_query().where(*where).order_by(postings.c.next_check_at, postings.c.id)
+        ).all()
+        return [_state(conn, row) for row in rows]
 
     def get_posting(self, ref: str) -> PostingState:
         """A posting by id, URL or source id."""
@@ -878,164 +790,6 @@ class Repository:
         ]
         if rows:
             conn.execute(insert(changes), rows)
-
-    def _enqueue(
-        self,
-        conn: Connection,
-        result: CheckResult,
-        snapshot_id: int | None,
-        deliveries: Sequence[Delivery],
-    ) -> None:
-        """Queue each delivery once: the dedupe key makes a repeated write a no-op."""
-        keyed = {_dedupe_key(result, snapshot_id, d): d for d in deliveries}
-        if not keyed:
-            return
-        present = set(
-            conn.scalars(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(list(keyed))))
-        )
-        rows = [
-            {
-                "dedupe_key": key,
-                "posting_id": result.posting_id,
-                "snapshot_id": None if d.notice else snapshot_id,
-                "channel": d.channel,
-                "title": d.alert.title,
-                "body_text": d.alert.body_text,
-                "body_markdown": d.alert.body_markdown,
-                "body_html": d.alert.body_html,
-                "body_json": d.alert.body_json or None,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": result.checked_at,
-                "created_at": result.checked_at,
-            }
-            for key, d in keyed.items()
-            if key not in present
-        ]
-        if rows:
-            conn.execute(insert(outbox), rows)
-
-    # -- outbox ----------------------------------------------------------------------
-
-    def due_alerts(
-        self,
-        *,
-        now: datetime,
-        limit: int = 100,
-        skip_channels: Collection[str] = (),
-        only_channel: str | None = None,
-    ) -> list[QueuedAlert]:
-        """Alerts due to be sent that no process holds a claim on (to look at: only
-        ``claim_alerts`` hands out alerts to send)."""
-        with self._transaction() as conn:
-            query = _due(now, limit, skip_channels, only_channel)
-            return [_queued(row) for row in conn.execute(query)]
-
-    def claim_alerts(
-        self,
-        *,
-        now: datetime,
-        lease: timedelta,
-        claimant: str,
-        limit: int = 100,
-        skip_channels: Collection[str] = (),
-        only_channel: str | None = None,
-    ) -> list[QueuedAlert]:
-        """Claim up to ``limit`` due alerts for ``claimant`` until ``now + lease``: no
-        other process gets them meanwhile, however many share the database (PostgreSQL
-        locks the rows it picks and skips rows others are picking; SQLite's writer lock
-        makes the pick and the claim one step)."""
-        pick = _due(now, limit, skip_channels, only_channel).with_only_columns(outbox.c.id)
-        with self._transaction() as conn:
-            ids = _pick_and_mark(conn, pick, outbox, claimed_by=claimant, claimed_until=now + lease)
-            if not ids:
-                return []
-            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
-            return [_queued(row) for row in rows]
-
-    def release_alerts(self, alert_ids: Sequence[int], *, claimant: str) -> None:
-        """Give back claimed alerts not sent (a stopping process, a claim running out)."""
-        if not alert_ids:
-            return
-        with self._transaction() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(list(alert_ids)), outbox.c.claimed_by == claimant)
-                .values(claimed_by=None, claimed_until=None)
-            )
-
-    def alerts(
-        self, *, status: str | None = None, statuses: Sequence[str] = ()
-    ) -> list[QueuedAlert]:
-        """Alerts in the outbox, in order; only those of ``status`` / ``statuses`` if given."""
-        wanted = [*statuses, *([status] if status else [])]
-        query = select(outbox).order_by(outbox.c.id)
-        if wanted:
-            query = query.where(outbox.c.status.in_(wanted))
-        with self._transaction() as conn:
-            return [_queued(row) for row in conn.execute(query)]
-
-    def mark_sent(self, alert_id: int, *, now: datetime, claimant: str | None = None) -> bool:
-        """The channel took the alert. False if ``claimant`` no longer held its claim
-        (it ran out, or someone re-queued the alert meanwhile): marked sent all the same."""
-        sent = update(outbox).values(
-            status="sent", sent_at=now, attempts=outbox.c.attempts + 1, **_SENT
-        )
-        with self._transaction() as conn:
-            if claimant is not None:
-                mine = conn.execute(
-                    sent.where(outbox.c.id == alert_id, outbox.c.claimed_by == claimant)
-                )
-                if mine.rowcount:
-                    return True
-            conn.execute(sent.where(outbox.c.id == alert_id))
-            return claimant is None
-
-    def mark_many_sent(self, alert_ids: Sequence[int], *, now: datetime) -> None:
-        """A digest went out: every alert in it is sent."""
-        with self._transaction() as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(list(alert_ids)))
-                .values(status="sent", sent_at=now, attempts=outbox.c.attempts + 1, **_SENT)
-            )
-
-    def mark_many_failed(
-        self, alert_ids: Sequence[int], *, error: str, retry_at: datetime | None
-    ) -> None:
-        for alert_id in alert_ids:
-            self.mark_attempt_failed(alert_id, error=error, retry_at=retry_at)
-
-    def alert_statuses(self, alert_ids: Sequence[int]) -> dict[int, str]:
-        """The status of each of ``alert_ids`` that exists."""
-        query = select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(list(alert_ids)))
-        with self._transaction() as conn:
-            return {int(row.id): str(row.status) for row in conn.execute(query)}
-
-    def retry_alerts(self, alert_ids: Sequence[int] = (), *, now: datetime) -> int:
-        """Queue failed alerts again (the given ones, or every failed one); returns how many."""
-        query = update(outbox).where(outbox.c.status == "failed")
-        if alert_ids:
-            query = query.where(outbox.c.id.in_(list(alert_ids)))
-        with self._transaction() as conn:
-            result = conn.execute(
-                query.values(status="pending", attempts=0, next_attempt_at=now, **_UNCLAIMED)
-            )
-            return int(result.rowcount)
-
-    def mark_attempt_failed(self, alert_id: int, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt; ``retry_at`` None means give up (status 'failed')."""
-        values: dict[str, Any] = {
-            "attempts": outbox.c.attempts + 1,
-            "last_error": error,
-            **_UNCLAIMED,
-        }
-        if retry_at is None:
-            values["status"] = "failed"
-        else:
-            values["next_attempt_at"] = retry_at
-        with self._transaction() as conn:
-            conn.execute(update(outbox).where(outbox.c.id == alert_id).values(**values))
 
     # -- daemons and status ----------------------------------------------------------
 
@@ -1376,12 +1130,6 @@ def _is_light(write: CheckWrite) -> bool:
     )
 
 
-def _dedupe_key(result: CheckResult, snapshot_id: int | None, delivery: Delivery) -> str:
-    if delivery.notice:
-        return f"notice:{result.posting_id}:{result.checked_at.isoformat()}:{delivery.channel}"
-    return f"{result.posting_id}:{snapshot_id}:{delivery.channel}"
-
-
 def _new_member_result(new: NewMember, posting_id: int, board: CheckResult) -> CheckResult:
     return CheckResult(
         posting_id=posting_id,
@@ -1473,19 +1221,6 @@ def _export_row(what: str, row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pick_and_mark(conn: Connection, pick: Select[Any], table: Any, **values: Any) -> list[int]:
-    """The ids ``pick`` selects, marked with ``values`` in the same transaction. On
-    PostgreSQL the picked rows are locked and rows other processes are picking are
-    skipped, so that two never get the same row; SQLite's writer lock (BEGIN
-    IMMEDIATE) makes the pick and the mark one step."""
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(of=table, skip_locked=True)
-    ids = list(conn.scalars(pick))
-    if ids:
-        conn.execute(update(table).where(table.c.id.in_(ids)).values(**values))
-    return ids
-
-
 def _lock_watches(conn: Connection) -> None:
     """Processes starting together each sync the same configured watches: one at a
     time, each reading what the one before wrote. SQLite's BEGIN IMMEDIATE already
@@ -1495,44 +1230,6 @@ def _lock_watches(conn: Connection) -> None:
 
 
 _WATCHES_LOCK = 0x706D5F7761  # "pm_wa"
-_UNCLAIMED: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
-_SENT: dict[str, Any] = {"last_error": None, **_UNCLAIMED}
-
-
-def _due(
-    now: datetime, limit: int, skip_channels: Collection[str], only_channel: str | None
-) -> Select[Any]:
-    query = (
-        select(outbox)
-        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-        .where(or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now))
-        .order_by(outbox.c.id)
-        .limit(limit)
-    )
-    if skip_channels:
-        query = query.where(outbox.c.channel.not_in(list(skip_channels)))
-    if only_channel is not None:
-        query = query.where(outbox.c.channel == only_channel)
-    return query
-
-
-def _queued(row: Row[Any]) -> QueuedAlert:
-    return QueuedAlert(
-        id=row.id,
-        posting_id=row.posting_id,
-        channel=row.channel,
-        alert=Alert(
-            title=row.title,
-            body_text=row.body_text,
-            body_markdown=row.body_markdown,
-            body_html=row.body_html or "",
-            body_json=row.body_json or "",
-        ),
-        attempts=row.attempts,
-        status=row.status,
-        last_error=row.last_error,
-        created_at=row.created_at,
-    )
 
 
 __all__ = [

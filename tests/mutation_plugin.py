@@ -1,0 +1,21 @@
+"""Loaded only by the mutation run (``[tool.mutmut]`` in pyproject.toml).
+
+The mutants' tests read pages on the event loop instead of in reader processes: a
+reader process would start from mutmut's own main module (the fork server re-imports
+``__main__``), and process isolation is tested by the full suite, not by mutants of
+the core modules, whose tests then run several times faster.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.config import ReadingConfig
+
+
+@pytest.fixture(autouse=True)
+def _pages_read_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def inline(self: ReadingConfig) -> int:
+        return 0 if self.workers is None else self.workers
+
+    monkeypatch.setattr(ReadingConfig, "worker_count", inline)
