@@ -27,7 +27,7 @@ from typing import TextIO, TypeVar
 import httpx
 
 import monitor
-from monitor.browser import BrowserRenderer
+from monitor.browser import BrowserRenderer, PageRenderer
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, WatchConfig, parse_daily_time
 from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
@@ -112,6 +112,7 @@ class App:
         sources: SourceRegistry | None = None,
         rng: random.Random | None = None,
         resolver: Resolver | None = None,
+        browser: PageRenderer | None = None,
     ) -> None:
         self.config = config
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -133,7 +134,7 @@ class App:
             resolver=resolver,
         )
         # Started on the first page that needs it (watches with render = browser/auto).
-        self.browser = BrowserRenderer(
+        self.browser: PageRenderer = browser or BrowserRenderer(
             config.browser,
             AddressGuard(config.http.allowed_networks, resolver),
             user_agent=config.http.user_agent,

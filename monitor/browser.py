@@ -26,7 +26,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from monitor.config import BrowserConfig
@@ -59,6 +59,17 @@ def find_browser(configured: Path | None) -> Path:
         "(apt-get install chromium) or set browser.executable",
         source="browser.executable",
     )
+
+
+class PageRenderer(Protocol):
+    """What checks of ``render = "browser" | "auto"`` watches draw pages with (the real
+    one is ``BrowserRenderer``; ``monitor.testing.FakeBrowser`` serves drawn pages)."""
+
+    def ensure_available(self) -> None: ...
+
+    async def render(self, url: str) -> FetchResponse: ...
+
+    async def aclose(self) -> None: ...
 
 
 class BrowserRenderer:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.boards import FIELD_LOSS_MARKER, FieldLoss, field_loss, judge_board, still_missing
-from monitor.browser import BrowserRenderer, looks_like_app_shell
+from monitor.browser import PageRenderer, looks_like_app_shell
 from monitor.clock import Clock
 from monitor.cron import next_fire
 from monitor.diff import compare
@@ -70,7 +70,7 @@ class CheckContext:
     clock: Clock
     close_after: int = 2
     repost_window: timedelta = timedelta(0)
-    browser: BrowserRenderer | None = None
+    browser: PageRenderer | None = None
     schedule: Schedule = field(default_factory=Schedule)
     confirm_suspect: int = 2
     reader: PageReader = field(default_factory=InlineReader)

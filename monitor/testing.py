@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -31,6 +32,9 @@ from monitor.errors import NotifyError
 from monitor.model import Alert, Posting
 from monitor.sources.base import FetchedPage
 from monitor.sources.page import WebPageSource
+
+if TYPE_CHECKING:
+    from monitor.fetch import FetchResponse
 
 
 class FrozenClock:
@@ -91,6 +95,41 @@ class PageServer:
         if request.headers.get("If-None-Match") == etag:
             return httpx.Response(304, headers={"ETag": etag})
         return httpx.Response(200, text=body, headers={"Content-Type": content_type, "ETag": etag})
+
+
+class FakeBrowser:
+    """A ``PageRenderer`` serving pages as a browser would leave them after their
+    scripts ran (``draw``); ``fail`` makes a URL's next renders raise. Records each
+    URL rendered."""
+
+    def __init__(self) -> None:
+        self.drawn: dict[str, str] = {}
+        self.failures: dict[str, Exception] = {}
+        self.rendered: list[str] = []
+
+    def draw(self, url: str, html: str) -> None:
+        self.drawn[url] = html
+
+    def fail(self, url: str, error: Exception) -> None:
+        self.failures[url] = error
+
+    def ensure_available(self) -> None:
+        return None
+
+    async def render(self, url: str) -> FetchResponse:
+        from monitor.fetch import FetchResponse
+
+        self.rendered.append(url)
+        if url in self.failures:
+            raise self.failures[url]
+        body = self.drawn[url].encode()
+        page = FetchedPage(url=url, status=200, content_type="text/html", body=body)
+        return FetchResponse(
+            page=page, not_modified=False, etag=None, last_modified=None, latency_ms=1
+        )
+
+    async def aclose(self) -> None:
+        return None
 
 
 class FakeDns:

@@ -45,12 +45,17 @@ class Rig:
 
 
 def queue_alerts(
-    repo: Repository, count: int, *, channel: str = "hook", now: datetime | None = None
+    repo: Repository,
+    count: int,
+    *,
+    channel: str = "hook",
+    now: datetime | None = None,
+    first: int = 0,
 ) -> None:
-    """``count`` postings, each with one alert queued for ``channel`` (titled
-    ``alert-<posting id>``), none due for a check for a month."""
+    """``count`` postings (numbered from ``first``), each with one alert queued for
+    ``channel`` (titled ``alert-<posting id>``), none due for a check for a month."""
     now = now or datetime.now(UTC) - timedelta(minutes=1)
-    for i in range(count):
+    for i in range(first, first + count):
         url = f"https://jobs.example.com/{i}"
         repo.add_watch(
             WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(days=30)),

@@ -315,3 +315,73 @@ def test_over_https_a_host_whose_first_address_is_down_is_reached_at_the_next(
         "https://careers.test/job", ("127.0.0.0/8",), resolver=dns, ca_bundle=bundle, http2=http2
     )
     assert page.page.body == b"<h1>Engineer</h1>"
+
+
+def test_the_system_resolver_answers_each_endpoint_once_and_keeps_it_for_its_ttl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from socket import AF_INET, AF_INET6, SOCK_STREAM
+
+    from monitor.netguard import SystemResolver
+
+    asked: list[tuple[str, int, int]] = []
+
+    async def getaddrinfo(host: str, port: int, *, type: int) -> list[tuple[object, ...]]:
+        asked.append((host, port, type))
+        v4 = (AF_INET, SOCK_STREAM, 6, "", ("93.184.215.14", port))
+        return [v4, (AF_INET6, SOCK_STREAM, 6, "", ("2606:2800::1", port, 0, 0)), v4]
+
+    async def resolve_with(ttl: float, times: int) -> list[list[tuple[str, int]]]:
+        monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+        resolver = SystemResolver(ttl=ttl)
+        return [await resolver.resolve("careers.test", 443) for _ in range(times)]
+
+    answers = asyncio.run(resolve_with(60, 3))
+    assert answers == [[("93.184.215.14", 443), ("2606:2800::1", 443)]] * 3
+    assert asked == [("careers.test", 443, SOCK_STREAM)]  # asked once in its ttl
+    asked.clear()
+    asyncio.run(resolve_with(0, 2))
+    assert len(asked) == 2  # no ttl: asked every time
+
+
+def test_the_system_resolver_reads_real_addresses() -> None:
+    from monitor.netguard import SystemResolver
+
+    assert asyncio.run(SystemResolver().resolve("127.0.0.1", 8080)) == [("127.0.0.1", 8080)]
+
+
+def test_aiohttp_gets_every_allowed_address_as_a_numeric_host_of_its_family() -> None:
+    from socket import AF_INET, AF_INET6, AI_NUMERICHOST
+
+    from monitor.netguard import GuardedResolver
+
+    dns = FakeDns()
+    dns.add("careers.test", 80, ("127.0.0.1", 8080), ("::1", 8081))
+    guard = AddressGuard(("127.0.0.1/32", "::1/128"), resolver=dns)
+    answers = asyncio.run(GuardedResolver(guard).resolve("careers.test", 80))
+    assert [dict(a) for a in answers] == [
+        {"hostname": "careers.test", "host": "127.0.0.1", "port": 8080, "family": AF_INET,
+         "proto": 0, "flags": AI_NUMERICHOST},
+        {"hostname": "careers.test", "host": "::1", "port": 8081, "family": AF_INET6,
+         "proto": 0, "flags": AI_NUMERICHOST},
+    ]  # fmt: skip
+    with pytest.raises(BlockedAddress, match=r"careers\.test:80"):
+        asyncio.run(GuardedResolver(AddressGuard(resolver=dns)).resolve("careers.test", 80))
+
+
+def test_a_url_is_checked_at_the_port_its_scheme_implies() -> None:
+    """What the browser's route interception asks of every request a page makes."""
+    dns = FakeDns()
+    dns.add("careers.test", 443, ("127.0.0.1", 443))
+    dns.add("careers.test", 80, ("10.0.0.7", 80))
+    dns.add("careers.test", 8443, ("10.0.0.8", 8443))
+    guard = AddressGuard(LOCAL, resolver=dns)
+    asyncio.run(guard.check_url("https://careers.test/job"))  # 443: allowed
+    with pytest.raises(BlockedAddress, match=r"10\.0\.0\.7") as plain:
+        asyncio.run(guard.check_url("http://careers.test/job"))
+    assert plain.value.url == "http://careers.test/job"
+    with pytest.raises(BlockedAddress, match=r"10\.0\.0\.8"):
+        asyncio.run(guard.check_url("https://careers.test:8443/job"))
+    asyncio.run(AddressGuard(("::1/128",), resolver=dns).check_url("http://[::1]:8080/x"))
+    with pytest.raises(TransportError, match="names no host"):
+        asyncio.run(guard.check_url("https:///job"))

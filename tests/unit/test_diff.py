@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from monitor.diff import compare
-from monitor.model import Posting
+from monitor.model import FieldChange, Posting
 from monitor.normalize import normalize
 from tests.unit.test_extract_cases import load_cases
 
@@ -26,6 +26,12 @@ def posting(overrides: dict[str, Any]) -> Posting:
 def test_diff_case(case: dict[str, Any]) -> None:
     changes = compare(posting(case["before"]), posting(case["after"])).changes
     assert [[c.field, c.kind.value, c.summary] for c in changes] == case["expected"]
+    assert [v for c in changes for v in values_of(c)] == case.get("values", [])
+
+
+def values_of(change: FieldChange) -> list[list[str | None]]:
+    percent = None if change.percent is None else str(change.percent)
+    return [[change.old, change.new, percent, change.direction]]
 
 
 def test_identical_postings_have_no_changes() -> None:

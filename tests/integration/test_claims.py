@@ -1,0 +1,91 @@
+"""The store's claims and outbox at their edges: what each call changes, exactly, and
+what it leaves alone (monitor/store/claims.py, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from monitor.store.repository import Repository
+from monitor.store.tables import outbox
+from tests.harness import queue_alerts
+from tests.integration.test_shared_delivery import make_repo
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
+
+
+def rows(repo: Repository) -> list[dict[str, Any]]:
+    with repo._engine.connect() as conn:  # what no public call shows: claims, sent_at
+        return [dict(r._mapping) for r in conn.execute(select(outbox).order_by(outbox.c.id))]
+
+
+def test_due_alerts_come_a_hundred_at_a_time_by_channel(db_url: str) -> None:
+    repo = make_repo(db_url)
+    queue_alerts(repo, 101, now=NOW)
+    queue_alerts(repo, 2, channel="mail", now=NOW, first=101)
+    assert len(repo.due_alerts(now=NOW)) == 100
+    assert len(repo.due_alerts(now=NOW, limit=200)) == 103
+    assert {a.channel for a in repo.due_alerts(now=NOW, only_channel="mail")} == {"mail"}
+    skipped = repo.due_alerts(now=NOW, limit=200, skip_channels=["hook"])
+    assert [a.channel for a in skipped] == ["mail", "mail"]
+    assert repo.due_alerts(now=NOW - timedelta(seconds=1)) == []  # not due before queued
+
+
+def test_a_release_gives_back_only_the_alerts_named_and_held(db_url: str) -> None:
+    repo = make_repo(db_url)
+    queue_alerts(repo, 3, now=NOW)
+    mine = repo.claim_alerts(now=NOW, lease=LEASE, claimant="a")
+    assert len(mine) == 3
+    repo.release_alerts([mine[0].id], claimant="a")
+    repo.release_alerts([mine[1].id], claimant="someone else")  # not theirs: kept
+    claims = [(r["claimed_by"], r["claimed_until"]) for r in rows(repo)]
+    assert claims[0] == (None, None)
+    assert claims[1][0] == "a"
+    assert claims[2][0] == "a"
+    assert [a.id for a in repo.due_alerts(now=NOW)] == [mine[0].id]
+
+
+def test_a_digest_sent_marks_each_alert_sent_once_more_tried_and_clean(db_url: str) -> None:
+    repo = make_repo(db_url)
+    queue_alerts(repo, 2, now=NOW)
+    ids = [a.id for a in repo.claim_alerts(now=NOW, lease=LEASE, claimant="a")]
+    repo.mark_many_failed(ids, error="down (fake)", retry_at=NOW)
+    assert [r["last_error"] for r in rows(repo)] == ["down (fake)", "down (fake)"]
+    repo.claim_alerts(now=NOW, lease=LEASE, claimant="b")
+    sent_at = NOW + timedelta(minutes=1)
+    repo.mark_many_sent(ids, now=sent_at)
+    assert [
+        (r["status"], r["attempts"], r["sent_at"], r["last_error"], r["claimed_by"])
+        for r in rows(repo)
+    ] == [("sent", 2, sent_at, None, None)] * 2
+
+
+def test_claims_of_due_postings_stop_at_the_limit(db_url: str) -> None:
+    repo = make_repo(db_url)
+    queue_alerts(repo, 3, now=NOW)  # three postings, due in a month
+    month = NOW + timedelta(days=31)
+    assert len(repo.claim_due(now=month, limit=2, lease=LEASE)) == 2
+    assert len(repo.claim_due(now=month, limit=2, lease=LEASE)) == 1  # the others held
+
+
+def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(db_url: str) -> None:
+    repo = make_repo(db_url)
+    queue_alerts(repo, 3, now=NOW)
+    month = NOW + timedelta(days=31)
+    claimed = repo.claim_due(now=month, limit=3, lease=LEASE)
+    ids = [s.id for s in claimed]
+    until = month + LEASE
+    assert [s.id for s in repo.still_leased(ids, lease_until=until)] == ids
+    later = month + timedelta(hours=1)
+    repo.extend_leases(ids[:1], until=later)  # the first queued behind others
+    assert [s.id for s in repo.still_leased(ids, lease_until=until)] == ids[1:]
+    assert [s.id for s in repo.still_leased(ids, lease_until=later)] == ids[:1]
+    assert repo.still_leased([], lease_until=until) == []
+    # Run out and leased again by another batch: the late one gets none of them.
+    assert [s.id for s in repo.claim_due(now=later, limit=3, lease=LEASE)] == ids[1:]
+    assert repo.still_leased(ids[1:], lease_until=until) == []
+    repo.release_leases(ids)
+    assert len(repo.claim_due(now=later, limit=3, lease=LEASE)) == 3

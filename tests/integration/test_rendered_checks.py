@@ -1,0 +1,96 @@
+"""Checks of pages drawn by a browser (render = browser / auto), in-process: the
+pipeline's side of rendering with a fake browser. The real Chromium is driven by
+tests/acceptance/test_browser_render.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from monitor.app import App
+from monitor.config import MonitorConfig
+from monitor.errors import HostPaused, TransportError
+from monitor.model import CheckOutcome
+from monitor.testing import FakeBrowser, FrozenClock, PageServer, RecordingNotifier
+from tests.conftest import SEEDS, UNPACED
+
+URL = "https://careers.example.com/jobs/backend-engineer"
+SHELL = (
+    '<html><head><script src="/app.js"></script></head><body><div id="root"></div></body></html>'
+)
+
+
+class Rig:
+    def __init__(self, db_url: str, render: str) -> None:
+        self.pages, self.browser = PageServer(), FakeBrowser()
+        self.clock, self.notifier = FrozenClock(), RecordingNotifier()
+        config = MonitorConfig.model_validate(
+            {
+                "database": {"url": db_url},
+                "watches": [{"url": URL, "interval": "1h", "render": render}],
+                "http": UNPACED,
+            }
+        )
+        self.app = App(
+            config,
+            transport=self.pages.transport(),
+            notifier=self.notifier,
+            clock=self.clock,
+            browser=self.browser,
+        )
+        self.app.prepare()
+
+    def check(self) -> CheckOutcome:
+        self.clock.advance(timedelta(hours=2))
+        (outcome,) = asyncio.run(self.app.check_all()).outcomes
+        return outcome
+
+    def error(self) -> str:
+        return self.app.repo.get_posting(URL).last_error or ""
+
+
+@pytest.fixture
+def drawn(db_url: str) -> Iterator[Rig]:
+    rig = Rig(db_url, "browser")
+    yield rig
+    asyncio.run(rig.app.aclose())
+
+
+def test_a_drawn_page_is_read_and_its_changes_alerted(drawn: Rig) -> None:
+    drawn.browser.draw(URL, (SEEDS / "stripe-backend-engineer.html").read_text())
+    assert drawn.check() is CheckOutcome.BASELINE
+    assert drawn.browser.rendered == [URL]
+    assert drawn.app.repo.get_posting(URL).title == "Backend Engineer, Core Technology"
+    drawn.browser.draw(URL, (SEEDS / "stripe-backend-engineer.v2.html").read_text())
+    assert drawn.check() is CheckOutcome.CHANGED
+    assert any("salary" in alert.body_text for _channel, alert in drawn.notifier.sent)
+    assert drawn.pages.requests == []  # never fetched plainly
+
+
+def test_a_browser_failure_fails_the_check_and_a_paused_host_defers_it(drawn: Rig) -> None:
+    drawn.browser.fail(URL, TransportError("browser unavailable: gone", url=URL))
+    assert drawn.check() is CheckOutcome.ERROR
+    assert "browser unavailable: gone" in drawn.error()
+    drawn.browser.fail(URL, HostPaused(url=URL, host="careers.example.com", seconds=30))
+    assert drawn.check() is CheckOutcome.DEFERRED
+    drawn.browser.failures.clear()
+    drawn.browser.draw(URL, "<html><body></body></html>")  # drawn, but nothing in it
+    assert drawn.check() is CheckOutcome.ERROR
+    assert "no job posting found" in drawn.error()
+
+
+def test_auto_draws_only_an_app_shell(db_url: str) -> None:
+    rig = Rig(db_url, "auto")
+    try:
+        rig.pages.publish(URL, SHELL)
+        rig.browser.draw(URL, (SEEDS / "stripe-backend-engineer.html").read_text())
+        assert rig.check() is CheckOutcome.BASELINE
+        assert rig.browser.rendered == [URL]
+        rig.pages.publish(URL, (SEEDS / "stripe-backend-engineer.v2.html").read_text())
+        assert rig.check() is CheckOutcome.CHANGED  # a page with its text: read as it is
+        assert rig.browser.rendered == [URL]
+    finally:
+        asyncio.run(rig.app.aclose())
