@@ -286,3 +286,63 @@ def test_a_failing_digest_backs_off_doubling_then_gives_up(db_url: str) -> None:
         asyncio.run(app.aclose())
     assert len(tries) == 3
     assert [(a.status, a.attempts) for a in alerts] == [("failed", 3), ("failed", 3)]
+
+
+def test_each_digest_channel_goes_by_its_own_oldest_alert(db_url: str) -> None:
+    clock = FrozenClock()
+    sent: list[tuple[str, str]] = []
+
+    class Recording:
+        async def send(self, channel: str, alert: Alert) -> None:
+            sent.append((channel, alert.title))
+
+    config = MonitorConfig.model_validate(
+        {
+            "database": {"url": db_url},
+            "channels": [
+                {"name": "hook", "url": "json://127.0.0.1:9/a", "digest": "1h"},
+                {"name": "mail", "url": "json://127.0.0.1:9/b", "digest": "1d"},
+            ],
+        }
+    )
+    app = App(config, notifier=Recording(), clock=clock)
+    app.prepare()
+    start = clock.now()
+    queue_alerts(app.repo, 1, channel="mail", now=start)
+    queue_alerts(app.repo, 2, channel="hook", now=start + timedelta(minutes=50), first=1)
+    try:
+        clock.advance(timedelta(minutes=61))  # mail's alert is older, but mail is daily
+        asyncio.run(app.deliver())
+        assert sent == []
+        clock.advance(timedelta(minutes=50))  # an hour after hook's oldest
+        asyncio.run(app.deliver())
+        assert [channel for channel, _title in sent] == ["hook"]
+        clock.advance(timedelta(days=1))
+        asyncio.run(app.deliver())
+        assert [channel for channel, _title in sent] == ["hook", "mail"]
+        statuses = Counter(a.status for a in app.repo.alerts())
+    finally:
+        asyncio.run(app.aclose())
+    assert statuses == {"sent": 3}
+
+
+def test_a_digest_send_that_breaks_gives_its_claim_back_at_once(db_url: str) -> None:
+    clock = FrozenClock()
+
+    class Broken:
+        async def send(self, channel: str, alert: Alert) -> None:
+            raise RuntimeError("a bug in a channel plugin (fake)")
+
+    app = make_app(db_url, Broken(), clock, digest="1h")
+    app.prepare()
+    queue_alerts(app.repo, 2, now=clock.now())
+    clock.advance(timedelta(hours=2))
+    try:
+        with pytest.raises(RuntimeError, match="a bug"):
+            asyncio.run(app.deliver())
+        due = app.repo.due_alerts(now=clock.now())  # no claim left on them
+        statuses = Counter(a.status for a in app.repo.alerts())
+    finally:
+        asyncio.run(app.aclose())
+    assert len(due) == 2
+    assert statuses == {"pending": 2}

@@ -130,3 +130,28 @@ def test_digest_schedules(
     schedule: DigestSchedule, oldest: datetime, now: datetime, due: bool
 ) -> None:
     assert schedule.due(oldest, now) is due
+
+
+@pytest.mark.parametrize(
+    ("oldest", "sends_at"),
+    [
+        # 08:00:45.5 Berlin (07:00:45.5 UTC): today at 09:30:00.000 sharp.
+        (
+            datetime(2026, 11, 30, 7, 0, 45, 500_000, tzinfo=UTC),
+            datetime(2026, 11, 30, 8, 30, tzinfo=UTC),
+        ),
+        # Queued exactly at 09:30 Berlin: the next day's, not a digest of one instant.
+        (datetime(2026, 11, 30, 8, 30, tzinfo=UTC), datetime(2026, 12, 1, 8, 30, tzinfo=UTC)),
+        # A second before: today's.
+        (datetime(2026, 11, 30, 8, 29, 59, tzinfo=UTC), datetime(2026, 11, 30, 8, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_daily_digest_goes_at_its_minute_sharp_in_its_zone(
+    oldest: datetime, sends_at: datetime
+) -> None:
+    schedule = DigestSchedule(hour=9, minute=30, zone="Europe/Berlin")
+    moment = schedule._next_daily_time(oldest)
+    assert moment == sends_at
+    assert moment.tzinfo is UTC
+    assert schedule.due(oldest, sends_at)
+    assert not schedule.due(oldest, sends_at - timedelta(microseconds=1))
