@@ -21,3 +21,44 @@ def test_title_and_company(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if "lines" in c.values[0]])
 def test_locations(case: dict[str, Any]) -> None:
     assert list(locations_from_lines(case["lines"])) == case["locations"]
+
+
+@pytest.mark.parametrize(
+    ("value", "place"),
+    [
+        ("Berlin.", "Berlin"),
+        ("- Berlin -", "Berlin"),
+        ("Aa" * 40, "Aa" * 40),  # 80 characters: the longest a place may be
+        ("Aa" * 40 + "A", ""),
+        ("Remote", ""),
+        ("Berlin / Hybrid.", "Berlin"),
+        ("Munich · On-site", "Munich"),
+        ("Paris - Remote", "Paris"),
+        ("Paris-Nord", "Paris-Nord"),
+        ("Austin, TX (Hybrid)", "Austin, TX"),
+        ("Frankfurt am Main", "Frankfurt am Main"),  # a particle is not a sentence
+        ("Berlin mitte", "Berlin mitte"),  # one lower-case word may be a place's
+        ("berlin mitte", ""),  # two: what is left of a sentence
+        ("NYC", "NYC"),
+        ("12345", ""),
+    ],
+)
+def test_clean_place(value: str, place: str) -> None:
+    from monitor.extract.page_fields import clean_place
+
+    assert clean_place(value) == place
+
+
+@pytest.mark.parametrize(
+    ("title", "job", "company"),
+    [
+        ("- Engineer at Acme |", "Engineer", "Acme"),
+        ("", "", ""),
+        ("Careers", "", ""),
+        ("Jobs | Careers", "", ""),
+        ("Engineer | Careers", "Engineer", ""),
+    ],
+)
+def test_title_parts_of_generic_titles(title: str, job: str, company: str) -> None:
+    parts = title_parts(title)
+    assert (parts.job, parts.company) == (job, company)
