@@ -90,7 +90,13 @@ def test_an_empty_board_is_held_back_while_it_may_be_a_fault(board: Board) -> No
     board.check()
     board.server.publish(API, '{"jobs": [], "meta": {"total": 0}}', content_type="application/json")
     assert board.check() is CheckOutcome.SUSPECT
+    held = board.app.repo.get_posting(BOARD)
+    assert (held.last_error, held.suspect_count) == (
+        f"the board lists no postings at all; not believed until it lasts ({BOARD})",
+        1,
+    )
     assert board.check() is CheckOutcome.SUSPECT
+    assert board.app.repo.get_posting(BOARD).suspect_count == 2
     board.serve("board-1.json")  # it was a fault: the jobs are back
     board.check()
     assert board.titles() == []
@@ -171,6 +177,8 @@ def test_a_field_gone_from_most_postings_at_once_is_one_notice_until_confirmed(
     ]
     assert board.check() is CheckOutcome.SUSPECT  # still held, and told only once
     assert len(board.titles()) == 1
+    held = board.app.repo.get_posting(BOARD)
+    assert (held.suspect_hash, held.suspect_count) == ("field-loss:salary", 2)
 
     board.check()  # the third read in a row is believed: now each posting's pay is removed
     removed = [t for t in board.titles() if "salary range" in t and "removed" in t]
