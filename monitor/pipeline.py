@@ -427,9 +427,11 @@ def failed(
     retry_in = min(state.interval, _ERROR_BACKOFF_BASE * 2 ** min(failures - 1, 16)) * jitter
     if retry_after is not None:
         retry_in = max(retry_in, timedelta(seconds=retry_after))
+    # pragma: no mutate start (a log line's wording and fields)
     log.warning(
         "check of %s failed: %s", shown_url(state.url), error, extra={"action": "check_failed"}
     )
+    # pragma: no mutate end
     return CheckResult(
         posting_id=state.id,
         outcome=CheckOutcome.ERROR,
