@@ -8,6 +8,7 @@ below turn that into the sentences a person would write.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -383,20 +384,19 @@ def _is_a_name(word: str) -> bool:
     return any(c.isupper() for c in word) or (has_letter and any(c in "+#" for c in word))
 
 
-def _describe_text_field(name: str, label: str) -> Callable[[Posting, Posting], list[FieldChange]]:
-    def describe(before: Posting, after: Posting) -> list[FieldChange]:
-        old, new = getattr(before, name) or None, getattr(after, name) or None
-        return [
-            FieldChange(
-                field=name,
-                kind=ChangeKind.CHANGED,
-                old=old,
-                new=new,
-                summary=f"{label} changed: {old or '(none)'} → {new or '(none)'}",
-            )
-        ]
-
-    return describe
+def _describe_text_field(
+    name: str, label: str, before: Posting, after: Posting
+) -> list[FieldChange]:
+    old, new = getattr(before, name) or None, getattr(after, name) or None
+    return [
+        FieldChange(
+            field=name,
+            kind=ChangeKind.CHANGED,
+            old=old,
+            new=new,
+            summary=f"{label} changed: {old or '(none)'} → {new or '(none)'}",
+        )
+    ]
 
 
 def _describe_locations(before: Posting, after: Posting) -> list[FieldChange]:
@@ -408,8 +408,10 @@ _DESCRIBERS: dict[str, Callable[[Posting, Posting], list[FieldChange]]] = {
     "salaries": _describe_salaries,
     "remote": _describe_remote,
     "requirements": _describe_requirements,
-    "title": _describe_text_field("title", "title"),
-    "company": _describe_text_field("company", "company"),
+    "title": functools.partial(_describe_text_field, "title", "title"),
+    "company": functools.partial(_describe_text_field, "company", "company"),
     "locations": _describe_locations,
-    "employment_type": _describe_text_field("employment_type", "employment type"),
+    "employment_type": functools.partial(
+        _describe_text_field, "employment_type", "employment type"
+    ),
 }
