@@ -385,3 +385,10 @@ def test_a_url_is_checked_at_the_port_its_scheme_implies() -> None:
     asyncio.run(AddressGuard(("::1/128",), resolver=dns).check_url("http://[::1]:8080/x"))
     with pytest.raises(TransportError, match="names no host"):
         asyncio.run(guard.check_url("https:///job"))
+
+
+def test_over_http2_a_name_that_does_not_resolve_says_which() -> None:
+    """httpcore's backend: the guard's error reaches the check with the name in it."""
+    dns = FakeDns()
+    with pytest.raises(TransportError, match=r"cannot resolve careers\.test: .*not known"):
+        fetch("https://careers.test/job", resolver=dns, http2=True)

@@ -80,3 +80,16 @@ def test_salary_in_a_posting(case: dict[str, Any]) -> None:
     assert found == [
         (_amount(e[0]), _amount(e[1]), e[2], PayPeriod(e[3])) for e in case["expected"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("amount", "period"),
+    [("10000", "year"), ("9999.99", None), ("500", None), ("499.99", "hour")],
+)
+def test_the_period_of_an_amount_nobody_named_one_for(amount: str, period: str | None) -> None:
+    from decimal import Decimal
+
+    from monitor.extract.salary import period_from_magnitude
+
+    found = period_from_magnitude(Decimal(amount))
+    assert (found.value if found else None) == period
