@@ -346,3 +346,19 @@ def test_a_digest_send_that_breaks_gives_its_claim_back_at_once(db_url: str) -> 
         asyncio.run(app.aclose())
     assert len(due) == 2
     assert statuses == {"pending": 2}
+
+
+def test_a_digest_holds_at_most_500_alerts_and_the_rest_go_in_the_next(db_url: str) -> None:
+    clock = FrozenClock()
+    notifier = SlowNotifier(delay=0)
+    app = make_app(db_url, notifier, clock, digest="1h")
+    app.prepare()
+    queue_alerts(app.repo, 501, now=clock.now())
+    clock.advance(timedelta(hours=1))
+    try:
+        first = asyncio.run(app.deliver())
+        second = asyncio.run(app.deliver())  # the one left is as old: due as well
+    finally:
+        asyncio.run(app.aclose())
+    assert (first.sent, second.sent) == (500, 1)
+    assert len(notifier.sent) == 2
