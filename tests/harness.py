@@ -44,6 +44,16 @@ class Rig:
         asyncio.run(self.app.aclose())
 
 
+def outbox_rows(repo: Repository) -> list[dict[str, Any]]:
+    """The outbox as stored, claims and sent times included (no public call shows them)."""
+    from sqlalchemy import select
+
+    from monitor.store.tables import outbox
+
+    with repo._engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(outbox).order_by(outbox.c.id))]
+
+
 def queue_alerts(
     repo: Repository,
     count: int,

@@ -334,3 +334,17 @@ def test_a_closed_posting_is_not_counted_missing_again(board: Board) -> None:
     assert closed.gone_count == 2
     assert board.titles() == ["Northwind Robotics · Data Scientist: posting closed"]
     assert len(board.app.repo.history(str(closed.id)).versions) == 2  # open, then closed
+
+
+def test_a_board_not_found_at_its_first_read_is_a_typo_and_later_an_error(board: Board) -> None:
+    assert board.check() is CheckOutcome.ERROR  # nothing served: 404
+    assert board.app.repo.get_posting(BOARD).last_error == (
+        f"HTTP 404 on the first check: is the URL right? ({BOARD})"
+    )
+    board.serve("board-1.json")
+    assert board.check() is CheckOutcome.BASELINE
+    board.server.pages.pop(API)
+    # Read before: not a typo. Still an error, never a closure of every posting at once.
+    assert board.check() is CheckOutcome.ERROR
+    assert board.app.repo.get_posting(BOARD).last_error == "HTTP 404"
+    assert set(board.members().values()) == {PostingStatus.OPEN}

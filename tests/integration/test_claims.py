@@ -4,22 +4,13 @@ what it leaves alone (monitor/store/claims.py, SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select
-
-from monitor.store.repository import Repository
-from monitor.store.tables import outbox
+from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
 from tests.integration.test_shared_delivery import make_repo
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
-
-
-def rows(repo: Repository) -> list[dict[str, Any]]:
-    with repo._engine.connect() as conn:  # what no public call shows: claims, sent_at
-        return [dict(r._mapping) for r in conn.execute(select(outbox).order_by(outbox.c.id))]
 
 
 def test_due_alerts_come_a_hundred_at_a_time_by_channel(db_url: str) -> None:
@@ -79,6 +70,7 @@ def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(db_url: 
     ids = [s.id for s in claimed]
     until = month + LEASE
     assert [s.id for s in repo.still_leased(ids, lease_until=until)] == ids
+    assert [s.id for s in repo.still_leased(ids[1:2], lease_until=until)] == ids[1:2]
     later = month + timedelta(hours=1)
     repo.extend_leases(ids[:1], until=later)  # the first queued behind others
     assert [s.id for s in repo.still_leased(ids, lease_until=until)] == ids[1:]

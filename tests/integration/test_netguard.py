@@ -392,3 +392,21 @@ def test_over_http2_a_name_that_does_not_resolve_says_which() -> None:
     dns = FakeDns()
     with pytest.raises(TransportError, match=r"cannot resolve careers\.test: .*not known"):
         fetch("https://careers.test/job", resolver=dns, http2=True)
+
+
+@pytest.mark.parametrize("http2", [True, False], ids=["httpcore", "aiohttp"])
+def test_a_host_whose_every_address_is_down_is_a_transport_error(
+    tls_site: tuple[FaultServer, FakeDns], ca: trustme.CA, tmp_path: Path, http2: bool
+) -> None:
+    server, dns = tls_site
+    dns.add("careers.test", 443, ("127.0.0.2", server.port), ("127.0.0.3", server.port))
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    with pytest.raises(TransportError):
+        fetch(
+            "https://careers.test/job",
+            ("127.0.0.0/8",),
+            resolver=dns,
+            ca_bundle=bundle,
+            http2=http2,
+        )

@@ -24,7 +24,7 @@ SHELL = (
 
 
 class Rig:
-    def __init__(self, db_url: str, render: str) -> None:
+    def __init__(self, db_url: str, render: str, **scheduler: object) -> None:
         self.pages, self.browser = PageServer(), FakeBrowser()
         self.clock, self.notifier = FrozenClock(), RecordingNotifier()
         config = MonitorConfig.model_validate(
@@ -32,6 +32,7 @@ class Rig:
                 "database": {"url": db_url},
                 "watches": [{"url": URL, "interval": "1h", "render": render}],
                 "http": UNPACED,
+                "scheduler": scheduler,
             }
         )
         self.app = App(
@@ -92,5 +93,27 @@ def test_auto_draws_only_an_app_shell(db_url: str) -> None:
         rig.pages.publish(URL, (SEEDS / "stripe-backend-engineer.v2.html").read_text())
         assert rig.check() is CheckOutcome.CHANGED  # a page with its text: read as it is
         assert rig.browser.rendered == [URL]
+    finally:
+        asyncio.run(rig.app.aclose())
+
+
+def test_auto_when_the_drawing_fails_fails_the_check_or_defers_it(db_url: str) -> None:
+    rig = Rig(db_url, "auto", jitter=0)
+    try:
+        rig.pages.publish(URL, SHELL)
+        rig.browser.fail(URL, TransportError("browser unavailable: gone", url=URL))
+        assert rig.check() is CheckOutcome.ERROR
+        assert "browser unavailable: gone" in rig.error()
+        assert rig.app.repo.get_posting(URL).consecutive_failures == 1
+        rig.browser.fail(URL, HostPaused(url=URL, host="careers.example.com", seconds=30))
+        assert rig.check() is CheckOutcome.DEFERRED
+        held = rig.app.repo.get_posting(URL)
+        assert held.next_check_at == rig.clock.now() + timedelta(seconds=31)  # 30 × 1 + 1
+        assert held.consecutive_failures == 1  # a deferral is no failure
+        rig.browser.failures.clear()
+        rig.browser.draw(URL, "<html><body></body></html>")
+        assert rig.check() is CheckOutcome.ERROR
+        assert "no job posting found" in rig.error()
+        assert rig.app.repo.get_posting(URL).consecutive_failures == 2
     finally:
         asyncio.run(rig.app.aclose())

@@ -18,6 +18,7 @@ from monitor.model import Alert
 from monitor.store.engine import create_db_engine, upgrade
 from monitor.store.repository import Repository
 from monitor.testing import FrozenClock
+from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
 
 LEASE = timedelta(minutes=2)
@@ -285,7 +286,10 @@ def test_a_failing_digest_backs_off_doubling_then_gives_up(db_url: str) -> None:
     finally:
         asyncio.run(app.aclose())
     assert len(tries) == 3
-    assert [(a.status, a.attempts) for a in alerts] == [("failed", 3), ("failed", 3)]
+    assert [(a.status, a.attempts, a.last_error) for a in alerts] == [
+        ("failed", 3, "down (fake)"),
+        ("failed", 3, "down (fake)"),
+    ]
 
 
 def test_each_digest_channel_goes_by_its_own_oldest_alert(db_url: str) -> None:
@@ -358,7 +362,9 @@ def test_a_digest_holds_at_most_500_alerts_and_the_rest_go_in_the_next(db_url: s
     try:
         first = asyncio.run(app.deliver())
         second = asyncio.run(app.deliver())  # the one left is as old: due as well
+        sent_at = {r["sent_at"] for r in rows(app.repo)}
     finally:
         asyncio.run(app.aclose())
     assert (first.sent, second.sent) == (500, 1)
     assert len(notifier.sent) == 2
+    assert sent_at == {clock.now()}

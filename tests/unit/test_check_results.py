@@ -141,3 +141,13 @@ def test_an_unchanged_answer_keeps_the_validators_it_did_not_replace() -> None:
     assert got.validators == Validators(
         etag='"e2"', last_modified="Tue, 01 Dec 2026 10:00:00 GMT", body_hash="h1"
     )
+
+
+def test_a_suspect_read_backs_off_like_a_failure_with_the_same_jitter() -> None:
+    doubt = Suspicion(reason="the title vanished", confirmable=True)
+    error = FetchError("x", url=STATE.url)
+    held = hold_suspect(
+        STATE, POSTING, doubt, now=NOW, http_status=200, confirm_after=2, jitter=1.5
+    )
+    assert held is not None
+    assert held.next_check_at == failed(STATE, now=NOW, error=error, jitter=1.5).next_check_at

@@ -205,3 +205,29 @@ def test_the_field_most_postings_lost_is_the_one_reported() -> None:
     after = [job(str(i), places=(), salaries=(PAY,) if i >= 4 else ()) for i in range(6)]
     assert field_loss(before, after) == FieldLoss("locations", 6, 6)
     assert field_loss(before, [job(str(i), salaries=(PAY,)) for i in range(6)]) is None
+
+
+def test_a_repost_in_the_same_read_needs_a_window_and_counts_to_today() -> None:
+    old = job("70", places=("Berlin", "Remote"))
+    # Still open, changed five days ago, missing from this read: open 41 days until now.
+    missing = member(
+        9, old, created_at=NOW - timedelta(days=41), last_changed_at=NOW - timedelta(days=5)
+    )
+    (new,) = judge([missing], [job("71", places=("Berlin", "Remote"))]).new_members
+    assert new.changes[0].summary.startswith(
+        "reposted: Data Engineer (Berlin; Remote); first posted 2026-10-20, open 41 days"
+    )
+    nowhere = judge([member(9, job("72", places=()))], [job("73", places=())]).new_members[0]
+    assert nowhere.changes[0].summary.startswith("reposted: Data Engineer; first posted")
+    # No window: never a repost, not even from this very read.
+    assert (
+        judge([missing], [job("71", places=("Berlin", "Remote"))], repost_window=timedelta(0))
+        .new_members[0]
+        .reposted_from
+        is None
+    )
+    # An hour's window still takes a repost from this very read.
+    hourly = judge(
+        [missing], [job("71", places=("Berlin", "Remote"))], repost_window=timedelta(hours=1)
+    )
+    assert hourly.new_members[0].reposted_from == 9

@@ -41,6 +41,9 @@ def test_locations(case: dict[str, Any]) -> None:
         ("berlin mitte", ""),  # two: what is left of a sentence
         ("NYC", "NYC"),
         ("12345", ""),
+        ("Berlin / Munich", "Berlin, Munich"),
+        ("Remote Berlin", "Berlin"),
+        ("stadt eBerlin", ""),  # two words starting lower-case, whatever follows
     ],
 )
 def test_clean_place(value: str, place: str) -> None:
@@ -57,8 +60,23 @@ def test_clean_place(value: str, place: str) -> None:
         ("Careers", "", ""),
         ("Jobs | Careers", "", ""),
         ("Engineer | Careers", "Engineer", ""),
+        ("Xbox Developer at Xerox", "Xbox Developer", "Xerox"),
+        ("Data Engineer at Careers", "Data Engineer", ""),  # a generic word is no company
     ],
 )
 def test_title_parts_of_generic_titles(title: str, job: str, company: str) -> None:
     parts = title_parts(title)
     assert (parts.job, parts.company) == (job, company)
+
+
+@pytest.mark.parametrize(
+    ("page_title", "og_title", "job"),
+    [
+        ("Careers", "Jobs", "Jobs"),  # nothing better: og:title before <title>
+        ("Careers", "Data Engineer | Acme", "Data Engineer"),  # og:title's job part
+    ],
+)
+def test_without_a_heading_the_title_comes_from_og_title(
+    page_title: str, og_title: str, job: str
+) -> None:
+    assert choose_title("", page_title, og_title) == job

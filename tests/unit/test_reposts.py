@@ -59,3 +59,13 @@ def test_same_job(new: Posting, same: bool) -> None:
 
 def test_postings_without_requirements_match_on_title_and_place() -> None:
     assert same_job(_posting(minimum=()), _posting(minimum=()))
+
+
+def test_requirements_that_appear_make_another_job() -> None:
+    assert same_job(_posting(minimum=()), _posting()) is False
+
+
+def test_requirements_alike_at_exactly_the_threshold_are_the_same_job() -> None:
+    # difflib's ratio 2 × 4 / (4 + 6) = 0.8, the threshold itself.
+    assert same_job(_posting(minimum=("abcd",)), _posting(minimum=("abcdef",))) is True
+    assert same_job(_posting(minimum=("abcd",)), _posting(minimum=("abcdefg",))) is False
