@@ -40,6 +40,20 @@ class Board(Rig):
         return {m.title: m.status for m in self.app.repo.members_of(board.id)}
 
 
+def logged_statuses(board: Board) -> list[tuple[str, int | None]]:
+    """The board's own checks in the check log: outcome and HTTP status."""
+    from sqlalchemy import select
+
+    from monitor.store.tables import check_log
+
+    board_id = board.app.repo.get_posting(BOARD).id
+    query = select(check_log.c.outcome, check_log.c.http_status).where(
+        check_log.c.posting_id == board_id
+    )
+    with board.app.engine.connect() as conn:
+        return [(o, h) for o, h in conn.execute(query.order_by(check_log.c.id))]
+
+
 @pytest.fixture
 def board(db_url: str) -> Iterator[Board]:
     b = Board(db_url)
@@ -97,6 +111,7 @@ def test_an_empty_board_is_held_back_while_it_may_be_a_fault(board: Board) -> No
     )
     assert board.check() is CheckOutcome.SUSPECT
     assert board.app.repo.get_posting(BOARD).suspect_count == 2
+    assert logged_statuses(board)[-2:] == [("suspect", 200), ("suspect", 200)]
     board.serve("board-1.json")  # it was a fault: the jobs are back
     board.check()
     assert board.titles() == []
@@ -179,6 +194,7 @@ def test_a_field_gone_from_most_postings_at_once_is_one_notice_until_confirmed(
     assert len(board.titles()) == 1
     held = board.app.repo.get_posting(BOARD)
     assert (held.suspect_hash, held.suspect_count) == ("field-loss:salary", 2)
+    assert logged_statuses(board)[-1] == ("suspect", 200)
 
     board.check()  # the third read in a row is believed: now each posting's pay is removed
     removed = [t for t in board.titles() if "salary range" in t and "removed" in t]
@@ -348,3 +364,19 @@ def test_a_board_not_found_at_its_first_read_is_a_typo_and_later_an_error(board:
     assert board.check() is CheckOutcome.ERROR
     assert board.app.repo.get_posting(BOARD).last_error == "HTTP 404"
     assert set(board.members().values()) == {PostingStatus.OPEN}
+
+
+def test_a_board_on_a_cron_schedule_is_next_checked_when_its_schedule_says(db_url: str) -> None:
+    rig = Rig(db_url, [{"url": BOARD, "cron": "0 9 * * *"}])
+    try:
+        rig.server.publish(
+            API, (SEEDS / "greenhouse" / "board-1.json").read_text(), "application/json"
+        )
+        rig.clock.advance(timedelta(days=1))
+        asyncio.run(rig.app.check_all())
+        after = rig.app.repo.get_posting(BOARD).next_check_at
+        now = rig.clock.now()
+        assert (after.hour, after.minute) == (9, 0)
+        assert timedelta(0) < after - now <= timedelta(days=1)
+    finally:
+        asyncio.run(rig.app.aclose())
