@@ -69,3 +69,11 @@ def test_requirements_alike_at_exactly_the_threshold_are_the_same_job() -> None:
     # difflib's ratio 2 × 4 / (4 + 6) = 0.8, the threshold itself.
     assert same_job(_posting(minimum=("abcd",)), _posting(minimum=("abcdef",))) is True
     assert same_job(_posting(minimum=("abcd",)), _posting(minimum=("abcdefg",))) is False
+
+
+def test_a_long_requirements_list_is_compared_character_by_character() -> None:
+    """difflib's autojunk (on by default past 200 characters) would treat the commonest
+    characters as junk and call these two lists different (0.76 instead of 0.84)."""
+    items = tuple(f"experience with technology number {i} in production systems" for i in range(30))
+    reworded = (*items[:20], *(f"familiarity with tool {i}" for i in range(20, 30)))
+    assert same_job(_posting(minimum=items), _posting(minimum=reworded)) is True
