@@ -1,7 +1,9 @@
 # Posting Monitor container: build a wheel, install it in a slim image, run as a non-root user.
 # BASE_IMAGE: any Python 3.11+ image (a mirror or an internal base), e.g.
 #   docker build --build-arg BASE_IMAGE=registry.example.com/python:3.11-slim .
-ARG BASE_IMAGE=python:3.11-slim-bookworm
+# The default is the official slim image pinned by digest, so a build is the same build
+# until the pin is moved on purpose (docker buildx imagetools inspect python:3.11-slim-bookworm).
+ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
