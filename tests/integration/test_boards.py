@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from monitor.model import CheckOutcome, PostingStatus
+from monitor.model import READER_VERSION, CheckOutcome, PostingStatus
 from tests.conftest import SEEDS
 from tests.harness import Rig
 
@@ -380,3 +380,32 @@ def test_a_board_on_a_cron_schedule_is_next_checked_when_its_schedule_says(db_ur
         assert timedelta(0) < after - now <= timedelta(days=1)
     finally:
         asyncio.run(rig.app.aclose())
+
+
+def test_members_read_by_an_older_reader_are_read_again_not_taken_as_unchanged(
+    board: Board,
+) -> None:
+    """A new reader version: the same board body is fetched in full and read again
+    (no 304, no same-body shortcut), so every member is stored as the new reader reads it."""
+    from sqlalchemy import select, update
+
+    from monitor.store.tables import postings, snapshots
+
+    board.serve("board-1.json")
+    board.check()
+    assert board.check() is CheckOutcome.NOT_MODIFIED  # the server's 304
+    with board.app.engine.begin() as conn:
+        current = select(postings.c.current_snapshot_id).where(postings.c.role == "member")
+        for snapshot_id, data in conn.execute(
+            select(snapshots.c.id, snapshots.c.data).where(snapshots.c.id.in_(current))
+        ):
+            older = {**data, "provenance": {**data["provenance"], "reader": 1}}
+            conn.execute(
+                update(snapshots)
+                .where(snapshots.c.id == snapshot_id)
+                .values(data=older, content_hash=f"read by reader 1: {snapshot_id}")
+            )
+    assert board.check() is CheckOutcome.UNCHANGED  # read again in full
+    board_id = board.app.repo.get_posting(BOARD).id
+    assert {m.reader for m in board.app.repo.members_of(board_id)} == {READER_VERSION}
+    assert board.titles() == []  # a new reader's reading is never an alert

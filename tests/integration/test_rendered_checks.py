@@ -117,3 +117,10 @@ def test_auto_when_the_drawing_fails_fails_the_check_or_defers_it(db_url: str) -
         assert rig.app.repo.get_posting(URL).consecutive_failures == 2
     finally:
         asyncio.run(rig.app.aclose())
+
+
+def test_a_paused_host_is_not_drawn_either(drawn: Rig) -> None:
+    drawn.browser.draw(URL, (SEEDS / "stripe-backend-engineer.html").read_text())
+    drawn.app.fetcher.gate.pause(URL, 6 * 3600, reason="HTTP 429 Retry-After (test)")
+    assert drawn.check() is CheckOutcome.DEFERRED
+    assert drawn.browser.rendered == []  # the browser obeys the host's pause too
