@@ -367,7 +367,7 @@ def test_a_board_not_found_at_its_first_read_is_a_typo_and_later_an_error(board:
 
 
 def test_a_board_on_a_cron_schedule_is_next_checked_when_its_schedule_says(db_url: str) -> None:
-    rig = Rig(db_url, [{"url": BOARD, "cron": "0 9 * * *"}])
+    rig = Rig(db_url, [{"url": BOARD, "cron": "30 7 * * *"}])
     try:
         rig.server.publish(
             API, (SEEDS / "greenhouse" / "board-1.json").read_text(), "application/json"
@@ -376,7 +376,7 @@ def test_a_board_on_a_cron_schedule_is_next_checked_when_its_schedule_says(db_ur
         asyncio.run(rig.app.check_all())
         after = rig.app.repo.get_posting(BOARD).next_check_at
         now = rig.clock.now()
-        assert (after.hour, after.minute) == (9, 0)
+        assert (after.hour, after.minute) == (7, 30)
         assert timedelta(0) < after - now <= timedelta(days=1)
     finally:
         asyncio.run(rig.app.aclose())
@@ -399,13 +399,20 @@ def test_members_read_by_an_older_reader_are_read_again_not_taken_as_unchanged(
         for snapshot_id, data in conn.execute(
             select(snapshots.c.id, snapshots.c.data).where(snapshots.c.id.in_(current))
         ):
-            older = {**data, "provenance": {**data["provenance"], "reader": 1}}
+            # The older reader read the title differently, too.
+            older = {
+                **data,
+                "title": f"{data['title']} (old reading)",
+                "provenance": {**data["provenance"], "reader": 1},
+            }
             conn.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot_id)
                 .values(data=older, content_hash=f"read by reader 1: {snapshot_id}")
             )
-    assert board.check() is CheckOutcome.UNCHANGED  # read again in full
+    assert board.check() is CheckOutcome.CHANGED  # read again in full: titles differ
     board_id = board.app.repo.get_posting(BOARD).id
-    assert {m.reader for m in board.app.repo.members_of(board_id)} == {READER_VERSION}
+    members = board.app.repo.members_of(board_id)
+    assert {m.reader for m in members} == {READER_VERSION}
+    assert not any("(old reading)" in m.title for m in members)  # stored as read now
     assert board.titles() == []  # a new reader's reading is never an alert

@@ -93,3 +93,18 @@ def test_the_period_of_an_amount_nobody_named_one_for(amount: str, period: str |
 
     found = period_from_magnitude(Decimal(amount))
     assert (found.value if found else None) == period
+
+
+@pytest.mark.parametrize(
+    ("html", "lines"),
+    [
+        # A block right inside a list item keeps the item's bullet, on one line.
+        ("<ul><li><p>Python</p></li><li>Go</li></ul>", ["- Python", "- Go"]),
+        # Text before a block is a line of its own, not glued to the block's.
+        ("<div>Intro text<p>Para</p></div>", ["Intro text", "Para"]),
+    ],
+)
+def test_blocks_become_lines(html: str, lines: list[str]) -> None:
+    from monitor.extract.text import html_to_lines
+
+    assert html_to_lines(html) == lines
