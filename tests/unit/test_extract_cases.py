@@ -100,6 +100,8 @@ def test_the_period_of_an_amount_nobody_named_one_for(amount: str, period: str |
     [
         # A block right inside a list item keeps the item's bullet, on one line.
         ("<ul><li><p>Python</p></li><li>Go</li></ul>", ["- Python", "- Go"]),
+        # ... also with the page's indentation between the item and its block.
+        ("<ul><li>\n  <p>Python</p>\n</li></ul>", ["- Python"]),
         # Text before a block is a line of its own, not glued to the block's.
         ("<div>Intro text<p>Para</p></div>", ["Intro text", "Para"]),
     ],
