@@ -18,8 +18,8 @@ Sites on a company's own domain (careers.example.com/[{lang}/]{site}[/job/...]) 
 the same pages and the same API; their URL does not name the tenant, so a check first
 reads the page, takes ``tenant`` and ``siteId`` from its ``window.workday`` settings,
 then asks the API on that domain. Nothing in such a URL says Workday: the page does
-(``claims``), so ``test-source``, the dashboard and ``watch add`` identify it by
-fetching it once, and a configuration names it with ``source = "workday"``.
+(``claims``), so ``test-source`` and the dashboard's preview identify it by fetching it
+once, and ``watch add --source workday`` or ``source = "workday"`` name it.
 """
 
 from __future__ import annotations
