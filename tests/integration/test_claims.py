@@ -3,8 +3,12 @@ what it leaves alone (monitor/store/claims.py, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from monitor.store.repository import Repository
 from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
 from tests.integration.test_shared_delivery import make_repo
@@ -13,8 +17,14 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 
 
-def test_due_alerts_come_a_hundred_at_a_time_by_channel(db_url: str) -> None:
-    repo = make_repo(db_url)
+@pytest.fixture
+def repo(db_url: str) -> Iterator[Repository]:
+    made = make_repo(db_url)
+    yield made
+    made._engine.dispose()  # PostgreSQL's pooled connections closed, not left to the GC
+
+
+def test_due_alerts_come_a_hundred_at_a_time_by_channel(repo: Repository) -> None:
     queue_alerts(repo, 101, now=NOW)
     queue_alerts(repo, 2, channel="mail", now=NOW, first=101)
     assert len(repo.due_alerts(now=NOW)) == 100
@@ -25,8 +35,7 @@ def test_due_alerts_come_a_hundred_at_a_time_by_channel(db_url: str) -> None:
     assert repo.due_alerts(now=NOW - timedelta(seconds=1)) == []  # not due before queued
 
 
-def test_a_release_gives_back_only_the_alerts_named_and_held(db_url: str) -> None:
-    repo = make_repo(db_url)
+def test_a_release_gives_back_only_the_alerts_named_and_held(repo: Repository) -> None:
     queue_alerts(repo, 3, now=NOW)
     mine = repo.claim_alerts(now=NOW, lease=LEASE, claimant="a")
     assert len(mine) == 3
@@ -39,8 +48,7 @@ def test_a_release_gives_back_only_the_alerts_named_and_held(db_url: str) -> Non
     assert [a.id for a in repo.due_alerts(now=NOW)] == [mine[0].id]
 
 
-def test_a_digest_sent_marks_each_alert_sent_once_more_tried_and_clean(db_url: str) -> None:
-    repo = make_repo(db_url)
+def test_a_digest_sent_marks_each_alert_sent_once_more_tried_and_clean(repo: Repository) -> None:
     queue_alerts(repo, 2, now=NOW)
     ids = [a.id for a in repo.claim_alerts(now=NOW, lease=LEASE, claimant="a")]
     repo.mark_many_failed(ids, error="down (fake)", retry_at=NOW)
@@ -54,16 +62,14 @@ def test_a_digest_sent_marks_each_alert_sent_once_more_tried_and_clean(db_url: s
     ] == [("sent", 2, sent_at, None, None)] * 2
 
 
-def test_claims_of_due_postings_stop_at_the_limit(db_url: str) -> None:
-    repo = make_repo(db_url)
+def test_claims_of_due_postings_stop_at_the_limit(repo: Repository) -> None:
     queue_alerts(repo, 3, now=NOW)  # three postings, due in a month
     month = NOW + timedelta(days=31)
     assert len(repo.claim_due(now=month, limit=2, lease=LEASE)) == 2
     assert len(repo.claim_due(now=month, limit=2, lease=LEASE)) == 1  # the others held
 
 
-def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(db_url: str) -> None:
-    repo = make_repo(db_url)
+def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(repo: Repository) -> None:
     queue_alerts(repo, 3, now=NOW)
     month = NOW + timedelta(days=31)
     claimed = repo.claim_due(now=month, limit=3, lease=LEASE)
