@@ -344,19 +344,42 @@ class QueueEngine:
         await deliver_now(self._app)
 
     async def retry_stalled(self) -> int:
+        """Free the jobs of workers that stopped sending heartbeats: their check
+        batches are queued again; their periodic ticks end as failed, since the next
+        tick does the same work (retrying one would collide with the tick already
+        waiting under its queueing lock, and a dead dispatch tick holds the dispatch
+        lock until it ends). Returns how many jobs were freed."""
+        import procrastinate
+        import psycopg
+
         manager = self.queue.job_manager
         stalled = await manager.get_stalled_jobs(
             queue=QUEUE, seconds_since_heartbeat=STALLED_AFTER.total_seconds()
         )
+        freed = 0
         for job in stalled:
+            assert job.id is not None
+            batch = job.task_name == "monitor.check"
+            try:
+                if batch:
+                    await manager.retry_job(job)
+                else:
+                    await manager.finish_job_by_id_async(
+                        job.id, procrastinate.jobs.Status.FAILED, delete_job=False
+                    )
+            except (procrastinate.exceptions.ProcrastinateException, psycopg.Error) as exc:
+                # another worker's retry_stalled freed it first
+                log.info("stalled job %s left as it is: %s", job.id, exc)
+                continue
             log.warning(
-                "job %s (%s) of a stalled worker queued again",
+                "job %s (%s) of a stalled worker %s",
                 job.id,
                 job.task_name,
-                extra={"action": "job_retried"},
+                "queued again" if batch else "ended; the next tick does its work",
+                extra={"action": "job_retried" if batch else "job_ended"},
             )
-            await manager.retry_job(job)
-        return len(list(stalled))
+            freed += 1
+        return freed
 
     # -- heartbeat -------------------------------------------------------------------------
 

@@ -205,3 +205,72 @@ def test_a_batch_keeps_the_pause_another_workers_batch_left_for_its_host(
     assert left[HOSTS[0]].paused_until == pause_end
     assert left[HOSTS[0]].failures == 3
     assert left[HOSTS[1]].paused_until is None
+
+
+async def stall(engine: QueueEngine, jobs: list[tuple[str, dict[str, Any], str | None]]) -> None:
+    """Jobs taken by a worker that then died: each deferred, fetched as 'doing' by a
+    registered worker whose heartbeat is then made a minute old."""
+    queue = engine.queue
+    manager = queue.job_manager
+    async with queue.open_async():
+        dead = await manager.register_worker()
+        for name, kwargs, lock in jobs:
+            await queue.tasks[name].configure(lock=lock).defer_async(**kwargs)
+            assert await manager.fetch_job(queues=None, worker_id=dead) is not None
+        await manager.connector.execute_query_async(
+            "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 minute' "
+            f"WHERE id = {int(dead)}"
+        )
+
+
+async def job_states(engine: QueueEngine) -> list[tuple[str, str]]:
+    async with engine.queue.open_async():
+        rows = await engine.queue.job_manager.connector.execute_query_all_async(
+            "SELECT task_name, status::text AS status FROM procrastinate_jobs ORDER BY id"
+        )
+    return [(row["task_name"], row["status"]) for row in rows]
+
+
+@pytest.mark.postgres
+def test_a_dead_workers_periodic_jobs_end_and_its_batches_run_again(postgres_url: str) -> None:
+    """A worker killed while it ran a tick of dispatch or deliver (a newer tick of each
+    already waiting) and a batch: retrying the ticks would collide with the waiting
+    ones (one 'todo' job per queueing lock), and the dead dispatch would hold its lock
+    for good. The ticks end as failed (the next tick does their work); the batch runs
+    again."""
+    app = make_app(postgres_url, CountingSite(), FrozenClock())
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    engine = QueueEngine(app)
+    tick = {"timestamp": 1}
+    batch = {"host": HOSTS[0], "ids": [1], "lease_until": "2026-01-01T00:00:00+00:00"}
+    try:
+        asyncio.run(
+            stall(
+                engine,
+                [
+                    ("monitor.dispatch", tick, None),
+                    ("monitor.deliver", tick, None),
+                    ("monitor.check", batch, f"host:{HOSTS[0]}"),
+                ],
+            )
+        )
+
+        async def next_ticks_then_retry() -> int:
+            async with engine.queue.open_async():
+                for name in ("monitor.dispatch", "monitor.deliver"):
+                    await engine.queue.tasks[name].defer_async(timestamp=2)
+                return await engine.retry_stalled()
+
+        handled = asyncio.run(next_ticks_then_retry())
+        states = asyncio.run(job_states(engine))
+    finally:
+        asyncio.run(app.aclose())
+    assert handled == 3
+    assert states == [
+        ("monitor.dispatch", "failed"),
+        ("monitor.deliver", "failed"),
+        ("monitor.check", "todo"),
+        ("monitor.dispatch", "todo"),
+        ("monitor.deliver", "todo"),
+    ]
