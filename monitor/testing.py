@@ -5,6 +5,8 @@
   be told to fail.
 - ``PageServer``: an ``httpx.MockTransport`` that serves pages from a dict,
   honours ETag/If-None-Match, and can play errors.
+- ``EdgeRandom``: a random source whose every draw is the top (or bottom) of its
+  range, so jittered delays are exact in a test.
 - ``FakeDns``: a resolver from a table that can play DNS outages.
 - ``HostileSource``: a page source that plays pages costly or fatal to read, to test
   the reader processes (it must live in an importable module to reach them).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import signal
 import socket
 import threading
@@ -47,6 +50,18 @@ class FrozenClock:
     def advance(self, delta: timedelta) -> datetime:
         self._now += delta
         return self._now
+
+
+class EdgeRandom(random.Random):
+    """Every ``uniform(a, b)`` is ``b`` (``top=True``) or ``a``: the largest or smallest
+    jitter, so a test can tell a delay multiplied by its factor from one divided."""
+
+    def __init__(self, *, top: bool = True) -> None:
+        super().__init__(0)
+        self.top = top
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.top else a
 
 
 @dataclass

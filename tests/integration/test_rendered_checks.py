@@ -5,6 +5,7 @@ tests/acceptance/test_browser_render.py."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.errors import HostPaused, TransportError
 from monitor.model import CheckOutcome
-from monitor.testing import FakeBrowser, FrozenClock, PageServer, RecordingNotifier
+from monitor.testing import EdgeRandom, FakeBrowser, FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import SEEDS, UNPACED
 
 URL = "https://careers.example.com/jobs/backend-engineer"
@@ -24,7 +25,9 @@ SHELL = (
 
 
 class Rig:
-    def __init__(self, db_url: str, render: str, **scheduler: object) -> None:
+    def __init__(
+        self, db_url: str, render: str, rng: random.Random | None = None, **scheduler: object
+    ) -> None:
         self.pages, self.browser = PageServer(), FakeBrowser()
         self.clock, self.notifier = FrozenClock(), RecordingNotifier()
         config = MonitorConfig.model_validate(
@@ -41,6 +44,7 @@ class Rig:
             notifier=self.notifier,
             clock=self.clock,
             browser=self.browser,
+            rng=rng,
         )
         self.app.prepare()
 
@@ -124,3 +128,18 @@ def test_a_paused_host_is_not_drawn_either(drawn: Rig) -> None:
     drawn.app.fetcher.gate.pause(URL, 6 * 3600, reason="HTTP 429 Retry-After (test)")
     assert drawn.check() is CheckOutcome.DEFERRED
     assert drawn.browser.rendered == []  # the browser obeys the host's pause too
+
+
+@pytest.mark.parametrize("render", ["browser", "auto"])
+def test_a_paused_host_defers_a_drawing_by_its_pause_spread_like_any_retry(
+    db_url: str, render: str
+) -> None:
+    rig = Rig(db_url, render, rng=EdgeRandom(top=True), jitter=0.1)
+    try:
+        rig.pages.publish(URL, SHELL)  # auto: the plain fetch finds a shell to draw
+        rig.browser.fail(URL, HostPaused(url=URL, host="careers.example.com", seconds=40))
+        assert rig.check() is CheckOutcome.DEFERRED
+        held = rig.app.repo.get_posting(URL)
+    finally:
+        asyncio.run(rig.app.aclose())
+    assert held.next_check_at == rig.clock.now() + timedelta(seconds=51)  # 40 × 1.25 + 1
