@@ -69,11 +69,16 @@ def _config_name(ctx: click.Context) -> str:
 
 
 def _log_format(ctx: click.Context) -> str:
-    """The configuration's log format, when it was read before the error (a broken
-    configuration is reported as text: its log format is unknown)."""
+    """The configuration's log format; for a configuration that did not load, the
+    format it asks for as far as that can be read."""
+    from monitor.config import requested_log_format
+
     state = ctx.obj
-    loaded = state._config if isinstance(state, _State) else None
-    return loaded.log_format if loaded is not None else "text"
+    if not isinstance(state, _State):
+        return requested_log_format()
+    if state._config is not None:
+        return state._config.log_format
+    return requested_log_format(state.config_path)
 
 
 def _fail(message: str, code: int, fmt: str = "text") -> NoReturn:

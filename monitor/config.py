@@ -691,6 +691,24 @@ def load_config(
         raise ConfigError(_describe(exc, overridden), source=str(path or "configuration")) from exc
 
 
+def requested_log_format(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Literal["text", "json"]:
+    """The log format a configuration asks for, read as far as it can be when the
+    configuration as a whole does not load, so the error about it comes in the format
+    the logs are collected in: ``MONITOR_LOG_FORMAT``, else the file's ``log_format``,
+    else text."""
+    environ = os.environ if environ is None else environ
+    wanted: object = environ.get(f"{ENV_PREFIX}LOG_FORMAT")
+    if wanted is None:
+        path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+        try:
+            wanted = _read_toml(path).get("log_format") if path is not None else None
+        except ConfigError:
+            wanted = None
+    return "json" if wanted == "json" else "text"
+
+
 _SECRET_REF = re.compile(r"\$\$\{|\$\{(env|file):([^}]*)\}")
 
 

@@ -387,6 +387,25 @@ def test_every_kind_of_bad_config_exits_2_naming_it_and_touches_no_data(
     assert database.read_bytes() == before
 
 
+def test_a_config_that_does_not_load_is_reported_in_the_log_format_it_asks_for(
+    tmp_path: Path,
+) -> None:
+    """A container collects JSON logs: its configuration's own error comes as JSON too."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'log_format = "json"\n[[channels]]\nname = "ops"\nurl = "mailto://u:s3cret@x"\n'
+        'throttle = "soon"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(bad), "check"])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert record["message"].startswith(f"configuration error: {bad}: ")
+    assert "s3cret" not in result.output
+
+
 def test_watch_add_with_a_cron_schedule(config_file: Path) -> None:
     result = invoke(config_file, "watch", "add", "https://x.test/j/1", "--cron", "0 9 * * mon-fri")
     assert result.exit_code == 0, result.output

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from monitor.config import MonitorConfig, load_config, parse_duration
+from monitor.config import MonitorConfig, load_config, parse_duration, requested_log_format
 from monitor.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config" / "monitor.example.toml"
@@ -205,3 +205,25 @@ def test_a_secret_in_a_urls_user_info_is_percent_encoded(tmp_path: Path) -> None
     )
     hook = loaded.channels[0].url.get_secret_value()
     assert hook == "json://bot:Xy%40Zz%2FQ9%3Aw%23k%2B@hooks.test/a/Xy@Zz/Q9:w#k+"
+
+
+@pytest.mark.parametrize(
+    ("file_text", "environ", "expected"),
+    [
+        ('log_format = "json"\ninterval = "soon"\n', {}, "json"),  # the rest is broken
+        ('log_format = "json"\n', {"MONITOR_LOG_FORMAT": "text"}, "text"),  # env wins
+        ('log_format = "text"\n', {"MONITOR_LOG_FORMAT": "json"}, "json"),
+        ("", {"MONITOR_LOG_FORMAT": "json"}, "json"),
+        ('log_format = "yaml"\n', {}, "text"),  # not a format: text
+        ('log_format = "json"\n[[watches]\n', {}, "text"),  # not TOML: nothing to go on
+        (None, {}, "text"),  # no such file
+    ],
+)
+def test_the_log_format_asked_for_is_read_from_a_config_that_does_not_load(
+    tmp_path: Path, file_text: str | None, environ: dict[str, str], expected: str
+) -> None:
+    path = tmp_path / "monitor.toml"
+    if file_text is not None:
+        path.write_text(file_text, encoding="utf-8")
+    assert requested_log_format(path, environ) == expected
+    assert requested_log_format(None, {**environ, "MONITOR_CONFIG": str(path)}) == expected
