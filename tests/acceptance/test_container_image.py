@@ -6,6 +6,7 @@ base (a mirror) for the build, as `--build-arg BASE_IMAGE=...` does."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -163,3 +164,26 @@ interval = "10s"
         assert took < 30
     finally:
         docker("rm", "-f", name)
+
+
+def test_an_unreadable_secret_file_stops_it_with_the_fix_as_a_json_line(
+    image: str, tmp_path: Path
+) -> None:
+    """A 0600 secret (what ``umask 077`` writes) cannot be read by the image's user: one
+    JSON line (the image logs JSON) naming the fix, exit 2, not a restart loop's
+    traceback."""
+    secret = tmp_path / "db_password.txt"
+    secret.write_text("pa/ss", encoding="utf-8")
+    secret.chmod(0o600)
+    url = "postgresql+psycopg://monitor:${file:/run/secrets/db_password}@db:5432/monitor"
+    ran = docker(
+        "run", "--rm", "-v", f"{secret}:/run/secrets/db_password:ro",
+        "-e", f"MONITOR_DATABASE__URL={url}", image, "check",
+    )  # fmt: skip
+    assert ran.returncode == 2, ran.stderr
+    (line,) = ran.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert "readable by uid 10001" in record["message"]
+    assert "chmod 0644" in record["message"]
+    assert "pa/ss" not in ran.stderr
