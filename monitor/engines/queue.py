@@ -14,11 +14,12 @@ procrastinate (a task queue in PostgreSQL) carries it:
   and its postings went to another batch) checks nothing twice.
 - ``monitor.deliver`` is periodic too: the outbox, each alert claimed by the process
   that sends it (``monitor.notify.deliver``), so it is sent once.
-- ``monitor.retry_stalled`` queues again the jobs of a worker that stopped sending
-  heartbeats (killed, its machine gone).
+- ``monitor.retry_stalled`` frees the jobs of a worker that stopped sending
+  heartbeats (killed, its machine gone): its batches are queued again, its periodic
+  ticks end (the next tick does their work).
 
 A worker that dies loses nothing: its postings' leases run out and the dispatcher
-leases them again; its jobs are retried and find those leases taken.
+leases them again; its batches run again and find those leases taken.
 """
 
 from __future__ import annotations
