@@ -681,7 +681,7 @@ def load_config(
 ) -> MonitorConfig:
     """Read, override from the environment and validate; ConfigError on any problem."""
     environ = os.environ if environ is None else environ
-    path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    path = config_path(path, environ)
     data = _read_toml(path) if path is not None else {}
     overridden = _apply_env(data, environ)
     data = _resolve_secrets(data, environ, source=str(path or "configuration"))
@@ -689,6 +689,11 @@ def load_config(
         return MonitorConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, overridden), source=str(path or "configuration")) from exc
+
+
+def config_path(path: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The configuration file: the one named, else ``MONITOR_CONFIG``'s, else none."""
+    return path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
 
 
 def requested_log_format(
@@ -701,7 +706,7 @@ def requested_log_format(
     environ = os.environ if environ is None else environ
     wanted: object = environ.get(f"{ENV_PREFIX}LOG_FORMAT")
     if wanted is None:
-        path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+        path = config_path(path, environ)
         try:
             wanted = _read_toml(path).get("log_format") if path is not None else None
         except ConfigError:
