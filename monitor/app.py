@@ -30,6 +30,7 @@ import monitor
 from monitor.browser import BrowserRenderer, PageRenderer
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, WatchConfig, parse_daily_time
+from monitor.core.schedule import Schedule
 from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
 from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
@@ -58,7 +59,7 @@ from monitor.notify.deliver import (
 from monitor.notify.payload import change_payload, dumps
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
-from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
+from monitor.pipeline import CheckContext, check, check_board, monitor_notice
 from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
 from monitor.runner import CheckRunner, PassReport

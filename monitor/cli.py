@@ -495,7 +495,7 @@ def _given(interval: str) -> bool:
 
 def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
     """The schedule, normalised, and its typical gap; ConfigError naming --cron."""
-    from monitor.cron import normalized, typical_gap
+    from monitor.core.schedule import normalized, typical_gap
 
     if interval_given:
         raise ConfigError("set --interval or --cron, not both", source="--cron")

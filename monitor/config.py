@@ -558,7 +558,7 @@ class WatchConfig(_Strict):
     def _cron_schedule(cls, expression: str | None) -> str | None:
         if expression is None:
             return None
-        from monitor.cron import normalized
+        from monitor.core.schedule import normalized
 
         return normalized(expression)
 
@@ -568,7 +568,7 @@ class WatchConfig(_Strict):
             return self
         if "interval" in self.model_fields_set:
             raise ValueError("set interval or cron, not both")
-        from monitor.cron import typical_gap
+        from monitor.core.schedule import typical_gap
 
         object.__setattr__(self, "interval", typical_gap(self.cron, datetime.now(UTC)))
         return self

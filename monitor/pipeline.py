@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.boards import FIELD_LOSS_MARKER, FieldLoss, field_loss, judge_board, still_missing
 from monitor.browser import PageRenderer, looks_like_app_shell
 from monitor.clock import Clock
-from monitor.cron import next_fire
+from monitor.core.schedule import Schedule
 from monitor.diff import compare
 from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
@@ -40,27 +39,6 @@ from monitor.urls import shown_url
 log = logging.getLogger(__name__)
 GONE_STATUSES = frozenset({404, 410})
 _ERROR_BACKOFF_BASE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """When to check next: the interval spread by ``jitter`` (0.1: +/-10%), so postings
-    added together drift apart instead of hitting their sites in the same second; or
-    the next fire of the watch's cron schedule, on time (the user chose the time)."""
-
-    jitter: float = 0.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def next_check(self, now: datetime, interval: timedelta, cron: str | None = None) -> datetime:
-        if cron is not None:
-            return next_fire(cron, now)
-        if not self.jitter:
-            return now + interval
-        return now + interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
-
-    def backoff_factor(self) -> float:
-        """A random factor for retry delays, so failing postings do not retry in step."""
-        return self.rng.uniform(0.75, 1.25) if self.jitter else 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.config import WatchConfig
-from monitor.cron import cron_trigger, next_fire, typical_gap
+from monitor.core.schedule import cron_trigger, next_fire, typical_gap
 
 FRIDAY_NOON_UTC = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.config import HttpConfig
+from monitor.core.schedule import Schedule
 from monitor.errors import HostPaused
 from monitor.hosts import FAILURE_PAUSE_BASE, HostGate, retry_after_seconds
-from monitor.pipeline import Schedule
 from monitor.testing import FrozenClock
 
 URL = "https://jobs.example.com/postings/1"

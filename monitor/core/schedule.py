@@ -1,12 +1,16 @@
-"""Cron schedules for watches: ``minute hour day month weekday``, optionally followed
-by a time zone (default UTC), e.g. ``0 9 * * mon-fri Europe/Berlin``.
+"""When to check next: ``Schedule`` (an interval with jitter, or a cron schedule), and
+the cron schedules themselves.
 
+Cron schedules for watches: ``minute hour day month weekday``, optionally followed
+by a time zone (default UTC), e.g. ``0 9 * * mon-fri Europe/Berlin``.
 APScheduler's ``CronTrigger`` does the calendar arithmetic; this module names the
 errors for the config and answers in UTC.
 """
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -64,3 +68,24 @@ def typical_gap(expression: str, now: datetime) -> timedelta:
     ``watch list`` reports as the interval."""
     first = next_fire(expression, now)
     return next_fire(expression, first) - first
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When to check next: the interval spread by ``jitter`` (0.1: +/-10%), so postings
+    added together drift apart instead of hitting their sites in the same second; or
+    the next fire of the watch's cron schedule, on time (the user chose the time)."""
+
+    jitter: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def next_check(self, now: datetime, interval: timedelta, cron: str | None = None) -> datetime:
+        if cron is not None:
+            return next_fire(cron, now)
+        if not self.jitter:
+            return now + interval
+        return now + interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+    def backoff_factor(self) -> float:
+        """A random factor for retry delays, so failing postings do not retry in step."""
+        return self.rng.uniform(0.75, 1.25) if self.jitter else 1.0
