@@ -31,6 +31,7 @@ from monitor.browser import BrowserRenderer, PageRenderer
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, WatchConfig, parse_daily_time
 from monitor.core.schedule import Schedule
+from monitor.core.verdicts import monitor_notice
 from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
 from monitor.fetch import Fetcher
 from monitor.hosts import HostGate
@@ -59,7 +60,7 @@ from monitor.notify.deliver import (
 from monitor.notify.payload import change_payload, dumps
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
-from monitor.pipeline import CheckContext, check, check_board, monitor_notice
+from monitor.pipeline import CheckContext, check, check_board
 from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
 from monitor.runner import CheckRunner, PassReport

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.verdicts import monitor_notice
 from monitor.diff import compare
 from monitor.model import (
     CheckOutcome,
@@ -20,7 +21,6 @@ from monitor.model import (
     Requirements,
     Salary,
 )
-from monitor.pipeline import monitor_notice
 from monitor.store.repository import PostingState
 from monitor.suspect import richness, suspicion
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from monitor.core.verdicts import deferred, failed, gone, hold_suspect, sightings, unchanged
 from monitor.errors import FetchError
 from monitor.fetch import FetchResponse
 from monitor.model import CheckOutcome, CheckResult, PostingStatus, Validators
-from monitor.pipeline import deferred, failed, gone, hold_suspect, sightings, unchanged
 from monitor.sources.base import FetchedPage
 from monitor.suspect import Suspicion
 from tests.unit.test_judge_board import NOW, job, member
