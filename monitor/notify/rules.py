@@ -11,25 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import get_args
 
+from monitor.config import AlertField
 from monitor.model import ChangeKind, FieldChange, Posting
 
-ALL_FIELDS = frozenset(
-    {
-        "salary",
-        "remote",
-        "requirements",
-        "title",
-        "company",
-        "location",
-        "employment_type",
-        "new",
-        "closed",
-        "reopened",
-        "reposted",
-        "error",
-    }
-)
+ALL_FIELDS: frozenset[str] = frozenset(get_args(AlertField))
+"""Every name a rule's ``fields`` may hold (the configuration's ``AlertField``)."""
 _STATUS_FIELDS = {
     ChangeKind.NEW: "new",
     ChangeKind.CLOSED: "closed",
