@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from monitor.extract.text import bullet_text, sentences
 from monitor.model import PayPeriod, Salary
@@ -117,6 +118,23 @@ _NOT_PAY_CONTEXT = re.compile(
 # Above this an amount is a company figure ($200B of spend), not anyone's pay.
 _MAX_PAY = Decimal(10_000_000)
 _LABEL_RE = re.compile(r"(?:^|[;•|]\s*)(?P<label>[A-Z][\w .,/()&'-]{1,40}?)\s*:\s*$")
+
+
+def positive_decimal(value: Any, *, normalized: bool) -> Decimal | None:
+    """A number (or numeric string) above zero, else None: 0 means "not given" in pay data.
+
+    ``normalized``: without trailing zeros (``Decimal.normalize``: "85000.00" -> 8.5E+4), as
+    the ATS sources store pay; JSON-LD's amounts are kept as written.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    if not (number.is_finite() and number > 0):
+        return None
+    return number.normalize() if normalized else number
 
 
 def parse_salaries(

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from monitor.extract.salary import positive_decimal
 from monitor.model import PayPeriod, Posting, RemoteKind, Salary
 from monitor.sources.base import FetchedPage
 from monitor.sources.common import (
     AtsSource,
     build_posting,
     parse_date,
-    positive_decimal,
     remote_from_word,
     text,
 )
@@ -110,8 +110,8 @@ def _component(component: Any, label: str) -> Salary | None:
     if not isinstance(component, dict) or component.get("compensationType") != "Salary":
         return None
     low, high = (
-        positive_decimal(component.get("minValue")),
-        positive_decimal(component.get("maxValue")),
+        positive_decimal(component.get("minValue"), normalized=True),
+        positive_decimal(component.get("maxValue"), normalized=True),
     )
     if low is None and high is None:
         return None

@@ -8,13 +8,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from monitor.errors import ParseError, UnsupportedContent
 from monitor.extract.remote import RemoteReading, kind_of_label, read_remote
 from monitor.extract.requirements import requirements_from_lines
-from monitor.extract.salary import salaries_from_lines
+from monitor.extract.salary import positive_decimal, salaries_from_lines
 from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
 from monitor.model import PayPeriod, Posting, Provenance, RemoteKind, Requirements, Salary
 from monitor.sources.base import FetchedPage
@@ -191,7 +190,8 @@ def salary_object(
     Recruitee ``salary``, SmartRecruiters ``compensation``); [] when it holds no amount."""
     if not isinstance(value, dict):
         return []
-    low, high = positive_decimal(value.get("min")), positive_decimal(value.get("max"))
+    low = positive_decimal(value.get("min"), normalized=True)
+    high = positive_decimal(value.get("max"), normalized=True)
     if low is None and high is None:
         return []
     word = text(value.get(period_key))
@@ -210,17 +210,6 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
-
-
-def positive_decimal(value: Any) -> Decimal | None:
-    """A number (or numeric string) above zero, else None: 0 means "not given" in ATS data."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = Decimal(str(value).replace(",", "").strip())
-    except InvalidOperation:
-        return None
-    return number.normalize() if number.is_finite() and number > 0 else None
 
 
 def html_of(value: Any) -> str:

@@ -11,13 +11,12 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
 from monitor.extract.places import region_code, region_name
-from monitor.extract.salary import parse_salaries
+from monitor.extract.salary import parse_salaries, positive_decimal
 from monitor.extract.text import collapse
 from monitor.model import PayPeriod, RemoteKind, RemotePolicy, Salary
 
@@ -183,8 +182,10 @@ def salaries(obj: dict[str, Any]) -> list[Salary]:
 
 
 def _monetary_amount(amount: Any, currency: str | None) -> list[Salary]:
-    if isinstance(amount, int | float) or (isinstance(amount, str) and _decimal(amount)):
-        value = _decimal(amount)
+    if isinstance(amount, int | float) or (
+        isinstance(amount, str) and positive_decimal(amount, normalized=False)
+    ):
+        value = positive_decimal(amount, normalized=False)
         return [Salary(min=value, max=value, currency=currency, period=None)]
     if isinstance(amount, str):
         return parse_salaries(amount, is_pay=True)
@@ -192,14 +193,14 @@ def _monetary_amount(amount: Any, currency: str | None) -> list[Salary]:
         return []
     currency = text_of(amount.get("currency")) or currency
     value = amount.get("value")
-    if isinstance(value, str) and _decimal(value) is None:
+    if isinstance(value, str) and positive_decimal(value, normalized=False) is None:
         return [_with_currency(s, currency) for s in parse_salaries(value, is_pay=True)]
     if not isinstance(value, dict):
-        single = _decimal(value)
+        single = positive_decimal(value, normalized=False)
         return [Salary(min=single, max=single, currency=currency)] if single else []
-    low = _decimal(value.get("minValue"))
-    high = _decimal(value.get("maxValue"))
-    exact = _decimal(value.get("value"))
+    low = positive_decimal(value.get("minValue"), normalized=False)
+    high = positive_decimal(value.get("maxValue"), normalized=False)
+    exact = positive_decimal(value.get("value"), normalized=False)
     if low is None and high is None and exact is None:
         return []
     period = _UNIT_PERIODS.get(text_of(value.get("unitText")).upper())
@@ -223,13 +224,3 @@ def _with_currency(salary: Salary, currency: str | None) -> Salary:
         period=salary.period,
         label=salary.label,
     )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = Decimal(str(value).replace(",", "").strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and number > 0 else None
