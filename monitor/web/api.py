@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.config import FiltersConfig, check_interval, parse_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, Conflict
 from monitor.export import FORMATS, WHAT, export_lines
 from monitor.model import BoardFilters, Posting
 from monitor.notify.payload import pay_values
@@ -33,7 +33,7 @@ from monitor.store.views import (
     WatchRow,
     change_fields,
 )
-from monitor.web.app import Conflict, Dashboard, dashboard_of, problem
+from monitor.web.context import Dashboard, dashboard_of
 
 API_VERSION = "1"
 
@@ -737,4 +737,4 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-__all__ = ["problem", "router"]
+__all__ = ["router"]
