@@ -8,7 +8,6 @@ first: pass next_cursor back as cursor. The watches list pages by number.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -34,6 +33,7 @@ from monitor.store.views import (
     change_fields,
 )
 from monitor.web.context import Dashboard, dashboard_of
+from monitor.web.filters import change_percent
 
 API_VERSION = "1"
 
@@ -672,20 +672,6 @@ def posting_out(row: PostingRow) -> PostingOut:
         current=fields_out(row.current) if row.current else None,
         reposted_from=row.reposted_from,
     )
-
-
-_PERCENT = re.compile(r"\(([+-]\d+(?:\.\d+)?)%(?: / ([+-]\d+(?:\.\d+)?)%)?\)")
-
-
-def change_percent(row: ChangeRow) -> float | None:
-    """The pay move the summary states ('(+6.0% / +5.0%)'): the larger one, signed."""
-    if row.field != "salary":
-        return None
-    match = _PERCENT.search(row.summary)
-    if match is None:
-        return None
-    moves = [float(m) for m in match.groups() if m is not None]
-    return max(moves, key=abs)
 
 
 def change_out(row: ChangeRow) -> ChangeOut:

@@ -23,9 +23,10 @@ from monitor.store.views import (
     change_fields,
 )
 from monitor.web import security
-from monitor.web.api import add_watch, change_percent
+from monitor.web.api import add_watch
 from monitor.web.charts import open_chart, pay_chart, pay_distribution, pay_series
 from monitor.web.context import Dashboard, dashboard_of, status_of
+from monitor.web.filters import change_percent
 
 router = APIRouter(include_in_schema=False)
 HISTORY_FIELDS = {
