@@ -20,7 +20,9 @@ third-party errors are translated where those libraries are called, with
     ├── SourceError                 unknown source kind, URL no source can handle
     ├── StoreError                  the database refused or is unreachable
     │   └── NotFound                no such watch or posting
-    └── NotifyError                 a channel could not be built or refused a message
+    ├── NotifyError                 a channel could not be built or refused a message
+    ├── Conflict                    a request that does not fit the resource's state
+    └── Forbidden                   a form without its CSRF token
 
 Exceptions never log; the code that decides what to do with them does.
 """
@@ -155,3 +157,11 @@ class NotifyError(MonitorError):
     def __init__(self, message: str, *, reason: str = "") -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class Conflict(MonitorError):
+    """A request that does not fit the resource's state (retrying a sent alert)."""
+
+
+class Forbidden(MonitorError):
+    """A form without its CSRF token."""

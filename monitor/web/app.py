@@ -3,60 +3,42 @@
 ``create_web_app`` takes an ``App`` (the same object ``check`` and ``run`` use, for
 adding watches and sending) and builds a FastAPI application; reads go through
 ``Views`` on an engine of their own that never takes SQLite's write lock.
+
+This module only assembles: the routes (``api``, ``pages``, ``feeds_routes``), the
+sign-in middleware and the error handlers. What the routes share is in ``context``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from monitor import __version__
 from monitor.app import App
-from monitor.errors import ConfigError, FetchError, MonitorError, NotFound, ParseError, StoreError
+from monitor.errors import MonitorError
 from monitor.preview import Preview, preview
 from monitor.store.engine import create_db_engine
 from monitor.store.views import Views
-from monitor.web import security
+from monitor.web import api, feeds_routes, filters, pages, security
+from monitor.web.context import Dashboard, problem, status_of
+from monitor.web.pages import error_page
 from monitor.web.security import Credentials, Signer
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
-PROBLEM_TYPE = "application/problem+json"
-
-
-@dataclass(kw_only=True)
-class Dashboard:
-    """What every route needs: the monitor, its read views and the sign-in rules."""
-
-    app: App
-    views: Views
-    credentials: Credentials
-    signer: Signer
-    instance: str
-    templates: Environment
-    preview: Callable[[str, str | None], Awaitable[Preview]]
-    page_size: int
-    public_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def now(self) -> datetime:
-        return self.app.clock.now()
-
-    def base_url(self, request: Request) -> str:
-        return (self.public_url or str(request.base_url)).rstrip("/")
 
 
 def create_web_app(
@@ -98,8 +80,6 @@ def create_web_app(
     web.add_middleware(_Guard, dashboard=dashboard)
     web.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     _add_error_handlers(web)
-    from monitor.web import api, feeds_routes, pages
-
     web.include_router(api.router, prefix=API_PREFIX)
     web.include_router(feeds_routes.router)
     web.include_router(pages.router)
@@ -128,16 +108,9 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    from monitor.web import filters
-
     env.filters.update(filters.FILTERS)
     env.globals["version"] = __version__
     return env
-
-
-def dashboard_of(request: Request) -> Dashboard:
-    dashboard: Dashboard = request.app.state.dashboard
-    return dashboard
 
 
 # -- sign-in, CSRF and headers -------------------------------------------------------
@@ -212,42 +185,7 @@ class _Guard(BaseHTTPMiddleware):
 # -- errors --------------------------------------------------------------------------
 
 
-class Conflict(MonitorError):
-    """A request that does not fit the resource's state (retrying a sent alert)."""
-
-
-class Forbidden(MonitorError):
-    """A form without its CSRF token."""
-
-
-_STATUS: tuple[tuple[type[MonitorError], int, str], ...] = (
-    (NotFound, 404, "Not found"),
-    (Conflict, 409, "Conflict"),
-    (Forbidden, 403, "Forbidden"),
-    (ConfigError, 422, "Invalid input"),
-    (FetchError, 502, "Could not fetch"),
-    (ParseError, 422, "Could not read the page"),
-    (StoreError, 503, "Database unavailable"),
-)
-
-
-def status_of(exc: MonitorError) -> tuple[int, str]:
-    for kind, status, title in _STATUS:
-        if isinstance(exc, kind):
-            return status, title
-    return 500, "Error"
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """RFC 9457 problem details."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)
-
-
 def _add_error_handlers(web: FastAPI) -> None:
-    from fastapi.exceptions import RequestValidationError
-    from starlette.exceptions import HTTPException
-
     @web.exception_handler(MonitorError)
     async def monitor_error(request: Request, exc: MonitorError) -> Response:
         status, title = status_of(exc)
@@ -255,8 +193,6 @@ def _add_error_handlers(web: FastAPI) -> None:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
         if request.url.path.startswith(API_PREFIX) or request.url.path.startswith("/feeds/"):
             return problem(status, title, str(exc))
-        from monitor.web.pages import error_page
-
         return error_page(request, status, title, str(exc))
 
     @web.exception_handler(RequestValidationError)
@@ -266,8 +202,6 @@ def _add_error_handlers(web: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
         if not request.url.path.startswith(API_PREFIX):
-            from monitor.web.pages import error_page
-
             return error_page(request, 422, "Invalid input", detail)
         return problem(422, "Invalid input", detail, errors=errors)
 
@@ -276,14 +210,10 @@ def _add_error_handlers(web: FastAPI) -> None:
         detail = str(exc.detail)
         if request.url.path.startswith(API_PREFIX):
             return problem(exc.status_code, _reason(exc.status_code), detail)
-        from monitor.web.pages import error_page
-
         return error_page(request, exc.status_code, _reason(exc.status_code), detail)
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

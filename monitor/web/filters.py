@@ -1,14 +1,16 @@
 """Jinja2 filters for the dashboard's templates: times, pay and remote policy as a
-person reads them."""
+person reads them, and a pay change's percent (shown by the pages, served by the API)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.diff import format_salary
 from monitor.model import Posting, Salary
+from monitor.store.views import ChangeRow
 
 
 def when(moment: datetime | None) -> str:
@@ -38,6 +40,20 @@ def duration(seconds: int) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+_PERCENT = re.compile(r"\(([+-]\d+(?:\.\d+)?)%(?: / ([+-]\d+(?:\.\d+)?)%)?\)")
+
+
+def change_percent(row: ChangeRow) -> float | None:
+    """The pay move the summary states ('(+6.0% / +5.0%)'): the larger one, signed."""
+    if row.field != "salary":
+        return None
+    match = _PERCENT.search(row.summary)
+    if match is None:
+        return None
+    moves = [float(m) for m in match.groups() if m is not None]
+    return max(moves, key=abs)
 
 
 FILTERS: dict[str, Any] = {

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from monitor.errors import MonitorError, NotifyError
+from monitor.errors import Forbidden, MonitorError, NotifyError
 from monitor.notify.render import FIELD_LABELS, sample_alert
 from monitor.store.views import (
     FIELD_GROUPS,
@@ -23,9 +23,10 @@ from monitor.store.views import (
     change_fields,
 )
 from monitor.web import security
-from monitor.web.api import add_watch, change_percent
-from monitor.web.app import Dashboard, Forbidden, dashboard_of, status_of
+from monitor.web.api import add_watch
 from monitor.web.charts import open_chart, pay_chart, pay_distribution, pay_series
+from monitor.web.context import Dashboard, dashboard_of, status_of
+from monitor.web.filters import change_percent
 
 router = APIRouter(include_in_schema=False)
 HISTORY_FIELDS = {

@@ -25,8 +25,9 @@ from monitor.model import (
 from monitor.notify.payload import change_payload, digest_payload, dumps, with_identity
 from monitor.notify.webhook import _split, mask
 from monitor.store.views import ChangeRow, change_fields, open_counts
-from monitor.web.api import _decode, _encode, change_percent
+from monitor.web.api import _decode, _encode
 from monitor.web.charts import pay_chart, pay_distribution, pay_series, unit_label
+from monitor.web.filters import change_percent
 from monitor.web.security import Credentials, Signer, csrf_ok, same_origin
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

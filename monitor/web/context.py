@@ -1,0 +1,81 @@
+"""What every route imports: the ``Dashboard`` a request runs against, and how an
+error becomes an HTTP status and an RFC 9457 problem."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from jinja2 import Environment
+
+from monitor.app import App
+from monitor.errors import (
+    ConfigError,
+    Conflict,
+    FetchError,
+    Forbidden,
+    MonitorError,
+    NotFound,
+    ParseError,
+    StoreError,
+)
+from monitor.preview import Preview
+from monitor.store.views import Views
+from monitor.web.security import Credentials, Signer
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+@dataclass(kw_only=True)
+class Dashboard:
+    """What every route needs: the monitor, its read views and the sign-in rules."""
+
+    app: App
+    views: Views
+    credentials: Credentials
+    signer: Signer
+    instance: str
+    templates: Environment
+    preview: Callable[[str, str | None], Awaitable[Preview]]
+    page_size: int
+    public_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.app.clock.now()
+
+    def base_url(self, request: Request) -> str:
+        return (self.public_url or str(request.base_url)).rstrip("/")
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    dashboard: Dashboard = request.app.state.dashboard
+    return dashboard
+
+
+_STATUS: tuple[tuple[type[MonitorError], int, str], ...] = (
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (Forbidden, 403, "Forbidden"),
+    (ConfigError, 422, "Invalid input"),
+    (FetchError, 502, "Could not fetch"),
+    (ParseError, 422, "Could not read the page"),
+    (StoreError, 503, "Database unavailable"),
+)
+
+
+def status_of(exc: MonitorError) -> tuple[int, str]:
+    for kind, status, title in _STATUS:
+        if isinstance(exc, kind):
+            return status, title
+    return 500, "Error"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """RFC 9457 problem details."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)

@@ -1,0 +1,312 @@
+"""The JSON API's shapes: the pydantic models its OpenAPI document describes, and the
+mappers from the read side's rows to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.model import Posting
+from monitor.notify.payload import pay_values
+from monitor.store.views import AlertRow, ChangeRow, PostingRow, WatchRow
+from monitor.web.filters import change_percent
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Out):
+    """An error (RFC 9457), served as application/problem+json."""
+
+    type: str = Field(description="Always about:blank: the status says what kind of error.")
+    title: str
+    status: int
+    detail: str = Field(description="What was wrong, naming the field or value.")
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="Invalid input: each problem with where it is."
+    )
+
+
+class Pay(_Out):
+    min: float | None = Field(description="Lower end, in currency units.")
+    max: float | None = Field(description="Upper end, in currency units.")
+    currency: str | None = Field(description="ISO 4217 code.")
+    period: Literal["hour", "day", "week", "month", "year"] | None
+    label: str = Field(description="Whom the range applies to: a location or level; '' all.")
+
+
+class Remote(_Out):
+    kind: Literal["onsite", "hybrid", "remote", "unknown"]
+    details: list[str] = Field(description="Rules quoted from the posting (office days, ...).")
+    regions: list[str] = Field(default=[], description="Where remote work is allowed from.")
+
+
+class Requirements(_Out):
+    minimum: list[str]
+    preferred: list[str]
+
+
+class Fields(_Out):
+    """What the posting says, as last read."""
+
+    title: str
+    company: str
+    department: str
+    locations: list[str]
+    pay: list[Pay]
+    remote: Remote
+    requirements: Requirements
+    employment_type: str | None
+    posted_at: str | None
+    status: Literal["open", "closed"]
+    provenance: dict[str, str] = Field(description="Where each field was read.")
+
+
+class Source(_Out):
+    kind: str
+    id: str
+
+
+class Watch(_Out):
+    id: int
+    url: str
+    kind: str = Field(description="The source that reads it (greenhouse, workday, html, ...).")
+    board: bool
+    posting_id: int = Field(description="The watched posting, or the board's own row.")
+    title: str
+    company: str
+    status: Literal["open", "closed"]
+    paused: bool
+    interval_seconds: int
+    cron: str | None
+    open_postings: int | None = Field(description="Boards: postings open now.")
+    pay: list[Pay]
+    remote: str
+    last_changed_at: datetime | None
+    last_checked_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    next_check_at: datetime
+    consecutive_failures: int
+
+
+class WatchPage(_Out):
+    items: list[Watch]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: list[str] = []
+    exclude_title: list[str] = []
+    department: list[str] = []
+    location: list[str] = []
+
+
+class NewWatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="A posting page or a company board URL.")
+    interval: str = Field(default="1h", description="Time between checks: 30m, 6h, 1d.")
+    channels: list[str] = Field(default=[], description="Channel names or tags; [] default.")
+    filters: Filters | None = Field(default=None, description="Boards only.")
+    render: Literal["plain", "browser", "auto"] = Field(
+        default="plain", description="Web pages: render in headless Chromium (see README)."
+    )
+    source: str | None = Field(
+        default=None,
+        description="Source kind to read it with (`posting-monitor features` lists them); "
+        "default: picked from the URL.",
+    )
+
+
+class PostingOut(_Out):
+    id: int
+    watch_id: int
+    board_id: int | None
+    role: Literal["single", "board", "member"]
+    source: Source
+    url: str
+    title: str
+    company: str
+    status: Literal["open", "closed"]
+    created_at: datetime
+    last_checked_at: datetime | None
+    last_changed_at: datetime | None
+    next_check_at: datetime
+    consecutive_failures: int
+    current: Fields | None
+    reposted_from: int | None = Field(
+        description="The closed posting of the same job this one reposts, if any."
+    )
+
+
+class PostingPage(_Out):
+    items: list[PostingOut]
+    next_cursor: str | None
+
+
+class VersionOut(_Out):
+    id: int
+    captured_at: datetime
+    fields: Fields
+
+
+class ChangeOut(_Out):
+    id: int
+    posting_id: int
+    version_id: int
+    watch_id: int
+    detected_at: datetime
+    field: str = Field(description="salary, remote, requirements.minimum, status, title, ...")
+    kind: str = Field(description="changed, added, removed, reworded, new, closed, reopened")
+    old: str | None
+    new: str | None
+    summary: str
+    percent: float | None = Field(description="Pay: the largest move of min or max, signed.")
+    title: str
+    company: str
+    url: str
+
+
+class ChangePage(_Out):
+    items: list[ChangeOut]
+    next_cursor: str | None
+
+
+class AlertOut(_Out):
+    id: int
+    posting_id: int
+    channel: str
+    title: str
+    status: Literal["pending", "sent", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+class AlertPage(_Out):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class Retried(_Out):
+    retried: int
+
+
+class Process(_Out):
+    id: str
+    kind: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    checks: int
+
+
+class Health(_Out):
+    version: str
+    watches: int
+    postings: int
+    failing: int
+    checks_last_24h: dict[str, int]
+    alerts: dict[str, int]
+    processes: list[Process]
+    paused_hosts: dict[str, datetime]
+
+
+# -- mapping -------------------------------------------------------------------------
+
+
+def fields_out(posting: Posting) -> Fields:
+    return Fields(
+        title=posting.title,
+        company=posting.company,
+        department=posting.department,
+        locations=list(posting.locations),
+        pay=[Pay(**pay_values(s)) for s in posting.salaries],
+        remote=Remote(**posting.remote.to_dict()),
+        requirements=Requirements(**posting.requirements.to_dict()),
+        employment_type=posting.employment_type,
+        posted_at=posting.posted_at.isoformat() if posting.posted_at else None,
+        status=posting.status.value,
+        provenance=dict(posting.provenance.sources),
+    )
+
+
+def watch_out(row: WatchRow) -> Watch:
+    current = row.current
+    return Watch(
+        id=row.watch_id,
+        url=row.url,
+        kind=row.source_kind,
+        board=row.role == "board",
+        posting_id=row.posting_id,
+        title=row.title,
+        company=row.company,
+        status=row.status,  # type: ignore[arg-type]
+        paused=row.paused,
+        interval_seconds=row.interval_seconds,
+        cron=row.cron,
+        open_postings=row.members_open if row.role == "board" else None,
+        pay=[Pay(**pay_values(s)) for s in current.salaries] if current else [],
+        remote=current.remote.kind.value if current else "unknown",
+        last_changed_at=row.last_changed_at,
+        last_checked_at=row.last_checked_at,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
+        next_check_at=row.next_check_at,
+        consecutive_failures=row.consecutive_failures,
+    )
+
+
+def posting_out(row: PostingRow) -> PostingOut:
+    return PostingOut(
+        id=row.id,
+        watch_id=row.watch_id,
+        board_id=row.board_id,
+        role=row.role,  # type: ignore[arg-type]
+        source=Source(kind=row.source_kind, id=row.source_id),
+        url=row.url,
+        title=row.title,
+        company=row.company,
+        status=row.status,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        last_checked_at=row.last_checked_at,
+        last_changed_at=row.last_changed_at,
+        next_check_at=row.next_check_at,
+        consecutive_failures=row.consecutive_failures,
+        current=fields_out(row.current) if row.current else None,
+        reposted_from=row.reposted_from,
+    )
+
+
+def change_out(row: ChangeRow) -> ChangeOut:
+    return ChangeOut(
+        id=row.id,
+        posting_id=row.posting_id,
+        version_id=row.snapshot_id,
+        watch_id=row.watch_id,
+        detected_at=row.detected_at,
+        field=row.field,
+        kind=row.kind,
+        old=row.old,
+        new=row.new,
+        summary=row.summary,
+        percent=change_percent(row),
+        title=row.title,
+        company=row.company,
+        url=row.url,
+    )
+
+
+def alert_out(row: AlertRow) -> AlertOut:
+    # The API's alert is the stored one without the claim, which is ours alone.
+    return AlertOut.model_validate(row, from_attributes=True)
