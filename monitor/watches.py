@@ -48,8 +48,8 @@ class ImportReport:
 
 
 class Watches:
-    """The watch use cases, over the repository (called directly: the CLI and the
-    web's sync routes are not on the event loop)."""
+    """The watch use cases: each watch checked, then stored by calling the repository
+    directly (not on the database thread)."""
 
     def __init__(
         self,
