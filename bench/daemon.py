@@ -338,7 +338,7 @@ def add_watches(app: App, site: Site, port: int) -> None:
         for job in site.pages
     ]
     specs.append(
-        app.watch_spec(f"https://boards.greenhouse.io/{BOARD}", interval=timedelta(hours=1))
+        app.watches.watch_spec(f"https://boards.greenhouse.io/{BOARD}", interval=timedelta(hours=1))
     )
     app.repo.sync_config_watches(specs, now=app.clock.now())
 

@@ -137,7 +137,7 @@ async def daemon_passes(
     try:
         app.prepare()
         specs = [
-            app.watch_spec(site.page_url(job, port), interval=timedelta(hours=1))
+            app.watches.watch_spec(site.page_url(job, port), interval=timedelta(hours=1))
             for job in site.pages
         ]
         app.repo.sync_config_watches(specs, now=app.clock.now())

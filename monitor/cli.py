@@ -419,7 +419,7 @@ def watch_add(
     """Watch a posting or a whole board (the source is picked from the URL)."""
     app = state.app()
     try:
-        record = app.add_watch(
+        record = app.watches.add(
             url,
             interval=options.every,
             channels=options.channels,
@@ -463,7 +463,7 @@ def watch_import(state: _State, file: Path, options: _WatchOptions) -> None:
         raise ConfigError(str(exc), source=name) from exc
     app = state.app()
     try:
-        report = app.import_watches(
+        report = app.watches.import_entries(
             entries,
             interval=options.every,
             cron=options.cron,

@@ -3,12 +3,15 @@
 ``check`` does the I/O (one fetch); everything it decides comes from the pure
 verdicts in ``monitor.core.verdicts``, and the result is written by the caller in one
 transaction.
+``Checker`` is the check path every engine shares: a check, its planned alerts,
+and the batched write of what the checks found.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -35,11 +38,21 @@ from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
 from monitor.model import BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus
 from monitor.normalize import normalize
+from monitor.notify.deliver import DbRunner
+from monitor.notify.plan import AlertPlanner
 from monitor.reading import InlineReader, PageReader
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage, Source
-from monitor.store.repository import PostingState
+from monitor.store.repository import (
+    NOTHING_NEW,
+    BoardWrite,
+    CheckWrite,
+    PendingWrite,
+    PostingState,
+    Repository,
+)
 from monitor.suspect import suspicion
+from monitor.urls import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -293,3 +306,57 @@ def _failed(
         retry_after=retry_after,
         jitter=ctx.schedule.backoff_factor(),
     )
+
+
+class Checker:
+    """The one check path every engine shares: check a posting or board, plan its
+    alerts, and write what a batch of checks found on the database thread."""
+
+    def __init__(
+        self, context: CheckContext, planner: AlertPlanner, *, repo: Repository, db: DbRunner
+    ) -> None:
+        self.context = context
+        self.planner = planner
+        self.repo = repo
+        self.db = db
+
+    async def run_check(self, state: PostingState) -> tuple[CheckOutcome, PendingWrite]:
+        """Check one posting or board; returns what to write (the caller batches writes)."""
+        if state.role == "board":
+            return await self._check_board(state)
+        result = await check(state, self.context)
+        deliveries = self.planner.plan_result(state, result) + self.planner.notices(state, result)
+        log.log(
+            logging.DEBUG if result.outcome in NOTHING_NEW else logging.INFO,
+            "checked %s: %s",
+            shown_url(state.url),
+            result.outcome.value,
+            extra={"action": "check", "outcome": result.outcome.value},
+        )
+        return result.outcome, CheckWrite(result=result, deliveries=tuple(deliveries))
+
+    async def write_checks(self, writes: Sequence[PendingWrite]) -> None:
+        await self.db(lambda: self.repo.record_many(writes))
+
+    async def _check_board(self, board: PostingState) -> tuple[CheckOutcome, PendingWrite]:
+        members = await self.db(lambda: self.repo.members_of(board.id))
+        result = await check_board(board, members, self.context)
+        by_id = {m.id: m for m in members}
+        deliveries = {board.id: self.planner.notices(board, result.board)}
+        for member in result.members:
+            deliveries[member.posting_id] = self.planner.plan_result(
+                by_id[member.posting_id], member
+            )
+        new = [self.planner.plan(board, n.posting, n.changes) for n in result.new_members]
+        log.info(
+            "checked board %s: %s, %d new, %d followed",
+            shown_url(board.url),
+            result.board.outcome.value,
+            len(result.new_members),
+            len(members),
+            extra={"action": "check", "outcome": result.board.outcome.value},
+        )
+        write = BoardWrite(
+            result=result, board_id=board.id, deliveries=deliveries, new_deliveries=new
+        )
+        return result.board.outcome, write

@@ -123,7 +123,7 @@ class CheckRunner:
         self._inflight: set[asyncio.Task[None]] = set()
         self._postings: dict[asyncio.Task[None], int] = {}
         self.writer = BatchWriter(
-            app.write_checks,
+            app.checker.write_checks,
             max_batch=app.config.scheduler.write_batch_size,
             metrics=app.metrics,
         )
@@ -149,7 +149,7 @@ class CheckRunner:
         lag = (self._app.clock.now() - state.next_check_at).total_seconds()
         started = time.perf_counter()
         try:
-            outcome, write = await self._app.run_check(state)
+            outcome, write = await self._app.checker.run_check(state)
         except Exception:
             # A bug in one check must not stop the others; its lease expiry retries it.
             log.exception(

@@ -15,13 +15,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
-from monitor.config import FiltersConfig, check_interval, parse_duration
 from monitor.errors import ConfigError, Conflict
 from monitor.export import FORMATS, WHAT, export_lines
-from monitor.model import BoardFilters
 from monitor.store.repository import Repository
 from monitor.store.views import ChangeQuery, PostingQuery, WatchQuery, change_fields
-from monitor.web.context import Dashboard, dashboard_of
+from monitor.web.context import dashboard_of
 from monitor.web.models import (
     AlertPage,
     ChangePage,
@@ -104,8 +102,7 @@ def get_watch(request: Request, watch_id: int) -> Watch:
 def create_watch(request: Request, body: NewWatch) -> Watch:
     """Add a watch (as `posting-monitor watch add` does); 422 with the reason when it cannot be."""
     dashboard = dashboard_of(request)
-    record = add_watch(
-        dashboard,
+    record = dashboard.app.watches.add_from_text(
         url=body.url,
         interval=body.interval,
         channels=body.channels,
@@ -140,34 +137,6 @@ def resume_watch(request: Request, watch_id: int) -> Watch:
     dashboard = dashboard_of(request)
     dashboard.app.repo.pause_watch(watch_id, paused=False, now=dashboard.now())
     return watch_out(dashboard.views.watch(watch_id))
-
-
-def add_watch(
-    dashboard: Dashboard,
-    *,
-    url: str,
-    interval: str,
-    channels: list[str],
-    filters: dict[str, Any] | None,
-    render: str = "plain",
-    source: str | None = None,
-) -> int:
-    try:
-        every = check_interval(parse_duration(interval))
-    except ValueError as exc:
-        raise ConfigError(f"interval: {exc}", source="interval") from exc
-    board_filters = None
-    if filters and any(filters.values()):
-        board_filters = BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
-    record = dashboard.app.add_watch(
-        url.strip(),
-        interval=every,
-        channels=channels,
-        filters=board_filters,
-        render=render,
-        source_kind=source,
-    )
-    return record.id
 
 
 # -- postings, versions, changes -----------------------------------------------------

@@ -23,7 +23,6 @@ from monitor.store.views import (
     change_fields,
 )
 from monitor.web import security
-from monitor.web.api import add_watch
 from monitor.web.charts import open_chart, pay_chart, pay_distribution, pay_series
 from monitor.web.context import Dashboard, dashboard_of, status_of
 from monitor.web.filters import change_percent
@@ -217,8 +216,7 @@ async def new_watch(request: Request) -> Response:
     }
     try:
         if _text(form, "action") == "save":
-            watch_id = add_watch(
-                dashboard,
+            watch_id = dashboard.app.watches.add_from_text(
                 url=values["url"],
                 interval=values["interval"] or "1h",
                 channels=[values["channel"]] if values["channel"] else [],

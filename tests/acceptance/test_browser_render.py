@@ -222,7 +222,7 @@ def test_render_is_for_web_pages_only(tmp_path: Path) -> None:
     app = _app(tmp_path, [])
     try:
         with pytest.raises(ConfigError, match="web pages"):
-            app.add_watch(
+            app.watches.add(
                 "https://boards.greenhouse.io/northwind",
                 interval=timedelta(hours=1),
                 render="browser",
@@ -241,7 +241,7 @@ def test_a_missing_browser_is_named_when_the_watch_is_added(tmp_path: Path) -> N
     app.prepare()
     try:
         with pytest.raises(ConfigError, match="no browser at"):
-            app.add_watch(
+            app.watches.add(
                 "https://careers.example.com/jobs/1", interval=timedelta(hours=1), render="auto"
             )
         assert app.repo.list_watches() == []

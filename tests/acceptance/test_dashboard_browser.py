@@ -233,7 +233,7 @@ def test_hostile_posting_is_inert_in_a_browser(dashboard: Served, tmp_path: Path
     with SeedServer(folder, "posting.html") as posting, playwright_api.sync_playwright() as pw:
         app = App(config, console=io.StringIO())
         app.prepare()
-        app.add_watch(posting.url, interval=timedelta(hours=1))
+        app.watches.add(posting.url, interval=timedelta(hours=1))
         _off_the_browser_loop(app.aclose)
         _check(dashboard)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

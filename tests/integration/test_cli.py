@@ -578,7 +578,7 @@ def test_check_prints_one_summary_line_unless_verbose(
     ]
     server.current = REVISED_VERSION
     verbose = invoke(config_file, "check", "-v")
-    assert "monitor.app: checked http://127.0.0.1" in verbose.output
+    assert "monitor.pipeline: checked http://127.0.0.1" in verbose.output
 
 
 READ_COMMANDS = (("status",), ("watch", "list"), ("alerts", "list"), ("--version",))

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import event
 
 import monitor
-from monitor.app import App, watches_digest
+from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.store.repository import WatchSpec
 from monitor.testing import FrozenClock, RecordingNotifier
+from monitor.watches import watches_digest
 
 URLS = [f"https://jobs.example.com/jobs/{n}" for n in range(3)]
 

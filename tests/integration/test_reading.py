@@ -173,7 +173,7 @@ def test_the_event_loop_stays_responsive_while_a_page_reads_for_seconds(sqlite_u
     app = App(config, transport=server.transport(), sources=SOURCES)
     app.prepare()
     for url in ("https://jobs.hostile.test/slow", "https://jobs.hostile.test/fine"):
-        app.add_watch(url, interval=timedelta(hours=1))
+        app.watches.add(url, interval=timedelta(hours=1))
 
     async def run() -> tuple[dict[CheckOutcome, int], float]:
         gaps: list[float] = []

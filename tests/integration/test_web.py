@@ -108,7 +108,7 @@ async def _site(
     )
     app.prepare()
     try:
-        record = app.add_watch(POSTING, interval=timedelta(hours=1))
+        record = app.watches.add(POSTING, interval=timedelta(hours=1))
         await app.check_all()
         clock.advance(timedelta(days=3))
         pages.publish(POSTING, _seed(REVISED_VERSION))
@@ -237,7 +237,7 @@ async def test_watches_page_by_number_with_search_and_sort(site: Site) -> None:
     for n in range(3):
         url = f"https://jobs.example.com/careers/role-{n}"
         site.pages.publish(url, _seed(FIRST_VERSION))
-        site.app.add_watch(url, interval=timedelta(hours=1))
+        site.app.watches.add(url, interval=timedelta(hours=1))
     first = (await site.client.get("/api/v1/watches", params={"per_page": 3})).json()
     assert (first["total"], first["pages"], len(first["items"])) == (4, 2, 3)
     second = (await site.client.get("/api/v1/watches", params={"per_page": 3, "page": 2})).json()
@@ -291,7 +291,7 @@ async def test_retry_only_failed_alerts(site: Site) -> None:
     site.hook.status = 500
     url = "https://jobs.example.com/careers/retry"
     site.pages.publish(url, _seed(FIRST_VERSION))
-    site.app.add_watch(url, interval=timedelta(hours=1))
+    site.app.watches.add(url, interval=timedelta(hours=1))
     await site.app.check_all()
     site.pages.publish(url, _seed(REVISED_VERSION))
     await site.app.check_all()
@@ -450,7 +450,7 @@ def test_listening_beyond_loopback_needs_credentials(anyio_backend: str) -> None
 
 async def test_hostile_posting_content_renders_inert(site: Site) -> None:
     site.pages.publish(HOSTILE, _hostile_page())
-    site.app.add_watch(HOSTILE, interval=timedelta(hours=1))
+    site.app.watches.add(HOSTILE, interval=timedelta(hours=1))
     await site.app.check_all()
     hostile_id = site.app.repo.get_posting(HOSTILE).id
     for path in ("/watches", f"/postings/{hostile_id}", "/changes"):
@@ -645,7 +645,7 @@ async def test_a_repost_links_the_two_postings(site: Site) -> None:
 
     url = "https://jobs.example.com/careers/again"
     site.pages.publish(url, _seed(FIRST_VERSION))
-    site.app.add_watch(url, interval=timedelta(hours=1))
+    site.app.watches.add(url, interval=timedelta(hours=1))
     await site.app.check_all()
     again = site.app.repo.get_posting(url).id
     with site.app.engine.begin() as conn:
