@@ -173,7 +173,7 @@ def check(state: _State, verbose: bool) -> None:
 
 
 async def _one_pass(app: App, progress: Progress) -> PassReport:
-    from monitor.engines.local import tune_gc
+    from monitor.engines.lifecycle import tune_gc
 
     tune_gc()  # as the daemon does: 10,000 watches' objects need not be traced each pass
     return await app.check_all(progress)
@@ -214,7 +214,7 @@ def worker(state: _State) -> None:
 
 
 async def _work(app: App) -> None:
-    from monitor.engines.local import tune_gc
+    from monitor.engines.lifecycle import tune_gc
     from monitor.engines.queue import QueueEngine
 
     stop = _stop_on_signals()
@@ -272,7 +272,8 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def _serve(app: App) -> None:
-    from monitor.engines.local import LocalEngine, tune_gc
+    from monitor.engines.lifecycle import tune_gc
+    from monitor.engines.local import LocalEngine
 
     stop = _stop_on_signals()
     watching = plural(len(app.repo.list_watches()), "watch", "watches")

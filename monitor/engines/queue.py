@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from monitor.app import App
-from monitor.engines.local import deliver_now, prune_now, record_stop, start_process
+from monitor.engines.lifecycle import deliver_now, prune_now, record_stop, start_process
 from monitor.errors import ConfigError, StoreError
 from monitor.hosts import host_of
 from monitor.runner import CheckRunner
