@@ -174,9 +174,10 @@ def check(state: _State, verbose: bool) -> None:
 
 async def _one_pass(app: App, progress: Progress) -> PassReport:
     from monitor.engines.lifecycle import tune_gc
+    from monitor.engines.oneshot import check_all
 
     tune_gc()  # as the daemon does: 10,000 watches' objects need not be traced each pass
-    return await app.check_all(progress)
+    return await check_all(app, progress)
 
 
 def _failures(report: PassReport) -> int:
