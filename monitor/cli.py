@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     # the commands that use them: `watch list` or `status` never pay for them.
     from monitor.app import App
     from monitor.config import MonitorConfig
+    from monitor.engines.runner import PassReport
     from monitor.model import Posting
-    from monitor.runner import PassReport
     from monitor.store.repository import PostingState, Repository, WatchRecord
 
 T = TypeVar("T")

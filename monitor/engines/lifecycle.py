@@ -1,7 +1,8 @@
 """What every engine's process does around its checks: start (``/metrics``, the page
-readers, its row for ``status`` and ``health``), record its stop, deliver the outbox,
-prune, and tune the garbage collector. The local engine and the queue's workers share
-them; the one-shot ``check`` tunes the collector too."""
+readers, its row for ``status`` and ``health``), build its pool of checks, record its
+stop, deliver the outbox, prune, and tune the garbage collector. The local engine and
+the queue's workers share them; the one-shot ``check`` builds its pool and tunes the
+collector too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import socket
 from functools import partial
 
 from monitor.app import App
+from monitor.engines.runner import CheckRunner
 from monitor.errors import StoreError
+from monitor.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,22 @@ async def start_process(app: App, process_id: str, *, kind: str) -> None:
             now=app.clock.now(),
             kind=kind,
         )
+    )
+
+
+def check_runner(
+    app: App, *, limit: int | None = None, progress: Progress | None = None
+) -> CheckRunner:
+    """A pool of at most ``limit`` checks (``scheduler.max_concurrent_checks`` unless
+    given) on the app's check path, clock and metrics."""
+    settings = app.config.scheduler
+    return CheckRunner(
+        app,
+        clock=app.clock,
+        metrics=app.metrics,
+        limit=limit or settings.max_concurrent_checks,
+        write_batch_size=settings.write_batch_size,
+        progress=progress,
     )
 
 

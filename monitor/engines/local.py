@@ -3,7 +3,7 @@
 Timers claim due postings from the database (``next_check_at <= now``, leased
 so a running check is never started twice) in batches, as places free up in a
 bounded pool of asyncio tasks; results are written in batches (see
-``monitor.runner``). Other timers deliver the outbox and record a heartbeat for
+``monitor.engines.runner``). Other timers deliver the outbox and record a heartbeat for
 ``posting-monitor health``. On stop, in-flight checks get ``shutdown_grace`` to
 finish and be written; any still running are cancelled, and their leases expire
 so the next start checks them again.
@@ -23,9 +23,15 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
-from monitor.engines.lifecycle import deliver_now, prune_now, record_stop, start_process
+from monitor.engines.lifecycle import (
+    check_runner,
+    deliver_now,
+    prune_now,
+    record_stop,
+    start_process,
+)
+from monitor.engines.runner import PassReport
 from monitor.errors import StoreError
-from monitor.runner import CheckRunner, PassReport
 from monitor.store.repository import PostingState
 
 log = logging.getLogger(__name__)
@@ -36,7 +42,7 @@ PRUNE_FIRST_AFTER = timedelta(minutes=1)
 class LocalEngine:
     def __init__(self, app: App) -> None:
         self._app = app
-        self._runner = CheckRunner(app)
+        self._runner = check_runner(app)
         self._queue: deque[PostingState] = deque()
         self._delivering: asyncio.Task[None] | None = None
         self._stopping = False

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from monitor.app import App, _added
+from monitor.engines.lifecycle import check_runner
+from monitor.engines.runner import PassReport
 from monitor.notify.deliver import DeliveryReport
 from monitor.progress import NoProgress, Progress
-from monitor.runner import CheckRunner, PassReport
 from monitor.store.repository import PostingState
 
 DELIVER_DURING_PASS_EVERY = 0.5
@@ -23,7 +24,7 @@ async def check_all(app: App, progress: Progress | None = None) -> PassReport:
     progress = progress or NoProgress()
     await app.reader.start()  # before leasing anything (see lifecycle.start_process)
     progress.start(await app.db(app.repo.active_count), what="checking")
-    runner = CheckRunner(app, progress=progress)
+    runner = check_runner(app, progress=progress)
     checked = asyncio.Event()
     meanwhile = asyncio.create_task(_deliver_until(app, checked), name="monitor-deliver")
     try:

@@ -35,10 +35,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from monitor.app import App
-from monitor.engines.lifecycle import deliver_now, prune_now, record_stop, start_process
+from monitor.engines.lifecycle import (
+    check_runner,
+    deliver_now,
+    prune_now,
+    record_stop,
+    start_process,
+)
 from monitor.errors import ConfigError, StoreError
 from monitor.hosts import host_of
-from monitor.runner import CheckRunner
 from monitor.store.repository import PostingState
 
 if TYPE_CHECKING:
@@ -324,7 +329,7 @@ class QueueEngine:
         gate = app.fetcher.gate
         gate.adopt(host, await app.db(partial(app.repo.host_pacing, host)))
         self.checks_started += len(states)
-        runner = CheckRunner(app, limit=self._checks_at_once)
+        runner = check_runner(app, limit=self._checks_at_once)
         try:
             await runner.run_all(states)
         except asyncio.CancelledError:
