@@ -22,7 +22,7 @@ async def run_daemon(app: App) -> None:
     if app.config.engine == "procrastinate":
         await run_worker(app)
     else:
-        await _serve(app)
+        await _run_local(app)
 
 
 async def run_worker(app: App) -> None:
@@ -41,7 +41,8 @@ async def run_worker(app: App) -> None:
     await _with_dashboard(app, stop, engine.run(stop))
 
 
-async def _serve(app: App) -> None:
+async def _run_local(app: App) -> None:
+    """The local engine: APScheduler timers in this process."""
     from monitor.engines.local import LocalEngine
 
     stop = stop_on_signals()
