@@ -44,7 +44,8 @@ from sqlalchemy import select, update
 from bench.scoring import Detected, Edit, score
 from monitor.app import App
 from monitor.config import MonitorConfig
-from monitor.engines.local import LocalEngine, tune_gc
+from monitor.engines.lifecycle import tune_gc
+from monitor.engines.local import LocalEngine
 from monitor.sources import SourceRegistry
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.store.repository import WatchSpec

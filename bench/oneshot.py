@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.daemon import Site, build_app, http_server, reload_server, run_pass
-from monitor.engines.local import tune_gc
+from monitor.engines.lifecycle import tune_gc
 
 TARGET_SHARE = 0.8
 TARGET_RSS_MB = 150.0

@@ -56,9 +56,9 @@ if TYPE_CHECKING:
     from monitor.app import App
     from monitor.config import MonitorConfig, load_config
     from monitor.diff import compare
+    from monitor.engines.runner import PassReport
     from monitor.normalize import normalize
     from monitor.notify.render import render_alert
-    from monitor.runner import PassReport
 
 # The shell and the parts that pull in large libraries load on first use, so that
 # `posting-monitor --version` or a plugin importing an error class stays fast.
@@ -69,7 +69,7 @@ _LAZY = {
     "compare": "monitor.diff",
     "normalize": "monitor.normalize",
     "render_alert": "monitor.notify.render",
-    "PassReport": "monitor.runner",
+    "PassReport": "monitor.engines.runner",
 }
 
 

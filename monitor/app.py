@@ -9,15 +9,13 @@ them and SQLite sees one writer at a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TextIO, TypeVar
 
 import httpx
@@ -43,12 +41,10 @@ from monitor.notify.deliver import (
 from monitor.notify.plan import AlertPlanner
 from monitor.notify.render import Renderer
 from monitor.pipeline import CheckContext, Checker
-from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
-from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
-from monitor.store.repository import PostingState, PruneReport, Repository
+from monitor.store.repository import PruneReport, Repository
 from monitor.watches import Watches
 
 T = TypeVar("T")
@@ -57,7 +53,6 @@ DELIVERY_BATCH = 100
 CLAIM_SIZE = 20
 """Alerts claimed at a time: small enough that several processes share a backlog
 to a slow channel, large enough that claiming costs little."""
-DELIVER_DURING_PASS_EVERY = 0.5
 
 
 class App:
@@ -157,52 +152,6 @@ class App:
     @property
     def lease(self) -> timedelta:
         return max(self.config.http.timeout * 3, timedelta(seconds=60))
-
-    async def check_all(self, progress: Progress | None = None) -> PassReport:
-        """One pass over every active posting, due or not, delivering alerts as they
-        are queued (as the daemon does) and then every one still due."""
-        progress = progress or NoProgress()
-        await self.reader.start()  # before leasing anything (see LocalEngine.run)
-        progress.start(await self.db(self.repo.active_count), what="checking")
-        runner = CheckRunner(self, progress=progress)
-        checked = asyncio.Event()
-        meanwhile = asyncio.create_task(self._deliver_until(checked), name="monitor-deliver")
-        try:
-            report = await runner.run_all(self._claimed_in_parts())
-        finally:
-            progress.finish()
-            checked.set()
-            sent_meanwhile = await meanwhile
-        # One-shot: send everything queued now, not one batch (the daemon comes back).
-        report.delivery = _added(sent_meanwhile, await self.deliver(drain=True))
-        return report
-
-    async def _deliver_until(self, done: asyncio.Event) -> DeliveryReport:
-        total = DeliveryReport()
-        while not done.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), DELIVER_DURING_PASS_EVERY)
-            if not done.is_set():
-                total = _added(total, await self.deliver())
-        return total
-
-    async def _claimed_in_parts(self) -> AsyncIterator[PostingState]:
-        """Every active posting, leased a part at a time as the pass reaches it, so
-        10,000 watches' stored versions are never all in memory at once."""
-        last = 0
-        size = self.config.scheduler.batch_size
-        while True:
-            part = await self.db(partial(self._claim_part, limit=size, after_id=last))
-            for state in part:
-                yield state
-            if len(part) < size:
-                return
-            last = max(state.id for state in part)
-
-    def _claim_part(self, *, limit: int, after_id: int) -> list[PostingState]:
-        return self.repo.claim_all(
-            now=self.clock.now(), lease=self.lease, limit=limit, after_id=after_id
-        )
 
     def prune(self, *, dry_run: bool = False) -> PruneReport:
         """Delete what the retention settings no longer keep."""

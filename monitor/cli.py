@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import os
-import signal
 import socket
 import sys
 import tempfile
@@ -37,8 +36,8 @@ if TYPE_CHECKING:
     # the commands that use them: `watch list` or `status` never pay for them.
     from monitor.app import App
     from monitor.config import MonitorConfig
+    from monitor.engines.runner import PassReport
     from monitor.model import Posting
-    from monitor.runner import PassReport
     from monitor.store.repository import PostingState, Repository, WatchRecord
 
 T = TypeVar("T")
@@ -173,10 +172,11 @@ def check(state: _State, verbose: bool) -> None:
 
 
 async def _one_pass(app: App, progress: Progress) -> PassReport:
-    from monitor.engines.local import tune_gc
+    from monitor.engines.lifecycle import tune_gc
+    from monitor.engines.oneshot import check_all
 
     tune_gc()  # as the daemon does: 10,000 watches' objects need not be traced each pass
-    return await app.check_all(progress)
+    return await check_all(app, progress)
 
 
 def _failures(report: PassReport) -> int:
@@ -191,8 +191,10 @@ def run(state: _State) -> None:
     (with engine = "procrastinate": one worker, as `posting-monitor worker`)."""
     from monitor.reading import start_fork_server_early
 
-    start_fork_server_early()
-    _with_app(state, _work if state.config.engine == "procrastinate" else _serve)
+    start_fork_server_early()  # first: it imports the parsers while the engine loads
+    from monitor.engines.daemon import run_daemon
+
+    _with_app(state, run_daemon)
 
 
 @cli.command()
@@ -209,76 +211,10 @@ def worker(state: _State) -> None:
         )
     from monitor.reading import start_fork_server_early
 
-    start_fork_server_early()
-    _with_app(state, _work)
+    start_fork_server_early()  # first: it imports the parsers while the engine loads
+    from monitor.engines.daemon import run_worker
 
-
-async def _work(app: App) -> None:
-    from monitor.engines.local import tune_gc
-    from monitor.engines.queue import QueueEngine
-
-    stop = _stop_on_signals()
-    if app.config.database.auto_migrate:
-        from monitor.engines.queue import apply_queue_schema
-
-        await asyncio.to_thread(apply_queue_schema, app.config.database_url)
-    engine = QueueEngine(app)
-    _banner(app, f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.")
-    tune_gc()
-    await _with_dashboard(app, stop, engine.run(stop))
-
-
-async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
-    """Run ``work``, and the dashboard beside it when ``web.listen`` is set; a dashboard
-    that cannot start stops the whole process (it is part of what was asked for)."""
-    listen = app.config.web.listen
-    if listen is None:
-        await work
-        return
-    from monitor.web.server import bind_web, serve_web
-
-    try:
-        sock = bind_web(listen, app.config.web)
-    except ConfigError:
-        work.close()  # never started
-        raise
-    _announce_web(app, listen)
-    web = asyncio.create_task(serve_web(app, sock, stop))
-    main = asyncio.create_task(work)
-    await asyncio.wait({web, main}, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()  # either one ending ends both
-    for result in await asyncio.gather(web, main, return_exceptions=True):
-        if isinstance(result, BaseException):
-            raise result
-
-
-def _announce_web(app: App, listen: str) -> None:
-    _banner(app, f"dashboard on http://{listen}/ (API: /api/v1/docs)")
-
-
-def _banner(app: App, message: str) -> None:
-    from monitor.logs import announce
-
-    announce(message, fmt=app.config.log_format)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    """An event SIGINT and SIGTERM set: the daemon or worker then stops gracefully."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    return stop
-
-
-async def _serve(app: App) -> None:
-    from monitor.engines.local import LocalEngine, tune_gc
-
-    stop = _stop_on_signals()
-    watching = plural(len(app.repo.list_watches()), "watch", "watches")
-    _banner(app, f"posting-monitor running; {watching}. Ctrl-C stops.")
-    tune_gc()
-    await _with_dashboard(app, stop, LocalEngine(app).run(stop))
+    _with_app(state, run_worker)
 
 
 @cli.command()
@@ -293,6 +229,7 @@ def web(state: _State, listen: str | None) -> None:
     """Serve the dashboard, the JSON API (/api/v1) and the Atom feeds (/feeds) on the
     configured database, until SIGINT or SIGTERM. Checks run elsewhere (`run`)."""
     from monitor.config import DEFAULT_WEB_LISTEN, check_host_port
+    from monitor.engines.daemon import announce_web, stop_on_signals
     from monitor.web.server import bind_web, serve_web
 
     address = listen or state.config.web.listen or DEFAULT_WEB_LISTEN
@@ -304,8 +241,8 @@ def web(state: _State, listen: str | None) -> None:
     sock = bind_web(address, state.config.web, setting=setting)
 
     async def serve(app: App) -> None:
-        _announce_web(app, address)
-        await serve_web(app, sock, _stop_on_signals())
+        announce_web(app, address)
+        await serve_web(app, sock, stop_on_signals())
 
     # Only a view on the database: the watches another configuration (the daemon's,
     # the demo's) put there are left as they are.

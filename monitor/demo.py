@@ -25,6 +25,7 @@ from monitor.config import (
     MonitorConfig,
     WatchConfig,
 )
+from monitor.engines.oneshot import check_all
 from monitor.errors import MonitorError
 from monitor.present import posting_lines
 
@@ -107,7 +108,7 @@ async def _story(
 ) -> int:
     out.write(f"Serving a sample posting at {server.url}\nDatabase: {workdir / 'demo.db'}\n\n")
     out.write("1. First check: Posting Monitor reads the posting and stores it.\n")
-    await app.check_all()
+    await check_all(app)
     state = await app.db(lambda: app.repo.get_posting(server.url))
     if state.current is None:
         raise MonitorError(f"the demo's first check failed: {state.last_error}")
@@ -115,7 +116,7 @@ async def _story(
     out.write("2. The employer edits the posting (pay, requirements, remote policy).\n")
     server.current = REVISED_VERSION
     out.write("3. Second check: only what changed is reported, on the console channel:\n")
-    report = await app.check_all()
+    report = await check_all(app)
     history = await app.db(lambda: app.repo.history(server.url))
     out.write(
         f"\n4. History kept: {len(history.versions)} versions and {len(history.changes)} field changes.\n"

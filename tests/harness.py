@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.model import Alert, CheckOutcome, CheckResult, Delivery, Posting, PostingStatus
 from monitor.store.repository import Repository, WatchSpec
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
@@ -34,7 +35,7 @@ class Rig:
 
     def check_once(self) -> CheckOutcome:
         """One pass over what is due; the one outcome it had."""
-        (outcome,) = asyncio.run(self.app.check_all()).outcomes
+        (outcome,) = asyncio.run(check_all(self.app)).outcomes
         return outcome
 
     def titles(self) -> list[str]:

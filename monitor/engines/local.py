@@ -3,7 +3,7 @@
 Timers claim due postings from the database (``next_check_at <= now``, leased
 so a running check is never started twice) in batches, as places free up in a
 bounded pool of asyncio tasks; results are written in batches (see
-``monitor.runner``). Other timers deliver the outbox and record a heartbeat for
+``monitor.engines.runner``). Other timers deliver the outbox and record a heartbeat for
 ``posting-monitor health``. On stop, in-flight checks get ``shutdown_grace`` to
 finish and be written; any still running are cancelled, and their leases expire
 so the next start checks them again.
@@ -12,7 +12,6 @@ so the next start checks them again.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import socket
@@ -24,8 +23,15 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
+from monitor.engines.lifecycle import (
+    check_runner,
+    deliver_now,
+    prune_now,
+    record_stop,
+    start_process,
+)
+from monitor.engines.runner import PassReport
 from monitor.errors import StoreError
-from monitor.runner import CheckRunner, PassReport
 from monitor.store.repository import PostingState
 
 log = logging.getLogger(__name__)
@@ -33,79 +39,10 @@ PRUNE_EVERY = timedelta(hours=1)
 PRUNE_FIRST_AFTER = timedelta(minutes=1)
 
 
-async def start_process(app: App, process_id: str, *, kind: str) -> None:
-    """What a daemon or worker does before its first claim: serve /metrics (if set),
-    start the page readers (a posting leased while they start would wait out its lease
-    if the process died meanwhile), and record the process for ``status`` and
-    ``health``."""
-    address = app.config.scheduler.metrics_address()
-    if address is not None:
-        app.metrics.serve(*address)
-    await app.reader.start()
-    await app.db(
-        partial(
-            app.repo.daemon_started,
-            process_id,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            now=app.clock.now(),
-            kind=kind,
-        )
-    )
-
-
-async def record_stop(app: App, process_id: str, *, checks: int) -> None:
-    """Mark a daemon's or worker's row stopped (``status`` and ``health`` read it)."""
-    try:
-        await app.db(
-            partial(app.repo.daemon_stopped, process_id, now=app.clock.now(), checks=checks)
-        )
-    except StoreError as exc:
-        log.error("could not record the stop: %s", exc, extra={"action": "stop"})
-
-
-async def deliver_now(app: App) -> None:
-    """One delivery round (see ``App.deliver``), logged when it sent or lost something."""
-    report = await app.deliver()
-    if report.sent or report.failed:
-        log.info(
-            "delivered %d alerts, %d failed",
-            report.sent,
-            report.failed,
-            extra={"action": "deliver"},
-        )
-
-
-async def prune_now(app: App) -> None:
-    """Retention (``database.keep_*``), off the event loop; a failure waits an hour."""
-    try:
-        report = await app.db(app.prune)
-    except StoreError as exc:
-        log.error("pruning failed: %s", exc, extra={"action": "prune"})
-        return
-    if report.check_log or report.alerts or report.daemons:
-        log.info(
-            "pruned %d check log rows, %d sent alerts, %d stopped daemon records",
-            report.check_log,
-            report.alerts,
-            report.daemons,
-            extra={"action": "prune"},
-        )
-
-
-def tune_gc() -> None:
-    """Collect garbage less often: a check allocates many short-lived objects (parse
-    trees, rows) and CPython's default (every 700 allocations) spends a tenth of a
-    busy daemon's CPU in the collector. Objects alive at start are frozen out of it."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
-
-
 class LocalEngine:
     def __init__(self, app: App) -> None:
         self._app = app
-        self._runner = CheckRunner(app)
+        self._runner = check_runner(app)
         self._queue: deque[PostingState] = deque()
         self._delivering: asyncio.Task[None] | None = None
         self._stopping = False

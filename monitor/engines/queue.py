@@ -32,13 +32,17 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 from monitor.app import App
-from monitor.engines.local import deliver_now, prune_now, record_stop, start_process
-from monitor.errors import ConfigError, StoreError
+from monitor.engines.lifecycle import (
+    check_runner,
+    deliver_now,
+    prune_now,
+    record_stop,
+    start_process,
+)
+from monitor.errors import StoreError
 from monitor.hosts import host_of
-from monitor.runner import CheckRunner
+from monitor.store.job_queue import live_workers, queue_conninfo
 from monitor.store.repository import PostingState
 
 if TYPE_CHECKING:
@@ -59,20 +63,6 @@ workers x ``scheduler.worker_batches``) are already waiting: postings wait unlea
 in the database, where any worker can take them, rather than leased in a queue."""
 STALLED_AFTER = timedelta(seconds=30)
 HEARTBEAT_EVERY = timedelta(seconds=5)
-
-
-def queue_conninfo(database_url: str) -> str:
-    """The libpq URL procrastinate's psycopg pool connects with (SQLAlchemy names its
-    driver in the scheme; libpq does not)."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    if not url.drivername.startswith("postgresql"):
-        raise ConfigError(
-            f'engine = "procrastinate" needs PostgreSQL, not {url.drivername}',
-            source="database.url",
-        )
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def every_as_cron(every: timedelta) -> str:
@@ -237,7 +227,7 @@ class QueueEngine:
         deadline = loop.time() + app.config.scheduler.dispatch_every.total_seconds()
         deferred = 0
         while True:
-            room = await app.db(self._room_for_batches)
+            room = await self._room_for_batches()
             if room <= 0:
                 if loop.time() >= deadline:
                     break
@@ -257,7 +247,7 @@ class QueueEngine:
         """One job per host and chunk. A host's later batches wait behind its earlier
         ones (the lock), so each gets a lease that many leases longer."""
         app = self._app
-        waiting = await app.db(self._batches_waiting_per_host)
+        waiting = await self._batches_waiting_per_host()
         jobs = []
         for host, chunk in _chunks_by_host(claimed, self._checks_per_batch):
             ahead = waiting.get(host, 0)
@@ -276,36 +266,26 @@ class QueueEngine:
             )
         return sum(len(ids) for _host, ids, _until in jobs)
 
-    def _room_for_batches(self) -> int:
-        with self._app.engine.connect() as conn:
-            workers = conn.execute(
-                text(
-                    "SELECT count(*) FROM procrastinate_workers "
-                    "WHERE last_heartbeat > now() - make_interval(secs => :stalled)"
-                ),
-                {"stalled": STALLED_AFTER.total_seconds()},
-            ).scalar_one()
-            waiting = conn.execute(
-                text(
-                    "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = :queue "
-                    "AND task_name = 'monitor.check' AND status = 'todo'"
-                ),
-                {"queue": QUEUE},
-            ).scalar_one()
-        slots = max(int(workers), 1) * self._batches
-        return slots * QUEUED_BATCHES_PER_SLOT - int(waiting)
+    async def _room_for_batches(self) -> int:
+        """Batches the dispatcher may still queue: ``QUEUED_BATCHES_PER_SLOT`` per batch
+        slot of the live workers, less the batches already waiting."""
+        app = self._app
+        workers = await app.db(partial(live_workers, app.engine, stalled_after=STALLED_AFTER))
+        queues = await self.queue.job_manager.list_queues_async(
+            queue=QUEUE, task="monitor.check", status="todo"
+        )
+        waiting = sum(int(counts["todo"]) for counts in queues)
+        slots = max(workers, 1) * self._batches
+        return slots * QUEUED_BATCHES_PER_SLOT - waiting
 
-    def _batches_waiting_per_host(self) -> dict[str, int]:
-        with self._app.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT lock, count(*) FROM procrastinate_jobs WHERE queue_name = :queue "
-                    "AND task_name = 'monitor.check' AND status IN ('todo', 'doing') "
-                    "GROUP BY lock"
-                ),
-                {"queue": QUEUE},
-            )
-            return {str(lock).removeprefix("host:"): int(n) for lock, n in rows if lock}
+    async def _batches_waiting_per_host(self) -> dict[str, int]:
+        """Check batches queued or running, per host (a batch's lock is its host)."""
+        locks = await self.queue.job_manager.list_locks_async(queue=QUEUE, task="monitor.check")
+        return {
+            str(lock["name"]).removeprefix("host:"): waiting
+            for lock in locks
+            if (waiting := int(lock["todo"]) + int(lock["doing"]))
+        }
 
     async def check_batch(self, host: str, ids: Sequence[int], lease_until: datetime) -> None:
         """Check the batch's postings still under its lease, at the pace (and with the
@@ -324,7 +304,7 @@ class QueueEngine:
         gate = app.fetcher.gate
         gate.adopt(host, await app.db(partial(app.repo.host_pacing, host)))
         self.checks_started += len(states)
-        runner = CheckRunner(app, limit=self._checks_at_once)
+        runner = check_runner(app, limit=self._checks_at_once)
         try:
             await runner.run_all(states)
         except asyncio.CancelledError:

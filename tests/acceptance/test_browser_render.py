@@ -19,6 +19,7 @@ import pytest
 from monitor.app import App
 from monitor.browser import looks_like_app_shell
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.model import CheckOutcome, RemoteKind
 from monitor.sources.base import FetchedPage
 
@@ -133,7 +134,7 @@ def _app(tmp_path: Path, watches: list[dict[str, str]]) -> App:
 def _check(app: App) -> list[CheckOutcome]:
     async def run() -> list[CheckOutcome]:
         try:
-            return list((await app.check_all()).outcomes)
+            return list((await check_all(app)).outcomes)
         finally:
             await app.aclose()
 

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from monitor.app import App
 from monitor.config import AlertConfig, ChannelConfig, HttpConfig, MonitorConfig
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.engines.oneshot import check_all
 from monitor.testing import PageServer
 from monitor.web.app import close_web_app, create_web_app
 from tests.peers import WebhookReceiver, webhook_receiver
@@ -126,7 +127,7 @@ def _check(served: Served) -> None:
         app = App(served.config, console=io.StringIO(), transport=_Routed(served.pages))
         try:
             app.prepare()
-            await app.check_all()
+            await check_all(app)
         finally:
             await app.aclose()
 

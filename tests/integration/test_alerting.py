@@ -12,6 +12,7 @@ import pytest
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import UNPACED, seed_text
 
@@ -45,7 +46,7 @@ class Setup:
         if body is not None:
             self.server.publish(URL, body)
         self.clock.advance(timedelta(hours=1))
-        asyncio.run(self.app.check_all())
+        asyncio.run(check_all(self.app))
 
     def sent(self, channel: str) -> list[str]:
         return [alert.title for name, alert in self.notifier.sent if name == channel]

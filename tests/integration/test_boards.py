@@ -12,6 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from monitor.engines.oneshot import check_all
 from monitor.model import READER_VERSION, CheckOutcome, PostingStatus
 from tests.conftest import SEEDS
 from tests.harness import Rig
@@ -236,7 +237,7 @@ def test_one_check_sends_every_alert_it_queued_not_one_batch(board: Board) -> No
     assert board.check() is CheckOutcome.BASELINE
     board.server.publish(API, _jobs(151), content_type="application/json")
     board.clock.advance(timedelta(hours=1))
-    report = asyncio.run(board.app.check_all())
+    report = asyncio.run(check_all(board.app))
     assert report.delivery.sent == 150
     assert len(board.titles()) == 150
 
@@ -373,7 +374,7 @@ def test_a_board_on_a_cron_schedule_is_next_checked_when_its_schedule_says(db_ur
             API, (SEEDS / "greenhouse" / "board-1.json").read_text(), "application/json"
         )
         rig.clock.advance(timedelta(days=1))
-        asyncio.run(rig.app.check_all())
+        asyncio.run(check_all(rig.app))
         after = rig.app.repo.get_posting(BOARD).next_check_at
         now = rig.clock.now()
         assert (after.hour, after.minute) == (7, 30)

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 from monitor.app import App
 from monitor.cli import cli
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.testing import FrozenClock, PageServer
 from tests.conftest import UNPACED, seed_text
 from tests.peers import webhook_receiver
@@ -34,10 +35,10 @@ def app_with_hook(db_url: str, port: int, **alerts: object) -> tuple[App, PageSe
 
 def make_one_change(app: App, server: PageServer, clock: FrozenClock) -> None:
     server.publish(URL, seed_text("stripe-backend-engineer.html"))
-    asyncio.run(app.check_all())
+    asyncio.run(check_all(app))
     server.publish(URL, seed_text("stripe-backend-engineer.v2.html"))
     clock.advance(timedelta(hours=1))
-    asyncio.run(app.check_all())
+    asyncio.run(check_all(app))
 
 
 def test_a_channel_down_three_times_gets_the_alert_exactly_once(db_url: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.local import LocalEngine
+from monitor.engines.oneshot import _claimed_in_parts, check_all
 from monitor.model import CheckOutcome
 from monitor.store.repository import WatchSpec
 from monitor.store.tables import postings
@@ -300,7 +301,7 @@ def test_a_stop_during_a_delivery_finishes_it_without_a_traceback(
         clock=clock,
     )
     watch_many(app, 1)
-    asyncio.run(app.check_all())  # the baseline
+    asyncio.run(check_all(app))  # the baseline
     site.respond = lambda _r: httpx.Response(
         200, text=revised, headers={"Content-Type": "text/html"}
     )
@@ -339,7 +340,7 @@ def test_a_one_shot_pass_in_parts_checks_each_posting_once(db_url: str) -> None:
 
     async def claimed() -> list[int]:
         ids = []
-        async for state in app._claimed_in_parts():
+        async for state in _claimed_in_parts(app):
             ids.append(state.id)
             # Written at once, as a fast check is: its lease ends before the pass does.
             await app.db(partial(app.repo.release_leases, [state.id]))
@@ -348,7 +349,7 @@ def test_a_one_shot_pass_in_parts_checks_each_posting_once(db_url: str) -> None:
     ids = asyncio.run(claimed())
     assert len(ids) == 40
     assert len(set(ids)) == 40
-    report = asyncio.run(app.check_all())
+    report = asyncio.run(check_all(app))
     assert report.checked == 40
     assert set(site.hits.values()) == {1}
     asyncio.run(app.aclose())

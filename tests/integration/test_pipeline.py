@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.model import CheckOutcome, Posting, PostingStatus
 from monitor.store.tables import snapshots
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
@@ -223,17 +224,17 @@ def test_a_cron_watch_is_checked_at_its_fires_and_retried_sooner_after_an_error(
     app.prepare()
     server.publish(URL, V1)
     try:
-        assert asyncio.run(app.check_all()).outcomes == {CheckOutcome.BASELINE: 1}
+        assert asyncio.run(check_all(app)).outcomes == {CheckOutcome.BASELINE: 1}
         monday_9_berlin = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
         assert app.repo.get_posting(URL).next_check_at == monday_9_berlin
         assert app.repo.list_watches()[0].cron == "0 9 * * mon-fri Europe/Berlin"
         clock.advance(monday_9_berlin - clock.now())
         server.fail(URL, lambda _r: httpx.Response(503))
-        assert asyncio.run(app.check_all()).outcomes == {CheckOutcome.ERROR: 1}
+        assert asyncio.run(check_all(app)).outcomes == {CheckOutcome.ERROR: 1}
         assert app.repo.get_posting(URL).next_check_at == monday_9_berlin + timedelta(minutes=1)
         clock.advance(timedelta(minutes=1))
         server.publish(URL, V1)
-        asyncio.run(app.check_all())
+        asyncio.run(check_all(app))
         assert app.repo.get_posting(URL).next_check_at == datetime(2026, 12, 1, 8, tzinfo=UTC)
     finally:
         asyncio.run(app.aclose())

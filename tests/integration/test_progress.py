@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.model import CheckOutcome
 from monitor.progress import NoProgress, TerminalProgress, progress_for
 from monitor.testing import PageServer, RecordingNotifier
@@ -41,7 +42,7 @@ def test_a_pass_reports_each_check_and_each_failure(sqlite_url: str) -> None:
     app.prepare()
     progress = RecordingProgress()
     try:
-        report = asyncio.run(app.check_all(progress))
+        report = asyncio.run(check_all(app, progress))
     finally:
         asyncio.run(app.aclose())
     assert report.outcomes == {CheckOutcome.BASELINE: 2, CheckOutcome.ERROR: 1}

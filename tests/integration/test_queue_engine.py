@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from monitor.app import App
 from monitor.config import MonitorConfig
-from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron, queue_conninfo
+from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron
 from monitor.errors import ConfigError
 from monitor.model import HostPacing
+from monitor.store.job_queue import queue_conninfo
 from monitor.store.repository import WatchSpec
 from monitor.store.tables import check_log
 from monitor.testing import FrozenClock, RecordingNotifier

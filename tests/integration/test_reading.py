@@ -16,6 +16,7 @@ import pytest
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.errors import ParseError, ReadLimitExceeded, UnsupportedContent
 from monitor.model import CheckOutcome
 from monitor.reading import InlineReader, ProcessReader, make_reader
@@ -188,7 +189,7 @@ def test_the_event_loop_stays_responsive_while_a_page_reads_for_seconds(sqlite_u
 
         ticker = asyncio.create_task(tick())
         try:
-            report = await app.check_all()
+            report = await check_all(app)
         finally:
             ticker.cancel()
             await app.aclose()

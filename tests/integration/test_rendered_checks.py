@@ -13,6 +13,7 @@ import pytest
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.errors import HostPaused, TransportError
 from monitor.model import CheckOutcome
 from monitor.testing import EdgeRandom, FakeBrowser, FrozenClock, PageServer, RecordingNotifier
@@ -50,7 +51,7 @@ class Rig:
 
     def check(self) -> CheckOutcome:
         self.clock.advance(timedelta(hours=2))
-        (outcome,) = asyncio.run(self.app.check_all()).outcomes
+        (outcome,) = asyncio.run(check_all(self.app)).outcomes
         return outcome
 
     def error(self) -> str:

@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 from monitor.app import App
 from monitor.config import ChannelConfig, HttpConfig, MonitorConfig, WebConfig
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, seeds_dir
+from monitor.engines.oneshot import check_all
 from monitor.errors import ConfigError
 from monitor.testing import FrozenClock, PageServer
 from monitor.web.app import close_web_app, create_web_app
@@ -109,10 +110,10 @@ async def _site(
     app.prepare()
     try:
         record = app.watches.add(POSTING, interval=timedelta(hours=1))
-        await app.check_all()
+        await check_all(app)
         clock.advance(timedelta(days=3))
         pages.publish(POSTING, _seed(REVISED_VERSION))
-        await app.check_all()
+        await check_all(app)
         posting_id = app.repo.get_posting(POSTING).id
         assert record.id
         web = create_web_app(app, preview_transport=pages.transport())
@@ -292,9 +293,9 @@ async def test_retry_only_failed_alerts(site: Site) -> None:
     url = "https://jobs.example.com/careers/retry"
     site.pages.publish(url, _seed(FIRST_VERSION))
     site.app.watches.add(url, interval=timedelta(hours=1))
-    await site.app.check_all()
+    await check_all(site.app)
     site.pages.publish(url, _seed(REVISED_VERSION))
-    await site.app.check_all()
+    await check_all(site.app)
     site.app.repo.retry_alerts(now=site.clock.now())  # nothing failed yet
     with site.app.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE outbox SET status = 'failed', last_error = 'HTTP 500'")
@@ -451,7 +452,7 @@ def test_listening_beyond_loopback_needs_credentials(anyio_backend: str) -> None
 async def test_hostile_posting_content_renders_inert(site: Site) -> None:
     site.pages.publish(HOSTILE, _hostile_page())
     site.app.watches.add(HOSTILE, interval=timedelta(hours=1))
-    await site.app.check_all()
+    await check_all(site.app)
     hostile_id = site.app.repo.get_posting(HOSTILE).id
     for path in ("/watches", f"/postings/{hostile_id}", "/changes"):
         page = await site.client.get(path)
@@ -646,7 +647,7 @@ async def test_a_repost_links_the_two_postings(site: Site) -> None:
     url = "https://jobs.example.com/careers/again"
     site.pages.publish(url, _seed(FIRST_VERSION))
     site.app.watches.add(url, interval=timedelta(hours=1))
-    await site.app.check_all()
+    await check_all(site.app)
     again = site.app.repo.get_posting(url).id
     with site.app.engine.begin() as conn:
         conn.execute(

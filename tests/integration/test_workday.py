@@ -15,6 +15,7 @@ import pytest
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.oneshot import check_all
 from monitor.model import CheckOutcome, PostingStatus
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import UNPACED
@@ -101,7 +102,7 @@ class Rig:
         self.clock.advance(timedelta(hours=1))
         self.server.offsets.clear()
         self.server.page_requests.clear()
-        (outcome,) = asyncio.run(self.app.check_all()).outcomes
+        (outcome,) = asyncio.run(check_all(self.app)).outcomes
         return outcome
 
     def members(self) -> dict[str, PostingStatus]:
@@ -227,7 +228,7 @@ def test_read_as_a_page_it_says_how_and_once_named_the_same_watch_reads_it(
         board = rig.app.repo.get_posting(FRONTED)
         assert (board.source_kind, board.role) == ("workday", "board")
         assert len(rig.members()) == 45
-        checked = asyncio.run(rig.app.check_all()).outcomes  # every watch's postings
+        checked = asyncio.run(check_all(rig.app)).outcomes  # every watch's postings
         assert sum(checked.values()) == 1
     finally:
         asyncio.run(rig.app.aclose())

@@ -15,8 +15,9 @@ import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from monitor.clock import Clock
 from monitor.errors import StoreError
 from monitor.metrics import Metrics
 from monitor.model import CheckOutcome
@@ -25,12 +26,18 @@ from monitor.progress import NoProgress, Progress
 from monitor.store.repository import PendingWrite, PostingState
 from monitor.urls import shown_url
 
-if TYPE_CHECKING:
-    from monitor.app import App
-
 log = logging.getLogger(__name__)
 FAILED_OUTCOMES = frozenset({CheckOutcome.ERROR, CheckOutcome.SUSPECT})
 WriteBatch = Callable[[Sequence[PendingWrite]], Awaitable[None]]
+
+
+class Checks(Protocol):
+    """The check path the runner drives: one check at a time, and a batch of results
+    written in one transaction."""
+
+    async def run_check(self, state: PostingState) -> tuple[CheckOutcome, PendingWrite]: ...
+
+    async def write_checks(self, writes: Sequence[PendingWrite]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -115,18 +122,23 @@ class CheckRunner:
     """At most ``limit`` checks at once; results go to one ``BatchWriter``."""
 
     def __init__(
-        self, app: App, *, limit: int | None = None, progress: Progress | None = None
+        self,
+        checks: Checks,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        limit: int,
+        write_batch_size: int,
+        progress: Progress | None = None,
     ) -> None:
-        self._app = app
+        self._checks = checks
+        self._clock = clock
+        self._metrics = metrics
         self._progress = progress or NoProgress()
-        self._limit = limit or app.config.scheduler.max_concurrent_checks
+        self._limit = limit
         self._inflight: set[asyncio.Task[None]] = set()
         self._postings: dict[asyncio.Task[None], int] = {}
-        self.writer = BatchWriter(
-            app.checker.write_checks,
-            max_batch=app.config.scheduler.write_batch_size,
-            metrics=app.metrics,
-        )
+        self.writer = BatchWriter(checks.write_checks, max_batch=write_batch_size, metrics=metrics)
         self.report = PassReport()
 
     @property
@@ -143,30 +155,30 @@ class CheckRunner:
         self._postings[task] = state.id
         task.add_done_callback(self._inflight.discard)
         task.add_done_callback(lambda done: self._postings.pop(done, None))
-        self._app.metrics.inflight.set(len(self._inflight))
+        self._metrics.inflight.set(len(self._inflight))
 
     async def _run(self, state: PostingState) -> None:
-        lag = (self._app.clock.now() - state.next_check_at).total_seconds()
+        lag = (self._clock.now() - state.next_check_at).total_seconds()
         started = time.perf_counter()
         try:
-            outcome, write = await self._app.checker.run_check(state)
+            outcome, write = await self._checks.run_check(state)
         except Exception:
             # A bug in one check must not stop the others; its lease expiry retries it.
             log.exception(
                 "check of %s crashed", shown_url(state.url), extra={"action": "check_crashed"}
             )
-            self._app.metrics.checked("crashed", time.perf_counter() - started, lag)
+            self._metrics.checked("crashed", time.perf_counter() - started, lag)
             self._progress.advance(failed=1)
             return
         self.report.add(outcome)
         self._progress.advance(failed=int(outcome in FAILED_OUTCOMES))
-        self._app.metrics.checked(outcome.value, time.perf_counter() - started, lag)
+        self._metrics.checked(outcome.value, time.perf_counter() - started, lag)
         await self.writer.put(write)
 
     async def wait_for_room(self) -> None:
         if self._inflight:
             await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
-        self._app.metrics.inflight.set(len(self._inflight))
+        self._metrics.inflight.set(len(self._inflight))
 
     async def run_all(
         self, states: Iterable[PostingState] | AsyncIterable[PostingState]
@@ -196,5 +208,5 @@ class CheckRunner:
         if self._inflight:
             _done, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
         await self.writer.flush()
-        self._app.metrics.inflight.set(len(self._inflight))
+        self._metrics.inflight.set(len(self._inflight))
         return pending

@@ -1,0 +1,94 @@
+"""Running until stopped: the daemon (``posting-monitor run``: the configured engine)
+and a worker (``posting-monitor worker``: the procrastinate engine), each with the
+dashboard beside it when ``web.listen`` is set, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+from monitor.app import App
+from monitor.engines.lifecycle import tune_gc
+from monitor.errors import ConfigError
+from monitor.logs import announce
+from monitor.present import plural
+
+
+async def run_daemon(app: App) -> None:
+    """The daemon on the configured engine: the local one, or with
+    engine = "procrastinate" one worker, as ``posting-monitor worker``."""
+    if app.config.engine == "procrastinate":
+        await run_worker(app)
+    else:
+        await _run_local(app)
+
+
+async def run_worker(app: App) -> None:
+    """One procrastinate worker (creating the queue's tables first if
+    ``database.auto_migrate``)."""
+    from monitor.engines.queue import QueueEngine
+
+    stop = stop_on_signals()
+    if app.config.database.auto_migrate:
+        from monitor.engines.queue import apply_queue_schema
+
+        await asyncio.to_thread(apply_queue_schema, app.config.database_url)
+    engine = QueueEngine(app)
+    _banner(app, f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.")
+    tune_gc()
+    await _with_dashboard(app, stop, engine.run(stop))
+
+
+async def _run_local(app: App) -> None:
+    """The local engine: APScheduler timers in this process."""
+    from monitor.engines.local import LocalEngine
+
+    stop = stop_on_signals()
+    watching = plural(len(app.repo.list_watches()), "watch", "watches")
+    _banner(app, f"posting-monitor running; {watching}. Ctrl-C stops.")
+    tune_gc()
+    await _with_dashboard(app, stop, LocalEngine(app).run(stop))
+
+
+async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``, and the dashboard beside it when ``web.listen`` is set; a dashboard
+    that cannot start stops the whole process (it is part of what was asked for)."""
+    listen = app.config.web.listen
+    if listen is None:
+        await work
+        return
+    from monitor.web.server import bind_web, serve_web
+
+    try:
+        sock = bind_web(listen, app.config.web)
+    except ConfigError:
+        work.close()  # never started
+        raise
+    announce_web(app, listen)
+    web = asyncio.create_task(serve_web(app, sock, stop))
+    main = asyncio.create_task(work)
+    await asyncio.wait({web, main}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()  # either one ending ends both
+    for result in await asyncio.gather(web, main, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
+
+
+def announce_web(app: App, listen: str) -> None:
+    """Say where the dashboard listens (in the configured log format)."""
+    _banner(app, f"dashboard on http://{listen}/ (API: /api/v1/docs)")
+
+
+def _banner(app: App, message: str) -> None:
+    announce(message, fmt=app.config.log_format)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set: the daemon or worker then stops gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
