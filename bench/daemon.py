@@ -45,9 +45,9 @@ from bench.scoring import Detected, Edit, score
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.local import LocalEngine, tune_gc
+from monitor.records import WatchSpec
 from monitor.sources import SourceRegistry
 from monitor.sources.greenhouse import GreenhouseSource
-from monitor.store.repository import WatchSpec
 from monitor.store.tables import changes, outbox, postings
 
 BOARD = "benchco"

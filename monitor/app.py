@@ -61,22 +61,13 @@ from monitor.notify.rules import Rule, route
 from monitor.pipeline import CheckContext, Schedule, check, check_board, monitor_notice
 from monitor.progress import NoProgress, Progress
 from monitor.reading import make_reader
+from monitor.records import PostingState, PruneReport, WatchRecord, WatchSpec
 from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
 from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
-from monitor.store.repository import (
-    NOTHING_NEW,
-    BoardWrite,
-    CheckWrite,
-    PendingWrite,
-    PostingState,
-    PruneReport,
-    Repository,
-    WatchRecord,
-    WatchSpec,
-)
+from monitor.store.repository import NOTHING_NEW, BoardWrite, CheckWrite, PendingWrite, Repository
 from monitor.urls import shown_url, url_problem
 
 log = logging.getLogger(__name__)

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from monitor.app import App
     from monitor.config import MonitorConfig
     from monitor.model import Posting
+    from monitor.records import PostingState, WatchRecord
     from monitor.runner import PassReport
-    from monitor.store.repository import PostingState, Repository, WatchRecord
+    from monitor.store.repository import Repository
 
 T = TypeVar("T")
 EXIT_ERROR = 1

@@ -31,9 +31,9 @@ from monitor.model import (
 )
 from monitor.normalize import normalize
 from monitor.reading import InlineReader, PageReader
+from monitor.records import PostingState
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage, Source
-from monitor.store.repository import PostingState
 from monitor.suspect import Suspicion, suspicion
 from monitor.urls import shown_url
 

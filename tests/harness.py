@@ -14,7 +14,8 @@ from typing import Any
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.model import Alert, CheckOutcome, CheckResult, Delivery, Posting, PostingStatus
-from monitor.store.repository import Repository, WatchSpec
+from monitor.records import WatchSpec
+from monitor.store.repository import Repository
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import UNPACED
 

@@ -25,8 +25,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
 from monitor.errors import StoreError
+from monitor.records import PostingState
 from monitor.runner import CheckRunner, PassReport
-from monitor.store.repository import PostingState
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)

@@ -38,8 +38,8 @@ from monitor.app import App
 from monitor.engines.local import deliver_now, prune_now, record_stop, start_process
 from monitor.errors import ConfigError, StoreError
 from monitor.hosts import host_of
+from monitor.records import PostingState
 from monitor.runner import CheckRunner
-from monitor.store.repository import PostingState
 
 if TYPE_CHECKING:
     import procrastinate

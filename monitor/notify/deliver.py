@@ -26,7 +26,8 @@ from monitor.model import Alert
 from monitor.notify.channels import Notifier
 from monitor.notify.payload import with_identity
 from monitor.notify.render import Renderer
-from monitor.store.repository import QueuedAlert, Repository
+from monitor.records import QueuedAlert
+from monitor.store.repository import Repository
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(hours=6)

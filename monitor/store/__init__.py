@@ -1,26 +1,10 @@
 """Persistence: tables, migrations and the repository that owns all SQL."""
 
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import (
-    ChangeRecord,
-    History,
-    PostingState,
-    QueuedAlert,
-    Repository,
-    Version,
-    WatchRecord,
-    WatchSpec,
-)
+from monitor.store.repository import Repository
 
 __all__ = [
-    "ChangeRecord",
-    "History",
-    "PostingState",
-    "QueuedAlert",
     "Repository",
-    "Version",
-    "WatchRecord",
-    "WatchSpec",
     "create_db_engine",
     "upgrade",
 ]

@@ -12,29 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Row, Select, insert, or_, select, update
 
 from monitor.model import Alert, CheckResult, Delivery
+from monitor.records import PostingState, QueuedAlert
 from monitor.store.tables import outbox, postings, watches
-
-if TYPE_CHECKING:
-    from monitor.store.repository import PostingState
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueuedAlert:
-    id: int
-    posting_id: int
-    channel: str
-    alert: Alert
-    attempts: int
-    status: str
-    last_error: str | None
-    created_at: datetime
 
 
 class Claims:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import NotFound, StoreError
 from monitor.model import Posting
-from monitor.store.repository import DaemonRecord
+from monitor.records import DaemonRecord
 from monitor.store.tables import (
     changes,
     check_log,

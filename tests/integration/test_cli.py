@@ -15,8 +15,9 @@ from click.testing import CliRunner, Result
 from monitor.cli import cli
 from monitor.config import load_config
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.records import WatchRecord
 from monitor.store.engine import create_db_engine
-from monitor.store.repository import Repository, WatchRecord
+from monitor.store.repository import Repository
 
 
 @pytest.fixture

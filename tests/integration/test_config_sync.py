@@ -13,7 +13,7 @@ from sqlalchemy import event
 import monitor
 from monitor.app import App, watches_digest
 from monitor.config import MonitorConfig
-from monitor.store.repository import WatchSpec
+from monitor.records import WatchSpec
 from monitor.testing import FrozenClock, RecordingNotifier
 
 URLS = [f"https://jobs.example.com/jobs/{n}" for n in range(3)]

@@ -18,7 +18,7 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.local import LocalEngine
 from monitor.model import CheckOutcome
-from monitor.store.repository import WatchSpec
+from monitor.records import WatchSpec
 from monitor.store.tables import postings
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, insert, select, update
 
 from monitor.cli import cli
+from monitor.records import PruneReport
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import PruneReport, Repository
+from monitor.store.repository import Repository
 from monitor.store.tables import changes, check_log, outbox, snapshots
 from tests.harness import queue_alerts
 

@@ -18,7 +18,7 @@ from monitor.config import MonitorConfig
 from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron, queue_conninfo
 from monitor.errors import ConfigError
 from monitor.model import HostPacing
-from monitor.store.repository import WatchSpec
+from monitor.records import WatchSpec
 from monitor.store.tables import check_log
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text

@@ -25,6 +25,7 @@ from monitor.model import (
     Salary,
     Validators,
 )
+from monitor.records import WatchSpec
 from monitor.store.engine import (
     SCHEMA_REVISION,
     create_db_engine,
@@ -32,7 +33,7 @@ from monitor.store.engine import (
     head_revision,
     upgrade,
 )
-from monitor.store.repository import Repository, WatchSpec
+from monitor.store.repository import Repository
 from monitor.store.tables import metadata
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
