@@ -340,7 +340,7 @@ def add_watches(app: App, site: Site, port: int) -> None:
     specs.append(
         app.watch_spec(f"https://boards.greenhouse.io/{BOARD}", interval=timedelta(hours=1))
     )
-    app.repo.sync_config_watches(specs, now=app.clock.now())
+    app.store.watches.sync_config_watches(specs, now=app.clock.now())
 
 
 @dataclass
@@ -370,11 +370,11 @@ async def run_pass(app: App, name: str) -> PassFigures:
     with app.engine.begin() as conn:
         conn.execute(update(postings).where(postings.c.role != "member").values(next_check_at=now))
     engine = LocalEngine(app)
-    db_cpu = await app.db(time.thread_time)
+    db_cpu = await app.store.run(time.thread_time)
     cpu, started = _cpu(), time.perf_counter()
     report = await engine.run_due()
     seconds, cpu_used = time.perf_counter() - started, _cpu() - cpu
-    db_cpu = await app.db(time.thread_time) - db_cpu
+    db_cpu = await app.store.run(time.thread_time) - db_cpu
     checks = report.checked
     return PassFigures(
         name=name,

@@ -1,8 +1,8 @@
-"""The application: owns the engine, repository, HTTP client and notifier, and
+"""The application: owns the engine, store, HTTP client and notifier, and
 offers the operations the CLI and the daemon are made of.
 
-Database calls run on one dedicated thread, so the event loop never blocks on
-them and SQLite sees one writer at a time.
+Database calls run on the store's one dedicated thread (``store.run``), so the event
+loop never blocks on them and SQLite sees one writer at a time.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 import httpx
 
@@ -66,12 +64,12 @@ from monitor.runner import CheckRunner, PassReport
 from monitor.sources import SourceRegistry
 from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
+from monitor.store import Store
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
-from monitor.store.repository import NOTHING_NEW, BoardWrite, CheckWrite, PendingWrite, Repository
+from monitor.store.postings import NOTHING_NEW, BoardWrite, CheckWrite, PendingWrite
 from monitor.urls import shown_url, url_problem
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 IMPORT_CHUNK = 500
 DELIVERY_BATCH = 100
 """Alerts one delivery round sends at most (``drain``: no limit)."""
@@ -116,7 +114,7 @@ class App:
         self.digests = digest_schedules(config)
         self._json_channels = {c.name for c in config.channels if c.format == "json"}
         self.engine = create_db_engine(config.database_url, setting=config.database_setting)
-        self.repo = Repository(self.engine)
+        self.store = Store(self.engine)
         self.metrics = Metrics()
         self.fetcher = Fetcher(
             config.http,
@@ -136,7 +134,6 @@ class App:
             time_limit=config.reading.time_limit.total_seconds(),
         )
         self.schedule = Schedule(jitter=config.scheduler.jitter, rng=self.rng)
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
         self._watch_rules = {w.url: w.rules for w in config.watches}
         self.retry = RetryPolicy(
             max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base
@@ -158,9 +155,9 @@ class App:
         digest = watches_digest(self.config.watches)
         # Every `check` starts here: a configuration synced before and no watch written
         # since costs one read, at 10,000 watches too.
-        if self.repo.config_digest() == digest:
+        if self.store.watches.config_digest() == digest:
             return
-        stored = {w.url: w for w in self.repo.list_watches(include_removed=True)}
+        stored = {w.url: w for w in self.store.watches.list_watches(include_removed=True)}
         # A watch stored as configured needs no source detection (a tenth of a second
         # per thousand watches).
         specs = [
@@ -176,7 +173,7 @@ class App:
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
         ]
-        self.repo.sync_config_watches(
+        self.store.watches.sync_config_watches(
             specs,
             listed={w.url for w in self.config.watches},
             now=self.clock.now(),
@@ -188,12 +185,8 @@ class App:
         await self.reader.aclose()
         await self.browser.aclose()
         await self.fetcher.aclose()
-        self._db.shutdown(wait=True)
+        self.store.close()
         self.engine.dispose()
-
-    async def db(self, call: Callable[[], T]) -> T:
-        """Run a repository call on the database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._db, call)
 
     # -- watches ---------------------------------------------------------------------
 
@@ -274,7 +267,7 @@ class App:
             render=render,
             source_kind=source_kind,
         )
-        return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
+        return self.store.watches.add_watch(spec, origin="cli", now=self.clock.now())
 
     def import_watches(
         self,
@@ -309,7 +302,7 @@ class App:
         try:
             for start in range(0, len(wanted), IMPORT_CHUNK):
                 chunk = wanted[start : start + IMPORT_CHUNK]
-                added, skipped = self.repo.add_watches(
+                added, skipped = self.store.watches.add_watches(
                     [spec for _, spec in chunk], origin="cli", now=self.clock.now()
                 )
                 report.added.extend(added)
@@ -398,10 +391,10 @@ class App:
         return result.outcome, CheckWrite(result=result, deliveries=tuple(deliveries))
 
     async def write_checks(self, writes: Sequence[PendingWrite]) -> None:
-        await self.db(lambda: self.repo.record_many(writes))
+        await self.store.run(self.store.postings.record_many, writes)
 
     async def _check_board(self, board: PostingState) -> tuple[CheckOutcome, PendingWrite]:
-        members = await self.db(lambda: self.repo.members_of(board.id))
+        members = await self.store.run(self.store.postings.members_of, board.id)
         result = await check_board(board, members, self.check_context())
         by_id = {m.id: m for m in members}
         deliveries = {board.id: self.notices(board, result.board)}
@@ -484,7 +477,7 @@ class App:
         are queued (as the daemon does) and then every one still due."""
         progress = progress or NoProgress()
         await self.reader.start()  # before leasing anything (see LocalEngine.run)
-        progress.start(await self.db(self.repo.active_count), what="checking")
+        progress.start(await self.store.run(self.store.maintenance.active_count), what="checking")
         runner = CheckRunner(self, progress=progress)
         checked = asyncio.Event()
         meanwhile = asyncio.create_task(self._deliver_until(checked), name="monitor-deliver")
@@ -513,7 +506,7 @@ class App:
         last = 0
         size = self.config.scheduler.batch_size
         while True:
-            part = await self.db(partial(self._claim_part, limit=size, after_id=last))
+            part = await self.store.run(self._claim_part, limit=size, after_id=last)
             for state in part:
                 yield state
             if len(part) < size:
@@ -521,13 +514,13 @@ class App:
             last = max(state.id for state in part)
 
     def _claim_part(self, *, limit: int, after_id: int) -> list[PostingState]:
-        return self.repo.claim_all(
+        return self.store.leases.claim_all(
             now=self.clock.now(), lease=self.lease, limit=limit, after_id=after_id
         )
 
     def prune(self, *, dry_run: bool = False) -> PruneReport:
         """Delete what the retention settings no longer keep."""
-        return prune(self.repo, self.config.database, now=self.clock.now(), dry_run=dry_run)
+        return prune(self.store, self.config.database, now=self.clock.now(), dry_run=dry_run)
 
     async def deliver(self, *, drain: bool = False) -> DeliveryReport:
         """Send what is due: alerts one by one (a batch; ``drain``: until none is due),
@@ -535,13 +528,13 @@ class App:
         single = DeliveryReport()
         while True:
             batch = await deliver_due(
-                self.repo,
+                self.store.outbox,
                 self.notifier,
                 self.clock,
                 self.retry,
                 self.claim,
                 limit=CLAIM_SIZE,
-                db=self.db,
+                db=self.store.run,
                 digests=frozenset(self.digests),
             )
             single = _added(single, batch)
@@ -550,13 +543,13 @@ class App:
             if not drain and _handled(single) >= DELIVERY_BATCH:
                 break
         context = DigestContext(
-            repo=self.repo,
+            outbox=self.store.outbox,
             notifier=self.notifier,
             clock=self.clock,
             policy=self.retry,
             renderer=self.renderer,
             claim=self.claim,
-            db=self.db,
+            db=self.store.run,
         )
         report = _added(single, await deliver_digests(context, self.digests))
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
@@ -590,15 +583,15 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
 
 
 def prune(
-    repo: Repository, settings: DatabaseConfig, *, now: datetime, dry_run: bool = False
+    store: Store, settings: DatabaseConfig, *, now: datetime, dry_run: bool = False
 ) -> PruneReport:
     """Delete check log rows and sent alerts older than the settings keep (0: forever);
-    see ``Repository.prune``."""
+    see ``Maintenance.prune``."""
 
     def before(keep: timedelta) -> datetime | None:
         return now - keep if keep > timedelta(0) else None
 
-    return repo.prune(
+    return store.maintenance.prune(
         check_log_before=before(settings.keep_check_log),
         sent_alerts_before=before(settings.keep_sent_alerts),
         dry_run=dry_run,

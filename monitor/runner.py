@@ -23,7 +23,7 @@ from monitor.model import CheckOutcome
 from monitor.notify.deliver import DeliveryReport
 from monitor.progress import NoProgress, Progress
 from monitor.records import PostingState
-from monitor.store.repository import PendingWrite
+from monitor.store.postings import PendingWrite
 from monitor.urls import shown_url
 
 if TYPE_CHECKING:

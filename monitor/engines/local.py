@@ -42,23 +42,21 @@ async def start_process(app: App, process_id: str, *, kind: str) -> None:
     if address is not None:
         app.metrics.serve(*address)
     await app.reader.start()
-    await app.db(
-        partial(
-            app.repo.daemon_started,
-            process_id,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            now=app.clock.now(),
-            kind=kind,
-        )
+    await app.store.run(
+        app.store.processes.daemon_started,
+        process_id,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        now=app.clock.now(),
+        kind=kind,
     )
 
 
 async def record_stop(app: App, process_id: str, *, checks: int) -> None:
     """Mark a daemon's or worker's row stopped (``status`` and ``health`` read it)."""
     try:
-        await app.db(
-            partial(app.repo.daemon_stopped, process_id, now=app.clock.now(), checks=checks)
+        await app.store.run(
+            app.store.processes.daemon_stopped, process_id, now=app.clock.now(), checks=checks
         )
     except StoreError as exc:
         log.error("could not record the stop: %s", exc, extra={"action": "stop"})
@@ -79,7 +77,7 @@ async def deliver_now(app: App) -> None:
 async def prune_now(app: App) -> None:
     """Retention (``database.keep_*``), off the event loop; a failure waits an hour."""
     try:
-        report = await app.db(app.prune)
+        report = await app.store.run(app.prune)
     except StoreError as exc:
         log.error("pruning failed: %s", exc, extra={"action": "prune"})
         return
@@ -175,7 +173,7 @@ class LocalEngine:
         batch = self._app.config.scheduler.batch_size
         while not self._stopping:
             if not self._queue:
-                claimed = await self._app.db(partial(self._claim, batch))
+                claimed = await self._app.store.run(self._claim, batch)
                 if not claimed:
                     return
                 self._queue.extend(claimed)
@@ -200,13 +198,13 @@ class LocalEngine:
         if not ids:
             return
         try:
-            await self._app.db(lambda: self._app.repo.release_leases(ids))
+            await self._app.store.run(self._app.store.leases.release_leases, ids)
         except StoreError as exc:
             log.warning("leases not released (they expire): %s", exc, extra={"action": "drain"})
 
     def _claim(self, limit: int) -> list[PostingState]:
         app = self._app
-        return app.repo.claim_due(now=app.clock.now(), limit=limit, lease=app.lease)
+        return app.store.leases.claim_due(now=app.clock.now(), limit=limit, lease=app.lease)
 
     async def run_due(self) -> PassReport:
         """Check everything due now and write the results (one pass; benchmarks, tests)."""
@@ -217,15 +215,15 @@ class LocalEngine:
     async def _publish_pauses(self, hosts: list[str]) -> None:
         """Hosts this daemon pauses, where the dashboard's health page (and any other
         process) can see them; the procrastinate engine keeps them there already."""
-        gate, repo = self._app.fetcher.gate, self._app.repo
+        gate, store = self._app.fetcher.gate, self._app.store
         pacings = {host: gate.pacing(host) for host in hosts}
 
         def save() -> None:
             for host, pacing in pacings.items():
-                repo.save_host_pacing(host, pacing)
+                store.processes.save_host_pacing(host, pacing)
 
         try:
-            await self._app.db(save)
+            await self._app.store.run(save)
         except StoreError as exc:
             log.warning("host pauses not recorded: %s", exc, extra={"action": "heartbeat"})
 
@@ -234,9 +232,9 @@ class LocalEngine:
         app = self._app
         now = app.clock.now()
         try:
-            due = await app.db(lambda: app.repo.due_count(now=now))
-            await app.db(
-                lambda: app.repo.heartbeat(self.daemon_id, now=now, checks=self.checks_started)
+            due = await app.store.run(app.store.maintenance.due_count, now=now)
+            await app.store.run(
+                app.store.processes.heartbeat, self.daemon_id, now=now, checks=self.checks_started
             )
         except StoreError as exc:
             log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})

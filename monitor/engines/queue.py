@@ -29,7 +29,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -237,7 +236,7 @@ class QueueEngine:
         deadline = loop.time() + app.config.scheduler.dispatch_every.total_seconds()
         deferred = 0
         while True:
-            room = await app.db(self._room_for_batches)
+            room = await app.store.run(self._room_for_batches)
             if room <= 0:
                 if loop.time() >= deadline:
                     break
@@ -245,8 +244,8 @@ class QueueEngine:
                 continue
             now = app.clock.now()
             limit = min(app.config.scheduler.batch_size, room * self._checks_per_batch)
-            claimed = await app.db(
-                partial(app.repo.claim_due, now=now, limit=limit, lease=app.lease)
+            claimed = await app.store.run(
+                app.store.leases.claim_due, now=now, limit=limit, lease=app.lease
             )
             if not claimed:
                 break
@@ -257,7 +256,7 @@ class QueueEngine:
         """One job per host and chunk. A host's later batches wait behind its earlier
         ones (the lock), so each gets a lease that many leases longer."""
         app = self._app
-        waiting = await app.db(self._batches_waiting_per_host)
+        waiting = await app.store.run(self._batches_waiting_per_host)
         jobs = []
         for host, chunk in _chunks_by_host(claimed, self._checks_per_batch):
             ahead = waiting.get(host, 0)
@@ -266,7 +265,7 @@ class QueueEngine:
             until = leased_until
             if ahead:
                 until = leased_until + app.lease * ahead
-                await app.db(partial(app.repo.extend_leases, ids, until=until))
+                await app.store.run(app.store.leases.extend_leases, ids, until=until)
             jobs.append((host, ids, until))
         task = self.queue.tasks["monitor.check"]
         for host, ids, until in jobs:
@@ -311,7 +310,7 @@ class QueueEngine:
         """Check the batch's postings still under its lease, at the pace (and with the
         pause) the host's previous batch left, on whichever worker that ran."""
         app = self._app
-        states = await app.db(lambda: app.repo.still_leased(ids, lease_until=lease_until))
+        states = await app.store.run(app.store.leases.still_leased, ids, lease_until=lease_until)
         if len(states) < len(ids):
             log.info(
                 "batch ran late: %d of %d postings were leased again meanwhile",
@@ -322,7 +321,7 @@ class QueueEngine:
         if not states:
             return
         gate = app.fetcher.gate
-        gate.adopt(host, await app.db(partial(app.repo.host_pacing, host)))
+        gate.adopt(host, await app.store.run(app.store.processes.host_pacing, host))
         self.checks_started += len(states)
         runner = CheckRunner(app, limit=self._checks_at_once)
         try:
@@ -339,7 +338,7 @@ class QueueEngine:
             raise
         finally:
             pacing = gate.pacing(host)
-            await asyncio.shield(app.db(partial(app.repo.save_host_pacing, host, pacing)))
+            await asyncio.shield(app.store.run(app.store.processes.save_host_pacing, host, pacing))
 
     async def deliver(self) -> None:
         await deliver_now(self._app)
@@ -390,8 +389,11 @@ class QueueEngine:
             await asyncio.sleep(app.config.scheduler.heartbeat_every.total_seconds())
             now = app.clock.now()
             try:
-                await app.db(
-                    partial(app.repo.heartbeat, self.worker_id, now=now, checks=self.checks_started)
+                await app.store.run(
+                    app.store.processes.heartbeat,
+                    self.worker_id,
+                    now=now,
+                    checks=self.checks_started,
                 )
             except StoreError as exc:
                 log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})

@@ -1,148 +1,69 @@
-"""Claims: who checks a posting and who sends an alert, and the outbox they are sent from.
+"""The outbox: alerts waiting to be sent, and who sends each.
 
-A due posting is leased to one process (``claim_due``), a due alert claimed by one
-(``claim_alerts``): however many processes share the database, none gets what
-another holds. An alert is queued once per change and channel (a dedupe key makes
-a repeated write a no-op), sent at most once, retried on failure and given up after
-the last attempt. ``Repository`` has these as a mixin; they are a module of their own
-because they are the code the mutation run covers (README, "Mutation testing").
+A due alert is claimed by one process (``claim_alerts``): however many processes
+share the database, none gets what another holds. An alert is queued once per change
+and channel (a dedupe key makes a repeated write a no-op), sent at most once, retried
+on failure and given up after the last attempt. Part of the code the mutation run
+covers (README, "Mutation testing").
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, insert, or_, select, update
 
 from monitor.model import Alert, CheckResult, Delivery
-from monitor.records import PostingState, QueuedAlert
-from monitor.store.tables import outbox, postings, watches
+from monitor.records import QueuedAlert
+from monitor.store.db import Database
+from monitor.store.leases import pick_and_mark
+from monitor.store.tables import outbox
 
 
-class Claims:
-    """Leases on postings and claims on alerts (a mixin of ``Repository``)."""
+def enqueue(
+    conn: Connection,
+    result: CheckResult,
+    snapshot_id: int | None,
+    deliveries: Sequence[Delivery],
+) -> None:
+    """Queue each delivery once, on the caller's connection (a check's own
+    transaction): the dedupe key makes a repeated write a no-op."""
+    keyed = {_dedupe_key(result, snapshot_id, d): d for d in deliveries}
+    if not keyed:
+        return
+    present = set(
+        conn.scalars(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(list(keyed))))
+    )
+    rows = [
+        {
+            "dedupe_key": key,
+            "posting_id": result.posting_id,
+            "snapshot_id": None if d.notice else snapshot_id,
+            "channel": d.channel,
+            "title": d.alert.title,
+            "body_text": d.alert.body_text,
+            "body_markdown": d.alert.body_markdown,
+            "body_html": d.alert.body_html,
+            "body_json": d.alert.body_json or None,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": result.checked_at,
+            "created_at": result.checked_at,
+        }
+        for key, d in keyed.items()
+        if key not in present
+    ]
+    if rows:
+        conn.execute(insert(outbox), rows)
 
-    def _transaction(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
-    def _states_where(self, conn: Connection, *where: Any) -> list[PostingState]:
-        raise NotImplementedError
+class Outbox:
+    """The ``outbox`` table: alerts to send, their claims, attempts and outcome."""
 
-    # -- postings ---------------------------------------------------------------------
-
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[PostingState]:
-        """Lease up to ``limit`` due postings so no other worker checks them meanwhile."""
-        return self._claim(now=now, lease=lease, limit=limit, due_only=True)
-
-    def claim_all(
-        self, *, now: datetime, lease: timedelta, limit: int | None = None, after_id: int = 0
-    ) -> list[PostingState]:
-        """Lease every active posting not already leased (for one full pass), in order of
-        id; a pass taken in parts passes the last id it got as ``after_id``."""
-        return self._claim(now=now, lease=lease, limit=limit, due_only=False, after_id=after_id)
-
-    def _claim(
-        self,
-        *,
-        now: datetime,
-        lease: timedelta,
-        limit: int | None,
-        due_only: bool,
-        after_id: int = 0,
-    ) -> list[PostingState]:
-        # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
-        # whole states with their stored versions spilled to disk on every claim.
-        pick = (
-            select(postings.c.id)
-            .join(watches, watches.c.id == postings.c.watch_id)
-            .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
-            .where(postings.c.role != "member")
-            .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
-            .limit(limit)
-        )
-        if due_only:
-            pick = pick.where(postings.c.next_check_at <= now).order_by(
-                postings.c.next_check_at, postings.c.id
-            )
-        else:
-            pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
-        with self._transaction() as conn:
-            ids = pick_and_mark(conn, pick, postings, lease_until=now + lease)
-            return self._states_where(conn, postings.c.id.in_(ids)) if ids else []
-
-    def still_leased(
-        self, posting_ids: Sequence[int], *, lease_until: datetime
-    ) -> list[PostingState]:
-        """Those of ``posting_ids`` still under the lease that ends at ``lease_until``.
-        A queued batch that ran late (its lease ran out and the posting was leased
-        again, for another batch) gets none of them, so no posting is checked twice."""
-        if not posting_ids:
-            return []
-        with self._transaction() as conn:
-            return self._states_where(
-                conn,
-                postings.c.id.in_(list(posting_ids)),
-                postings.c.lease_until == lease_until,
-            )
-
-    def extend_leases(self, posting_ids: Sequence[int], *, until: datetime) -> None:
-        """Lease claimed postings until ``until`` (a batch queued behind others)."""
-        with self._transaction() as conn:
-            conn.execute(
-                update(postings)
-                .where(postings.c.id.in_(list(posting_ids)))
-                .values(lease_until=until)
-            )
-
-    def release_leases(self, posting_ids: Sequence[int]) -> None:
-        """Unlease postings claimed but not checked (a stopping daemon's queue)."""
-        with self._transaction() as conn:
-            conn.execute(
-                update(postings)
-                .where(postings.c.id.in_(list(posting_ids)))
-                .values(lease_until=None)
-            )
-
-    # -- the outbox ---------------------------------------------------------------------
-
-    def _enqueue(
-        self,
-        conn: Connection,
-        result: CheckResult,
-        snapshot_id: int | None,
-        deliveries: Sequence[Delivery],
-    ) -> None:
-        """Queue each delivery once: the dedupe key makes a repeated write a no-op."""
-        keyed = {_dedupe_key(result, snapshot_id, d): d for d in deliveries}
-        if not keyed:
-            return
-        present = set(
-            conn.scalars(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(list(keyed))))
-        )
-        rows = [
-            {
-                "dedupe_key": key,
-                "posting_id": result.posting_id,
-                "snapshot_id": None if d.notice else snapshot_id,
-                "channel": d.channel,
-                "title": d.alert.title,
-                "body_text": d.alert.body_text,
-                "body_markdown": d.alert.body_markdown,
-                "body_html": d.alert.body_html,
-                "body_json": d.alert.body_json or None,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": result.checked_at,
-                "created_at": result.checked_at,
-            }
-            for key, d in keyed.items()
-            if key not in present
-        ]
-        if rows:
-            conn.execute(insert(outbox), rows)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def due_alerts(
         self,
@@ -154,7 +75,7 @@ class Claims:
     ) -> list[QueuedAlert]:
         """Alerts due to be sent that no process holds a claim on (to look at: only
         ``claim_alerts`` hands out alerts to send)."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             query = _due(now, limit, skip_channels, only_channel)
             return [_queued(row) for row in conn.execute(query)]
 
@@ -173,7 +94,7 @@ class Claims:
         locks the rows it picks and skips rows others are picking; SQLite's writer lock
         makes the pick and the claim one step)."""
         pick = _due(now, limit, skip_channels, only_channel).with_only_columns(outbox.c.id)
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             ids = pick_and_mark(conn, pick, outbox, claimed_by=claimant, claimed_until=now + lease)
             if not ids:
                 return []
@@ -184,7 +105,7 @@ class Claims:
         """Give back claimed alerts not sent (a stopping process, a claim running out)."""
         if not alert_ids:
             return
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(list(alert_ids)), outbox.c.claimed_by == claimant)
@@ -199,7 +120,7 @@ class Claims:
         query = select(outbox).order_by(outbox.c.id)
         if wanted:
             query = query.where(outbox.c.status.in_(wanted))
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             return [_queued(row) for row in conn.execute(query)]
 
     def mark_sent(self, alert_id: int, *, now: datetime, claimant: str | None = None) -> bool:
@@ -208,7 +129,7 @@ class Claims:
         sent = update(outbox).values(
             status="sent", sent_at=now, attempts=outbox.c.attempts + 1, **_SENT
         )
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             if claimant is not None:
                 mine = conn.execute(
                     sent.where(outbox.c.id == alert_id, outbox.c.claimed_by == claimant)
@@ -220,7 +141,7 @@ class Claims:
 
     def mark_many_sent(self, alert_ids: Sequence[int], *, now: datetime) -> None:
         """A digest went out: every alert in it is sent."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(list(alert_ids)))
@@ -236,7 +157,7 @@ class Claims:
     def alert_statuses(self, alert_ids: Sequence[int]) -> dict[int, str]:
         """The status of each of ``alert_ids`` that exists."""
         query = select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(list(alert_ids)))
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             return {int(row.id): str(row.status) for row in conn.execute(query)}
 
     def retry_alerts(self, alert_ids: Sequence[int] = (), *, now: datetime) -> int:
@@ -244,7 +165,7 @@ class Claims:
         query = update(outbox).where(outbox.c.status == "failed")
         if alert_ids:
             query = query.where(outbox.c.id.in_(list(alert_ids)))
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             result = conn.execute(
                 query.values(status="pending", attempts=0, next_attempt_at=now, **_UNCLAIMED)
             )
@@ -261,7 +182,7 @@ class Claims:
             values["status"] = "failed"
         else:
             values["next_attempt_at"] = retry_at
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(update(outbox).where(outbox.c.id == alert_id).values(**values))
 
 
@@ -269,19 +190,6 @@ def _dedupe_key(result: CheckResult, snapshot_id: int | None, delivery: Delivery
     if delivery.notice:
         return f"notice:{result.posting_id}:{result.checked_at.isoformat()}:{delivery.channel}"
     return f"{result.posting_id}:{snapshot_id}:{delivery.channel}"
-
-
-def pick_and_mark(conn: Connection, pick: Select[Any], table: Any, **values: Any) -> list[int]:
-    """The ids ``pick`` selects, marked with ``values`` in the same transaction. On
-    PostgreSQL the picked rows are locked and rows other processes are picking are
-    skipped, so that two never get the same row; SQLite's writer lock (BEGIN
-    IMMEDIATE) makes the pick and the mark one step."""
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(of=table, skip_locked=True)
-    ids = list(conn.scalars(pick))
-    if ids:
-        conn.execute(update(table).where(table.c.id.in_(ids)).values(**values))
-    return ids
 
 
 _UNCLAIMED: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
