@@ -848,35 +848,11 @@ def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> None:
     """Exit 0 if the database is reachable, its schema current and this host's daemon
     beats (for the container HEALTHCHECK); exit 1 with the reason otherwise."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from monitor.health import judge_daemons
-    from monitor.store import Store
-    from monitor.store.engine import (
-        SCHEMA_REVISION,
-        create_db_engine,
-        current_revision,
-        sqlite_file,
-    )
+    from monitor.store.engine import SCHEMA_REVISION, probe_health
 
     config = state.config
-    path = sqlite_file(config.database_url)
-    if path is not None and not path.is_file():
-        raise StoreError(f"unhealthy: no database yet at {path}")
-    engine = create_db_engine(config.database_url, setting=config.database_setting)
-    try:
-        with engine.connect():
-            pass
-        current = current_revision(engine)
-        if current != SCHEMA_REVISION:
-            raise StoreError(
-                f"database schema is at {current or 'nothing'}, expected {SCHEMA_REVISION}"
-            )
-        daemons = Store(engine).processes.daemons(running_only=True)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
-    finally:
-        engine.dispose()
+    daemons = probe_health(config.database_url, setting=config.database_setting)
     verdict = judge_daemons(
         daemons,
         host=socket.gethostname(),
