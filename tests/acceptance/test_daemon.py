@@ -101,12 +101,12 @@ class CheckCounter:
     (checks that find nothing new write no log row, only the posting's state)."""
 
     def __init__(self, store: Store) -> None:
-        self._repo = store
+        self._store = store
         self._times: set[object] = set()
 
     def seen(self) -> int:
-        if _tables_exist(self._repo) and self._repo.count("postings"):
-            checked = self._repo.watch_status()[0].last_checked_at
+        if _tables_exist(self._store) and self._store.maintenance.count("postings"):
+            checked = self._store.maintenance.watch_status()[0].last_checked_at
             if checked is not None:
                 self._times.add(checked)
         return len(self._times)
