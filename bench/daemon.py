@@ -46,9 +46,9 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.lifecycle import tune_gc
 from monitor.engines.local import LocalEngine
+from monitor.records import WatchSpec
 from monitor.sources import SourceRegistry
 from monitor.sources.greenhouse import GreenhouseSource
-from monitor.store.repository import WatchSpec
 from monitor.store.tables import changes, outbox, postings
 
 BOARD = "benchco"
@@ -341,7 +341,7 @@ def add_watches(app: App, site: Site, port: int) -> None:
     specs.append(
         app.watches.watch_spec(f"https://boards.greenhouse.io/{BOARD}", interval=timedelta(hours=1))
     )
-    app.repo.sync_config_watches(specs, now=app.clock.now())
+    app.store.watches.sync_config_watches(specs, now=app.clock.now())
 
 
 @dataclass
@@ -371,11 +371,11 @@ async def run_pass(app: App, name: str) -> PassFigures:
     with app.engine.begin() as conn:
         conn.execute(update(postings).where(postings.c.role != "member").values(next_check_at=now))
     engine = LocalEngine(app)
-    db_cpu = await app.db(time.thread_time)
+    db_cpu = await app.store.run(time.thread_time)
     cpu, started = _cpu(), time.perf_counter()
     report = await engine.run_due()
     seconds, cpu_used = time.perf_counter() - started, _cpu() - cpu
-    db_cpu = await app.db(time.thread_time) - db_cpu
+    db_cpu = await app.store.run(time.thread_time) - db_cpu
     checks = report.checked
     return PassFigures(
         name=name,

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event, text
 
+from monitor.store import Store
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import Repository
 from monitor.testing import postgres_schema
 
 LARGE_TABLES = ("postings", "watches", "snapshots", "outbox", "check_log")
@@ -86,24 +86,24 @@ def fill(engine: Engine, postings: int, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-def periodic_queries(repo: Repository, now: datetime) -> dict[str, Callable[[], Any]]:
+def periodic_queries(store: Store, now: datetime) -> dict[str, Callable[[], Any]]:
     """What runs every tick, every delivery round or every hour, as the engines call it."""
     due = now + timedelta(minutes=1)  # a minute of the hour's postings is due
     return {
-        "claim due postings (dispatch)": lambda: repo.claim_due(
+        "claim due postings (dispatch)": lambda: store.leases.claim_due(
             now=due, limit=200, lease=timedelta(minutes=1)
         ),
-        "count due postings (heartbeat)": lambda: repo.due_count(now=due),
-        "claim due alerts (delivery)": lambda: repo.claim_alerts(
+        "count due postings (heartbeat)": lambda: store.maintenance.due_count(now=due),
+        "claim due alerts (delivery)": lambda: store.outbox.claim_alerts(
             now=now, lease=timedelta(minutes=2), claimant="bench", skip_channels=["daily"]
         ),
-        "digest look-up (delivery)": lambda: repo.due_alerts(
+        "digest look-up (delivery)": lambda: store.outbox.due_alerts(
             now=now, limit=1, only_channel="daily"
         ),
-        "old check log rows (prune)": lambda: repo.prune(
+        "old check log rows (prune)": lambda: store.maintenance.prune(
             check_log_before=now - timedelta(days=90), sent_alerts_before=None, dry_run=True
         ),
-        "old sent alerts (prune)": lambda: repo.prune(
+        "old sent alerts (prune)": lambda: store.maintenance.prune(
             check_log_before=None, sent_alerts_before=now - timedelta(days=30), dry_run=True
         ),
     }
@@ -164,10 +164,10 @@ def run(postings: int, base_url: str) -> dict[str, Any]:
         engine = create_db_engine(url)
         upgrade(engine)
         seconds = fill(engine, postings, now)
-        repo = Repository(engine)
+        store = Store(engine)
         plans = [
             plan
-            for name, call in periodic_queries(repo, now).items()
+            for name, call in periodic_queries(store, now).items()
             for plan in explain(engine, name, call)
         ]
         engine.dispose()

@@ -140,7 +140,7 @@ async def daemon_passes(
             app.watches.watch_spec(site.page_url(job, port), interval=timedelta(hours=1))
             for job in site.pages
         ]
-        app.repo.sync_config_watches(specs, now=app.clock.now())
+        app.store.watches.sync_config_watches(specs, now=app.clock.now())
         tune_gc()
         first = await run_pass(app, "daemon 1: all new")
         site.mutate(args.change_share)

@@ -1,22 +1,19 @@
-"""The application: the composition root. Builds the engine, repository, HTTP
+"""The application: the composition root. Builds the engine, store, HTTP
 client, browser, reader, notifier, alert planner, checker and watch use cases once,
 prepares the database, delivers and prunes, and closes them in reverse order.
 
-Database calls run on one dedicated thread, so the event loop never blocks on
-them and SQLite sees one writer at a time.
+Database calls run on the store's one dedicated thread (``store.run``), so the event
+loop never blocks on them and SQLite sees one writer at a time.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import secrets
 import socket
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 import httpx
 
@@ -42,12 +39,12 @@ from monitor.notify.plan import AlertPlanner
 from monitor.notify.render import Renderer
 from monitor.pipeline import CheckContext, Checker
 from monitor.reading import make_reader
+from monitor.records import PruneReport
 from monitor.sources import SourceRegistry
+from monitor.store import Store
 from monitor.store.engine import check_reachable, create_db_engine, upgrade
-from monitor.store.repository import PruneReport, Repository
 from monitor.watches import Watches
 
-T = TypeVar("T")
 DELIVERY_BATCH = 100
 """Alerts one delivery round sends at most (``drain``: no limit)."""
 CLAIM_SIZE = 20
@@ -81,8 +78,7 @@ class App:
         self.planner = AlertPlanner(config, self.renderer)
         # Built in the order aclose() closes them backwards.
         self.engine = create_db_engine(config.database_url, setting=config.database_setting)
-        self.repo = Repository(self.engine)
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-db")
+        self.store = Store(self.engine)
         self.fetcher = Fetcher(
             config.http,
             transport=transport,
@@ -105,9 +101,9 @@ class App:
             max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base
         )
         self.claim = Claim(claimant=process_name(), send_timeout=config.alerts.send_timeout)
-        self.checker = Checker(self._check_context(), self.planner, repo=self.repo, db=self.db)
+        self.checker = Checker(self._check_context(), self.planner, store=self.store)
         self.watches = Watches(
-            config, self.sources, repo=self.repo, browser=self.browser, clock=self.clock
+            config, self.sources, store=self.store, browser=self.browser, clock=self.clock
         )
 
     def _check_context(self) -> CheckContext:
@@ -140,12 +136,8 @@ class App:
         await self.reader.aclose()
         await self.browser.aclose()
         await self.fetcher.aclose()
-        self._db.shutdown(wait=True)
+        self.store.close()
         self.engine.dispose()
-
-    async def db(self, call: Callable[[], T]) -> T:
-        """Run a repository call on the database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._db, call)
 
     # -- checking ----------------------------------------------------------------------
 
@@ -155,7 +147,7 @@ class App:
 
     def prune(self, *, dry_run: bool = False) -> PruneReport:
         """Delete what the retention settings no longer keep."""
-        return prune(self.repo, self.config.database, now=self.clock.now(), dry_run=dry_run)
+        return prune(self.store, self.config.database, now=self.clock.now(), dry_run=dry_run)
 
     async def deliver(self, *, drain: bool = False) -> DeliveryReport:
         """Send what is due: alerts one by one (a batch; ``drain``: until none is due),
@@ -163,13 +155,13 @@ class App:
         single = DeliveryReport()
         while True:
             batch = await deliver_due(
-                self.repo,
+                self.store.outbox,
                 self.notifier,
                 self.clock,
                 self.retry,
                 self.claim,
                 limit=CLAIM_SIZE,
-                db=self.db,
+                db=self.store.run,
                 digests=frozenset(self.digests),
             )
             single = _added(single, batch)
@@ -178,13 +170,13 @@ class App:
             if not drain and _handled(single) >= DELIVERY_BATCH:
                 break
         context = DigestContext(
-            repo=self.repo,
+            outbox=self.store.outbox,
             notifier=self.notifier,
             clock=self.clock,
             policy=self.retry,
             renderer=self.renderer,
             claim=self.claim,
-            db=self.db,
+            db=self.store.run,
         )
         report = _added(single, await deliver_digests(context, self.digests))
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
@@ -204,15 +196,15 @@ def _added(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:
 
 
 def prune(
-    repo: Repository, settings: DatabaseConfig, *, now: datetime, dry_run: bool = False
+    store: Store, settings: DatabaseConfig, *, now: datetime, dry_run: bool = False
 ) -> PruneReport:
     """Delete check log rows and sent alerts older than the settings keep (0: forever);
-    see ``Repository.prune``."""
+    see ``Maintenance.prune``."""
 
     def before(keep: timedelta) -> datetime | None:
         return now - keep if keep > timedelta(0) else None
 
-    return repo.prune(
+    return store.maintenance.prune(
         check_log_before=before(settings.keep_check_log),
         sent_alerts_before=before(settings.keep_sent_alerts),
         dry_run=dry_run,

@@ -26,7 +26,7 @@ from monitor.model import (
     PostingStatus,
     RemoteKind,
 )
-from monitor.store.repository import PostingState
+from monitor.records import PostingState
 
 
 def judge_board(

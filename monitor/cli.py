@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from monitor.config import MonitorConfig
     from monitor.engines.runner import PassReport
     from monitor.model import Posting
-    from monitor.store.repository import PostingState, Repository, WatchRecord
+    from monitor.records import PostingState, WatchRecord
+    from monitor.store import Store
 
 T = TypeVar("T")
 EXIT_ERROR = 1
@@ -114,16 +115,16 @@ class _State:
         return app
 
     @contextmanager
-    def repository(self) -> Iterator[Repository]:
-        """For commands that only read: the repository of an existing database with a
+    def store(self) -> Iterator[Store]:
+        """For commands that only read: the store of an existing database with a
         current schema. Nothing is created or migrated, and no HTTP client, channel or
         parser is loaded."""
+        from monitor.store import Store
         from monitor.store.engine import require_database
-        from monitor.store.repository import Repository
 
         engine = require_database(self.config.database_url, setting=self.config.database_setting)
         try:
-            yield Repository(engine)
+            yield Store(engine)
         finally:
             engine.dispose()
 
@@ -448,8 +449,8 @@ def _cron(expression: str, *, interval_given: bool) -> tuple[str, timedelta]:
 @pass_state
 def watch_list(state: _State, include_removed: bool) -> None:
     """List watches."""
-    with state.repository() as repo:
-        records = repo.list_watches(include_removed=include_removed)
+    with state.store() as store:
+        records = store.watches.list_watches(include_removed=include_removed)
     if not records:
         click.echo("no watches; add one with: posting-monitor watch add URL")
         return
@@ -480,7 +481,7 @@ def watch_remove(state: _State, ref: str) -> None:
     """Stop watching REF (a watch id or URL). History is kept."""
     app = state.app()
     try:
-        record = app.repo.remove_watch(ref, now=app.clock.now())
+        record = app.store.watches.remove_watch(ref, now=app.clock.now())
     finally:
         asyncio.run(app.aclose())
     note = " (it is in the config file: remove it there too)" if record.origin == "config" else ""
@@ -493,8 +494,8 @@ def watch_remove(state: _State, ref: str) -> None:
 @pass_state
 def history(state: _State, posting: str, as_json: bool) -> None:
     """Versions and changes of POSTING (a posting id or URL)."""
-    with state.repository() as repo:
-        record = repo.history(posting)
+    with state.store() as store:
+        record = store.postings.history(posting)
     if as_json:
         click.echo(json.dumps(_history_json(record), indent=2, default=_json_value))
         return
@@ -520,8 +521,8 @@ def history(state: _State, posting: str, as_json: bool) -> None:
 
 
 def app_members(state: _State, board_id: int) -> list[PostingState]:
-    with state.repository() as repo:
-        return repo.members_of(board_id)
+    with state.store() as store:
+        return store.postings.members_of(board_id)
 
 
 def _echo_board(members: list[PostingState], board: PostingState) -> None:
@@ -632,8 +633,8 @@ def alerts_list(state: _State, failed: bool, pending: bool, sent: bool) -> None:
     """List alerts in the outbox: all by default, or those of the statuses given
     (several may be combined: --failed --pending)."""
     wanted = [s for s, on in (("failed", failed), ("pending", pending), ("sent", sent)) if on]
-    with state.repository() as repo:
-        queued = repo.alerts(statuses=wanted)
+    with state.store() as store:
+        queued = store.outbox.alerts(statuses=wanted)
     if not queued:
         click.echo(f"no {' or '.join(wanted)} alerts".replace("  ", " "))
     for q in queued:
@@ -650,9 +651,13 @@ def alerts_retry(state: _State, ids: tuple[int, ...]) -> None:
     """Queue failed alerts again: the IDS given, or every failed alert."""
     app = state.app()
     try:
-        statuses = app.repo.alert_statuses(ids) if ids else {}
+        statuses = app.store.outbox.alert_statuses(ids) if ids else {}
         retryable = [i for i in ids if statuses.get(i) == "failed"]
-        count = app.repo.retry_alerts(retryable, now=app.clock.now()) if retryable or not ids else 0
+        count = (
+            app.store.outbox.retry_alerts(retryable, now=app.clock.now())
+            if retryable or not ids
+            else 0
+        )
     finally:
         asyncio.run(app.aclose())
     for alert_id in ids:
@@ -734,15 +739,15 @@ def db_prune(state: _State, dry_run: bool) -> None:
     """Delete check log rows and sent alerts older than database.keep_check_log and
     database.keep_sent_alerts (daemons and workers also do this hourly). The versions
     and changes that are the history are never deleted."""
+    from monitor.store import Store
     from monitor.store.engine import require_database
-    from monitor.store.repository import Repository
 
     config = state.config
     engine = require_database(config.database_url, setting=config.database_setting)
     try:
         from monitor.app import prune
 
-        report = prune(Repository(engine), config.database, now=datetime.now(UTC), dry_run=dry_run)
+        report = prune(Store(engine), config.database, now=datetime.now(UTC), dry_run=dry_run)
     finally:
         engine.dispose()
     verb = "would delete" if dry_run else "deleted"
@@ -780,35 +785,11 @@ def _max_age(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> None:
     """Exit 0 if the database is reachable, its schema current and this host's daemon
     beats (for the container HEALTHCHECK); exit 1 with the reason otherwise."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from monitor.health import judge_daemons
-    from monitor.store.engine import (
-        SCHEMA_REVISION,
-        create_db_engine,
-        current_revision,
-        sqlite_file,
-    )
-    from monitor.store.repository import Repository
+    from monitor.store.engine import SCHEMA_REVISION, probe_health
 
     config = state.config
-    path = sqlite_file(config.database_url)
-    if path is not None and not path.is_file():
-        raise StoreError(f"unhealthy: no database yet at {path}")
-    engine = create_db_engine(config.database_url, setting=config.database_setting)
-    try:
-        with engine.connect():
-            pass
-        current = current_revision(engine)
-        if current != SCHEMA_REVISION:
-            raise StoreError(
-                f"database schema is at {current or 'nothing'}, expected {SCHEMA_REVISION}"
-            )
-        daemons = Repository(engine).daemons(running_only=True)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
-    finally:
-        engine.dispose()
+    daemons = probe_health(config.database_url, setting=config.database_setting)
     verdict = judge_daemons(
         daemons,
         host=socket.gethostname(),
@@ -850,8 +831,8 @@ def export(state: _State, what: str, fmt: str, since: datetime | None, output: P
     (min, max, currency, period) for the first; lists are joined by "; " in CSV."""
     from monitor.export import write_export
 
-    with state.repository() as repo:
-        rows = repo.export_rows(what, since=since)
+    with state.store() as store:
+        rows = store.maintenance.export_rows(what, since=since)
         if output is None:
             count = write_export(rows, what, fmt, sys.stdout)
         else:
@@ -893,11 +874,11 @@ def _process_exists(pid: int) -> bool:
 @pass_state
 def status(state: _State, as_json: bool) -> None:
     """Per watch: last check, outcome, next check, failures in a row; and the daemons."""
-    with state.repository() as repo:
+    with state.store() as store:
         now = datetime.now(UTC)
-        rows = repo.watch_status()
-        daemons = repo.daemons(running_only=True)
-        due = repo.due_count(now=now)
+        rows = store.maintenance.watch_status()
+        daemons = store.processes.daemons(running_only=True)
+        due = store.maintenance.due_count(now=now)
     if as_json:
         payload = {
             "now": now.isoformat(),

@@ -109,7 +109,7 @@ async def _story(
     out.write(f"Serving a sample posting at {server.url}\nDatabase: {workdir / 'demo.db'}\n\n")
     out.write("1. First check: Posting Monitor reads the posting and stores it.\n")
     await check_all(app)
-    state = await app.db(lambda: app.repo.get_posting(server.url))
+    state = await app.store.run(app.store.postings.get_posting, server.url)
     if state.current is None:
         raise MonitorError(f"the demo's first check failed: {state.last_error}")
     out.write("\n".join(f"   {line}" for line in posting_lines(state.current)) + "\n\n")
@@ -117,7 +117,7 @@ async def _story(
     server.current = REVISED_VERSION
     out.write("3. Second check: only what changed is reported, on the console channel:\n")
     report = await check_all(app)
-    history = await app.db(lambda: app.repo.history(server.url))
+    history = await app.store.run(app.store.postings.history, server.url)
     out.write(
         f"\n4. History kept: {len(history.versions)} versions and {len(history.changes)} field changes.\n"
     )

@@ -1,6 +1,6 @@
 """Exports for spreadsheets and scripts: postings, versions or changes as CSV or JSON
 Lines, written row by row as the database streams them (constant memory at a million
-rows). Pure: rows in, text out; the repository streams them."""
+rows). Pure: rows in, text out; the store streams them."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.present import duration
-from monitor.store.repository import DaemonRecord
+from monitor.records import DaemonRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,19 +38,13 @@ from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
 from monitor.fetch import Fetcher, FetchResponse
 from monitor.model import BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus
 from monitor.normalize import normalize
-from monitor.notify.deliver import DbRunner
 from monitor.notify.plan import AlertPlanner
 from monitor.reading import InlineReader, PageReader
+from monitor.records import PostingState
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage, Source
-from monitor.store.repository import (
-    NOTHING_NEW,
-    BoardWrite,
-    CheckWrite,
-    PendingWrite,
-    PostingState,
-    Repository,
-)
+from monitor.store import Store
+from monitor.store.postings import NOTHING_NEW, BoardWrite, CheckWrite, PendingWrite
 from monitor.suspect import suspicion
 from monitor.urls import shown_url
 
@@ -312,13 +306,10 @@ class Checker:
     """The one check path every engine shares: check a posting or board, plan its
     alerts, and write what a batch of checks found on the database thread."""
 
-    def __init__(
-        self, context: CheckContext, planner: AlertPlanner, *, repo: Repository, db: DbRunner
-    ) -> None:
+    def __init__(self, context: CheckContext, planner: AlertPlanner, *, store: Store) -> None:
         self.context = context
         self.planner = planner
-        self.repo = repo
-        self.db = db
+        self.store = store
 
     async def run_check(self, state: PostingState) -> tuple[CheckOutcome, PendingWrite]:
         """Check one posting or board; returns what to write (the caller batches writes)."""
@@ -336,10 +327,10 @@ class Checker:
         return result.outcome, CheckWrite(result=result, deliveries=tuple(deliveries))
 
     async def write_checks(self, writes: Sequence[PendingWrite]) -> None:
-        await self.db(lambda: self.repo.record_many(writes))
+        await self.store.run(self.store.postings.record_many, writes)
 
     async def _check_board(self, board: PostingState) -> tuple[CheckOutcome, PendingWrite]:
-        members = await self.db(lambda: self.repo.members_of(board.id))
+        members = await self.store.run(self.store.postings.members_of, board.id)
         result = await check_board(board, members, self.context)
         by_id = {m.id: m for m in members}
         deliveries = {board.id: self.planner.notices(board, result.board)}

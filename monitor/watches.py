@@ -28,10 +28,11 @@ from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
 from monitor.imports import Entry, Refused, WatchEntry
 from monitor.model import BoardFilters
 from monitor.progress import NoProgress, Progress
+from monitor.records import WatchRecord, WatchSpec
 from monitor.sources import SourceRegistry
 from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
-from monitor.store.repository import Repository, WatchRecord, WatchSpec
+from monitor.store import Store
 from monitor.urls import shown_url, url_problem
 
 IMPORT_CHUNK = 500
@@ -56,13 +57,13 @@ class Watches:
         config: MonitorConfig,
         sources: SourceRegistry,
         *,
-        repo: Repository,
+        store: Store,
         browser: PageRenderer,
         clock: Clock,
     ) -> None:
         self.config = config
         self.sources = sources
-        self.repo = repo
+        self.store = store
         self.browser = browser
         self.clock = clock
 
@@ -143,7 +144,7 @@ class Watches:
             render=render,
             source_kind=source_kind,
         )
-        return self.repo.add_watch(spec, origin="cli", now=self.clock.now())
+        return self.store.watches.add_watch(spec, origin="cli", now=self.clock.now())
 
     def add_from_text(
         self,
@@ -207,7 +208,7 @@ class Watches:
         try:
             for start in range(0, len(wanted), IMPORT_CHUNK):
                 chunk = wanted[start : start + IMPORT_CHUNK]
-                added, skipped = self.repo.add_watches(
+                added, skipped = self.store.watches.add_watches(
                     [spec for _, spec in chunk], origin="cli", now=self.clock.now()
                 )
                 report.added.extend(added)
@@ -258,9 +259,9 @@ class Watches:
         digest = watches_digest(self.config.watches)
         # Every `check` starts here: a configuration synced before and no watch written
         # since costs one read, at 10,000 watches too.
-        if self.repo.config_digest() == digest:
+        if self.store.watches.config_digest() == digest:
             return
-        stored = {w.url: w for w in self.repo.list_watches(include_removed=True)}
+        stored = {w.url: w for w in self.store.watches.list_watches(include_removed=True)}
         # A watch stored as configured needs no source detection (a tenth of a second
         # per thousand watches).
         specs = [
@@ -276,7 +277,7 @@ class Watches:
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
         ]
-        self.repo.sync_config_watches(
+        self.store.watches.sync_config_watches(
             specs,
             listed={w.url for w in self.config.watches},
             now=self.clock.now(),

@@ -15,7 +15,8 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.oneshot import check_all
 from monitor.model import Alert, CheckOutcome, CheckResult, Delivery, Posting, PostingStatus
-from monitor.store.repository import Repository, WatchSpec
+from monitor.records import WatchSpec
+from monitor.store import Store
 from monitor.testing import FrozenClock, PageServer, RecordingNotifier
 from tests.conftest import UNPACED
 
@@ -45,18 +46,18 @@ class Rig:
         asyncio.run(self.app.aclose())
 
 
-def outbox_rows(repo: Repository) -> list[dict[str, Any]]:
+def outbox_rows(store: Store) -> list[dict[str, Any]]:
     """The outbox as stored, claims and sent times included (no public call shows them)."""
     from sqlalchemy import select
 
     from monitor.store.tables import outbox
 
-    with repo._engine.connect() as conn:
+    with store.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(outbox).order_by(outbox.c.id))]
 
 
 def queue_alerts(
-    repo: Repository,
+    store: Store,
     count: int,
     *,
     channel: str = "hook",
@@ -68,11 +69,11 @@ def queue_alerts(
     now = now or datetime.now(UTC) - timedelta(minutes=1)
     for i in range(first, first + count):
         url = f"https://jobs.example.com/{i}"
-        repo.add_watch(
+        store.watches.add_watch(
             WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(days=30)),
             origin="cli", now=now,
         )  # fmt: skip
-    for state in repo.claim_all(now=now, lease=timedelta(minutes=1)):
+    for state in store.leases.claim_all(now=now, lease=timedelta(minutes=1)):
         posting = Posting(
             source_kind="html", source_id=state.url, url=state.url, title=f"job {state.id}"
         )
@@ -81,7 +82,7 @@ def queue_alerts(
             posting_id=state.id, outcome=CheckOutcome.CHANGED, checked_at=now,
             next_check_at=now + timedelta(days=30), status=PostingStatus.OPEN, snapshot=posting,
         )  # fmt: skip
-        repo.record(result, deliveries=[Delivery(channel=channel, alert=alert)])
+        store.postings.record(result, deliveries=[Delivery(channel=channel, alert=alert)])
 
 
 def monitor_process(config: Path, *args: str) -> subprocess.Popen[str]:

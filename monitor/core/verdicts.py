@@ -33,7 +33,7 @@ from monitor.urls import shown_url
 if TYPE_CHECKING:
     # Both move below the core soon (to monitor.records and monitor.sources.base).
     from monitor.fetch import FetchResponse
-    from monitor.store.repository import PostingState
+    from monitor.records import PostingState
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = frozenset({404, 410})

@@ -46,7 +46,7 @@ async def _run_local(app: App) -> None:
     from monitor.engines.local import LocalEngine
 
     stop = stop_on_signals()
-    watching = plural(len(app.repo.list_watches()), "watch", "watches")
+    watching = plural(len(app.store.watches.list_watches()), "watch", "watches")
     _banner(app, f"posting-monitor running; {watching}. Ctrl-C stops.")
     tune_gc()
     await _with_dashboard(app, stop, LocalEngine(app).run(stop))

@@ -10,7 +10,6 @@ import gc
 import logging
 import os
 import socket
-from functools import partial
 
 from monitor.app import App
 from monitor.engines.runner import CheckRunner
@@ -29,15 +28,13 @@ async def start_process(app: App, process_id: str, *, kind: str) -> None:
     if address is not None:
         app.metrics.serve(*address)
     await app.reader.start()
-    await app.db(
-        partial(
-            app.repo.daemon_started,
-            process_id,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            now=app.clock.now(),
-            kind=kind,
-        )
+    await app.store.run(
+        app.store.processes.daemon_started,
+        process_id,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        now=app.clock.now(),
+        kind=kind,
     )
 
 
@@ -60,8 +57,8 @@ def check_runner(
 async def record_stop(app: App, process_id: str, *, checks: int) -> None:
     """Mark a daemon's or worker's row stopped (``status`` and ``health`` read it)."""
     try:
-        await app.db(
-            partial(app.repo.daemon_stopped, process_id, now=app.clock.now(), checks=checks)
+        await app.store.run(
+            app.store.processes.daemon_stopped, process_id, now=app.clock.now(), checks=checks
         )
     except StoreError as exc:
         log.error("could not record the stop: %s", exc, extra={"action": "stop"})
@@ -82,7 +79,7 @@ async def deliver_now(app: App) -> None:
 async def prune_now(app: App) -> None:
     """Retention (``database.keep_*``), off the event loop; a failure waits an hour."""
     try:
-        report = await app.db(app.prune)
+        report = await app.store.run(app.prune)
     except StoreError as exc:
         log.error("pruning failed: %s", exc, extra={"action": "prune"})
         return

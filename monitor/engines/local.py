@@ -32,7 +32,7 @@ from monitor.engines.lifecycle import (
 )
 from monitor.engines.runner import PassReport
 from monitor.errors import StoreError
-from monitor.store.repository import PostingState
+from monitor.records import PostingState
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
@@ -112,7 +112,7 @@ class LocalEngine:
         batch = self._app.config.scheduler.batch_size
         while not self._stopping:
             if not self._queue:
-                claimed = await self._app.db(partial(self._claim, batch))
+                claimed = await self._app.store.run(self._claim, batch)
                 if not claimed:
                     return
                 self._queue.extend(claimed)
@@ -137,13 +137,13 @@ class LocalEngine:
         if not ids:
             return
         try:
-            await self._app.db(lambda: self._app.repo.release_leases(ids))
+            await self._app.store.run(self._app.store.leases.release_leases, ids)
         except StoreError as exc:
             log.warning("leases not released (they expire): %s", exc, extra={"action": "drain"})
 
     def _claim(self, limit: int) -> list[PostingState]:
         app = self._app
-        return app.repo.claim_due(now=app.clock.now(), limit=limit, lease=app.lease)
+        return app.store.leases.claim_due(now=app.clock.now(), limit=limit, lease=app.lease)
 
     async def run_due(self) -> PassReport:
         """Check everything due now and write the results (one pass; benchmarks, tests)."""
@@ -154,15 +154,15 @@ class LocalEngine:
     async def _publish_pauses(self, hosts: list[str]) -> None:
         """Hosts this daemon pauses, where the dashboard's health page (and any other
         process) can see them; the procrastinate engine keeps them there already."""
-        gate, repo = self._app.fetcher.gate, self._app.repo
+        gate, store = self._app.fetcher.gate, self._app.store
         pacings = {host: gate.pacing(host) for host in hosts}
 
         def save() -> None:
             for host, pacing in pacings.items():
-                repo.save_host_pacing(host, pacing)
+                store.processes.save_host_pacing(host, pacing)
 
         try:
-            await self._app.db(save)
+            await self._app.store.run(save)
         except StoreError as exc:
             log.warning("host pauses not recorded: %s", exc, extra={"action": "heartbeat"})
 
@@ -171,9 +171,9 @@ class LocalEngine:
         app = self._app
         now = app.clock.now()
         try:
-            due = await app.db(lambda: app.repo.due_count(now=now))
-            await app.db(
-                lambda: app.repo.heartbeat(self.daemon_id, now=now, checks=self.checks_started)
+            due = await app.store.run(app.store.maintenance.due_count, now=now)
+            await app.store.run(
+                app.store.processes.heartbeat, self.daemon_id, now=now, checks=self.checks_started
             )
         except StoreError as exc:
             log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})

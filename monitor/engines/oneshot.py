@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from functools import partial
 
 from monitor.app import App, _added
 from monitor.engines.lifecycle import check_runner
 from monitor.engines.runner import PassReport
 from monitor.notify.deliver import DeliveryReport
 from monitor.progress import NoProgress, Progress
-from monitor.store.repository import PostingState
+from monitor.records import PostingState
 
 DELIVER_DURING_PASS_EVERY = 0.5
 
@@ -23,7 +22,7 @@ async def check_all(app: App, progress: Progress | None = None) -> PassReport:
     are queued (as the daemon does) and then every one still due."""
     progress = progress or NoProgress()
     await app.reader.start()  # before leasing anything (see lifecycle.start_process)
-    progress.start(await app.db(app.repo.active_count), what="checking")
+    progress.start(await app.store.run(app.store.maintenance.active_count), what="checking")
     runner = check_runner(app, progress=progress)
     checked = asyncio.Event()
     meanwhile = asyncio.create_task(_deliver_until(app, checked), name="monitor-deliver")
@@ -54,7 +53,7 @@ async def _claimed_in_parts(app: App) -> AsyncIterator[PostingState]:
     last = 0
     size = app.config.scheduler.batch_size
     while True:
-        part = await app.db(partial(_claim_part, app, limit=size, after_id=last))
+        part = await app.store.run(_claim_part, app, limit=size, after_id=last)
         for state in part:
             yield state
         if len(part) < size:
@@ -63,4 +62,6 @@ async def _claimed_in_parts(app: App) -> AsyncIterator[PostingState]:
 
 
 def _claim_part(app: App, *, limit: int, after_id: int) -> list[PostingState]:
-    return app.repo.claim_all(now=app.clock.now(), lease=app.lease, limit=limit, after_id=after_id)
+    return app.store.leases.claim_all(
+        now=app.clock.now(), lease=app.lease, limit=limit, after_id=after_id
+    )

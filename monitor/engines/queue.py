@@ -29,7 +29,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from monitor.app import App
@@ -42,8 +41,8 @@ from monitor.engines.lifecycle import (
 )
 from monitor.errors import StoreError
 from monitor.hosts import host_of
+from monitor.records import PostingState
 from monitor.store.job_queue import live_workers, queue_conninfo
-from monitor.store.repository import PostingState
 
 if TYPE_CHECKING:
     import procrastinate
@@ -235,8 +234,8 @@ class QueueEngine:
                 continue
             now = app.clock.now()
             limit = min(app.config.scheduler.batch_size, room * self._checks_per_batch)
-            claimed = await app.db(
-                partial(app.repo.claim_due, now=now, limit=limit, lease=app.lease)
+            claimed = await app.store.run(
+                app.store.leases.claim_due, now=now, limit=limit, lease=app.lease
             )
             if not claimed:
                 break
@@ -256,7 +255,7 @@ class QueueEngine:
             until = leased_until
             if ahead:
                 until = leased_until + app.lease * ahead
-                await app.db(partial(app.repo.extend_leases, ids, until=until))
+                await app.store.run(app.store.leases.extend_leases, ids, until=until)
             jobs.append((host, ids, until))
         task = self.queue.tasks["monitor.check"]
         for host, ids, until in jobs:
@@ -270,7 +269,7 @@ class QueueEngine:
         """Batches the dispatcher may still queue: ``QUEUED_BATCHES_PER_SLOT`` per batch
         slot of the live workers, less the batches already waiting."""
         app = self._app
-        workers = await app.db(partial(live_workers, app.engine, stalled_after=STALLED_AFTER))
+        workers = await app.store.run(live_workers, app.engine, stalled_after=STALLED_AFTER)
         queues = await self.queue.job_manager.list_queues_async(
             queue=QUEUE, task="monitor.check", status="todo"
         )
@@ -291,7 +290,7 @@ class QueueEngine:
         """Check the batch's postings still under its lease, at the pace (and with the
         pause) the host's previous batch left, on whichever worker that ran."""
         app = self._app
-        states = await app.db(lambda: app.repo.still_leased(ids, lease_until=lease_until))
+        states = await app.store.run(app.store.leases.still_leased, ids, lease_until=lease_until)
         if len(states) < len(ids):
             log.info(
                 "batch ran late: %d of %d postings were leased again meanwhile",
@@ -302,7 +301,7 @@ class QueueEngine:
         if not states:
             return
         gate = app.fetcher.gate
-        gate.adopt(host, await app.db(partial(app.repo.host_pacing, host)))
+        gate.adopt(host, await app.store.run(app.store.processes.host_pacing, host))
         self.checks_started += len(states)
         runner = check_runner(app, limit=self._checks_at_once)
         try:
@@ -319,7 +318,7 @@ class QueueEngine:
             raise
         finally:
             pacing = gate.pacing(host)
-            await asyncio.shield(app.db(partial(app.repo.save_host_pacing, host, pacing)))
+            await asyncio.shield(app.store.run(app.store.processes.save_host_pacing, host, pacing))
 
     async def deliver(self) -> None:
         await deliver_now(self._app)
@@ -370,8 +369,11 @@ class QueueEngine:
             await asyncio.sleep(app.config.scheduler.heartbeat_every.total_seconds())
             now = app.clock.now()
             try:
-                await app.db(
-                    partial(app.repo.heartbeat, self.worker_id, now=now, checks=self.checks_started)
+                await app.store.run(
+                    app.store.processes.heartbeat,
+                    self.worker_id,
+                    now=now,
+                    checks=self.checks_started,
                 )
             except StoreError as exc:
                 log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})

@@ -23,7 +23,8 @@ from monitor.metrics import Metrics
 from monitor.model import CheckOutcome
 from monitor.notify.deliver import DeliveryReport
 from monitor.progress import NoProgress, Progress
-from monitor.store.repository import PendingWrite, PostingState
+from monitor.records import PostingState
+from monitor.store.postings import PendingWrite
 from monitor.urls import shown_url
 
 log = logging.getLogger(__name__)

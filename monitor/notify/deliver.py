@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitor.clock import Clock
@@ -26,22 +26,24 @@ from monitor.model import Alert
 from monitor.notify.channels import Notifier
 from monitor.notify.payload import with_identity
 from monitor.notify.render import Renderer
-from monitor.store.repository import QueuedAlert, Repository
+from monitor.records import QueuedAlert
+from monitor.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(hours=6)
 DIGEST_LIMIT = 500
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class DbRunner(Protocol):
-    """Runs a repository call where database work belongs (a dedicated thread)."""
+    """Runs a store call where database work belongs (a dedicated thread: ``Store.run``)."""
 
-    async def __call__(self, call: Callable[[], T]) -> T: ...
+    async def __call__(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
 
 
-async def run_inline(call: Callable[[], T]) -> T:
-    return call()
+async def run_inline(call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    return call(*args, **kwargs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,7 +82,7 @@ class RetryPolicy:
 
 
 async def deliver_due(
-    repo: Repository,
+    outbox: Outbox,
     notifier: Notifier,
     clock: Clock,
     policy: RetryPolicy,
@@ -96,7 +98,7 @@ async def deliver_due(
     sent = retrying = failed = 0
     now = clock.now()
     claimed = await db(
-        lambda: repo.claim_alerts(
+        lambda: outbox.claim_alerts(
             now=now,
             lease=claim.lease,
             claimant=claim.claimant,
@@ -110,7 +112,7 @@ async def deliver_due(
         for queued in claimed:
             if not claim.room_for_a_send(clock.now(), until):
                 break
-            outcome = await _deliver_one(repo, notifier, clock, policy, claim, queued, db)
+            outcome = await _deliver_one(outbox, notifier, clock, policy, claim, queued, db)
             done += 1
             sent += outcome == "sent"
             retrying += outcome == "retrying"
@@ -118,12 +120,12 @@ async def deliver_due(
     finally:
         unsent = [q.id for q in claimed[done:]]
         if unsent:
-            await asyncio.shield(db(lambda: repo.release_alerts(unsent, claimant=claim.claimant)))
+            await asyncio.shield(db(lambda: outbox.release_alerts(unsent, claimant=claim.claimant)))
     return DeliveryReport(sent=sent, retrying=retrying, failed=failed)
 
 
 async def _deliver_one(
-    repo: Repository,
+    outbox: Outbox,
     notifier: Notifier,
     clock: Clock,
     policy: RetryPolicy,
@@ -139,7 +141,7 @@ async def _deliver_one(
         retry_at = clock.now() + delay if delay is not None else None
         # Shielded, as below: a stop must not leave an attempt that happened unrecorded.
         await asyncio.shield(
-            db(lambda: repo.mark_attempt_failed(queued.id, error=error, retry_at=retry_at))
+            db(lambda: outbox.mark_attempt_failed(queued.id, error=error, retry_at=retry_at))
         )
         # pragma: no mutate start (a log line's wording and fields)
         log.warning(
@@ -155,7 +157,7 @@ async def _deliver_one(
     # Shielded: stopped here, the alert went out and must be marked sent, or it would
     # be given back and sent again.
     held = await asyncio.shield(
-        db(lambda: repo.mark_sent(queued.id, now=clock.now(), claimant=claim.claimant))
+        db(lambda: outbox.mark_sent(queued.id, now=clock.now(), claimant=claim.claimant))
     )
     if not held:
         # pragma: no mutate start (a log line's wording and fields)
@@ -221,7 +223,7 @@ class DigestSchedule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DigestContext:
-    repo: Repository
+    outbox: Outbox
     notifier: Notifier
     clock: Clock
     policy: RetryPolicy
@@ -244,12 +246,12 @@ async def deliver_digests(
 
 async def _digest(ctx: DigestContext, channel: str, schedule: DigestSchedule) -> DeliveryReport:
     now = ctx.clock.now()
-    waiting = await ctx.db(lambda: ctx.repo.due_alerts(now=now, limit=1, only_channel=channel))
+    waiting = await ctx.db(lambda: ctx.outbox.due_alerts(now=now, limit=1, only_channel=channel))
     if not waiting or not schedule.due(waiting[0].created_at, now):
         return DeliveryReport()
     claim = ctx.claim
     queued = await ctx.db(
-        lambda: ctx.repo.claim_alerts(
+        lambda: ctx.outbox.claim_alerts(
             now=now,
             lease=claim.lease,
             claimant=claim.claimant,
@@ -268,7 +270,7 @@ async def _digest(ctx: DigestContext, channel: str, schedule: DigestSchedule) ->
     finally:
         if not settled:
             await asyncio.shield(
-                ctx.db(lambda: ctx.repo.release_alerts(ids, claimant=claim.claimant))
+                ctx.db(lambda: ctx.outbox.release_alerts(ids, claimant=claim.claimant))
             )
 
 
@@ -284,7 +286,7 @@ async def _send_digest(
         delay = ctx.policy.delay(max(q.attempts for q in queued) + 1)
         retry_at = ctx.clock.now() + delay if delay is not None else None
         await asyncio.shield(
-            ctx.db(lambda: ctx.repo.mark_many_failed(ids, error=error, retry_at=retry_at))
+            ctx.db(lambda: ctx.outbox.mark_many_failed(ids, error=error, retry_at=retry_at))
         )
         # pragma: no mutate start (a log line's wording and fields)
         log.warning("digest to %s failed: %s", channel, exc, extra={"action": "alert_failed"})
@@ -292,7 +294,7 @@ async def _send_digest(
         if retry_at is None:
             return DeliveryReport(failed=len(ids))
         return DeliveryReport(retrying=len(ids))
-    await asyncio.shield(ctx.db(lambda: ctx.repo.mark_many_sent(ids, now=ctx.clock.now())))
+    await asyncio.shield(ctx.db(lambda: ctx.outbox.mark_many_sent(ids, now=ctx.clock.now())))
     # pragma: no mutate start (a log line's wording and fields)
     log.info("digest of %d alerts sent to %s", len(ids), channel, extra={"action": "alert_sent"})
     # pragma: no mutate end

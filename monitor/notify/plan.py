@@ -18,7 +18,7 @@ from monitor.model import Alert, CheckResult, Delivery, FieldChange, Posting
 from monitor.notify.payload import change_payload, dumps
 from monitor.notify.render import Renderer
 from monitor.notify.rules import Rule, route
-from monitor.store.repository import PostingState
+from monitor.records import PostingState
 from monitor.urls import shown_url
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import ConfigError, StoreError
+from monitor.records import DaemonRecord
+from monitor.store.db import Database
+from monitor.store.processes import Processes
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -120,6 +123,29 @@ def require_database(url: str, *, setting: str) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def probe_health(url: str, *, setting: str) -> list[DaemonRecord]:
+    """The database as the ``health`` command checks it, on an engine of its own: there
+    (a SQLite file), reachable and at the current schema; returns the processes that
+    say they run. StoreError with the reason otherwise."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise StoreError(f"unhealthy: no database yet at {path}")
+    engine = create_db_engine(url, setting=setting)
+    try:
+        with engine.connect():
+            pass
+        current = current_revision(engine)
+        if current != SCHEMA_REVISION:
+            raise StoreError(
+                f"database schema is at {current or 'nothing'}, expected {SCHEMA_REVISION}"
+            )
+        return Processes(Database(engine)).daemons(running_only=True)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
+    finally:
+        engine.dispose()
 
 
 def check_reachable(engine: Engine) -> None:

@@ -10,19 +10,19 @@ are measured in ``bench/web.py``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import NotFound, StoreError
+from monitor.errors import NotFound
 from monitor.model import Posting
-from monitor.store.repository import DaemonRecord
+from monitor.records import DaemonRecord
+from monitor.store.db import Database
+from monitor.store.rows import daemon_record
 from monitor.store.tables import (
     changes,
     check_log,
@@ -235,19 +235,11 @@ class Views:
     """Queries over the store for people looking at it; no writes."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._db = Database(engine)
 
     @property
     def engine(self) -> Engine:
-        return self._engine
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self._engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database read failed: {type(exc).__name__}") from exc
+        return self._db.engine
 
     # -- watches -----------------------------------------------------------------------
 
@@ -264,7 +256,7 @@ class Views:
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             total = int(conn.scalar(select(func.count()).select_from(base.subquery())) or 0)
             rows = conn.execute(listing).all()
             current = _current_postings(conn, [r.current_snapshot_id for r in rows])
@@ -276,7 +268,7 @@ class Views:
         return Page(items=items, total=total, page=page, per_page=per_page)
 
     def watch(self, watch_id: int) -> WatchRow:
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(
                 _watch_filter(WatchQuery())
                 .add_columns(*_WATCH_COLUMNS)
@@ -296,12 +288,12 @@ class Views:
             .order_by(postings.c.company)
             .limit(limit)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             return list(conn.scalars(query))
 
     def source_kinds(self) -> list[str]:
         query = select(watches.c.source_kind).group_by(watches.c.source_kind)
-        with self._read() as conn:
+        with self._db.read() as conn:
             return sorted(conn.scalars(query))
 
     # -- postings ----------------------------------------------------------------------
@@ -317,7 +309,7 @@ class Views:
             .order_by(postings.c.id.desc())
             .limit(limit + 1)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(listing).all()
         items = tuple(_posting_row(row) for row in rows[:limit])
         return Slice(items=items, next_before=items[-1].id if len(rows) > limit else None)
@@ -330,7 +322,7 @@ class Views:
             )
             .where(postings.c.id == posting_id)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"no posting {posting_id}")
@@ -344,7 +336,7 @@ class Views:
             .order_by(snapshots.c.id.desc())
             .limit(limit)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(query).all()
         return [_version(row) for row in reversed(rows)]
 
@@ -352,7 +344,7 @@ class Views:
         query = select(snapshots.c.id, snapshots.c.captured_at, snapshots.c.data).where(
             snapshots.c.id == snapshot_id, snapshots.c.posting_id == posting_id
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"posting {posting_id} has no version {snapshot_id}")
@@ -369,7 +361,7 @@ class Views:
             .where(changes.c.posting_id.in_(members), changes.c.field == "status")
             .order_by(changes.c.detected_at)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             board = conn.execute(
                 select(postings.c.baselined_at, postings.c.created_at).where(
                     postings.c.id == board_id
@@ -395,7 +387,7 @@ class Views:
             .where(postings.c.board_id == board_id, postings.c.status == "open")
             .limit(limit)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             return [Posting.from_dict(data) for data in conn.scalars(query)]
 
     # -- changes -----------------------------------------------------------------------
@@ -415,7 +407,7 @@ class Views:
             .order_by(changes.c.id.desc())
             .limit(limit + 1)
         )
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(listing).all()
         items = tuple(_change_row(row) for row in rows[:limit])
         return Slice(items=items, next_before=items[-1].id if len(rows) > limit else None)
@@ -431,13 +423,13 @@ class Views:
             listing = listing.where(outbox.c.status == status)
         if before is not None:
             listing = listing.where(outbox.c.id < before)
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(listing).all()
         items = tuple(AlertRow(**row._mapping) for row in rows[:limit])
         return Slice(items=items, next_before=items[-1].id if len(rows) > limit else None)
 
     def alert(self, alert_id: int) -> AlertRow:
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(select(*_ALERT_COLUMNS).where(outbox.c.id == alert_id)).first()
         if row is None:
             raise NotFound(f"no alert {alert_id}")
@@ -445,7 +437,7 @@ class Views:
 
     def alert_counts(self) -> dict[str, int]:
         query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
-        with self._read() as conn:
+        with self._db.read() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
     # -- health ------------------------------------------------------------------------
@@ -469,9 +461,9 @@ class Views:
             .limit(100)
         )
         active = watches.c.removed_at.is_(None)
-        with self._read() as conn:
+        with self._db.read() as conn:
             outcomes = {o: int(n) for o, n in conn.execute(recent)}
-            processes = tuple(_daemon(row) for row in conn.execute(live))
+            processes = tuple(daemon_record(row) for row in conn.execute(live))
             hosts = tuple((row.host, row.paused_until) for row in conn.execute(paused))
             watch_count = int(conn.scalar(select(func.count()).where(active)) or 0)
             posting_count = int(conn.scalar(select(func.count()).select_from(postings)) or 0)
@@ -731,10 +723,6 @@ def _change_row(row: Row[Any]) -> ChangeRow:
     # The query's columns are the row's fields (a change and its posting's title,
     # company, url and watch).
     return ChangeRow(**row._mapping)
-
-
-def _daemon(row: Row[Any]) -> DaemonRecord:
-    return DaemonRecord(**row._mapping)
 
 
 def change_fields(groups: Sequence[str]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from monitor.errors import ConfigError, Conflict
 from monitor.export import FORMATS, WHAT, export_lines
-from monitor.store.repository import Repository
+from monitor.store import Store
 from monitor.store.views import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.web.context import dashboard_of
 from monitor.web.models import (
@@ -117,7 +117,7 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
 def delete_watch(request: Request, watch_id: int) -> None:
     """Stop watching; the history stays (and comes back if the URL is added again)."""
     dashboard = dashboard_of(request)
-    dashboard.app.repo.remove_watch(str(watch_id), now=dashboard.now())
+    dashboard.app.store.watches.remove_watch(str(watch_id), now=dashboard.now())
 
 
 @router.post(
@@ -125,7 +125,7 @@ def delete_watch(request: Request, watch_id: int) -> None:
 )
 def pause_watch(request: Request, watch_id: int) -> Watch:
     dashboard = dashboard_of(request)
-    dashboard.app.repo.pause_watch(watch_id, paused=True, now=dashboard.now())
+    dashboard.app.store.watches.pause_watch(watch_id, paused=True, now=dashboard.now())
     return watch_out(dashboard.views.watch(watch_id))
 
 
@@ -135,7 +135,7 @@ def pause_watch(request: Request, watch_id: int) -> Watch:
 def resume_watch(request: Request, watch_id: int) -> Watch:
     """Check again, starting now."""
     dashboard = dashboard_of(request)
-    dashboard.app.repo.pause_watch(watch_id, paused=False, now=dashboard.now())
+    dashboard.app.store.watches.pause_watch(watch_id, paused=False, now=dashboard.now())
     return watch_out(dashboard.views.watch(watch_id))
 
 
@@ -231,9 +231,9 @@ def list_changes(
 
 def _export(request: Request, what: str, fmt: str, since: datetime | None) -> StreamingResponse:
     dashboard = dashboard_of(request)
-    # A repository on the read-only engine: streaming a million rows holds no write lock.
-    reader = Repository(dashboard.views.engine)
-    rows = reader.export_rows(what, since=_aware(since))
+    # A store on the read-only engine: streaming a million rows holds no write lock.
+    reader = Store(dashboard.views.engine)
+    rows = reader.maintenance.export_rows(what, since=_aware(since))
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     stamp = dashboard.now().strftime("%Y%m%d-%H%M%S")
     return StreamingResponse(
@@ -302,7 +302,7 @@ def retry_alert(request: Request, alert_id: int) -> Retried:
     alert = dashboard.views.alert(alert_id)
     if alert.status != "failed":
         raise Conflict(f"alert {alert_id} is {alert.status}, not failed")
-    return Retried(retried=dashboard.app.repo.retry_alerts([alert_id], now=dashboard.now()))
+    return Retried(retried=dashboard.app.store.outbox.retry_alerts([alert_id], now=dashboard.now()))
 
 
 @router.get("/health", response_model=Health, tags=["health"])

@@ -63,7 +63,7 @@ def create_web_app(
         views=views,
         credentials=credentials,
         signer=Signer(_session_key(credentials)),
-        instance=app.repo.instance_id(),
+        instance=app.store.watches.instance_id(),
         templates=_templates(),
         preview=run_preview,
         page_size=settings.page_size,

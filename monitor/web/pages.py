@@ -236,12 +236,12 @@ async def new_watch(request: Request) -> Response:
 async def watch_action(request: Request, watch_id: int, action: str) -> Response:
     await checked_form(request)
     dashboard = dashboard_of(request)
-    repo, now = dashboard.app.repo, dashboard.now()
+    store, now = dashboard.app.store, dashboard.now()
     if action == "remove":
-        repo.remove_watch(str(watch_id), now=now)
+        store.watches.remove_watch(str(watch_id), now=now)
         return _back(request, "/watches")
     if action in ("pause", "resume"):
-        repo.pause_watch(watch_id, paused=action == "pause", now=now)
+        store.watches.pause_watch(watch_id, paused=action == "pause", now=now)
         watch = dashboard.views.watch(watch_id)
         return _back(request, f"/postings/{watch.posting_id}")
     return error_page(request, 404, "Not found", f"no action {action!r}")
@@ -416,7 +416,7 @@ def alerts_page(request: Request, status: str = "", before: str = "") -> HTMLRes
 async def retry_alert_form(request: Request, alert_id: int) -> Response:
     await checked_form(request)
     dashboard = dashboard_of(request)
-    dashboard.app.repo.retry_alerts([alert_id], now=dashboard.now())
+    dashboard.app.store.outbox.retry_alerts([alert_id], now=dashboard.now())
     return _back(request, "/alerts?status=pending")
 
 
@@ -424,7 +424,7 @@ async def retry_alert_form(request: Request, alert_id: int) -> Response:
 async def retry_failed_form(request: Request) -> Response:
     await checked_form(request)
     dashboard = dashboard_of(request)
-    dashboard.app.repo.retry_alerts(now=dashboard.now())
+    dashboard.app.store.outbox.retry_alerts(now=dashboard.now())
     return _back(request, "/alerts?status=pending")
 
 

@@ -151,7 +151,7 @@ def test_a_page_built_by_script_is_read_in_the_browser_and_cannot_reach_private_
 
     reader = _app(tmp_path, [{"url": url, "render": "browser"}])
     try:
-        posting = reader.repo.get_posting(url).current
+        posting = reader.store.postings.get_posting(url).current
     finally:
         asyncio.run(reader.aclose())
     assert posting is not None
@@ -174,7 +174,7 @@ def test_a_plain_fetch_of_the_same_page_reads_only_its_title(tmp_path: Path, sit
     _check(app)
     reader = _app(tmp_path, [{"url": url}])
     try:
-        posting = reader.repo.get_posting(url).current
+        posting = reader.store.postings.get_posting(url).current
     finally:
         asyncio.run(reader.aclose())
     assert posting is not None
@@ -195,7 +195,7 @@ def test_auto_renders_only_an_app_shell(tmp_path: Path, site: Site) -> None:
     assert CheckOutcome.ERROR not in outcomes
     reader = _app(tmp_path, [])
     try:
-        assert reader.repo.get_posting(shell).title == "Platform Engineer"
+        assert reader.store.postings.get_posting(shell).title == "Platform Engineer"
     finally:
         asyncio.run(reader.aclose())
 
@@ -245,6 +245,6 @@ def test_a_missing_browser_is_named_when_the_watch_is_added(tmp_path: Path) -> N
             app.watches.add(
                 "https://careers.example.com/jobs/1", interval=timedelta(hours=1), render="auto"
             )
-        assert app.repo.list_watches() == []
+        assert app.store.watches.list_watches() == []
     finally:
         asyncio.run(app.aclose())

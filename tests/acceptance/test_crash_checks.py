@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from monitor.demo import FIRST_VERSION, SeedServer, seeds_dir
+from monitor.store import Store
 from monitor.store.engine import create_db_engine
-from monitor.store.repository import Repository
 from tests.acceptance.test_daemon import daemon_config, start_daemon, wait_until
 from tests.peers import webhook_receiver
 
@@ -39,9 +39,9 @@ def write_versions(directory: Path) -> list[str]:
     return names
 
 
-def versions_stored(repo: Repository, url: str) -> int:
+def versions_stored(store: Store, url: str) -> int:
     try:
-        return len(repo.history(url).versions)
+        return len(store.postings.history(url).versions)
     except Exception:  # before the first start has created the schema
         return 0
 
@@ -60,7 +60,7 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
     chooser = random.Random(7)
     kills = 0
     engine = create_db_engine(db_url)
-    repo = Repository(engine)
+    store = Store(engine)
     with SeedServer(site, names[0]) as server, webhook_receiver() as hook:
         cfg = daemon_config(tmp_path, db_url, server.url, hook.port, tick=0.1, jitter=0)
         # A daemon killed mid-delivery holds its claim on the alert for 4 send timeouts
@@ -76,7 +76,7 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
                 # Kill at random moments (start-up, mid-check, mid-write, mid-delivery)
                 # until this version is stored; the next start must pick up the pieces.
                 attempts = 0
-                while versions_stored(repo, server.url) < index + 1:
+                while versions_stored(store, server.url) < index + 1:
                     assert attempts < 40, f"version {index} never stored in {attempts} runs"
                     daemon = start_daemon(cfg)
                     # Later attempts live longer, so a slow machine still gets through.
@@ -86,11 +86,15 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
                     attempts += 1
             daemon = start_daemon(cfg)
             started = daemon
-            wait_until(lambda: any(d.pid == started.pid for d in repo.daemons(running_only=True)))
+            wait_until(
+                lambda: any(
+                    d.pid == started.pid for d in store.processes.daemons(running_only=True)
+                )
+            )
             wait_until(
                 lambda: (
-                    len(repo.alerts()) == VERSIONS - 1
-                    and all(a.status == "sent" for a in repo.alerts())
+                    len(store.outbox.alerts()) == VERSIONS - 1
+                    and all(a.status == "sent" for a in store.outbox.alerts())
                 ),
                 timeout=60,
             )
@@ -100,13 +104,13 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
         finally:
             if daemon is not None and daemon.poll() is None:
                 kill(daemon)
-    history = repo.history(server.url)
+    history = store.postings.history(server.url)
     pays = [v.posting.salaries[0].min for v in history.versions]
     assert [int(p or 0) for p in pays] == [155_700 + n * 5_000 for n in range(VERSIONS)]
     salary_changes = [c for c in history.changes if c.field == "salary"]
     assert len(salary_changes) == VERSIONS - 1  # each edit once, none twice
     received = Counter(p["title"] for p in hook.posts)
-    alerted = [a.alert.title for a in repo.alerts()]
+    alerted = [a.alert.title for a in store.outbox.alerts()]
     assert set(received) == set(alerted)  # every queued alert arrived
     assert len(alerted) == VERSIONS - 1
     repeats = sum(n - 1 for n in received.values())

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from monitor.store import Store
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import Repository
 from tests.acceptance.test_daemon import start_daemon, wait_until
 from tests.harness import queue_alerts
 from tests.peers import webhook_receiver
@@ -35,8 +35,8 @@ def config(tmp_path: Path, db_url: str, port: int) -> Path:
 def test_sigkill_during_delivery_loses_nothing(tmp_path: Path, db_url: str) -> None:
     engine = create_db_engine(db_url)
     upgrade(engine)
-    repo = Repository(engine)
-    queue_alerts(repo, ALERTS)
+    store = Store(engine)
+    queue_alerts(store, ALERTS)
     chooser = random.Random(20261124)
     kills = 0
     with webhook_receiver() as hook:
@@ -53,18 +53,18 @@ def test_sigkill_during_delivery_loses_nothing(tmp_path: Path, db_url: str) -> N
                 daemon.communicate()
                 kills += 1
             daemon = start_daemon(cfg)
-            wait_until(lambda: all(a.status == "sent" for a in repo.alerts()), timeout=60)
+            wait_until(lambda: all(a.status == "sent" for a in store.outbox.alerts()), timeout=60)
             daemon.send_signal(signal.SIGTERM)
             _out, err = daemon.communicate(timeout=20)
             assert daemon.returncode == 0, err
-            statuses = Counter(a.status for a in repo.alerts())
+            statuses = Counter(a.status for a in store.outbox.alerts())
             received = Counter(p["title"] for p in hook.posts)
         finally:
             if daemon.poll() is None:
                 daemon.kill()
                 daemon.communicate()
     assert statuses == {"sent": ALERTS}
-    assert set(received) == {a.alert.title for a in repo.alerts()}  # nothing lost
+    assert set(received) == {a.alert.title for a in store.outbox.alerts()}  # nothing lost
     repeats = sum(n - 1 for n in received.values())
     assert kills == KILLS, "the backlog must outlast the kills, or the test proves nothing"
     assert repeats <= kills, f"{repeats} repeats after {kills} kills: {received}"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.store import Store
 from monitor.store.engine import create_db_engine
-from monitor.store.repository import Repository
 from tests.harness import monitor_process
 from tests.peers import webhook_receiver
 
@@ -70,9 +70,9 @@ def test_daemon_checks_on_interval_alerts_and_stops_on_sigterm(tmp_path: Path, d
         config = daemon_config(tmp_path, db_url, server.url, hook.port)
         daemon = start_daemon(config)
         engine = create_db_engine(db_url)
-        repo = Repository(engine)
+        store = Store(engine)
         try:
-            checks = CheckCounter(repo)
+            checks = CheckCounter(store)
             wait_until(lambda: checks.seen() >= 3)
             assert hook.posts == []
             server.current = REVISED_VERSION
@@ -85,10 +85,10 @@ def test_daemon_checks_on_interval_alerts_and_stops_on_sigterm(tmp_path: Path, d
             assert "Traceback" not in err
             assert "topsecret" not in err
             assert checks.seen() >= 4
-            (record,) = repo.daemons()
+            (record,) = store.processes.daemons()
             assert record.stopped_at is not None
             assert record.checks >= 4
-            assert [a.status for a in repo.alerts()] == ["sent"]
+            assert [a.status for a in store.outbox.alerts()] == ["sent"]
         finally:
             if daemon.poll() is None:
                 daemon.kill()
@@ -100,21 +100,21 @@ class CheckCounter:
     """Counts the checks of the one watched posting by the times it was checked
     (checks that find nothing new write no log row, only the posting's state)."""
 
-    def __init__(self, repo: Repository) -> None:
-        self._repo = repo
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._times: set[object] = set()
 
     def seen(self) -> int:
-        if _tables_exist(self._repo) and self._repo.count("postings"):
-            checked = self._repo.watch_status()[0].last_checked_at
+        if _tables_exist(self._store) and self._store.maintenance.count("postings"):
+            checked = self._store.maintenance.watch_status()[0].last_checked_at
             if checked is not None:
                 self._times.add(checked)
         return len(self._times)
 
 
-def _tables_exist(repo: Repository) -> bool:
+def _tables_exist(store: Store) -> bool:
     try:
-        repo.count("check_log")
+        store.maintenance.count("check_log")
     except Exception:
         return False
     return True
@@ -228,7 +228,7 @@ def test_web_shows_a_database_without_taking_over_its_watches(tmp_path: Path) ->
     assert web.returncode == 0
     engine = create_db_engine(database)
     try:
-        assert [w.removed_at for w in Repository(engine).list_watches(include_removed=True)] == [
+        assert [w.removed_at for w in Store(engine).watches.list_watches(include_removed=True)] == [
             None
         ]
     finally:
@@ -251,7 +251,7 @@ def test_in_json_mode_every_line_on_stderr_is_json(tmp_path: Path, db_url: str) 
 
             def running() -> bool:
                 try:
-                    return bool(Repository(engine).daemons(running_only=True))
+                    return bool(Store(engine).processes.daemons(running_only=True))
                 except StoreError:  # not migrated yet
                     return False
 

@@ -257,10 +257,10 @@ def errors_recorded(app: App, url: str) -> list[tuple[str, str]]:
 def assert_stored_and_recorded(app: App, target: Target) -> None:
     """Every version stored once, and every fault played on the target in its check log."""
     if target.name == "board":  # a board keeps no versions; its members do
-        board_id = app.repo.get_posting(target.watch_url).id
-        assert len(app.repo.members_of(board_id)) == 3 + target.version
+        board_id = app.store.postings.get_posting(target.watch_url).id
+        assert len(app.store.postings.members_of(board_id)) == 3 + target.version
     else:
-        assert len(app.repo.history(target.watch_url).versions) == target.version + 1
+        assert len(app.store.postings.history(target.watch_url).versions) == target.version + 1
     recorded = " | ".join(error for _outcome, error in errors_recorded(app, target.watch_url))
     for fault in set(target.played):
         if fault == "reset" and target.watch_url.startswith("http:"):

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from monitor.store import Store
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import Repository
 from monitor.store.tables import snapshots
 from tests.acceptance.test_daemon import wait_until
 from tests.conftest import seed_text
@@ -171,11 +171,11 @@ def test_a_worker_killed_while_delivering_loses_no_alert_and_repeats_one_at_most
 ) -> None:
     engine = create_db_engine(postgres_url)
     upgrade(engine)
-    repo = Repository(engine)
+    store = Store(engine)
     try:
-        queue_alerts(repo, 12)
-        for watch in repo.list_watches():  # the workers only deliver
-            repo.remove_watch(str(watch.id), now=datetime.now(UTC))
+        queue_alerts(store, 12)
+        for watch in store.watches.list_watches():  # the workers only deliver
+            store.watches.remove_watch(str(watch.id), now=datetime.now(UTC))
         with webhook_receiver() as hook:
             hook.delay = 0.3  # the kill lands while a send is in flight
             config = tmp_path / "monitor.toml"
@@ -193,12 +193,14 @@ def test_a_worker_killed_while_delivering_loses_no_alert_and_repeats_one_at_most
             doomed.communicate()
             others = [monitor_process(config, "worker") for _ in range(2)]
             try:
-                wait_until(lambda: all(a.status == "sent" for a in repo.alerts()), timeout=90)
+                wait_until(
+                    lambda: all(a.status == "sent" for a in store.outbox.alerts()), timeout=90
+                )
             finally:
                 results = stop_all(others)
             received = Counter(post["title"] for post in hook.posts)
         assert [code for code, _err in results] == [0, 0], results
-        assert set(received) == {a.alert.title for a in repo.alerts()}  # none lost
+        assert set(received) == {a.alert.title for a in store.outbox.alerts()}  # none lost
         assert sum(n - 1 for n in received.values()) <= 1, received  # the one in flight
     finally:
         engine.dispose()

@@ -101,8 +101,8 @@ class SourceBoard(Rig):
         return self.check_once()
 
     def members(self) -> dict[str, PostingStatus]:
-        board = self.app.repo.get_posting(self.url)
-        return {m.title: m.status for m in self.app.repo.members_of(board.id)}
+        board = self.app.store.postings.get_posting(self.url)
+        return {m.title: m.status for m in self.app.store.postings.members_of(board.id)}
 
 
 @pytest.fixture(params=sorted(BOARDS))

@@ -37,8 +37,8 @@ class Board(Rig):
         return self.check_once()
 
     def members(self) -> dict[str, PostingStatus]:
-        board = self.app.repo.get_posting(BOARD)
-        return {m.title: m.status for m in self.app.repo.members_of(board.id)}
+        board = self.app.store.postings.get_posting(BOARD)
+        return {m.title: m.status for m in self.app.store.postings.members_of(board.id)}
 
 
 def logged_statuses(board: Board) -> list[tuple[str, int | None]]:
@@ -47,7 +47,7 @@ def logged_statuses(board: Board) -> list[tuple[str, int | None]]:
 
     from monitor.store.tables import check_log
 
-    board_id = board.app.repo.get_posting(BOARD).id
+    board_id = board.app.store.postings.get_posting(BOARD).id
     query = select(check_log.c.outcome, check_log.c.http_status).where(
         check_log.c.posting_id == board_id
     )
@@ -105,13 +105,13 @@ def test_an_empty_board_is_held_back_while_it_may_be_a_fault(board: Board) -> No
     board.check()
     board.server.publish(API, '{"jobs": [], "meta": {"total": 0}}', content_type="application/json")
     assert board.check() is CheckOutcome.SUSPECT
-    held = board.app.repo.get_posting(BOARD)
+    held = board.app.store.postings.get_posting(BOARD)
     assert (held.last_error, held.suspect_count) == (
         f"the board lists no postings at all; not believed until it lasts ({BOARD})",
         1,
     )
     assert board.check() is CheckOutcome.SUSPECT
-    assert board.app.repo.get_posting(BOARD).suspect_count == 2
+    assert board.app.store.postings.get_posting(BOARD).suspect_count == 2
     assert logged_statuses(board)[-2:] == [("suspect", 200), ("suspect", 200)]
     board.serve("board-1.json")  # it was a fault: the jobs are back
     board.check()
@@ -193,7 +193,7 @@ def test_a_field_gone_from_most_postings_at_once_is_one_notice_until_confirmed(
     ]
     assert board.check() is CheckOutcome.SUSPECT  # still held, and told only once
     assert len(board.titles()) == 1
-    held = board.app.repo.get_posting(BOARD)
+    held = board.app.store.postings.get_posting(BOARD)
     assert (held.suspect_hash, held.suspect_count) == ("field-loss:salary", 2)
     assert logged_statuses(board)[-1] == ("suspect", 200)
 
@@ -266,8 +266,12 @@ def test_a_posting_taken_down_and_put_up_again_is_a_repost(board: Board) -> None
     assert "open 0 days before it closed" in alert
     assert "pay then" in alert
     # One story, not "closed" plus "new": the old posting is closed, quietly, and linked.
-    old = board.app.repo.get_posting("https://job-boards.greenhouse.io/northwind/jobs/102")
-    new = board.app.repo.get_posting("https://job-boards.greenhouse.io/northwind/jobs/105")
+    old = board.app.store.postings.get_posting(
+        "https://job-boards.greenhouse.io/northwind/jobs/102"
+    )
+    new = board.app.store.postings.get_posting(
+        "https://job-boards.greenhouse.io/northwind/jobs/105"
+    )
     assert old.status is PostingStatus.CLOSED
     assert new.status is PostingStatus.OPEN
     with board.app.engine.connect() as conn:
@@ -275,7 +279,7 @@ def test_a_posting_taken_down_and_put_up_again_is_a_repost(board: Board) -> None
             f"SELECT reposted_from FROM postings WHERE id = {new.id}"
         ).scalar()
     assert linked == old.id
-    history = board.app.repo.history(str(old.id))
+    history = board.app.store.postings.history(str(old.id))
     assert [c.summary for c in history.changes] == ["posting closed: reposted as a new posting"]
 
 
@@ -346,16 +350,18 @@ def test_a_closed_posting_is_not_counted_missing_again(board: Board) -> None:
         without["jobs"].reverse()
         board.server.publish(API, json.dumps(without), content_type="application/json")
         board.check()
-    closed = board.app.repo.get_posting("https://job-boards.greenhouse.io/northwind/jobs/102")
+    closed = board.app.store.postings.get_posting(
+        "https://job-boards.greenhouse.io/northwind/jobs/102"
+    )
     assert closed.status is PostingStatus.CLOSED
     assert closed.gone_count == 2
     assert board.titles() == ["Northwind Robotics · Data Scientist: posting closed"]
-    assert len(board.app.repo.history(str(closed.id)).versions) == 2  # open, then closed
+    assert len(board.app.store.postings.history(str(closed.id)).versions) == 2  # open, then closed
 
 
 def test_a_board_not_found_at_its_first_read_is_a_typo_and_later_an_error(board: Board) -> None:
     assert board.check() is CheckOutcome.ERROR  # nothing served: 404
-    assert board.app.repo.get_posting(BOARD).last_error == (
+    assert board.app.store.postings.get_posting(BOARD).last_error == (
         f"HTTP 404 on the first check: is the URL right? ({BOARD})"
     )
     board.serve("board-1.json")
@@ -363,7 +369,7 @@ def test_a_board_not_found_at_its_first_read_is_a_typo_and_later_an_error(board:
     board.server.pages.pop(API)
     # Read before: not a typo. Still an error, never a closure of every posting at once.
     assert board.check() is CheckOutcome.ERROR
-    assert board.app.repo.get_posting(BOARD).last_error == "HTTP 404"
+    assert board.app.store.postings.get_posting(BOARD).last_error == "HTTP 404"
     assert set(board.members().values()) == {PostingStatus.OPEN}
 
 
@@ -375,7 +381,7 @@ def test_a_board_on_a_cron_schedule_is_next_checked_when_its_schedule_says(db_ur
         )
         rig.clock.advance(timedelta(days=1))
         asyncio.run(check_all(rig.app))
-        after = rig.app.repo.get_posting(BOARD).next_check_at
+        after = rig.app.store.postings.get_posting(BOARD).next_check_at
         now = rig.clock.now()
         assert (after.hour, after.minute) == (7, 30)
         assert timedelta(0) < after - now <= timedelta(days=1)
@@ -412,8 +418,8 @@ def test_members_read_by_an_older_reader_are_read_again_not_taken_as_unchanged(
                 .values(data=older, content_hash=f"read by reader 1: {snapshot_id}")
             )
     assert board.check() is CheckOutcome.CHANGED  # read again in full: titles differ
-    board_id = board.app.repo.get_posting(BOARD).id
-    members = board.app.repo.members_of(board_id)
+    board_id = board.app.store.postings.get_posting(BOARD).id
+    members = board.app.store.postings.members_of(board_id)
     assert {m.reader for m in members} == {READER_VERSION}
     assert not any("(old reading)" in m.title for m in members)  # stored as read now
     assert board.titles() == []  # a new reader's reading is never an alert

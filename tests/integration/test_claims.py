@@ -1,5 +1,5 @@
 """The store's claims and outbox at their edges: what each call changes, exactly, and
-what it leaves alone (monitor/store/claims.py, SQLite and PostgreSQL)."""
+what it leaves alone (monitor/store/leases.py and outbox.py, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,82 +8,82 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.store.repository import Repository
+from monitor.store import Store
 from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
-from tests.integration.test_shared_delivery import make_repo
+from tests.integration.test_shared_delivery import make_store
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 
 
 @pytest.fixture
-def repo(db_url: str) -> Iterator[Repository]:
-    made = make_repo(db_url)
+def store(db_url: str) -> Iterator[Store]:
+    made = make_store(db_url)
     yield made
-    made._engine.dispose()  # PostgreSQL's pooled connections closed, not left to the GC
+    made.engine.dispose()  # PostgreSQL's pooled connections closed, not left to the GC
 
 
-def test_due_alerts_come_a_hundred_at_a_time_by_channel(repo: Repository) -> None:
-    queue_alerts(repo, 101, now=NOW)
-    queue_alerts(repo, 2, channel="mail", now=NOW, first=101)
-    assert len(repo.due_alerts(now=NOW)) == 100
-    assert len(repo.due_alerts(now=NOW, limit=200)) == 103
-    assert {a.channel for a in repo.due_alerts(now=NOW, only_channel="mail")} == {"mail"}
-    skipped = repo.due_alerts(now=NOW, limit=200, skip_channels=["hook"])
+def test_due_alerts_come_a_hundred_at_a_time_by_channel(store: Store) -> None:
+    queue_alerts(store, 101, now=NOW)
+    queue_alerts(store, 2, channel="mail", now=NOW, first=101)
+    assert len(store.outbox.due_alerts(now=NOW)) == 100
+    assert len(store.outbox.due_alerts(now=NOW, limit=200)) == 103
+    assert {a.channel for a in store.outbox.due_alerts(now=NOW, only_channel="mail")} == {"mail"}
+    skipped = store.outbox.due_alerts(now=NOW, limit=200, skip_channels=["hook"])
     assert [a.channel for a in skipped] == ["mail", "mail"]
-    assert repo.due_alerts(now=NOW - timedelta(seconds=1)) == []  # not due before queued
+    assert store.outbox.due_alerts(now=NOW - timedelta(seconds=1)) == []  # not due before queued
 
 
-def test_a_release_gives_back_only_the_alerts_named_and_held(repo: Repository) -> None:
-    queue_alerts(repo, 3, now=NOW)
-    mine = repo.claim_alerts(now=NOW, lease=LEASE, claimant="a")
+def test_a_release_gives_back_only_the_alerts_named_and_held(store: Store) -> None:
+    queue_alerts(store, 3, now=NOW)
+    mine = store.outbox.claim_alerts(now=NOW, lease=LEASE, claimant="a")
     assert len(mine) == 3
-    repo.release_alerts([mine[0].id], claimant="a")
-    repo.release_alerts([mine[1].id], claimant="someone else")  # not theirs: kept
-    claims = [(r["claimed_by"], r["claimed_until"]) for r in rows(repo)]
+    store.outbox.release_alerts([mine[0].id], claimant="a")
+    store.outbox.release_alerts([mine[1].id], claimant="someone else")  # not theirs: kept
+    claims = [(r["claimed_by"], r["claimed_until"]) for r in rows(store)]
     assert claims[0] == (None, None)
     assert claims[1][0] == "a"
     assert claims[2][0] == "a"
-    assert [a.id for a in repo.due_alerts(now=NOW)] == [mine[0].id]
+    assert [a.id for a in store.outbox.due_alerts(now=NOW)] == [mine[0].id]
 
 
-def test_a_digest_sent_marks_each_alert_sent_once_more_tried_and_clean(repo: Repository) -> None:
-    queue_alerts(repo, 2, now=NOW)
-    ids = [a.id for a in repo.claim_alerts(now=NOW, lease=LEASE, claimant="a")]
-    repo.mark_many_failed(ids, error="down (fake)", retry_at=NOW)
-    assert [r["last_error"] for r in rows(repo)] == ["down (fake)", "down (fake)"]
-    repo.claim_alerts(now=NOW, lease=LEASE, claimant="b")
+def test_a_digest_sent_marks_each_alert_sent_once_more_tried_and_clean(store: Store) -> None:
+    queue_alerts(store, 2, now=NOW)
+    ids = [a.id for a in store.outbox.claim_alerts(now=NOW, lease=LEASE, claimant="a")]
+    store.outbox.mark_many_failed(ids, error="down (fake)", retry_at=NOW)
+    assert [r["last_error"] for r in rows(store)] == ["down (fake)", "down (fake)"]
+    store.outbox.claim_alerts(now=NOW, lease=LEASE, claimant="b")
     sent_at = NOW + timedelta(minutes=1)
-    repo.mark_many_sent(ids, now=sent_at)
+    store.outbox.mark_many_sent(ids, now=sent_at)
     assert [
         (r["status"], r["attempts"], r["sent_at"], r["last_error"], r["claimed_by"])
-        for r in rows(repo)
+        for r in rows(store)
     ] == [("sent", 2, sent_at, None, None)] * 2
 
 
-def test_claims_of_due_postings_stop_at_the_limit(repo: Repository) -> None:
-    queue_alerts(repo, 3, now=NOW)  # three postings, due in a month
+def test_claims_of_due_postings_stop_at_the_limit(store: Store) -> None:
+    queue_alerts(store, 3, now=NOW)  # three postings, due in a month
     month = NOW + timedelta(days=31)
-    assert len(repo.claim_due(now=month, limit=2, lease=LEASE)) == 2
-    assert len(repo.claim_due(now=month, limit=2, lease=LEASE)) == 1  # the others held
+    assert len(store.leases.claim_due(now=month, limit=2, lease=LEASE)) == 2
+    assert len(store.leases.claim_due(now=month, limit=2, lease=LEASE)) == 1  # the others held
 
 
-def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(repo: Repository) -> None:
-    queue_alerts(repo, 3, now=NOW)
+def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(store: Store) -> None:
+    queue_alerts(store, 3, now=NOW)
     month = NOW + timedelta(days=31)
-    claimed = repo.claim_due(now=month, limit=3, lease=LEASE)
+    claimed = store.leases.claim_due(now=month, limit=3, lease=LEASE)
     ids = [s.id for s in claimed]
     until = month + LEASE
-    assert [s.id for s in repo.still_leased(ids, lease_until=until)] == ids
-    assert [s.id for s in repo.still_leased(ids[1:2], lease_until=until)] == ids[1:2]
+    assert [s.id for s in store.leases.still_leased(ids, lease_until=until)] == ids
+    assert [s.id for s in store.leases.still_leased(ids[1:2], lease_until=until)] == ids[1:2]
     later = month + timedelta(hours=1)
-    repo.extend_leases(ids[:1], until=later)  # the first queued behind others
-    assert [s.id for s in repo.still_leased(ids, lease_until=until)] == ids[1:]
-    assert [s.id for s in repo.still_leased(ids, lease_until=later)] == ids[:1]
-    assert repo.still_leased([], lease_until=until) == []
+    store.leases.extend_leases(ids[:1], until=later)  # the first queued behind others
+    assert [s.id for s in store.leases.still_leased(ids, lease_until=until)] == ids[1:]
+    assert [s.id for s in store.leases.still_leased(ids, lease_until=later)] == ids[:1]
+    assert store.leases.still_leased([], lease_until=until) == []
     # Run out and leased again by another batch: the late one gets none of them.
-    assert [s.id for s in repo.claim_due(now=later, limit=3, lease=LEASE)] == ids[1:]
-    assert repo.still_leased(ids[1:], lease_until=until) == []
-    repo.release_leases(ids)
-    assert len(repo.claim_due(now=later, limit=3, lease=LEASE)) == 3
+    assert [s.id for s in store.leases.claim_due(now=later, limit=3, lease=LEASE)] == ids[1:]
+    assert store.leases.still_leased(ids[1:], lease_until=until) == []
+    store.leases.release_leases(ids)
+    assert len(store.leases.claim_due(now=later, limit=3, lease=LEASE)) == 3

@@ -15,8 +15,9 @@ from click.testing import CliRunner, Result
 from monitor.cli import cli
 from monitor.config import load_config
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
+from monitor.records import WatchRecord
+from monitor.store import Store
 from monitor.store.engine import create_db_engine
-from monitor.store.repository import Repository, WatchRecord
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def config_file(tmp_path: Path, db_url: str) -> Path:
 def stored_watches(config: Path) -> list[WatchRecord]:
     engine = create_db_engine(load_config(config).database_url)
     try:
-        return Repository(engine).list_watches()
+        return Store(engine).watches.list_watches()
     finally:
         engine.dispose()
 
@@ -263,15 +264,15 @@ def test_status_shows_each_watch_with_its_checks(config_file: Path, server: Seed
 
 def _daemon_row(config: Path, *, beat_age: timedelta, host: str | None = None) -> None:
     from monitor.config import load_config
+    from monitor.store import Store
     from monitor.store.engine import create_db_engine, upgrade
-    from monitor.store.repository import Repository
 
     engine = create_db_engine(load_config(config).database_url)
     upgrade(engine)
-    repo = Repository(engine)
+    store = Store(engine)
     started = datetime.now(UTC) - beat_age - timedelta(minutes=1)
-    repo.daemon_started("d1", host=host or socket.gethostname(), pid=4242, now=started)
-    repo.heartbeat("d1", now=datetime.now(UTC) - beat_age, checks=17)
+    store.processes.daemon_started("d1", host=host or socket.gethostname(), pid=4242, now=started)
+    store.processes.heartbeat("d1", now=datetime.now(UTC) - beat_age, checks=17)
     engine.dispose()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import event
 import monitor
 from monitor.app import App
 from monitor.config import MonitorConfig
-from monitor.store.repository import WatchSpec
+from monitor.records import WatchSpec
 from monitor.testing import FrozenClock, RecordingNotifier
 from monitor.watches import watches_digest
 
@@ -44,7 +44,7 @@ def statements_of(app: App) -> list[str]:
 
 
 def intervals(app: App) -> dict[str, timedelta]:
-    return {w.url: w.interval for w in app.repo.list_watches()}
+    return {w.url: w.interval for w in app.store.watches.list_watches()}
 
 
 def test_a_configuration_synced_before_costs_one_read(db_url: str) -> None:
@@ -69,7 +69,7 @@ def test_a_changed_configuration_is_synced(db_url: str) -> None:
 
 def test_a_configured_watch_removed_by_command_is_back_at_the_next_start(db_url: str) -> None:
     app = started(config(db_url))
-    app.repo.remove_watch(URLS[0], now=app.clock.now())
+    app.store.watches.remove_watch(URLS[0], now=app.clock.now())
     assert URLS[0] not in intervals(app)
     again = started(config(db_url))
     assert intervals(again) == dict.fromkeys(URLS, timedelta(hours=2))
@@ -84,7 +84,7 @@ def test_a_configured_watch_edited_by_command_is_configured_again_at_the_next_st
     edited = WatchSpec(
         url=URLS[1], source_kind="html", source_id=URLS[1], interval=timedelta(minutes=30)
     )
-    app.repo.add_watch(edited, origin="cli", now=app.clock.now())
+    app.store.watches.add_watch(edited, origin="cli", now=app.clock.now())
     assert intervals(app)[URLS[1]] == timedelta(minutes=30)
     again = started(config(db_url))
     assert intervals(again)[URLS[1]] == timedelta(hours=2)
@@ -122,6 +122,6 @@ def test_processes_starting_together_sync_the_same_watches_once(db_url: str) -> 
     with ThreadPoolExecutor(max_workers=3) as pool:
         for done in [pool.submit(app.prepare) for app in apps]:
             done.result()  # before the lock: IntegrityError on uq_watches_url
-    assert len(apps[0].repo.list_watches()) == 300
+    assert len(apps[0].store.watches.list_watches()) == 300
     for app in apps:
         app.engine.dispose()

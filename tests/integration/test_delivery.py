@@ -50,7 +50,7 @@ def test_a_channel_down_three_times_gets_the_alert_exactly_once(db_url: str) -> 
             for minutes in (1, 2, 4, 8, 60, 600):  # backoff 1m, 2m, 4m ... then nothing is due
                 clock.advance(timedelta(minutes=minutes))
                 asyncio.run(app.deliver())
-            (alert,) = app.repo.alerts()
+            (alert,) = app.store.outbox.alerts()
         finally:
             asyncio.run(app.aclose())
     assert hook.attempts == 4

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import httpx
@@ -19,7 +18,7 @@ from monitor.config import MonitorConfig
 from monitor.engines.local import LocalEngine
 from monitor.engines.oneshot import _claimed_in_parts, check_all
 from monitor.model import CheckOutcome
-from monitor.store.repository import WatchSpec
+from monitor.records import WatchSpec
 from monitor.store.tables import postings
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text
@@ -69,7 +68,7 @@ def watch_many(app: App, count: int) -> None:
         )
         for n in range(count)
     ]
-    app.repo.sync_config_watches(specs, now=app.clock.now())
+    app.store.watches.sync_config_watches(specs, now=app.clock.now())
     # Everything due now, not spread (see test_watches_added_together_start_spread_out).
     app.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
 
@@ -105,7 +104,7 @@ def test_checks_are_written_many_per_transaction(db_url: str) -> None:
     assert written == 200
     assert batches is not None
     assert batches < 100  # well under one transaction per check
-    assert app.repo.count("snapshots") == 200
+    assert app.store.maintenance.count("snapshots") == 200
     asyncio.run(app.aclose())
 
 
@@ -121,7 +120,7 @@ def test_a_host_that_says_retry_after_defers_its_other_postings(db_url: str) -> 
     assert report.outcomes == {CheckOutcome.ERROR: 1, CheckOutcome.DEFERRED: 4}
     assert sum(site.hits.values()) == 1
     now = app.clock.now()
-    states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(5)]
+    states = [app.store.postings.get_posting(f"{HOST}/jobs/{n}") for n in range(5)]
     failed = [s for s in states if s.consecutive_failures]
     deferred = [s for s in states if not s.consecutive_failures]
     assert len(failed) == 1
@@ -129,7 +128,7 @@ def test_a_host_that_says_retry_after_defers_its_other_postings(db_url: str) -> 
     for state in deferred:
         assert state.last_outcome is None  # never checked: no failure, no log row
         assert timedelta(seconds=600) < state.next_check_at - now < timedelta(seconds=1200)
-    assert app.repo.count("check_log") == 1
+    assert app.store.maintenance.count("check_log") == 1
     asyncio.run(app.aclose())
 
 
@@ -142,11 +141,13 @@ def test_watches_added_together_start_spread_out(sqlite_url: str) -> None:
                   interval=timedelta(hours=1))
         for n in range(100)
     ]  # fmt: skip
-    app.repo.sync_config_watches(specs, now=now)
-    due = sorted(s.next_check_at for s in app.repo.claim_all(now=now, lease=timedelta(minutes=1)))
+    app.store.watches.sync_config_watches(specs, now=now)
+    due = sorted(
+        s.next_check_at for s in app.store.leases.claim_all(now=now, lease=timedelta(minutes=1))
+    )
     assert len(set(due)) == 100
     assert due[-1] - due[0] >= timedelta(seconds=4)
-    assert app.repo.due_count(now=now) == 0  # all leased now
+    assert app.store.maintenance.due_count(now=now) == 0  # all leased now
     asyncio.run(app.aclose())
 
 
@@ -183,7 +184,7 @@ def test_the_daemon_serves_prometheus_metrics(sqlite_url: str) -> None:
     assert "posting_monitor_check_duration_seconds_bucket" in text
     assert "posting_monitor_queue_lag_seconds_count 3.0" in text
     assert "posting_monitor_due_postings" in text
-    (record,) = app.repo.daemons()
+    (record,) = app.store.processes.daemons()
     assert record.stopped_at is not None
     assert record.checks == 3
     assert app.metrics.port is None  # closed with the app
@@ -220,9 +221,9 @@ def test_stop_lets_running_checks_finish_and_writes_them(sqlite_url: str) -> Non
         await daemon
 
     asyncio.run(stop_mid_check())
-    states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(4)]
+    states = [app.store.postings.get_posting(f"{HOST}/jobs/{n}") for n in range(4)]
     assert all(s.last_outcome == "baseline" for s in states)
-    assert app.repo.count("snapshots") == 4
+    assert app.store.maintenance.count("snapshots") == 4
     asyncio.run(app.aclose())
 
 
@@ -259,11 +260,11 @@ def test_checks_past_the_grace_are_cancelled_and_left_for_the_next_start(
 
     asyncio.run(stop_mid_checks())
     assert len(entered) == 2
-    states = [app.repo.get_posting(f"{HOST}/jobs/{n}") for n in range(2)]
+    states = [app.store.postings.get_posting(f"{HOST}/jobs/{n}") for n in range(2)]
     assert all(s.last_checked_at is None for s in states)  # nothing half-written
-    assert app.repo.count("snapshots") == 0
+    assert app.store.maintenance.count("snapshots") == 0
     # Left for the next start: nothing holds them.
-    again = app.repo.claim_due(now=app.clock.now(), limit=10, lease=timedelta(minutes=5))
+    again = app.store.leases.claim_due(now=app.clock.now(), limit=10, lease=timedelta(minutes=5))
     assert sorted(s.url for s in again) == sorted(f"{HOST}/jobs/{n}" for n in range(2))
     asyncio.run(app.aclose())
 
@@ -343,7 +344,7 @@ def test_a_one_shot_pass_in_parts_checks_each_posting_once(db_url: str) -> None:
         async for state in _claimed_in_parts(app):
             ids.append(state.id)
             # Written at once, as a fast check is: its lease ends before the pass does.
-            await app.db(partial(app.repo.release_leases, [state.id]))
+            await app.store.run(app.store.leases.release_leases, [state.id])
         return ids
 
     ids = asyncio.run(claimed())

@@ -42,7 +42,7 @@ class Monitor(Rig):
         return self.check_once()
 
     def versions(self) -> int:
-        return len(self.app.repo.history(URL).versions)
+        return len(self.app.store.postings.history(URL).versions)
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def m(db_url: str) -> Iterator[Monitor]:
 def test_a_block_or_login_page_served_with_200_is_held_back(m: Monitor, page: str) -> None:
     m.server.publish(URL, page)
     assert m.check() is CheckOutcome.SUSPECT
-    state = m.app.repo.get_posting(URL)
+    state = m.app.store.postings.get_posting(URL)
     assert state.consecutive_failures == 1
     assert "suspect read, not believed yet" in (state.last_error or "")
     m.server.publish(URL, V1)
@@ -101,7 +101,7 @@ def test_a_page_that_lost_most_fields_counts_only_once_confirmed(m: Monitor) -> 
     assert m.check() is CheckOutcome.CHANGED  # the same content a third time: believed
     assert m.versions() == 2
     assert len(m.titles()) == 1
-    assert m.app.repo.get_posting(URL).consecutive_failures == 0
+    assert m.app.store.postings.get_posting(URL).consecutive_failures == 0
 
 
 def test_a_flapping_shell_is_never_confirmed(m: Monitor) -> None:
@@ -179,7 +179,7 @@ def test_many_rounds_of_faults_give_no_false_alert_and_every_change_once(
         m.check()
     pay_alerts = [t for t in m.titles() if "checks" not in t]
     assert len(pay_alerts) == changes
-    assert len(set(m.app.repo.alerts(status="sent"))) == len(m.titles())
+    assert len(set(m.app.store.outbox.alerts(status="sent"))) == len(m.titles())
     assert [t for t in m.titles() if "checks" in t] == []
     assert m.versions() == changes + 1
     asyncio.run(m.app.aclose())

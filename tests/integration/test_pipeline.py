@@ -105,17 +105,17 @@ def test_faults_are_recorded_without_change_or_alert(
     h.server.fail(URL, responder)  # type: ignore[arg-type]
     h.clock.advance(timedelta(hours=1))
     assert h.check() is CheckOutcome.ERROR
-    state = h.app.repo.get_posting(URL)
+    state = h.app.store.postings.get_posting(URL)
     assert error in (state.last_error or "")
     assert state.consecutive_failures == 1
     assert state.current is not None
     assert state.current.salaries  # the stored version is untouched
     assert h.notifier.sent == []
-    assert h.app.repo.history(URL).changes == ()
+    assert h.app.store.postings.history(URL).changes == ()
     # Recovery resets the failure count and, with the same content, reports nothing.
     h.server.publish(URL, V1)
     assert h.check() in (CheckOutcome.UNCHANGED, CheckOutcome.NOT_MODIFIED)
-    assert h.app.repo.get_posting(URL).consecutive_failures == 0
+    assert h.app.store.postings.get_posting(URL).consecutive_failures == 0
     assert h.notifier.sent == []
 
 
@@ -123,7 +123,7 @@ def test_errors_back_off_but_never_beyond_the_interval(h: Harness) -> None:
     h.server.fail(URL, lambda _r: httpx.Response(503))
     for failures, expected_minutes in enumerate((1, 2, 4, 8, 16, 32, 60, 60), start=1):
         h.check()
-        state = h.app.repo.get_posting(URL)
+        state = h.app.store.postings.get_posting(URL)
         assert state.next_check_at - h.clock.now() == timedelta(minutes=expected_minutes)
         assert state.consecutive_failures == failures
         h.clock.advance(state.next_check_at - h.clock.now())  # as the daemon would
@@ -136,7 +136,7 @@ def test_closed_only_after_confirmations_then_reopened(h: Harness) -> None:
     assert h.check() is CheckOutcome.GONE
     assert h.notifier.sent == []
     assert h.check() is CheckOutcome.CLOSED
-    assert h.app.repo.get_posting(URL).status is PostingStatus.CLOSED
+    assert h.app.store.postings.get_posting(URL).status is PostingStatus.CLOSED
     assert h.check() is CheckOutcome.GONE  # already closed: no second alert
     h.server.publish(URL, V1)
     assert h.check() is CheckOutcome.CHANGED
@@ -167,7 +167,9 @@ def test_body_over_limit_is_an_error(db_url: str) -> None:
     harness.server.publish(URL, V1)
     try:
         assert harness.check() is CheckOutcome.ERROR
-        assert "body larger than 1000 bytes" in (harness.app.repo.get_posting(URL).last_error or "")
+        assert "body larger than 1000 bytes" in (
+            harness.app.store.postings.get_posting(URL).last_error or ""
+        )
     finally:
         harness.close()
 
@@ -186,7 +188,7 @@ def test_failed_delivery_is_retried_then_sent_once(h: Harness) -> None:
     h.clock.advance(timedelta(days=1))
     asyncio.run(h.app.deliver())
     assert len(h.notifier.sent) == 1
-    (stored,) = h.app.repo.alerts()
+    (stored,) = h.app.store.outbox.alerts()
     assert (stored.status, stored.attempts) == ("sent", 4)
 
 
@@ -202,7 +204,7 @@ def test_alert_gives_up_after_max_attempts(db_url: str) -> None:
         harness.clock.advance(timedelta(minutes=1))
         report = asyncio.run(harness.app.deliver())
         assert (report.sent, report.failed) == (0, 1)
-        (stored,) = harness.app.repo.alerts(status="failed")
+        (stored,) = harness.app.store.outbox.alerts(status="failed")
         assert "is down" in (stored.last_error or "")
     finally:
         harness.close()
@@ -226,16 +228,20 @@ def test_a_cron_watch_is_checked_at_its_fires_and_retried_sooner_after_an_error(
     try:
         assert asyncio.run(check_all(app)).outcomes == {CheckOutcome.BASELINE: 1}
         monday_9_berlin = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-        assert app.repo.get_posting(URL).next_check_at == monday_9_berlin
-        assert app.repo.list_watches()[0].cron == "0 9 * * mon-fri Europe/Berlin"
+        assert app.store.postings.get_posting(URL).next_check_at == monday_9_berlin
+        assert app.store.watches.list_watches()[0].cron == "0 9 * * mon-fri Europe/Berlin"
         clock.advance(monday_9_berlin - clock.now())
         server.fail(URL, lambda _r: httpx.Response(503))
         assert asyncio.run(check_all(app)).outcomes == {CheckOutcome.ERROR: 1}
-        assert app.repo.get_posting(URL).next_check_at == monday_9_berlin + timedelta(minutes=1)
+        assert app.store.postings.get_posting(URL).next_check_at == monday_9_berlin + timedelta(
+            minutes=1
+        )
         clock.advance(timedelta(minutes=1))
         server.publish(URL, V1)
         asyncio.run(check_all(app))
-        assert app.repo.get_posting(URL).next_check_at == datetime(2026, 12, 1, 8, tzinfo=UTC)
+        assert app.store.postings.get_posting(URL).next_check_at == datetime(
+            2026, 12, 1, 8, tzinfo=UTC
+        )
     finally:
         asyncio.run(app.aclose())
 
@@ -243,7 +249,7 @@ def test_a_cron_watch_is_checked_at_its_fires_and_retried_sooner_after_an_error(
 def _as_read_by_an_older_reader(h: Harness) -> None:
     """Rewrite the stored version as the reader before versions were kept saw the page:
     no provenance, and a remote policy it could not read."""
-    engine = h.app.repo._engine
+    engine = h.app.store.engine
     with engine.begin() as connection:
         ((snapshot_id, data),) = connection.execute(select(snapshots.c.id, snapshots.c.data))
         old = {k: v for k, v in data.items() if k != "provenance"}
@@ -264,8 +270,10 @@ def test_a_newer_reader_rereads_an_unchanged_page_once_without_alerting(h: Harne
     assert h.check() is CheckOutcome.CHANGED  # fetched in full although the ETag matches
     assert "If-None-Match" not in h.server.requests[-1].headers
     assert h.notifier.sent == []  # the page did not change; our reading of it did
-    assert h.app.repo.count("snapshots") == 2
-    assert h.app.repo.count("changes") == 1  # "remote policy unknown → hybrid", in history
+    assert h.app.store.maintenance.count("snapshots") == 2
+    assert (
+        h.app.store.maintenance.count("changes") == 1
+    )  # "remote policy unknown → hybrid", in history
 
     assert h.check() is CheckOutcome.NOT_MODIFIED  # once: the stored version is current now
     assert h.notifier.sent == []
@@ -288,6 +296,6 @@ def test_a_url_that_is_404_from_the_first_check_is_an_error_that_gets_reported(
     h.server.fail(URL, lambda _r: httpx.Response(404))
     outcomes = [h.check() for _ in range(3)]  # alerts.error_after
     assert outcomes == [CheckOutcome.ERROR] * 3
-    state = h.app.repo.get_posting(URL)
+    state = h.app.store.postings.get_posting(URL)
     assert state.last_error == f"HTTP 404 on the first check: is the URL right? ({URL})"
     assert [t for t in h.titles() if "checks failing (3 in a row)" in t]

@@ -18,8 +18,8 @@ from monitor.config import MonitorConfig
 from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron
 from monitor.errors import ConfigError
 from monitor.model import HostPacing
+from monitor.records import WatchSpec
 from monitor.store.job_queue import queue_conninfo
-from monitor.store.repository import WatchSpec
 from monitor.store.tables import check_log
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text
@@ -74,7 +74,7 @@ def watch(app: App, count: int) -> list[str]:
         WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(hours=1))
         for url in urls
     ]
-    app.repo.sync_config_watches(specs, now=app.clock.now())
+    app.store.watches.sync_config_watches(specs, now=app.clock.now())
     app.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
     return urls
 
@@ -116,7 +116,7 @@ def test_three_workers_check_each_posting_once_within_each_hosts_limit(
     try:
         asyncio.run(run_workers(engines, lambda: checks_logged(apps[0]) >= 60))
         logged = checks_logged(apps[0])
-        workers = apps[0].repo.daemons()
+        workers = apps[0].store.processes.daemons()
     finally:
         for app in apps:
             asyncio.run(app.aclose())
@@ -138,10 +138,10 @@ def test_a_batch_that_ran_late_checks_nothing_leased_again(postgres_url: str) ->
     watch(app, 4)
     engine = QueueEngine(app)
     try:
-        first = app.repo.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=1))
+        first = app.store.leases.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=1))
         old_lease = clock.now() + timedelta(minutes=1)
         clock.advance(timedelta(minutes=2))  # the lease ran out ...
-        again = app.repo.claim_due(now=clock.now(), limit=2, lease=timedelta(minutes=1))
+        again = app.store.leases.claim_due(now=clock.now(), limit=2, lease=timedelta(minutes=1))
         assert len(again) == 2  # ... and two postings went to another batch
         asyncio.run(engine.check_batch(HOSTS[0], [s.id for s in first], old_lease))
     finally:
@@ -190,16 +190,16 @@ def test_a_batch_keeps_the_pause_another_workers_batch_left_for_its_host(
     apply_queue_schema(postgres_url)
     watch(app, 4)
     pause_end = clock.now() + timedelta(minutes=10)
-    app.repo.save_host_pacing(HOSTS[0], HostPacing(paused_until=pause_end, failures=3))
+    app.store.processes.save_host_pacing(HOSTS[0], HostPacing(paused_until=pause_end, failures=3))
     engine = QueueEngine(app)
     try:
-        leased = app.repo.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=1))
+        leased = app.store.leases.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=1))
         until = clock.now() + timedelta(minutes=1)
         paused = [s.id for s in leased if HOSTS[0] in s.url]
         free = [s.id for s in leased if HOSTS[1] in s.url]
         asyncio.run(engine.check_batch(HOSTS[0], paused, until))
         asyncio.run(engine.check_batch(HOSTS[1], free, until))
-        left = {host: app.repo.host_pacing(host) for host in HOSTS}
+        left = {host: app.store.processes.host_pacing(host) for host in HOSTS}
     finally:
         asyncio.run(app.aclose())
     assert {url.split("/")[2] for url in site.hits} == {HOSTS[1]}  # the paused host: none

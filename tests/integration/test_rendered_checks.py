@@ -55,7 +55,7 @@ class Rig:
         return outcome
 
     def error(self) -> str:
-        return self.app.repo.get_posting(URL).last_error or ""
+        return self.app.store.postings.get_posting(URL).last_error or ""
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_a_drawn_page_is_read_and_its_changes_alerted(drawn: Rig) -> None:
     drawn.browser.draw(URL, (SEEDS / "stripe-backend-engineer.html").read_text())
     assert drawn.check() is CheckOutcome.BASELINE
     assert drawn.browser.rendered == [URL]
-    assert drawn.app.repo.get_posting(URL).title == "Backend Engineer, Core Technology"
+    assert drawn.app.store.postings.get_posting(URL).title == "Backend Engineer, Core Technology"
     drawn.browser.draw(URL, (SEEDS / "stripe-backend-engineer.v2.html").read_text())
     assert drawn.check() is CheckOutcome.CHANGED
     assert any("salary" in alert.body_text for _channel, alert in drawn.notifier.sent)
@@ -109,17 +109,17 @@ def test_auto_when_the_drawing_fails_fails_the_check_or_defers_it(db_url: str) -
         rig.browser.fail(URL, TransportError("browser unavailable: gone", url=URL))
         assert rig.check() is CheckOutcome.ERROR
         assert "browser unavailable: gone" in rig.error()
-        assert rig.app.repo.get_posting(URL).consecutive_failures == 1
+        assert rig.app.store.postings.get_posting(URL).consecutive_failures == 1
         rig.browser.fail(URL, HostPaused(url=URL, host="careers.example.com", seconds=30))
         assert rig.check() is CheckOutcome.DEFERRED
-        held = rig.app.repo.get_posting(URL)
+        held = rig.app.store.postings.get_posting(URL)
         assert held.next_check_at == rig.clock.now() + timedelta(seconds=31)  # 30 × 1 + 1
         assert held.consecutive_failures == 1  # a deferral is no failure
         rig.browser.failures.clear()
         rig.browser.draw(URL, "<html><body></body></html>")
         assert rig.check() is CheckOutcome.ERROR
         assert "no job posting found" in rig.error()
-        assert rig.app.repo.get_posting(URL).consecutive_failures == 2
+        assert rig.app.store.postings.get_posting(URL).consecutive_failures == 2
     finally:
         asyncio.run(rig.app.aclose())
 
@@ -140,7 +140,7 @@ def test_a_paused_host_defers_a_drawing_by_its_pause_spread_like_any_retry(
         rig.pages.publish(URL, SHELL)  # auto: the plain fetch finds a shell to draw
         rig.browser.fail(URL, HostPaused(url=URL, host="careers.example.com", seconds=40))
         assert rig.check() is CheckOutcome.DEFERRED
-        held = rig.app.repo.get_posting(URL)
+        held = rig.app.store.postings.get_posting(URL)
     finally:
         asyncio.run(rig.app.aclose())
     assert held.next_check_at == rig.clock.now() + timedelta(seconds=51)  # 40 × 1.25 + 1

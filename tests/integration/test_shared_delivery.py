@@ -15,8 +15,8 @@ from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.errors import NotifyError
 from monitor.model import Alert
+from monitor.store import Store
 from monitor.store.engine import create_db_engine, upgrade
-from monitor.store.repository import Repository
 from monitor.testing import FrozenClock
 from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
@@ -40,10 +40,10 @@ class SlowNotifier:
         self.sent.append((channel, alert.title))
 
 
-def make_repo(db_url: str) -> Repository:
+def make_store(db_url: str) -> Store:
     engine = create_db_engine(db_url)
     upgrade(engine)
-    return Repository(engine)
+    return Store(engine)
 
 
 def make_app(db_url: str, notifier: Any, clock: FrozenClock, **settings: Any) -> App:
@@ -58,37 +58,37 @@ def make_app(db_url: str, notifier: Any, clock: FrozenClock, **settings: Any) ->
 
 
 def test_claims_are_exclusive_until_they_run_out(db_url: str) -> None:
-    repo = make_repo(db_url)
+    store = make_store(db_url)
     clock = FrozenClock()
-    queue_alerts(repo, 5, now=clock.now())
-    first = repo.claim_alerts(now=clock.now(), lease=LEASE, claimant="a", limit=3)
-    second = repo.claim_alerts(now=clock.now(), lease=LEASE, claimant="b", limit=3)
+    queue_alerts(store, 5, now=clock.now())
+    first = store.outbox.claim_alerts(now=clock.now(), lease=LEASE, claimant="a", limit=3)
+    second = store.outbox.claim_alerts(now=clock.now(), lease=LEASE, claimant="b", limit=3)
     assert len(first) == 3
     assert len(second) == 2
     assert not {q.id for q in first} & {q.id for q in second}
-    assert repo.claim_alerts(now=clock.now(), lease=LEASE, claimant="c") == []
-    assert repo.due_alerts(now=clock.now()) == []
+    assert store.outbox.claim_alerts(now=clock.now(), lease=LEASE, claimant="c") == []
+    assert store.outbox.due_alerts(now=clock.now()) == []
 
-    assert repo.mark_sent(first[0].id, now=clock.now(), claimant="a") is True
+    assert store.outbox.mark_sent(first[0].id, now=clock.now(), claimant="a") is True
     later = clock.now() + LEASE
-    taken_over = repo.claim_alerts(now=later, lease=LEASE, claimant="c")
+    taken_over = store.outbox.claim_alerts(now=later, lease=LEASE, claimant="c")
     # a's two unsent and b's two come back to whoever claims next; a's sent one does not
     assert sorted(q.id for q in taken_over) == sorted(q.id for q in [*first[1:], *second])
-    assert repo.mark_sent(first[1].id, now=later, claimant="a") is False  # c holds it now
-    assert {a.status for a in repo.alerts() if a.id == first[1].id} == {"sent"}
-    repo._engine.dispose()
+    assert store.outbox.mark_sent(first[1].id, now=later, claimant="a") is False  # c holds it now
+    assert {a.status for a in store.outbox.alerts() if a.id == first[1].id} == {"sent"}
+    store.engine.dispose()
 
 
 def test_released_alerts_can_be_claimed_at_once_and_only_by_their_claimant(db_url: str) -> None:
-    repo = make_repo(db_url)
+    store = make_store(db_url)
     clock = FrozenClock()
-    queue_alerts(repo, 2, now=clock.now())
-    claimed = repo.claim_alerts(now=clock.now(), lease=LEASE, claimant="a")
-    repo.release_alerts([q.id for q in claimed], claimant="someone else")
-    assert repo.claim_alerts(now=clock.now(), lease=LEASE, claimant="b") == []
-    repo.release_alerts([q.id for q in claimed], claimant="a")
-    assert len(repo.claim_alerts(now=clock.now(), lease=LEASE, claimant="b")) == 2
-    repo._engine.dispose()
+    queue_alerts(store, 2, now=clock.now())
+    claimed = store.outbox.claim_alerts(now=clock.now(), lease=LEASE, claimant="a")
+    store.outbox.release_alerts([q.id for q in claimed], claimant="someone else")
+    assert store.outbox.claim_alerts(now=clock.now(), lease=LEASE, claimant="b") == []
+    store.outbox.release_alerts([q.id for q in claimed], claimant="a")
+    assert len(store.outbox.claim_alerts(now=clock.now(), lease=LEASE, claimant="b")) == 2
+    store.engine.dispose()
 
 
 def test_three_processes_delivering_together_send_each_alert_once(db_url: str) -> None:
@@ -96,7 +96,7 @@ def test_three_processes_delivering_together_send_each_alert_once(db_url: str) -
     notifier = SlowNotifier(delay=0.005)
     apps = [make_app(db_url, notifier, clock) for _ in range(3)]
     apps[0].prepare()
-    queue_alerts(apps[0].repo, 60, now=clock.now())
+    queue_alerts(apps[0].store, 60, now=clock.now())
 
     async def deliver_together() -> list[int]:
         reports = await asyncio.gather(*(app.deliver(drain=True) for app in apps))
@@ -120,11 +120,11 @@ def test_a_claim_with_no_time_left_for_a_send_is_given_back(db_url: str) -> None
     notifier = SlowNotifier(delay=0, clock=clock, advance=timedelta(seconds=45))
     app = make_app(db_url, notifier, clock)
     app.prepare()
-    queue_alerts(app.repo, 5, now=clock.now())
+    queue_alerts(app.store, 5, now=clock.now())
     try:
         report = asyncio.run(app.deliver())
         assert report.sent == 2
-        waiting = app.repo.due_alerts(now=clock.now())
+        waiting = app.store.outbox.due_alerts(now=clock.now())
         assert len(waiting) == 3  # unclaimed now: any process may take them
         assert asyncio.run(app.deliver()).sent == 2
     finally:
@@ -142,10 +142,10 @@ def test_a_send_that_hangs_fails_after_the_send_timeout(db_url: str) -> None:
     )
     app = App(config, notifier=SlowNotifier(delay=30), clock=clock)
     app.prepare()
-    queue_alerts(app.repo, 1, now=clock.now())
+    queue_alerts(app.store, 1, now=clock.now())
     try:
         report = asyncio.run(app.deliver())
-        (alert,) = app.repo.alerts()
+        (alert,) = app.store.outbox.alerts()
     finally:
         asyncio.run(app.aclose())
     assert report.retrying == 1
@@ -159,7 +159,7 @@ def test_a_stop_in_the_middle_of_a_batch_gives_back_what_was_not_sent(db_url: st
     notifier = SlowNotifier(delay=0.05)
     app = make_app(db_url, notifier, clock)
     app.prepare()
-    queue_alerts(app.repo, 20, now=clock.now())
+    queue_alerts(app.store, 20, now=clock.now())
 
     async def stop_after_a_few() -> None:
         task = asyncio.create_task(app.deliver())
@@ -171,7 +171,7 @@ def test_a_stop_in_the_middle_of_a_batch_gives_back_what_was_not_sent(db_url: st
 
     try:
         asyncio.run(stop_after_a_few())
-        pending = app.repo.due_alerts(now=clock.now())
+        pending = app.store.outbox.due_alerts(now=clock.now())
     finally:
         asyncio.run(app.aclose())
     sent = len(notifier.sent)
@@ -194,12 +194,12 @@ def test_a_stop_as_a_send_ends_still_marks_that_alert_sent(db_url: str) -> None:
     notifier = StopAfterThirdSend(delay=0)
     app = make_app(db_url, notifier, clock)
     app.prepare()
-    queue_alerts(app.repo, 5, now=clock.now())
+    queue_alerts(app.store, 5, now=clock.now())
     try:
         with pytest.raises(asyncio.CancelledError):
             asyncio.run(app.deliver())
-        statuses = Counter(a.status for a in app.repo.alerts())
-        due = app.repo.due_alerts(now=clock.now())
+        statuses = Counter(a.status for a in app.store.outbox.alerts())
+        due = app.store.outbox.due_alerts(now=clock.now())
     finally:
         asyncio.run(app.aclose())
     assert statuses == {"sent": 3, "pending": 2}
@@ -211,7 +211,7 @@ def test_a_digest_goes_out_once_when_several_processes_are_due(db_url: str) -> N
     notifier = SlowNotifier(delay=0.02)
     apps = [make_app(db_url, notifier, clock, digest="1h") for _ in range(3)]
     apps[0].prepare()
-    queue_alerts(apps[0].repo, 7, now=clock.now())
+    queue_alerts(apps[0].store, 7, now=clock.now())
     clock.advance(timedelta(hours=1, minutes=1))
 
     async def deliver_together() -> None:
@@ -219,7 +219,7 @@ def test_a_digest_goes_out_once_when_several_processes_are_due(db_url: str) -> N
 
     try:
         asyncio.run(deliver_together())
-        statuses = Counter(a.status for a in apps[0].repo.alerts())
+        statuses = Counter(a.status for a in apps[0].store.outbox.alerts())
     finally:
         for app in apps:
             asyncio.run(app.aclose())
@@ -236,12 +236,12 @@ def test_a_digest_that_fails_gives_its_claim_back_with_the_failure(db_url: str) 
 
     app = make_app(db_url, Down(), clock, digest="1h")
     app.prepare()
-    queue_alerts(app.repo, 2, now=clock.now())
+    queue_alerts(app.store, 2, now=clock.now())
     clock.advance(timedelta(hours=2))
     try:
         report = asyncio.run(app.deliver())
         clock.advance(timedelta(minutes=1))
-        again = app.repo.due_alerts(now=clock.now())
+        again = app.store.outbox.due_alerts(now=clock.now())
     finally:
         asyncio.run(app.aclose())
     assert report.retrying == 2
@@ -266,7 +266,7 @@ def test_a_failing_digest_backs_off_doubling_then_gives_up(db_url: str) -> None:
     )
     app = App(config, notifier=Down(), clock=clock)
     app.prepare()
-    queue_alerts(app.repo, 2, now=clock.now())
+    queue_alerts(app.store, 2, now=clock.now())
 
     def deliver_after(wait: timedelta) -> Any:
         clock.advance(wait)
@@ -282,7 +282,7 @@ def test_a_failing_digest_backs_off_doubling_then_gives_up(db_url: str) -> None:
         gave_up = deliver_after(timedelta(seconds=1))  # attempt 3 of 3: given up
         assert (gave_up.failed, gave_up.retrying) == (2, 0)
         assert deliver_after(timedelta(days=1)).failed == 0  # never tried again
-        alerts = app.repo.alerts()
+        alerts = app.store.outbox.alerts()
     finally:
         asyncio.run(app.aclose())
     assert len(tries) == 3
@@ -312,8 +312,8 @@ def test_each_digest_channel_goes_by_its_own_oldest_alert(db_url: str) -> None:
     app = App(config, notifier=Recording(), clock=clock)
     app.prepare()
     start = clock.now()
-    queue_alerts(app.repo, 1, channel="mail", now=start)
-    queue_alerts(app.repo, 2, channel="hook", now=start + timedelta(minutes=50), first=1)
+    queue_alerts(app.store, 1, channel="mail", now=start)
+    queue_alerts(app.store, 2, channel="hook", now=start + timedelta(minutes=50), first=1)
     try:
         clock.advance(timedelta(minutes=61))  # mail's alert is older, but mail is daily
         asyncio.run(app.deliver())
@@ -324,7 +324,7 @@ def test_each_digest_channel_goes_by_its_own_oldest_alert(db_url: str) -> None:
         clock.advance(timedelta(days=1))
         asyncio.run(app.deliver())
         assert [channel for channel, _title in sent] == ["hook", "mail"]
-        statuses = Counter(a.status for a in app.repo.alerts())
+        statuses = Counter(a.status for a in app.store.outbox.alerts())
     finally:
         asyncio.run(app.aclose())
     assert statuses == {"sent": 3}
@@ -339,13 +339,13 @@ def test_a_digest_send_that_breaks_gives_its_claim_back_at_once(db_url: str) -> 
 
     app = make_app(db_url, Broken(), clock, digest="1h")
     app.prepare()
-    queue_alerts(app.repo, 2, now=clock.now())
+    queue_alerts(app.store, 2, now=clock.now())
     clock.advance(timedelta(hours=2))
     try:
         with pytest.raises(RuntimeError, match="a bug"):
             asyncio.run(app.deliver())
-        due = app.repo.due_alerts(now=clock.now())  # no claim left on them
-        statuses = Counter(a.status for a in app.repo.alerts())
+        due = app.store.outbox.due_alerts(now=clock.now())  # no claim left on them
+        statuses = Counter(a.status for a in app.store.outbox.alerts())
     finally:
         asyncio.run(app.aclose())
     assert len(due) == 2
@@ -357,12 +357,12 @@ def test_a_digest_holds_at_most_500_alerts_and_the_rest_go_in_the_next(db_url: s
     notifier = SlowNotifier(delay=0)
     app = make_app(db_url, notifier, clock, digest="1h")
     app.prepare()
-    queue_alerts(app.repo, 501, now=clock.now())
+    queue_alerts(app.store, 501, now=clock.now())
     clock.advance(timedelta(hours=1))
     try:
         first = asyncio.run(app.deliver())
         second = asyncio.run(app.deliver())  # the one left is as old: due as well
-        sent_at = {r["sent_at"] for r in rows(app.repo)}
+        sent_at = {r["sent_at"] for r in rows(app.store)}
     finally:
         asyncio.run(app.aclose())
     assert (first.sent, second.sent) == (500, 1)

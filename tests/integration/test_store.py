@@ -25,6 +25,8 @@ from monitor.model import (
     Salary,
     Validators,
 )
+from monitor.records import WatchSpec
+from monitor.store import Store
 from monitor.store.engine import (
     SCHEMA_REVISION,
     create_db_engine,
@@ -32,7 +34,6 @@ from monitor.store.engine import (
     head_revision,
     upgrade,
 )
-from monitor.store.repository import Repository, WatchSpec
 from monitor.store.tables import metadata
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -53,8 +54,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def repo(engine: Engine) -> Repository:
-    return Repository(engine)
+def store(engine: Engine) -> Store:
+    return Store(engine)
 
 
 def result(posting_id: int, **overrides: object) -> CheckResult:
@@ -82,10 +83,10 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert current_revision(engine) == head_revision(engine)
 
 
-def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id))
+def test_history_round_trip_with_aware_utc_times(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
     later = NOW + timedelta(hours=1)
     raised = replace(
         POSTING, salaries=(Salary(min=Decimal(110000), max=Decimal(130000), currency="USD"),)
@@ -94,39 +95,39 @@ def test_history_round_trip_with_aware_utc_times(repo: Repository) -> None:
         field="salary", kind=ChangeKind.CHANGED, old="a", new="b", summary="salary moved"
     )
     alert = Alert(title="t", body_text="b", body_markdown="m")
-    repo.record(
+    store.postings.record(
         result(state.id, outcome=CheckOutcome.CHANGED, checked_at=later, snapshot=raised,
                changes=(change,)),
         deliveries=[Delivery(channel="console", alert=alert), Delivery(channel="mail", alert=alert)],
     )  # fmt: skip
 
-    history = repo.history(URL)
+    history = store.postings.history(URL)
     assert [v.posting for v in history.versions] == [POSTING, raised]
     assert history.versions[1].captured_at == later
     assert history.versions[1].captured_at.tzinfo is not None
     assert [(c.field, c.summary) for c in history.changes] == [("salary", "salary moved")]
     assert history.posting.current == raised
     assert history.posting.etag == '"v1"'
-    assert sorted(a.channel for a in repo.alerts(status="pending")) == ["console", "mail"]
+    assert sorted(a.channel for a in store.outbox.alerts(status="pending")) == ["console", "mail"]
 
 
-def test_same_version_is_not_stored_twice(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id))
-    repo.record(result(state.id, outcome=CheckOutcome.UNCHANGED))
-    assert len(repo.history(str(state.id)).versions) == 1
-    assert repo.count("check_log") == 1  # a check that found nothing new logs no row
+def test_same_version_is_not_stored_twice(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
+    store.postings.record(result(state.id, outcome=CheckOutcome.UNCHANGED))
+    assert len(store.postings.history(str(state.id)).versions) == 1
+    assert store.maintenance.count("check_log") == 1  # a check that found nothing new logs no row
 
 
-def test_error_keeps_validators_and_counts_failures(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id))
-    repo.record(
+def test_error_keeps_validators_and_counts_failures(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
+    store.postings.record(
         result(state.id, outcome=CheckOutcome.ERROR, validators=None, snapshot=None,
                consecutive_failures=1, error="HTTP 500"))  # fmt: skip
-    after = repo.get_posting(URL)
+    after = store.postings.get_posting(URL)
     assert (after.etag, after.body_hash) == ('"v1"', "h1")
     assert (after.last_outcome, after.last_error, after.consecutive_failures) == (
         "error",
@@ -135,92 +136,109 @@ def test_error_keeps_validators_and_counts_failures(repo: Repository) -> None:
     )
 
 
-def test_a_leased_posting_is_not_claimed_twice(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    assert len(repo.claim_due(now=NOW, limit=10, lease=timedelta(minutes=5))) == 1
+def test_a_leased_posting_is_not_claimed_twice(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    assert len(store.leases.claim_due(now=NOW, limit=10, lease=timedelta(minutes=5))) == 1
     assert (
-        repo.claim_due(now=NOW + timedelta(minutes=1), limit=10, lease=timedelta(minutes=5)) == []
+        store.leases.claim_due(now=NOW + timedelta(minutes=1), limit=10, lease=timedelta(minutes=5))
+        == []
     )
     # An expired lease (a crashed worker) makes it claimable again.
     assert (
-        len(repo.claim_due(now=NOW + timedelta(minutes=6), limit=10, lease=timedelta(minutes=5)))
+        len(
+            store.leases.claim_due(
+                now=NOW + timedelta(minutes=6), limit=10, lease=timedelta(minutes=5)
+            )
+        )
         == 1
     )
 
 
-def test_only_due_postings_are_claimed(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id))
+def test_only_due_postings_are_claimed(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
     assert (
-        repo.claim_due(now=NOW + timedelta(minutes=59), limit=10, lease=timedelta(minutes=1)) == []
+        store.leases.claim_due(
+            now=NOW + timedelta(minutes=59), limit=10, lease=timedelta(minutes=1)
+        )
+        == []
     )
     assert (
-        len(repo.claim_due(now=NOW + timedelta(hours=1), limit=10, lease=timedelta(minutes=1))) == 1
+        len(
+            store.leases.claim_due(
+                now=NOW + timedelta(hours=1), limit=10, lease=timedelta(minutes=1)
+            )
+        )
+        == 1
     )
 
 
-def test_recording_twice_queues_each_alert_once(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+def test_recording_twice_queues_each_alert_once(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
     alert = Alert(title="t", body_text="b", body_markdown="m")
     notice = Delivery(channel="console", alert=alert, notice=True)
-    repo.record(result(state.id, outcome=CheckOutcome.ERROR, snapshot=None), deliveries=[notice])
-    repo.record(result(state.id, outcome=CheckOutcome.ERROR, snapshot=None), deliveries=[notice])
-    assert len(repo.alerts()) == 1
+    store.postings.record(
+        result(state.id, outcome=CheckOutcome.ERROR, snapshot=None), deliveries=[notice]
+    )
+    store.postings.record(
+        result(state.id, outcome=CheckOutcome.ERROR, snapshot=None), deliveries=[notice]
+    )
+    assert len(store.outbox.alerts()) == 1
 
 
-def test_failed_alerts_can_be_retried(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+def test_failed_alerts_can_be_retried(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
     alert = Alert(title="t", body_text="b", body_markdown="m")
-    repo.record(result(state.id), deliveries=[Delivery(channel="console", alert=alert)])
-    (queued,) = repo.due_alerts(now=NOW)
-    repo.mark_attempt_failed(queued.id, error="gone", retry_at=None)
-    assert repo.due_alerts(now=NOW + timedelta(days=1)) == []
-    assert repo.retry_alerts(now=NOW) == 1
-    (again,) = repo.due_alerts(now=NOW)
+    store.postings.record(result(state.id), deliveries=[Delivery(channel="console", alert=alert)])
+    (queued,) = store.outbox.due_alerts(now=NOW)
+    store.outbox.mark_attempt_failed(queued.id, error="gone", retry_at=None)
+    assert store.outbox.due_alerts(now=NOW + timedelta(days=1)) == []
+    assert store.outbox.retry_alerts(now=NOW) == 1
+    (again,) = store.outbox.due_alerts(now=NOW)
     assert (again.status, again.attempts) == ("pending", 0)
 
 
-def test_outbox_retry_then_sent(repo: Repository) -> None:
-    repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
+def test_outbox_retry_then_sent(store: Store) -> None:
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
     alert = Alert(title="t", body_text="b", body_markdown="m")
-    repo.record(result(state.id), deliveries=[Delivery(channel="console", alert=alert)])
-    (queued,) = repo.due_alerts(now=NOW)
-    repo.mark_attempt_failed(queued.id, error="down", retry_at=NOW + timedelta(minutes=1))
-    assert repo.due_alerts(now=NOW) == []
-    (again,) = repo.due_alerts(now=NOW + timedelta(minutes=1))
+    store.postings.record(result(state.id), deliveries=[Delivery(channel="console", alert=alert)])
+    (queued,) = store.outbox.due_alerts(now=NOW)
+    store.outbox.mark_attempt_failed(queued.id, error="down", retry_at=NOW + timedelta(minutes=1))
+    assert store.outbox.due_alerts(now=NOW) == []
+    (again,) = store.outbox.due_alerts(now=NOW + timedelta(minutes=1))
     assert (again.attempts, again.last_error) == (1, "down")
-    repo.mark_sent(again.id, now=NOW + timedelta(minutes=1))
-    assert repo.due_alerts(now=NOW + timedelta(days=1)) == []
-    assert [a.status for a in repo.alerts()] == ["sent"]
+    store.outbox.mark_sent(again.id, now=NOW + timedelta(minutes=1))
+    assert store.outbox.due_alerts(now=NOW + timedelta(days=1)) == []
+    assert [a.status for a in store.outbox.alerts()] == ["sent"]
 
 
-def test_watches_add_remove_revive_keep_history(repo: Repository) -> None:
-    first = repo.add_watch(SPEC, origin="cli", now=NOW)
-    (state,) = repo.claim_all(now=NOW, lease=timedelta(minutes=1))
-    repo.record(result(state.id))
-    repo.remove_watch(str(first.id), now=NOW)
-    assert repo.list_watches() == []
-    assert repo.claim_all(now=NOW + timedelta(hours=2), lease=timedelta(minutes=1)) == []
-    revived = repo.add_watch(SPEC, origin="cli", now=NOW)
+def test_watches_add_remove_revive_keep_history(store: Store) -> None:
+    first = store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
+    store.watches.remove_watch(str(first.id), now=NOW)
+    assert store.watches.list_watches() == []
+    assert store.leases.claim_all(now=NOW + timedelta(hours=2), lease=timedelta(minutes=1)) == []
+    revived = store.watches.add_watch(SPEC, origin="cli", now=NOW)
     assert revived.id == first.id
-    assert len(repo.history(URL).versions) == 1
+    assert len(store.postings.history(URL).versions) == 1
     with pytest.raises(NotFound):
-        repo.remove_watch("https://nope.example", now=NOW)
+        store.watches.remove_watch("https://nope.example", now=NOW)
 
 
-def test_config_watches_sync(repo: Repository) -> None:
+def test_config_watches_sync(store: Store) -> None:
     other = replace(
         SPEC, url="https://jobs.example.com/other", source_id="https://jobs.example.com/other"
     )
-    repo.sync_config_watches([SPEC, other], now=NOW)
-    repo.sync_config_watches([other], now=NOW)
-    assert [w.url for w in repo.list_watches()] == [other.url]
-    repo.sync_config_watches([], now=NOW)
-    assert repo.list_watches() == []
+    store.watches.sync_config_watches([SPEC, other], now=NOW)
+    store.watches.sync_config_watches([other], now=NOW)
+    assert [w.url for w in store.watches.list_watches()] == [other.url]
+    store.watches.sync_config_watches([], now=NOW)
+    assert store.watches.list_watches() == []
 
 
 def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
@@ -232,7 +250,7 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
 
 
 def test_an_unchanged_configuration_is_synced_with_one_read_and_no_write(
-    repo: Repository, engine: Engine
+    store: Store, engine: Engine
 ) -> None:
     specs = [
         WatchSpec(
@@ -244,34 +262,36 @@ def test_an_unchanged_configuration_is_synced_with_one_read_and_no_write(
         )
         for n in range(50)
     ]
-    repo.sync_config_watches(specs, now=NOW)
+    store.watches.sync_config_watches(specs, now=NOW)
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2].split()[0]))
-    repo.sync_config_watches(specs, now=NOW + timedelta(minutes=5))
+    store.watches.sync_config_watches(specs, now=NOW + timedelta(minutes=5))
     assert [s for s in statements if s.upper() in ("INSERT", "UPDATE", "DELETE")] == []
 
     changed = [replace(specs[0], interval=timedelta(hours=2)), *specs[1:49]]  # one edited, one gone
     statements.clear()
-    repo.sync_config_watches(changed, now=NOW + timedelta(minutes=10))
+    store.watches.sync_config_watches(changed, now=NOW + timedelta(minutes=10))
     writes = [s for s in statements if s.upper() in ("INSERT", "UPDATE")]
     assert writes.count("UPDATE") >= 2  # the edited watch, and the one no longer listed
-    active = {w.url: w for w in repo.list_watches()}
+    active = {w.url: w for w in store.watches.list_watches()}
     assert active[f"{URL}/0"].interval == timedelta(hours=2)
     assert f"{URL}/49" not in active
 
 
-def test_retry_queues_only_failed_alerts_and_only_those_named(repo: Repository) -> None:
+def test_retry_queues_only_failed_alerts_and_only_those_named(store: Store) -> None:
     from tests.harness import queue_alerts
 
-    queue_alerts(repo, 3, channel="console", now=NOW)
-    sent, failed, other_failed = (a.id for a in repo.due_alerts(now=NOW + timedelta(minutes=1)))
-    repo.mark_sent(sent, now=NOW)
-    repo.mark_attempt_failed(failed, error="HTTP 500", retry_at=None)
-    repo.mark_attempt_failed(other_failed, error="HTTP 500", retry_at=None)
+    queue_alerts(store, 3, channel="console", now=NOW)
+    sent, failed, other_failed = (
+        a.id for a in store.outbox.due_alerts(now=NOW + timedelta(minutes=1))
+    )
+    store.outbox.mark_sent(sent, now=NOW)
+    store.outbox.mark_attempt_failed(failed, error="HTTP 500", retry_at=None)
+    store.outbox.mark_attempt_failed(other_failed, error="HTTP 500", retry_at=None)
 
-    assert repo.retry_alerts([sent], now=NOW) == 0  # a sent alert is never sent again
-    assert repo.retry_alerts([failed], now=NOW) == 1  # by id: that one only
-    statuses = repo.alert_statuses([sent, failed, other_failed])
+    assert store.outbox.retry_alerts([sent], now=NOW) == 0  # a sent alert is never sent again
+    assert store.outbox.retry_alerts([failed], now=NOW) == 1  # by id: that one only
+    statuses = store.outbox.alert_statuses([sent, failed, other_failed])
     assert statuses == {sent: "sent", failed: "pending", other_failed: "failed"}
-    assert repo.retry_alerts(now=NOW) == 1  # all: every failed one, still not the sent one
-    assert repo.alert_statuses([sent])[sent] == "sent"
+    assert store.outbox.retry_alerts(now=NOW) == 1  # all: every failed one, still not the sent one
+    assert store.outbox.alert_statuses([sent])[sent] == "sent"

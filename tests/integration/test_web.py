@@ -114,7 +114,7 @@ async def _site(
         clock.advance(timedelta(days=3))
         pages.publish(POSTING, _seed(REVISED_VERSION))
         await check_all(app)
-        posting_id = app.repo.get_posting(POSTING).id
+        posting_id = app.store.postings.get_posting(POSTING).id
         assert record.id
         web = create_web_app(app, preview_transport=pages.transport())
         transport = httpx.ASGITransport(app=web)
@@ -265,9 +265,11 @@ async def test_create_pause_resume_and_delete_a_watch(site: Site) -> None:
 
     paused = (await site.client.post(f"/api/v1/watches/{watch['id']}/pause")).json()
     assert paused["paused"] is True
-    claimed = site.app.repo.claim_all(now=site.clock.now(), limit=100, lease=timedelta(minutes=5))
+    claimed = site.app.store.leases.claim_all(
+        now=site.clock.now(), limit=100, lease=timedelta(minutes=5)
+    )
     assert watch["posting_id"] not in {s.id for s in claimed}  # a paused watch is not checked
-    site.app.repo.release_leases([s.id for s in claimed])
+    site.app.store.leases.release_leases([s.id for s in claimed])
     listed = (await site.client.get("/api/v1/watches", params={"status": "paused"})).json()
     assert [w["id"] for w in listed["items"]] == [watch["id"]]
 
@@ -296,7 +298,7 @@ async def test_retry_only_failed_alerts(site: Site) -> None:
     await check_all(site.app)
     site.pages.publish(url, _seed(REVISED_VERSION))
     await check_all(site.app)
-    site.app.repo.retry_alerts(now=site.clock.now())  # nothing failed yet
+    site.app.store.outbox.retry_alerts(now=site.clock.now())  # nothing failed yet
     with site.app.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE outbox SET status = 'failed', last_error = 'HTTP 500'")
     alerts = (await site.client.get("/api/v1/alerts", params={"status": "failed"})).json()
@@ -453,7 +455,7 @@ async def test_hostile_posting_content_renders_inert(site: Site) -> None:
     site.pages.publish(HOSTILE, _hostile_page())
     site.app.watches.add(HOSTILE, interval=timedelta(hours=1))
     await check_all(site.app)
-    hostile_id = site.app.repo.get_posting(HOSTILE).id
+    hostile_id = site.app.store.postings.get_posting(HOSTILE).id
     for path in ("/watches", f"/postings/{hostile_id}", "/changes"):
         page = await site.client.get(path)
         assert page.status_code == 200
@@ -648,7 +650,7 @@ async def test_a_repost_links_the_two_postings(site: Site) -> None:
     site.pages.publish(url, _seed(FIRST_VERSION))
     site.app.watches.add(url, interval=timedelta(hours=1))
     await check_all(site.app)
-    again = site.app.repo.get_posting(url).id
+    again = site.app.store.postings.get_posting(url).id
     with site.app.engine.begin() as conn:
         conn.execute(
             update(postings).where(postings.c.id == again).values(reposted_from=site.posting_id)

@@ -106,8 +106,8 @@ class Rig:
         return outcome
 
     def members(self) -> dict[str, PostingStatus]:
-        board = self.app.repo.get_posting(self.board)
-        return {m.title: m.status for m in self.app.repo.members_of(board.id)}
+        board = self.app.store.postings.get_posting(self.board)
+        return {m.title: m.status for m in self.app.store.postings.members_of(board.id)}
 
     def titles(self) -> list[str]:
         return [alert.title for _channel, alert in self.notifier.sent]
@@ -126,7 +126,7 @@ def test_a_board_is_read_a_page_at_a_time_into_one_watch(rig: Rig) -> None:
     members = rig.members()
     assert len(members) == 45
     assert set(members.values()) == {PostingStatus.OPEN}
-    assert len(rig.app.repo.list_watches()) == 1
+    assert len(rig.app.store.watches.list_watches()) == 1
 
 
 def test_posted_n_days_ago_is_never_a_change_and_a_new_posting_is(rig: Rig) -> None:
@@ -196,8 +196,10 @@ def test_a_site_on_the_company_domain_is_read_through_the_api_there(fronted: Rig
     assert "if-none-match" not in asked
     assert fronted.server.offsets == [0, 20, 40]
     assert fronted.titles() == ["Robotics Lead: new posting: Robotics Lead (USA-TX-Austin)"]
-    board = fronted.app.repo.get_posting(FRONTED)
-    member = next(m for m in fronted.app.repo.members_of(board.id) if m.title == "Robotics Lead")
+    board = fronted.app.store.postings.get_posting(FRONTED)
+    member = next(
+        m for m in fronted.app.store.postings.members_of(board.id) if m.title == "Robotics Lead"
+    )
     assert member.url == f"{FRONTED.replace('/en-US', '')}/job/USA-TX-Austin/Robotics-Lead_R-9999"
 
 
@@ -206,7 +208,7 @@ def test_a_site_that_stops_naming_its_tenant_fails_and_closes_nothing(fronted: R
     fronted.server.page_body = b"<html><title>Careers</title></html>"
     assert fronted.check() is CheckOutcome.ERROR
     assert fronted.server.offsets == []
-    error = fronted.app.repo.get_posting(FRONTED).last_error or ""
+    error = fronted.app.store.postings.get_posting(FRONTED).last_error or ""
     assert "no window.workday settings" in error
     assert set(fronted.members().values()) == {PostingStatus.OPEN}
 
@@ -217,15 +219,15 @@ def test_read_as_a_page_it_says_how_and_once_named_the_same_watch_reads_it(
     rig = Rig(db_url, FRONTED)  # no source named: a page, as its URL says
     try:
         assert rig.check() is CheckOutcome.ERROR
-        error = rig.app.repo.get_posting(FRONTED).last_error or ""
+        error = rig.app.store.postings.get_posting(FRONTED).last_error or ""
         assert 'source = "workday"' in error
         asyncio.run(rig.app.aclose())
         rig.app = rig.open(source="workday")  # the configuration names it
-        (watch,) = rig.app.repo.list_watches()
+        (watch,) = rig.app.store.watches.list_watches()
         assert watch.source_kind == "workday"
         assert rig.check() is CheckOutcome.BASELINE
         # The watch's one posting, now a board of 45; not a page still checked beside it.
-        board = rig.app.repo.get_posting(FRONTED)
+        board = rig.app.store.postings.get_posting(FRONTED)
         assert (board.source_kind, board.role) == ("workday", "board")
         assert len(rig.members()) == 45
         checked = asyncio.run(check_all(rig.app)).outcomes  # every watch's postings

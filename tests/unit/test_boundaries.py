@@ -21,7 +21,7 @@ from monitor.model import (
     Requirements,
     Salary,
 )
-from monitor.store.repository import PostingState
+from monitor.records import PostingState
 from monitor.suspect import richness, suspicion
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitor.health import judge_daemons
-from monitor.store.repository import DaemonRecord
+from monitor.records import DaemonRecord
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 MAX_AGE = timedelta(minutes=1)

@@ -22,7 +22,7 @@ from monitor.model import (
     Salary,
     Validators,
 )
-from monitor.store.repository import PostingState
+from monitor.records import PostingState
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=30)

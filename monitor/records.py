@@ -1,0 +1,196 @@
+"""What the store keeps, as frozen values: watches, postings as a check needs them,
+versions, changes, queued alerts and the processes that check.
+
+Plain values over ``monitor.model``: the check, the notifier and the pages take and
+return them without knowing how they are stored (``monitor.store`` maps rows to them
+and back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from monitor.model import READER_VERSION, Alert, BoardFilters, Posting, PostingStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchRecord:
+    id: int
+    url: str
+    source_kind: str
+    interval: timedelta
+    channels: tuple[str, ...]
+    origin: str
+    created_at: datetime
+    removed_at: datetime | None
+    paused_at: datetime | None = None
+    filters: BoardFilters | None = None
+    """Set for board watches."""
+    cron: str | None = None
+    """A cron schedule, when the watch has one instead of an interval."""
+    render: str = "plain"
+    """plain, browser or auto (see monitor.browser)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchSpec:
+    """What a user asked to watch, before it has a row."""
+
+    url: str
+    source_kind: str
+    source_id: str
+    interval: timedelta
+    channels: tuple[str, ...] = ()
+    is_board: bool = False
+    filters: BoardFilters = field(default_factory=BoardFilters)
+    cron: str | None = None
+    render: str = "plain"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostingState:
+    """A posting as the check needs it: identity, validators and the current version.
+
+    The current version is read from its stored form on first use: most checks end
+    in a 304 and never need it.
+    """
+
+    id: int
+    watch_id: int
+    source_kind: str
+    source_id: str
+    url: str
+    title: str
+    status: PostingStatus
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    current_data: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    consecutive_failures: int
+    gone_count: int
+    interval: timedelta
+    channels: tuple[str, ...]
+    next_check_at: datetime
+    last_checked_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    role: str = "single"
+    watch_url: str = ""
+    board_id: int | None = None
+    cron: str | None = None
+    """The watch's cron schedule; ``interval`` is then the typical gap between fires."""
+    baselined_at: datetime | None = None
+    filters: BoardFilters = field(default_factory=BoardFilters)
+    suspect_hash: str | None = None
+    suspect_count: int = 0
+    created_at: datetime | None = None
+    """When the posting was first seen."""
+    last_changed_at: datetime | None = None
+    """When a change was last found (a closed posting: when it closed)."""
+    render: str = "plain"
+
+    @property
+    def reader(self) -> int:
+        """The reader version of the current version (0: read before versions were kept)."""
+        provenance = (self.current_data or {}).get("provenance") or {}
+        return int(provenance.get("reader") or 0)
+
+    @property
+    def read_by_older_reader(self) -> bool:
+        return bool(self.current_data) and self.reader < READER_VERSION
+
+    @cached_property
+    def current(self) -> Posting | None:
+        return Posting.from_dict(dict(self.current_data)) if self.current_data else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonRecord:
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    stopped_at: datetime | None
+    checks: int
+    kind: str = "daemon"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruneReport:
+    check_log: int = 0
+    alerts: int = 0
+    daemons: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchStatus:
+    """One watch as ``status`` shows it: its posting's (or board's) check state."""
+
+    watch_id: int
+    url: str
+    source_kind: str
+    role: str
+    title: str
+    status: PostingStatus
+    last_checked_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    next_check_at: datetime
+    consecutive_failures: int
+    members: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Version:
+    snapshot_id: int
+    captured_at: datetime
+    posting: Posting
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeRecord:
+    snapshot_id: int
+    detected_at: datetime
+    field: str
+    kind: str
+    old: str | None
+    new: str | None
+    summary: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class History:
+    posting: PostingState
+    versions: tuple[Version, ...]
+    changes: tuple[ChangeRecord, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedAlert:
+    id: int
+    posting_id: int
+    channel: str
+    alert: Alert
+    attempts: int
+    status: str
+    last_error: str | None
+    created_at: datetime
+
+
+__all__ = [
+    "ChangeRecord",
+    "DaemonRecord",
+    "History",
+    "PostingState",
+    "PruneReport",
+    "QueuedAlert",
+    "Version",
+    "WatchRecord",
+    "WatchSpec",
+    "WatchStatus",
+]

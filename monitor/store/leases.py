@@ -1,0 +1,109 @@
+"""Leases: who checks a posting. A due posting is leased to one process
+(``claim_due``): however many processes share the database, none gets a posting
+another holds. Part of the code the mutation run covers (README, "Mutation testing")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, or_, select, update
+
+from monitor.records import PostingState
+from monitor.store.db import Database
+from monitor.store.rows import states_where
+from monitor.store.tables import postings, watches
+
+
+class Leases:
+    """Leases on postings (``postings.lease_until``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[PostingState]:
+        """Lease up to ``limit`` due postings so no other worker checks them meanwhile."""
+        return self._claim(now=now, lease=lease, limit=limit, due_only=True)
+
+    def claim_all(
+        self, *, now: datetime, lease: timedelta, limit: int | None = None, after_id: int = 0
+    ) -> list[PostingState]:
+        """Lease every active posting not already leased (for one full pass), in order of
+        id; a pass taken in parts passes the last id it got as ``after_id``."""
+        return self._claim(now=now, lease=lease, limit=limit, due_only=False, after_id=after_id)
+
+    def _claim(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int | None,
+        due_only: bool,
+        after_id: int = 0,
+    ) -> list[PostingState]:
+        # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
+        # whole states with their stored versions spilled to disk on every claim.
+        pick = (
+            select(postings.c.id)
+            .join(watches, watches.c.id == postings.c.watch_id)
+            .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
+            .where(postings.c.role != "member")
+            .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
+            .limit(limit)
+        )
+        if due_only:
+            pick = pick.where(postings.c.next_check_at <= now).order_by(
+                postings.c.next_check_at, postings.c.id
+            )
+        else:
+            pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
+        with self._db.transaction() as conn:
+            ids = pick_and_mark(conn, pick, postings, lease_until=now + lease)
+            return states_where(conn, postings.c.id.in_(ids)) if ids else []
+
+    def still_leased(
+        self, posting_ids: Sequence[int], *, lease_until: datetime
+    ) -> list[PostingState]:
+        """Those of ``posting_ids`` still under the lease that ends at ``lease_until``.
+        A queued batch that ran late (its lease ran out and the posting was leased
+        again, for another batch) gets none of them, so no posting is checked twice."""
+        if not posting_ids:
+            return []
+        with self._db.transaction() as conn:
+            return states_where(
+                conn,
+                postings.c.id.in_(list(posting_ids)),
+                postings.c.lease_until == lease_until,
+            )
+
+    def extend_leases(self, posting_ids: Sequence[int], *, until: datetime) -> None:
+        """Lease claimed postings until ``until`` (a batch queued behind others)."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                update(postings)
+                .where(postings.c.id.in_(list(posting_ids)))
+                .values(lease_until=until)
+            )
+
+    def release_leases(self, posting_ids: Sequence[int]) -> None:
+        """Unlease postings claimed but not checked (a stopping daemon's queue)."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                update(postings)
+                .where(postings.c.id.in_(list(posting_ids)))
+                .values(lease_until=None)
+            )
+
+
+def pick_and_mark(conn: Connection, pick: Select[Any], table: Any, **values: Any) -> list[int]:
+    """The ids ``pick`` selects, marked with ``values`` in the same transaction. On
+    PostgreSQL the picked rows are locked and rows other processes are picking are
+    skipped, so that two never get the same row; SQLite's writer lock (BEGIN
+    IMMEDIATE) makes the pick and the mark one step."""
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(of=table, skip_locked=True)
+    ids = list(conn.scalars(pick))
+    if ids:
+        conn.execute(update(table).where(table.c.id.in_(ids)).values(**values))
+    return ids

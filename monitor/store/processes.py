@@ -1,0 +1,96 @@
+"""Processes that check: local-engine daemons and queue workers (start, heartbeat,
+stop), and the pacing each host's last batch left for the next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from monitor.model import HostPacing
+from monitor.records import DaemonRecord
+from monitor.store.db import Database
+from monitor.store.tables import daemons, host_pacing
+
+
+class Processes:
+    """The ``daemons`` and ``host_pacing`` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def daemon_started(
+        self, daemon_id: str, *, host: str, pid: int, now: datetime, kind: str = "daemon"
+    ) -> None:
+        """A process that checks started: a local-engine ``daemon`` or a ``worker``."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                insert(daemons).values(
+                    id=daemon_id,
+                    host=host,
+                    pid=pid,
+                    started_at=now,
+                    beat_at=now,
+                    checks=0,
+                    kind=kind,
+                )
+            )
+
+    def heartbeat(self, daemon_id: str, *, now: datetime, checks: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                update(daemons).where(daemons.c.id == daemon_id).values(beat_at=now, checks=checks)
+            )
+
+    def daemon_stopped(self, daemon_id: str, *, now: datetime, checks: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                update(daemons)
+                .where(daemons.c.id == daemon_id)
+                .values(beat_at=now, stopped_at=now, checks=checks)
+            )
+
+    def daemons(self, *, running_only: bool = False) -> list[DaemonRecord]:
+        query = select(daemons).order_by(daemons.c.started_at.desc())
+        if running_only:
+            query = query.where(daemons.c.stopped_at.is_(None))
+        with self._db.transaction() as conn:
+            return [
+                DaemonRecord(
+                    id=row.id,
+                    host=row.host,
+                    pid=row.pid,
+                    started_at=row.started_at,
+                    beat_at=row.beat_at,
+                    stopped_at=row.stopped_at,
+                    checks=row.checks,
+                    kind=row.kind,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def host_pacing(self, host: str) -> HostPacing:
+        """What the last batch of ``host`` left: when its next request may go, and
+        the pause it is in (nothing known: no wait, no pause)."""
+        with self._db.transaction() as conn:
+            row = conn.execute(select(host_pacing).where(host_pacing.c.host == host)).first()
+        if row is None:
+            return HostPacing()
+        return HostPacing(
+            next_request_at=row.next_request_at,
+            paused_until=row.paused_until,
+            failures=row.failures,
+        )
+
+    def save_host_pacing(self, host: str, pacing: HostPacing) -> None:
+        values = {
+            "next_request_at": pacing.next_request_at,
+            "paused_until": pacing.paused_until,
+            "failures": pacing.failures,
+        }
+        with self._db.transaction() as conn:
+            done = conn.execute(
+                update(host_pacing).where(host_pacing.c.host == host).values(**values)
+            )
+            if not done.rowcount:
+                conn.execute(insert(host_pacing).values(host=host, **values))
