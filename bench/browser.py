@@ -19,10 +19,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from monitor.browser import BrowserRenderer
 from monitor.config import BrowserConfig, HttpConfig
-from monitor.fetch import Fetcher
-from monitor.netguard import AddressGuard
+from monitor.net.browser import BrowserRenderer
+from monitor.net.fetch import Fetcher
+from monitor.net.netguard import AddressGuard
 
 SCRIPTED = """<!doctype html><html><head><title>Careers</title></head><body><div id="root">
 </div><script>

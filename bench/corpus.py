@@ -24,10 +24,10 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from monitor.core.normalize import normalize
 from monitor.errors import MonitorError
 from monitor.extract.salary import parse_salaries, period_from_magnitude
 from monitor.model import PayPeriod, Posting, RemoteKind, Salary
-from monitor.normalize import normalize
 from monitor.sources import SourceRegistry, jsonld
 from monitor.sources.base import FetchedPage
 from monitor.sources.common import (

@@ -5,7 +5,6 @@ core (``normalize``, ``compare``, ``render_alert``) and the ``App`` shell.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import (
@@ -55,9 +54,9 @@ from monitor.model import (
 if TYPE_CHECKING:
     from monitor.app import App
     from monitor.config import MonitorConfig, load_config
-    from monitor.diff import compare
+    from monitor.core.diff import compare
+    from monitor.core.normalize import normalize
     from monitor.engines.runner import PassReport
-    from monitor.normalize import normalize
     from monitor.notify.render import render_alert
 
 # The shell and the parts that pull in large libraries load on first use, so that
@@ -66,19 +65,15 @@ _LAZY = {
     "App": "monitor.app",
     "MonitorConfig": "monitor.config",
     "load_config": "monitor.config",
-    "compare": "monitor.diff",
-    "normalize": "monitor.normalize",
+    "compare": "monitor.core.diff",
+    "normalize": "monitor.core.normalize",
     "render_alert": "monitor.notify.render",
     "PassReport": "monitor.engines.runner",
+    "__version__": "monitor.version",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        try:
-            return version("posting-monitor")
-        except PackageNotFoundError:  # running from a source tree without installing
-            return "0.0.0"
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'monitor' has no attribute {name!r}")

@@ -17,14 +17,15 @@ from typing import TextIO
 
 import httpx
 
-from monitor.browser import BrowserRenderer, PageRenderer
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, parse_daily_time
 from monitor.core.schedule import Schedule
-from monitor.fetch import Fetcher
-from monitor.hosts import HostGate
 from monitor.metrics import Metrics
-from monitor.netguard import AddressGuard, Resolver
+from monitor.net.browser import BrowserRenderer, PageRenderer
+from monitor.net.fetch import Fetcher
+from monitor.net.hosts import HostGate
+from monitor.net.netguard import AddressGuard, Resolver
+from monitor.net.reading import make_reader
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
     Claim,
@@ -38,7 +39,6 @@ from monitor.notify.deliver import (
 from monitor.notify.plan import AlertPlanner
 from monitor.notify.render import Renderer
 from monitor.pipeline import CheckContext, Checker
-from monitor.reading import make_reader
 from monitor.records import PruneReport
 from monitor.sources import SourceRegistry
 from monitor.store import Store

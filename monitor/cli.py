@@ -159,7 +159,7 @@ def check(state: _State, verbose: bool) -> None:
     retry); 3 some check failed or some alert gave up; 2 configuration error; 1 other
     errors.
     """
-    from monitor.reading import start_fork_server_early
+    from monitor.net.reading import start_fork_server_early
 
     start_fork_server_early()
     if not verbose and state.config.log_level == "INFO":
@@ -190,7 +190,7 @@ def _failures(report: PassReport) -> int:
 def run(state: _State) -> None:
     """Run the daemon: check watches on their intervals until SIGINT or SIGTERM
     (with engine = "procrastinate": one worker, as `posting-monitor worker`)."""
-    from monitor.reading import start_fork_server_early
+    from monitor.net.reading import start_fork_server_early
 
     start_fork_server_early()  # first: it imports the parsers while the engine loads
     from monitor.engines.daemon import run_daemon
@@ -210,7 +210,7 @@ def worker(state: _State) -> None:
             "run `posting-monitor run`",
             source="engine",
         )
-    from monitor.reading import start_fork_server_early
+    from monitor.net.reading import start_fork_server_early
 
     start_fork_server_early()  # first: it imports the parsers while the engine loads
     from monitor.engines.daemon import run_worker

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from monitor.boards import FieldLoss, field_loss, judge_board, still_missing
-from monitor.browser import PageRenderer, looks_like_app_shell
 from monitor.clock import Clock
+from monitor.core.boards import FieldLoss, field_loss, judge_board, still_missing
+from monitor.core.normalize import normalize
 from monitor.core.schedule import Schedule
+from monitor.core.suspect import suspicion
 from monitor.core.verdicts import (
     GONE_STATUSES,
     as_suspect,
@@ -35,17 +36,16 @@ from monitor.core.verdicts import (
     unchanged,
 )
 from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
-from monitor.fetch import Fetcher, FetchResponse
 from monitor.model import BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus
-from monitor.normalize import normalize
+from monitor.net.browser import PageRenderer, looks_like_app_shell
+from monitor.net.fetch import Fetcher
+from monitor.net.reading import InlineReader, PageReader
 from monitor.notify.plan import AlertPlanner
-from monitor.reading import InlineReader, PageReader
 from monitor.records import PostingState
 from monitor.sources import SourceRegistry
-from monitor.sources.base import FetchedPage, Source
+from monitor.sources.base import FetchedPage, FetchResponse, Source
 from monitor.store import Store
 from monitor.store.postings import NOTHING_NEW, BoardWrite, CheckWrite, PendingWrite
-from monitor.suspect import suspicion
 from monitor.urls import shown_url
 
 log = logging.getLogger(__name__)

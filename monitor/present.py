@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitor.diff import format_salary
+from monitor.core.diff import format_salary
 from monitor.model import Posting, Salary
 
 

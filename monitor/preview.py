@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import httpx
 
 from monitor.config import MonitorConfig, ReadingConfig
+from monitor.core.normalize import normalize
 from monitor.model import Posting
-from monitor.normalize import normalize
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage, Source
 from monitor.sources.page import WebPageSource
@@ -69,7 +69,7 @@ async def read_once(
     config: ReadingConfig, sources: SourceRegistry, source: Source, page: FetchedPage, url: str
 ) -> list[Posting]:
     """Read as a check would: in a reader process, within the time limit."""
-    from monitor.reading import make_reader
+    from monitor.net.reading import make_reader
 
     reader = make_reader(
         sources,
@@ -89,7 +89,7 @@ async def fetch_once(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FetchedPage:
-    from monitor.fetch import Fetcher
+    from monitor.net.fetch import Fetcher
 
     fetcher = Fetcher(config.http, transport)
     try:

@@ -33,7 +33,7 @@ class WatchRecord:
     cron: str | None = None
     """A cron schedule, when the watch has one instead of an interval."""
     render: str = "plain"
-    """plain, browser or auto (see monitor.browser)."""
+    """plain, browser or auto (see monitor.net.browser)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

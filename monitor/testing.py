@@ -37,7 +37,7 @@ from monitor.sources.base import FetchedPage
 from monitor.sources.page import WebPageSource
 
 if TYPE_CHECKING:
-    from monitor.fetch import FetchResponse
+    from monitor.sources.base import FetchResponse
 
 
 class FrozenClock:
@@ -132,7 +132,7 @@ class FakeBrowser:
         return None
 
     async def render(self, url: str) -> FetchResponse:
-        from monitor.fetch import FetchResponse
+        from monitor.sources.base import FetchResponse
 
         self.rendered.append(url)
         if url in self.failures:
@@ -148,7 +148,7 @@ class FakeBrowser:
 
 
 class FakeDns:
-    """A resolver (``monitor.netguard.Resolver``) answering from a table; names not
+    """A resolver (``monitor.net.netguard.Resolver``) answering from a table; names not
     in it fail as unknown names do. Like curl's ``--connect-to``, an entry may send
     a name's port elsewhere, so ``boards-api.greenhouse.io:443`` can be a local
     server. ``fail_next`` plays an outage for a name's next lookups. Safe to drive

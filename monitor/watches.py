@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import monitor
-from monitor.browser import PageRenderer
 from monitor.clock import Clock
 from monitor.config import (
     FiltersConfig,
@@ -27,6 +25,7 @@ from monitor.config import (
 from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
 from monitor.imports import Entry, Refused, WatchEntry
 from monitor.model import BoardFilters
+from monitor.net.browser import PageRenderer
 from monitor.progress import NoProgress, Progress
 from monitor.records import WatchRecord, WatchSpec
 from monitor.sources import SourceRegistry
@@ -34,6 +33,7 @@ from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
 from monitor.store import Store
 from monitor.urls import shown_url, url_problem
+from monitor.version import __version__
 
 IMPORT_CHUNK = 500
 
@@ -314,5 +314,5 @@ def watches_digest(configured: Sequence[WatchConfig]) -> str:
         ]
         for w in configured
     ]
-    text = json.dumps([monitor.__version__, entries], sort_keys=True, default=str)
+    text = json.dumps([__version__, entries], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

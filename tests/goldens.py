@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from monitor.core.normalize import normalize
 from monitor.model import Posting
-from monitor.normalize import normalize
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
 from monitor.sources.page import WebPageSource

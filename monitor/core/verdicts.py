@@ -14,8 +14,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.boards import FIELD_LOSS_MARKER
-from monitor.diff import compare
+from monitor.core.boards import FIELD_LOSS_MARKER
+from monitor.core.diff import compare
+from monitor.core.normalize import normalize
+from monitor.core.suspect import Suspicion
 from monitor.errors import ParseError
 from monitor.model import (
     ChangeKind,
@@ -26,14 +28,11 @@ from monitor.model import (
     PostingStatus,
     Validators,
 )
-from monitor.normalize import normalize
-from monitor.suspect import Suspicion
 from monitor.urls import shown_url
 
 if TYPE_CHECKING:
-    # Both move below the core soon (to monitor.records and monitor.sources.base).
-    from monitor.fetch import FetchResponse
     from monitor.records import PostingState
+    from monitor.sources.base import FetchResponse
 
 log = logging.getLogger(__name__)
 GONE_STATUSES = frozenset({404, 410})

@@ -40,7 +40,7 @@ from monitor.engines.lifecycle import (
     start_process,
 )
 from monitor.errors import StoreError
-from monitor.hosts import host_of
+from monitor.net.hosts import host_of
 from monitor.records import PostingState
 from monitor.store.job_queue import live_workers, queue_conninfo
 

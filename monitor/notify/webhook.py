@@ -12,9 +12,9 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from monitor import __version__
 from monitor.errors import NotifyError
 from monitor.model import Alert
+from monitor.version import __version__
 
 _SCHEMES = {"json": "http", "jsons": "https", "http": "http", "https": "https"}
 CONTENT_TYPE = "application/json"

@@ -24,6 +24,18 @@ class FetchedPage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FetchResponse:
+    """What one fetch gave: the page (empty on a 304), the validators to store, and
+    how long it took. Made by the fetcher, judged by the pure core."""
+
+    page: FetchedPage
+    not_modified: bool
+    etag: str | None
+    last_modified: str | None
+    latency_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FetchRequest:
     """One request a source wants made: a GET of ``url``, or a POST of ``json``."""
 

@@ -68,7 +68,7 @@ watches = Table(
     Column("filters", JsonColumn),
     # Paused from the dashboard or API: kept, not checked.
     Column("paused_at", UTCDateTime),
-    # plain, browser or auto (see monitor.browser).
+    # plain, browser or auto (see monitor.net.browser).
     Column("render", String(10), nullable=False, server_default="plain"),
 )
 # The few removed watches, so that counting due postings leaves theirs out without
@@ -108,12 +108,12 @@ postings = Table(
     Column("role", String(10), nullable=False, server_default="single"),
     Column("board_id", ForeignKey("postings.id", ondelete="CASCADE"), index=True),
     Column("baselined_at", UTCDateTime),
-    # A suspect read awaiting confirmation (see monitor.suspect).
+    # A suspect read awaiting confirmation (see monitor.core.suspect).
     Column("suspect_hash", String(64)),
     Column("suspect_count", Integer, nullable=False, server_default="0"),
     # When a change was last found: the dashboard sorts watches by it.
     Column("last_changed_at", UTCDateTime, index=True),
-    # A posting new on its board that reposts this closed one (see monitor.boards).
+    # A posting new on its board that reposts this closed one (see monitor.core.boards).
     Column("reposted_from", ForeignKey("postings.id", ondelete="SET NULL")),
     UniqueConstraint("source_kind", "source_id"),
     Index(None, "next_check_at"),

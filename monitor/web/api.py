@@ -19,6 +19,7 @@ from monitor.errors import ConfigError, Conflict
 from monitor.export import FORMATS, WHAT, export_lines
 from monitor.store import Store
 from monitor.store.views import ChangeQuery, PostingQuery, WatchQuery, change_fields
+from monitor.version import __version__
 from monitor.web.context import dashboard_of
 from monitor.web.models import (
     AlertPage,
@@ -310,7 +311,6 @@ def health(request: Request) -> Health:
     dashboard = dashboard_of(request)
     now = dashboard.now()
     seen = dashboard.views.health(now=now, since=now - timedelta(hours=24))
-    from monitor import __version__
 
     return Health(
         version=__version__,

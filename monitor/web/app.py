@@ -26,12 +26,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from monitor import __version__
 from monitor.app import App
 from monitor.errors import MonitorError
 from monitor.preview import Preview, preview
 from monitor.store.engine import create_db_engine
 from monitor.store.views import Views
+from monitor.version import __version__
 from monitor.web import api, feeds_routes, filters, pages, security
 from monitor.web.context import Dashboard, problem, status_of
 from monitor.web.pages import error_page

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.diff import format_salary
+from monitor.core.diff import format_salary
 from monitor.model import Posting, Salary
 from monitor.store.views import ChangeRow
 

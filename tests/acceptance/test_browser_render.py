@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from monitor.app import App
-from monitor.browser import looks_like_app_shell
 from monitor.config import MonitorConfig
 from monitor.engines.oneshot import check_all
 from monitor.model import CheckOutcome, RemoteKind
+from monitor.net.browser import looks_like_app_shell
 from monitor.sources.base import FetchedPage
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-import monitor
+import monitor.watches
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.records import WatchSpec
@@ -106,7 +106,7 @@ def test_the_digest_covers_every_stored_setting_and_the_version(
     digest = watches_digest(base)
     assert watches_digest(config(sqlite_url).watches) == digest
     assert all(watches_digest(v) != digest for v in variants)
-    monkeypatch.setattr(monitor, "__version__", "99.0.0", raising=False)
+    monkeypatch.setattr(monitor.watches, "__version__", "99.0.0")
     assert watches_digest(base) != digest
 
 

@@ -18,7 +18,8 @@ from monitor.errors import (
     RobotsDisallowed,
     TransportError,
 )
-from monitor.fetch import Fetcher, FetchResponse
+from monitor.net.fetch import Fetcher
+from monitor.sources.base import FetchResponse
 
 URL = "https://jobs.example.com/postings/1"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -148,7 +149,7 @@ def test_robots_txt_is_ignored_by_default() -> None:
 
 
 def test_https_speaks_http2_when_enabled_and_plain_http_uses_the_fast_transport() -> None:
-    from monitor.fetch import LoopBoundTransport
+    from monitor.net.fetch import LoopBoundTransport
 
     with_h2 = Fetcher(HttpConfig())
     without = Fetcher(HttpConfig(http2=False))

@@ -22,8 +22,9 @@ from monitor.errors import (
     FetchTimeout,
     TransportError,
 )
-from monitor.fetch import Fetcher, FetchResponse
-from monitor.netguard import AddressGuard, Resolver
+from monitor.net.fetch import Fetcher
+from monitor.net.netguard import AddressGuard, Resolver
+from monitor.sources.base import FetchResponse
 from monitor.testing import FakeDns
 from tests.peers import FaultServer
 
@@ -322,7 +323,7 @@ def test_the_system_resolver_answers_each_endpoint_once_and_keeps_it_for_its_ttl
 ) -> None:
     from socket import AF_INET, AF_INET6, SOCK_STREAM
 
-    from monitor.netguard import SystemResolver
+    from monitor.net.netguard import SystemResolver
 
     asked: list[tuple[str, int, int]] = []
 
@@ -345,7 +346,7 @@ def test_the_system_resolver_answers_each_endpoint_once_and_keeps_it_for_its_ttl
 
 
 def test_the_system_resolver_reads_real_addresses() -> None:
-    from monitor.netguard import SystemResolver
+    from monitor.net.netguard import SystemResolver
 
     assert asyncio.run(SystemResolver().resolve("127.0.0.1", 8080)) == [("127.0.0.1", 8080)]
 
@@ -353,7 +354,7 @@ def test_the_system_resolver_reads_real_addresses() -> None:
 def test_aiohttp_gets_every_allowed_address_as_a_numeric_host_of_its_family() -> None:
     from socket import AF_INET, AF_INET6, AI_NUMERICHOST
 
-    from monitor.netguard import GuardedResolver
+    from monitor.net.netguard import GuardedResolver
 
     dns = FakeDns()
     dns.add("careers.test", 80, ("127.0.0.1", 8080), ("::1", 8081))

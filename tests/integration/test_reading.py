@@ -19,7 +19,7 @@ from monitor.config import MonitorConfig
 from monitor.engines.oneshot import check_all
 from monitor.errors import ParseError, ReadLimitExceeded, UnsupportedContent
 from monitor.model import CheckOutcome
-from monitor.reading import InlineReader, ProcessReader, make_reader
+from monitor.net.reading import InlineReader, ProcessReader, make_reader
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
 from monitor.sources.page import WebPageSource

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.diff import compare
+from monitor.core.suspect import richness, suspicion
 from monitor.core.verdicts import monitor_notice
-from monitor.diff import compare
 from monitor.model import (
     CheckOutcome,
     CheckResult,
@@ -22,7 +23,6 @@ from monitor.model import (
     Salary,
 )
 from monitor.records import PostingState
-from monitor.suspect import richness, suspicion
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 

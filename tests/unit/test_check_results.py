@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from monitor.core.suspect import Suspicion
 from monitor.core.verdicts import deferred, failed, gone, hold_suspect, sightings, unchanged
 from monitor.errors import FetchError
-from monitor.fetch import FetchResponse
 from monitor.model import CheckOutcome, CheckResult, PostingStatus, Validators
-from monitor.sources.base import FetchedPage
-from monitor.suspect import Suspicion
+from monitor.sources.base import FetchedPage, FetchResponse
 from tests.unit.test_judge_board import NOW, job, member
 
 POSTING = job("1")

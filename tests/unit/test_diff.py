@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from monitor.diff import compare
+from monitor.core.diff import compare
+from monitor.core.normalize import normalize
 from monitor.model import FieldChange, Posting
-from monitor.normalize import normalize
 from tests.unit.test_extract_cases import load_cases
 
 BASE: dict[str, Any] = {

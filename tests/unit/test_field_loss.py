@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from monitor.boards import FIELD_LOSS_MIN_POSTINGS, field_loss
+from monitor.core.boards import FIELD_LOSS_MIN_POSTINGS, field_loss
 from monitor.model import PayPeriod, Posting, Salary
 
 PAY = (Salary(min=Decimal(1000), max=Decimal(2000), currency="USD", period=PayPeriod.MONTH),)

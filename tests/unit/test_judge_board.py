@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor.boards import FieldLoss, field_loss, judge_board
+from monitor.core.boards import FieldLoss, field_loss, judge_board
 from monitor.model import (
     BoardFilters,
     CheckOutcome,

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from monitor.diff import compare
+from monitor.core.diff import compare
+from monitor.core.normalize import normalize
 from monitor.model import Posting, PostingStatus, RemoteKind, RemotePolicy, Salary
-from monitor.normalize import normalize
 from monitor.notify.render import render_alert
 from monitor.urls import canonical_url
 

@@ -11,7 +11,7 @@ import pytest
 from monitor.config import HttpConfig
 from monitor.core.schedule import Schedule
 from monitor.errors import HostPaused
-from monitor.hosts import FAILURE_PAUSE_BASE, HostGate, retry_after_seconds
+from monitor.net.hosts import FAILURE_PAUSE_BASE, HostGate, retry_after_seconds
 from monitor.testing import FrozenClock
 
 URL = "https://jobs.example.com/postings/1"

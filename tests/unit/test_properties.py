@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.diff import compare
+from monitor.core.diff import compare
+from monitor.core.normalize import normalize
 from monitor.errors import MonitorError, ParseError
 from monitor.extract.remote import remote_policy
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import parse_salaries, salaries_from_lines
 from monitor.extract.text import html_to_lines, text_to_lines
 from monitor.model import Posting
-from monitor.normalize import normalize
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
 from tests.conftest import SEEDS

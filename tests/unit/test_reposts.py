@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.boards import same_job
+from monitor.core.boards import same_job
 from monitor.model import Posting, Requirements
 
 REQUIREMENTS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from monitor.core.suspect import richness, suspicion
 from monitor.model import Posting, RemoteKind, RemotePolicy, Requirements, Salary
-from monitor.suspect import richness, suspicion
 
 FULL = Posting(
     source_kind="html",

@@ -15,7 +15,6 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -34,30 +33,21 @@ from monitor.errors import (
     RobotsDisallowed,
     TransportError,
 )
-from monitor.hosts import HostGate, retry_after_seconds
-from monitor.netguard import (
+from monitor.net.hosts import HostGate, retry_after_seconds
+from monitor.net.netguard import (
     AddressGuard,
     GuardedBackend,
     GuardedResolver,
     GuardedTransport,
     Resolver,
 )
-from monitor.sources.base import FetchedPage, FetchRequest
+from monitor.sources.base import FetchedPage, FetchRequest, FetchResponse
 
 log = logging.getLogger(__name__)
 
 
 MAX_PAGES = 500
 """Pages of one board at most (a Workday board of 10,000 postings, 20 a page)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FetchResponse:
-    page: FetchedPage
-    not_modified: bool
-    etag: str | None
-    last_modified: str | None
-    latency_ms: int
 
 
 class Fetcher:

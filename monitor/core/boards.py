@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor.diff import compare, format_salary
+from monitor.core.diff import compare, format_salary
 from monitor.model import (
     BoardFilters,
     BoardResult,

@@ -31,9 +31,8 @@ from urllib.parse import urlsplit
 
 from monitor.config import BrowserConfig
 from monitor.errors import BlockedAddress, ConfigError, FetchTimeout, TransportError
-from monitor.fetch import FetchResponse
-from monitor.netguard import AddressGuard
-from monitor.sources.base import FetchedPage
+from monitor.net.netguard import AddressGuard
+from monitor.sources.base import FetchedPage, FetchResponse
 
 log = logging.getLogger(__name__)
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

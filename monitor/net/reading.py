@@ -413,7 +413,7 @@ def _context() -> ForkServerContext | SpawnContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["monitor.reading"])
+    context.set_forkserver_preload(["monitor.net.reading"])
     return context
 
 
