@@ -34,7 +34,7 @@ from monitor.store.views import Views
 from monitor.version import __version__
 from monitor.web import api, feeds_routes, filters, pages, security
 from monitor.web.context import Dashboard, problem, status_of
-from monitor.web.pages import error_page
+from monitor.web.pages.base import error_page
 from monitor.web.security import Credentials, Signer
 
 log = logging.getLogger(__name__)

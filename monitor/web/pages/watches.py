@@ -1,0 +1,148 @@
+"""The watch list, adding a watch (with a preview of what it reads), and pausing,
+resuming or removing one."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor.errors import MonitorError
+from monitor.store.views import WatchQuery
+from monitor.web.context import dashboard_of, status_of
+from monitor.web.pages.base import _back, _text, checked_form, error_page, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/watches", status_code=303)
+
+
+@router.get("/watches")
+def watches_page(
+    request: Request,
+    q: str = "",
+    status: str = "",
+    company: str = "",
+    kind: str = "",
+    sort: str = "id",
+    order: str = "asc",
+    page: int = 1,
+) -> HTMLResponse:
+    dashboard = dashboard_of(request)
+    query = WatchQuery(
+        search=q,
+        status=status if status in ("open", "closed", "failing", "paused") else "",
+        company=company,
+        kind=kind,
+        sort=sort if sort in _SORTS else "id",  # type: ignore[arg-type]
+        descending=order == "desc",
+        page=max(page, 1),
+        per_page=dashboard.page_size,
+    )
+    found = dashboard.views.watches(query)
+    params = {"q": q, "status": status, "company": company, "kind": kind}
+    return render(
+        request,
+        "watches.html",
+        active="watches",
+        found=found,
+        query=query,
+        params=params,
+        companies=dashboard.views.companies(),
+        kinds=dashboard.views.source_kinds(),
+        link=lambda **more: (
+            "/watches?" + urlencode({**params, "sort": sort, "order": order, **more})
+        ),
+        sort_link=lambda column: (
+            "/watches?"
+            + urlencode(
+                {
+                    **params,
+                    "sort": column,
+                    "order": "desc" if sort == column and order == "asc" else "asc",
+                }
+            )
+        ),
+    )
+
+
+_SORTS = ("id", "title", "company", "status", "last_change", "last_check", "next_check", "failures")
+
+
+@router.get("/watches/new")
+def new_watch_page(request: Request, url: str = "") -> HTMLResponse:
+    return _new_watch_form(request, {"url": url, "interval": "1h"})
+
+
+def _new_watch_form(request: Request, values: dict[str, str], **extra: Any) -> HTMLResponse:
+    dashboard = dashboard_of(request)
+    channels = [c.name for c in dashboard.app.config.channels]
+    return render(
+        request,
+        "watch_new.html",
+        active="new",
+        values=values,
+        channels=channels,
+        status=extra.pop("status", 200),
+        **extra,
+    )
+
+
+@router.post("/watches/new")
+async def new_watch(request: Request) -> Response:
+    """'Preview' reads the URL as a check would and shows it; 'Save' adds the watch."""
+    form = await checked_form(request)
+    dashboard = dashboard_of(request)
+    values = {
+        name: _text(form, name)
+        for name in (
+            "url",
+            "interval",
+            "channel",
+            "title",
+            "exclude_title",
+            "location",
+            "department",
+            "source",
+        )
+    }
+    filters = {
+        name: [w.strip() for w in values[name].split(",") if w.strip()]
+        for name in ("title", "exclude_title", "location", "department")
+    }
+    try:
+        if _text(form, "action") == "save":
+            watch_id = dashboard.app.watches.add_from_text(
+                url=values["url"],
+                interval=values["interval"] or "1h",
+                channels=[values["channel"]] if values["channel"] else [],
+                filters=filters,
+                source=values["source"] or None,
+            )
+            watch = dashboard.views.watch(watch_id)
+            return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
+        seen = await dashboard.preview(values["url"], values["source"] or None)
+    except MonitorError as exc:
+        status, _title = status_of(exc)
+        return _new_watch_form(request, values, error=str(exc), status=min(status, 422))
+    return _new_watch_form(request, values, preview=seen)
+
+
+@router.post("/watches/{watch_id}/{action}")
+async def watch_action(request: Request, watch_id: int, action: str) -> Response:
+    await checked_form(request)
+    dashboard = dashboard_of(request)
+    store, now = dashboard.app.store, dashboard.now()
+    if action == "remove":
+        store.watches.remove_watch(str(watch_id), now=now)
+        return _back(request, "/watches")
+    if action in ("pause", "resume"):
+        store.watches.pause_watch(watch_id, paused=action == "pause", now=now)
+        watch = dashboard.views.watch(watch_id)
+        return _back(request, f"/postings/{watch.posting_id}")
+    return error_page(request, 404, "Not found", f"no action {action!r}")
