@@ -7,7 +7,9 @@ them in three passes:
 
 1. every posting is new: fetch, parse, extract, normalize, store a first version;
 2. 10% of the pages (and of the board's jobs) were changed in between (pay, a
-   requirement, or the remote policy): changes detected are compared with that
+   requirement, the remote policy's kind, or its rules alone: region, time zones,
+   travel, office days, an optional office, while the kind and the JSON-LD
+   ``jobLocationType: TELECOMMUTE`` stay): changes detected are compared with that
    ground truth, and alerts queued for unchanged postings are false alerts;
 3. nothing changed: the server answers 304 to the stored ETags.
 
@@ -59,6 +61,52 @@ CITIES = ("San Francisco, CA", "New York, NY", "Seattle, WA", "Austin, TX", "Chi
 # -- generated postings ------------------------------------------------------------------
 
 
+# The remote-policy paragraph of each kind, in variants that differ only in the rules
+# (region, time zones, travel, office days or share, an optional office), each with the
+# rule its detected change must show. Remote pages also say TELECOMMUTE and US in
+# JSON-LD, whatever the text's rules: the structured value stays while the rules move.
+RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "remote": (
+        ("This role is fully remote within the United States.", "remote within United States"),
+        (
+            "This role is fully remote within the United States or Canada.",
+            "remote within United States, Canada",
+        ),
+        (
+            "This role is fully remote within US or Canadian time zones; our Austin office "
+            "is available but never required.",
+            "time zones: United States, Canada",
+        ),
+        (
+            "This role is fully remote within the United States, with up to 25% travel.",
+            "travel up to 25%",
+        ),
+        (
+            "This role is fully remote within the United States, with travel to our Austin "
+            "office once a quarter.",
+            "travel once a quarter",
+        ),
+        (
+            "This role is fully remote; you must overlap at least 4 hours with Eastern Time.",
+            "4 hours overlap with Eastern Time",
+        ),
+    ),
+    "hybrid": (
+        ("This is a hybrid role: 3 days a week in our office.", "in office 3 days a week"),
+        ("This is a hybrid role: 2 days a week in our office.", "in office 2 days a week"),
+        (
+            "This is a hybrid role: in our office at least 50% of the time.",
+            "in office at least 50% of the time",
+        ),
+        (
+            "This is a hybrid role: 3 days a week in our office, with occasional travel.",
+            "occasional travel",
+        ),
+    ),
+    "onsite": (("This role is on-site in our office.", ""),),
+}
+
+
 @dataclass
 class Job:
     index: int
@@ -68,10 +116,13 @@ class Job:
     high: int
     remote: str
     skills: list[str]
+    rule: int = 0
+    """Which of ``RULES[remote]`` the remote paragraph says."""
 
     @classmethod
     def make(cls, index: int, rng: random.Random) -> Job:
         low = rng.randrange(90, 200) * 1000
+        remote = rng.choice(("hybrid", "onsite", "remote"))
         return cls(
             index=index,
             title=f"{rng.choice(('Senior', 'Staff', 'Principal', ''))} "
@@ -79,14 +130,19 @@ class Job:
             city=rng.choice(CITIES),
             low=low,
             high=low + rng.randrange(30, 90) * 1000,
-            remote=rng.choice(("hybrid", "onsite", "remote")),
+            remote=remote,
             skills=rng.sample(SKILLS, 4),
+            rule=rng.randrange(len(RULES[remote])),
         )
 
     def mutate(self, rng: random.Random, posting: str) -> Edit:
         """Change one thing a person would care about; returns the edit, with what the
         detected change's new value must show."""
-        kind = rng.choice(("salary", "requirements", "remote"))
+        kind = rng.choice(("salary", "requirements", "remote", "remote rules"))
+        if kind == "remote rules" and len(RULES[self.remote]) > 1:
+            # The kind (and the JSON-LD) stay; the paragraph's rules move.
+            self.rule = rng.choice([i for i in range(len(RULES[self.remote])) if i != self.rule])
+            return Edit(posting, "remote", (RULES[self.remote][self.rule][1],), what="remote rules")
         if kind == "salary":
             self.low += 5000
             self.high += 10000
@@ -96,14 +152,11 @@ class Job:
             self.skills.append(f"Experience with {tool} {len(self.skills)}")
             return Edit(posting, "requirements", (f"{self.skills[-1]} in production",))
         self.remote = {"hybrid": "remote", "onsite": "hybrid", "remote": "hybrid"}[self.remote]
+        self.rule %= len(RULES[self.remote])
         return Edit(posting, "remote", (self.remote,))
 
     def description(self) -> str:
-        remote = {
-            "hybrid": "This is a hybrid role: 3 days a week in our office.",
-            "onsite": "This role is on-site in our office.",
-            "remote": "This role is fully remote within the United States.",
-        }[self.remote]
+        remote = RULES[self.remote][self.rule][0]
         skills = "".join(f"<li>{s} in production</li>" for s in self.skills)
         return (
             f"<p>We are hiring a {self.title} to build the systems our customers rely on.</p>"
@@ -138,6 +191,9 @@ class Job:
             },
             "description": self.description(),
         }
+        if self.remote == "remote":
+            data["jobLocationType"] = "TELECOMMUTE"
+            data["applicantLocationRequirements"] = {"@type": "Country", "name": "US"}
         nav = "".join(f'<li><a href="/team/{i}">Team {i}</a></li>' for i in range(30))
         return (
             "<!doctype html><html><head><meta charset='utf-8'>"
@@ -498,6 +554,10 @@ def print_report(result: dict[str, Any]) -> None:
         f"extra changes on edited postings: {detection['extra_changes']}, "
         f"false alerts: {result['false_alerts']}, "
         f"changes in the 304 pass: {result['changes_in_304_pass']}"
+    )
+    print(
+        "by kind of edit: "
+        + ", ".join(f"{k} {v['detected']}/{v['made']}" for k, v in detection["by_kind"].items())
     )
     for name, examples in detection["examples"].items():
         if examples:

@@ -28,6 +28,9 @@ class Edit:
     ``requirements.minimum`` is a change of requirements)."""
     shows: tuple[str, ...]
     """Texts the detected change's new value must all hold."""
+    what: str = ""
+    """What kind of edit, where the field alone does not say ("remote rules": the
+    remote policy's rules moved while its kind stayed); reported per kind."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ class Score:
     missed: list[Edit] = field(default_factory=list)
     false: list[Detected] = field(default_factory=list)
     extra: list[Detected] = field(default_factory=list)
+    by_kind: dict[str, list[int]] = field(default_factory=dict)
+    """Per kind of edit (``Edit.what``, else its field): [made, detected]."""
 
     @property
     def perfect(self) -> bool:
@@ -58,6 +63,9 @@ class Score:
             "missed": len(self.missed),
             "false_changes": len(self.false),
             "extra_changes": len(self.extra),
+            "by_kind": {
+                kind: {"made": m, "detected": d} for kind, (m, d) in sorted(self.by_kind.items())
+            },
             "examples": {
                 "wrong_values": [
                     f"{e.posting} {e.field}: wanted {e.shows}, got {d.new!r}"
@@ -77,10 +85,13 @@ def score(edits: Sequence[Edit], found: Iterable[Detected]) -> Score:
         unmatched[change.posting].append(change)
     result = Score(made=len(edits))
     for edit in edits:
+        tally = result.by_kind.setdefault(edit.what or edit.field, [0, 0])
+        tally[0] += 1
         candidates = [c for c in unmatched[edit.posting] if _field_of(c.field) == edit.field]
         right = next((c for c in candidates if _shows(c.new, edit.shows)), None)
         if right is not None:
             result.detected += 1
+            tally[1] += 1
             unmatched[edit.posting].remove(right)
         elif candidates:
             result.wrong_values.append((edit, candidates[0]))

@@ -110,7 +110,7 @@ class Requirements:
         )
 
 
-READER_VERSION = 2
+READER_VERSION = 3
 """Raised whenever the extractors read the same page differently (a better remote-policy,
 pay or requirements reader). A posting last read by an older version is fetched in
 full and read again once; when the page is byte-identical to the one last read, the

@@ -173,3 +173,39 @@ def test_one_change_answers_one_edit() -> None:
     twice = [Edit("a", "remote", ("hybrid",)), Edit("a", "remote", ("remote",))]
     scored = score(twice, [Detected("a", "remote", "hybrid")])
     assert (scored.detected, [e.shows for e in scored.missed]) == (1, [("remote",)])
+
+
+def test_remote_rule_edits_count_like_other_edits_and_are_reported_by_kind() -> None:
+    from bench.scoring import Detected, Edit, score
+
+    edits = [
+        Edit("a", "remote", ("time zones: United States, Canada",), what="remote rules"),
+        Edit("b", "remote", ("travel up to 25%",), what="remote rules"),
+        Edit("c", "remote", ("hybrid",)),
+    ]
+    found = [
+        Detected("a", "remote", "remote (remote within United States; time zones: United States, Canada)"),
+        Detected("c", "remote", "hybrid (in office 3 days a week)"),
+    ]  # fmt: skip
+    scored = score(edits, found)
+    assert (scored.detected, [e.posting for e in scored.missed]) == (2, ["b"])
+    assert scored.summary()["by_kind"] == {
+        "remote": {"made": 1, "detected": 1},
+        "remote rules": {"made": 2, "detected": 1},
+    }
+
+
+def test_the_generated_site_moves_remote_rules_under_a_steady_jsonld_kind(tmp_path: Path) -> None:
+    from bench.daemon import RULES, Site
+
+    site = Site(tmp_path / "www", postings=200, board_jobs=0)
+    before = {job.index: (job.remote, job.rule) for job in site.pages}
+    edits = [e for e in site.mutate(0.5) if e.what == "remote rules"]
+    assert edits  # the generator makes rule edits
+    for edit in edits:
+        job = site.pages[int(edit.posting.split(":")[1])]
+        assert job.remote == before[job.index][0]  # the kind stays ...
+        assert job.rule != before[job.index][1]  # ... the rules move
+        assert edit.shows == (RULES[job.remote][job.rule][1],)
+        page = (tmp_path / "www" / "p" / f"{job.index}.html").read_text()
+        assert ('"TELECOMMUTE"' in page) is (job.remote == "remote")

@@ -21,6 +21,7 @@ from monitor.model import (
     PayPeriod,
     Posting,
     PostingStatus,
+    RemoteKind,
     RemotePolicy,
     Salary,
 )
@@ -60,7 +61,15 @@ def compare(before: Posting, after: Posting) -> ChangeSet:
 
 def _comparable(posting: Posting) -> dict[str, Any]:
     data = posting.to_dict()
-    return {name: data[name] for name in COMPARED_FIELDS}
+    compared = {name: data[name] for name in COMPARED_FIELDS}
+    # The remote policy's rules are a set: sentences that swap places change nothing.
+    remote = compared["remote"]
+    compared["remote"] = {
+        **remote,
+        "details": sorted(remote["details"]),
+        "regions": sorted(remote.get("regions", ())),
+    }
+    return compared
 
 
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
@@ -270,13 +279,16 @@ def _ratio(old: Decimal | None, new: Decimal | None) -> Decimal | None:
 
 
 def _describe_remote(before: Posting, after: Posting) -> list[FieldChange]:
+    """'remote policy hybrid → remote', or where only the rules moved, both sides:
+    'remote policy remote (United States) → remote (time zones: United States, Canada;
+    office optional)'."""
     old, new = before.remote, after.remote
     if old.kind != new.kind:
         summary = f"remote policy {old.kind.value} → {new.kind.value}"
+        if new.details:
+            summary += f": {'; '.join(new.details)}"
     else:
-        summary = f"remote policy details changed ({new.kind.value})"
-    if new.details:
-        summary += f": {'; '.join(new.details)}"
+        summary = f"remote policy {_short_remote(old)} → {_short_remote(new)}"
     return [
         FieldChange(
             field="remote",
@@ -294,6 +306,14 @@ def _format_remote(policy: RemotePolicy) -> str:
         if policy.details
         else policy.kind.value
     )
+
+
+def _short_remote(policy: RemotePolicy) -> str:
+    """The policy as a summary names it: "remote within" goes without saying for remote."""
+    if policy.kind is not RemoteKind.REMOTE:
+        return _format_remote(policy)
+    details = [d.removeprefix("remote within ") for d in policy.details]
+    return f"remote ({'; '.join(details)})" if details else "remote"
 
 
 def _describe_requirements(before: Posting, after: Posting) -> list[FieldChange]:

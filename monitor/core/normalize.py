@@ -1,6 +1,7 @@
 """Canonical form of a posting, so that noise never looks like change.
 
-Whitespace is collapsed, unordered lists (locations, pay ranges) are sorted,
+Whitespace is collapsed, unordered lists (locations, pay ranges, the remote policy's
+rules) are sorted,
 ordered lists (requirements) keep their order but lose duplicates, currency
 codes are upper case and employment types read the same whatever the board.
 """
@@ -38,8 +39,13 @@ def normalize(posting: Posting) -> Posting:
 
 
 def _remote(policy: RemotePolicy) -> RemotePolicy:
-    details = _unique(map(collapse, policy.details))
+    details = tuple(sorted(_unique(map(collapse, policy.details)), key=_rule_order))
     return RemotePolicy(kind=policy.kind, details=details, regions=regions_of(details))
+
+
+def _rule_order(rule: str) -> tuple[bool, str]:
+    """Where remote work is allowed first, then the other rules alphabetically."""
+    return (not rule.startswith("remote within "), rule)
 
 
 def _salary(salary: Salary) -> Salary:

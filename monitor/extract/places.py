@@ -102,6 +102,15 @@ for _code, _names in _COUNTRIES.items():
 for _key, _names in _REGIONS.items():
     for _name in _names:
         _LOOKUP[_name.lower()] = _key
+# Adjectives name the same places in rules such as "US or Canadian time zones".
+_DEMONYMS = {
+    "American": "US", "Canadian": "CA", "Mexican": "MX", "Brazilian": "BR", "British": "GB",
+    "Irish": "IE", "German": "DE", "French": "FR", "Spanish": "ES", "Portuguese": "PT",
+    "Dutch": "NL", "Polish": "PL", "Australian": "AU", "Indian": "IN",
+    "North American": "North America", "Latin American": "LATAM",
+}  # fmt: skip
+for _name, _key in _DEMONYMS.items():
+    _LOOKUP.setdefault(_name.lower(), _key)
 
 _TIME_ZONE = re.compile(
     r"^(?:UTC|GMT|CET|CEST|EET|EEST|WET|BST|IST|JST|AEST|AET|[PMCE][SD]?T)"

@@ -95,6 +95,8 @@ def build_posting(
     salaries: Iterable[Salary] = (),
     remote_hint: RemoteKind = RemoteKind.UNKNOWN,
     remote_field: str = "workplace field",
+    remote_regions: Iterable[str] = (),
+    regions_field: str = "",
     salary_field: str = "structured salary field",
     employment_type: str | None = None,
     posted_at: date | None = None,
@@ -104,7 +106,9 @@ def build_posting(
     Structured values win: a salary or workplace field is used before any text
     heuristic; requirements come from a dedicated field when the ATS has one.
     ``remote_field`` and ``salary_field`` name where ``remote_hint`` and ``salaries``
-    came from, for provenance.
+    came from, for provenance. The remote policy's details are the text's, beside any
+    "remote within <region>" details a structured field states (``remote_regions``,
+    from ``regions_field``); where the two disagree, both are kept and shown.
     """
     htmls = [description_html] if isinstance(description_html, str) else list(description_html)
     lines = [line for html in htmls for line in html_to_lines(html)]
@@ -112,7 +116,9 @@ def build_posting(
     hint = remote_hint
     if hint is RemoteKind.UNKNOWN:
         hint, remote_field = location_kind(place_names), "location name"
-    reading = read_remote(lines, hint=hint, labelled=[title])
+    reading = read_remote(lines, hint=hint, labelled=[title]).with_stated_regions(
+        remote_regions, regions_field
+    )
     requirement_lines = html_to_lines(requirements_html) if requirements_html else lines
     requirements = requirements_from_lines(requirement_lines) or _all_bullets(
         requirement_lines, requirements_html
@@ -140,6 +146,7 @@ def build_posting(
                     pay,
                 ),
                 ("remote", remote_source(reading, remote_field), reading.policy),
+                ("remote details", reading.details_source(), reading.policy.details),
                 (
                     "requirements",
                     "requirements field" if requirements_html else "description text",

@@ -18,7 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 from monitor.extract.places import region_code, region_name
 from monitor.extract.salary import parse_salaries, positive_decimal
 from monitor.extract.text import collapse
-from monitor.model import PayPeriod, RemoteKind, RemotePolicy, Salary
+from monitor.model import PayPeriod, RemoteKind, Salary
 
 _WRAPPER = re.compile(r"^\s*(?:<!\[CDATA\[|<!--|//\s*<!\[CDATA\[)|(?:\]\]>|-->|//\s*\]\]>)\s*$")
 _UNIT_PERIODS = {
@@ -134,20 +134,11 @@ def applicant_regions(obj: dict[str, Any]) -> list[str]:
     return [name for name in (text_of(v) for v in values) if name]
 
 
-def with_applicant_regions(policy: RemotePolicy, obj: dict[str, Any]) -> RemotePolicy:
-    """A remote policy with the JobPosting's applicantLocationRequirements added as
-    "remote within <country>" details (only for remote work: elsewhere they say
-    nothing about where the work is)."""
-    regions = applicant_regions(obj)
-    if not regions or policy.kind is not RemoteKind.REMOTE:
-        return policy
-    names = [region_name(code) if (code := region_code(r)) else r for r in regions]
-    extra = tuple(
-        f"remote within {n}"
-        for n in dict.fromkeys(names)
-        if f"remote within {n}" not in policy.details
-    )
-    return RemotePolicy(kind=policy.kind, details=policy.details + extra, regions=policy.regions)
+def applicant_region_details(obj: dict[str, Any]) -> tuple[str, ...]:
+    """The JobPosting's applicantLocationRequirements as "remote within <country>"
+    details, for ``RemoteReading.with_stated_regions``."""
+    names = [region_name(code) if (code := region_code(r)) else r for r in applicant_regions(obj)]
+    return tuple(f"remote within {n}" for n in dict.fromkeys(names))
 
 
 def employment_type(obj: dict[str, Any]) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -119,6 +118,10 @@ def _posting(
                             reading.policy,
                         ),
                     ),
+                    (
+                        "remote details",
+                        (reading.details_source("page text"), reading.policy.details),
+                    ),
                     ("requirements", ("page text", requirements)),
                 )
                 if value
@@ -190,9 +193,11 @@ def _remote(texts: _Texts, data: dict[str, object], title: str) -> RemoteReading
     reading = RemoteReading(policy=RemotePolicy(kind=hint), hint=hint, text=RemoteKind.UNKNOWN)
     for lines in texts:
         reading = read_remote(lines, hint=hint, labelled=[title])
-        if reading.policy:
-            break
-    return replace(reading, policy=jsonld.with_applicant_regions(reading.policy, data))
+        if reading.text is not RemoteKind.UNKNOWN or reading.text_details:
+            break  # the text spoke; a structured kind alone does not stop the page's text
+    return reading.with_stated_regions(
+        jsonld.applicant_region_details(data), "JSON-LD applicantLocationRequirements"
+    )
 
 
 def _page_title(tree: LexborHTMLParser) -> str:

@@ -10,7 +10,6 @@ values from the JobPosting come first; the text fills the gaps.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from monitor.model import Posting
@@ -73,15 +72,6 @@ def _job_number(item: dict[str, Any], job: dict[str, Any]) -> str:
 
 
 def _posting(item: dict[str, Any], board: str) -> Posting | None:
-    posting = _read(item, board)
-    if posting is None:
-        return None
-    job = item.get("_jobposting")
-    remote = jsonld.with_applicant_regions(posting.remote, job if isinstance(job, dict) else {})
-    return replace(posting, remote=remote)
-
-
-def _read(item: dict[str, Any], board: str) -> Posting | None:
     job = item.get("_jobposting") if isinstance(item.get("_jobposting"), dict) else {}
     assert isinstance(job, dict)
     number = _job_number(item, job)
@@ -103,6 +93,8 @@ def _read(item: dict[str, Any], board: str) -> Posting | None:
         salary_field="JobPosting baseSalary",
         remote_hint=jsonld.remote_hint(job),
         remote_field="JobPosting jobLocationType",
+        remote_regions=jsonld.applicant_region_details(job),
+        regions_field="JobPosting applicantLocationRequirements",
         employment_type=jsonld.employment_type(job),
         posted_at=jsonld.posted_date(job) or jsonld.posted_date(item, "date_published"),
     )

@@ -44,3 +44,11 @@ def test_changes_keep_old_and_new_values() -> None:
     after = posting({"remote": {"kind": "remote"}})
     (change,) = compare(before, after).changes
     assert (change.old, change.new) == ("hybrid (in office 2 days a week)", "remote")
+
+
+def test_remote_rules_stored_in_another_order_are_no_change() -> None:
+    """A version stored before the rules were sorted compares by its rules, not their order."""
+    rules = ["remote within United States", "travel up to 25%"]
+    old = Posting.from_dict({**BASE, "remote": {"kind": "remote", "details": rules}})
+    new = Posting.from_dict({**BASE, "remote": {"kind": "remote", "details": rules[::-1]}})
+    assert not compare(old, new)

@@ -8,12 +8,17 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.extract.remote import remote_policy
+from monitor.extract.remote import read_remote, remote_policy
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import parse_salaries, salaries_from_lines
 from monitor.extract.text import text_to_lines
 from monitor.model import PayPeriod, RemoteKind
-from monitor.sources.common import location_kind, remote_from_custom_fields, remote_from_word
+from monitor.sources.common import (
+    location_kind,
+    remote_from_custom_fields,
+    remote_from_flags,
+    remote_from_word,
+)
 from tests.conftest import CASES
 
 
@@ -64,11 +69,21 @@ def test_case_tables_are_substantial() -> None:
 def test_structured_workplace_values(case: dict[str, Any]) -> None:
     if "word" in case:
         found = remote_from_word(case["word"])
+    elif "flags" in case:
+        found = remote_from_flags(**case["flags"])
     elif "fields" in case:
         found = remote_from_custom_fields(tuple(pair) for pair in case["fields"])
     else:
         found = location_kind(case["locations"])
     assert found is RemoteKind(case["expected"])
+    if "lines" in case:  # the value beside the posting's text, as every ATS source reads it
+        reading = read_remote(
+            text_to_lines("\n".join(case["lines"])), hint=found
+        ).with_stated_regions(case.get("stated", ()), "structured field")
+        assert reading.policy.kind is RemoteKind(case.get("kind", case["expected"]))
+        assert sorted(reading.policy.details) == sorted(case["details"])
+        notes = reading.disagreements("workplace field")
+        assert [n.split(":")[0] for n in notes] == case.get("disagreements", [])
 
 
 @pytest.mark.parametrize("case", load_cases("salary_lines.yaml"))

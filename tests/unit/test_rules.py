@@ -61,3 +61,28 @@ def test_a_change_no_rule_matches_goes_nowhere() -> None:
 def test_unknown_rule_field_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="fields"):
         RuleConfig.model_validate({"fields": ["wages"]})
+
+
+def test_a_remote_rule_hears_of_a_change_of_the_policy_rules_alone() -> None:
+    """The kind stays remote; the text's region and office rule move: a remote change."""
+    from dataclasses import replace
+
+    from monitor.core.diff import compare
+    from monitor.model import RemoteKind, RemotePolicy
+
+    before = replace(
+        POSTING,
+        remote=RemotePolicy(kind=RemoteKind.REMOTE, details=("remote within United States",)),
+    )
+    after = replace(
+        POSTING,
+        remote=RemotePolicy(
+            kind=RemoteKind.REMOTE,
+            details=("remote within United States, Canada", "office optional"),
+        ),
+    )
+    changes = compare(before, after).changes
+    routed = route(after, changes, [rule_from({"fields": ["remote"]}, channels=("email",))])
+    assert [c.summary for c in routed["email"]] == [
+        "remote policy remote (United States) → remote (United States, Canada; office optional)"
+    ]

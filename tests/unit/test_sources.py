@@ -347,3 +347,79 @@ def test_a_fronted_workday_site_reads_its_page_then_the_api_on_its_domain() -> N
     )
     with pytest.raises(Exception, match=r"no window\.workday settings"):
         source.next_request(FRONTED, first, _page(FRONTED, "<html></html>", "text/html"))
+
+
+def _lever_page(workplace: str, paragraph: str) -> FetchedPage:
+    job = {
+        "id": "d1", "text": "Support Engineer", "categories": {"location": "Remote - US"},
+        "workplaceType": workplace, "description": f"<p>We build tools.</p><p>{paragraph}</p>",
+    }  # fmt: skip
+    return FetchedPage(
+        url="https://api.lever.co/v0/postings/northwind?mode=json", status=200,
+        content_type="application/json", body=json.dumps([job]).encode(),
+    )  # fmt: skip
+
+
+def test_a_workplace_field_gives_the_kind_and_the_text_its_rules() -> None:
+    source = SourceRegistry.default().detect("https://jobs.lever.co/northwind")
+    before, after = (
+        source.parse(_lever_page("remote", text), url="https://jobs.lever.co/northwind")[0]
+        for text in (
+            "This role is remote within the United States.",
+            "This role is remote within US or Canadian time zones; the office is optional.",
+        )
+    )
+    assert before.remote.kind is after.remote.kind is RemoteKind.REMOTE
+    assert before.remote.details == ("remote within United States",)
+    assert sorted(after.remote.details) == [
+        "office optional",
+        "time zones: United States, Canada",
+    ]
+    assert after.provenance.source_of("remote") == "workplaceType field and description text"
+    assert after.provenance.source_of("remote details") == "description text"
+
+
+def test_jsonld_regions_and_the_texts_are_both_kept_when_they_disagree() -> None:
+    data = {
+        "@context": "https://schema.org", "@type": "JobPosting", "title": "Data Engineer",
+        "jobLocationType": "TELECOMMUTE", "applicantLocationRequirements": {"name": "USA"},
+        "description": "<p>This role is fully remote within the US or Canada.</p>",
+    }  # fmt: skip
+    html = (
+        f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head></html>'
+    )
+    page = FetchedPage(
+        url="https://jobs.example/1", status=200, content_type="text/html", body=html.encode()
+    )
+    (posting,) = SourceRegistry.default().detect(page.url).parse(page, url=page.url)
+    assert posting.remote.kind is RemoteKind.REMOTE
+    assert posting.remote.details == (
+        "remote within United States, Canada",
+        "remote within United States",
+    )
+    assert posting.provenance.source_of("remote details") == (
+        "page text and JSON-LD applicantLocationRequirements"
+    )
+    assert posting.provenance.disagreements == (
+        "remote regions: the JSON-LD applicantLocationRequirements says United States, "
+        "text says United States, Canada; kept both",
+    )
+
+
+def test_a_remote_paragraph_outside_the_jsonld_description_is_read() -> None:
+    """JSON-LD states the kind and a short description; the page's own text has the rules."""
+    data = {
+        "@context": "https://schema.org", "@type": "JobPosting", "title": "Data Engineer",
+        "jobLocationType": "TELECOMMUTE", "description": "<p>Join our data team.</p>",
+    }  # fmt: skip
+    body = "<main><p>Remote within the EU, with up to 20% travel.</p></main>"
+    html = (
+        f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head>'
+        f"<body>{body}</body></html>"
+    )
+    page = FetchedPage(
+        url="https://jobs.example/2", status=200, content_type="text/html", body=html.encode()
+    )
+    (posting,) = SourceRegistry.default().detect(page.url).parse(page, url=page.url)
+    assert posting.remote.kind is RemoteKind.REMOTE
+    assert posting.remote.details == ("remote within EU", "travel up to 20%")
