@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from monitor.errors import NotFound
 from monitor.model import Posting
 from monitor.records import DaemonRecord
 from monitor.store.db import Database
-from monitor.store.rows import daemon_record
+from monitor.store.rows import daemon_record, ref_clause
 from monitor.store.tables import (
     changes,
     check_log,
@@ -98,6 +98,8 @@ class WatchRow:
     last_error: str | None
     next_check_at: datetime
     consecutive_failures: int
+    members: int = 0
+    """A board: the postings found on it so far, open or closed."""
     members_open: int = 0
     current: Posting | None = None
 
@@ -184,6 +186,8 @@ class PostingRow:
     consecutive_failures: int
     current: Posting | None = None
     reposted_from: int | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +196,15 @@ class VersionRow:
     captured_at: datetime
     posting: Posting
     data: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryView:
+    """A posting with every version and change it has, oldest first."""
+
+    posting: PostingRow
+    versions: tuple[VersionRow, ...]
+    changes: tuple[ChangeRow, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,8 +247,8 @@ class HealthView:
 class Views:
     """Queries over the store for people looking at it; no writes."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._db = Database(engine)
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     @property
     def engine(self) -> Engine:
@@ -260,9 +273,9 @@ class Views:
             total = int(conn.scalar(select(func.count()).select_from(base.subquery())) or 0)
             rows = conn.execute(listing).all()
             current = _current_postings(conn, [r.current_snapshot_id for r in rows])
-            members = _open_members(conn, [r.posting_id for r in rows if r.role == "board"])
+            members = _members(conn, [r.posting_id for r in rows if r.role == "board"])
         items = tuple(
-            _watch_row(row, current.get(row.current_snapshot_id), members.get(row.posting_id, 0))
+            _watch_row(row, current.get(row.current_snapshot_id), members.get(row.posting_id))
             for row in rows
         )
         return Page(items=items, total=total, page=page, per_page=per_page)
@@ -277,8 +290,31 @@ class Views:
             if row is None:
                 raise NotFound(f"no watch {watch_id}")
             current = _current_postings(conn, [row.current_snapshot_id])
-            members = _open_members(conn, [row.posting_id] if row.role == "board" else [])
-        return _watch_row(row, current.get(row.current_snapshot_id), members.get(row.posting_id, 0))
+            members = _members(conn, [row.posting_id] if row.role == "board" else [])
+        return _watch_row(row, current.get(row.current_snapshot_id), members.get(row.posting_id))
+
+    def all_watches(self) -> list[WatchRow]:
+        """Every active watch in id order, without its current version: the ``status``
+        command's table (the pages page through ``watches``)."""
+        found = (
+            select(
+                postings.c.board_id,
+                func.count().label("found"),
+                func.sum(case((postings.c.status == "open", 1), else_=0)).label("open"),
+            )
+            .where(postings.c.board_id.is_not(None))
+            .group_by(postings.c.board_id)
+            .subquery()
+        )
+        query = (
+            _watch_filter(WatchQuery())
+            .add_columns(*_WATCH_COLUMNS, found.c.found, found.c.open)
+            .outerjoin(found, found.c.board_id == postings.c.id)
+            .order_by(watches.c.id)
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        return [_watch_row(row, None, (int(row.found or 0), int(row.open or 0))) for row in rows]
 
     def companies(self, limit: int = 500) -> list[str]:
         query = (
@@ -340,6 +376,40 @@ class Views:
             rows = conn.execute(query).all()
         return [_version(row) for row in reversed(rows)]
 
+    def history(self, ref: str) -> HistoryView:
+        """A posting (by id, URL or source id) with all its versions and changes, oldest
+        first: the ``history`` command's (the pages page through ``versions`` and
+        ``changes``)."""
+        found = (
+            select(postings, snapshots.c.data.label("current_data"))
+            .select_from(
+                postings.join(watches, watches.c.id == postings.c.watch_id).outerjoin(
+                    snapshots, snapshots.c.id == postings.c.current_snapshot_id
+                )
+            )
+            .where(or_(ref_clause(postings, ref), postings.c.source_id == ref))
+        )
+        with self._db.read() as conn:
+            row = conn.execute(found).first()
+            if row is None:
+                raise NotFound(f"no posting {ref!r} (see 'posting-monitor watch list')")
+            versions = conn.execute(
+                select(snapshots.c.id, snapshots.c.captured_at, snapshots.c.data)
+                .where(snapshots.c.posting_id == row.id)
+                .order_by(snapshots.c.id)
+            ).all()
+            changed = conn.execute(
+                select(changes, *_CHANGE_POSTING_COLUMNS)
+                .select_from(changes.join(postings, postings.c.id == changes.c.posting_id))
+                .where(changes.c.posting_id == row.id)
+                .order_by(changes.c.id)
+            ).all()
+        return HistoryView(
+            posting=_posting_row(row),
+            versions=tuple(_version(v) for v in versions),
+            changes=tuple(_change_row(c) for c in changed),
+        )
+
     def version(self, posting_id: int, snapshot_id: int) -> VersionRow:
         query = select(snapshots.c.id, snapshots.c.captured_at, snapshots.c.data).where(
             snapshots.c.id == snapshot_id, snapshots.c.posting_id == posting_id
@@ -395,13 +465,7 @@ class Views:
     def changes(self, query: ChangeQuery) -> Slice[ChangeRow]:
         limit = max(1, min(query.limit, MAX_PAGE))
         listing = (
-            select(
-                changes,
-                postings.c.title,
-                postings.c.company,
-                postings.c.url,
-                postings.c.watch_id,
-            )
+            select(changes, *_CHANGE_POSTING_COLUMNS)
             .select_from(changes.join(postings, postings.c.id == changes.c.posting_id))
             .where(*_change_conditions(query))
             .order_by(changes.c.id.desc())
@@ -539,6 +603,13 @@ _WATCH_COLUMNS = (
     postings.c.consecutive_failures,
 )
 
+_CHANGE_POSTING_COLUMNS = (
+    postings.c.title,
+    postings.c.company,
+    postings.c.url,
+    postings.c.watch_id,
+)
+
 _ALERT_COLUMNS = (
     outbox.c.id,
     outbox.c.posting_id,
@@ -653,18 +724,24 @@ def _current_postings(conn: Connection, snapshot_ids: Sequence[int | None]) -> d
     return {row.id: Posting.from_dict(row.data) for row in rows}
 
 
-def _open_members(conn: Connection, board_ids: Sequence[int]) -> dict[int, int]:
+def _members(conn: Connection, board_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per board: the postings found on it, and how many of them are open."""
     if not board_ids:
         return {}
     rows = conn.execute(
-        select(postings.c.board_id, func.count())
-        .where(postings.c.board_id.in_(list(board_ids)), postings.c.status == "open")
+        select(
+            postings.c.board_id,
+            func.count(),
+            func.sum(case((postings.c.status == "open", 1), else_=0)),
+        )
+        .where(postings.c.board_id.in_(list(board_ids)))
         .group_by(postings.c.board_id)
     )
-    return {board: int(n) for board, n in rows}
+    return {board: (int(n), int(n_open or 0)) for board, n, n_open in rows}
 
 
-def _watch_row(row: Row[Any], current: Posting | None, members_open: int) -> WatchRow:
+def _watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] | None) -> WatchRow:
+    found, members_open = members or (0, 0)
     return WatchRow(
         watch_id=row.watch_id,
         posting_id=row.posting_id,
@@ -683,6 +760,7 @@ def _watch_row(row: Row[Any], current: Posting | None, members_open: int) -> Wat
         last_error=row.last_error,
         next_check_at=row.next_check_at,
         consecutive_failures=row.consecutive_failures,
+        members=found,
         members_open=members_open,
         current=current,
     )
@@ -707,6 +785,8 @@ def _posting_row(row: Row[Any]) -> PostingRow:
         consecutive_failures=row.consecutive_failures,
         current=Posting.from_dict(row.current_data) if row.current_data else None,
         reposted_from=row.reposted_from,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
     )
 
 
@@ -737,6 +817,7 @@ __all__ = [
     "ChangeRow",
     "FIELD_GROUPS",
     "HealthView",
+    "HistoryView",
     "OpenCount",
     "Page",
     "PostingQuery",

@@ -101,13 +101,13 @@ def test_history_round_trip_with_aware_utc_times(store: Store) -> None:
         deliveries=[Delivery(channel="console", alert=alert), Delivery(channel="mail", alert=alert)],
     )  # fmt: skip
 
-    history = store.postings.history(URL)
+    history = store.views.history(URL)
     assert [v.posting for v in history.versions] == [POSTING, raised]
     assert history.versions[1].captured_at == later
     assert history.versions[1].captured_at.tzinfo is not None
     assert [(c.field, c.summary) for c in history.changes] == [("salary", "salary moved")]
     assert history.posting.current == raised
-    assert history.posting.etag == '"v1"'
+    assert store.postings.get_posting(URL).etag == '"v1"'
     assert sorted(a.channel for a in store.outbox.alerts(status="pending")) == ["console", "mail"]
 
 
@@ -116,7 +116,7 @@ def test_same_version_is_not_stored_twice(store: Store) -> None:
     (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
     store.postings.record(result(state.id))
     store.postings.record(result(state.id, outcome=CheckOutcome.UNCHANGED))
-    assert len(store.postings.history(str(state.id)).versions) == 1
+    assert len(store.views.history(str(state.id)).versions) == 1
     assert store.maintenance.count("check_log") == 1  # a check that found nothing new logs no row
 
 
@@ -225,7 +225,7 @@ def test_watches_add_remove_revive_keep_history(store: Store) -> None:
     assert store.leases.claim_all(now=NOW + timedelta(hours=2), lease=timedelta(minutes=1)) == []
     revived = store.watches.add_watch(SPEC, origin="cli", now=NOW)
     assert revived.id == first.id
-    assert len(store.postings.history(URL).versions) == 1
+    assert len(store.views.history(URL).versions) == 1
     with pytest.raises(NotFound):
         store.watches.remove_watch("https://nope.example", now=NOW)
 
