@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from monitor.model import Posting
     from monitor.records import PostingState, WatchRecord
     from monitor.store import Store
-    from monitor.store.views import HistoryView, PostingRow, WatchRow
+    from monitor.store.readmodels import HistoryView, PostingRow, WatchRow
 
 T = TypeVar("T")
 EXIT_ERROR = 1

@@ -1,6 +1,6 @@
 """What the store keeps, as frozen values: watches, postings as a check needs them,
 queued alerts and the processes that check (the pages' and the ``status`` and
-``history`` commands' reads are ``monitor.store.views``' rows).
+``history`` commands' reads are ``monitor.store.readmodels``' rows).
 
 Plain values over ``monitor.model``: the check, the notifier and the pages take and
 return them without knowing how they are stored (``monitor.store`` maps rows to them

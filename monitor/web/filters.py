@@ -10,7 +10,7 @@ from typing import Any
 
 from monitor.core.diff import format_salary
 from monitor.model import Posting, Salary
-from monitor.store.views import ChangeRow
+from monitor.store.readmodels import ChangeRow
 
 
 def when(moment: datetime | None) -> str:

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from monitor.errors import Forbidden, MonitorError, NotifyError
 from monitor.notify.render import FIELD_LABELS, sample_alert
-from monitor.store.views import (
+from monitor.store.readmodels import (
     FIELD_GROUPS,
     ChangeQuery,
     ChangeRow,

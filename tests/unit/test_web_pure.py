@@ -24,7 +24,7 @@ from monitor.model import (
 )
 from monitor.notify.payload import change_payload, digest_payload, dumps, with_identity
 from monitor.notify.webhook import _split, mask
-from monitor.store.views import ChangeRow, change_fields, open_counts
+from monitor.store.readmodels import ChangeRow, change_fields, open_counts
 from monitor.web.api import _decode, _encode
 from monitor.web.charts import pay_chart, pay_distribution, pay_series, unit_label
 from monitor.web.filters import change_percent
