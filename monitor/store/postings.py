@@ -300,6 +300,7 @@ class Postings:
                 "old": c.old,
                 "new": c.new,
                 "summary": c.summary,
+                "percent": c.percent,
             }
             for result, snapshot_id in versions
             for c in result.changes

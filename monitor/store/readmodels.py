@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from monitor.model import Posting
@@ -117,6 +118,8 @@ class ChangeRow:
     old: str | None
     new: str | None
     summary: str
+    percent: Decimal | None
+    """Pay: the largest move of min or max, signed."""
     title: str
     company: str
     url: str

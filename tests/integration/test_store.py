@@ -83,6 +83,66 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert current_revision(engine) == head_revision(engine)
 
 
+def _salary_changes(store: Store, *summaries_and_percents: tuple[str, Decimal | None]) -> None:
+    """A posting checked twice, the second check finding these pay changes (and a title
+    change that states a percent of its own)."""
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
+    pay = [
+        FieldChange(field="salary", kind=ChangeKind.CHANGED, old="a", new="b", summary=summary,
+                    percent=percent)
+        for summary, percent in summaries_and_percents
+    ]  # fmt: skip
+    title = FieldChange(field="title", kind=ChangeKind.CHANGED, old="a", new="b", summary="(+6%)")
+    found = (*pay, title)
+    raised = replace(POSTING, title="Senior Backend Engineer")
+    store.postings.record(
+        result(state.id, outcome=CheckOutcome.CHANGED, checked_at=NOW + timedelta(hours=1),
+               snapshot=raised, changes=found)
+    )  # fmt: skip
+
+
+def test_a_change_stores_its_pay_percent_and_other_changes_none(store: Store) -> None:
+    _salary_changes(
+        store,
+        ("salary range … (+6.0% / +5.0%)", Decimal("6.0")),
+        ("pay period changed: … (annualised …, -1.9%, -1.0%)", Decimal("-1.9")),
+        ("salary range … (currency changed)", None),
+    )
+    stored = [(c.field, c.percent) for c in store.views.history(URL).changes]
+    assert stored == [
+        ("salary", Decimal("6.0")), ("salary", Decimal("-1.9")), ("salary", None), ("title", None)
+    ]  # fmt: skip
+
+
+def test_the_percent_migration_reads_older_changes_percent_from_their_summary(
+    engine: Engine,
+) -> None:
+    from alembic import command
+
+    from monitor.store.engine import alembic_config
+
+    store = Store(engine)
+    _salary_changes(
+        store,
+        ("salary range … (+6.0% / +5.0%)", None),
+        ("salary range … (-3.5% / -10.0%)", None),
+        ("pay … (+2.0%)", None),
+        ("pay period changed: … (annualised …, -1.9%, -1.0%)", None),
+        ("salary range … (currency changed)", None),
+    )
+    command.downgrade(alembic_config(engine), "0012")
+    assert "percent" not in {c["name"] for c in inspect(engine).get_columns("changes")}
+    upgrade(engine)
+    stored = [(c.field, c.percent) for c in store.views.history(URL).changes]
+    # The figure the dashboard read from each summary before the percent was stored.
+    assert stored == [
+        ("salary", Decimal("6.0")), ("salary", Decimal("-10.0")), ("salary", Decimal("2.0")),
+        ("salary", None), ("salary", None), ("title", None),
+    ]  # fmt: skip
+
+
 def test_history_round_trip_with_aware_utc_times(store: Store) -> None:
     store.watches.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
