@@ -75,12 +75,14 @@ _FILL = (
         'Engineer ' || n, 'Company ' || substr('00' || (n % 300), -3, 3), 'open', n,
         :t0, :t0, 0, 0, :t0, 'single', 0, :t0 FROM seq""",
     _SEQ
-    + """INSERT INTO changes (posting_id, snapshot_id, detected_at, field, kind, old, new, summary)
+    + """INSERT INTO changes (posting_id, snapshot_id, detected_at, field, kind, old, new, summary,
+        percent)
     SELECT (n % :w) + 1, (n % :w) + 1, :t0,
         CASE n % 5 WHEN 0 THEN 'salary' WHEN 1 THEN 'remote' WHEN 2 THEN 'requirements.minimum'
              WHEN 3 THEN 'title' ELSE 'status' END,
         'changed', 'old ' || n, 'new ' || n,
-        'salary range 100,000–120,000 USD/yr → 106,000–126,000 (+6.0% / +5.0%)' FROM seq""",
+        'salary range 100,000–120,000 USD/yr → 106,000–126,000 (+6.0% / +5.0%)',
+        CASE n % 5 WHEN 0 THEN 6.0 END FROM seq""",
     _SEQ
     + """INSERT INTO outbox (dedupe_key, posting_id, channel, title, body_text, body_markdown,
         status, attempts, next_attempt_at, created_at)

@@ -117,7 +117,7 @@ async def _story(
     server.current = REVISED_VERSION
     out.write("3. Second check: only what changed is reported, on the console channel:\n")
     report = await check_all(app)
-    history = await app.store.run(app.store.postings.history, server.url)
+    history = await app.store.run(app.store.views.history, server.url)
     out.write(
         f"\n4. History kept: {len(history.versions)} versions and {len(history.changes)} field changes.\n"
     )

@@ -1,5 +1,6 @@
 """What the store keeps, as frozen values: watches, postings as a check needs them,
-versions, changes, queued alerts and the processes that check.
+queued alerts and the processes that check (the pages' and the ``status`` and
+``history`` commands' reads are ``monitor.store.readmodels``' rows).
 
 Plain values over ``monitor.model``: the check, the notifier and the pages take and
 return them without knowing how they are stored (``monitor.store`` maps rows to them
@@ -128,49 +129,6 @@ class PruneReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WatchStatus:
-    """One watch as ``status`` shows it: its posting's (or board's) check state."""
-
-    watch_id: int
-    url: str
-    source_kind: str
-    role: str
-    title: str
-    status: PostingStatus
-    last_checked_at: datetime | None
-    last_outcome: str | None
-    last_error: str | None
-    next_check_at: datetime
-    consecutive_failures: int
-    members: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Version:
-    snapshot_id: int
-    captured_at: datetime
-    posting: Posting
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChangeRecord:
-    snapshot_id: int
-    detected_at: datetime
-    field: str
-    kind: str
-    old: str | None
-    new: str | None
-    summary: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class History:
-    posting: PostingState
-    versions: tuple[Version, ...]
-    changes: tuple[ChangeRecord, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class QueuedAlert:
     id: int
     posting_id: int
@@ -183,14 +141,10 @@ class QueuedAlert:
 
 
 __all__ = [
-    "ChangeRecord",
     "DaemonRecord",
-    "History",
     "PostingState",
     "PruneReport",
     "QueuedAlert",
-    "Version",
     "WatchRecord",
     "WatchSpec",
-    "WatchStatus",
 ]

@@ -20,6 +20,7 @@ from monitor.urls import shown_url
 
 if TYPE_CHECKING:
     from monitor.records import PostingState
+    from monitor.store.readmodels import HistoryView, PostingRow, WatchRow
 
 
 @click.command()
@@ -29,7 +30,7 @@ def status(state: _State, as_json: bool) -> None:
     """Per watch: last check, outcome, next check, failures in a row; and the daemons."""
     with state.store() as store:
         now = datetime.now(UTC)
-        rows = store.maintenance.watch_status()
+        rows = store.views.all_watches()
         daemons = store.processes.daemons(running_only=True)
         due = store.maintenance.due_count(now=now)
     if as_json:
@@ -37,9 +38,7 @@ def status(state: _State, as_json: bool) -> None:
             "now": now.isoformat(),
             "due": due,
             "daemons": [asdict(d) for d in daemons],
-            "watches": [
-                {**asdict(r), "url": shown_url(r.url), "status": r.status.value} for r in rows
-            ],
+            "watches": [_status_json(r) for r in rows],
         }
         click.echo(json.dumps(payload, indent=2, default=_json_value))
         return
@@ -66,6 +65,23 @@ def status(state: _State, as_json: bool) -> None:
             click.echo(f"{'':>6}last error: {r.last_error}")
 
 
+def _status_json(row: WatchRow) -> dict[str, Any]:
+    return {
+        "watch_id": row.watch_id,
+        "url": shown_url(row.url),
+        "source_kind": row.source_kind,
+        "role": row.role,
+        "title": row.title,
+        "status": row.status,
+        "last_checked_at": row.last_checked_at,
+        "last_outcome": row.last_outcome,
+        "last_error": row.last_error,
+        "next_check_at": row.next_check_at,
+        "consecutive_failures": row.consecutive_failures,
+        "members": row.members,
+    }
+
+
 @click.command()
 @click.argument("posting")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -73,7 +89,7 @@ def status(state: _State, as_json: bool) -> None:
 def history(state: _State, posting: str, as_json: bool) -> None:
     """Versions and changes of POSTING (a posting id or URL)."""
     with state.store() as store:
-        record = store.postings.history(posting)
+        record = store.views.history(posting)
     if as_json:
         click.echo(json.dumps(_history_json(record), indent=2, default=_json_value))
         return
@@ -82,7 +98,7 @@ def history(state: _State, posting: str, as_json: bool) -> None:
         _echo_board(app_members(state, p.id), p)
         return
     click.echo(
-        f"posting #{p.id} {shown_url(p.url)}\nstatus {p.status.value}, last check {when(p.last_checked_at)}"
+        f"posting #{p.id} {shown_url(p.url)}\nstatus {p.status}, last check {when(p.last_checked_at)}"
         f" ({p.last_outcome or 'never checked'}){', error: ' + p.last_error if p.last_error else ''}"
     )
     numbers = {v.snapshot_id: n for n, v in enumerate(record.versions, start=1)}
@@ -103,7 +119,7 @@ def app_members(state: _State, board_id: int) -> list[PostingState]:
         return store.postings.members_of(board_id)
 
 
-def _echo_board(members: list[PostingState], board: PostingState) -> None:
+def _echo_board(members: list[PostingState], board: PostingRow) -> None:
     click.echo(
         f"board #{board.id} {shown_url(board.url)}\nlast check {when(board.last_checked_at)}"
         f" ({board.last_outcome or 'never checked'}); {plural(len(members), 'posting')} followed:"
@@ -124,13 +140,13 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def _history_json(record: Any) -> dict[str, Any]:
+def _history_json(record: HistoryView) -> dict[str, Any]:
     numbers = {v.snapshot_id: n for n, v in enumerate(record.versions, start=1)}
     return {
         "posting": {
             "id": record.posting.id,
             "url": shown_url(record.posting.url),
-            "status": record.posting.status.value,
+            "status": record.posting.status,
         },
         "versions": [
             {

@@ -2,8 +2,9 @@
 
 ``Store(engine).watches``, ``.postings``, ``.leases``, ``.outbox``, ``.processes`` and
 ``.maintenance`` write and read the tables (``tables.py``) and map rows to the values
-of ``monitor.records`` and back; ``views.py`` is the read side the pages, the API and
-the feeds page through. ``Store.run`` runs a call on the one database thread.
+of ``monitor.records`` and back; ``.views`` (``views.py``) is the read side the pages,
+the API, the feeds and the ``status`` and ``history`` commands read through.
+``Store.run`` runs a call on the one database thread.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from monitor.store.maintenance import Maintenance
 from monitor.store.outbox import Outbox
 from monitor.store.postings import Postings
 from monitor.store.processes import Processes
+from monitor.store.views import Views
 from monitor.store.watches import Watches
 
 P = ParamSpec("P")
@@ -37,6 +39,7 @@ class Store:
         self.outbox = Outbox(self.database)
         self.processes = Processes(self.database)
         self.maintenance = Maintenance(self.database)
+        self.views = Views(self.database)
 
     @property
     def engine(self) -> Engine:

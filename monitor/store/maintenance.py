@@ -1,5 +1,5 @@
 """Upkeep and overviews across the tables: pruning what retention no longer keeps,
-exports, counts and the ``status`` command's table."""
+exports and counts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select
 
-from monitor.model import PostingStatus
-from monitor.records import PruneReport, WatchStatus
+from monitor.records import PruneReport
 from monitor.store.db import Database
 from monitor.store.tables import (
     changes,
@@ -109,56 +108,6 @@ class Maintenance:
         )
         with self._db.transaction() as conn:
             return int(conn.scalar(query) or 0)
-
-    def watch_status(self) -> list[WatchStatus]:
-        """Every active watch with its last check, next check and failure streak."""
-        members = (
-            select(postings.c.board_id, func.count().label("n"))
-            .where(postings.c.board_id.is_not(None))
-            .group_by(postings.c.board_id)
-            .subquery()
-        )
-        query = (
-            select(
-                watches.c.id.label("watch_id"),
-                watches.c.url,
-                postings.c.source_kind,
-                postings.c.role,
-                postings.c.title,
-                postings.c.status,
-                postings.c.last_checked_at,
-                postings.c.last_outcome,
-                postings.c.last_error,
-                postings.c.next_check_at,
-                postings.c.consecutive_failures,
-                func.coalesce(members.c.n, 0).label("members"),
-            )
-            .select_from(
-                watches.join(postings, postings.c.watch_id == watches.c.id).outerjoin(
-                    members, members.c.board_id == postings.c.id
-                )
-            )
-            .where(watches.c.removed_at.is_(None), postings.c.role != "member")
-            .order_by(watches.c.id)
-        )
-        with self._db.transaction() as conn:
-            return [
-                WatchStatus(
-                    watch_id=row.watch_id,
-                    url=row.url,
-                    source_kind=row.source_kind,
-                    role=row.role,
-                    title=row.title,
-                    status=PostingStatus(row.status),
-                    last_checked_at=row.last_checked_at,
-                    last_outcome=row.last_outcome,
-                    last_error=row.last_error,
-                    next_check_at=row.next_check_at,
-                    consecutive_failures=row.consecutive_failures,
-                    members=int(row.members),
-                )
-                for row in conn.execute(query)
-            ]
 
     def count(self, table_name: str) -> int:
         tables = (watches, postings, snapshots, changes, outbox, check_log, daemons)

@@ -19,10 +19,9 @@ from monitor.model import (
     CheckResult,
     Delivery,
     NewMember,
-    Posting,
     PostingStatus,
 )
-from monitor.records import ChangeRecord, History, PostingState, Version
+from monitor.records import PostingState
 from monitor.store.db import Database
 from monitor.store.outbox import enqueue
 from monitor.store.rows import posting_state, ref_clause, state_query
@@ -79,37 +78,6 @@ class Postings:
                 .order_by(postings.c.id)
             ).all()
             return [posting_state(conn, row) for row in rows]
-
-    def history(self, ref: str) -> History:
-        state = self.get_posting(ref)
-        with self._db.transaction() as conn:
-            versions = tuple(
-                Version(
-                    snapshot_id=row.id,
-                    captured_at=row.captured_at,
-                    posting=Posting.from_dict(row.data),
-                )
-                for row in conn.execute(
-                    select(snapshots)
-                    .where(snapshots.c.posting_id == state.id)
-                    .order_by(snapshots.c.id)
-                )
-            )
-            change_rows = tuple(
-                ChangeRecord(
-                    snapshot_id=row.snapshot_id,
-                    detected_at=row.detected_at,
-                    field=row.field,
-                    kind=row.kind,
-                    old=row.old,
-                    new=row.new,
-                    summary=row.summary,
-                )
-                for row in conn.execute(
-                    select(changes).where(changes.c.posting_id == state.id).order_by(changes.c.id)
-                )
-            )
-        return History(posting=state, versions=versions, changes=change_rows)
 
     def record(self, result: CheckResult, *, deliveries: Sequence[Delivery] = ()) -> None:
         """Write one check's outcome, version, changes and alerts in one transaction."""
@@ -332,6 +300,7 @@ class Postings:
                 "old": c.old,
                 "new": c.new,
                 "summary": c.summary,
+                "percent": c.percent,
             }
             for result, snapshot_id in versions
             for c in result.changes

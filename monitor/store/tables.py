@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -143,6 +144,8 @@ changes = Table(
     Column("old", Text),
     Column("new", Text),
     Column("summary", Text, nullable=False),
+    # Pay: the largest move of min or max, signed (``FieldChange.percent``).
+    Column("percent", Numeric(scale=1)),
     Index(None, "posting_id", "detected_at"),
     Index(None, "field", "id"),  # the changes of one field, newest first
 )

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from monitor.errors import ConfigError, Conflict
 from monitor.export import FORMATS, WHAT, export_lines
 from monitor.store import Store
-from monitor.store.views import ChangeQuery, PostingQuery, WatchQuery, change_fields
+from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
 from monitor.web.context import dashboard_of
 from monitor.web.models import (

@@ -29,6 +29,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from monitor.app import App
 from monitor.errors import MonitorError
 from monitor.preview import Preview, preview
+from monitor.store.db import Database
 from monitor.store.engine import create_db_engine
 from monitor.store.views import Views
 from monitor.version import __version__
@@ -48,8 +49,10 @@ def create_web_app(
     settings = app.config.web
     credentials = Credentials.from_config(settings)
     views = Views(
-        create_db_engine(
-            app.config.database_url, setting=app.config.database_setting, reads_only=True
+        Database(
+            create_db_engine(
+                app.config.database_url, setting=app.config.database_setting, reads_only=True
+            )
         )
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from monitor.store.views import ChangeQuery, change_fields
+from monitor.store.readmodels import ChangeQuery, change_fields
 from monitor.web.context import Dashboard, dashboard_of
 from monitor.web.feeds import CONTENT_TYPE, atom_feed
 

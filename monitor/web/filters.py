@@ -3,14 +3,13 @@ person reads them, and a pay change's percent (shown by the pages, served by the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.core.diff import format_salary
 from monitor.model import Posting, Salary
-from monitor.store.views import ChangeRow
+from monitor.store.readmodels import ChangeRow
 
 
 def when(moment: datetime | None) -> str:
@@ -42,18 +41,9 @@ def duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-_PERCENT = re.compile(r"\(([+-]\d+(?:\.\d+)?)%(?: / ([+-]\d+(?:\.\d+)?)%)?\)")
-
-
 def change_percent(row: ChangeRow) -> float | None:
-    """The pay move the summary states ('(+6.0% / +5.0%)'): the larger one, signed."""
-    if row.field != "salary":
-        return None
-    match = _PERCENT.search(row.summary)
-    if match is None:
-        return None
-    moves = [float(m) for m in match.groups() if m is not None]
-    return max(moves, key=abs)
+    """A pay change's move as stored with it: the larger of min and max, signed."""
+    return None if row.percent is None else float(row.percent)
 
 
 FILTERS: dict[str, Any] = {

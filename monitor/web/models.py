@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.model import Posting
 from monitor.notify.payload import pay_values
-from monitor.store.views import AlertRow, ChangeRow, PostingRow, WatchRow
+from monitor.store.readmodels import AlertRow, ChangeRow, PostingRow, WatchRow
 from monitor.web.filters import change_percent
 
 

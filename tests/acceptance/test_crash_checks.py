@@ -41,7 +41,7 @@ def write_versions(directory: Path) -> list[str]:
 
 def versions_stored(store: Store, url: str) -> int:
     try:
-        return len(store.postings.history(url).versions)
+        return len(store.views.history(url).versions)
     except Exception:  # before the first start has created the schema
         return 0
 
@@ -104,7 +104,7 @@ def test_sigkill_while_checking_loses_no_version_change_or_alert(
         finally:
             if daemon is not None and daemon.poll() is None:
                 kill(daemon)
-    history = store.postings.history(server.url)
+    history = store.views.history(server.url)
     pays = [v.posting.salaries[0].min for v in history.versions]
     assert [int(p or 0) for p in pays] == [155_700 + n * 5_000 for n in range(VERSIONS)]
     salary_changes = [c for c in history.changes if c.field == "salary"]

@@ -106,7 +106,7 @@ class CheckCounter:
 
     def seen(self) -> int:
         if _tables_exist(self._store) and self._store.maintenance.count("postings"):
-            checked = self._store.maintenance.watch_status()[0].last_checked_at
+            checked = self._store.views.all_watches()[0].last_checked_at
             if checked is not None:
                 self._times.add(checked)
         return len(self._times)

@@ -260,7 +260,7 @@ def assert_stored_and_recorded(app: App, target: Target) -> None:
         board_id = app.store.postings.get_posting(target.watch_url).id
         assert len(app.store.postings.members_of(board_id)) == 3 + target.version
     else:
-        assert len(app.store.postings.history(target.watch_url).versions) == target.version + 1
+        assert len(app.store.views.history(target.watch_url).versions) == target.version + 1
     recorded = " | ".join(error for _outcome, error in errors_recorded(app, target.watch_url))
     for fault in set(target.played):
         if fault == "reset" and target.watch_url.startswith("http:"):

@@ -97,7 +97,7 @@ def test_a_change_no_rule_matches_is_stored_but_not_sent(make: Any) -> None:
     s.check(V1)
     s.check(V2)
     assert s.notifier.sent == []
-    assert len(s.app.store.postings.history(URL).changes) == 3
+    assert len(s.app.store.views.history(URL).changes) == 3
 
 
 def test_watch_rules_come_before_global_ones(make: Any) -> None:

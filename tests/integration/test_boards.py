@@ -279,7 +279,7 @@ def test_a_posting_taken_down_and_put_up_again_is_a_repost(board: Board) -> None
             f"SELECT reposted_from FROM postings WHERE id = {new.id}"
         ).scalar()
     assert linked == old.id
-    history = board.app.store.postings.history(str(old.id))
+    history = board.app.store.views.history(str(old.id))
     assert [c.summary for c in history.changes] == ["posting closed: reposted as a new posting"]
 
 
@@ -356,7 +356,7 @@ def test_a_closed_posting_is_not_counted_missing_again(board: Board) -> None:
     assert closed.status is PostingStatus.CLOSED
     assert closed.gone_count == 2
     assert board.titles() == ["Northwind Robotics · Data Scientist: posting closed"]
-    assert len(board.app.store.postings.history(str(closed.id)).versions) == 2  # open, then closed
+    assert len(board.app.store.views.history(str(closed.id)).versions) == 2  # open, then closed
 
 
 def test_a_board_not_found_at_its_first_read_is_a_typo_and_later_an_error(board: Board) -> None:

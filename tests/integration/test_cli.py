@@ -262,6 +262,110 @@ def test_status_shows_each_watch_with_its_checks(config_file: Path, server: Seed
     assert row["consecutive_failures"] == 0
 
 
+def _board_with_a_closed_member(config: Path) -> None:
+    """A board watch whose three postings were found, one of them closed since."""
+    from monitor.core.diff import compare
+    from monitor.model import BoardResult, CheckOutcome, CheckResult, NewMember, Posting
+    from monitor.model import PostingStatus as Status
+    from monitor.records import WatchSpec
+    from monitor.store.engine import upgrade
+
+    board_url = "https://boards.greenhouse.io/acme"
+    engine = create_db_engine(load_config(config).database_url)
+    upgrade(engine)
+    store = Store(engine)
+    now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    spec = WatchSpec(
+        url=board_url,
+        source_kind="greenhouse",
+        source_id=board_url,
+        interval=timedelta(hours=1),
+        is_board=True,
+    )
+    store.watches.add_watch(spec, origin="cli", now=now)
+    board = store.postings.get_posting(board_url)
+
+    def job(n: int, status: Status = Status.OPEN) -> Posting:
+        url = f"{board_url}/jobs/{n}"
+        return Posting(
+            source_kind="greenhouse", source_id=url, url=url, title=f"Job {n}", status=status
+        )
+
+    def checked(posting_id: int, outcome: CheckOutcome, **kw: object) -> CheckResult:
+        return CheckResult(
+            posting_id=posting_id,
+            outcome=outcome,
+            checked_at=now,
+            next_check_at=now + timedelta(days=1),
+            **kw,
+        )
+
+    store.postings.record_board(
+        BoardResult(
+            board=checked(board.id, CheckOutcome.BASELINE, status=Status.OPEN),
+            new_members=tuple(NewMember(posting=job(n)) for n in (1, 2, 3)),
+        ),
+        board_id=board.id,
+    )
+    first = store.postings.members_of(board.id)[0]
+    closing = compare(job(1), job(1, Status.CLOSED)).changes
+    store.postings.record(
+        checked(
+            first.id,
+            CheckOutcome.CHANGED,
+            status=Status.CLOSED,
+            snapshot=job(1, Status.CLOSED),
+            changes=closing,
+        )
+    )
+    engine.dispose()
+
+
+def test_status_and_history_json_keep_their_fields(config_file: Path) -> None:
+    _board_with_a_closed_member(config_file)
+    text = invoke(config_file, "status").output
+    assert "https://boards.greenhouse.io/acme (3 postings)" in text  # closed ones count too
+    data = json.loads(invoke(config_file, "status", "--json").output)
+    assert list(data) == ["now", "due", "daemons", "watches"]
+    (board,) = data["watches"]
+    expected = {
+        "watch_id": 1,
+        "url": "https://boards.greenhouse.io/acme",
+        "source_kind": "greenhouse",
+        "role": "board",
+        "title": "",
+        "status": "open",
+        "last_checked_at": "2026-01-05T09:00:00+00:00",
+        "last_outcome": "baseline",
+        "last_error": None,
+        "next_check_at": "2026-01-06T09:00:00+00:00",
+        "consecutive_failures": 0,
+        "members": 3,
+    }
+    assert (board, list(board)) == (expected, list(expected))
+    history = json.loads(invoke(config_file, "history", "2", "--json").output)
+    assert history["posting"] == {
+        "id": 2,
+        "url": "https://boards.greenhouse.io/acme/jobs/1",
+        "status": "closed",
+    }
+    assert [list(v) for v in history["versions"]] == [
+        ["version", "id", "captured_at", "posting"]
+    ] * 2
+    (closed,) = history["changes"]
+    assert list(closed) == [
+        "version",
+        "version_id",
+        "detected_at",
+        "field",
+        "kind",
+        "old",
+        "new",
+        "summary",
+    ]
+    assert (closed["version"], closed["field"], closed["kind"]) == (2, "status", "closed")
+
+
 def _daemon_row(config: Path, *, beat_age: timedelta, host: str | None = None) -> None:
     from monitor.config import load_config
     from monitor.store import Store

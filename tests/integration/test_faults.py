@@ -42,7 +42,7 @@ class Monitor(Rig):
         return self.check_once()
 
     def versions(self) -> int:
-        return len(self.app.store.postings.history(URL).versions)
+        return len(self.app.store.views.history(URL).versions)
 
 
 @pytest.fixture

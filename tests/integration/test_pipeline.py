@@ -111,7 +111,7 @@ def test_faults_are_recorded_without_change_or_alert(
     assert state.current is not None
     assert state.current.salaries  # the stored version is untouched
     assert h.notifier.sent == []
-    assert h.app.store.postings.history(URL).changes == ()
+    assert h.app.store.views.history(URL).changes == ()
     # Recovery resets the failure count and, with the same content, reports nothing.
     h.server.publish(URL, V1)
     assert h.check() in (CheckOutcome.UNCHANGED, CheckOutcome.NOT_MODIFIED)

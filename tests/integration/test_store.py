@@ -83,6 +83,66 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert current_revision(engine) == head_revision(engine)
 
 
+def _salary_changes(store: Store, *summaries_and_percents: tuple[str, Decimal | None]) -> None:
+    """A posting checked twice, the second check finding these pay changes (and a title
+    change that states a percent of its own)."""
+    store.watches.add_watch(SPEC, origin="cli", now=NOW)
+    (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
+    store.postings.record(result(state.id))
+    pay = [
+        FieldChange(field="salary", kind=ChangeKind.CHANGED, old="a", new="b", summary=summary,
+                    percent=percent)
+        for summary, percent in summaries_and_percents
+    ]  # fmt: skip
+    title = FieldChange(field="title", kind=ChangeKind.CHANGED, old="a", new="b", summary="(+6%)")
+    found = (*pay, title)
+    raised = replace(POSTING, title="Senior Backend Engineer")
+    store.postings.record(
+        result(state.id, outcome=CheckOutcome.CHANGED, checked_at=NOW + timedelta(hours=1),
+               snapshot=raised, changes=found)
+    )  # fmt: skip
+
+
+def test_a_change_stores_its_pay_percent_and_other_changes_none(store: Store) -> None:
+    _salary_changes(
+        store,
+        ("salary range … (+6.0% / +5.0%)", Decimal("6.0")),
+        ("pay period changed: … (annualised …, -1.9%, -1.0%)", Decimal("-1.9")),
+        ("salary range … (currency changed)", None),
+    )
+    stored = [(c.field, c.percent) for c in store.views.history(URL).changes]
+    assert stored == [
+        ("salary", Decimal("6.0")), ("salary", Decimal("-1.9")), ("salary", None), ("title", None)
+    ]  # fmt: skip
+
+
+def test_the_percent_migration_reads_older_changes_percent_from_their_summary(
+    engine: Engine,
+) -> None:
+    from alembic import command
+
+    from monitor.store.engine import alembic_config
+
+    store = Store(engine)
+    _salary_changes(
+        store,
+        ("salary range … (+6.0% / +5.0%)", None),
+        ("salary range … (-3.5% / -10.0%)", None),
+        ("pay … (+2.0%)", None),
+        ("pay period changed: … (annualised …, -1.9%, -1.0%)", None),
+        ("salary range … (currency changed)", None),
+    )
+    command.downgrade(alembic_config(engine), "0012")
+    assert "percent" not in {c["name"] for c in inspect(engine).get_columns("changes")}
+    upgrade(engine)
+    stored = [(c.field, c.percent) for c in store.views.history(URL).changes]
+    # The figure the dashboard read from each summary before the percent was stored.
+    assert stored == [
+        ("salary", Decimal("6.0")), ("salary", Decimal("-10.0")), ("salary", Decimal("2.0")),
+        ("salary", None), ("salary", None), ("title", None),
+    ]  # fmt: skip
+
+
 def test_history_round_trip_with_aware_utc_times(store: Store) -> None:
     store.watches.add_watch(SPEC, origin="cli", now=NOW)
     (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
@@ -101,13 +161,13 @@ def test_history_round_trip_with_aware_utc_times(store: Store) -> None:
         deliveries=[Delivery(channel="console", alert=alert), Delivery(channel="mail", alert=alert)],
     )  # fmt: skip
 
-    history = store.postings.history(URL)
+    history = store.views.history(URL)
     assert [v.posting for v in history.versions] == [POSTING, raised]
     assert history.versions[1].captured_at == later
     assert history.versions[1].captured_at.tzinfo is not None
     assert [(c.field, c.summary) for c in history.changes] == [("salary", "salary moved")]
     assert history.posting.current == raised
-    assert history.posting.etag == '"v1"'
+    assert store.postings.get_posting(URL).etag == '"v1"'
     assert sorted(a.channel for a in store.outbox.alerts(status="pending")) == ["console", "mail"]
 
 
@@ -116,7 +176,7 @@ def test_same_version_is_not_stored_twice(store: Store) -> None:
     (state,) = store.leases.claim_all(now=NOW, lease=timedelta(minutes=1))
     store.postings.record(result(state.id))
     store.postings.record(result(state.id, outcome=CheckOutcome.UNCHANGED))
-    assert len(store.postings.history(str(state.id)).versions) == 1
+    assert len(store.views.history(str(state.id)).versions) == 1
     assert store.maintenance.count("check_log") == 1  # a check that found nothing new logs no row
 
 
@@ -225,7 +285,7 @@ def test_watches_add_remove_revive_keep_history(store: Store) -> None:
     assert store.leases.claim_all(now=NOW + timedelta(hours=2), lease=timedelta(minutes=1)) == []
     revived = store.watches.add_watch(SPEC, origin="cli", now=NOW)
     assert revived.id == first.id
-    assert len(store.postings.history(URL).versions) == 1
+    assert len(store.views.history(URL).versions) == 1
     with pytest.raises(NotFound):
         store.watches.remove_watch("https://nope.example", now=NOW)
 

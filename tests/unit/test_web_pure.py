@@ -24,7 +24,7 @@ from monitor.model import (
 )
 from monitor.notify.payload import change_payload, digest_payload, dumps, with_identity
 from monitor.notify.webhook import _split, mask
-from monitor.store.views import ChangeRow, change_fields, open_counts
+from monitor.store.readmodels import ChangeRow, change_fields, open_counts
 from monitor.web.api import _decode, _encode
 from monitor.web.charts import pay_chart, pay_distribution, pay_series, unit_label
 from monitor.web.filters import change_percent
@@ -233,7 +233,7 @@ def test_csrf_token_and_origin_checks() -> None:
 # -- API helpers ---------------------------------------------------------------------
 
 
-def _change(field: str, summary: str) -> ChangeRow:
+def _change(field: str, summary: str, percent: Decimal | None = None) -> ChangeRow:
     return ChangeRow(
         id=1,
         posting_id=1,
@@ -244,6 +244,7 @@ def _change(field: str, summary: str) -> ChangeRow:
         old=None,
         new=None,
         summary=summary,
+        percent=percent,
         title="t",
         company="c",
         url="u",
@@ -251,12 +252,11 @@ def _change(field: str, summary: str) -> ChangeRow:
     )
 
 
-def test_change_percent_is_the_larger_signed_move() -> None:
-    assert change_percent(_change("salary", "range … (+6.0% / +5.0%)")) == 6.0
-    assert change_percent(_change("salary", "range … (-3.5% / -10.0%)")) == -10.0
-    assert change_percent(_change("salary", "range … (+2.0%)")) == 2.0
+def test_change_percent_is_the_stored_move_not_the_summarys() -> None:
+    assert change_percent(_change("salary", "range … (+6.0% / +5.0%)", Decimal("6.0"))) == 6.0
+    assert change_percent(_change("salary", "range … (-3.5% / -10.0%)", Decimal("-10.0"))) == -10.0
+    assert change_percent(_change("salary", "range … (+6.0% / +5.0%)")) is None
     assert change_percent(_change("salary", "currency changed")) is None
-    assert change_percent(_change("title", "(+6.0%)")) is None
 
 
 def test_cursors_round_trip_and_reject_anything_else() -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from monitor.store.views import FIELD_GROUPS, ChangeQuery, change_fields
+from monitor.store.readmodels import FIELD_GROUPS, ChangeQuery, change_fields
 from monitor.web.context import dashboard_of
 from monitor.web.filters import change_percent
 from monitor.web.pages.base import render

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from monitor.errors import MonitorError
-from monitor.store.views import ChangeQuery, ChangeRow, PostingQuery
+from monitor.store.readmodels import ChangeQuery, ChangeRow, PostingQuery
 from monitor.web.charts import open_chart, pay_chart, pay_distribution, pay_series
 from monitor.web.context import Dashboard, dashboard_of
 from monitor.web.filters import change_percent

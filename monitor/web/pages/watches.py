@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.errors import MonitorError
-from monitor.store.views import WatchQuery
+from monitor.store.readmodels import WatchQuery
 from monitor.web.context import dashboard_of, status_of
 from monitor.web.pages.base import _back, _text, checked_form, error_page, render
 

@@ -1,0 +1,254 @@
+"""The read side's SQL pieces: what its queries filter and sort by, the columns they
+read, and their rows mapped to the values of ``readmodels``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.engine import Connection, Row
+
+from monitor.model import Posting
+from monitor.store.readmodels import (
+    ChangeQuery,
+    ChangeRow,
+    PostingQuery,
+    PostingRow,
+    VersionRow,
+    WatchQuery,
+    WatchRow,
+)
+from monitor.store.tables import changes, outbox, postings, snapshots, watches
+
+WATCH_SORTS: dict[str, Any] = {
+    "id": watches.c.id,
+    "title": postings.c.title,
+    "company": postings.c.company,
+    "status": postings.c.status,
+    "last_change": postings.c.last_changed_at,
+    "last_check": postings.c.last_checked_at,
+    "next_check": postings.c.next_check_at,
+    "failures": postings.c.consecutive_failures,
+}
+
+WATCH_COLUMNS = (
+    watches.c.url,
+    watches.c.interval_seconds,
+    watches.c.cron,
+    watches.c.paused_at,
+    postings.c.id.label("posting_id"),
+    postings.c.source_kind,
+    postings.c.role,
+    postings.c.title,
+    postings.c.company,
+    postings.c.status,
+    postings.c.current_snapshot_id,
+    postings.c.last_changed_at,
+    postings.c.last_checked_at,
+    postings.c.last_outcome,
+    postings.c.last_error,
+    postings.c.next_check_at,
+    postings.c.consecutive_failures,
+)
+
+CHANGE_POSTING_COLUMNS = (
+    postings.c.title,
+    postings.c.company,
+    postings.c.url,
+    postings.c.watch_id,
+)
+
+ALERT_COLUMNS = (
+    outbox.c.id,
+    outbox.c.posting_id,
+    outbox.c.channel,
+    outbox.c.title,
+    outbox.c.status,
+    outbox.c.attempts,
+    outbox.c.next_attempt_at,
+    outbox.c.sent_at,
+    outbox.c.last_error,
+    outbox.c.created_at,
+    outbox.c.claimed_by,
+)
+
+
+def watch_filter(query: WatchQuery) -> Select[Any]:
+    base = (
+        select(watches.c.id.label("watch_id"))
+        .select_from(watches.join(postings, postings.c.watch_id == watches.c.id))
+        .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+    )
+    if query.search:
+        pattern = f"%{_escape_like(query.search.lower())}%"
+        base = base.where(
+            or_(
+                func.lower(postings.c.title).like(pattern, escape="\\"),
+                func.lower(postings.c.company).like(pattern, escape="\\"),
+                func.lower(watches.c.url).like(pattern, escape="\\"),
+            )
+        )
+    if query.company:
+        base = base.where(postings.c.company == query.company)
+    if query.kind:
+        base = base.where(watches.c.source_kind == query.kind)
+    return base.where(*_watch_status(query.status))
+
+
+def _watch_status(status: str) -> list[Any]:
+    if status == "paused":
+        return [watches.c.paused_at.is_not(None)]
+    if status == "failing":
+        return [postings.c.consecutive_failures > 0]
+    if status in ("open", "closed"):
+        return [postings.c.status == status, watches.c.paused_at.is_(None)]
+    return []
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def posting_conditions(query: PostingQuery) -> list[Any]:
+    conditions: list[Any] = []
+    if query.status:
+        conditions.append(postings.c.status == query.status)
+    if query.company:
+        conditions.append(postings.c.company == query.company)
+    if query.watch_id is not None:
+        conditions.append(postings.c.watch_id == query.watch_id)
+    if query.board_id is not None:
+        conditions.append(postings.c.board_id == query.board_id)
+    if query.source_kind:
+        conditions.append(postings.c.source_kind == query.source_kind)
+    if query.search:
+        pattern = f"%{_escape_like(query.search.lower())}%"
+        conditions.append(func.lower(postings.c.title).like(pattern, escape="\\"))
+    if query.before is not None:
+        conditions.append(postings.c.id < query.before)
+    return conditions
+
+
+def change_conditions(query: ChangeQuery) -> list[Any]:
+    conditions: list[Any] = []
+    if query.fields:
+        conditions.append(changes.c.field.in_(query.fields))
+    if query.kind:
+        conditions.append(changes.c.kind == query.kind)
+    if query.since is not None:
+        conditions.append(changes.c.detected_at >= query.since)
+    if query.until is not None:
+        conditions.append(changes.c.detected_at < query.until)
+    if query.before is not None:
+        conditions.append(changes.c.id < query.before)
+    if query.posting_id is not None:
+        conditions.append(changes.c.posting_id == query.posting_id)
+    if query.board_id is not None:
+        conditions.append(
+            or_(postings.c.board_id == query.board_id, postings.c.id == query.board_id)
+        )
+    # A company's or a watch's postings first, then their changes: scanning the
+    # newest changes for a rare company reads the whole table.
+    if query.company:
+        conditions.append(
+            changes.c.posting_id.in_(
+                select(postings.c.id).where(postings.c.company == query.company)
+            )
+        )
+    if query.watch_id is not None:
+        conditions.append(
+            changes.c.posting_id.in_(
+                select(postings.c.id).where(postings.c.watch_id == query.watch_id)
+            )
+        )
+    return conditions
+
+
+def current_postings(conn: Connection, snapshot_ids: Sequence[int | None]) -> dict[int, Posting]:
+    wanted = [i for i in snapshot_ids if i is not None]
+    if not wanted:
+        return {}
+    rows = conn.execute(select(snapshots.c.id, snapshots.c.data).where(snapshots.c.id.in_(wanted)))
+    return {row.id: Posting.from_dict(row.data) for row in rows}
+
+
+def board_members(conn: Connection, board_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per board: the postings found on it, and how many of them are open."""
+    if not board_ids:
+        return {}
+    rows = conn.execute(
+        select(
+            postings.c.board_id,
+            func.count(),
+            func.sum(case((postings.c.status == "open", 1), else_=0)),
+        )
+        .where(postings.c.board_id.in_(list(board_ids)))
+        .group_by(postings.c.board_id)
+    )
+    return {board: (int(n), int(n_open or 0)) for board, n, n_open in rows}
+
+
+def watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] | None) -> WatchRow:
+    found, members_open = members or (0, 0)
+    return WatchRow(
+        watch_id=row.watch_id,
+        posting_id=row.posting_id,
+        url=row.url,
+        source_kind=row.source_kind,
+        role=row.role,
+        title=row.title,
+        company=row.company,
+        status=row.status,
+        paused=row.paused_at is not None,
+        interval_seconds=row.interval_seconds,
+        cron=row.cron,
+        last_changed_at=row.last_changed_at,
+        last_checked_at=row.last_checked_at,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
+        next_check_at=row.next_check_at,
+        consecutive_failures=row.consecutive_failures,
+        members=found,
+        members_open=members_open,
+        current=current,
+    )
+
+
+def posting_row(row: Row[Any]) -> PostingRow:
+    return PostingRow(
+        id=row.id,
+        watch_id=row.watch_id,
+        board_id=row.board_id,
+        role=row.role,
+        source_kind=row.source_kind,
+        source_id=row.source_id,
+        url=row.url,
+        title=row.title,
+        company=row.company,
+        status=row.status,
+        created_at=row.created_at,
+        last_checked_at=row.last_checked_at,
+        last_changed_at=row.last_changed_at,
+        next_check_at=row.next_check_at,
+        consecutive_failures=row.consecutive_failures,
+        current=Posting.from_dict(row.current_data) if row.current_data else None,
+        reposted_from=row.reposted_from,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
+    )
+
+
+def version_row(row: Any) -> VersionRow:
+    return VersionRow(
+        snapshot_id=row.id,
+        captured_at=row.captured_at,
+        posting=Posting.from_dict(row.data),
+        data=dict(row.data),
+    )
+
+
+def change_row(row: Row[Any]) -> ChangeRow:
+    # The query's columns are the row's fields (a change and its posting's title,
+    # company, url and watch).
+    return ChangeRow(**row._mapping)
