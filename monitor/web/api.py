@@ -7,20 +7,20 @@ first: pass next_cursor back as cursor. The watches list pages by number.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
-from monitor.errors import ConfigError, Conflict
+from monitor.errors import Conflict
 from monitor.export import FORMATS, WHAT, export_lines
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
 from monitor.web.context import dashboard_of
+from monitor.web.cursors import aware, decode_cursor, encode_cursor
 from monitor.web.models import (
     AlertPage,
     ChangePage,
@@ -163,12 +163,12 @@ def list_postings(
         board_id=board,
         source_kind=kind,
         search=q,
-        before=_decode(cursor),
+        before=decode_cursor(cursor),
         limit=limit,
     )
     found = dashboard_of(request).views.postings(query)
     return PostingPage(
-        items=[posting_out(p) for p in found.items], next_cursor=_encode(found.next_before)
+        items=[posting_out(p) for p in found.items], next_cursor=encode_cursor(found.next_before)
     )
 
 
@@ -216,14 +216,14 @@ def list_changes(
         company=company,
         watch_id=watch,
         posting_id=posting,
-        since=_aware(since),
-        until=_aware(until),
-        before=_decode(cursor),
+        since=aware(since),
+        until=aware(until),
+        before=decode_cursor(cursor),
         limit=limit,
     )
     found = dashboard_of(request).views.changes(query)
     return ChangePage(
-        items=[change_out(c) for c in found.items], next_cursor=_encode(found.next_before)
+        items=[change_out(c) for c in found.items], next_cursor=encode_cursor(found.next_before)
     )
 
 
@@ -234,7 +234,7 @@ def _export(request: Request, what: str, fmt: str, since: datetime | None) -> St
     dashboard = dashboard_of(request)
     # A store on the read-only engine: streaming a million rows holds no write lock.
     reader = Store(dashboard.views.engine)
-    rows = reader.maintenance.export_rows(what, since=_aware(since))
+    rows = reader.maintenance.export_rows(what, since=aware(since))
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     stamp = dashboard.now().strftime("%Y%m%d-%H%M%S")
     return StreamingResponse(
@@ -285,9 +285,11 @@ def list_alerts(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:
-    found = dashboard_of(request).views.alerts(status=status, before=_decode(cursor), limit=limit)
+    found = dashboard_of(request).views.alerts(
+        status=status, before=decode_cursor(cursor), limit=limit
+    )
     return AlertPage(
-        items=[alert_out(a) for a in found.items], next_cursor=_encode(found.next_before)
+        items=[alert_out(a) for a in found.items], next_cursor=encode_cursor(found.next_before)
     )
 
 
@@ -372,31 +374,6 @@ def _problems_as_problem_json(document: dict[str, Any]) -> None:
                 content = response.get("content", {})
                 if content.get("application/json", {}).get("schema") == problem_ref:
                     response["content"] = {"application/problem+json": {"schema": problem_ref}}
-
-
-def _encode(before: int | None) -> str | None:
-    if before is None:
-        return None
-    return base64.urlsafe_b64encode(f"v1:{before}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, _, value = text.partition(":")
-        if version == "v1" and value.isdigit():
-            return int(value)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise ConfigError("not a cursor this API gave out", source="cursor")
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 __all__ = ["router"]

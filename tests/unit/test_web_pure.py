@@ -25,8 +25,8 @@ from monitor.model import (
 from monitor.notify.payload import change_payload, digest_payload, dumps, with_identity
 from monitor.notify.webhook import _split, mask
 from monitor.store.readmodels import ChangeRow, change_fields, open_counts
-from monitor.web.api import _decode, _encode
 from monitor.web.charts import pay_chart, pay_distribution, pay_series, unit_label
+from monitor.web.cursors import decode_cursor, encode_cursor
 from monitor.web.filters import change_percent
 from monitor.web.security import Credentials, Signer, csrf_ok, same_origin
 
@@ -260,12 +260,12 @@ def test_change_percent_is_the_stored_move_not_the_summarys() -> None:
 
 
 def test_cursors_round_trip_and_reject_anything_else() -> None:
-    assert _decode(_encode(12345)) == 12345
-    assert _encode(None) is None
-    assert _decode(None) is None
+    assert decode_cursor(encode_cursor(12345)) == 12345
+    assert encode_cursor(None) is None
+    assert decode_cursor(None) is None
     for bad in ("12345", "djE6YWJj", "!!!"):
         with pytest.raises(ConfigError):
-            _decode(bad)
+            decode_cursor(bad)
 
 
 def test_field_groups_map_to_stored_fields() -> None:
