@@ -13,7 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TypeVar
 
-from monitor.extract.remote import regions_of
+from monitor.extract.remote_details import regions_of
 from monitor.extract.text import collapse
 from monitor.model import READER_VERSION, Posting, RemotePolicy, Requirements, Salary
 

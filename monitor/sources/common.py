@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from monitor.errors import ParseError, UnsupportedContent
-from monitor.extract.remote import RemoteReading, kind_of_label, read_remote
+from monitor.extract.remote import RemoteReading, read_remote
+from monitor.extract.remote_kind import kind_of_label
 from monitor.extract.requirements import requirements_from_lines
 from monitor.extract.salary import positive_decimal, salaries_from_lines
 from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
