@@ -317,6 +317,7 @@ class Checker:
             return await self._check_board(state)
         result = await check(state, self.context)
         deliveries = self.planner.plan_result(state, result) + self.planner.notices(state, result)
+        # pragma: no mutate start (a log line's wording and fields)
         log.log(
             logging.DEBUG if result.outcome in NOTHING_NEW else logging.INFO,
             "checked %s: %s",
@@ -324,6 +325,7 @@ class Checker:
             result.outcome.value,
             extra={"action": "check", "outcome": result.outcome.value},
         )
+        # pragma: no mutate end
         return result.outcome, CheckWrite(result=result, deliveries=tuple(deliveries))
 
     async def write_checks(self, writes: Sequence[PendingWrite]) -> None:
@@ -339,6 +341,7 @@ class Checker:
                 by_id[member.posting_id], member
             )
         new = [self.planner.plan(board, n.posting, n.changes) for n in result.new_members]
+        # pragma: no mutate start (a log line's wording and fields)
         log.info(
             "checked board %s: %s, %d new, %d followed",
             shown_url(board.url),
@@ -347,6 +350,7 @@ class Checker:
             len(members),
             extra={"action": "check", "outcome": result.board.outcome.value},
         )
+        # pragma: no mutate end
         write = BoardWrite(
             result=result, board_id=board.id, deliveries=deliveries, new_deliveries=new
         )
