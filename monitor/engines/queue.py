@@ -42,7 +42,7 @@ from monitor.engines.lifecycle import (
 from monitor.errors import StoreError
 from monitor.net.hosts import host_of
 from monitor.records import PostingState
-from monitor.store.job_queue import live_workers, queue_conninfo
+from monitor.store.job_queue import jobs_per_lock, live_workers_and_waiting, queue_conninfo
 
 if TYPE_CHECKING:
     import procrastinate
@@ -269,22 +269,21 @@ class QueueEngine:
         """Batches the dispatcher may still queue: ``QUEUED_BATCHES_PER_SLOT`` per batch
         slot of the live workers, less the batches already waiting."""
         app = self._app
-        workers = await app.store.run(live_workers, app.engine, stalled_after=STALLED_AFTER)
-        queues = await self.queue.job_manager.list_queues_async(
-            queue=QUEUE, task="monitor.check", status="todo"
+        workers, waiting = await app.store.run(
+            live_workers_and_waiting,
+            app.engine,
+            queue=QUEUE,
+            task="monitor.check",
+            stalled_after=STALLED_AFTER,
         )
-        waiting = sum(int(counts["todo"]) for counts in queues)
         slots = max(workers, 1) * self._batches
         return slots * QUEUED_BATCHES_PER_SLOT - waiting
 
     async def _batches_waiting_per_host(self) -> dict[str, int]:
         """Check batches queued or running, per host (a batch's lock is its host)."""
-        locks = await self.queue.job_manager.list_locks_async(queue=QUEUE, task="monitor.check")
-        return {
-            str(lock["name"]).removeprefix("host:"): waiting
-            for lock in locks
-            if (waiting := int(lock["todo"]) + int(lock["doing"]))
-        }
+        app = self._app
+        locks = await app.store.run(jobs_per_lock, app.engine, queue=QUEUE, task="monitor.check")
+        return {lock.removeprefix("host:"): n for lock, n in locks.items()}
 
     async def check_batch(self, host: str, ids: Sequence[int], lease_until: datetime) -> None:
         """Check the batch's postings still under its lease, at the pace (and with the
