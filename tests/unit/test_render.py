@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ import pytest
 from monitor.config import TemplatesConfig
 from monitor.errors import ConfigError
 from monitor.model import Alert, ChangeKind, FieldChange, Posting
-from monitor.notify.deliver import DigestSchedule
+from monitor.notify.deliver import DigestSchedule, run_inline
 from monitor.notify.render import Renderer
 
 POSTING = Posting(
@@ -155,3 +156,10 @@ def test_a_daily_digest_goes_at_its_minute_sharp_in_its_zone(
     assert moment.tzinfo is UTC
     assert schedule.due(oldest, sends_at)
     assert not schedule.due(oldest, sends_at - timedelta(microseconds=1))
+
+
+def test_delivery_without_a_database_thread_makes_its_calls_in_place() -> None:
+    # run_inline is the DbRunner used when there is no Store.run: like it, it passes
+    # the call's positional and keyword arguments on.
+    assert asyncio.run(run_inline(divmod, 7, 2)) == (3, 1)
+    assert asyncio.run(run_inline(int, "ff", base=16)) == 255

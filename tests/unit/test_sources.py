@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from monitor.extract.salary import positive_decimal
 from monitor.model import PayPeriod, Posting, RemoteKind
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
@@ -91,6 +92,28 @@ def test_recruitee_empty_salary_strings_are_no_salary() -> None:
     assert mechanic.salaries == ()
     assert mechanic.remote.kind is RemoteKind.ONSITE
     assert mechanic.requirements.preferred == ("Forklift licence.",)
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized", "number"),
+    [
+        ("85,000", False, "85000"),
+        (" 85,000.00 ", False, "85000.00"),  # JSON-LD's amounts are kept as written
+        ("85000.00", True, "8.5E+4"),  # as the ATS sources store pay
+        (1, False, "1"),
+        ("0.5", True, "0.5"),
+        (0, False, None),  # 0 means "not given"
+        ("-5", False, None),
+        ("NaN", False, None),
+        ("Infinity", True, None),
+        ("negotiable", False, None),
+        (True, False, None),
+        (None, True, None),
+    ],
+)
+def test_structured_pay_amounts(value: object, normalized: bool, number: str | None) -> None:
+    found = positive_decimal(value, normalized=normalized)
+    assert (None if found is None else str(found)) == number
 
 
 def test_smartrecruiters_detail_reads_qualifications() -> None:
