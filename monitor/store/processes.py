@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from monitor.model import HostPacing
 from monitor.records import DaemonRecord
 from monitor.store.db import Database
+from monitor.store.rows import daemon_record
 from monitor.store.tables import daemons, host_pacing
 
 
@@ -55,19 +56,7 @@ class Processes:
         if running_only:
             query = query.where(daemons.c.stopped_at.is_(None))
         with self._db.transaction() as conn:
-            return [
-                DaemonRecord(
-                    id=row.id,
-                    host=row.host,
-                    pid=row.pid,
-                    started_at=row.started_at,
-                    beat_at=row.beat_at,
-                    stopped_at=row.stopped_at,
-                    checks=row.checks,
-                    kind=row.kind,
-                )
-                for row in conn.execute(query)
-            ]
+            return [daemon_record(row) for row in conn.execute(query)]
 
     def host_pacing(self, host: str) -> HostPacing:
         """What the last batch of ``host`` left: when its next request may go, and
