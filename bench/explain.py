@@ -2,7 +2,7 @@
 
 Fills a fresh PostgreSQL schema with N watches and postings (next checks spread over
 an hour, each with a stored version), an outbox of N/10 alerts (most sent) and a check log of 2N rows, runs
-ANALYZE, then lets the repository run every query the daemons and workers run
+ANALYZE, then lets the store run every query the daemons and workers run
 periodically (claiming due postings, counting them, claiming alerts, the digest
 look-up, the retention counts) and asks PostgreSQL for each one's plan, executed
 (``EXPLAIN ANALYZE``, inside a transaction that is rolled back). It fails (exit 1)

@@ -164,7 +164,7 @@ class App:
                 db=self.store.run,
                 digests=frozenset(self.digests),
             )
-            single = _added(single, batch)
+            single = added_reports(single, batch)
             if _handled(batch) < CLAIM_SIZE:  # none left due (or its claim ran short)
                 break
             if not drain and _handled(single) >= DELIVERY_BATCH:
@@ -178,7 +178,7 @@ class App:
             claim=self.claim,
             db=self.store.run,
         )
-        report = _added(single, await deliver_digests(context, self.digests))
+        report = added_reports(single, await deliver_digests(context, self.digests))
         self.metrics.delivered(sent=report.sent, failed=report.failed, retrying=report.retrying)
         return report
 
@@ -187,7 +187,8 @@ def _handled(report: DeliveryReport) -> int:
     return report.sent + report.retrying + report.failed
 
 
-def _added(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:
+def added_reports(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:
+    """Two delivery rounds' reports as one."""
     return DeliveryReport(
         sent=first.sent + second.sent,
         retrying=first.retrying + second.retrying,

@@ -49,8 +49,8 @@ class ImportReport:
 
 
 class Watches:
-    """The watch use cases: each watch checked, then stored by calling the repository
-    directly (not on the database thread)."""
+    """The watch use cases: each watch checked, then stored through the store's
+    ``watches`` aggregate, called directly (not on the database thread)."""
 
     def __init__(
         self,

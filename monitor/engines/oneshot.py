@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from monitor.app import App, _added
+from monitor.app import App, added_reports
 from monitor.engines.lifecycle import check_runner
 from monitor.engines.runner import PassReport
 from monitor.notify.deliver import DeliveryReport
@@ -33,7 +33,7 @@ async def check_all(app: App, progress: Progress | None = None) -> PassReport:
         checked.set()
         sent_meanwhile = await meanwhile
     # One-shot: send everything queued now, not one batch (the daemon comes back).
-    report.delivery = _added(sent_meanwhile, await app.deliver(drain=True))
+    report.delivery = added_reports(sent_meanwhile, await app.deliver(drain=True))
     return report
 
 
@@ -43,7 +43,7 @@ async def _deliver_until(app: App, done: asyncio.Event) -> DeliveryReport:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), DELIVER_DURING_PASS_EVERY)
         if not done.is_set():
-            total = _added(total, await app.deliver())
+            total = added_reports(total, await app.deliver())
     return total
 
 

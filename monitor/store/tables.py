@@ -1,4 +1,5 @@
-"""SQLAlchemy tables. Rows stay here and in the repository; domain objects are in model.py."""
+"""SQLAlchemy tables. Rows stay here and in the store's aggregate modules (rows.py and
+readqueries.py map them to values); the values are in model.py and records.py."""
 
 from __future__ import annotations
 
