@@ -111,6 +111,8 @@ class Requirements:
 
 
 READER_VERSION = 3
+DETAIL, LIST = "detail", "list"
+"""The levels a posting is read at (``Provenance.level``)."""
 """Raised whenever the extractors read the same page differently (a better remote-policy,
 pay or requirements reader). A posting last read by an older version is fetched in
 full and read again once; when the page is byte-identical to the one last read, the
@@ -127,9 +129,14 @@ class Provenance:
     disagreements: tuple[str, ...] = ()
     reader: int = 0
     """The version of the extractors that read this posting (``READER_VERSION``)."""
+    level: str = DETAIL
+    """What it was read from: ``detail`` (the posting itself, or a board list that
+    carries every field) or ``list`` (a thin board list: title, place, workplace flag).
+    A list-level read never overwrites a detail-level version, and a change of level
+    is never a change (``monitor.core.levels``)."""
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.disagreements or self.reader)
+        return bool(self.sources or self.disagreements or self.reader or self.level != DETAIL)
 
     def source_of(self, name: str) -> str:
         return next((source for field_name, source in self.sources if field_name == name), "")
@@ -139,6 +146,7 @@ class Provenance:
             "sources": dict(self.sources),
             "disagreements": list(self.disagreements),
             "reader": self.reader,
+            **({"level": self.level} if self.level != DETAIL else {}),
         }
 
     @classmethod
@@ -147,6 +155,7 @@ class Provenance:
             sources=tuple((str(k), str(v)) for k, v in (data.get("sources") or {}).items()),
             disagreements=tuple(data.get("disagreements") or ()),
             reader=int(data.get("reader") or 0),
+            level=str(data.get("level") or DETAIL),
         )
 
 
@@ -222,6 +231,8 @@ class Posting:
         del data["updated_at"]
         if self.provenance.reader:
             data["reader"] = self.provenance.reader
+        if self.provenance.level != DETAIL:
+            data["level"] = self.provenance.level
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -359,6 +370,10 @@ class CheckResult:
     suspect_count: int = 0
     quiet: bool = False
     """The changes come from a newer reader, not from the page: recorded, not alerted."""
+    presence: bool = False
+    """A board's word on a posting whose job is read on its own: only whether it is
+    still listed (its status and missing count) is written, never its fields or
+    schedule."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

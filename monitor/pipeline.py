@@ -9,14 +9,16 @@ and the batched write of what the checks found.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from monitor.clock import Clock
 from monitor.core.boards import FieldLoss, field_loss, judge_board, still_missing
+from monitor.core.levels import at_list_level, list_compares
 from monitor.core.normalize import normalize
 from monitor.core.schedule import Schedule
 from monitor.core.suspect import suspicion
@@ -35,14 +37,14 @@ from monitor.core.verdicts import (
     sightings,
     unchanged,
 )
-from monitor.errors import FetchError, HostPaused, HttpStatusError, ParseError
-from monitor.model import BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus
+from monitor.errors import FetchError, HostPaused, HttpStatusError, MonitorError, ParseError
+from monitor.model import LIST, BoardResult, CheckOutcome, CheckResult, Posting, PostingStatus
 from monitor.net.browser import PageRenderer, looks_like_app_shell
 from monitor.net.fetch import Fetcher
 from monitor.net.reading import InlineReader, PageReader
 from monitor.notify.plan import AlertPlanner
 from monitor.records import PostingState
-from monitor.sources import SourceRegistry
+from monitor.sources import SourceRegistry, reads_jobs_of_members
 from monitor.sources.base import FetchedPage, FetchResponse, Source
 from monitor.store import Store
 from monitor.store.postings import NOTHING_NEW, BoardWrite, CheckWrite, PendingWrite
@@ -94,9 +96,17 @@ async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
         now=now,
         response=response,
         body_hash=body_hash,
-        next_check_at=ctx.schedule.next_check(now, state.interval, state.cron),
+        next_check_at=_next_check(state, ctx, now),
         quiet=state.read_by_older_reader and body_hash == state.body_hash,
     )
+
+
+def _next_check(state: PostingState, ctx: CheckContext, now: datetime) -> datetime:
+    current = state.current
+    if state.role == "detail" and current is not None and current.provenance.level == LIST:
+        # A member's first job read; its board's members were all due at once.
+        return ctx.schedule.spread(now, state.interval, state.cron)
+    return ctx.schedule.next_check(now, state.interval, state.cron)
 
 
 async def check_board(
@@ -114,13 +124,16 @@ async def check_board(
             fetched = replace(fetched, outcome=CheckOutcome.ERROR, status=board.status)
         return BoardResult(board=fetched)
     response, body_hash, parsed = fetched
+    source = ctx.sources.get(board.source_kind)
     listed = [normalize(p) for p in parsed]
+    if reads_jobs_of_members(source):
+        listed = [at_list_level(p) for p in listed]
     now = ctx.clock.now()
     if not listed and any(m.status is PostingStatus.OPEN for m in members):
         held = _hold_empty_board(board, ctx, http_status=response.page.status)
         if held is not None:
             return BoardResult(board=held)
-    loss = field_loss({m.source_id: m.current for m in members if m.current}, listed)
+    loss = field_loss(_compared_versions(members, listed), listed)
     if loss is not None:
         held = _hold_field_loss(board, ctx, loss, http_status=response.page.status)
         if held is not None:
@@ -137,6 +150,8 @@ async def check_board(
         snapshot=None,
         changes=(),
     )
+    if reads_members_jobs(board, ctx) and board.baselined_at is not None:
+        listed = await _with_new_jobs_read(board, members, listed, ctx, source)
     return judge_board(
         board,
         members,
@@ -146,6 +161,74 @@ async def check_board(
         close_after=ctx.close_after,
         quiet=reread and body_hash == board.body_hash,
         repost_window=ctx.repost_window,
+    )
+
+
+NEW_JOBS_READ_PER_CHECK = 50
+"""New members whose jobs one board check reads before announcing them; more (a
+board's sudden burst) are announced from the list and read right after."""
+
+
+def reads_members_jobs(board: PostingState, ctx: CheckContext) -> bool:
+    """Whether the board's members' jobs are read: a thin list and members = full."""
+    return board.members == "full" and reads_jobs_of_members(ctx.sources.get(board.source_kind))
+
+
+def _compared_versions(
+    members: Sequence[PostingState], listed: Sequence[Posting]
+) -> dict[str, Posting]:
+    """Members' versions the list read is compared with (the format-break check's base)."""
+    by_id = {p.source_id: p for p in listed}
+    return {
+        m.source_id: m.current
+        for m in members
+        if m.current is not None and m.source_id in by_id and list_compares(m, by_id[m.source_id])
+    }
+
+
+async def _with_new_jobs_read(
+    board: PostingState,
+    members: Sequence[PostingState],
+    listed: list[Posting],
+    ctx: CheckContext,
+    source: Source,
+) -> list[Posting]:
+    """The listing with the jobs of postings new on the board read, so that their
+    "new posting" alerts carry pay, remote policy and requirements. A job that cannot
+    be read leaves its list entry (its own reads then retry and report the error)."""
+    known = {m.source_id for m in members}
+    new = [p for p in listed if p.source_id not in known and board.filters.follows(p)]
+    wanted = new[:NEW_JOBS_READ_PER_CHECK]
+    if not wanted:
+        return listed
+    read = await asyncio.gather(*(_read_job(p, ctx, source) for p in wanted))
+    jobs = {job.source_id: job for job in read if job is not None}
+    return [jobs.get(p.source_id, p) for p in listed]
+
+
+async def _read_job(listed: Posting, ctx: CheckContext, source: Source) -> Posting | None:
+    """A member's job, read at its posting URL like a watched posting (paced by its
+    host's limits); None when it cannot be read now."""
+    try:
+        response = await ctx.fetcher.fetch_source(
+            source, listed.url, fetch_url=source.fetch_url(listed.url)
+        )
+        parsed = await ctx.reader.read(source, response.page, url=listed.url)
+    except MonitorError as exc:
+        log.info(
+            "new posting %s: its job could not be read yet (%s)",
+            shown_url(listed.url),
+            exc,
+            extra={"action": "check"},
+        )
+        return None
+    found = [p for p in parsed if p.source_id == listed.source_id] or parsed[:1]
+    if not found:
+        return None
+    return normalize(
+        replace(
+            found[0], source_kind=listed.source_kind, source_id=listed.source_id, url=listed.url
+        )
     )
 
 
@@ -216,6 +299,12 @@ async def _fetch(
                 f"HTTP {exc.status} on the first check: is the URL right?", url=state.url
             )
             return _failed(state, ctx, error=error, http_status=exc.status)
+        if exc.status in GONE_STATUSES and _listed_on_its_board(state):
+            # Closing is the list's to say; a job gone while listed is a fault.
+            error = FetchError(
+                f"HTTP {exc.status} on the job while its board still lists it", url=state.url
+            )
+            return _failed(state, ctx, error=error, http_status=exc.status)
         if exc.status in GONE_STATUSES:
             now = ctx.clock.now()
             return gone(
@@ -254,6 +343,10 @@ async def _fetch(
     except (ParseError, FetchError) as exc:
         return _failed(state, ctx, error=exc, http_status=response.page.status)
     return response, body_hash, parsed
+
+
+def _listed_on_its_board(state: PostingState) -> bool:
+    return state.role == "detail" and state.status is PostingStatus.OPEN and state.gone_count == 0
 
 
 async def _rendered(url: str, ctx: CheckContext) -> FetchResponse:
@@ -351,7 +444,15 @@ class Checker:
             extra={"action": "check", "outcome": result.board.outcome.value},
         )
         # pragma: no mutate end
+        role = "detail" if reads_members_jobs(board, self.context) else "member"
         write = BoardWrite(
-            result=result, board_id=board.id, deliveries=deliveries, new_deliveries=new
+            result=result,
+            board_id=board.id,
+            deliveries=deliveries,
+            new_deliveries=new,
+            member_role=role,
+            roles={
+                m.id: role for m in members if m.role in ("member", "detail") and m.role != role
+            },
         )
         return result.board.outcome, write

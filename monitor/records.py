@@ -35,6 +35,8 @@ class WatchRecord:
     """A cron schedule, when the watch has one instead of an interval."""
     render: str = "plain"
     """plain, browser or auto (see monitor.net.browser)."""
+    members: str = "full"
+    """Boards: "full" reads each member's job detail where the list is thin; "list" not."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +52,7 @@ class WatchSpec:
     filters: BoardFilters = field(default_factory=BoardFilters)
     cron: str | None = None
     render: str = "plain"
+    members: str = "full"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +96,14 @@ class PostingState:
     last_changed_at: datetime | None = None
     """When a change was last found (a closed posting: when it closed)."""
     render: str = "plain"
+    members: str = "full"
+    """The watch's members setting (for a board: whether its members' details are read)."""
+
+    @property
+    def reads_on_its_own(self) -> bool:
+        """Fetched on its own schedule (a watched posting, a board, a member whose
+        detail is read), not only through its board's list."""
+        return self.role != "member"
 
     @property
     def reader(self) -> int:

@@ -77,6 +77,7 @@ class Watches:
         cron: str | None = None,
         render: str = "plain",
         source_kind: str | None = None,
+        members: str = "full",
     ) -> WatchSpec:
         self._check_channels(channels)
         source = self._source_for(url, source_kind)
@@ -84,6 +85,13 @@ class Watches:
         if filters and filters != BoardFilters() and not is_board:
             raise ConfigError(
                 f"filters only apply to boards, and {url} is one posting", source="filters"
+            )
+        if members not in ("full", "list"):
+            raise ConfigError(f"members must be full or list, not {members!r}", source="members")
+        if members != "full" and not is_board:
+            raise ConfigError(
+                f"members = {members!r} only applies to boards, and {url} is one posting",
+                source="members",
             )
         if render != "plain" and not isinstance(source, WebPageSource):
             raise ConfigError(
@@ -101,6 +109,7 @@ class Watches:
             filters=filters or BoardFilters(),
             cron=cron,
             render=render,
+            members=members,
         )
 
     def _source_for(self, url: str, kind: str | None) -> Source:
@@ -129,6 +138,7 @@ class Watches:
         cron: str | None = None,
         render: str = "plain",
         source_kind: str | None = None,
+        members: str = "full",
     ) -> WatchRecord:
         problem = url_problem(url, self.config.http.networks())
         if problem is not None:
@@ -143,6 +153,7 @@ class Watches:
             cron=cron,
             render=render,
             source_kind=source_kind,
+            members=members,
         )
         return self.store.watches.add_watch(spec, origin="cli", now=self.clock.now())
 
@@ -155,6 +166,7 @@ class Watches:
         filters: dict[str, Any] | None,
         render: str = "plain",
         source: str | None = None,
+        members: str = "full",
     ) -> int:
         """``add`` from what the web form or the JSON API sent (the interval and the
         filters as text); returns the new watch's id."""
@@ -172,6 +184,7 @@ class Watches:
             filters=board_filters,
             render=render,
             source_kind=source,
+            members=members,
         )
         return record.id
 
@@ -273,6 +286,7 @@ class Watches:
                 cron=w.cron,
                 render=w.render,
                 source_kind=w.source,
+                members=w.members,
             )
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
@@ -293,6 +307,7 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
         record.interval == watch.interval
         and record.cron == watch.cron
         and record.render == watch.render
+        and record.members == watch.members
         and (watch.source is None or record.source_kind == watch.source)
         and record.channels == watch.channels
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
@@ -311,6 +326,7 @@ def watches_digest(configured: Sequence[WatchConfig]) -> str:
             w.filters.model_dump(),
             w.render,
             w.source,
+            w.members,
         ]
         for w in configured
     ]

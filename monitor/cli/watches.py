@@ -125,9 +125,23 @@ def watch() -> None:
     "site nothing in its URL names, e.g. workday on a company's own domain ('test-source' "
     "says which).",
 )
+@click.option(
+    "--members",
+    type=click.Choice(["full", "list"]),
+    default="full",
+    show_default=True,
+    help="Boards whose list lacks pay and requirements (Workday, SmartRecruiters, BambooHR, "
+    "JazzHR, Breezy): full reads each posting's job too, one request per posting per "
+    "interval; list reads the list only (new and closed postings, titles, places).",
+)
 @pass_state
 def watch_add(
-    state: _State, url: str, options: _WatchOptions, render: str, source_kind: str | None
+    state: _State,
+    url: str,
+    options: _WatchOptions,
+    render: str,
+    source_kind: str | None,
+    members: str,
 ) -> None:
     """Watch a posting or a whole board (the source is picked from the URL)."""
     app = state.app()
@@ -140,6 +154,7 @@ def watch_add(
             cron=options.cron,
             render=render,
             source_kind=source_kind,
+            members=members,
         )
     finally:
         asyncio.run(app.aclose())

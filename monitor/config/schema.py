@@ -149,6 +149,7 @@ class FiltersConfig(_Strict):
 
 
 Render = Literal["plain", "browser", "auto"]
+Members = Literal["full", "list"]
 
 
 class WatchConfig(_Strict):
@@ -158,6 +159,13 @@ class WatchConfig(_Strict):
         default="plain",
         description="browser: load the page in headless Chromium (pages that build the posting "
         "with JavaScript); auto: only when a plain fetch finds no posting in an app shell.",
+    )
+    members: Members = Field(
+        default="full",
+        description="Boards: full reads each posting's job too where the board's list lacks "
+        "pay, remote policy and requirements (Workday, SmartRecruiters, BambooHR, JazzHR, "
+        "Breezy), one request per posting per interval; list reads the list only (new and "
+        "closed postings, titles, places).",
     )
     source: str | None = Field(
         default=None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.core.diff import compare, format_salary
+from monitor.core.levels import level_changed, list_compares
 from monitor.model import (
     BoardFilters,
     BoardResult,
@@ -56,7 +57,9 @@ def judge_board(
     for posting in listed:
         member = by_id.get(posting.source_id)
         if member is not None:
-            results.append(_listed(member, posting, base, quiet=quiet))
+            listed_result = _listed(member, posting, base, quiet=quiet)
+            if listed_result is not None:
+                results.append(listed_result)
         elif filters.follows(posting):
             earlier = None if first_check else _reposted(posting, gone, taken=reposted)
             if earlier is not None:
@@ -183,8 +186,8 @@ def same_job(old: Posting, new: Posting) -> bool:
     if old.company and new.company and _folded(old.company) != _folded(new.company):
         return False
     before, after = _requirement_text(old), _requirement_text(new)
-    if not before and not after:
-        return True
+    if (not before and not after) or level_changed(old, new):
+        return True  # a list-level read has no text to weigh
     ratio = difflib.SequenceMatcher(None, before, after, autojunk=False).ratio()
     return ratio >= REPOST_TEXT_SIMILARITY
 
@@ -246,6 +249,7 @@ def _closed_as_reposted(member: PostingState, base: CheckResult) -> CheckResult:
         gone_count=member.gone_count + 1,
         snapshot=closed,
         changes=(change,),
+        presence=member.reads_on_its_own,
     )
     return replace(result, quiet=True)
 
@@ -273,6 +277,7 @@ def _member_result(
     gone_count: int = 0,
     snapshot: Posting | None = None,
     changes: tuple[FieldChange, ...] = (),
+    presence: bool = False,
 ) -> CheckResult:
     """A posting's result from its board's: no fetch of its own, so no validators."""
     return replace(
@@ -286,12 +291,15 @@ def _member_result(
         gone_count=gone_count,
         snapshot=snapshot,
         changes=changes,
+        presence=presence,
     )
 
 
 def _listed(
     member: PostingState, posting: Posting, base: CheckResult, *, quiet: bool = False
-) -> CheckResult:
+) -> CheckResult | None:
+    if not list_compares(member, posting):
+        return _still_listed(member, base)
     if member.current is None:
         return _member_result(
             member, base, outcome=CheckOutcome.BASELINE, snapshot=posting, status=PostingStatus.OPEN
@@ -318,11 +326,38 @@ def _listed(
     )
 
 
+def _still_listed(member: PostingState, base: CheckResult) -> CheckResult | None:
+    """A member whose job is read on its own, or whose version the list cannot match,
+    is still listed: it reopens if it was closed, and stops counting as missing; its
+    fields are left to its own reads (None: nothing to write)."""
+    presence = member.reads_on_its_own
+    if member.status is PostingStatus.CLOSED and member.current is not None:
+        reopened = replace(member.current, status=PostingStatus.OPEN)
+        return _member_result(
+            member,
+            base,
+            outcome=CheckOutcome.CHANGED,
+            snapshot=reopened,
+            changes=compare(member.current, reopened).changes,
+            presence=presence,
+        )
+    if member.gone_count or not presence:
+        outcome = CheckOutcome.UNCHANGED
+        return _member_result(member, base, outcome=outcome, presence=presence)
+    return None
+
+
 def _missing(member: PostingState, base: CheckResult, close_after: int) -> CheckResult:
     count = member.gone_count + 1
+    presence = member.reads_on_its_own
     if count < close_after or member.current is None:
         return _member_result(
-            member, base, outcome=CheckOutcome.GONE, status=member.status, gone_count=count
+            member,
+            base,
+            outcome=CheckOutcome.GONE,
+            status=member.status,
+            gone_count=count,
+            presence=presence,
         )
     closed = replace(member.current, status=PostingStatus.CLOSED)
     changeset = compare(member.current, closed)
@@ -334,6 +369,7 @@ def _missing(member: PostingState, base: CheckResult, close_after: int) -> Check
         gone_count=count,
         snapshot=closed,
         changes=changeset.changes,
+        presence=presence,
     )
 
 

@@ -300,6 +300,11 @@ def _describe_remote(before: Posting, after: Posting) -> list[FieldChange]:
     ]
 
 
+def format_remote(policy: RemotePolicy) -> str:
+    """'remote (remote within United States; travel up to 10%)'."""
+    return _format_remote(policy)
+
+
 def _format_remote(policy: RemotePolicy) -> str:
     return (
         f"{policy.kind.value} ({'; '.join(policy.details)})"

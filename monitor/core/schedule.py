@@ -86,6 +86,14 @@ class Schedule:
             return now + interval
         return now + interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
 
+    def spread(self, now: datetime, interval: timedelta, cron: str | None = None) -> datetime:
+        """The next check of one of many postings read for the first time together (a
+        board's members): anywhere in the coming interval, so that their later checks
+        are spread over it instead of coming in one burst. A cron schedule is kept."""
+        if cron is not None or not self.jitter:
+            return self.next_check(now, interval, cron)
+        return now + interval * self.rng.uniform(self.jitter, 1.0)
+
     def backoff_factor(self) -> float:
         """A random factor for retry delays, so failing postings do not retry in step."""
         return self.rng.uniform(0.75, 1.25) if self.jitter else 1.0

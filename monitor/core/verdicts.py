@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from monitor.core.boards import FIELD_LOSS_MARKER
 from monitor.core.diff import compare
+from monitor.core.levels import level_changed
 from monitor.core.normalize import normalize
 from monitor.core.suspect import Suspicion
 from monitor.errors import ParseError
@@ -100,6 +101,8 @@ def judge(
     )
     if state.current is None:
         return replace(base, outcome=CheckOutcome.BASELINE)
+    if level_changed(state.current, posting):
+        return base  # read at another level now (a member's first job read): no change
     changeset = compare(state.current, posting)
     if not changeset:
         return base

@@ -19,8 +19,9 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from monitor.config import TemplatesConfig
+from monitor.core.diff import format_remote, format_salary
 from monitor.errors import ConfigError
-from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting
+from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting, RemoteKind
 from monitor.notify.payload import change_payload, digest_payload, dumps
 from monitor.urls import shown_url
 
@@ -161,7 +162,28 @@ def _context(posting: Posting, changes: Sequence[FieldChange]) -> dict[str, Any]
         "changes": change_dicts,
         "groups": [{"label": label, "changes": items} for label, items in groups.items()],
         "headline": headline(changes),
+        "facts": posting_facts(posting) if _announces(changes) else [],
     }
+
+
+def _announces(changes: Sequence[FieldChange]) -> bool:
+    return any(c.kind in (ChangeKind.NEW, ChangeKind.REPOSTED) for c in changes)
+
+
+def posting_facts(posting: Posting) -> list[dict[str, str]]:
+    """What a person wants to know of a posting new to them: pay, remote policy,
+    employment type, how many requirements (those it states)."""
+    facts = []
+    if posting.salaries:
+        facts.append(("Pay", "; ".join(format_salary(s) for s in posting.salaries)))
+    if posting.remote.kind is not RemoteKind.UNKNOWN:
+        facts.append(("Remote policy", format_remote(posting.remote)))
+    if posting.employment_type:
+        facts.append(("Employment type", posting.employment_type))
+    minimum, preferred = posting.requirements.minimum, posting.requirements.preferred
+    if minimum or preferred:
+        facts.append(("Requirements", f"{len(minimum)} minimum, {len(preferred)} preferred"))
+    return [{"label": label, "value": value} for label, value in facts]
 
 
 def _change_dict(change: FieldChange) -> dict[str, Any]:

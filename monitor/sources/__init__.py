@@ -46,11 +46,25 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     WebPageSource,
 )
 
-__all__ = ["BUILTIN_SOURCES", "FetchedPage", "Source", "SourceRegistry", "read_page"]
+__all__ = [
+    "BUILTIN_SOURCES",
+    "FetchedPage",
+    "Source",
+    "SourceRegistry",
+    "read_page",
+    "reads_jobs_of_members",
+]
 
 # What reading JSON or HTML of an unexpected shape raises in parsing code (a number
 # where a list was, a missing key, a string too deep to recurse into).
 _SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
+
+
+def reads_jobs_of_members(source: Source) -> bool:
+    """Whether a board of this source is thin (its list lacks pay, requirements and the
+    remote policy's text) and its members' jobs are read one by one. A plugin that does
+    not say is taken as giving full lists."""
+    return bool(getattr(source, "thin_list", False))
 
 
 def read_page(source: Source, page: FetchedPage, *, url: str) -> list[Posting]:

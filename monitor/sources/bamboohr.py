@@ -24,6 +24,7 @@ _LOCATION_TYPES = {"0": RemoteKind.ONSITE, "1": RemoteKind.REMOTE, "2": RemoteKi
 class BambooHRSource(AtsSource):
     """BambooHR careers site (every open job, or one of them)."""
 
+    thin_list: ClassVar[bool] = True
     kind: ClassVar[str] = "bamboohr"
     title: ClassVar[str] = "BambooHR careers API (board or single job)"
     url_shapes: ClassVar[tuple[str, ...]] = (

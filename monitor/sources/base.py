@@ -69,6 +69,10 @@ class Source(Protocol):
     A watched URL is either one posting or a whole board (``is_board``); either
     way ``parse`` returns postings, one for a posting URL and every listed job
     for a board. ``parse`` is pure.
+
+    A source whose board list lacks fields its job read has sets the class attribute
+    ``thin_list = True``: a board watch then also reads each member at its posting URL
+    (which the source must read as one job).
     """
 
     kind: ClassVar[str]

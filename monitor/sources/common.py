@@ -38,6 +38,9 @@ class AtsSource:
     accepts: ClassVar[tuple[str, ...]] = ("application/json", "text/json", "text/plain")
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = ()
     """Regexes with groups ``board`` and optionally ``job`` (and ``host``)."""
+    thin_list: ClassVar[bool] = False
+    """The board list lacks fields the job read has (pay, requirements, the remote
+    policy's text): a board watch then reads each member's job at its own URL too."""
 
     def locate(self, url: str) -> Located | None:
         for pattern in self.patterns:

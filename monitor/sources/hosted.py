@@ -139,6 +139,7 @@ _JAZZ_ACTIONS = frozenset({"apply", "apply now", "view", "view job", "details", 
 class JazzHRSource(HostedPageSource):
     """A JazzHR job page, or a JazzHR board through its careers page."""
 
+    thin_list: ClassVar[bool] = True
     kind: ClassVar[str] = "jazzhr"
     title: ClassVar[str] = "JazzHR (board careers page or job page)"
     url_shapes: ClassVar[tuple[str, ...]] = (
@@ -229,6 +230,7 @@ def _meta_content(tree: LexborHTMLParser, name: str) -> str:
 class BreezySource(HostedPageSource):
     """A Breezy HR job page, or a Breezy board through its JSON list."""
 
+    thin_list: ClassVar[bool] = True
     kind: ClassVar[str] = "breezy"
     title: ClassVar[str] = "Breezy HR (board JSON list or job page)"
     url_shapes: ClassVar[tuple[str, ...]] = (

@@ -30,6 +30,7 @@ _API = "https://api.smartrecruiters.com/v1/companies"
 class SmartRecruitersSource(AtsSource):
     """SmartRecruiters company (a board or one posting)."""
 
+    thin_list: ClassVar[bool] = True
     kind: ClassVar[str] = "smartrecruiters"
     title: ClassVar[str] = "SmartRecruiters postings API (board or single posting)"
     url_shapes: ClassVar[tuple[str, ...]] = (

@@ -167,6 +167,7 @@ def requisition(path: str) -> str:
 class WorkdaySource(AtsSource):
     """Workday career site (every job, a page at a time, or one job)."""
 
+    thin_list: ClassVar[bool] = True
     kind: ClassVar[str] = "workday"
     title: ClassVar[str] = "Workday career site API (board, paged, or single job)"
     url_shapes: ClassVar[tuple[str, ...]] = (

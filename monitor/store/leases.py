@@ -49,6 +49,8 @@ class Leases:
             .join(watches, watches.c.id == postings.c.watch_id)
             .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
             .where(postings.c.role != "member")
+            # A closed member's job is not read: the board's list says if it comes back.
+            .where(or_(postings.c.role != "detail", postings.c.status != "closed"))
             .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
             .limit(limit)
         )

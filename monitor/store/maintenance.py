@@ -82,7 +82,8 @@ class Maintenance:
                 yield _export_row(what, dict(row._mapping))
 
     def active_count(self) -> int:
-        """Postings and boards that active watches check (not board members)."""
+        """Postings, boards and members' jobs that active watches check (not members
+        read through their board's list only)."""
         query = (
             select(func.count())
             .select_from(postings.join(watches, watches.c.id == postings.c.watch_id))
@@ -103,6 +104,7 @@ class Maintenance:
             select(func.count())
             .select_from(postings)
             .where(postings.c.role != "member", postings.c.watch_id.not_in(removed))
+            .where(or_(postings.c.role != "detail", postings.c.status != "closed"))
             .where(postings.c.next_check_at <= now)
             .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
         )

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from monitor.errors import NotFound
 from monitor.model import (
+    LIST,
     BoardResult,
     CheckOutcome,
     CheckResult,
@@ -44,6 +45,10 @@ class BoardWrite:
     board_id: int
     deliveries: Mapping[int, Sequence[Delivery]] = field(default_factory=dict)
     new_deliveries: Sequence[Sequence[Delivery]] = ()
+    member_role: str = "member"
+    """The role new members get: "detail" where their jobs are read, else "member"."""
+    roles: Mapping[int, str] = field(default_factory=dict)
+    """Members whose role changes (the board's members setting changed)."""
 
 
 PendingWrite = CheckWrite | BoardWrite
@@ -157,23 +162,47 @@ class Postings:
         self._record_all(
             conn, [(m, write.deliveries.get(m.posting_id, ())) for m in result.members]
         )
+        self._change_roles(conn, write.roles, now=result.board.checked_at)
         for index, new in enumerate(result.new_members):
             posting_id = self._insert_member(
-                conn, new, board_id=board_id, now=result.board.checked_at
+                conn, new, board_id=board_id, now=result.board.checked_at, role=write.member_role
             )
+            if posting_id is None:
+                continue
             alerts = write.new_deliveries[index] if index < len(write.new_deliveries) else ()
-            self._record_in(conn, _new_member_result(new, posting_id, result.board), alerts)
+            first = _new_member_result(new, posting_id, result.board, role=write.member_role)
+            self._record_in(conn, first, alerts)
+
+    def _change_roles(self, conn: Connection, roles: Mapping[int, str], *, now: datetime) -> None:
+        """Members now read another way; one whose job is now read is due at once."""
+        for role in set(roles.values()):
+            ids = [posting_id for posting_id, wanted in roles.items() if wanted == role]
+            values: dict[str, Any] = {"role": role}
+            if role == "detail":
+                values["next_check_at"] = now
+            conn.execute(
+                update(postings)
+                .where(postings.c.id.in_(ids), postings.c.role.in_(("member", "detail")))
+                .values(values)
+            )
 
     def _insert_member(
-        self, conn: Connection, new: NewMember, *, board_id: int, now: datetime
-    ) -> int:
+        self, conn: Connection, new: NewMember, *, board_id: int, now: datetime, role: str
+    ) -> int | None:
+        """The new member's id; None when the posting is already followed another way
+        (a job watch of it): it is now also listed under the board, its fields and
+        history untouched, and nothing is announced."""
         key = and_(
             postings.c.source_kind == new.posting.source_kind,
             postings.c.source_id == new.posting.source_id,
         )
-        existing = conn.execute(select(postings.c.id).where(key)).first()
+        existing = conn.execute(select(postings.c.id, postings.c.board_id).where(key)).first()
         if existing is not None:
-            return int(existing.id)
+            if existing.board_id is None:
+                conn.execute(
+                    update(postings).where(postings.c.id == existing.id).values(board_id=board_id)
+                )
+            return None
         watch_id = conn.scalar(select(postings.c.watch_id).where(postings.c.id == board_id))
         inserted = conn.execute(
             insert(postings).values(
@@ -189,7 +218,7 @@ class Postings:
                 consecutive_failures=0,
                 gone_count=0,
                 created_at=now,
-                role="member",
+                role=role,
                 board_id=board_id,
             )
         )
@@ -310,6 +339,8 @@ class Postings:
 
 
 def _state_values(result: CheckResult) -> dict[str, Any]:
+    if result.presence:
+        return _presence_values(result)
     values: dict[str, Any] = {
         "status": result.status.value,
         "next_check_at": result.next_check_at,
@@ -332,6 +363,15 @@ def _state_values(result: CheckResult) -> dict[str, Any]:
     return values
 
 
+def _presence_values(result: CheckResult) -> dict[str, Any]:
+    """What a board's list says of a posting read on its own: whether it is listed."""
+    values: dict[str, Any] = {"status": result.status.value, "gone_count": result.gone_count}
+    if result.snapshot is not None:
+        values["title"] = result.snapshot.title
+        values["company"] = result.snapshot.company
+    return values
+
+
 def _is_light(write: CheckWrite) -> bool:
     return (
         write.result.outcome in NOTHING_NEW
@@ -340,12 +380,16 @@ def _is_light(write: CheckWrite) -> bool:
     )
 
 
-def _new_member_result(new: NewMember, posting_id: int, board: CheckResult) -> CheckResult:
+def _new_member_result(
+    new: NewMember, posting_id: int, board: CheckResult, *, role: str
+) -> CheckResult:
+    # A member whose job is to be read and was not yet: due at once.
+    unread = role == "detail" and new.posting.provenance.level == LIST
     return CheckResult(
         posting_id=posting_id,
         outcome=CheckOutcome.CHANGED if new.changes else CheckOutcome.BASELINE,
         checked_at=board.checked_at,
-        next_check_at=board.next_check_at,
+        next_check_at=board.checked_at if unread else board.next_check_at,
         status=PostingStatus.OPEN,
         snapshot=new.posting,
         changes=new.changes,

@@ -71,6 +71,8 @@ class WatchRow:
     """A board: the postings found on it so far, open or closed."""
     members_open: int = 0
     current: Posting | None = None
+    member_reads: str = "full"
+    """A board's members setting: "full" (their jobs read where the list is thin) or "list"."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

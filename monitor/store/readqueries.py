@@ -19,7 +19,7 @@ from monitor.store.readmodels import (
     WatchQuery,
     WatchRow,
 )
-from monitor.store.tables import changes, outbox, postings, snapshots, watches
+from monitor.store.tables import WATCHED_ROLES, changes, outbox, postings, snapshots, watches
 
 WATCH_SORTS: dict[str, Any] = {
     "id": watches.c.id,
@@ -37,6 +37,7 @@ WATCH_COLUMNS = (
     watches.c.interval_seconds,
     watches.c.cron,
     watches.c.paused_at,
+    watches.c.members.label("member_reads"),
     postings.c.id.label("posting_id"),
     postings.c.source_kind,
     postings.c.role,
@@ -78,7 +79,7 @@ def watch_filter(query: WatchQuery) -> Select[Any]:
     base = (
         select(watches.c.id.label("watch_id"))
         .select_from(watches.join(postings, postings.c.watch_id == watches.c.id))
-        .where(watches.c.removed_at.is_(None), postings.c.role != "member")
+        .where(watches.c.removed_at.is_(None), postings.c.role.in_(WATCHED_ROLES))
     )
     if query.search:
         pattern = f"%{_escape_like(query.search.lower())}%"
@@ -117,7 +118,7 @@ def posting_conditions(query: PostingQuery) -> list[Any]:
     if query.company:
         conditions.append(postings.c.company == query.company)
     if query.watch_id is not None:
-        conditions.append(postings.c.watch_id == query.watch_id)
+        conditions.append(followed_by(query.watch_id))
     if query.board_id is not None:
         conditions.append(postings.c.board_id == query.board_id)
     if query.source_kind:
@@ -158,11 +159,18 @@ def change_conditions(query: ChangeQuery) -> list[Any]:
         )
     if query.watch_id is not None:
         conditions.append(
-            changes.c.posting_id.in_(
-                select(postings.c.id).where(postings.c.watch_id == query.watch_id)
-            )
+            changes.c.posting_id.in_(select(postings.c.id).where(followed_by(query.watch_id)))
         )
     return conditions
+
+
+def followed_by(watch_id: int) -> Any:
+    """Postings a watch follows: its own, and (a board) those listed on it, also those
+    a job watch of their own reads."""
+    boards = select(postings.c.id).where(
+        postings.c.watch_id == watch_id, postings.c.role == "board"
+    )
+    return or_(postings.c.watch_id == watch_id, postings.c.board_id.in_(boards))
 
 
 def current_postings(conn: Connection, snapshot_ids: Sequence[int | None]) -> dict[int, Posting]:
@@ -212,6 +220,7 @@ def watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] |
         members=found,
         members_open=members_open,
         current=current,
+        member_reads=row.member_reads,
     )
 
 

@@ -34,6 +34,7 @@ def state_query(*, active_only: bool = True) -> Any:
         watches.c.filters,
         watches.c.url.label("watch_url"),
         watches.c.render,
+        watches.c.members,
         snapshots.c.data.label("current_data"),
     ).select_from(
         postings.join(watches, watches.c.id == postings.c.watch_id).outerjoin(
@@ -76,6 +77,7 @@ def posting_state(conn: Connection, row: Row[Any]) -> PostingState:
         created_at=row.created_at,
         last_changed_at=row.last_changed_at,
         render=row.render,
+        members=row.members,
     )
 
 
@@ -93,6 +95,7 @@ def watch_record(row: Row[Any]) -> WatchRecord:
         filters=BoardFilters.from_dict(row.filters) if row.filters is not None else None,
         cron=row.cron,
         render=row.render,
+        members=row.members,
     )
 
 

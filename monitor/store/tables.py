@@ -72,6 +72,8 @@ watches = Table(
     Column("paused_at", UTCDateTime),
     # plain, browser or auto (see monitor.net.browser).
     Column("render", String(10), nullable=False, server_default="plain"),
+    # Boards: "full" reads every member's job detail where the list is thin; "list" not.
+    Column("members", String(10), nullable=False, server_default="full"),
 )
 # The few removed watches, so that counting due postings leaves theirs out without
 # reading every watch (a million of them).
@@ -81,6 +83,9 @@ Index(
     postgresql_where=watches.c.removed_at.is_not(None),
     sqlite_where=watches.c.removed_at.is_not(None),
 )
+
+WATCHED_ROLES = ("single", "board")
+"""The roles of the one row a watch names (the rest are its board's members)."""
 
 postings = Table(
     "postings",
@@ -105,8 +110,11 @@ postings = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("gone_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
-    # 'single': a watched posting; 'board': a watched board (fetched, never alerted on
-    # itself); 'member': a posting found on a board, checked through its board.
+    # 'single': a watched posting (and maybe listed on a board too: board_id says);
+    # 'board': a watched board (fetched, never alerted on itself); 'member': a posting
+    # found on a board, read through its list only; 'detail': a posting found on a
+    # thin board (monitor.sources: thin_list) whose job detail is read on its own
+    # schedule, the list saying only whether it is still there.
     Column("role", String(10), nullable=False, server_default="single"),
     Column("board_id", ForeignKey("postings.id", ondelete="CASCADE"), index=True),
     Column("baselined_at", UTCDateTime),

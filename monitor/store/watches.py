@@ -17,7 +17,7 @@ from monitor.model import PostingStatus
 from monitor.records import WatchRecord, WatchSpec
 from monitor.store.db import Database
 from monitor.store.rows import ref_clause, watch_record
-from monitor.store.tables import meta, postings, snapshots, watches
+from monitor.store.tables import WATCHED_ROLES, meta, postings, snapshots, watches
 
 NEW_WATCH_SPACING = timedelta(milliseconds=50)
 CONFIG_DIGEST_KEY = "config_watches_digest"
@@ -83,7 +83,7 @@ class Watches:
         named = conn.execute(
             select(postings.c.source_kind, postings.c.source_id)
             .join(watches, watches.c.id == postings.c.watch_id)
-            .where(live, postings.c.role != "member")
+            .where(live, postings.c.role.in_(WATCHED_ROLES))
         )
         return urls, {(kind, source_id) for kind, source_id in named}
 
@@ -207,6 +207,7 @@ class Watches:
                 .values(watch_id=bindparam("new_watch_id")),
                 moved,
             )
+            _take_from_board(conn, [m["posting_id"] for m in moved], now)
         return ids
 
     def _upsert_watch(
@@ -240,6 +241,7 @@ class Watches:
         existing = conn.execute(select(postings.c.id).where(key)).first()
         if existing is not None:
             conn.execute(update(postings).where(key).values(watch_id=watch_id))
+            _take_from_board(conn, [existing.id], first)
             return
         former = self._former_reading(conn, watch_id, spec)
         if former is not None:
@@ -260,7 +262,7 @@ class Watches:
         same role, or never read (a board read as a page before has nothing to keep)."""
         rows = conn.execute(
             select(postings.c.id, postings.c.role).where(
-                postings.c.watch_id == watch_id, postings.c.role != "member"
+                postings.c.watch_id == watch_id, postings.c.role.in_(WATCHED_ROLES)
             )
         ).all()
         if len(rows) != 1:
@@ -287,6 +289,7 @@ class Watches:
             if row is None:
                 raise NotFound(f"no active watch {ref!r} (see 'posting-monitor watch list')")
             conn.execute(update(watches).where(watches.c.id == row.id).values(removed_at=now))
+            _give_back_to_boards(conn, row.id)
             self._forget_config_digest(conn)
             return watch_record(row)
 
@@ -307,10 +310,41 @@ class Watches:
             if not paused:
                 conn.execute(
                     update(postings)
-                    .where(postings.c.watch_id == watch_id, postings.c.role != "member")
+                    .where(postings.c.watch_id == watch_id, postings.c.role.in_(WATCHED_ROLES))
                     .values(next_check_at=now)
                 )
             return watch_record(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
+
+
+def _take_from_board(conn: Connection, posting_ids: Sequence[int], first: datetime) -> None:
+    """Postings a board follows, now also watched on their own: one posting, listed
+    under both, read on the job watch's schedule (due at ``first``); the board's list
+    now only says whether it is still there."""
+    conn.execute(
+        update(postings)
+        .where(postings.c.id.in_(list(posting_ids)), postings.c.role.in_(("member", "detail")))
+        .values(role="single", next_check_at=first)
+    )
+
+
+def _give_back_to_boards(conn: Connection, watch_id: int) -> None:
+    """A removed job watch's posting that an active board lists goes back to the board
+    (as a member; the board's next check reads its job again where it reads jobs)."""
+    boards = postings.alias("boards")
+    listed = conn.execute(
+        select(postings.c.id, boards.c.watch_id.label("board_watch"))
+        .join(boards, boards.c.id == postings.c.board_id)
+        .join(watches, watches.c.id == boards.c.watch_id)
+        .where(postings.c.watch_id == watch_id, postings.c.role == "single")
+        .where(watches.c.removed_at.is_(None))
+    ).all()
+    if listed:
+        conn.execute(
+            update(postings)
+            .where(postings.c.id == bindparam("pid"))
+            .values(watch_id=bindparam("board_watch"), role="member"),
+            [{"pid": row.id, "board_watch": row.board_watch} for row in listed],
+        )
 
 
 def _lock_watches(conn: Connection) -> None:
@@ -334,6 +368,7 @@ def _watch_values(spec: WatchSpec, origin: str) -> dict[str, Any]:
         "removed_at": None,
         "filters": spec.filters.to_dict() if spec.is_board else None,
         "render": spec.render,
+        "members": spec.members,
     }
 
 
@@ -364,4 +399,5 @@ def _same_watch(row: Any, spec: WatchSpec, *, origin: str) -> bool:
         and list(row.channels or []) == list(spec.channels)
         and row.filters == (spec.filters.to_dict() if spec.is_board else None)
         and row.render == spec.render
+        and row.members == spec.members
     )

@@ -110,6 +110,7 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         filters=body.filters.model_dump() if body.filters else None,
         render=body.render,
         source=body.source,
+        members=body.members,
     )
     return watch_out(dashboard.views.watch(record))
 

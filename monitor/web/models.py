@@ -83,6 +83,10 @@ class Watch(_Out):
     interval_seconds: int
     cron: str | None
     open_postings: int | None = Field(description="Boards: postings open now.")
+    members: Literal["full", "list"] | None = Field(
+        description="Boards: full reads each posting's job where the list lacks pay and "
+        "requirements; list reads the list only."
+    )
     pay: list[Pay]
     remote: str
     last_changed_at: datetime | None
@@ -123,13 +127,23 @@ class NewWatch(BaseModel):
         description="Source kind to read it with (`posting-monitor features` lists them); "
         "default: picked from the URL.",
     )
+    members: Literal["full", "list"] = Field(
+        default="full",
+        description="Boards: full reads each posting's job where the list lacks pay and "
+        "requirements (Workday, SmartRecruiters, BambooHR, JazzHR, Breezy); list reads the "
+        "list only.",
+    )
 
 
 class PostingOut(_Out):
     id: int
     watch_id: int
     board_id: int | None
-    role: Literal["single", "board", "member"]
+    role: Literal["single", "board", "member", "detail"] = Field(
+        description="single: watched on its own (maybe listed on a board too: board_id); "
+        "board: a board's own row; member: found on a board, read from its list; detail: "
+        "found on a board, its job read too."
+    )
     source: Source
     url: str
     title: str
@@ -256,6 +270,7 @@ def watch_out(row: WatchRow) -> Watch:
         interval_seconds=row.interval_seconds,
         cron=row.cron,
         open_postings=row.members_open if row.role == "board" else None,
+        members=row.member_reads if row.role == "board" else None,  # type: ignore[arg-type]
         pay=[Pay(**pay_values(s)) for s in current.salaries] if current else [],
         remote=current.remote.kind.value if current else "unknown",
         last_changed_at=row.last_changed_at,

@@ -92,7 +92,12 @@ class SourceBoard(Rig):
     def __init__(self, db_url: str, kind: str) -> None:
         self.url, self.render = BOARDS[kind]
         self.api = SourceRegistry.default().get(kind).fetch_url(self.url)
-        super().__init__(db_url, [{"url": self.url, "interval": "1h"}])
+        # The list's story: members = "list" where the list is thin (the full read is
+        # tests/acceptance/test_full_boards.py's).
+        watch = {"url": self.url, "interval": "1h"}
+        if SourceRegistry.default().get(kind).thin_list:  # type: ignore[attr-defined]
+            watch["members"] = "list"
+        super().__init__(db_url, [watch])
 
     def serve(self, jobs: Jobs) -> CheckOutcome:
         body, content_type = self.render(jobs)

@@ -89,7 +89,10 @@ class Rig:
         config = MonitorConfig.model_validate(
             {
                 "database": {"url": self.db_url},
-                "watches": [{"url": self.board, "interval": "1h", **watch}],
+                # The list's story (members = full: tests/acceptance/test_full_boards.py).
+                "watches": [
+                    {"url": self.board, "interval": "1h", **self.list_only(watch), **watch}
+                ],
                 "http": UNPACED,
             }
         )
@@ -97,6 +100,10 @@ class Rig:
         app = App(config, transport=transport, notifier=self.notifier, clock=self.clock)
         app.prepare()
         return app
+
+    def list_only(self, watch: dict[str, str]) -> dict[str, str]:
+        """members = list wherever the URL is read as a Workday board (not as a page)."""
+        return {"members": "list"} if self.board == BOARD or "source" in watch else {}
 
     def check(self) -> CheckOutcome:
         self.clock.advance(timedelta(hours=1))

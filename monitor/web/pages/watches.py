@@ -109,6 +109,7 @@ async def new_watch(request: Request) -> Response:
             "location",
             "department",
             "source",
+            "members",
         )
     }
     filters = {
@@ -123,6 +124,7 @@ async def new_watch(request: Request) -> Response:
                 channels=[values["channel"]] if values["channel"] else [],
                 filters=filters,
                 source=values["source"] or None,
+                members=values["members"] or "full",
             )
             watch = dashboard.views.watch(watch_id)
             return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
