@@ -47,12 +47,17 @@ def test_notify(state: _State, target: str | None) -> None:
 @click.command()
 def features() -> None:
     """List source kinds and the URL shapes each one takes."""
-    from monitor.sources import SourceRegistry
+    from monitor.sources import SourceRegistry, reads_jobs_of_members
 
     for source in SourceRegistry.default():
         click.echo(f"source  {source.kind:<16} {source.title}")
         for shape in getattr(source, "url_shapes", ()):
             click.echo(f"        {'':<16} {shape}")
+        if reads_jobs_of_members(source):
+            click.echo(
+                f"        {'':<16} boards: the list lacks pay and requirements, so each "
+                'posting\'s job is read too (members = "full"; "list" for the list only)'
+            )
 
 
 @click.command("test-source")

@@ -5,8 +5,8 @@ Two JSON endpoints: ``/careers/list`` (every open job: ``jobOpeningName``,
 ``isRemote``, ``locationType`` "0" on-site / "1" remote / "2" hybrid) for a board,
 and ``/careers/{id}/detail`` (the same under ``result.jobOpening``, with the
 ``description`` HTML and, where the employer fills it, ``compensation`` text) for
-one job. A board's postings carry no description: their pay and requirements are
-read when a single job is watched.
+one job. A board's list carries no description, so a board watch also reads each
+member's detail (``thin_list``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A posting URL uses the detail call, whose ``jobAd.sections`` carry the
 description and a ``qualifications`` section (the requirements). The board list
 carries list-level fields only (title, location with remote/hybrid flags,
-department, employment type): board watches see new, closed and retitled or
-relocated postings; watch a posting URL for its pay and requirements.
+department, employment type), so a board watch also reads each member's detail
+(``thin_list``).
 """
 
 from __future__ import annotations
