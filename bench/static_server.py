@@ -2,6 +2,10 @@
 
 Keep-alive, ETag and Last-Modified with 304 answers, files read into memory
 when the server starts and again on SIGHUP (after the benchmark mutates them).
+A POST (a page of the Workday-style board's list) is answered with the file at its
+path, its body read and ignored, without validators and never 304, as nginx does
+with ``error_page 405 =200 $uri`` and ``etag off`` there (see ``bench.daemon``).
+Files without a suffix (Workday job details) are JSON.
 Run: ``python -m bench.static_server ROOT PORT``.
 """
 
@@ -14,13 +18,18 @@ import sys
 from email.utils import formatdate
 from pathlib import Path
 
-TYPES = {".html": b"text/html; charset=utf-8", ".json": b"application/json"}
+TYPES = {
+    ".html": b"text/html; charset=utf-8",
+    ".json": b"application/json",
+    "": b"application/json",
+}
 
 
 class Files:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.table: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        self.table: dict[bytes, tuple[bytes, bytes, memoryview, bytes]] = {}
+        """path: (the answer to a GET, the head of the answer to a POST, the body, the ETag)."""
         self.load()
 
     def load(self) -> None:
@@ -35,16 +44,14 @@ class Files:
                     + TYPES.get(path.suffix, b"application/octet-stream")
                     + b"\r\nContent-Length: "
                     + str(len(body)).encode()
-                    + b"\r\nETag: "
-                    + etag
-                    + b"\r\nLast-Modified: "
-                    + modified
-                    + b"\r\n\r\n"
                 )
+                validators = b"\r\nETag: " + etag + b"\r\nLast-Modified: " + modified
+                response = head + validators + b"\r\n\r\n" + body
                 table[b"/" + str(path.relative_to(self.root)).encode()] = (
-                    head + body,
+                    response,
+                    head + b"\r\n\r\n",
+                    memoryview(response)[len(response) - len(body) :],  # not a copy
                     etag,
-                    modified,
                 )
         self.table = table
 
@@ -55,13 +62,26 @@ async def serve(files: Files, port: int) -> None:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 line, *headers = head.split(b"\r\n")
-                path = line.split(b" ")[1]
+                method, path = line.split(b" ")[:2]
+                length = next(
+                    (
+                        h.split(b":", 1)[1]
+                        for h in headers
+                        if h.lower().startswith(b"content-length:")
+                    ),
+                    b"0",
+                )
+                if int(length):
+                    await reader.readexactly(int(length))  # a POST's body: read, not used
                 entry = files.table.get(path)
                 if entry is None:
                     writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                     continue
-                response, etag, _modified = entry
-                if any(h.lower().startswith(b"if-none-match:") and etag in h for h in headers):
+                response, post_head, body, etag = entry
+                if method == b"POST":
+                    writer.write(post_head)
+                    writer.write(body)
+                elif any(h.lower().startswith(b"if-none-match:") and etag in h for h in headers):
                     writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n")
                 else:
                     writer.write(response)

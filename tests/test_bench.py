@@ -80,7 +80,8 @@ def test_daemon_benchmark_finds_every_change_on_a_small_site(
 ) -> None:
     from bench import daemon
 
-    code = daemon.main(["--postings", "40", "--board-jobs", "20", "--server", "python", "--json"])
+    args = ["--postings", "40", "--board-jobs", "20", "--workday-members", "0"]
+    code = daemon.main([*args, "--server", "python", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0
     detection = result["detection"]
@@ -95,6 +96,40 @@ def test_daemon_benchmark_finds_every_change_on_a_small_site(
     assert first["outcomes"] == {"baseline": 41}
     assert second["outcomes"] == {"changed": 5, "not_modified": 36}  # the board counts once
     assert third["outcomes"] == {"not_modified": 41}
+    assert "workday" not in result
+
+
+def test_daemon_benchmark_scores_a_workday_boards_member_edits(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import daemon
+
+    args = ["--postings", "10", "--board-jobs", "0", "--workday-members", "50"]
+    code = daemon.main([*args, "--server", "python", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["perfect"] is True  # the pages' figures stand apart from the board's
+    assert result["detection"]["edits_made"] == 1
+    workday = result["workday"]
+    assert workday["members"] == 50
+    # 50 members, 20 a page: three list requests a pass, never a 304 (a POST).
+    assert [p["list_requests"] for p in workday["passes"]] == [3, 3, 3]
+    assert result["passes"][2]["outcomes"].get("unchanged", 0) >= 1  # the board's list
+    detection = workday["detection"]
+    assert detection["edits_made"] == 5  # 10% of the members, in their details
+    assert (detection["wrong_values"], detection["false_changes"]) == (0, 0)
+    assert detection["extra_changes"] == 0
+    assert detection["edits_detected"] + detection["missed"] == detection["edits_made"]
+    assert (workday["false_alerts"], workday["changes_in_304_pass"]) == (0, 0)
+    if not workday["details_read"]:
+        # Read from the list only (before issue 23): only the remote kind shows, through
+        # the list's remoteType; the exit code says the rest were missed.
+        assert [p["detail_requests"] for p in workday["passes"]] == [0, 0, 0]
+        kind_edits = detection["by_kind"].get("remote", {"made": 0})["made"]
+        assert detection["edits_detected"] == kind_edits
+        assert code == 1
+    else:
+        assert detection["edits_detected"] == detection["edits_made"]
+        assert code == 0
 
 
 def test_oneshot_benchmark_runs_check_as_a_process_beside_the_daemon(
