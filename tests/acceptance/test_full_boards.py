@@ -424,7 +424,8 @@ class BoardRig(Rig):
 
 
 def _read_detail(board: Board, member_id: str, detail: Json | None = None) -> Posting:
-    """A member's detail as its job watch reads it (the source's own parse)."""
+    """A member's detail as its job watch reads it (the source's own parse, normalized)."""
+    from monitor.core.normalize import normalize
     from monitor.sources import SourceRegistry
     from monitor.sources.base import FetchedPage
 
@@ -437,7 +438,7 @@ def _read_detail(board: Board, member_id: str, detail: Json | None = None) -> Po
         body=json.dumps(detail if detail is not None else member.detail).encode(),
     )
     (posting,) = source.parse(page, url=member.job_url)
-    return posting
+    return normalize(posting)
 
 
 def _pay(posting: Posting) -> list[tuple[Any, ...]]:
@@ -670,6 +671,26 @@ def test_a_posting_followed_both_ways_is_one_posting(rig: BoardRig, order: str) 
     assert rig.posting_of(job.id).id == posting.id
     for member in board.members:
         _assert_nothing_emptied(rig, member.id)
+
+
+def test_a_removed_job_watch_gives_its_posting_back_to_the_board(rig: BoardRig) -> None:
+    board = rig.board
+    job = board.member(board.edited)
+    job_watch = rig.watch_job(job.id)
+    rig.one_pass()
+    rig.watch_board()
+    for _ in range(3):
+        rig.settle()
+    rig.app.store.watches.remove_watch(str(job_watch), now=rig.clock.now())
+    rig.settle()  # the board's next check reads its job again, as its own member
+    rig.publish_detail(job.id, board.edits.pay(job.detail))
+    rig.settle()
+    rig.settle()
+    (pay,) = rig.new_alerts(0)
+    assert "new posting" not in _alert_text(pay)
+    assert any(value in _alert_text(pay) for value in board.edits.pay_new)
+    assert job.id in rig.rows(), "still listed under the board"
+    _assert_nothing_emptied(rig, job.id)
 
 
 # -- (f) W1: adding a posting the board already follows ------------------------------
