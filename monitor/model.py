@@ -374,6 +374,9 @@ class CheckResult:
     """A board's word on a posting whose job is read on its own: only whether it is
     still listed (its status and missing count) is written, never its fields or
     schedule."""
+    listed: bool = False
+    """The posting's own read, while a board lists it: the board's list says whether
+    it is open, so this read writes neither its status nor its missing count."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from monitor.clock import Clock
 from monitor.core.boards import FieldLoss, field_loss, judge_board, still_missing
-from monitor.core.levels import at_list_level, list_compares
+from monitor.core.levels import as_its_board_says, at_list_level, list_compares, on_a_board
 from monitor.core.normalize import normalize
 from monitor.core.schedule import Schedule
 from monitor.core.suspect import suspicion
@@ -68,11 +68,17 @@ class CheckContext:
 
 async def check(state: PostingState, ctx: CheckContext) -> CheckResult:
     """Check one posting; never raises for anything the page or network does."""
+    return as_its_board_says(state, await _check(state, ctx))
+
+
+async def _check(state: PostingState, ctx: CheckContext) -> CheckResult:
     fetched = await _fetch(state, ctx, reread=state.read_by_older_reader)
     if isinstance(fetched, CheckResult):
         return fetched
     response, body_hash, parsed = fetched
     posting = own(state, parsed, url=state.url)
+    if posting is not None and on_a_board(state):
+        posting = replace(posting, status=state.status)  # its board's list says
     now = ctx.clock.now()
     if posting is None:
         error = ParseError("the page holds no posting", url=state.url)
@@ -346,7 +352,7 @@ async def _fetch(
 
 
 def _listed_on_its_board(state: PostingState) -> bool:
-    return state.role == "detail" and state.status is PostingStatus.OPEN and state.gone_count == 0
+    return on_a_board(state) and state.status is PostingStatus.OPEN and state.gone_count == 0
 
 
 async def _rendered(url: str, ctx: CheckContext) -> FetchResponse:

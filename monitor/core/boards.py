@@ -299,6 +299,10 @@ def _listed(
     member: PostingState, posting: Posting, base: CheckResult, *, quiet: bool = False
 ) -> CheckResult | None:
     if not list_compares(member, posting):
+        if not member.reads_on_its_own and member.current is not None:
+            retitled = _retitled(member, posting, base, quiet=quiet)
+            if retitled is not None:
+                return retitled
         return _still_listed(member, base)
     if member.current is None:
         return _member_result(
@@ -321,6 +325,25 @@ def _listed(
             snapshot=posting,
             status=PostingStatus.OPEN,
             changes=changeset.changes,
+        ),
+        quiet=quiet,
+    )
+
+
+def _retitled(
+    member: PostingState, posting: Posting, base: CheckResult, *, quiet: bool
+) -> CheckResult | None:
+    """A member read from its job before, now from the list only (its board set to
+    members = "list"): the list's title still counts, the job's other fields stay."""
+    current = member.current
+    assert current is not None
+    if posting.title == current.title or not posting.title:
+        return None
+    renamed = replace(current, title=posting.title, status=PostingStatus.OPEN)
+    changes = compare(current, renamed).changes
+    return replace(
+        _member_result(
+            member, base, outcome=CheckOutcome.CHANGED, snapshot=renamed, changes=changes
         ),
         quiet=quiet,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from monitor.model import DETAIL, LIST, Posting
+from monitor.model import DETAIL, LIST, CheckOutcome, CheckResult, Posting
 from monitor.records import PostingState
 
 
@@ -23,6 +23,22 @@ def at_list_level(posting: Posting) -> Posting:
 
 def level_changed(before: Posting, after: Posting) -> bool:
     return before.provenance.level != after.provenance.level
+
+
+def on_a_board(state: PostingState) -> bool:
+    """A posting a board lists (whether or not a job watch also follows it)."""
+    return state.board_id is not None and state.role != "board"
+
+
+def as_its_board_says(state: PostingState, result: CheckResult) -> CheckResult:
+    """A read of a posting a board lists never closes or reopens it: the list does. A
+    404 while the list already misses it counts for nothing more (and while the list
+    still lists it, it is an error: ``monitor.pipeline``)."""
+    if not on_a_board(state):
+        return result
+    if result.outcome is CheckOutcome.CLOSED:
+        result = replace(result, outcome=CheckOutcome.GONE, snapshot=None, changes=())
+    return replace(result, listed=True, status=state.status, gone_count=state.gone_count)
 
 
 def list_compares(member: PostingState, listed: Posting) -> bool:
@@ -37,4 +53,4 @@ def list_compares(member: PostingState, listed: Posting) -> bool:
     )
 
 
-__all__ = ["at_list_level", "level_changed", "list_compares"]
+__all__ = ["as_its_board_says", "at_list_level", "level_changed", "list_compares", "on_a_board"]

@@ -26,7 +26,7 @@ from monitor.records import PostingState
 from monitor.store.db import Database
 from monitor.store.outbox import enqueue
 from monitor.store.rows import posting_state, ref_clause, state_query
-from monitor.store.tables import changes, check_log, postings, snapshots
+from monitor.store.tables import changes, check_log, postings, snapshots, watches
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,16 +134,20 @@ class Postings:
                 .values(next_check_at=bindparam("next"), lease_until=None),
                 [{"pid": r.posting_id, "next": r.next_check_at} for r in put_off],
             )
-        if seen:
-            columns = list(_state_values(seen[0]))
+        # One statement per set of columns written (a read of a posting its board
+        # lists leaves its status alone).
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for result in seen:
+            values = _state_values(result)
+            groups.setdefault(tuple(values), []).append(
+                {"pid": result.posting_id, **{f"v_{k}": v for k, v in values.items()}}
+            )
+        for columns, rows in groups.items():
             conn.execute(
                 update(postings)
                 .where(postings.c.id == bindparam("pid"))
                 .values({c: bindparam(f"v_{c}") for c in columns}),
-                [
-                    {"pid": r.posting_id, **{f"v_{k}": v for k, v in _state_values(r).items()}}
-                    for r in seen
-                ],
+                rows,
             )
 
     def _record_board_in(self, conn: Connection, write: BoardWrite) -> None:
@@ -196,17 +200,30 @@ class Postings:
             postings.c.source_kind == new.posting.source_kind,
             postings.c.source_id == new.posting.source_id,
         )
-        existing = conn.execute(select(postings.c.id, postings.c.board_id).where(key)).first()
+        existing = conn.execute(
+            select(postings.c.id, postings.c.board_id, watches.c.removed_at)
+            .join(watches, watches.c.id == postings.c.watch_id)
+            .where(key)
+        ).first()
+        board_watch = conn.scalar(select(postings.c.watch_id).where(postings.c.id == board_id))
+        if existing is not None and existing.removed_at is not None:
+            # Watched on its own once, that watch since removed: the board's member now,
+            # its history kept; read as the board reads its members.
+            conn.execute(
+                update(postings)
+                .where(postings.c.id == existing.id)
+                .values(watch_id=board_watch, board_id=board_id, role=role, next_check_at=now)
+            )
+            return None
         if existing is not None:
             if existing.board_id is None:
                 conn.execute(
                     update(postings).where(postings.c.id == existing.id).values(board_id=board_id)
                 )
             return None
-        watch_id = conn.scalar(select(postings.c.watch_id).where(postings.c.id == board_id))
         inserted = conn.execute(
             insert(postings).values(
-                watch_id=watch_id,
+                watch_id=board_watch,
                 source_kind=new.posting.source_kind,
                 source_id=new.posting.source_id,
                 url=new.posting.url,
@@ -341,6 +358,13 @@ class Postings:
 def _state_values(result: CheckResult) -> dict[str, Any]:
     if result.presence:
         return _presence_values(result)
+    values = _read_values(result)
+    if result.listed:  # its board's list says whether it is open
+        del values["status"], values["gone_count"]
+    return values
+
+
+def _read_values(result: CheckResult) -> dict[str, Any]:
     values: dict[str, Any] = {
         "status": result.status.value,
         "next_check_at": result.next_check_at,

@@ -127,6 +127,8 @@ class Watches:
                 conn.execute(
                     update(watches).where(watches.c.id.in_(retired)).values(removed_at=now)
                 )
+                for watch_id in retired:
+                    _give_back_to_boards(conn, watch_id)
                 self._forget_config_digest(conn)
             if digest is not None:
                 self._forget_config_digest(conn)

@@ -693,6 +693,88 @@ def test_a_removed_job_watch_gives_its_posting_back_to_the_board(rig: BoardRig) 
     _assert_nothing_emptied(rig, job.id)
 
 
+def _check_alone(rig: BoardRig, ref: str | int) -> None:
+    """One check of one posting or board, written and its alerts delivered (a daemon
+    checks a board and its members each on their own schedule)."""
+    from monitor.engines.lifecycle import deliver_now
+
+    async def run() -> None:
+        state = rig.app.store.postings.get_posting(str(ref))
+        _outcome, write = await rig.app.checker.run_check(state)
+        await rig.app.checker.write_checks([write])
+        await deliver_now(rig.app)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("followed", ["by the board", "by a job watch too"])
+def test_a_member_dropped_from_the_list_closes_while_its_job_still_answers(
+    rig: BoardRig, followed: str
+) -> None:
+    board = rig.board
+    gone = board.members[0]
+    rig.watch_board()
+    rig.one_pass()
+    rig.one_pass()
+    if followed == "by a job watch too":
+        rig.watch_job(gone.id)
+        rig.one_pass()
+    posting_id = rig.posting_of(gone.id).id
+    board_id = rig.app.store.postings.get_posting(board.url).id
+    before = len(rig.alerts())
+    rig.publish_list(board.members[1:])  # its job page stays up
+    for _ in range(3):  # board and job read in turn, as their schedules fall
+        rig.clock.advance(INTERVAL / 2)
+        _check_alone(rig, board_id)
+        rig.clock.advance(INTERVAL / 2)
+        _check_alone(rig, posting_id)
+    titles = [a.title for a in rig.alerts()[before:]]
+    assert sum("posting closed" in t for t in titles) == 1, titles
+    assert not any("reopened" in t for t in titles), titles
+    assert rig.app.store.postings.get_posting(str(posting_id)).status is PostingStatus.CLOSED
+
+
+def test_a_job_that_answers_404_while_listed_is_an_error_never_closed_and_reopened(
+    rig: BoardRig,
+) -> None:
+    board = rig.board
+    job = board.member(board.edited)
+    rig.watch_board()
+    rig.one_pass()
+    rig.one_pass()
+    rig.watch_job(job.id)
+    rig.one_pass()
+    before = len(rig.alerts())
+    rig.fail_detail(job.id, 404)
+    for _ in range(4):
+        rig.settle()
+    titles = [a.title for a in rig.alerts()[before:]]
+    assert not any("closed" in t or "reopened" in t for t in titles), titles
+    state = rig.app.store.postings.get_posting(str(rig.posting_of(job.id).id))
+    assert state.status is PostingStatus.OPEN
+    assert state.consecutive_failures >= 3
+    assert "still lists it" in (state.last_error or "")
+
+
+def test_a_posting_once_watched_alone_then_found_on_a_board_is_read_as_its_member(
+    rig: BoardRig,
+) -> None:
+    board = rig.board
+    job = board.member(board.edited)
+    job_watch = rig.watch_job(job.id)
+    rig.one_pass()
+    rig.app.store.watches.remove_watch(str(job_watch), now=rig.clock.now())
+    rig.watch_board()
+    for _ in range(3):
+        rig.settle()
+    rig.publish_detail(job.id, board.edits.pay(job.detail))
+    rig.settle()
+    rig.settle()
+    (pay,) = rig.new_alerts(0)
+    assert any(value in _alert_text(pay) for value in board.edits.pay_new)
+    assert job.id in rig.rows()
+
+
 # -- (f) W1: adding a posting the board already follows ------------------------------
 
 

@@ -121,3 +121,10 @@ def test_a_list_read_is_what_the_board_gives_and_its_schedule_the_board_s() -> N
     assert baseline.next_check_at == BASE.next_check_at == NOW + timedelta(hours=1)
     assert baseline.snapshot == THIN
     assert baseline.presence is False
+
+
+def test_a_list_only_board_still_reports_a_retitled_member_read_from_its_job_before() -> None:
+    renamed = replace(THIN, title="Senior Data Engineer")
+    (result,) = judge([member(2, RICH)], [renamed]).members
+    assert result.snapshot == replace(RICH, title="Senior Data Engineer")  # pay kept
+    assert [(c.field, c.new) for c in result.changes] == [("title", "Senior Data Engineer")]
