@@ -17,11 +17,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.clock import Clock
-from monitor.core.boards import FieldLoss, field_loss, judge_board, still_missing
+from monitor.core.boards import (
+    JOB_FIELD_LOSS_MARKER,
+    FieldLoss,
+    field_loss,
+    job_field_loss,
+    job_loss_reason,
+    judge_board,
+    lost_job_field,
+    still_missing,
+)
 from monitor.core.levels import as_its_board_says, at_list_level, list_compares, on_a_board
 from monitor.core.normalize import normalize
 from monitor.core.schedule import Schedule
-from monitor.core.suspect import suspicion
+from monitor.core.suspect import Suspicion, suspicion
 from monitor.core.verdicts import (
     GONE_STATUSES,
     as_suspect,
@@ -96,6 +105,9 @@ async def _check(state: PostingState, ctx: CheckContext) -> CheckResult:
         )
         if held is not None:
             return held
+    held = _held_job_loss(state, posting, ctx, now=now, http_status=response.page.status)
+    if held is not None:
+        return held
     return judge(
         state,
         posting,
@@ -104,6 +116,35 @@ async def _check(state: PostingState, ctx: CheckContext) -> CheckResult:
         body_hash=body_hash,
         next_check_at=_next_check(state, ctx, now),
         quiet=state.read_by_older_reader and body_hash == state.body_hash,
+    )
+
+
+def _held_job_loss(
+    state: PostingState, posting: Posting, ctx: CheckContext, *, now: datetime, http_status: int
+) -> CheckResult | None:
+    """Confirm, then alert: a member's job read that lost a field its last job read had
+    (pay, say) is held back until ``confirm_suspect`` more reads, an interval apart, say
+    the same; while most of its board's postings lost it at once (the board's marker, a
+    site change), until the board's checks believe it. Not counted as a failure."""
+    if state.role != "detail":
+        return None
+    field = lost_job_field(state.current, posting)
+    if field is None:
+        return None
+    flagged = state.board_marker == f"{JOB_FIELD_LOSS_MARKER}{field}"
+    reason = job_loss_reason(field)
+    if flagged:
+        reason += "; most of its board's postings lost it at once"
+    doubt = Suspicion(reason, confirmable=not flagged)
+    held = hold_suspect(
+        state, posting, doubt, now=now, http_status=http_status, confirm_after=ctx.confirm_suspect
+    )
+    if held is None:
+        return None
+    return replace(
+        held,
+        consecutive_failures=state.consecutive_failures,
+        next_check_at=ctx.schedule.next_check(now, state.interval, state.cron),
     )
 
 
@@ -119,6 +160,34 @@ async def check_board(
     board: PostingState, members: list[PostingState], ctx: CheckContext
 ) -> BoardResult:
     """Check a whole board: new, changed, missing (then closed) and reopened postings."""
+    return _with_job_loss(board, members, await _check_board(board, members, ctx), ctx)
+
+
+def _with_job_loss(
+    board: PostingState, members: Sequence[PostingState], result: BoardResult, ctx: CheckContext
+) -> BoardResult:
+    """Most members' job reads lost one field at once: the board says so (one notice)
+    and holds their reads back until ``confirm_suspect`` more board checks find the same."""
+    if result.board.outcome in (CheckOutcome.ERROR, CheckOutcome.DEFERRED, CheckOutcome.SUSPECT):
+        return result
+    loss = job_field_loss(members)
+    if loss is None:
+        return result
+    believed = f"{loss.marker}{BELIEVED}"
+    seen = sightings(board, loss.marker)
+    if board.suspect_hash == believed or seen > ctx.confirm_suspect:
+        # Believed: its members' reads are let through (and the board stays quiet
+        # about it while they are).
+        return replace(result, board=replace(result.board, suspect_hash=believed))
+    marked = replace(
+        result.board, suspect_hash=loss.marker, suspect_count=seen, error=loss.describe()
+    )
+    return replace(result, board=marked)
+
+
+async def _check_board(
+    board: PostingState, members: list[PostingState], ctx: CheckContext
+) -> BoardResult:
     reread = any(m.read_by_older_reader for m in members)
     fetched = await _fetch(board, ctx, reread=reread)
     if isinstance(fetched, CheckResult):
@@ -170,6 +239,7 @@ async def check_board(
     )
 
 
+BELIEVED = ":believed"
 NEW_JOBS_READ_PER_CHECK = 50
 """New members whose jobs one board check reads before announcing them; more (a
 board's sudden burst) are announced from the list and read right after."""

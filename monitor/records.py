@@ -98,6 +98,8 @@ class PostingState:
     render: str = "plain"
     members: str = "full"
     """The watch's members setting (for a board: whether its members' details are read)."""
+    board_marker: str | None = None
+    """A member's board's suspect marker: a format break of its jobs' pages, say."""
 
     @property
     def reads_on_its_own(self) -> bool:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from monitor.core.diff import compare, format_salary
 from monitor.core.levels import level_changed, list_compares
 from monitor.model import (
+    DETAIL,
     BoardFilters,
     BoardResult,
     ChangeKind,
@@ -93,15 +94,19 @@ class FieldLoss:
     field: str
     lost: int
     had: int
+    where: str = "list"
+    """Read from the board's list, or from its members' jobs."""
 
     @property
     def marker(self) -> str:
-        return f"{FIELD_LOSS_MARKER}{self.field}"
+        prefix = JOB_FIELD_LOSS_MARKER if self.where == "jobs" else FIELD_LOSS_MARKER
+        return f"{prefix}{self.field}"
 
     def describe(self) -> str:
+        where = "the jobs of " if self.where == "jobs" else ""
         return (
-            f"{self.field} no longer read on {self.lost} of {self.had} postings of this board: "
-            f"a site or parser change is likelier than {self.lost} edits; "
+            f"{self.field} no longer read on {where}{self.lost} of {self.had} postings of this "
+            f"board: a site or parser change is likelier than {self.lost} edits; "
             "held back until later checks confirm it"
         )
 
@@ -117,6 +122,42 @@ _FIELDS_WATCHED: tuple[tuple[str, Callable[[Posting], bool]], ...] = (
     ("requirements", lambda p: bool(p.requirements.minimum)),
     ("locations", lambda p: bool(p.locations)),
 )
+
+
+JOB_FIELD_LOSS_MARKER = "job-field-loss:"
+
+
+def lost_job_field(before: Posting | None, after: Posting) -> str | None:
+    """The watched field a job read lost against the job read before it, if any."""
+    if before is None or before.provenance.level != DETAIL or after.provenance.level != DETAIL:
+        return None
+    return next((name for name, has in _FIELDS_WATCHED if has(before) and not has(after)), None)
+
+
+def job_loss_reason(field: str) -> str:
+    """How a member's held job read says which field it lost (``job_field_loss`` reads it)."""
+    return f"{field} no longer read on its job"
+
+
+def job_field_loss(members: Sequence[PostingState]) -> FieldLoss | None:
+    """The field most of a board's members lost in their job reads at once (held, not
+    believed yet, see ``monitor.pipeline``): a site or parser change of the jobs' pages."""
+    losses = []
+    for name, has in _FIELDS_WATCHED:
+        had = [
+            m
+            for m in members
+            if m.role == "detail"
+            and m.current is not None
+            and m.current.provenance.level == DETAIL
+            and has(m.current)
+        ]
+        held = sum(
+            1 for m in had if m.suspect_count and job_loss_reason(name) in (m.last_error or "")
+        )
+        if held >= FIELD_LOSS_MIN_POSTINGS and held > FIELD_LOSS_SHARE * len(had):
+            losses.append(FieldLoss(name, held, len(had), where="jobs"))
+    return max(losses, key=lambda loss: loss.lost, default=None)
 
 
 def field_loss(previous: Mapping[str, Posting], listed: Sequence[Posting]) -> FieldLoss | None:
@@ -396,4 +437,14 @@ def _missing(member: PostingState, base: CheckResult, close_after: int) -> Check
     )
 
 
-__all__ = ["FieldLoss", "field_loss", "judge_board", "same_job", "still_missing"]
+__all__ = [
+    "JOB_FIELD_LOSS_MARKER",
+    "FieldLoss",
+    "field_loss",
+    "job_field_loss",
+    "job_loss_reason",
+    "judge_board",
+    "lost_job_field",
+    "same_job",
+    "still_missing",
+]

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.core.boards import FIELD_LOSS_MARKER
+from monitor.core.boards import FIELD_LOSS_MARKER, JOB_FIELD_LOSS_MARKER
 from monitor.core.diff import compare
 from monitor.core.levels import level_changed
 from monitor.core.normalize import normalize
@@ -260,12 +260,11 @@ def gone(
 
 
 def _first_field_loss(result: CheckResult) -> bool:
-    """The first check of a board that lost a field on most postings: told at once."""
-    return (
-        result.outcome is CheckOutcome.SUSPECT
-        and (result.suspect_hash or "").startswith(FIELD_LOSS_MARKER)
-        and result.suspect_count == 1
-    )
+    """The first check of a board that lost a field on most postings (in its list, or
+    in their jobs' reads): told at once."""
+    return (result.suspect_hash or "").startswith(
+        (FIELD_LOSS_MARKER, JOB_FIELD_LOSS_MARKER)
+    ) and result.suspect_count == 1
 
 
 def monitor_notice(

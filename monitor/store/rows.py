@@ -25,6 +25,9 @@ def ref_clause(table: Any, ref: str) -> Any:
     return table.c.id == int(ref) if ref.isdigit() else table.c.url == ref
 
 
+_boards = postings.alias("boards")
+
+
 def state_query(*, active_only: bool = True) -> Any:
     query = select(
         postings,
@@ -36,10 +39,11 @@ def state_query(*, active_only: bool = True) -> Any:
         watches.c.render,
         watches.c.members,
         snapshots.c.data.label("current_data"),
+        _boards.c.suspect_hash.label("board_marker"),
     ).select_from(
-        postings.join(watches, watches.c.id == postings.c.watch_id).outerjoin(
-            snapshots, snapshots.c.id == postings.c.current_snapshot_id
-        )
+        postings.join(watches, watches.c.id == postings.c.watch_id)
+        .outerjoin(snapshots, snapshots.c.id == postings.c.current_snapshot_id)
+        .outerjoin(_boards, _boards.c.id == postings.c.board_id)
     )
     return query.where(watches.c.removed_at.is_(None)) if active_only else query
 
@@ -78,6 +82,7 @@ def posting_state(conn: Connection, row: Row[Any]) -> PostingState:
         last_changed_at=row.last_changed_at,
         render=row.render,
         members=row.members,
+        board_marker=row.board_marker,
     )
 
 
