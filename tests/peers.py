@@ -13,6 +13,7 @@ import ssl
 import struct
 import threading
 import time
+import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,6 +125,7 @@ SERVER_FAULTS = frozenset(
         "tls",
         "huge",
         "gzip-bomb",
+        "nested-gzip-bomb",
     }
 )
 
@@ -139,7 +141,8 @@ class FaultServer:
     empty 200), ``captcha`` and ``login`` (a block page with 200; a 302 to a login
     page), ``no-jobs`` (a board API answering zero jobs), ``tls`` (a certificate
     the client does not trust; only with ``tls``), ``huge`` (6 MB of HTML) and
-    ``gzip-bomb`` (60 KB of gzip that expand to 60 MB). Every answer closes the
+    ``gzip-bomb`` (60 KB of gzip that expand to 60 MB), ``nested-gzip-bomb`` (under
+    1 KB of ``gzip, gzip`` that expand to 256 MiB). Every answer closes the
     connection, so each request connects (and resolves) afresh. Pages carry an
     ETag and ``If-None-Match`` gets a 304.
     """
@@ -201,9 +204,11 @@ class FaultServer:
         async def close() -> None:
             self._server.close()
             current = asyncio.current_task()
-            for task in asyncio.all_tasks():
-                if task is not current:
-                    task.cancel()
+            handlers = [task for task in asyncio.all_tasks() if task is not current]
+            for task in handlers:
+                task.cancel()
+            if handlers:  # let each close its connection before the loop stops
+                await asyncio.wait(handlers, timeout=2)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -281,6 +286,10 @@ class FaultServer:
             bomb = gzip.compress(b"\0" * 60_000_000, compresslevel=9)
             await _send(writer, 200, bomb, "text/html", {"Content-Encoding": "gzip"})
             return
+        if fault == "nested-gzip-bomb":
+            headers = {"Content-Encoding": "gzip, gzip"}
+            await _send(writer, 200, gzip.compress(_gzip_of_zeros(256 << 20)), "text/html", headers)
+            return
         if fault == "no-jobs":
             await _send(writer, 200, b'{"jobs": [], "meta": {"total": 0}}', "application/json")
             return
@@ -317,6 +326,12 @@ def _head(status: int, length: int | None, content_type: str, extra: dict[str, s
         lines.append(f"Content-Length: {length}")
     lines += [f"{name}: {value}" for name, value in extra.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1 << 20)
+    return b"".join([*(packer.compress(block) for _ in range(size >> 20)), packer.flush()])
 
 
 async def _send(

@@ -33,6 +33,7 @@ from monitor.errors import (
     RobotsDisallowed,
     TransportError,
 )
+from monitor.net.decoding import BodyDecoder, content_codings
 from monitor.net.hosts import HostGate, retry_after_seconds
 from monitor.net.netguard import (
     AddressGuard,
@@ -223,15 +224,15 @@ class Fetcher:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge(url=url, limit=limit)
-        chunks: list[bytes] = []
-        size = 0
-        # aiter_bytes decodes gzip/deflate, so the limit holds for what a body expands to.
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(url=url, limit=limit)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        # Decoded here, not by httpx, so the limit holds for what a body expands to
+        # while it expands (a gzip of a gzip of zeros never reaches memory).
+        codings = content_codings(response.headers.get_list("Content-Encoding"), url=url)
+        decoder = BodyDecoder(codings, url=url, limit=limit)
+        stream = response.stream  # the raw bytes, also of a response made in memory
+        assert isinstance(stream, httpx.AsyncByteStream)
+        async for chunk in stream:
+            decoder.feed(chunk)
+        return decoder.finish()
 
     async def aclose(self) -> None:
         for transport in set(self._transports.values()):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import tracemalloc
+import zlib
 from collections.abc import Callable
 
 import httpx
@@ -18,6 +20,7 @@ from monitor.errors import (
     RobotsDisallowed,
     TransportError,
 )
+from monitor.net.decoding import BodyDecoder
 from monitor.net.fetch import Fetcher
 from monitor.sources.base import FetchResponse
 
@@ -94,6 +97,77 @@ def test_a_compressed_body_is_limited_by_what_it_expands_to() -> None:
     )
     with pytest.raises(BodyTooLarge):
         get(fetcher(server, max_body_bytes=1_000_000))
+
+
+def gzip_of_zeros(size: int) -> bytes:
+    """A gzip stream of ``size`` zero bytes, made without holding them."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(size >> 20)]
+    return b"".join([*parts, packer.flush()])
+
+
+def encoded(body: bytes, coding: str) -> Server:
+    headers = {"Content-Encoding": coding, "Content-Type": "text/html"}
+    # A stream, as a transport gives: content= would be decoded as the response is made.
+    return Server(lambda _r: httpx.Response(200, stream=httpx.ByteStream(body), headers=headers))
+
+
+def test_a_nested_compression_bomb_is_refused_before_it_expands() -> None:
+    # gzip of gzip of 256 MiB of zeros: a few hundred bytes on the wire.
+    bomb = gzip.compress(gzip_of_zeros(256 << 20))
+    assert len(bomb) < 2_000
+    f = fetcher(encoded(bomb, "gzip, gzip"), max_body_bytes=1_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BodyTooLarge, match="larger than 1000000 bytes"):
+            get(f)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000  # the limit and a few decoder steps, not 256 MiB
+
+
+def test_more_than_two_stacked_content_codings_are_refused() -> None:
+    body = gzip.compress(gzip.compress(gzip.compress(b"<h1>Job</h1>")))
+    with pytest.raises(TransportError, match="3 stacked content encodings"):
+        get(fetcher(encoded(body, "gzip, gzip, gzip")))
+
+
+def test_a_content_coding_not_asked_for_is_refused() -> None:
+    with pytest.raises(TransportError, match="'br' was not asked for"):
+        get(fetcher(encoded(b"\x1b\x03\x00", "br")))
+
+
+@pytest.mark.parametrize(
+    ("body", "coding"),
+    [
+        (gzip.compress(gzip.compress(b"<h1>Job</h1>")), "gzip, gzip"),
+        (zlib.compress(gzip.compress(b"<h1>Job</h1>")), "x-gzip,deflate"),
+        (zlib.compress(b"<h1>Job</h1>"), "deflate"),
+        (zlib.compress(b"<h1>Job</h1>")[2:-4], "deflate"),  # raw deflate, as some servers send
+        (b"<h1>Job</h1>", "identity"),
+    ],
+    ids=["gzip-gzip", "gzip-deflate", "deflate", "raw-deflate", "identity"],
+)
+def test_bodies_within_the_limit_are_decoded(body: bytes, coding: str) -> None:
+    assert get(fetcher(encoded(body, coding))).page.body == b"<h1>Job</h1>"
+
+
+def test_a_body_decodes_the_same_in_any_chunks() -> None:
+    text = b"".join(b"<p>line %d</p>" % n for n in range(20_000))
+    raw = gzip.compress(zlib.compress(text))
+    decoder = BodyDecoder(["deflate", "gzip"], url=URL, limit=len(text))
+    for start in range(0, len(raw), 7):
+        decoder.feed(raw[start : start + 7])
+    assert decoder.finish() == text
+    with pytest.raises(BodyTooLarge):
+        BodyDecoder(["deflate", "gzip"], url=URL, limit=len(text) - 1).feed(raw)
+
+
+def test_a_corrupt_gzip_body_is_a_transport_error() -> None:
+    with pytest.raises(TransportError, match="not valid gzip"):
+        get(fetcher(encoded(b"not gzip at all", "gzip")))
 
 
 def test_requests_identify_themselves_and_carry_no_cookies() -> None:

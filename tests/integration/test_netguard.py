@@ -4,6 +4,7 @@ address unless allowed, on every redirect hop, and http(s) only."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import ssl
 import threading
 from collections.abc import Iterator
@@ -53,6 +54,11 @@ def server() -> Iterator[str]:
         "/to-other-loopback": (302, {"Location": f"http://127.0.0.2:{port}/job"}, b""),
         "/to-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
         "/to-file": (302, {"Location": "file:///etc/passwd"}, b""),
+        "/gzip-gzip": (
+            200,
+            {"Content-Type": "text/html", "Content-Encoding": "gzip, gzip"},
+            gzip.compress(gzip.compress(b"<h1>Engineer</h1>")),
+        ),
     }
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -86,6 +92,10 @@ def test_loopback_is_refused_by_default(server: str) -> None:
 
 def test_an_allowed_network_is_fetched(server: str) -> None:
     assert fetch(f"{server}/job", ("127.0.0.1/32",)).page.body == b"<h1>Engineer</h1>"
+
+
+def test_the_real_transport_hands_over_raw_bytes_decoded_here(server: str) -> None:
+    assert fetch(f"{server}/gzip-gzip", ("127.0.0.1/32",)).page.body == b"<h1>Engineer</h1>"
 
 
 @pytest.mark.parametrize(
@@ -257,13 +267,14 @@ def test_a_refused_connection_is_a_transport_error() -> None:
         fetch(f"http://127.0.0.1:{port}/job", LOCAL)
 
 
-@pytest.mark.parametrize("fault", ["huge", "gzip-bomb"])
+@pytest.mark.parametrize("fault", ["huge", "gzip-bomb", "nested-gzip-bomb"])
 @pytest.mark.parametrize("http2", [True, False], ids=["httpcore", "aiohttp"])
 def test_bodies_over_the_limit_are_cut_off_on_both_transports(
     tls_site: tuple[FaultServer, FakeDns], ca: trustme.CA, tmp_path: Path, fault: str, http2: bool
 ) -> None:
-    """Declared (6 MB) or expanded (60 KB of gzip that inflate to 60 MB): either way
-    the read stops at the limit with an error, and memory stays bounded."""
+    """Declared (6 MB) or expanded (60 KB of gzip that inflate to 60 MB, or under 1 KB
+    of gzip of gzip that inflate to 256 MiB): either way the read stops at the limit
+    with an error, and memory stays bounded."""
     server, dns = tls_site
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
@@ -273,7 +284,7 @@ def test_bodies_over_the_limit_are_cut_off_on_both_transports(
     assert server.pending() == 0
 
 
-@pytest.mark.parametrize("fault", ["huge", "gzip-bomb"])
+@pytest.mark.parametrize("fault", ["huge", "gzip-bomb", "nested-gzip-bomb"])
 def test_bodies_over_the_limit_are_cut_off_over_plain_http(fault: str) -> None:
     with FaultServer() as server:
         server.play(fault)
