@@ -158,11 +158,32 @@ def test_personio_office_named_remote_and_german_profile_heading() -> None:
             "application/xml",
             "document type declaration",
         ),
+        (  # past the first 2 KB
+            b'<?xml version="1.0"?><!--' + b"x" * 3000 + b'--><!DOCTYPE w [<!ENTITY a "A">]>'
+            b"<workzag-jobs><position><name>Eng &a;</name></position></workzag-jobs>",
+            "application/xml",
+            "document type declaration",
+        ),
+        (  # in UTF-16, where no byte spells <!DOCTYPE
+            '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE w [<!ENTITY a "A">]>'
+            "<workzag-jobs><position><name>Eng &a;</name></position></workzag-jobs>".encode(
+                "utf-16"
+            ),
+            "application/xml",
+            "document type declaration",
+        ),
+        (
+            '<?xml version="1.0"?><!DOCTYPE w SYSTEM "file:///etc/passwd"><workzag-jobs/>',
+            "application/xml",
+            "document type declaration",
+        ),
         ("<workzag-jobs><position>", "text/xml", "malformed XML"),
         ('{"positions": []}', "application/json", "application/json"),
     ],
 )
-def test_personio_refuses_what_is_not_its_feed(body: str, content_type: str, message: str) -> None:
+def test_personio_refuses_what_is_not_its_feed(
+    body: str | bytes, content_type: str, message: str
+) -> None:
     from monitor.errors import MonitorError
 
     source = REGISTRY.get("personio")
