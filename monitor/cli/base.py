@@ -15,6 +15,7 @@ import click
 
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import configure_logging
+from monitor.safetext import for_terminal
 from monitor.urls import shown_url
 
 if TYPE_CHECKING:
@@ -70,8 +71,15 @@ def _fail(message: str, code: int, fmt: str = "text") -> NoReturn:
 
         announce(message, fmt=fmt, action="error", level=logging.ERROR)
     else:
-        click.echo(message, err=True)
+        echo(message, err=True)
     sys.exit(code)
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    """``click.echo`` for every line that may carry a posting's or a site's text: no
+    escape sequence or control character in it reaches the terminal (click removes
+    only colour codes, and only when the output is not a terminal)."""
+    click.echo(for_terminal(message), err=err)
 
 
 class _State:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.base import EXIT_ERROR, _shown, _State, pass_state
+from monitor.cli.base import EXIT_ERROR, _shown, _State, echo, pass_state
 from monitor.errors import ConfigError, NotifyError
 from monitor.present import posting_lines, provenance_lines
 from monitor.urls import shown_url
@@ -37,9 +37,9 @@ def test_notify(state: _State, target: str | None) -> None:
         except NotifyError as exc:
             failures += 1
             why = exc.reason or str(exc)
-            click.echo(f"FAILED     {channel.name:<16} {notifier.masked_url(channel.name)}: {why}")
+            echo(f"FAILED     {channel.name:<16} {notifier.masked_url(channel.name)}: {why}")
         else:
-            click.echo(f"delivered  {channel.name:<16} {notifier.masked_url(channel.name)}")
+            echo(f"delivered  {channel.name:<16} {notifier.masked_url(channel.name)}")
     if failures:
         sys.exit(EXIT_ERROR)
 
@@ -50,11 +50,11 @@ def features() -> None:
     from monitor.sources import SourceRegistry, reads_jobs_of_members
 
     for source in SourceRegistry.default():
-        click.echo(f"source  {source.kind:<16} {source.title}")
+        echo(f"source  {source.kind:<16} {source.title}")
         for shape in getattr(source, "url_shapes", ()):
-            click.echo(f"        {'':<16} {shape}")
+            echo(f"        {'':<16} {shape}")
         if reads_jobs_of_members(source):
-            click.echo(
+            echo(
                 f"        {'':<16} boards: the list lacks pay and requirements, so each "
                 'posting\'s job is read too (members = "full"; "list" for the list only)'
             )
@@ -91,20 +91,20 @@ def test_source(
         )
     seen = asyncio.run(preview(state.config, url, page=page, kind=source_kind))
     if as_json:
-        click.echo(json.dumps([_shown(p) for p in seen.postings], indent=2, ensure_ascii=False))
+        echo(json.dumps([_shown(p) for p in seen.postings], indent=2, ensure_ascii=False))
         return
     kind = "board" if seen.is_board else "posting"
-    click.echo(
+    echo(
         f"source: {seen.source_kind} ({seen.source_title})\n{kind}: {seen.source_id}\n"
         f"fetches: {seen.fetch_url}\n{len(seen.postings)} posting(s)"
     )
     if seen.identified_by_page:
-        click.echo(
+        echo(
             f"identified by its page, not its URL: watch it with "
             f"'watch add --source {seen.source_kind} {shown_url(url)}' "
             f'or source = "{seen.source_kind}" in the configuration'
         )
     for posting in seen.postings:
-        click.echo(f"\n{shown_url(posting.url)}")
+        echo(f"\n{shown_url(posting.url)}")
         lines = posting_lines(posting) + provenance_lines(posting)
-        click.echo("\n".join(f"  {line}" for line in lines))
+        echo("\n".join(f"  {line}" for line in lines))

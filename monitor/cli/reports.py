@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli.base import EXIT_ERROR, _shown, _State, pass_state
+from monitor.cli.base import EXIT_ERROR, _shown, _State, echo, pass_state
 from monitor.present import plural, posting_lines, provenance_lines, when
 from monitor.urls import shown_url
 
@@ -40,29 +40,27 @@ def status(state: _State, as_json: bool) -> None:
             "daemons": [asdict(d) for d in daemons],
             "watches": [_status_json(r) for r in rows],
         }
-        click.echo(json.dumps(payload, indent=2, default=_json_value))
+        echo(json.dumps(payload, indent=2, default=_json_value))
         return
     for d in daemons:
-        click.echo(
+        echo(
             f"{d.kind} {d.host} pid {d.pid}: started {when(d.started_at)}, "
             f"last beat {when(d.beat_at)}, {d.checks} checks"
         )
     if not daemons:
-        click.echo("no daemon or worker running")
-    click.echo(f"{plural(len(rows), 'watch', 'watches')}, {due} due now\n")
-    click.echo(
-        f"{'id':>4}  {'last check':<23} {'outcome':<12} {'next check':<23} {'fails':>5}  watch"
-    )
+        echo("no daemon or worker running")
+    echo(f"{plural(len(rows), 'watch', 'watches')}, {due} due now\n")
+    echo(f"{'id':>4}  {'last check':<23} {'outcome':<12} {'next check':<23} {'fails':>5}  watch")
     for r in rows:
         what = shown_url(r.url) + (
             f" ({plural(r.members, 'posting')})" if r.role == "board" else ""
         )
-        click.echo(
+        echo(
             f"{r.watch_id:>4}  {when(r.last_checked_at):<23} {r.last_outcome or 'never':<12} "
             f"{when(r.next_check_at):<23} {r.consecutive_failures:>5}  {what}"
         )
         if r.last_error and r.consecutive_failures:
-            click.echo(f"{'':>6}last error: {r.last_error}")
+            echo(f"{'':>6}last error: {r.last_error}")
 
 
 def _status_json(row: WatchRow) -> dict[str, Any]:
@@ -91,27 +89,27 @@ def history(state: _State, posting: str, as_json: bool) -> None:
     with state.store() as store:
         record = store.views.history(posting)
     if as_json:
-        click.echo(json.dumps(_history_json(record), indent=2, default=_json_value))
+        echo(json.dumps(_history_json(record), indent=2, default=_json_value))
         return
     p = record.posting
     if p.role == "board":
         _echo_board(app_members(state, p.id), p)
         return
-    click.echo(
+    echo(
         f"posting #{p.id} {shown_url(p.url)}\nstatus {p.status}, last check {when(p.last_checked_at)}"
         f" ({p.last_outcome or 'never checked'}){', error: ' + p.last_error if p.last_error else ''}"
     )
     numbers = {v.snapshot_id: n for n, v in enumerate(record.versions, start=1)}
     for version in record.versions:
         number = numbers[version.snapshot_id]
-        click.echo(f"\nversion {number} captured {when(version.captured_at)}")
+        echo(f"\nversion {number} captured {when(version.captured_at)}")
         for change in (c for c in record.changes if c.snapshot_id == version.snapshot_id):
-            click.echo(f"  * {change.summary}")
+            echo(f"  * {change.summary}")
     if record.versions:
-        click.echo("\ncurrent version:")
+        echo("\ncurrent version:")
         current = record.versions[-1].posting
         lines = posting_lines(current) + provenance_lines(current)
-        click.echo("\n".join(f"  {line}" for line in lines))
+        echo("\n".join(f"  {line}" for line in lines))
 
 
 def app_members(state: _State, board_id: int) -> list[PostingState]:
@@ -120,13 +118,13 @@ def app_members(state: _State, board_id: int) -> list[PostingState]:
 
 
 def _echo_board(members: list[PostingState], board: PostingRow) -> None:
-    click.echo(
+    echo(
         f"board #{board.id} {shown_url(board.url)}\nlast check {when(board.last_checked_at)}"
         f" ({board.last_outcome or 'never checked'}); {plural(len(members), 'posting')} followed:"
     )
     for m in members:
-        click.echo(f"  #{m.id:<5} {m.status.value:<7} {m.title}")
-    click.echo("Show one with: posting-monitor history ID")
+        echo(f"  #{m.id:<5} {m.status.value:<7} {m.title}")
+    echo("Show one with: posting-monitor history ID")
 
 
 def _json_value(value: Any) -> Any:
@@ -209,7 +207,7 @@ def export(state: _State, what: str, fmt: str, since: datetime | None, output: P
             with output.open("w", encoding="utf-8", newline="") as out:
                 count = write_export(rows, what, fmt, out)
     if output is not None:
-        click.echo(f"wrote {plural(count, what.removesuffix('s'))} to {output}", err=True)
+        echo(f"wrote {plural(count, what.removesuffix('s'))} to {output}", err=True)
 
 
 def _since(value: str | None) -> datetime | None:
@@ -246,10 +244,10 @@ def alerts_list(state: _State, failed: bool, pending: bool, sent: bool) -> None:
     with state.store() as store:
         queued = store.outbox.alerts(statuses=wanted)
     if not queued:
-        click.echo(f"no {' or '.join(wanted)} alerts".replace("  ", " "))
+        echo(f"no {' or '.join(wanted)} alerts".replace("  ", " "))
     for q in queued:
         error = f"  last error: {q.last_error}" if q.last_error else ""
-        click.echo(
+        echo(
             f"#{q.id:<5} {q.status:<8} {q.channel:<12} attempts {q.attempts}  {when(q.created_at)}  {q.alert.title}{error}"
         )
 
@@ -272,12 +270,10 @@ def alerts_retry(state: _State, ids: tuple[int, ...]) -> None:
         asyncio.run(app.aclose())
     for alert_id in ids:
         if alert_id not in statuses:
-            click.echo(f"no alert {alert_id} (see 'posting-monitor alerts list')", err=True)
+            echo(f"no alert {alert_id} (see 'posting-monitor alerts list')", err=True)
         elif statuses[alert_id] != "failed":
-            click.echo(
-                f"alert {alert_id} is {statuses[alert_id]}, not failed: left as it is", err=True
-            )
-    click.echo(
+            echo(f"alert {alert_id} is {statuses[alert_id]}, not failed: left as it is", err=True)
+    echo(
         f"{plural(count, 'alert')} queued again"
         + ("; 'posting-monitor check' or the daemon sends them" if count else "")
     )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from monitor.cli.base import EXIT_CHECKS_FAILED, _State, pass_state
+from monitor.cli.base import EXIT_CHECKS_FAILED, _State, echo, pass_state
 from monitor.errors import ConfigError
 from monitor.logs import configure_logging
 from monitor.model import CheckOutcome
@@ -47,7 +47,7 @@ def check(state: _State, verbose: bool) -> None:
         logging.getLogger().setLevel(logging.WARNING)
     progress = progress_for(sys.stderr)
     report = _with_app(state, lambda app: _one_pass(app, progress))
-    click.echo(_report_line(report))
+    echo(_report_line(report))
     if _failures(report):
         sys.exit(EXIT_CHECKS_FAILED)
 
@@ -175,10 +175,10 @@ def demo(data_dir: Path, temporary: bool) -> None:
         for stale in data_dir.glob("demo.db*"):
             stale.unlink()
         sent = asyncio.run(run_demo(data_dir, sys.stdout, kept=True, command=_self_command()))
-    click.echo(f"\nDemo finished: {plural(sent, 'alert')} delivered.")
+    echo(f"\nDemo finished: {plural(sent, 'alert')} delivered.")
     if not temporary:
         database = data_dir / "demo.db"
-        click.echo(
+        echo(
             "See it in the dashboard (pay chart, timeline, alerts):\n"
             f"  MONITOR_DATABASE__URL=sqlite:///{database} {_self_command()} web\n"
             "  then open http://127.0.0.1:8080/"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli.base import EXIT_ERROR, _State, pass_state
+from monitor.cli.base import EXIT_ERROR, _State, echo, pass_state
 from monitor.errors import ConfigError
 from monitor.model import BoardFilters
 from monitor.present import duration, plural, when
@@ -159,7 +159,7 @@ def watch_add(
     finally:
         asyncio.run(app.aclose())
     what = "board" if record.filters is not None else "posting"
-    click.echo(
+    echo(
         f"watching #{record.id} {shown_url(record.url)} ({record.source_kind} {what}, {_cadence(record)})"
     )
 
@@ -202,8 +202,8 @@ def watch_import(state: _State, file: Path, options: _WatchOptions) -> None:
     finally:
         asyncio.run(app.aclose())
     for refused in report.refused:
-        click.echo(f"refused  {name}, {refused.where}: {refused.what}: {refused.reason}", err=True)
-    click.echo(
+        echo(f"refused  {name}, {refused.where}: {refused.what}: {refused.reason}", err=True)
+    echo(
         f"added {plural(len(report.added), 'watch', 'watches')}, "
         f"skipped {len(report.skipped)} already watched, refused {len(report.refused)}"
     )
@@ -242,7 +242,7 @@ def watch_list(state: _State, include_removed: bool) -> None:
     with state.store() as store:
         records = store.watches.list_watches(include_removed=include_removed)
     if not records:
-        click.echo("no watches; add one with: posting-monitor watch add URL")
+        echo("no watches; add one with: posting-monitor watch add URL")
         return
     rows = [
         (
@@ -261,7 +261,7 @@ def watch_list(state: _State, include_removed: bool) -> None:
         )
         for r in records
     ]
-    click.echo(_table(("ID", "SOURCE", "SCHEDULE", "CHANNELS", "ORIGIN", "URL"), rows))
+    echo(_table(("ID", "SOURCE", "SCHEDULE", "CHANNELS", "ORIGIN", "URL"), rows))
 
 
 @watch.command("remove")
@@ -275,7 +275,7 @@ def watch_remove(state: _State, ref: str) -> None:
     finally:
         asyncio.run(app.aclose())
     note = " (it is in the config file: remove it there too)" if record.origin == "config" else ""
-    click.echo(f"removed #{record.id} {shown_url(record.url)}{note}")
+    echo(f"removed #{record.id} {shown_url(record.url)}{note}")
 
 
 def _duration(text: str) -> timedelta:

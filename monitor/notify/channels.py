@@ -21,6 +21,7 @@ from monitor.config import ChannelConfig
 from monitor.errors import ConfigError, NotifyError
 from monitor.model import Alert
 from monitor.notify.webhook import JsonWebhook
+from monitor.safetext import for_terminal
 
 log = logging.getLogger(__name__)
 CONSOLE_SCHEME = "console://"
@@ -155,7 +156,8 @@ class ChannelNotifier:
     def _write_console(self, alert: Alert) -> None:
         stream = self._console or sys.stdout
         rule = "─" * min(72, max(len(alert.title), 20))
-        stream.write(f"\n{rule}\n{alert.body_text}\n{rule}\n")
+        # Posting text is written by strangers: no escape sequence reaches the terminal.
+        stream.write(f"\n{rule}\n{for_terminal(alert.body_text)}\n{rule}\n")
         stream.flush()
 
 

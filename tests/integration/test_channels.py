@@ -89,6 +89,20 @@ def test_console_channel_writes_the_text_body() -> None:
     assert "165,000–300,000 (+6.0% / +5.0%)" in out.getvalue()
 
 
+def test_console_channel_writes_no_escape_sequence() -> None:
+    hostile = Alert(
+        title="Ctl\x1b[2JCo · Engineer",
+        body_text="Engineer \x1b[31mRED\x1b[0m \x1b]52;c;ZWNobyBwd25lZA==\x07 end\x00nul\x9b2J",
+        body_markdown="",
+    )
+    out = io.StringIO()
+    asyncio.run(
+        ChannelNotifier([channel("console", "console://")], console=out).send("console", hostile)
+    )
+    assert "Engineer RED  endnul" in out.getvalue()
+    assert not set(out.getvalue()) & {"\x1b", "\x07", "\x00", "\x9b"}
+
+
 def test_secrets_are_masked_and_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with webhook_receiver() as receiver:

@@ -200,6 +200,28 @@ def test_test_source_shows_where_structured_value_and_text_disagree(tmp_path: Pa
     ) in result.output
 
 
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_test_source_prints_no_escape_sequence_from_a_posting(
+    tmp_path: Path, as_json: bool
+) -> None:
+    job = {
+        "id": 7, "location": {"name": "Berlin\x1b[2J"},
+        "title": "Engineer \x1b[31mRED\x1b[0m \x1b]0;PWNED\x07 \x1b]52;c;ZWNobyBwd25lZA==\x07 end\x00nul\x9b2J",
+        "content": "&lt;p&gt;Python.&lt;/p&gt;",
+    }  # fmt: skip
+    saved = tmp_path / "job.json"
+    saved.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["test-source", "https://boards.greenhouse.io/acme/jobs/7", "--file", str(saved)]
+        + (["--json"] if as_json else []),
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0
+    assert as_json or "Engineer RED" in result.output
+    assert not set(result.output) & {"\x1b", "\x07", "\x00", "\x9b"}
+
+
 def test_test_source_fetches_a_page(config_file: Path, server: SeedServer) -> None:
     result = invoke(config_file, "test-source", server.url, "--json")
     (posting,) = json.loads(result.output)
