@@ -9,7 +9,9 @@ import pytest
 from monitor.safetext import for_terminal, for_xml
 
 # The review's posting title: colour, window title (OSC 0), clipboard write (OSC 52), NUL.
-HOSTILE = "Engineer \x1b[31mRED\x1b[0m \x1b]0;PWNED-TITLE\x07 \x1b]52;c;ZWNobyBwd25lZA==\x07 end\x00nul"
+HOSTILE = (
+    "Engineer \x1b[31mRED\x1b[0m \x1b]0;PWNED-TITLE\x07 \x1b]52;c;ZWNobyBwd25lZA==\x07 end\x00nul"
+)
 
 
 @pytest.mark.parametrize(
