@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
+from monitor.safetext import for_xml
 from monitor.store.readmodels import ChangeRow
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -38,7 +39,19 @@ def atom_feed(
     _text(feed, "generator", "Posting Monitor")
     for row in rows:
         _entry(feed, row, site_url=site_url, instance=instance)
+    _well_formed(feed)
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+
+
+def _well_formed(feed: ET.Element) -> None:
+    """Drops from every text and attribute the characters XML 1.0 forbids: ElementTree
+    writes them as they are, and one control character in a posting's title would
+    make the whole feed unreadable to every reader."""
+    for element in feed.iter():
+        if element.text:
+            element.text = for_xml(element.text)
+        for name, value in element.attrib.items():
+            element.set(name, for_xml(value))
 
 
 def _entry(feed: ET.Element, row: ChangeRow, *, site_url: str, instance: str) -> None:
