@@ -51,6 +51,18 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, and no space or control character: what a
+    posting may link to (a board's JSON may just as well say ``javascript:...``)."""
+    if not url or any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def url_problem(url: str, allowed: Sequence[Network] = ()) -> str | None:
     """Why ``url`` can never be fetched, or None: not http(s), no host, a space in the
     host, a port out of range, or an address written in it that is refused."""

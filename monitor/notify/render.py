@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -23,7 +24,7 @@ from monitor.core.diff import format_remote, format_salary
 from monitor.errors import ConfigError
 from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting, RemoteKind
 from monitor.notify.payload import change_payload, digest_payload, dumps
-from monitor.urls import shown_url
+from monitor.urls import is_web_url, shown_url
 
 FIELD_LABELS = {
     "salary": "Salary",
@@ -156,7 +157,7 @@ def _context(posting: Posting, changes: Sequence[FieldChange]) -> dict[str, Any]
     return {
         "posting": {
             **posting.to_dict(),
-            "url": shown_url(posting.url),
+            "url": link_target(shown_url(posting.url)),
             "display_name": posting.display_name,
         },
         "changes": change_dicts,
@@ -229,6 +230,17 @@ def _short(change: FieldChange) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_LINK_BREAKERS = re.compile(r"[()<>|\\`\s\x00-\x1f\x7f-\x9f]")
+
+
+def link_target(url: str) -> str:
+    """A posting's URL as templates get it: an http(s) URL with the characters that
+    would end a Markdown link target (or a Slack ``<url|text>``) percent-encoded, so
+    the URL cannot add links or text of its own; anything but http(s), nothing."""
+    encoded = _LINK_BREAKERS.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), url.strip())
+    return encoded if is_web_url(encoded) else ""
 
 
 def escape_markdown(text: str) -> str:

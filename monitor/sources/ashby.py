@@ -21,6 +21,7 @@ from monitor.sources.common import (
     parse_date,
     remote_from_word,
     text,
+    web_url,
 )
 
 _INTERVALS = {
@@ -66,7 +67,7 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
     return build_posting(
         kind=AshbySource.kind,
         source_id=f"{board}:{job.get('id')}",
-        url=text(job.get("jobUrl")) or f"https://jobs.ashbyhq.com/{board}/{job.get('id')}",
+        url=web_url(job.get("jobUrl")) or f"https://jobs.ashbyhq.com/{board}/{job.get('id')}",
         title=text(job.get("title")),
         department=text(job.get("department")),
         locations=[text(job.get("location")), *secondary],

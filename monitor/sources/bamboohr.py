@@ -16,7 +16,15 @@ from typing import Any, ClassVar
 
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, boolean, build_posting, html_of, parse_date, text
+from monitor.sources.common import (
+    AtsSource,
+    boolean,
+    build_posting,
+    html_of,
+    parse_date,
+    text,
+    web_url,
+)
 
 _LOCATION_TYPES = {"0": RemoteKind.ONSITE, "1": RemoteKind.REMOTE, "2": RemoteKind.HYBRID}
 
@@ -77,7 +85,8 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
     return build_posting(
         kind=BambooHRSource.kind,
         source_id=f"{board}:{job_id}",
-        url=text(job.get("jobOpeningShareUrl")) or f"https://{board}.bamboohr.com/careers/{job_id}",
+        url=web_url(job.get("jobOpeningShareUrl"))
+        or f"https://{board}.bamboohr.com/careers/{job_id}",
         title=text(job.get("jobOpeningName")),
         department=text(job.get("departmentLabel")),
         locations=[place] if place else [],

@@ -18,6 +18,7 @@ from monitor.extract.salary import positive_decimal, salaries_from_lines
 from monitor.extract.text import bullet_text, collapse, html_to_lines, is_bullet
 from monitor.model import PayPeriod, Posting, Provenance, RemoteKind, Requirements, Salary
 from monitor.sources.base import FetchedPage
+from monitor.urls import is_web_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +231,14 @@ def html_of(value: Any) -> str:
 
 def text(value: Any) -> str:
     return collapse(value) if isinstance(value, str) else ""
+
+
+def web_url(value: Any) -> str:
+    """A posting URL from a board's JSON if it is an absolute http(s) URL, else "" (the
+    caller falls back to the URL it builds from the board and the job's id): a board
+    may just as well say ``javascript:...``, and the link is shown in alerts and feeds."""
+    url = text(value)
+    return url if is_web_url(url) else ""
 
 
 def boolean(value: Any) -> bool:

@@ -23,6 +23,7 @@ from monitor.sources.common import (
     build_posting,
     parse_date,
     text,
+    web_url,
     workplace_custom_field,
 )
 
@@ -79,7 +80,7 @@ def _posting(job: dict[str, Any], board: str) -> Posting:
     return build_posting(
         kind=GreenhouseSource.kind,
         source_id=f"{board}:{job.get('id')}",
-        url=text(job.get("absolute_url"))
+        url=web_url(job.get("absolute_url"))
         or f"https://job-boards.greenhouse.io/{board}/jobs/{job.get('id')}",
         title=text(job.get("title")),
         company=text(job.get("company_name")),

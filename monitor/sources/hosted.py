@@ -31,7 +31,7 @@ from monitor.errors import ParseError, UnsupportedContent
 from monitor.extract.text import collapse, parse_html
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import build_posting, parse_date, text
+from monitor.sources.common import build_posting, parse_date, text, web_url
 from monitor.sources.page import WebPageSource
 
 
@@ -288,7 +288,7 @@ def _breezy(job: dict[str, Any], site: str) -> Posting:
     return build_posting(
         kind=BreezySource.kind,
         source_id=f"{site}:{text(job.get('id'))}",
-        url=text(job.get("url")) or f"https://{site}.breezy.hr/p/{text(job.get('friendly_id'))}",
+        url=web_url(job.get("url")) or f"https://{site}.breezy.hr/p/{text(job.get('friendly_id'))}",
         title=text(job.get("name")),
         company=text((job.get("company") or {}).get("name"))
         if isinstance(job.get("company"), dict)

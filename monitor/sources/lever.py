@@ -20,6 +20,7 @@ from monitor.sources.common import (
     remote_from_word,
     salary_object,
     text,
+    web_url,
 )
 
 _INTERVALS = {
@@ -77,7 +78,7 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
     return build_posting(
         kind=LeverSource.kind,
         source_id=f"{board}:{item.get('id')}",
-        url=text(item.get("hostedUrl")) or f"https://jobs.lever.co/{board}/{item.get('id')}",
+        url=web_url(item.get("hostedUrl")) or f"https://jobs.lever.co/{board}/{item.get('id')}",
         title=text(item.get("text")),
         department=text(categories.get("department")),
         locations=[text(loc) for loc in locations if text(loc)],

@@ -20,6 +20,7 @@ from monitor.sources.common import (
     remote_from_flags,
     salary_object,
     text,
+    web_url,
 )
 
 _PERIODS = {"hour": PayPeriod.HOUR, "day": PayPeriod.DAY, "week": PayPeriod.WEEK,
@@ -68,7 +69,7 @@ def _posting(offer: dict[str, Any], board: str) -> Posting:
     return build_posting(
         kind=RecruiteeSource.kind,
         source_id=f"{board}:{offer.get('slug')}",
-        url=text(offer.get("careers_url"))
+        url=web_url(offer.get("careers_url"))
         or f"https://{board}.recruitee.com/o/{offer.get('slug')}",
         title=text(offer.get("title")),
         company=text(offer.get("company_name")),

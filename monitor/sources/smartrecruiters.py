@@ -22,6 +22,7 @@ from monitor.sources.common import (
     remote_from_flags,
     salary_object,
     text,
+    web_url,
 )
 
 _API = "https://api.smartrecruiters.com/v1/companies"
@@ -73,7 +74,7 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
     return build_posting(
         kind=SmartRecruitersSource.kind,
         source_id=f"{board}:{item.get('id')}",
-        url=text(item.get("postingUrl"))
+        url=web_url(item.get("postingUrl"))
         or f"https://jobs.smartrecruiters.com/{board}/{item.get('id')}",
         title=text(item.get("name")),
         company=text((item.get("company") or {}).get("name")),

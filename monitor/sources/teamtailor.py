@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from monitor.model import Posting
 from monitor.sources import jsonld
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, build_posting, html_of, text
+from monitor.sources.common import AtsSource, build_posting, html_of, text, web_url
 
 _JOB_NUMBER = re.compile(r"/jobs/(\d+)")
 
@@ -81,7 +81,7 @@ def _posting(item: dict[str, Any], board: str) -> Posting | None:
     return build_posting(
         kind=TeamtailorSource.kind,
         source_id=f"{board}:{number}",
-        url=text(item.get("url")) or f"https://{board}.teamtailor.com/jobs/{number}",
+        url=web_url(item.get("url")) or f"https://{board}.teamtailor.com/jobs/{number}",
         title=title,
         company=jsonld.company(job),
         locations=jsonld.locations(job),

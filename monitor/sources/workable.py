@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage
-from monitor.sources.common import AtsSource, build_posting, parse_date, text
+from monitor.sources.common import AtsSource, build_posting, parse_date, text, web_url
 
 
 class WorkableSource(AtsSource):
@@ -49,7 +49,8 @@ def _posting(job: dict[str, Any], board: str, company: str) -> Posting:
     return build_posting(
         kind=WorkableSource.kind,
         source_id=f"{board}:{job.get('shortcode')}",
-        url=text(job.get("url")) or f"https://apply.workable.com/{board}/j/{job.get('shortcode')}",
+        url=web_url(job.get("url"))
+        or f"https://apply.workable.com/{board}/j/{job.get('shortcode')}",
         title=text(job.get("title")),
         company=company,
         department=text(job.get("department")),

@@ -34,6 +34,7 @@ from monitor.errors import ParseError
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage, FetchRequest
 from monitor.sources.common import AtsSource, Located, build_posting, html_of, parse_date, text
+from monitor.urls import is_web_url
 
 PAGE_SIZE = 20  # the most the cxs API gives per request
 _LANG = r"(?:[a-z]{2}-[A-Z]{2}/)?"
@@ -329,14 +330,23 @@ def _listed(item: dict[str, Any], site: _Site) -> Posting:
     )
 
 
+def _public_url(external: str, site: _Site) -> str:
+    """The job's ``externalUrl``: an http(s) URL, or a path on the board's site; else
+    (``javascript:...``, say) the job's URL on the board's site."""
+    if is_web_url(external):
+        return external
+    path = external if external.startswith("/") else f"/job/{site.path}"
+    return f"{site.public}{path}"
+
+
 def _job(info: dict[str, Any], organization: Any, site: _Site) -> Posting:
-    path = text(info.get("externalUrl")) or f"/job/{site.path}"
+    external = text(info.get("externalUrl"))
     posting_id = text(info.get("jobPostingId")) or site.path or ""
     company = text(organization.get("name")) if isinstance(organization, dict) else ""
     return build_posting(
         kind=WorkdaySource.kind,
         source_id=f"{site.board}:{requisition(posting_id)}",
-        url=path if path.startswith("http") else f"{site.public}{path}",
+        url=_public_url(external, site),
         title=text(info.get("title")),
         company=company,
         locations=_places(info.get("location"), info.get("additionalLocations")),

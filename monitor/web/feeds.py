@@ -11,6 +11,7 @@ from xml.etree import ElementTree as ET
 
 from monitor.safetext import for_xml
 from monitor.store.readmodels import ChangeRow
+from monitor.urls import is_web_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
@@ -62,7 +63,8 @@ def _entry(feed: ET.Element, row: ChangeRow, *, site_url: str, instance: str) ->
     _text(entry, "updated", _stamp(row.detected_at))
     page = f"{site_url.rstrip('/')}/postings/{row.posting_id}"
     ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=page, type="text/html")
-    ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=row.url)
+    if is_web_url(row.url):  # never a javascript: link, even one stored long ago
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=row.url)
     ET.SubElement(entry, f"{{{ATOM}}}category", term=row.field, label=row.kind)
     lines = [row.summary]
     if row.old is not None:

@@ -19,7 +19,7 @@ def row(**fields: object) -> ChangeRow:
         "id": 1, "posting_id": 5, "snapshot_id": 9, "detected_at": NOW, "field": "title",
         "kind": "changed", "old": "Engineer", "new": HOSTILE, "summary": f"title → {HOSTILE}",
         "percent": None, "title": HOSTILE, "company": "Ctl\x1b[2JCo", "watch_id": 2,
-        "url": "https://jobs.example/1?\x01",
+        "url": "https://jobs.example/1",
     }  # fmt: skip
     return ChangeRow(**{**values, **fields})  # type: ignore[arg-type]
 
@@ -42,3 +42,14 @@ def test_control_characters_in_a_posting_leave_the_feed_well_formed() -> None:
     assert root.find("{http://www.w3.org/2005/Atom}title").text == (  # type: ignore[union-attr]
         "Changes of Engineer [31mRED[0m ]0;PWNED endnul"
     )
+
+
+def test_a_posting_link_in_a_feed_is_http_only() -> None:
+    links = [
+        link.get("href")
+        for link in ET.fromstring(feed(row(id=1), row(id=2, url="javascript:alert(4)//"))).iter(
+            "{http://www.w3.org/2005/Atom}link"
+        )
+        if link.get("rel") == "related"
+    ]
+    assert links == ["https://jobs.example/1"]

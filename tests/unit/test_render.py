@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -42,6 +43,31 @@ def test_builtin_alert_in_every_format() -> None:
     assert "<li>requirement added: Kubernetes</li>" in alert.body_html
     assert "Engineer &lt;Backend&gt;" in alert.body_html  # HTML is escaped
     assert 'href="https://x.test/j?a=1&amp;b=2"' in alert.body_html
+
+
+PHISH = (
+    "https://jobs.example/a) **URGENT: [Re-authenticate your account]"
+    "(https://phish.example/login) ** (x"
+)
+
+
+def test_a_posting_url_cannot_add_links_to_a_markdown_alert() -> None:
+    alert = Renderer().render(
+        replace(POSTING, url=PHISH, title="[Click](https://x.example)"), [RAISE]
+    )
+    first = alert.body_markdown.splitlines()[0]
+    assert first == (
+        "**[Acme\\_Co · \\[Click\\](https://x.example)](https://jobs.example/a%29%20**URGENT:"
+        "%20[Re-authenticate%20your%20account]%28https://phish.example/login%29%20**%20%28x)**"
+    )
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(4)//", "data:text/html,<script>x</script>"])
+def test_only_http_links_reach_an_alert(url: str) -> None:
+    alert = Renderer().render(replace(POSTING, url=url), [RAISE])
+    for body in (alert.body_text, alert.body_markdown, alert.body_html):
+        assert "javascript:" not in body
+        assert "data:" not in body
 
 
 def test_single_change_title_is_the_change() -> None:

@@ -13,7 +13,7 @@ from monitor.extract.salary import positive_decimal
 from monitor.model import PayPeriod, Posting, RemoteKind
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
-from tests.goldens import expected, read
+from tests.goldens import SEEDS, expected, read
 from tests.unit.test_extract_cases import load_cases
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "sources"
@@ -125,6 +125,38 @@ def test_smartrecruiters_detail_reads_qualifications() -> None:
     assert posting.requirements.preferred == ("ROS experience.",)
     assert posting.remote.kind is RemoteKind.HYBRID
     assert salaries(posting)[0][:2] == (Decimal(115000), Decimal(140000))
+
+
+def _hostile_urls(value: Any) -> Any:
+    """Every absolute URL in a board's JSON made a ``javascript:`` one."""
+    if isinstance(value, dict):
+        return {k: _hostile_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hostile_urls(v) for v in value]
+    if isinstance(value, str) and value.startswith("http"):
+        return f"javascript:alert(document.domain)//{value}"
+    return value
+
+
+JSON_CASES = [
+    case for case in load_cases("sources.yaml") if case.values[0]["seed"].endswith(".json")
+]
+
+
+@pytest.mark.parametrize("case", JSON_CASES)
+def test_a_board_gives_no_posting_a_link_but_http(case: dict[str, Any]) -> None:
+    """A board's JSON may name any URL for a posting: only http(s) ones are kept, else
+    the posting's URL is built from the board and its id, as when none is given."""
+    source = REGISTRY.detect(case["url"])
+    seed = json.loads((SEEDS / case["seed"]).read_bytes())
+    page = FetchedPage(
+        url=source.fetch_url(case["url"]), status=200,
+        content_type=case.get("content_type", "application/json"),
+        body=json.dumps(_hostile_urls(seed)).encode(),
+    )  # fmt: skip
+    postings = source.parse(page, url=case["url"])
+    assert postings
+    assert all(p.url.startswith("https://") for p in postings), [p.url for p in postings]
 
 
 def _page(url: str, body: str | bytes, content_type: str = "application/json") -> FetchedPage:
