@@ -13,7 +13,8 @@ from monitor.extract.salary import positive_decimal
 from monitor.model import PayPeriod, Posting, RemoteKind
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage
-from tests.goldens import SEEDS, expected, read
+from tests.conftest import SEEDS
+from tests.goldens import expected, read
 from tests.unit.test_extract_cases import load_cases
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "sources"
