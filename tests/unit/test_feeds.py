@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 
 from monitor.store.readmodels import ChangeRow
 from monitor.web.feeds import atom_feed
