@@ -247,6 +247,9 @@ class BrowserRenderer:
             f"--js-flags=--max-old-space-size={self._settings.max_heap_mb}",
             f"--proxy-server={self._proxy.server}",
             "--proxy-bypass-list=<-loopback>",  # loopback too goes through the proxy
+            # No WebRTC UDP outside the proxy, which carries none (this Chromium reads the
+            # first name; others the second).
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp",
             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
             "--disable-dev-shm-usage",
             "--disable-extensions",

@@ -5,8 +5,10 @@ on every request such a page makes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -73,6 +75,10 @@ frame.src = "/redirect?to=" + encodeURIComponent("%(secret)s/frame-redirect");
 document.body.appendChild(frame);
 const ws = new WebSocket("%(secret)s/websocket".replace("http:", "ws:"));
 ws.onerror = () => {};
+// WebRTC: a STUN binding request is UDP, which no HTTP proxy carries.
+const peer = new RTCPeerConnection({iceServers: [{urls: "stun:%(stun)s"}]});
+peer.createDataChannel("x");
+peer.createOffer().then((offer) => peer.setLocalDescription(offer));
 </script></body>""",
 )
 SPIN = """<script>
@@ -97,6 +103,8 @@ class Site:
     port: int = 0
     secret_port: int = 0
     secret_hits: list[str] = field(default_factory=list)
+    stun: str = ""
+    stun_hits: list[bytes] = field(default_factory=list)
 
 
 def _serve(host: str, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -131,7 +139,7 @@ def site() -> Iterator[Site]:
                 "/job": ("text/html", BUILT_BY_SCRIPT),
                 "/app.js": ("application/javascript", APP_JS % {"secret_port": made.secret_port}),
                 "/static": ("text/html", STATIC),
-                "/reaching": ("text/html", REACHING % {"secret": secret}),
+                "/reaching": ("text/html", REACHING % {"secret": secret, "stun": made.stun}),
                 "/spin": ("text/html", STATIC.replace("</body>", SPIN + "</body>")),
                 "/hog": ("text/html", STATIC.replace("</body>", HOG + "</body>")),
             }
@@ -147,10 +155,27 @@ def site() -> Iterator[Site]:
     secret = _serve("127.0.0.2", Secret)
     careers = _serve("127.0.0.1", Careers)
     made.secret_port = secret.server_address[1]
+    stun = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stun.bind(("127.0.0.2", 0))
+    stun.settimeout(0.2)
+    made.stun = f"127.0.0.2:{stun.getsockname()[1]}"
+    listening = threading.Event()
+    listening.set()
+
+    def listen() -> None:
+        while listening.is_set():
+            with contextlib.suppress(OSError):
+                made.stun_hits.append(stun.recv(2048))
+
+    udp = threading.Thread(target=listen, daemon=True)
+    udp.start()
     made.port = careers.server_address[1]
     try:
         yield made
     finally:
+        listening.clear()
+        udp.join()
+        stun.close()
         for server in (secret, careers):
             server.shutdown()
             server.server_close()
@@ -312,7 +337,7 @@ def test_a_redirect_of_the_page_itself_to_a_private_address_gets_nothing(
     assert "refused" in error
 
 
-def test_redirected_sub_resources_and_websockets_cannot_reach_private_addresses(
+def test_redirected_sub_resources_websockets_and_webrtc_cannot_reach_private_addresses(
     tmp_path: Path, site: Site
 ) -> None:
     url = f"http://127.0.0.1:{site.port}/reaching"
@@ -324,6 +349,8 @@ def test_redirected_sub_resources_and_websockets_cannot_reach_private_addresses(
     assert f"127.0.0.2:{site.secret_port}/fetch-redirect" in refused
     assert f"127.0.0.2:{site.secret_port}/frame-redirect" in refused
     assert refused.count(f"127.0.0.2:{site.secret_port}") >= 3  # and the WebSocket's
+    time.sleep(0.5)
+    assert site.stun_hits == []  # no UDP outside the proxy
 
 
 def test_a_page_that_runs_forever_after_load_fails_its_check_and_frees_its_slot(
