@@ -186,7 +186,7 @@ class BrowserConfig(_Strict):
         default=timedelta(seconds=30), description="Longest one page may take to render."
     )
     max_heap_mb: int = Field(
-        default=512, ge=64, le=8192, description="JavaScript heap of each page at most (MB)."
+        default=512, ge=64, le=8192, description="Memory of each page at most (MB)."
     )
 
 

@@ -3,7 +3,7 @@
 One browser for the whole process, started on first use; at most ``browser.max_pages``
 pages at once, each in a fresh context (no profile, no cookies kept, downloads
 refused, service workers blocked), each within ``browser.timeout``, with the
-JavaScript heap of each renderer capped. The rendered DOM goes to the same
+memory of each renderer capped. The rendered DOM goes to the same
 extraction as any fetched page.
 
 The address guard applies to every request the page makes. Each one is intercepted

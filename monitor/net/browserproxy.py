@@ -112,10 +112,16 @@ class GuardingProxy:
         try:
             endpoints = await self._guard.endpoints(host, port, url=shown)
             if any(address == "127.0.0.1" and where == self.port for address, where in endpoints):
-                raise TransportError("the browser's own proxy", url=shown)
-        except (BlockedAddress, TransportError) as exc:
+                raise BlockedAddress(
+                    url=shown, host=host, address="127.0.0.1", reason="the browser's own proxy"
+                )
+        except BlockedAddress as exc:
             self._on_refused(shown, str(exc))
             await _answer(writer, 403, "Forbidden")
+            return None
+        except TransportError as exc:  # no such name (Chromium's own calls home, offline)
+            log.debug("browser proxy: %s", exc)
+            await _answer(writer, 502, "Bad Gateway")
             return None
         failure: Exception | None = None
         for address, where in endpoints:
