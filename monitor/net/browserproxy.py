@@ -98,8 +98,11 @@ class GuardingProxy:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 await writer.drain()
             else:
-                up_writer.write(_origin_request(method, target, version, headers))
+                request, upgrade = _origin_request(method, target, version, headers)
+                up_writer.write(request)
                 await up_writer.drain()
+                if not upgrade:  # the browser may not reuse this connection for another host
+                    writer.write(_closing_response(await up_reader.readuntil(b"\r\n\r\n")))
             await _pipe_both(reader, writer, up_reader, up_writer)
         finally:
             up_writer.close()
@@ -136,9 +139,11 @@ class GuardingProxy:
         return None
 
 
-def _origin_request(method: str, target: str, version: str, headers: list[str]) -> bytes:
+def _origin_request(
+    method: str, target: str, version: str, headers: list[str]
+) -> tuple[bytes, bool]:
     """The request as the origin server expects it: path only, no proxy headers, and
-    ``Connection: close`` unless it upgrades (a WebSocket)."""
+    ``Connection: close`` unless it upgrades (a WebSocket); and whether it upgrades."""
     parts = urlsplit(target)
     path = parts.path or "/"
     if parts.query:
@@ -146,7 +151,22 @@ def _origin_request(method: str, target: str, version: str, headers: list[str]) 
     upgrade = any(line.lower().startswith("upgrade:") for line in headers)
     kept = [line for line in headers if line.split(":", 1)[0].strip().lower() not in _HOP_HEADERS]
     kept.append("Connection: upgrade" if upgrade else "Connection: close")
-    return ("\r\n".join([f"{method} {path} {version}", *kept]) + "\r\n\r\n").encode("latin-1")
+    head = "\r\n".join([f"{method} {path} {version}", *kept]) + "\r\n\r\n"
+    return head.encode("latin-1"), upgrade
+
+
+def _closing_response(head: bytes) -> bytes:
+    """The server's answer, saying the connection closes after it (whatever it said)."""
+    if len(head) > _HEAD_LIMIT:
+        raise ValueError("response head too long")
+    lines = head.decode("latin-1").split("\r\n")
+    kept = [
+        line
+        for line in lines[1:]
+        if line and line.split(":", 1)[0].strip().lower() not in _HOP_HEADERS
+    ]
+    closing = [lines[0], *kept, "Connection: close", "Proxy-Connection: close"]
+    return ("\r\n".join(closing) + "\r\n\r\n").encode("latin-1")
 
 
 async def _answer(writer: asyncio.StreamWriter, status: int, reason: str) -> None:

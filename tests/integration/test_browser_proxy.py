@@ -22,7 +22,7 @@ from monitor.net.netguard import AddressGuard
 async def _origin(host: str, hits: list[bytes]) -> asyncio.Server:
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         hits.append(await reader.readuntil(b"\r\n\r\n"))
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
         writer.close()
 
@@ -56,6 +56,9 @@ def test_plain_http_reaches_an_allowed_address_and_closes_after_one_request() ->
             await proxy.aclose()
             public.close()
         assert answer.startswith(b"HTTP/1.1 200 OK")
+        assert b"keep-alive" not in answer  # no reuse of the connection for another host
+        assert b"Connection: close" in answer
+        assert answer.endswith(b"\r\n\r\nok")
         (sent,) = hits
         assert sent.startswith(b"GET /job?id=1 HTTP/1.1\r\n")
         assert b"Connection: close" in sent
