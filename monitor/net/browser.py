@@ -149,7 +149,9 @@ class BrowserRenderer:
         )
         try:
             response = await page.goto(url, wait_until="load", timeout=limit * 1000)
-            await _settle(page, limit)
+            # Settling is a bonus: never at the cost of reading the page in time.
+            left = limit - (time.perf_counter() - started) - _READ_SECONDS
+            await _settle(page, min(max(limit / 5, 1), left))
             html = await page.content()
         except PlaywrightTimeout as exc:
             raise FetchTimeout(f"the page did not render within {limit:g} s", url=url) from exc
@@ -328,6 +330,8 @@ class BrowserRenderer:
 
 
 _CLOSE_SECONDS = 5.0
+_READ_SECONDS = 1.0
+"""Of ``browser.timeout``, kept for reading the DOM after the page settles."""
 _MEMORY_POLL_SECONDS = 0.2
 
 
@@ -345,13 +349,16 @@ def _resident_pages(pid: int) -> int:
         return 0
 
 
-async def _settle(page: Any, limit: float) -> None:
+async def _settle(page: Any, seconds: float) -> None:
     """Give the page's scripts time to fetch and draw the posting: network quiet for
-    half a second, within a fifth of the time limit (pages that poll never go quiet)."""
+    half a second, within ``seconds`` (a fifth of the time limit, or what is left of
+    it; pages that poll never go quiet)."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+    if seconds <= 0:
+        return
     with contextlib.suppress(PlaywrightTimeout):
-        await page.wait_for_load_state("networkidle", timeout=max(limit / 5, 1) * 1000)
+        await page.wait_for_load_state("networkidle", timeout=seconds * 1000)
 
 
 def _first_line(exc: Exception) -> str:
