@@ -208,6 +208,13 @@ def _add_error_handlers(web: FastAPI) -> None:
             return error_page(request, 422, "Invalid input", detail)
         return problem(422, "Invalid input", detail, errors=errors)
 
+    @web.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette's last resort answers outside _Guard: the headers are added here.
+        response = problem(500, "Internal error", "The server could not answer this request.")
+        response.headers.update(security.SECURITY_HEADERS)
+        return response
+
     @web.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         detail = str(exc.detail)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse
 from jinja2 import Environment
 
@@ -28,6 +28,21 @@ from monitor.store.views import Views
 from monitor.web.security import Credentials, Signer
 
 PROBLEM_TYPE = "application/problem+json"
+# Ids are 64-bit database integers: a larger number is refused as invalid input
+# before it reaches the database (where SQLite would overflow: a 500). Text filters
+# are bounded too: a 50,000-character LIKE pattern is "too complex" for SQLite.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 10**9
+MAX_FILTER = 500
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Filter = Annotated[str, Query(max_length=MAX_FILTER)]
+
+
+def id_or_none(text: str | None) -> int | None:
+    """A page's ``before`` or ``watch`` parameter: an id, or none when it is not one."""
+    return int(text) if text and text.isdigit() and int(text) <= MAX_ID else None
 
 
 @dataclass(kw_only=True)
