@@ -24,8 +24,10 @@ from monitor.errors import (
     StoreError,
 )
 from monitor.preview import Preview
+from monitor.store.sessions import Sessions
 from monitor.store.views import Views
-from monitor.web.security import Credentials, Signer
+from monitor.web.security import Credentials, Signer, Throttle
+from monitor.web.security import session_id as security_session_id
 
 PROBLEM_TYPE = "application/problem+json"
 # Ids are 64-bit database integers: a larger number is refused as invalid input
@@ -58,6 +60,8 @@ class Dashboard:
     preview: Callable[[str, str | None], Awaitable[Preview]]
     page_size: int
     public_url: str | None = None
+    sessions: Sessions | None = None
+    throttle: Throttle = field(default_factory=Throttle)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -65,6 +69,24 @@ class Dashboard:
 
     def base_url(self, request: Request) -> str:
         return (self.public_url or str(request.base_url)).rstrip("/")
+
+    def secure(self, request: Request) -> bool:
+        """Reached over https: an https ``web.public_url``, or the request's scheme
+        (https directly, or a trusted proxy's X-Forwarded-Proto)."""
+        public = (self.public_url or "").lower().startswith("https://")
+        return public or request.url.scheme == "https"
+
+    def session_ok(self, value: str | None) -> bool:
+        """A verified session value whose session was not signed out."""
+        session = security_session_id(value)
+        if session is None:
+            return False
+        return self.sessions is None or not self.sessions.ended(session)
+
+
+def client_of(request: Request) -> str:
+    """Who the throttle counts: the client address (a trusted proxy's X-Forwarded-For)."""
+    return request.client.host if request.client else "unknown"
 
 
 def dashboard_of(request: Request) -> Dashboard:

@@ -8,14 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
+from monitor.config import WebConfig
 from monitor.demo import FIRST_VERSION
 from monitor.engines.oneshot import check_all
-from monitor.web.security import CSRF_FIELD
-from tests.integration.test_web import Site, _csrf, _seed, _site
+from monitor.web.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, Throttle
+from tests.integration.test_web import TOKEN, Site, _csrf, _seed, _site
 from tests.peers import WebhookReceiver, webhook_receiver
 
 pytestmark = pytest.mark.anyio
+FEED_TOKEN = "a-read-only-feed-token"
 CREDENTIALED = "https://bob:UrlSecretPw@jobs.example.com/careers/with-credentials"
 
 
@@ -95,3 +98,113 @@ async def test_numbers_beyond_64_bits_and_long_searches_are_invalid_input(site: 
         answer = await site.client.get(path, params={"q": "x%_" * 6_000})
         assert answer.status_code == 422, path
         assert "500 characters" in answer.text
+
+
+# -- sign-in: password length, throttling, sessions, feed token, https ---------------
+
+
+def test_a_password_needs_16_characters_like_a_token(anyio_backend: str) -> None:
+    with pytest.raises(ValidationError, match="password: use at least 16"):
+        WebConfig(username="ann", password=SecretStr("a"))
+    with pytest.raises(ValidationError, match="feed_token: use at least 16"):
+        WebConfig(token=SecretStr(TOKEN), feed_token=SecretStr("short"))
+    WebConfig(username="ann", password=SecretStr("p" * 16))
+
+
+def test_throttle_doubles_the_wait_after_the_free_failures(anyio_backend: str) -> None:
+    now = [1000.0]
+    throttle = Throttle(free=2, longest=8.0, size=2, clock=lambda: now[0])
+    throttle.failed("a")
+    throttle.failed("a")
+    assert throttle.wait("a") == 0.0
+    waits = []
+    for _ in range(6):
+        throttle.failed("a")
+        waits.append(throttle.wait("a"))
+    assert waits == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert throttle.wait("b") == 0.0
+    now[0] += 8.0
+    assert throttle.wait("a") == 0.0
+    throttle.failed("b")
+    throttle.failed("c")  # three clients, room for two: the oldest, a, is dropped
+    throttle.failed("a")
+    assert throttle.wait("a") == 0.0
+    throttle.succeeded("a")
+
+
+async def test_wrong_credentials_from_one_client_make_it_wait(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN):
+        wrong = {"Authorization": "Bearer wrong-token-of-some-length"}
+        for _ in range(6):
+            assert (await site.client.get("/api/v1/watches", headers=wrong)).status_code == 401
+        right = {"Authorization": f"Bearer {TOKEN}"}
+        waiting = await site.client.get("/api/v1/watches", headers=right)
+        assert waiting.status_code == 429
+        assert int(waiting.headers["retry-after"]) >= 1
+        csrf = await _csrf(site.client)
+        form = {CSRF_FIELD: csrf, "token": TOKEN, "next": "/"}
+        assert (await site.client.post("/login", data=form)).status_code == 429
+
+
+async def test_signing_out_ends_the_session_for_a_copy_of_its_cookie_too(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN):
+        csrf = await _csrf(site.client)
+        signed = await site.client.post(
+            "/login", data={CSRF_FIELD: csrf, "token": TOKEN, "next": "/watches"}
+        )
+        assert signed.status_code == 303
+        copied = site.client.cookies.get(SESSION_COOKIE)
+        assert copied
+        assert (await site.client.get("/watches")).status_code == 200
+        out = await site.client.post("/logout", data={CSRF_FIELD: csrf})
+        assert out.status_code == 303
+        site.client.cookies.set(SESSION_COOKIE, copied)
+        replayed = await site.client.get("/watches")
+        assert replayed.status_code == 303
+        assert replayed.headers["location"].startswith("/login")
+
+
+async def test_feeds_take_the_read_only_feed_token_and_not_the_api_token(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN, feed_token=FEED_TOKEN):
+        client = site.client
+        feed = await client.get("/feeds/changes.atom", params={"token": FEED_TOKEN})
+        assert feed.status_code == 200
+        posting = f"/feeds/postings/{site.posting_id}.atom"
+        assert (await client.get(posting, params={"token": FEED_TOKEN})).status_code == 200
+        old = await client.get("/feeds/changes.atom", params={"token": TOKEN})
+        assert old.status_code == 401
+        assert "web.feed_token" in old.json()["detail"]
+        bearer = {"Authorization": f"Bearer {FEED_TOKEN}"}
+        assert (await client.get("/api/v1/watches", headers=bearer)).status_code == 401
+        assert (await client.get("/watches", params={"token": FEED_TOKEN})).status_code == 303
+        listed = await client.get("/api/v1/watches", params={"token": FEED_TOKEN})
+        assert listed.status_code == 401
+
+
+async def test_cookies_are_secure_and_hsts_sent_when_reached_over_https(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN):
+        plain = await site.client.get("/login")
+        assert "strict-transport-security" not in plain.headers
+        assert "secure" not in plain.headers["set-cookie"].lower()
+    async for site in _site(
+        tmp_path, db_url, receiver, token=TOKEN, public_url="https://monitor.example.com"
+    ):
+        # Plain http behind a proxy that does not say https: public_url decides.
+        page = await site.client.get("/login")
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "; secure" in page.headers["set-cookie"].lower()
+        csrf = page.cookies[CSRF_COOKIE]
+        site.client.cookies.set(CSRF_COOKIE, csrf)  # the test client keeps Secure ones back
+        signed = await site.client.post(
+            "/login", data={CSRF_FIELD: csrf, "token": TOKEN, "next": "/"}
+        )
+        session = [c for c in signed.headers.get_list("set-cookie") if SESSION_COOKIE in c]
+        assert "; secure" in session[0].lower()
