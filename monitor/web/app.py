@@ -35,7 +35,7 @@ from monitor.store.sessions import Sessions
 from monitor.store.views import Views
 from monitor.version import __version__
 from monitor.web import api, feeds_routes, filters, pages, security
-from monitor.web.context import Dashboard, client_of, problem, status_of
+from monitor.web.context import Dashboard, client_of, problem, shown_error, status_of
 from monitor.web.pages.base import error_page
 from monitor.web.security import Credentials, Signer
 
@@ -225,9 +225,10 @@ def _add_error_handlers(web: FastAPI) -> None:
         status, title = status_of(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
+        detail = shown_error(exc)
         if request.url.path.startswith(API_PREFIX) or request.url.path.startswith("/feeds/"):
-            return problem(status, title, str(exc))
-        return error_page(request, status, title, str(exc))
+            return problem(status, title, detail)
+        return error_page(request, status, title, detail)
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -3,6 +3,7 @@ error becomes an HTTP status and an RFC 9457 problem."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from jinja2 import Environment
 
 from monitor.app import App
 from monitor.errors import (
+    BlockedAddress,
     ConfigError,
     Conflict,
     FetchError,
@@ -26,9 +28,11 @@ from monitor.errors import (
 from monitor.preview import Preview
 from monitor.store.sessions import Sessions
 from monitor.store.views import Views
+from monitor.urls import shown_url
 from monitor.web.security import Credentials, Signer, Throttle
 from monitor.web.security import session_id as security_session_id
 
+log = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 # Ids are 64-bit database integers: a larger number is refused as invalid input
 # before it reaches the database (where SQLite would overflow: a 500). Text filters
@@ -110,6 +114,19 @@ def status_of(exc: MonitorError) -> tuple[int, str]:
         if isinstance(exc, kind):
             return status, title
     return 500, "Error"
+
+
+def shown_error(exc: MonitorError) -> str:
+    """What a person is told of ``exc``. A refused address is said in words, never as
+    what the name resolved to or the kind of network it is in: the dashboard must not
+    answer DNS questions about internal names. The log keeps the whole message."""
+    if isinstance(exc, BlockedAddress):
+        log.info("refused address: %s", exc, extra={"action": "error"})
+        return (
+            f"refused: {exc.host} is not a public address "
+            f"(allow it with http.allowed_networks) ({shown_url(exc.url)})"
+        )
+    return str(exc)
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:

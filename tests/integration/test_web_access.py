@@ -3,16 +3,21 @@ session, a feed token, a proxy's https and odd numbers or URLs get (security rev
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from monitor.config import WebConfig
+from monitor.app import App
+from monitor.config import MonitorConfig, WebConfig
 from monitor.demo import FIRST_VERSION
 from monitor.engines.oneshot import check_all
+from monitor.web.app import close_web_app, create_web_app
 from monitor.web.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, Throttle
 from tests.integration.test_web import TOKEN, Site, _csrf, _seed, _site
 from tests.peers import WebhookReceiver, webhook_receiver
@@ -208,3 +213,32 @@ async def test_cookies_are_secure_and_hsts_sent_when_reached_over_https(
         )
         session = [c for c in signed.headers.get_list("set-cookie") if SESSION_COOKIE in c]
         assert "; secure" in session[0].lower()
+
+
+# -- errors in words ------------------------------------------------------------------
+
+
+async def test_a_refused_address_is_named_in_words_not_by_what_the_name_resolves_to(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="monitor.web.context")
+    config = MonitorConfig(data_dir=tmp_path, database={"url": db_url})  # type: ignore[arg-type]
+    app = App(config, console=io.StringIO())
+    app.prepare()
+    web = create_web_app(app)  # the real fetcher and its address guard; no allowed networks
+    try:
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            csrf = await _csrf(client)
+            url = "http://localhost:9/internal"
+            shown = await client.post(
+                "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
+            )
+            assert shown.status_code == 422
+            assert "not a public address" in shown.text
+            for leak in ("127.0.0.1", "::1", "resolves to", "loopback"):
+                assert leak not in shown.text, leak
+            assert any("resolves to" in r.getMessage() for r in caplog.records)
+    finally:
+        close_web_app(web)
+        await app.aclose()

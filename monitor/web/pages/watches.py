@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.errors import MonitorError
 from monitor.store.readmodels import WatchQuery
-from monitor.web.context import MAX_PAGE, Filter, Id, dashboard_of, status_of
+from monitor.web.context import MAX_PAGE, Filter, Id, dashboard_of, shown_error, status_of
 from monitor.web.pages.base import _back, _text, checked_form, error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -131,7 +131,7 @@ async def new_watch(request: Request) -> Response:
         seen = await dashboard.preview(values["url"], values["source"] or None)
     except MonitorError as exc:
         status, _title = status_of(exc)
-        return _new_watch_form(request, values, error=str(exc), status=min(status, 422))
+        return _new_watch_form(request, values, error=shown_error(exc), status=min(status, 422))
     return _new_watch_form(request, values, preview=seen)
 
 
