@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
@@ -132,7 +133,10 @@ class _Guard(BaseHTTPMiddleware):
         self._dashboard = dashboard
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        refused = self._refusal(request)
+        try:
+            refused = await self._refusal(request)
+        except MonitorError as exc:  # the session store cannot be read
+            refused = problem(*status_of(exc), str(exc))
         response = refused if refused is not None else await call_next(request)
         for name, value in security.SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
@@ -149,10 +153,11 @@ class _Guard(BaseHTTPMiddleware):
             )
         return response
 
-    def _refusal(self, request: Request) -> Response | None:
+    async def _refusal(self, request: Request) -> Response | None:
         request.state.csrf = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_token()
         request.state.throttled = 0.0
-        request.state.signed_in = self._dashboard.credentials.required and self._signed_in(request)
+        required = self._dashboard.credentials.required
+        request.state.signed_in = required and await self._signed_in(request)
         path = request.url.path
         if request.method not in ("GET", "HEAD", "OPTIONS") and not security.same_origin(
             request.headers.get("origin"), request.headers.get("host")
@@ -166,10 +171,13 @@ class _Guard(BaseHTTPMiddleware):
             return _too_many(request.state.throttled)
         return self._challenge(request)
 
-    def _signed_in(self, request: Request) -> bool:
+    async def _signed_in(self, request: Request) -> bool:
         dashboard = self._dashboard
         session = request.cookies.get(security.SESSION_COOKIE)
-        if session and dashboard.session_ok(dashboard.signer.verify(session)):
+        signed = dashboard.signer.verify(session) if session else None
+        # A database read: off the event loop, as the routes' reads are.
+        valid: bool = signed is not None and await run_in_threadpool(dashboard.session_ok, signed)
+        if valid:
             return True
         header = request.headers.get("authorization")
         token = (
