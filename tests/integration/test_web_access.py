@@ -242,3 +242,25 @@ async def test_a_refused_address_is_named_in_words_not_by_what_the_name_resolves
     finally:
         close_web_app(web)
         await app.aclose()
+
+
+async def test_an_unexpected_error_answers_a_problem_with_the_security_headers(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = create_web_app(site.app)
+    try:
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(web.state.dashboard.views, "watches", broken)
+        transport = httpx.ASGITransport(app=web, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            answer = await client.get("/api/v1/watches")
+        assert answer.status_code == 500
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "a bug" not in answer.text
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" in answer.headers
+    finally:
+        close_web_app(web)
