@@ -213,6 +213,17 @@ class WebConfig(_Strict):
         "for links in feeds; none: the address of each request.",
     )
     page_size: int = Field(default=50, gt=0, le=200, description="Rows per page and API call.")
+    feed_token: SecretStr | None = Field(
+        default=None,
+        description="Read-only token for feed readers (`/feeds/...?token=`); it opens the "
+        "feeds and nothing else (web.token is not taken there); by reference, like token.",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=("127.0.0.1",),
+        description="Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For "
+        "are believed (https for the Secure cookie, the client address for sign-in "
+        'throttling); "*" trusts any.',
+    )
 
     @field_validator("listen")
     @classmethod
@@ -223,8 +234,10 @@ class WebConfig(_Strict):
     def _pair(self) -> WebConfig:
         if (self.username is None) != (self.password is None):
             raise ValueError("set both username and password, or neither")
-        if self.token is not None and len(self.token.get_secret_value()) < 16:
-            raise ValueError("token: use at least 16 characters (openssl rand -hex 24)")
+        for name in ("token", "password", "feed_token"):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is not None and len(secret.get_secret_value()) < 16:
+                raise ValueError(f"{name}: use at least 16 characters (openssl rand -hex 24)")
         return self
 
     @property

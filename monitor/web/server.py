@@ -51,7 +51,13 @@ async def serve_web(app: App, sock: socket.socket, stop: asyncio.Event) -> None:
     # Our logging (text or JSON) for uvicorn's warnings too; no access log, whose
     # lines could carry a feed's ?token=.
     config = uvicorn.Config(
-        web, log_config=None, log_level="warning", access_log=False, lifespan="off"
+        web,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        # Whose X-Forwarded-Proto/-For count: https for Secure cookies, the throttle's client.
+        forwarded_allow_ips=list(app.config.web.trusted_proxies),
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
