@@ -16,6 +16,7 @@ from monitor.config.values import (
     DEFAULT_WEB_LISTEN,
     Duration,
     _Strict,
+    check_host_name,
     check_host_port,
     host_port,
 )
@@ -224,6 +225,35 @@ class WebConfig(_Strict):
         "are believed (https for the Secure cookie, the client address for sign-in "
         'throttling); "*" trusts any.',
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host names the dashboard answers to besides loopback, the listen address "
+        "and public_url's host (monitor.lan, *.example.com); any other Host header: 400.",
+    )
+    max_connections: int = Field(
+        default=100, gt=0, le=10_000, description="Open connections at most; more: 503."
+    )
+    request_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        gt=timedelta(0),
+        description="A request (headers and body) must arrive within this long of its start.",
+    )
+    idle_timeout: Duration = Field(
+        default=timedelta(seconds=5),
+        gt=timedelta(0),
+        description="An idle kept-alive connection is closed.",
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000, gt=0, description="Larger request bodies: 413, never read."
+    )
+    max_url_bytes: int = Field(
+        default=8192, ge=256, description="Longer request paths with query: 414."
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_host_name(name) for name in value)
 
     @field_validator("listen")
     @classmethod

@@ -36,7 +36,8 @@ from monitor.store.sessions import Sessions
 from monitor.store.views import Views
 from monitor.version import __version__
 from monitor.web import api, feeds_routes, filters, pages, security
-from monitor.web.context import Dashboard, client_of, problem, shown_error, status_of
+from monitor.web.context import Dashboard, client_of, clip, problem, shown_error, status_of
+from monitor.web.front import Front
 from monitor.web.pages.base import error_page
 from monitor.web.security import Credentials, Signer
 
@@ -45,9 +46,13 @@ API_PREFIX = "/api/v1"
 
 
 def create_web_app(
-    app: App, *, preview_transport: httpx.AsyncBaseTransport | None = None
+    app: App,
+    *,
+    preview_transport: httpx.AsyncBaseTransport | None = None,
+    listen_host: str | None = None,
 ) -> FastAPI:
-    """The dashboard and API for ``app``'s configuration and database."""
+    """The dashboard and API for ``app``'s configuration and database, answering to
+    loopback names, ``listen_host`` and the configured host names."""
     settings = app.config.web
     credentials = Credentials.from_config(settings)
     views = Views(
@@ -84,6 +89,12 @@ def create_web_app(
     )
     web.state.dashboard = dashboard
     web.add_middleware(_Guard, dashboard=dashboard)
+    web.add_middleware(
+        Front,
+        hosts=security.HostAllowList.from_config(settings, listen_host),
+        max_url_bytes=settings.max_url_bytes,
+        max_request_bytes=settings.max_request_bytes,
+    )
     web.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     _add_error_handlers(web)
     web.include_router(api.router, prefix=API_PREFIX)
@@ -236,16 +247,17 @@ def _add_error_handlers(web: FastAPI) -> None:
         detail = shown_error(exc)
         if request.url.path.startswith(API_PREFIX) or request.url.path.startswith("/feeds/"):
             return problem(status, title, detail)
-        return error_page(request, status, title, detail)
+        return error_page(request, status, title, clip(detail))
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+            {"where": ".".join(str(p) for p in e["loc"]), "message": clip(e["msg"])}
+            for e in exc.errors()[:20]
         ]
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
         if not request.url.path.startswith(API_PREFIX):
-            return error_page(request, 422, "Invalid input", detail)
+            return error_page(request, 422, "Invalid input", clip(detail))
         return problem(422, "Invalid input", detail, errors=errors)
 
     @web.exception_handler(Exception)
@@ -257,7 +269,7 @@ def _add_error_handlers(web: FastAPI) -> None:
 
     @web.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        detail = str(exc.detail)
+        detail = clip(str(exc.detail))
         if request.url.path.startswith(API_PREFIX):
             return problem(exc.status_code, _reason(exc.status_code), detail)
         return error_page(request, exc.status_code, _reason(exc.status_code), detail)

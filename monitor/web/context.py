@@ -130,6 +130,15 @@ def shown_error(exc: MonitorError) -> str:
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """RFC 9457 problem details."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    """RFC 9457 problem details (a detail that echoes a long value is clipped)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": clip(detail)}
+    body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)
+
+
+DETAIL_CHARS = 500
+
+
+def clip(text: str, limit: int = DETAIL_CHARS) -> str:
+    """``text``, cut to ``limit`` characters: an error never echoes a whole request."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,6 +12,8 @@
 - Feed readers get ``web.feed_token``, which opens the feeds only.
 - Wrong credentials from one client make it wait, longer after each further failure.
 - Cookies are Secure, and HSTS is sent, when the dashboard is reached over https.
+- A request naming a host we do not answer to (``HostAllowList``) is refused before
+  routing, so a page that rebinds its own name to 127.0.0.1 cannot use the dashboard.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from monitor.config import WebConfig, is_loopback_host
+from monitor.config import WebConfig, check_host_name, is_loopback_host
 from monitor.errors import ConfigError
 
 SESSION_COOKIE = "pm_session"
@@ -204,3 +206,44 @@ def same_origin(origin: str | None, host: str | None) -> bool:
     if origin == "null" or host is None:
         return False
     return urlsplit(origin).netloc.lower() == host.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class HostAllowList:
+    """The names a ``Host`` header may carry: loopback (names and addresses), the listen
+    address, ``web.public_url``'s host and ``web.allowed_hosts`` (``*.`` and a domain:
+    any name under it). The port is not compared."""
+
+    names: frozenset[str]
+    domains: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, settings: WebConfig, listen_host: str | None = None) -> HostAllowList:
+        names = set(settings.allowed_hosts)
+        if listen_host:
+            names.add(check_host_name(listen_host))
+        public = urlsplit(settings.public_url).hostname if settings.public_url else None
+        if public:
+            names.add(check_host_name(public))
+        domains = tuple(name[1:] for name in names if name.startswith("*."))
+        return cls(names=frozenset(n for n in names if not n.startswith("*.")), domains=domains)
+
+    def allows(self, header: str | None) -> bool:
+        name = host_of(header or "")
+        if not name:
+            return False
+        return is_loopback(name) or name in self.names or name.endswith(self.domains)
+
+
+def host_of(header: str) -> str:
+    """The host name of a ``Host`` header, lower-cased, without port or brackets."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        return host if not rest or (rest[0] == ":" and rest[1:].isdigit()) else ""
+    host, colon, port = value.rpartition(":")
+    if not colon:
+        host = value
+    elif not port.isdigit():
+        return ""
+    return host.removesuffix(".")
