@@ -5,8 +5,8 @@ Nobody has signed in while a request's headers arrive, so what a stranger can ho
 bounded here: ``web.max_connections`` open connections (one more is answered 503 and
 closed at once), ``web.request_timeout`` for a request to arrive in full from its first
 byte (or from the connection; 408 and closed), ``web.idle_timeout`` between requests.
-Warnings about refused or broken requests, and the event loop's errors ("accept() out
-of resources"), are logged at most once a minute each."""
+Warnings about refused or broken requests, and the event loop's errors in accepting
+connections ("accept() out of resources"), are logged at most once a minute each."""
 
 from __future__ import annotations
 
@@ -224,13 +224,14 @@ _Handler = Any  # asyncio's exception handler: (loop, context) -> None
 
 
 def _quiet_accept_errors(previous: _Handler | None) -> _Handler:
-    """The loop's exception handler, saying each kind of trouble once a minute (out of
-    open files, asyncio logs every failed accept and every retry)."""
+    """The loop's exception handler, saying once a minute that accepting connections
+    failed (out of open files, asyncio reports every failed accept and every retry)."""
     throttle = Throttle()
 
     def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        kind = str(context.get("message", "")).split("(", 1)[0]
-        if throttle.allow(kind) is None:
+        message = str(context.get("message", ""))
+        accepting = "accept" in message or "_start_serving" in message
+        if accepting and throttle.allow(message.split("(", 1)[0]) is None:
             return
         if previous is not None:
             previous(loop, context)

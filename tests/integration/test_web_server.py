@@ -190,3 +190,27 @@ async def test_oversized_addresses_get_414_or_400(base: str) -> None:
     )
     answer = await _raw(base, huge)
     assert answer.startswith((b"HTTP/1.1 414", b"HTTP/1.1 400"))  # 400: uvicorn's head limit
+
+
+def test_failed_accepts_are_reported_once_a_minute() -> None:
+    from monitor.web.server import _quiet_accept_errors
+
+    seen: list[str] = []
+    handle = _quiet_accept_errors(lambda _loop, context: seen.append(context["message"]))
+    loop = asyncio.new_event_loop()
+    try:
+        for _ in range(1000):
+            handle(loop, {"message": "socket.accept() out of system resource"})
+            handle(
+                loop, {"message": "Exception in callback BaseSelectorEventLoop._start_serving(x)"}
+            )
+        handle(loop, {"message": "Task exception was never retrieved"})
+        handle(loop, {"message": "Task exception was never retrieved"})
+    finally:
+        loop.close()
+    assert seen == [
+        "socket.accept() out of system resource",
+        "Exception in callback BaseSelectorEventLoop._start_serving(x)",
+        "Task exception was never retrieved",
+        "Task exception was never retrieved",
+    ]
