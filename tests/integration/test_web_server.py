@@ -183,8 +183,8 @@ async def test_oversized_bodies_get_413_unread(base: str) -> None:
 
 async def test_oversized_addresses_get_414_or_400(base: str) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
-        assert (await client.get("/api/v1/watches", params={"q": "a" * 9000})).status_code == 414
-        assert (await client.get("/api/v1/watches", params={"q": "a" * 7000})).status_code == 200
+        assert (await client.get("/api/v1/health", params={"pad": "a" * 9000})).status_code == 414
+        assert (await client.get("/api/v1/health", params={"pad": "a" * 7000})).status_code == 200
     huge = (
         b"GET /?q=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
