@@ -144,7 +144,7 @@ async def measure(config: MonitorConfig, requests: int) -> dict[str, tuple[float
     results: dict[str, tuple[float, float]] = {}
     try:
         transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             first = (await client.get("/api/v1/changes?company=Company%20007")).json()
             values = {
                 "posting": "15000",

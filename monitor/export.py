@@ -12,7 +12,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, TextIO
 
+from monitor.urls import shown_url
+
 WHAT = ("postings", "versions", "changes")
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV
+# injection"); full-width forms too, which some spreadsheets fold to ASCII.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 FORMATS = ("csv", "jsonl")
 
 _READ = (
@@ -74,15 +79,17 @@ def export_lines(rows: Iterable[Mapping[str, Any]], what: str, fmt: str) -> Iter
     columns = COLUMNS[what]
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        for cells in itertools.chain([columns], ([_cell(r.get(c)) for c in columns] for r in rows)):
+        # CRLF rows (RFC 4180): a CR inside a cell is then quoted, not a broken row.
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        cells_of = ([_cell(r.get(c)) for c in columns] for r in map(_masked, rows))
+        for cells in itertools.chain([columns], cells_of):
             writer.writerow(cells)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
         return
     keep = (*columns, "data") if what == "versions" else columns
-    for row in rows:
+    for row in map(_masked, rows):
         record = {c: _json_value(row.get(c)) for c in keep}
         yield json.dumps(record, ensure_ascii=False, default=str) + "\n"
 
@@ -102,14 +109,33 @@ def _number(value: Any) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
+def _masked(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The row with credentials in its URLs masked (``https://bob:***@host/``)."""
+    if not isinstance(row.get("url"), str):
+        return row
+    masked = {**row, "url": shown_url(row["url"])}
+    data = row.get("data")
+    if isinstance(data, Mapping) and isinstance(data.get("url"), str):
+        masked["data"] = {**data, "url": shown_url(data["url"])}
+    return masked
+
+
 def _cell(value: Any) -> str:
+    """A CSV cell: numbers as numbers, text that a spreadsheet would run as a
+    formula prefixed with ``'`` so it is shown as text."""
     if value is None:
         return ""
+    if isinstance(value, int | float):
+        return str(value)
     if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
+        return _inert("; ".join(str(v) for v in value))
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    return _inert(str(value))
+
+
+def _inert(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _json_value(value: Any) -> Any:

@@ -31,6 +31,7 @@ ACTIONS = frozenset(
         "start",
         "error",
         "web_stop",
+        "web_refused",
         "browser_start",
         "browser_refused",
     }

@@ -36,6 +36,7 @@ from monitor.urls import shown_url, url_problem
 from monitor.version import __version__
 
 IMPORT_CHUNK = 500
+MAX_URL_CHARS = 8192  # longer is no job page, and would be shown on every listing
 
 
 @dataclass(slots=True)
@@ -140,6 +141,8 @@ class Watches:
         source_kind: str | None = None,
         members: str = "full",
     ) -> WatchRecord:
+        if len(url) > MAX_URL_CHARS:
+            raise ConfigError(f"longer than {MAX_URL_CHARS} characters", source="URL")
         problem = url_problem(url, self.config.http.networks())
         if problem is not None:
             raise ConfigError(f"{shown_url(url)} can never be fetched: {problem}", source="URL")

@@ -35,6 +35,7 @@ from monitor.config.sections import (
 )
 from monitor.config.values import (
     DEFAULT_WEB_LISTEN,
+    check_host_name,
     check_host_port,
     check_interval,
     host_port,
@@ -61,6 +62,7 @@ __all__ = [
     "TemplatesConfig",
     "WatchConfig",
     "WebConfig",
+    "check_host_name",
     "check_host_port",
     "check_interval",
     "describe_validation",

@@ -16,6 +16,7 @@ from monitor.config.values import (
     DEFAULT_WEB_LISTEN,
     Duration,
     _Strict,
+    check_host_name,
     check_host_port,
     host_port,
 )
@@ -186,7 +187,7 @@ class BrowserConfig(_Strict):
         default=timedelta(seconds=30), description="Longest one page may take to render."
     )
     max_heap_mb: int = Field(
-        default=512, ge=64, le=8192, description="JavaScript heap of each page at most (MB)."
+        default=512, ge=64, le=8192, description="Memory of each page at most (MB)."
     )
 
 
@@ -213,6 +214,46 @@ class WebConfig(_Strict):
         "for links in feeds; none: the address of each request.",
     )
     page_size: int = Field(default=50, gt=0, le=200, description="Rows per page and API call.")
+    feed_token: SecretStr | None = Field(
+        default=None,
+        description="Read-only token for feed readers (`/feeds/...?token=`); it opens the "
+        "feeds and nothing else (web.token is not taken there); by reference, like token.",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=("127.0.0.1",),
+        description="Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For "
+        "are believed (https for the Secure cookie, the client address for sign-in "
+        'throttling); "*" trusts any.',
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host names the dashboard answers to besides loopback, the listen address "
+        "and public_url's host (monitor.lan, *.example.com); any other Host header: 400.",
+    )
+    max_connections: int = Field(
+        default=100, gt=0, le=10_000, description="Open connections at most; more: 503."
+    )
+    request_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        gt=timedelta(0),
+        description="A request (headers and body) must arrive within this long of its start.",
+    )
+    idle_timeout: Duration = Field(
+        default=timedelta(seconds=5),
+        gt=timedelta(0),
+        description="An idle kept-alive connection is closed.",
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000, gt=0, description="Larger request bodies: 413, never read."
+    )
+    max_url_bytes: int = Field(
+        default=8192, ge=256, description="Longer request paths with query: 414."
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_host_name(name) for name in value)
 
     @field_validator("listen")
     @classmethod
@@ -223,8 +264,10 @@ class WebConfig(_Strict):
     def _pair(self) -> WebConfig:
         if (self.username is None) != (self.password is None):
             raise ValueError("set both username and password, or neither")
-        if self.token is not None and len(self.token.get_secret_value()) < 16:
-            raise ValueError("token: use at least 16 characters (openssl rand -hex 24)")
+        for name in ("token", "password", "feed_token"):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is not None and len(secret.get_secret_value()) < 16:
+                raise ValueError(f"{name}: use at least 16 characters (openssl rand -hex 24)")
         return self
 
     @property

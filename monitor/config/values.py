@@ -67,6 +67,23 @@ def host_port(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+_HOST_NAME = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$")
+
+
+def check_host_name(value: str) -> str:
+    """A host name for the dashboard's allow-list, lower-cased: a name, ``*.`` and a
+    domain (any name under it), or an IP address (IPv6 with or without brackets)."""
+    name = value.strip().lower()
+    bare = name.strip("[]")
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if not _HOST_NAME.match(name):
+        raise ValueError(f"{value!r} is not a host name (monitor.lan, *.example.com, 10.0.0.5)")
+    return name
+
+
 DEFAULT_WEB_LISTEN = "127.0.0.1:8080"
 
 

@@ -19,7 +19,7 @@ from monitor.export import FORMATS, WHAT, export_lines
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
-from monitor.web.context import dashboard_of
+from monitor.web.context import Filter, Id, PageNumber, QueryId, dashboard_of
 from monitor.web.cursors import aware, decode_cursor, encode_cursor
 from monitor.web.models import (
     AlertPage,
@@ -62,15 +62,15 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 @router.get("/watches", response_model=WatchPage, tags=["watches"])
 def list_watches(
     request: Request,
-    q: str = "",
+    q: Filter = "",
     status: Literal["", "open", "closed", "failing", "paused"] = "",
-    company: str = "",
-    kind: str = "",
+    company: Filter = "",
+    kind: Filter = "",
     sort: Literal[
         "id", "title", "company", "status", "last_change", "last_check", "next_check", "failures"
     ] = "id",
     order: Literal["asc", "desc"] = "asc",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> WatchPage:
     """Every active watch with its posting (or board) and check state."""
@@ -95,7 +95,7 @@ def list_watches(
 
 
 @router.get("/watches/{watch_id}", response_model=Watch, tags=["watches"], responses=_NOT_FOUND)
-def get_watch(request: Request, watch_id: int) -> Watch:
+def get_watch(request: Request, watch_id: Id) -> Watch:
     return watch_out(dashboard_of(request).views.watch(watch_id))
 
 
@@ -116,7 +116,7 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
 
 
 @router.delete("/watches/{watch_id}", status_code=204, tags=["watches"], responses=_NOT_FOUND)
-def delete_watch(request: Request, watch_id: int) -> None:
+def delete_watch(request: Request, watch_id: Id) -> None:
     """Stop watching; the history stays (and comes back if the URL is added again)."""
     dashboard = dashboard_of(request)
     dashboard.app.store.watches.remove_watch(str(watch_id), now=dashboard.now())
@@ -125,7 +125,7 @@ def delete_watch(request: Request, watch_id: int) -> None:
 @router.post(
     "/watches/{watch_id}/pause", response_model=Watch, tags=["watches"], responses=_NOT_FOUND
 )
-def pause_watch(request: Request, watch_id: int) -> Watch:
+def pause_watch(request: Request, watch_id: Id) -> Watch:
     dashboard = dashboard_of(request)
     dashboard.app.store.watches.pause_watch(watch_id, paused=True, now=dashboard.now())
     return watch_out(dashboard.views.watch(watch_id))
@@ -134,7 +134,7 @@ def pause_watch(request: Request, watch_id: int) -> Watch:
 @router.post(
     "/watches/{watch_id}/resume", response_model=Watch, tags=["watches"], responses=_NOT_FOUND
 )
-def resume_watch(request: Request, watch_id: int) -> Watch:
+def resume_watch(request: Request, watch_id: Id) -> Watch:
     """Check again, starting now."""
     dashboard = dashboard_of(request)
     dashboard.app.store.watches.pause_watch(watch_id, paused=False, now=dashboard.now())
@@ -148,11 +148,11 @@ def resume_watch(request: Request, watch_id: int) -> Watch:
 def list_postings(
     request: Request,
     status: Literal["", "open", "closed"] = "",
-    company: str = "",
-    watch: int | None = None,
-    board: int | None = None,
-    kind: str = "",
-    q: str = "",
+    company: Filter = "",
+    watch: QueryId = None,
+    board: QueryId = None,
+    kind: Filter = "",
+    q: Filter = "",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PostingPage:
@@ -176,7 +176,7 @@ def list_postings(
 @router.get(
     "/postings/{posting_id}", response_model=PostingOut, tags=["postings"], responses=_NOT_FOUND
 )
-def get_posting(request: Request, posting_id: int) -> PostingOut:
+def get_posting(request: Request, posting_id: Id) -> PostingOut:
     return posting_out(dashboard_of(request).views.posting(posting_id))
 
 
@@ -186,7 +186,7 @@ def get_posting(request: Request, posting_id: int) -> PostingOut:
     tags=["postings"],
     responses=_NOT_FOUND,
 )
-def list_versions(request: Request, posting_id: int) -> list[VersionOut]:
+def list_versions(request: Request, posting_id: Id) -> list[VersionOut]:
     """Every stored version (the newest 500), oldest first."""
     views = dashboard_of(request).views
     views.posting(posting_id)  # 404 for an unknown posting, not an empty list
@@ -202,10 +202,10 @@ def list_changes(
     since: datetime | None = None,
     until: datetime | None = None,
     field: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
-    kind: str = "",
-    watch: int | None = None,
-    posting: int | None = None,
-    company: str = "",
+    kind: Filter = "",
+    watch: QueryId = None,
+    posting: QueryId = None,
+    company: Filter = "",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ChangePage:
@@ -300,7 +300,7 @@ def list_alerts(
     tags=["alerts"],
     responses={**_NOT_FOUND, 409: {**_PROBLEM, "description": "The alert has not failed."}},
 )
-def retry_alert(request: Request, alert_id: int) -> Retried:
+def retry_alert(request: Request, alert_id: Id) -> Retried:
     """Queue a failed alert again (409 if it is not failed)."""
     dashboard = dashboard_of(request)
     alert = dashboard.views.alert(alert_id)

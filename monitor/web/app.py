@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
@@ -31,10 +32,12 @@ from monitor.errors import MonitorError
 from monitor.preview import Preview, preview
 from monitor.store.db import Database
 from monitor.store.engine import create_db_engine
+from monitor.store.sessions import Sessions
 from monitor.store.views import Views
 from monitor.version import __version__
 from monitor.web import api, feeds_routes, filters, pages, security
-from monitor.web.context import Dashboard, problem, status_of
+from monitor.web.context import Dashboard, client_of, clip, problem, shown_error, status_of
+from monitor.web.front import Front
 from monitor.web.pages.base import error_page
 from monitor.web.security import Credentials, Signer
 
@@ -43,9 +46,13 @@ API_PREFIX = "/api/v1"
 
 
 def create_web_app(
-    app: App, *, preview_transport: httpx.AsyncBaseTransport | None = None
+    app: App,
+    *,
+    preview_transport: httpx.AsyncBaseTransport | None = None,
+    listen_host: str | None = None,
 ) -> FastAPI:
-    """The dashboard and API for ``app``'s configuration and database."""
+    """The dashboard and API for ``app``'s configuration and database, answering to
+    loopback names, ``listen_host`` and the configured host names."""
     settings = app.config.web
     credentials = Credentials.from_config(settings)
     views = Views(
@@ -71,6 +78,7 @@ def create_web_app(
         preview=run_preview,
         page_size=settings.page_size,
         public_url=settings.public_url,
+        sessions=Sessions(app.store.database),
     )
     web = FastAPI(
         title="Posting Monitor",
@@ -81,6 +89,12 @@ def create_web_app(
     )
     web.state.dashboard = dashboard
     web.add_middleware(_Guard, dashboard=dashboard)
+    web.add_middleware(
+        Front,
+        hosts=security.HostAllowList.from_config(settings, listen_host),
+        max_url_bytes=settings.max_url_bytes,
+        max_request_bytes=settings.max_request_bytes,
+    )
     web.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     _add_error_handlers(web)
     web.include_router(api.router, prefix=API_PREFIX)
@@ -130,23 +144,31 @@ class _Guard(BaseHTTPMiddleware):
         self._dashboard = dashboard
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        refused = self._refusal(request)
+        try:
+            refused = await self._refusal(request)
+        except MonitorError as exc:  # the session store cannot be read
+            refused = problem(*status_of(exc), str(exc))
         response = refused if refused is not None else await call_next(request)
         for name, value in security.SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        secure = self._dashboard.secure(request)
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", security.HSTS)
         if security.CSRF_COOKIE not in request.cookies:
             response.set_cookie(
                 security.CSRF_COOKIE,
                 request.state.csrf,
                 httponly=True,
                 samesite="strict",
-                secure=request.url.scheme == "https",
+                secure=secure,
             )
         return response
 
-    def _refusal(self, request: Request) -> Response | None:
+    async def _refusal(self, request: Request) -> Response | None:
         request.state.csrf = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_token()
-        request.state.signed_in = self._signed_in(request)
+        request.state.throttled = 0.0
+        required = self._dashboard.credentials.required
+        request.state.signed_in = required and await self._signed_in(request)
         path = request.url.path
         if request.method not in ("GET", "HEAD", "OPTIONS") and not security.same_origin(
             request.headers.get("origin"), request.headers.get("host")
@@ -156,19 +178,35 @@ class _Guard(BaseHTTPMiddleware):
             return None
         if request.state.signed_in:
             return None
+        if request.state.throttled:
+            return _too_many(request.state.throttled)
         return self._challenge(request)
 
-    def _signed_in(self, request: Request) -> bool:
-        credentials = self._dashboard.credentials
-        if credentials.header_ok(request.headers.get("authorization")):
-            return True
+    async def _signed_in(self, request: Request) -> bool:
+        dashboard = self._dashboard
         session = request.cookies.get(security.SESSION_COOKIE)
-        if session and self._dashboard.signer.verify(session) == "signed-in":
+        signed = dashboard.signer.verify(session) if session else None
+        # A database read: off the event loop, as the routes' reads are.
+        valid: bool = signed is not None and await run_in_threadpool(dashboard.session_ok, signed)
+        if valid:
             return True
-        token = request.query_params.get("token")
-        return bool(
-            token and request.url.path.startswith("/feeds/") and credentials.token_ok(token)
+        header = request.headers.get("authorization")
+        token = (
+            request.query_params.get("token") if request.url.path.startswith("/feeds/") else None
         )
+        if not header and not token:
+            return False
+        client = client_of(request)
+        request.state.throttled = dashboard.throttle.wait(client)
+        if request.state.throttled:
+            return False  # not even looked at: guessing gets no answer while it waits
+        credentials = dashboard.credentials
+        ok = credentials.header_ok(header) or bool(token and credentials.feed_token_ok(token))
+        if ok:
+            dashboard.throttle.succeeded(client)
+        else:
+            dashboard.throttle.failed(client)
+        return ok
 
     def _challenge(self, request: Request) -> Response:
         credentials = self._dashboard.credentials
@@ -179,10 +217,22 @@ class _Guard(BaseHTTPMiddleware):
         if credentials.token is not None:
             schemes.append('Bearer realm="Posting Monitor"')
         if path.startswith((API_PREFIX, "/feeds/")) or credentials.token is None:
-            response = problem(401, "Sign-in required", "Send the token or user name and password.")
+            detail = "Send the token or user name and password."
+            if path.startswith("/feeds/"):
+                detail += " Feed readers: ?token= takes web.feed_token (never web.token)."
+            response = problem(401, "Sign-in required", detail)
             response.headers["WWW-Authenticate"] = ", ".join(schemes)
             return response
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def _too_many(wait: float) -> Response:
+    seconds = max(1, round(wait))
+    response = problem(
+        429, "Too many failed sign-ins", f"Wrong credentials from here: try again in {seconds}s."
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 # -- errors --------------------------------------------------------------------------
@@ -194,23 +244,32 @@ def _add_error_handlers(web: FastAPI) -> None:
         status, title = status_of(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
+        detail = shown_error(exc)
         if request.url.path.startswith(API_PREFIX) or request.url.path.startswith("/feeds/"):
-            return problem(status, title, str(exc))
-        return error_page(request, status, title, str(exc))
+            return problem(status, title, detail)
+        return error_page(request, status, title, clip(detail))
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+            {"where": ".".join(str(p) for p in e["loc"]), "message": clip(e["msg"])}
+            for e in exc.errors()[:20]
         ]
         detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
         if not request.url.path.startswith(API_PREFIX):
-            return error_page(request, 422, "Invalid input", detail)
+            return error_page(request, 422, "Invalid input", clip(detail))
         return problem(422, "Invalid input", detail, errors=errors)
+
+    @web.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette's last resort answers outside _Guard: the headers are added here.
+        response = problem(500, "Internal error", "The server could not answer this request.")
+        response.headers.update(security.SECURITY_HEADERS)
+        return response
 
     @web.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        detail = str(exc.detail)
+        detail = clip(str(exc.detail))
         if request.url.path.startswith(API_PREFIX):
             return problem(exc.status_code, _reason(exc.status_code), detail)
         return error_page(request, exc.status_code, _reason(exc.status_code), detail)

@@ -21,7 +21,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, value = text.partition(":")
-        if version == "v1" and value.isdigit():
+        if version == "v1" and value.isdigit() and int(value) < 2**63:
             return int(value)
     except (ValueError, UnicodeDecodeError):
         pass

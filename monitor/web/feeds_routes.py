@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from monitor.store.readmodels import ChangeQuery, change_fields
-from monitor.web.context import Dashboard, dashboard_of
+from monitor.web.context import Dashboard, Filter, Id, dashboard_of
 from monitor.web.feeds import CONTENT_TYPE, atom_feed
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
@@ -13,7 +13,7 @@ FEED_SIZE = 100
 
 
 @router.get("/changes.atom")
-def all_changes(request: Request, field: str = "") -> Response:
+def all_changes(request: Request, field: Filter = "") -> Response:
     """Every change; ``field`` (pay, remote, requirements, status, ...) narrows it."""
     query = ChangeQuery(fields=change_fields([field]) if field else (), limit=FEED_SIZE)
     title = f"Posting Monitor: {field} changes" if field else "Posting Monitor: all changes"
@@ -21,7 +21,7 @@ def all_changes(request: Request, field: str = "") -> Response:
 
 
 @router.get("/watches/{watch_id}.atom")
-def watch_changes(request: Request, watch_id: int) -> Response:
+def watch_changes(request: Request, watch_id: Id) -> Response:
     """One watch: its posting, or every posting of its board."""
     dashboard = dashboard_of(request)
     watch = dashboard.views.watch(watch_id)
@@ -31,13 +31,13 @@ def watch_changes(request: Request, watch_id: int) -> Response:
 
 
 @router.get("/boards/{watch_id}.atom")
-def board_changes(request: Request, watch_id: int) -> Response:
+def board_changes(request: Request, watch_id: Id) -> Response:
     """A board watch's postings: new, closed, reopened and every field change."""
     return watch_changes(request, watch_id)
 
 
 @router.get("/postings/{posting_id}.atom")
-def posting_changes(request: Request, posting_id: int) -> Response:
+def posting_changes(request: Request, posting_id: Id) -> Response:
     dashboard = dashboard_of(request)
     posting = dashboard.views.posting(posting_id)
     name = f"{posting.company} · {posting.title}" if posting.company else posting.title

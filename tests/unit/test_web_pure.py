@@ -196,12 +196,14 @@ def test_webhook_address_is_shown_without_its_secret_parts() -> None:
 
 def test_bearer_and_basic_credentials() -> None:
     both = Credentials.from_config(
-        WebConfig(token=SecretStr("t" * 20), username="ann", password=SecretStr("pw:with:colons"))
+        WebConfig(
+            token=SecretStr("t" * 20), username="ann", password=SecretStr("pw:with:colons:and:more")
+        )
     )
     assert both.required
     assert both.header_ok("Bearer " + "t" * 20)
     assert not both.header_ok("Bearer " + "t" * 19)
-    basic = base64.b64encode(b"ann:pw:with:colons").decode()
+    basic = base64.b64encode(b"ann:pw:with:colons:and:more").decode()
     assert both.header_ok(f"Basic {basic}")
     assert not both.header_ok("Basic " + base64.b64encode(b"ann:pw").decode())
     assert not both.header_ok("Basic !!!not-base64")

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from monitor.errors import NotifyError
 from monitor.notify.render import sample_alert
-from monitor.web.context import dashboard_of
+from monitor.web.context import Id, dashboard_of, id_or_none
 from monitor.web.pages.base import _back, checked_form, error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +20,7 @@ def alerts_page(request: Request, status: str = "", before: str = "") -> HTMLRes
     dashboard = dashboard_of(request)
     found = dashboard.views.alerts(
         status=status if status in ("pending", "sent", "failed") else "",
-        before=int(before) if before.isdigit() else None,
+        before=id_or_none(before),
         limit=dashboard.page_size,
     )
     channels = [
@@ -41,7 +41,7 @@ def alerts_page(request: Request, status: str = "", before: str = "") -> HTMLRes
 
 
 @router.post("/alerts/{alert_id}/retry")
-async def retry_alert_form(request: Request, alert_id: int) -> Response:
+async def retry_alert_form(request: Request, alert_id: Id) -> Response:
     await checked_form(request)
     dashboard = dashboard_of(request)
     dashboard.app.store.outbox.retry_alerts([alert_id], now=dashboard.now())

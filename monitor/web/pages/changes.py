@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from monitor.store.readmodels import FIELD_GROUPS, ChangeQuery, change_fields
-from monitor.web.context import dashboard_of
+from monitor.web.context import Filter, dashboard_of, id_or_none
 from monitor.web.filters import change_percent
 from monitor.web.pages.base import render
 
@@ -19,8 +19,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/changes")
 def changes_page(
     request: Request,
-    field: str = "",
-    company: str = "",
+    field: Filter = "",
+    company: Filter = "",
     watch: str = "",
     since: str = "",
     before: str = "",
@@ -29,9 +29,9 @@ def changes_page(
     query = ChangeQuery(
         fields=change_fields([field]) if field else (),
         company=company,
-        watch_id=int(watch) if watch.isdigit() else None,
+        watch_id=id_or_none(watch),
         since=_day(since),
-        before=int(before) if before.isdigit() else None,
+        before=id_or_none(before),
         limit=dashboard.page_size,
     )
     found = dashboard.views.changes(query)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from monitor.errors import MonitorError
 from monitor.store.readmodels import ChangeQuery, ChangeRow, PostingQuery
 from monitor.web.charts import open_chart, pay_chart, pay_distribution, pay_series
-from monitor.web.context import Dashboard, dashboard_of
+from monitor.web.context import Dashboard, Id, dashboard_of, id_or_none
 from monitor.web.filters import change_percent
 from monitor.web.pages.base import render
 
@@ -25,7 +25,7 @@ HISTORY_FIELDS = {
 
 
 @router.get("/postings/{posting_id}")
-def posting_page(request: Request, posting_id: int) -> HTMLResponse:
+def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
     dashboard = dashboard_of(request)
     posting = dashboard.views.posting(posting_id)
     watch = _watch_of(dashboard, posting.watch_id)
@@ -69,7 +69,7 @@ def _board_page(request: Request, dashboard: Dashboard, board: Any, watch: Any) 
         PostingQuery(
             board_id=board.id,
             status=request.query_params.get("status", "open"),
-            before=int(cursor) if cursor and cursor.isdigit() else None,
+            before=id_or_none(cursor),
             limit=dashboard.page_size,
         )
     )
@@ -101,7 +101,7 @@ def _usual_company(postings: list[Any]) -> str:
 
 
 @router.get("/postings/{posting_id}/versions/{snapshot_id}")
-def version_page(request: Request, posting_id: int, snapshot_id: int) -> HTMLResponse:
+def version_page(request: Request, posting_id: Id, snapshot_id: Id) -> HTMLResponse:
     dashboard = dashboard_of(request)
     version = dashboard.views.version(posting_id, snapshot_id)
     raw = json.dumps(version.data, indent=2, ensure_ascii=False, sort_keys=True)

@@ -3,15 +3,15 @@ resuming or removing one."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.errors import MonitorError
 from monitor.store.readmodels import WatchQuery
-from monitor.web.context import dashboard_of, status_of
+from monitor.web.context import MAX_PAGE, Filter, Id, dashboard_of, shown_error, status_of
 from monitor.web.pages.base import _back, _text, checked_form, error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,13 +25,13 @@ def home() -> RedirectResponse:
 @router.get("/watches")
 def watches_page(
     request: Request,
-    q: str = "",
+    q: Filter = "",
     status: str = "",
-    company: str = "",
-    kind: str = "",
+    company: Filter = "",
+    kind: Filter = "",
     sort: str = "id",
     order: str = "asc",
-    page: int = 1,
+    page: Annotated[int, Query(le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     dashboard = dashboard_of(request)
     query = WatchQuery(
@@ -131,12 +131,12 @@ async def new_watch(request: Request) -> Response:
         seen = await dashboard.preview(values["url"], values["source"] or None)
     except MonitorError as exc:
         status, _title = status_of(exc)
-        return _new_watch_form(request, values, error=str(exc), status=min(status, 422))
+        return _new_watch_form(request, values, error=shown_error(exc), status=min(status, 422))
     return _new_watch_form(request, values, preview=seen)
 
 
 @router.post("/watches/{watch_id}/{action}")
-async def watch_action(request: Request, watch_id: int, action: str) -> Response:
+async def watch_action(request: Request, watch_id: Id, action: str) -> Response:
     await checked_form(request)
     dashboard = dashboard_of(request)
     store, now = dashboard.app.store, dashboard.now()
