@@ -100,7 +100,9 @@ async def test_numbers_beyond_64_bits_and_long_searches_are_invalid_input(site: 
     form = await site.client.post(f"/watches/{HUGE}/pause", data={CSRF_FIELD: csrf})
     assert form.status_code in (404, 422)
     for path in ("/api/v1/watches", "/api/v1/postings", "/watches"):
-        answer = await site.client.get(path, params={"q": "x%_" * 6_000})
+        answer = await site.client.get(
+            path, params={"q": "x%_" * 200}
+        )  # over 500, within the URL limit
         assert answer.status_code == 422, path
         assert "500 characters" in answer.text
 
@@ -228,7 +230,7 @@ async def test_a_refused_address_is_named_in_words_not_by_what_the_name_resolves
     web = create_web_app(app)  # the real fetcher and its address guard; no allowed networks
     try:
         transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             csrf = await _csrf(client)
             url = "http://localhost:9/internal"
             shown = await client.post(
@@ -255,7 +257,7 @@ async def test_an_unexpected_error_answers_a_problem_with_the_security_headers(
 
         monkeypatch.setattr(web.state.dashboard.views, "watches", broken)
         transport = httpx.ASGITransport(app=web, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             answer = await client.get("/api/v1/watches")
         assert answer.status_code == 500
         assert answer.headers["content-type"] == "application/problem+json"
