@@ -7,7 +7,7 @@ without processes or clocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,7 +38,7 @@ def judge_daemons(
     says which do) are history, unless no process of the rows exists: then the newest
     is judged, and a stale beat says it is stuck or was killed.
     """
-    running = [d for d in daemons if d.stopped_at is None and d.host == host]
+    running = _newest_per_process(d for d in daemons if d.stopped_at is None and d.host == host)
     if not running:
         if require_daemon:
             return Verdict(False, f"no daemon is running on {host}")
@@ -62,6 +62,23 @@ def judge_daemons(
             for d in judged
         ),
     )
+
+
+def _newest_per_process(daemons: Iterable[DaemonRecord]) -> list[DaemonRecord]:
+    """One row per (host, pid): an older row of the same pid is an earlier incarnation
+    (a container restarted as pid 1 again) whose stop was never written."""
+    newest: dict[tuple[str, int], DaemonRecord] = {}
+    for daemon in daemons:
+        key = (daemon.host, daemon.pid)
+        if key not in newest or daemon.started_at > newest[key].started_at:
+            newest[key] = daemon
+    return list(newest.values())
+
+
+def not_beating(daemon: DaemonRecord, *, now: datetime, max_age: timedelta) -> bool:
+    """A process with no stop written whose beat is older than ``max_age``: stopped
+    uncleanly (killed, or its database was down), or stuck."""
+    return daemon.stopped_at is None and now - daemon.beat_at > max_age
 
 
 def _age(daemon: DaemonRecord, now: datetime) -> timedelta:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.cli.base import EXIT_ERROR, _shown, _State, echo, pass_state
+from monitor.health import not_beating
 from monitor.present import plural, posting_lines, provenance_lines, when
 from monitor.urls import shown_url
 
@@ -33,11 +34,15 @@ def status(state: _State, as_json: bool) -> None:
         rows = store.views.all_watches()
         daemons = store.processes.daemons(running_only=True)
         due = store.maintenance.due_count(now=now)
+    stale_after = max(state.config.scheduler.heartbeat_every * 3, timedelta(minutes=1))
+    gone = [d for d in daemons if not_beating(d, now=now, max_age=stale_after)]
+    daemons = [d for d in daemons if d not in gone]
     if as_json:
         payload = {
             "now": now.isoformat(),
             "due": due,
             "daemons": [asdict(d) for d in daemons],
+            "not_beating": [asdict(d) for d in gone],
             "watches": [_status_json(r) for r in rows],
         }
         echo(json.dumps(payload, indent=2, default=_json_value))
@@ -46,6 +51,11 @@ def status(state: _State, as_json: bool) -> None:
         echo(
             f"{d.kind} {d.host} pid {d.pid}: started {when(d.started_at)}, "
             f"last beat {when(d.beat_at)}, {d.checks} checks"
+        )
+    for d in gone:
+        echo(
+            f"{d.kind} {d.host} pid {d.pid}: started {when(d.started_at)}, no beat since "
+            f"{when(d.beat_at)}: stopped uncleanly (killed, or its database was down) or stuck"
         )
     if not daemons:
         echo("no daemon or worker running")

@@ -23,8 +23,19 @@ class Processes:
     def daemon_started(
         self, daemon_id: str, *, host: str, pid: int, now: datetime, kind: str = "daemon"
     ) -> None:
-        """A process that checks started: a local-engine ``daemon`` or a ``worker``."""
+        """A process that checks started: a local-engine ``daemon`` or a ``worker``.
+
+        An earlier process of the same host and pid whose stop was never written (it
+        was killed, or its database was down when it stopped; in a container every
+        restart is pid 1 of the same host) cannot be running any more: it is marked
+        stopped at its last beat."""
         with self._db.transaction() as conn:
+            conn.execute(
+                update(daemons)
+                .where(daemons.c.host == host, daemons.c.pid == pid)
+                .where(daemons.c.stopped_at.is_(None))
+                .values(stopped_at=daemons.c.beat_at)
+            )
             conn.execute(
                 insert(daemons).values(
                     id=daemon_id,

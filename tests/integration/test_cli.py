@@ -348,7 +348,7 @@ def test_status_and_history_json_keep_their_fields(config_file: Path) -> None:
     text = invoke(config_file, "status").output
     assert "https://boards.greenhouse.io/acme (3 postings)" in text  # closed ones count too
     data = json.loads(invoke(config_file, "status", "--json").output)
-    assert list(data) == ["now", "due", "daemons", "watches"]
+    assert list(data) == ["now", "due", "daemons", "not_beating", "watches"]
     (board,) = data["watches"]
     expected = {
         "watch_id": 1,
@@ -846,3 +846,38 @@ def test_watch_add_reads_a_url_with_the_source_named(config_file: Path) -> None:
     unknown = invoke(config_file, "watch", "add", "https://x.test/jobs/1", "--source", "nope")
     assert unknown.exit_code == 2
     assert "unknown source kind 'nope'" in unknown.output
+
+
+def test_a_process_restarted_with_the_same_pid_ends_the_row_of_the_one_before(
+    config_file: Path,
+) -> None:
+    """A container restarted after a kill is pid 1 of the same host again: its new row
+    ends the old one, and health judges the process running now."""
+    from monitor.config import load_config
+    from monitor.store import Store
+    from monitor.store.engine import create_db_engine, upgrade
+
+    _daemon_row(config_file, beat_age=timedelta(minutes=10))  # killed: no stop written
+    engine = create_db_engine(load_config(config_file).database_url)
+    upgrade(engine)
+    store = Store(engine)
+    store.processes.daemon_started(
+        "d2", host=socket.gethostname(), pid=4242, now=datetime.now(UTC) - timedelta(seconds=5)
+    )
+    (running,) = store.processes.daemons(running_only=True)
+    earlier = next(d for d in store.processes.daemons() if d.id == "d1")
+    engine.dispose()
+    assert running.id == "d2"
+    assert earlier.stopped_at == earlier.beat_at  # stopped as of its last beat
+    assert invoke(config_file, "health", "--require-daemon").exit_code == 0
+
+
+def test_status_says_a_process_that_stopped_beating_stopped_uncleanly(config_file: Path) -> None:
+    _daemon_row(config_file, beat_age=timedelta(minutes=10), host="elsewhere")
+    result = invoke(config_file, "status")
+    assert "daemon elsewhere pid 4242" in result.output
+    assert "stopped uncleanly" in result.output
+    assert "no daemon or worker running" in result.output
+    listed = json.loads(invoke(config_file, "status", "--json").output)
+    assert listed["daemons"] == []
+    assert [d["pid"] for d in listed["not_beating"]] == [4242]

@@ -53,3 +53,24 @@ def test_with_no_live_process_the_newest_row_says_stuck_or_killed() -> None:
     healthy, message = judge([row(1, 600, kind="daemon"), row(2, 7200)], alive=set())
     assert not healthy
     assert message == "daemon pid 1 last beat 10m ago (more than 1m): stuck or killed"
+
+
+def test_a_restarted_container_s_earlier_pid_1_is_not_judged_as_the_live_one() -> None:
+    """Every restart of a container is pid 1 of the same host: the rows of earlier
+    incarnations whose stop was never written are not the process running now."""
+    from dataclasses import replace
+
+    killed = replace(row(1, 600, kind="daemon"), id="box:1:a", started_at=NOW - timedelta(hours=2))
+    again = replace(row(1, 4, kind="daemon"), id="box:1:b", started_at=NOW - timedelta(minutes=3))
+    healthy, message = judge([killed, again], alive={1})
+    assert healthy
+    assert message == "daemon pid 1 beat 4s ago, 10 checks"
+    stuck = replace(again, beat_at=NOW - timedelta(minutes=5))
+    assert judge([killed, stuck], alive={1})[0] is False  # the newest one still counts
+
+
+def test_a_process_without_a_beat_for_longer_than_the_limit_is_not_beating() -> None:
+    from monitor.health import not_beating
+
+    assert not_beating(row(1, 61), now=NOW, max_age=MAX_AGE)
+    assert not not_beating(row(1, 59), now=NOW, max_age=MAX_AGE)
