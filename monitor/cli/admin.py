@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +95,7 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
     """Exit 0 if the database is reachable, its schema current and this host's daemon
     beats (for the container HEALTHCHECK); exit 1 with the reason otherwise."""
     from monitor.health import judge_daemons
+    from monitor.pids import process_exists
     from monitor.store.engine import SCHEMA_REVISION, probe_health
 
     config = state.config
@@ -106,18 +106,8 @@ def health(state: _State, require_daemon: bool, max_age: timedelta | None) -> No
         now=datetime.now(UTC),
         max_age=max_age or max(config.scheduler.heartbeat_every * 3, timedelta(minutes=1)),
         require_daemon=require_daemon,
-        alive=_process_exists,
+        alive=process_exists,
     )
     if not verdict.healthy:
         raise StoreError(f"unhealthy: {verdict.message}")
     click.echo(f"ok: database at revision {SCHEMA_REVISION}; {verdict.message}")
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, another user's
-        return True
-    return True

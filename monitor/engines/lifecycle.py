@@ -14,6 +14,7 @@ import socket
 from monitor.app import App
 from monitor.engines.runner import CheckRunner
 from monitor.errors import StoreError
+from monitor.pids import process_exists
 from monitor.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,31 @@ async def start_process(app: App, process_id: str, *, kind: str) -> None:
     if address is not None:
         app.metrics.serve(*address)
     await app.reader.start()
+    host = socket.gethostname()
     await app.store.run(
         app.store.processes.daemon_started,
         process_id,
-        host=socket.gethostname(),
+        host=host,
         pid=os.getpid(),
         now=app.clock.now(),
         kind=kind,
     )
+    await _end_the_dead(app, host)
+
+
+async def _end_the_dead(app: App, host: str) -> None:
+    """Processes of this host whose stop was never written and whose pid no longer
+    exists died (killed, or the host restarted): their rows end and the postings they
+    leased are checked at once, not when the leases run out."""
+    running = await app.store.run(app.store.processes.daemons, running_only=True)
+    dead = [d.id for d in running if d.host == host and not process_exists(d.pid)]
+    ended = await app.store.run(app.store.processes.dead_ended, dead)
+    if ended:
+        log.info(
+            "processes found dead, their leases given back: %s",
+            ", ".join(ended),
+            extra={"action": "daemon_start"},
+        )
 
 
 def check_runner(

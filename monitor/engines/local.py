@@ -143,7 +143,9 @@ class LocalEngine:
 
     def _claim(self, limit: int) -> list[PostingState]:
         app = self._app
-        return app.store.leases.claim_due(now=app.clock.now(), limit=limit, lease=app.lease)
+        return app.store.leases.claim_due(
+            now=app.clock.now(), limit=limit, lease=app.lease, owner=self.daemon_id
+        )
 
     async def run_due(self) -> PassReport:
         """Check everything due now and write the results (one pass; benchmarks, tests)."""

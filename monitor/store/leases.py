@@ -22,9 +22,13 @@ class Leases:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[PostingState]:
-        """Lease up to ``limit`` due postings so no other worker checks them meanwhile."""
-        return self._claim(now=now, lease=lease, limit=limit, due_only=True)
+    def claim_due(
+        self, *, now: datetime, limit: int, lease: timedelta, owner: str | None = None
+    ) -> list[PostingState]:
+        """Lease up to ``limit`` due postings so no other worker checks them meanwhile;
+        ``owner`` (the claimant's ``daemons`` row id) lets them be given back at once
+        if it dies (``release_leases_of``)."""
+        return self._claim(now=now, lease=lease, limit=limit, due_only=True, owner=owner)
 
     def claim_all(
         self, *, now: datetime, lease: timedelta, limit: int | None = None, after_id: int = 0
@@ -41,6 +45,7 @@ class Leases:
         limit: int | None,
         due_only: bool,
         after_id: int = 0,
+        owner: str | None = None,
     ) -> list[PostingState]:
         # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
         # whole states with their stored versions spilled to disk on every claim.
@@ -61,7 +66,7 @@ class Leases:
         else:
             pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
         with self._db.transaction() as conn:
-            ids = pick_and_mark(conn, pick, postings, lease_until=now + lease)
+            ids = pick_and_mark(conn, pick, postings, lease_until=now + lease, lease_owner=owner)
             return states_where(conn, postings.c.id.in_(ids)) if ids else []
 
     def still_leased(
@@ -87,6 +92,19 @@ class Leases:
                 .where(postings.c.id.in_(list(posting_ids)))
                 .values(lease_until=until)
             )
+
+    def release_leases_of(self, owners: Sequence[str]) -> int:
+        """Give back every posting leased by processes known to be dead; how many."""
+        if not owners:
+            return 0
+        with self._db.transaction() as conn:
+            released = conn.execute(
+                update(postings)
+                .where(postings.c.lease_owner.in_(list(owners)))
+                .where(postings.c.lease_until.is_not(None))
+                .values(lease_until=None, lease_owner=None)
+            )
+            return int(released.rowcount or 0)
 
     def release_leases(self, posting_ids: Sequence[int]) -> None:
         """Unlease postings claimed but not checked (a stopping daemon's queue)."""

@@ -3,15 +3,17 @@ stop), and the pacing each host's last batch left for the next."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
 from monitor.model import HostPacing
 from monitor.records import DaemonRecord
 from monitor.store.db import Database
 from monitor.store.rows import daemon_record
-from monitor.store.tables import daemons, host_pacing
+from monitor.store.tables import daemons, host_pacing, postings
 
 
 class Processes:
@@ -30,12 +32,7 @@ class Processes:
         restart is pid 1 of the same host) cannot be running any more: it is marked
         stopped at its last beat."""
         with self._db.transaction() as conn:
-            conn.execute(
-                update(daemons)
-                .where(daemons.c.host == host, daemons.c.pid == pid)
-                .where(daemons.c.stopped_at.is_(None))
-                .values(stopped_at=daemons.c.beat_at)
-            )
+            _end(conn, [host_pid_clause(host, pid)])
             conn.execute(
                 insert(daemons).values(
                     id=daemon_id,
@@ -47,6 +44,14 @@ class Processes:
                     kind=kind,
                 )
             )
+
+    def dead_ended(self, daemon_ids: Sequence[str]) -> list[str]:
+        """Processes found dead (their pid no longer exists on their host) are marked
+        stopped at their last beat and their leases given back; the ids ended."""
+        if not daemon_ids:
+            return []
+        with self._db.transaction() as conn:
+            return _end(conn, [daemons.c.id.in_(list(daemon_ids))])
 
     def heartbeat(self, daemon_id: str, *, now: datetime, checks: int) -> None:
         with self._db.transaction() as conn:
@@ -94,3 +99,23 @@ class Processes:
             )
             if not done.rowcount:
                 conn.execute(insert(host_pacing).values(host=host, **values))
+
+
+def host_pid_clause(host: str, pid: int) -> Any:
+    return and_(daemons.c.host == host, daemons.c.pid == pid)
+
+
+def _end(conn: Connection, where: Sequence[Any]) -> list[str]:
+    """Mark the unstopped processes ``where`` selects stopped at their last beat, and
+    give back the postings they leased; their ids."""
+    ended = list(conn.scalars(select(daemons.c.id).where(*where, daemons.c.stopped_at.is_(None))))
+    if ended:
+        conn.execute(
+            update(daemons).where(daemons.c.id.in_(ended)).values(stopped_at=daemons.c.beat_at)
+        )
+        conn.execute(
+            update(postings)
+            .where(postings.c.lease_owner.in_(ended), postings.c.lease_until.is_not(None))
+            .values(lease_until=None, lease_owner=None)
+        )
+    return ended

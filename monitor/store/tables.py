@@ -104,6 +104,8 @@ postings = Table(
     Column("last_modified", Text),
     Column("next_check_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime),
+    # Who holds the lease (a daemons row id), when the claimant said.
+    Column("lease_owner", String(200)),
     Column("last_checked_at", UTCDateTime),
     Column("last_outcome", String(20)),
     Column("last_error", Text),

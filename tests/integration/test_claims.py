@@ -87,3 +87,65 @@ def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(store: S
     assert store.leases.still_leased(ids[1:], lease_until=until) == []
     store.leases.release_leases(ids)
     assert len(store.leases.claim_due(now=later, limit=3, lease=LEASE)) == 3
+
+
+def _watched(store: Store, count: int) -> None:
+    from monitor.records import WatchSpec
+
+    for i in range(count):
+        url = f"https://jobs.example.com/{i}"
+        spec = WatchSpec(url=url, source_kind="html", source_id=url, interval=timedelta(hours=1))
+        store.watches.add_watch(spec, origin="cli", now=NOW - timedelta(hours=2))
+
+
+def test_a_restarted_process_of_the_same_host_and_pid_gets_its_postings_back_at_once(
+    store: Store,
+) -> None:
+    """A container killed mid-pass restarts as pid 1 of the same host: what the dead
+    process leased is due again at once, not when the leases run out."""
+    _watched(store, 3)
+    store.processes.daemon_started("box:1:a", host="box", pid=1, now=NOW)
+    held = store.leases.claim_due(now=NOW, limit=2, lease=LEASE, owner="box:1:a")
+    assert len(held) == 2
+    store.processes.daemon_started("other:7:a", host="other", pid=7, now=NOW)
+    store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="other:7:a")
+    assert store.leases.claim_due(now=NOW, limit=5, lease=LEASE) == []  # all leased
+    later = NOW + timedelta(seconds=30)
+    store.processes.daemon_started("box:1:b", host="box", pid=1, now=later)
+    back = store.leases.claim_due(now=later, limit=5, lease=LEASE, owner="box:1:b")
+    assert sorted(s.id for s in back) == sorted(s.id for s in held)  # not the other host's
+    ended = {d.id: d.stopped_at for d in store.processes.daemons()}
+    assert ended == {"box:1:a": NOW, "box:1:b": None, "other:7:a": None}
+
+
+def test_processes_found_dead_end_and_give_their_leases_back(store: Store) -> None:
+    _watched(store, 2)
+    store.processes.daemon_started("box:41:a", host="box", pid=41, now=NOW)
+    store.leases.claim_due(now=NOW, limit=2, lease=LEASE, owner="box:41:a")
+    assert store.processes.dead_ended(["box:41:a", "nobody"]) == ["box:41:a"]
+    assert len(store.leases.claim_due(now=NOW, limit=5, lease=LEASE)) == 2
+    assert store.processes.dead_ended(["box:41:a"]) == []  # already ended
+
+
+def test_a_starting_process_ends_the_dead_of_its_host(db_url: str) -> None:
+    """Killed without a stop written, then the host restarted (a new pid): the next
+    process to start there ends the dead one's row and gets its postings at once."""
+    import asyncio
+    import socket
+
+    from monitor.engines.lifecycle import start_process
+    from tests.harness import Rig
+
+    rig = Rig(db_url, [{"url": "https://jobs.example.com/a", "interval": "1h"}])
+    store, now = rig.app.store, rig.clock.now()
+    try:
+        host = socket.gethostname()
+        store.processes.daemon_started("gone", host=host, pid=2**22 + 12345, now=now)
+        store.processes.daemon_started("far", host="elsewhere", pid=2**22 + 12345, now=now)
+        assert store.leases.claim_due(now=now, limit=5, lease=LEASE, owner="gone")
+        asyncio.run(start_process(rig.app, "new", kind="daemon"))
+        running = {d.id for d in store.processes.daemons(running_only=True)}
+        assert running == {"new", "far"}  # another host's rows are its own to judge
+        assert len(store.leases.claim_due(now=now, limit=5, lease=LEASE)) == 1
+    finally:
+        rig.close()
