@@ -35,7 +35,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "changes": (
         "change_id", "posting_id", "url", "detected_at", "field", "kind", "old", "new",
-        "summary",
+        "summary", "percent", "old_pay_min", "old_pay_max", "new_pay_min", "new_pay_max",
+        "pay_currency", "pay_period",
     ),
 }  # fmt: skip
 
@@ -60,6 +61,23 @@ def read_columns(data: Mapping[str, Any] | None) -> dict[str, Any]:
         "pay_period": first.get("period"),
         "requirements_minimum": list(requirements.get("minimum") or []),
         "requirements_preferred": list(requirements.get("preferred") or []),
+    }
+
+
+def change_pay_columns(
+    percent: Any, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A pay change's numbers: its percent, and the first pay range before and after
+    (the currency and period of the new one); empty for other changes."""
+    old, new = read_columns(before) if before else {}, read_columns(after) if after else {}
+    return {
+        "percent": _number(percent),
+        "old_pay_min": old.get("pay_min"),
+        "old_pay_max": old.get("pay_max"),
+        "new_pay_min": new.get("pay_min"),
+        "new_pay_max": new.get("pay_max"),
+        "pay_currency": new.get("pay_currency") or old.get("pay_currency"),
+        "pay_period": new.get("pay_period") or old.get("pay_period"),
     }
 
 

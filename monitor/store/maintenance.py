@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select
 
 from monitor.records import PruneReport
 from monitor.store.db import Database
@@ -121,7 +121,7 @@ class Maintenance:
 def _export_query(what: str, since: datetime | None) -> Select[Any]:
     if what == "changes":
         query = (
-            select(changes, postings.c.url)
+            select(changes, postings.c.url, *_pay_versions())
             .join(postings, postings.c.id == changes.c.posting_id)
             .order_by(changes.c.posting_id, changes.c.detected_at, changes.c.id)
         )
@@ -150,12 +150,44 @@ def _export_query(what: str, since: datetime | None) -> Select[Any]:
     raise ValueError(f"cannot export {what!r}")
 
 
+def _pay_versions() -> tuple[Any, Any]:
+    """A pay change's version and the one before it (their stored postings), for the
+    pay numbers of the changes export; null for other changes."""
+    after, this, before = (snapshots.alias(name) for name in ("after", "this", "before"))
+    is_pay = changes.c.field == "salary"
+    new_data = (
+        select(after.c.data)
+        .where(after.c.id == changes.c.snapshot_id)
+        .correlate(changes)
+        .scalar_subquery()
+    )
+    captured = (
+        select(this.c.captured_at)
+        .where(this.c.id == changes.c.snapshot_id)
+        .correlate(changes)
+        .scalar_subquery()
+    )
+    old_data = (
+        select(before.c.data)
+        .where(before.c.posting_id == changes.c.posting_id, before.c.captured_at < captured)
+        .order_by(before.c.captured_at.desc(), before.c.id.desc())
+        .limit(1)
+        .correlate(changes)
+        .scalar_subquery()
+    )
+    return (
+        case((is_pay, new_data), else_=None).label("pay_after"),
+        case((is_pay, old_data), else_=None).label("pay_before"),
+    )
+
+
 def _export_row(what: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    from monitor.export import read_columns
+    from monitor.export import change_pay_columns, read_columns
 
     if what == "changes":
         return {"change_id": row["id"], **{k: row[k] for k in (
-            "posting_id", "url", "detected_at", "field", "kind", "old", "new", "summary")}}  # fmt: skip
+            "posting_id", "url", "detected_at", "field", "kind", "old", "new", "summary")},
+            **change_pay_columns(row["percent"], row["pay_before"], row["pay_after"])}  # fmt: skip
     if what == "versions":
         return {
             "posting_id": row["posting_id"],

@@ -91,7 +91,7 @@ def watch_filter(query: WatchQuery) -> Select[Any]:
             )
         )
     if query.company:
-        base = base.where(postings.c.company == query.company)
+        base = base.where(_same_company(query.company))
     if query.kind:
         base = base.where(watches.c.source_kind == query.kind)
     return base.where(*_watch_status(query.status))
@@ -107,6 +107,12 @@ def _watch_status(status: str) -> list[Any]:
     return []
 
 
+def _same_company(name: str) -> Any:
+    """The company filter ignores case (both sides lowered by the database, so SQLite
+    and PostgreSQL agree)."""
+    return func.lower(postings.c.company) == func.lower(name)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -116,7 +122,7 @@ def posting_conditions(query: PostingQuery) -> list[Any]:
     if query.status:
         conditions.append(postings.c.status == query.status)
     if query.company:
-        conditions.append(postings.c.company == query.company)
+        conditions.append(_same_company(query.company))
     if query.watch_id is not None:
         conditions.append(followed_by(query.watch_id))
     if query.board_id is not None:
@@ -153,9 +159,7 @@ def change_conditions(query: ChangeQuery) -> list[Any]:
     # newest changes for a rare company reads the whole table.
     if query.company:
         conditions.append(
-            changes.c.posting_id.in_(
-                select(postings.c.id).where(postings.c.company == query.company)
-            )
+            changes.c.posting_id.in_(select(postings.c.id).where(_same_company(query.company)))
         )
     if query.watch_id is not None:
         conditions.append(

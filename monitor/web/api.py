@@ -7,20 +7,24 @@ first: pass next_cursor back as cursor. The watches list pages by number.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import AfterValidator, BeforeValidator
 
 from monitor.errors import Conflict
 from monitor.export import FORMATS, WHAT, export_lines
+from monitor.sources import SourceRegistry
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
 from monitor.web.context import Filter, Id, PageNumber, QueryId, dashboard_of
-from monitor.web.cursors import aware, decode_cursor, encode_cursor
+from monitor.web.cursors import CURSOR_PATTERN, aware, decode_cursor, encode_cursor
 from monitor.web.models import (
     AlertPage,
     ChangePage,
@@ -40,8 +44,68 @@ from monitor.web.models import (
     posting_out,
     watch_out,
 )
+from monitor.web.security import Credentials
 
 API_VERSION = "1"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: object) -> object:
+    """A date or date-time as ISO 8601 text; a bare number (which pydantic would read as
+    seconds since 1970) is refused."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("not an ISO 8601 date-time (e.g. 2026-01-31T09:00:00Z)")
+    return value
+
+
+When = Annotated[
+    datetime | None,
+    BeforeValidator(_iso_only),
+    Query(description="ISO 8601 date-time; UTC when it names no offset."),
+]
+ChangeKindFilter = Literal[
+    "", "new", "changed", "added", "removed", "reworded", "closed", "reopened", "reposted"
+]
+ChangeField = Literal[
+    "pay",
+    "salary",
+    "remote",
+    "requirements",
+    "requirements.minimum",
+    "requirements.preferred",
+    "status",
+    "title",
+    "company",
+    "locations",
+    "employment_type",
+    "monitor",
+]
+"""What changes are filtered by: FIELD_GROUPS' names and the stored fields they mean."""
+
+
+@cache
+def source_kinds() -> tuple[str, ...]:
+    """Every registered source kind (built in or from a plugin)."""
+    return tuple(sorted(source.kind for source in SourceRegistry.default()))
+
+
+def _known_kind(value: str) -> str:
+    if value and value not in source_kinds():
+        raise ValueError(f"unknown source kind {value!r}; one of: {', '.join(source_kinds())}")
+    return value
+
+
+SourceKind = Annotated[
+    str,
+    AfterValidator(_known_kind),
+    Query(
+        description="A source kind (`posting-monitor features` lists them); empty: any.",
+        json_schema_extra={"enum": ["", *source_kinds()]},
+    ),
+]
+Cursor = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page.")
+]
 _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 router = APIRouter(
     responses={
@@ -65,7 +129,7 @@ def list_watches(
     q: Filter = "",
     status: Literal["", "open", "closed", "failing", "paused"] = "",
     company: Filter = "",
-    kind: Filter = "",
+    kind: SourceKind = "",
     sort: Literal[
         "id", "title", "company", "status", "last_change", "last_check", "next_check", "failures"
     ] = "id",
@@ -99,7 +163,13 @@ def get_watch(request: Request, watch_id: Id) -> Watch:
     return watch_out(dashboard_of(request).views.watch(watch_id))
 
 
-@router.post("/watches", response_model=Watch, status_code=201, tags=["watches"])
+@router.post(
+    "/watches",
+    response_model=Watch,
+    status_code=201,
+    tags=["watches"],
+    responses={400: {**_PROBLEM, "description": "The body is not JSON."}},
+)
 def create_watch(request: Request, body: NewWatch) -> Watch:
     """Add a watch (as `posting-monitor watch add` does); 422 with the reason when it cannot be."""
     dashboard = dashboard_of(request)
@@ -151,9 +221,9 @@ def list_postings(
     company: Filter = "",
     watch: QueryId = None,
     board: QueryId = None,
-    kind: Filter = "",
+    kind: SourceKind = "",
     q: Filter = "",
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PostingPage:
     """Postings, newest first (board members included)."""
@@ -199,14 +269,14 @@ def list_versions(request: Request, posting_id: Id) -> list[VersionOut]:
 @router.get("/changes", response_model=ChangePage, tags=["changes"])
 def list_changes(
     request: Request,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    field: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
-    kind: Filter = "",
+    since: When = None,
+    until: When = None,
+    field: Annotated[list[ChangeField], Query()] = [],  # noqa: B006 - FastAPI reads the default
+    kind: ChangeKindFilter = "",
     watch: QueryId = None,
     posting: QueryId = None,
     company: Filter = "",
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ChangePage:
     """Every change, newest first. field: pay, remote, requirements, status, title,
@@ -257,7 +327,7 @@ def _encoded(lines: Iterator[str]) -> Iterator[bytes]:
 
 
 def _export_route(what: str, fmt: str) -> None:
-    def export(request: Request, since: datetime | None = None) -> StreamingResponse:
+    def export(request: Request, since: When = None) -> StreamingResponse:
         return _export(request, what, fmt, since)
 
     export.__doc__ = f"All {what} as {'CSV' if fmt == 'csv' else 'JSON Lines'}, streamed."
@@ -283,7 +353,7 @@ for _what in WHAT:
 def list_alerts(
     request: Request,
     status: Literal["", "pending", "sent", "failed"] = "",
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:
     found = dashboard_of(request).views.alerts(
@@ -353,16 +423,27 @@ def openapi_document(web: Any) -> dict[str, Any]:
         )
         document = dict(web.openapi())
         document["servers"] = [{"url": "/"}]
-        document.setdefault("components", {}).setdefault("securitySchemes", {}).update(
-            {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "basic": {"type": "http", "scheme": "basic"},
-            }
-        )
-        document["security"] = [{"bearer": []}, {"basic": []}]
+        _declare_security(document, web.state.dashboard.credentials)
         _problems_as_problem_json(document)
         web.state.openapi = document
     return dict(web.state.openapi)
+
+
+def _declare_security(document: dict[str, Any], credentials: Credentials) -> None:
+    """The sign-in the server enforces: the token (Bearer) and/or user and password
+    (Basic) when set; with neither, none (``{}``: the API is open on loopback)."""
+    schemes: dict[str, Any] = {}
+    if credentials.token is not None:
+        schemes["bearer"] = {"type": "http", "scheme": "bearer", "description": "web.token"}
+    if credentials.username is not None:
+        schemes["basic"] = {
+            "type": "http",
+            "scheme": "basic",
+            "description": "web.username and web.password",
+        }
+    if schemes:
+        document.setdefault("components", {})["securitySchemes"] = schemes
+    document["security"] = [{name: []} for name in schemes] or [{}]
 
 
 def _problems_as_problem_json(document: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.routing import Match, Route
 
 from monitor.app import App
 from monitor.errors import MonitorError
@@ -270,9 +271,23 @@ def _add_error_handlers(web: FastAPI) -> None:
     @web.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         detail = clip(str(exc.detail))
+        response: Response
         if request.url.path.startswith(API_PREFIX):
-            return problem(exc.status_code, _reason(exc.status_code), detail)
-        return error_page(request, exc.status_code, _reason(exc.status_code), detail)
+            response = problem(exc.status_code, _reason(exc.status_code), detail)
+        else:
+            response = error_page(request, exc.status_code, _reason(exc.status_code), detail)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only its first route's
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def _reason(status: int) -> str:

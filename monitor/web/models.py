@@ -14,6 +14,16 @@ from monitor.store.readmodels import AlertRow, ChangeRow, PostingRow, WatchRow
 from monitor.urls import shown_url
 from monitor.web.filters import change_percent
 
+_D, _H, _M, _S = (
+    "(?:[1-9][0-9]?|[12][0-9]{2}|3[0-5][0-9]|36[0-5])d",
+    "[1-9][0-9]{0,2}h",
+    "[1-9][0-9]{0,3}m",
+    "[1-9][0-9]{0,4}s",
+)
+# What the API takes as an interval, exactly (1 second to 365 days): days alone, or
+# hours, minutes and seconds, e.g. 90s, 15m, 1h30m, 7d.
+INTERVAL_PATTERN = f"^(?:{_D}|{_H}(?:{_M})?(?:{_S})?|{_M}(?:{_S})?|{_S})$"
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -117,7 +127,11 @@ class Filters(BaseModel):
 class NewWatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(description="A posting page or a company board URL.")
-    interval: str = Field(default="1h", description="Time between checks: 30m, 6h, 1d.")
+    interval: str = Field(
+        default="1h",
+        description="Time between checks: 30m, 6h, 1d (at least a minute).",
+        pattern=INTERVAL_PATTERN,
+    )
     channels: list[str] = Field(default=[], description="Channel names or tags; [] default.")
     filters: Filters | None = Field(default=None, description="Boards only.")
     render: Literal["plain", "browser", "auto"] = Field(

@@ -54,6 +54,12 @@ def test_changes_as_csv_carry_field_old_new_and_summary(watched: tuple[Path, str
     assert pay["new"] != pay["old"]
     assert "%" in pay["summary"]
     assert all(datetime.fromisoformat(r["detected_at"]).tzinfo for r in rows)
+    # The pay numbers, as numbers a spreadsheet or a chart reads (issue 26, item 5).
+    assert (pay["old_pay_min"], pay["old_pay_max"]) == ("155700", "285600")
+    assert (pay["new_pay_min"], pay["new_pay_max"]) == ("165000", "300000")
+    assert (pay["pay_currency"], pay["pay_period"], pay["percent"]) == ("USD", "year", "6")
+    other = next(r for r in rows if r["field"] == "remote")
+    assert other["new_pay_min"] == other["percent"] == ""
 
 
 def test_versions_are_numbered_per_posting_with_pay_as_text_and_numbers(

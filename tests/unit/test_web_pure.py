@@ -265,7 +265,8 @@ def test_cursors_round_trip_and_reject_anything_else() -> None:
     assert decode_cursor(encode_cursor(12345)) == 12345
     assert encode_cursor(None) is None
     assert decode_cursor(None) is None
-    for bad in ("12345", "djE6YWJj", "!!!"):
+    assert decode_cursor("v2.99999999999999999999"[:22]) == 2**63 - 1
+    for bad in ("12345", "djE6YWJj", "!!!", "v2.", "v2.1x"):
         with pytest.raises(ConfigError):
             decode_cursor(bad)
 
