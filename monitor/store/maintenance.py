@@ -4,7 +4,7 @@ exports and counts."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, delete, func, or_, select
@@ -81,6 +81,28 @@ class Maintenance:
             for row in conn.execution_options(yield_per=EXPORT_CHUNK).execute(query):
                 yield _export_row(what, dict(row._mapping))
 
+    def export_stamp(
+        self, what: str, *, since: datetime | None = None
+    ) -> tuple[tuple[object, ...], datetime | None]:
+        """What an export's content depends on, cheaply (row count, newest id, newest
+        time), and when it last changed: the export's ETag and Last-Modified."""
+        table, moment = {
+            "changes": (changes, changes.c.detected_at),
+            "versions": (snapshots, snapshots.c.captured_at),
+            "postings": (
+                postings,
+                func.coalesce(postings.c.last_checked_at, postings.c.created_at),
+            ),
+        }[what]
+        key = next(iter(table.primary_key.columns))
+        start = table.c.created_at if what == "postings" else moment
+        query = select(func.count(), func.max(key), func.max(moment)).select_from(table)
+        if since is not None:
+            query = query.where(start >= since)
+        with self._db.transaction() as conn:
+            count, newest, last = conn.execute(query).one()
+        return (what, since, count, newest, last), _aware(last)
+
     def active_count(self) -> int:
         """Postings, boards and members' jobs that active watches check (not members
         read through their board's list only)."""
@@ -116,6 +138,14 @@ class Maintenance:
         table = {t.name: t for t in tables}[table_name]
         with self._db.transaction() as conn:
             return int(conn.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A max() over a UTC column: SQLite hands it back as text or naive."""
+    if moment is None or (isinstance(moment, datetime) and moment.tzinfo is not None):
+        return moment
+    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _export_query(what: str, since: datetime | None) -> Select[Any]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BeforeValidator
 
@@ -23,6 +23,7 @@ from monitor.sources import SourceRegistry
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
+from monitor.web.caching import etag_of, not_modified, unchanged, validators
 from monitor.web.context import Filter, Id, PageNumber, QueryId, dashboard_of
 from monitor.web.cursors import CURSOR_PATTERN, aware, decode_cursor, encode_cursor
 from monitor.web.models import (
@@ -168,7 +169,7 @@ def get_watch(request: Request, watch_id: Id) -> Watch:
     response_model=Watch,
     status_code=201,
     tags=["watches"],
-    responses={400: {**_PROBLEM, "description": "The body is not JSON."}},
+    responses={400: {**_PROBLEM, "description": "The body cannot be read (not UTF-8)."}},
 )
 def create_watch(request: Request, body: NewWatch) -> Watch:
     """Add a watch (as `posting-monitor watch add` does); 422 with the reason when it cannot be."""
@@ -301,17 +302,20 @@ def list_changes(
 # -- exports -------------------------------------------------------------------------
 
 
-def _export(request: Request, what: str, fmt: str, since: datetime | None) -> StreamingResponse:
+def _export(request: Request, what: str, fmt: str, since: datetime | None) -> Response:
     dashboard = dashboard_of(request)
     # A store on the read-only engine: streaming a million rows holds no write lock.
     reader = Store(dashboard.views.engine)
+    stamp, last_modified = reader.maintenance.export_stamp(what, since=aware(since))
+    headers = validators(etag_of(*stamp, fmt), last_modified)
+    if not_modified(request, headers["ETag"], last_modified):
+        return unchanged(headers)
     rows = reader.maintenance.export_rows(what, since=aware(since))
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-    stamp = dashboard.now().strftime("%Y%m%d-%H%M%S")
+    name = dashboard.now().strftime("%Y%m%d-%H%M%S")
+    headers["Content-Disposition"] = f'attachment; filename="{what}-{name}.{fmt}"'
     return StreamingResponse(
-        _encoded(export_lines(rows, what, fmt)),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{what}-{stamp}.{fmt}"'},
+        _encoded(export_lines(rows, what, fmt)), media_type=media, headers=headers
     )
 
 
@@ -327,7 +331,7 @@ def _encoded(lines: Iterator[str]) -> Iterator[bytes]:
 
 
 def _export_route(what: str, fmt: str) -> None:
-    def export(request: Request, since: When = None) -> StreamingResponse:
+    def export(request: Request, since: When = None) -> Response:
         return _export(request, what, fmt, since)
 
     export.__doc__ = f"All {what} as {'CSV' if fmt == 'csv' else 'JSON Lines'}, streamed."
@@ -338,6 +342,7 @@ def _export_route(what: str, fmt: str) -> None:
         tags=["exports"],
         name=f"export_{what}_{fmt}",
         response_class=StreamingResponse,
+        responses={304: {"description": "Not modified since the ETag or date sent."}},
     )
 
 

@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match, Route
+from starlette.routing import Route
 
 from monitor.app import App
 from monitor.errors import MonitorError
@@ -277,17 +277,23 @@ def _add_error_handlers(web: FastAPI) -> None:
         else:
             response = error_page(request, exc.status_code, _reason(exc.status_code), detail)
         response.headers.update(exc.headers or {})
-        if exc.status_code == 405:  # every method of the path, not only its first route's
-            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        if exc.status_code == 405:
+            first = (exc.headers or {}).get("Allow", "")
+            response.headers["Allow"] = ", ".join(_allowed_methods(request.url.path, first))
         return response
 
 
-def _allowed_methods(request: Request) -> list[str]:
+def _allowed_methods(path: str, first: str) -> list[str]:
+    """Every method the path answers: Starlette names only the first route's (GET for
+    /api/v1/watches, which POST answers too)."""
     methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods)
+    for router, prefix in ((api.router, API_PREFIX), (feeds_routes.router, "")):
+        if not path.startswith(prefix):
+            continue
+        for route in router.routes:
+            if isinstance(route, Route) and route.path_regex.match(path[len(prefix) :]):
+                methods |= route.methods or set()
+    return sorted(methods) or [m.strip() for m in first.split(",") if m.strip()]
 
 
 def _reason(status: int) -> str:

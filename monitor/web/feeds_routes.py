@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from monitor.store.readmodels import ChangeQuery, change_fields
+from monitor.web.caching import etag_of, not_modified, unchanged, validators
 from monitor.web.context import Dashboard, Filter, Id, dashboard_of
 from monitor.web.feeds import CONTENT_TYPE, atom_feed
 
@@ -58,4 +59,7 @@ def _feed(request: Request, query: ChangeQuery, *, title: str, key: str) -> Resp
         instance=dashboard.instance,
         now=dashboard.now(),
     )
-    return Response(body, media_type=CONTENT_TYPE)
+    headers = validators(etag_of(body), rows[0].detected_at if rows else None)
+    if not_modified(request, headers["ETag"], rows[0].detected_at if rows else None):
+        return unchanged(headers)
+    return Response(body, media_type=CONTENT_TYPE, headers=headers)

@@ -564,6 +564,85 @@ async def test_exports_over_http_round_trip(site: Site) -> None:
     assert later.text == ""
 
 
+async def test_feeds_and_exports_answer_304_when_unchanged(site: Site) -> None:
+    for path in ("/feeds/changes.atom", "/api/v1/changes.csv", "/api/v1/postings.jsonl"):
+        first = await site.client.get(path)
+        assert first.status_code == 200, path
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        assert first.headers["cache-control"] == "private, no-cache"
+        again = await site.client.get(path, headers={"If-None-Match": etag})
+        assert (again.status_code, again.content) == (304, b""), path
+        assert again.headers["etag"] == etag
+        dated = await site.client.get(path, headers={"If-Modified-Since": modified})
+        assert dated.status_code == 304, path
+        other = await site.client.get(path, headers={"If-None-Match": '"something-else"'})
+        assert other.status_code == 200, path
+    before = (await site.client.get("/api/v1/changes.csv")).headers["etag"]
+    site.clock.advance(timedelta(days=1))
+    site.pages.publish(POSTING, _seed(FIRST_VERSION))
+    await check_all(site.app)
+    after = await site.client.get("/api/v1/changes.csv", headers={"If-None-Match": before})
+    assert after.status_code == 200  # a new change: a new export
+
+
+async def test_the_api_refuses_what_its_document_does_not_allow(site: Site) -> None:
+    api = "/api/v1"
+    for bad in ({"since": "0.5"}, {"until": "1700000000"}):
+        assert (await site.client.get(f"{api}/changes", params=bad)).status_code == 422
+    assert (await site.client.get(f"{api}/changes.csv", params={"since": "0"})).status_code == 422
+    kind = await site.client.get(f"{api}/watches", params={"kind": "greenhose"})
+    assert kind.status_code == 422
+    assert "greenhouse" in kind.json()["detail"]  # names the allowed ones
+    field = await site.client.get(f"{api}/changes", params={"field": "salry"})
+    assert field.status_code == 422
+    assert "'pay'" in field.json()["detail"]
+    assert (await site.client.get(f"{api}/changes", params={"kind": "gone"})).status_code == 422
+    cursor = await site.client.get(f"{api}/changes", params={"cursor": "v2.99999999999999999999"})
+    assert cursor.status_code == 422
+    huge = await site.client.get(f"{api}/watches/{2**64}")
+    assert huge.status_code == 422
+    assert (await site.client.get(f"{api}/watches", params={"page": 10**10})).status_code == 422
+    interval = await site.client.post(f"{api}/watches", json={"url": POSTING, "interval": "0s"})
+    assert interval.status_code == 422
+    json_type = {"Content-Type": "application/json"}
+    broken = await site.client.post(f"{api}/watches", content=b"{nope", headers=json_type)
+    assert broken.status_code == 422
+    unreadable = await site.client.post(f"{api}/watches", content=b"\x0e\xff", headers=json_type)
+    assert unreadable.status_code == 400  # documented
+    for path, allowed in (
+        (f"{api}/watches", "GET, POST"),
+        (f"{api}/watches/1", "DELETE, GET"),
+    ):
+        refused = await site.client.request("PUT", path)
+        assert (refused.status_code, refused.headers.get("allow")) == (405, allowed)
+    assert (await site.client.head(f"{api}/watches")).status_code == 405  # as Allow says
+    assert (await site.client.head(f"{api}/watches/1")).status_code == 405
+
+
+async def test_company_filter_ignores_case(site: Site) -> None:
+    for company in ("Stripe", "stripe", "STRIPE"):
+        watches = (await site.client.get("/api/v1/watches", params={"company": company})).json()
+        postings = (await site.client.get("/api/v1/postings", params={"company": company})).json()
+        changes = (await site.client.get("/api/v1/changes", params={"company": company})).json()
+        assert (watches["total"], len(postings["items"])) == (1, 1), company
+        assert changes["items"], company
+
+
+async def test_security_is_declared_as_enforced(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    (tmp_path / "open").mkdir()
+    async for site in _site(tmp_path / "open", db_url, receiver):
+        document = (await site.client.get("/api/v1/openapi.json")).json()
+        assert document["security"] == [{}]  # no sign-in set: none asked for
+        assert "securitySchemes" not in document["components"]
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN):
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        document = (await site.client.get("/api/v1/openapi.json", headers=headers)).json()
+        assert document["security"] == [{"bearer": []}]
+        assert set(document["components"]["securitySchemes"]) == {"bearer"}
+
+
 # -- structured webhooks -------------------------------------------------------------
 
 
