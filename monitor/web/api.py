@@ -113,6 +113,8 @@ router = APIRouter(
         401: {**_PROBLEM, "description": "Sign-in required (web.token or user and password)."},
         403: {**_PROBLEM, "description": "A write from another site."},
         422: {**_PROBLEM, "description": "Invalid input."},
+        429: {**_PROBLEM, "description": "Too many failed sign-ins: wait Retry-After seconds."},
+        500: {**_PROBLEM, "description": "The server could not answer (a bug: please report)."},
         503: {**_PROBLEM, "description": "The database cannot be reached."},
     }
 )
