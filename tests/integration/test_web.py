@@ -24,6 +24,7 @@ from monitor.demo import FIRST_VERSION, REVISED_VERSION, seeds_dir
 from monitor.engines.oneshot import check_all
 from monitor.errors import ConfigError
 from monitor.testing import FrozenClock, PageServer
+from monitor.version import __version__
 from monitor.web.app import close_web_app, create_web_app
 from monitor.web.security import CSRF_COOKIE, CSRF_FIELD, check_exposure
 from tests.peers import WebhookReceiver, webhook_receiver
@@ -507,6 +508,8 @@ async def test_every_page_renders(site: Site) -> None:
         page = await site.client.get(path)
         assert page.status_code == 200, path
         assert text in page.text, path
+        # Every footer names the app's version (W12: the raw version page printed a repr).
+        assert f"<footer>Posting Monitor {__version__} ·" in page.text, path
     posting = (await site.client.get(f"/postings/{site.posting_id}")).text
     assert posting.count("<rect ") >= 2  # the pay band before and after the raise
     assert "USD per year" in posting

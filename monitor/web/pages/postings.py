@@ -110,6 +110,6 @@ def version_page(request: Request, posting_id: Id, snapshot_id: Id) -> HTMLRespo
         "version.html",
         active="watches",
         posting=dashboard.views.posting(posting_id),
-        version=version,
+        stored=version,  # not "version": the footer's app version has that name
         raw=raw,
     )
