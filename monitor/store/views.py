@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from monitor.errors import NotFound
 from monitor.model import Posting
 from monitor.store.db import Database
+from monitor.store.postings import NOTHING_NEW
 from monitor.store.readmodels import (
     AlertRow,
     ChangeQuery,
@@ -334,6 +335,17 @@ class Views:
             .where(check_log.c.checked_at >= since)
             .group_by(check_log.c.outcome)
         )
+        # Checks that find nothing new are not logged one by one (a row each would
+        # double the writes): each posting whose latest check, in the window, found
+        # nothing new counts once (W13: otherwise a healthy monitor looks idle).
+        quiet = (
+            select(postings.c.last_outcome, func.count())
+            .where(
+                postings.c.last_checked_at >= since,
+                postings.c.last_outcome.in_([o.value for o in NOTHING_NEW]),
+            )
+            .group_by(postings.c.last_outcome)
+        )
         live = (
             select(daemons)
             .where(daemons.c.stopped_at.is_(None))
@@ -349,6 +361,8 @@ class Views:
         active = watches.c.removed_at.is_(None)
         with self._db.read() as conn:
             outcomes = {o: int(n) for o, n in conn.execute(recent)}
+            for outcome, n in conn.execute(quiet):
+                outcomes[outcome] = outcomes.get(outcome, 0) + int(n)
             processes = tuple(daemon_record(row) for row in conn.execute(live))
             hosts = tuple((row.host, row.paused_until) for row in conn.execute(paused))
             watch_count = int(conn.scalar(select(func.count()).where(active)) or 0)

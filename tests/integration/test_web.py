@@ -699,6 +699,20 @@ async def test_health_shows_hosts_a_local_daemon_paused(site: Site) -> None:
     assert "jobs.example.com" in page
 
 
+async def test_health_counts_checks_that_found_nothing_new(site: Site) -> None:
+    site.clock.advance(timedelta(hours=2))
+    await check_all(site.app)  # the same page again: unchanged
+    counts = (await site.client.get("/api/v1/health")).json()["checks_last_24h"]
+    assert counts.get("unchanged", 0) + counts.get("not_modified", 0) == 1  # W13
+    assert (
+        "not_modified" in (await site.client.get("/health")).text
+        or "unchanged" in (await site.client.get("/health")).text
+    )
+    site.clock.advance(timedelta(days=2))
+    later = (await site.client.get("/api/v1/health")).json()["checks_last_24h"]
+    assert "unchanged" not in later and "not_modified" not in later
+
+
 async def test_feed_links_use_the_public_url(
     tmp_path: Path, db_url: str, receiver: WebhookReceiver
 ) -> None:
