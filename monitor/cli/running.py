@@ -123,7 +123,8 @@ def web(state: _State, listen: str | None) -> None:
     from monitor.web.server import bind_web, serve_web
 
     address = listen or state.config.web.listen or DEFAULT_WEB_LISTEN
-    setting = "--listen" if listen else "web.listen"
+    # Where the address came from, for a message the user can act on ("": the default).
+    setting = "--listen" if listen else "web.listen" if state.config.web.listen else ""
     try:
         check_host_port(address, example=DEFAULT_WEB_LISTEN)
     except ValueError as exc:

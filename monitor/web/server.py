@@ -146,9 +146,20 @@ def _protocol(settings: WebConfig) -> type[_Connection]:
     )
 
 
+# What to do about a taken address, by where the address came from ("": the default).
+_LISTEN_HINTS = {
+    "--listen": "",
+    "web.listen": "; serve elsewhere with --listen HOST:PORT or another web.listen",
+    "": "; neither --listen nor web.listen is set: serve elsewhere with --listen HOST:PORT "
+    "or web.listen in the configuration",
+}
+
+
 def bind_web(listen: str, settings: WebConfig, *, setting: str = "web.listen") -> socket.socket:
     """The listening socket for ``listen`` (host:port), taken before anything else
-    starts: a port in use or a foreign address is a clean configuration error."""
+    starts: a port in use or a foreign address is a clean configuration error naming
+    where the address came from (``setting``: "--listen", "web.listen", or "" for the
+    default) and how to pick another."""
     host, port = host_port(listen)
     check_exposure(settings, host)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -160,7 +171,9 @@ def bind_web(listen: str, settings: WebConfig, *, setting: str = "web.listen") -
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc)
-        raise ConfigError(f"cannot listen on {listen}: {reason}", source=setting) from exc
+        hint = _LISTEN_HINTS.get(setting, "")
+        where = f"{listen} (the default)" if not setting else listen
+        raise ConfigError(f"cannot listen on {where}: {reason}{hint}", source=setting) from exc
     sock.set_inheritable(True)
     raise_open_file_limit()
     return sock

@@ -881,3 +881,31 @@ def test_status_says_a_process_that_stopped_beating_stopped_uncleanly(config_fil
     listed = json.loads(invoke(config_file, "status", "--json").output)
     assert listed["daemons"] == []
     assert [d["pid"] for d in listed["not_beating"]] == [4242]
+
+
+def test_a_taken_port_names_where_the_address_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """W25: with no web.listen set, the message says the default was used and names
+    both --listen and web.listen; with web.listen set, it names it and --listen."""
+    import monitor.config
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        plain = tmp_path / "plain.toml"
+        plain.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+        monkeypatch.setattr(monitor.config, "DEFAULT_WEB_LISTEN", address)
+        default = CliRunner().invoke(cli, ["--config", str(plain), "web"])
+        listed = tmp_path / "listed.toml"
+        listed.write_text(
+            f'data_dir = "{tmp_path}"\n[web]\nlisten = "{address}"\n', encoding="utf-8"
+        )
+        configured = CliRunner().invoke(cli, ["--config", str(listed), "web"])
+    assert default.exit_code == configured.exit_code == 2
+    assert f"cannot listen on {address} (the default)" in default.output
+    assert "web.listen: " not in default.output
+    assert "neither --listen nor web.listen is set" in default.output
+    assert f"web.listen: cannot listen on {address}" in configured.output
+    assert "--listen HOST:PORT" in configured.output
