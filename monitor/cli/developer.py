@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -29,7 +30,7 @@ def test_notify(state: _State, target: str | None) -> None:
     from monitor.notify.render import Renderer, sample_alert
 
     notifier = ChannelNotifier(config.channels)
-    alert = sample_alert(Renderer(config.templates))
+    alert = sample_alert(Renderer(config.templates), now=datetime.now(UTC))
     failures = 0
     for channel in wanted:
         try:

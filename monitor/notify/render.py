@@ -13,6 +13,8 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -22,7 +24,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from monitor.config import TemplatesConfig
 from monitor.core.diff import format_remote, format_salary
 from monitor.errors import ConfigError
-from monitor.model import Alert, ChangeKind, ChangeSet, FieldChange, Posting, RemoteKind
+from monitor.model import (
+    Alert,
+    ChangeKind,
+    ChangeSet,
+    FieldChange,
+    PayPeriod,
+    Posting,
+    RemoteKind,
+    RemotePolicy,
+    Salary,
+)
 from monitor.notify.payload import change_payload, digest_payload, dumps
 from monitor.urls import is_web_url, shown_url
 
@@ -111,12 +123,18 @@ class Renderer:
             raise ConfigError(f"templates.{name}: template {name!r}: {exc}") from exc
 
 
-def sample_alert(renderer: Renderer) -> Alert:
-    """What ``test-notify`` sends: a made-up change, rendered like a real one."""
+def sample_alert(renderer: Renderer, *, now: datetime | None = None) -> Alert:
+    """What ``test-notify`` sends: a made-up change, rendered like a real one (its JSON
+    has every field a real one has, ``detected_at`` being ``now``)."""
     alert = renderer.render(_SAMPLE.after, _SAMPLE.changes)
     title = f"[test] {alert.title}"
     payload = change_payload(
-        posting_id=None, posting=_SAMPLE.after, before=None, changes=_SAMPLE.changes, headline=title
+        posting_id=None,
+        posting=_SAMPLE.after,
+        before=_SAMPLE.before,
+        changes=_SAMPLE.changes,
+        detected_at=now,
+        headline=title,
     )
     return replace(alert, title=title, body_json=dumps({**payload, "type": "test"}))
 
@@ -250,16 +268,32 @@ def escape_markdown(text: str) -> str:
     return text
 
 
-_SAMPLE_POSTING = Posting(
+# The test alert is shaped like a real pay raise (W8): pay numbers before and after,
+# the percent and direction, so a no-code tool can map every field from it.
+_SAMPLE_BEFORE = Posting(
     source_kind="html",
     source_id="https://example.com/jobs/1",
     url="https://example.com/jobs/1",
     title="Backend Engineer",
     company="Example",
+    locations=("Berlin, DE",),
+    salaries=(
+        Salary(min=Decimal(100000), max=Decimal(120000), currency="USD", period=PayPeriod.YEAR),
+    ),
+    remote=RemotePolicy(kind=RemoteKind.HYBRID, details=("in the office 3 days a week",)),
+)
+_SAMPLE_AFTER = replace(
+    _SAMPLE_BEFORE,
+    salaries=(
+        Salary(min=Decimal(106000), max=Decimal(126000), currency="USD", period=PayPeriod.YEAR),
+    ),
+    remote=RemotePolicy(
+        kind=RemoteKind.REMOTE, details=("remote within the European Union",), regions=("EU",)
+    ),
 )
 _SAMPLE = ChangeSet(
-    before=_SAMPLE_POSTING,
-    after=_SAMPLE_POSTING,
+    before=_SAMPLE_BEFORE,
+    after=_SAMPLE_AFTER,
     changes=(
         FieldChange(
             field="salary",
@@ -267,6 +301,15 @@ _SAMPLE = ChangeSet(
             old="100,000–120,000 USD/yr",
             new="106,000–126,000 USD/yr",
             summary="salary range 100,000–120,000 USD/yr → 106,000–126,000 (+6.0% / +5.0%)",
+            percent=Decimal("6.0"),
+            direction="up",
+        ),
+        FieldChange(
+            field="remote",
+            kind=ChangeKind.CHANGED,
+            old="hybrid",
+            new="remote",
+            summary="remote policy hybrid → remote",
         ),
         FieldChange(
             field="requirements.minimum",

@@ -669,12 +669,37 @@ async def test_json_webhook_gets_the_change_as_values(site: Site) -> None:
     assert site.hook.paths[-1] == f"/hooks/{SECRET}"
 
 
+def _shape(value: Any) -> Any:
+    """A JSON value's keys and types, lists by their first item (nulls as "null")."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
 async def test_test_send_to_a_json_channel_from_the_alerts_page(site: Site) -> None:
     csrf = await _csrf(site.client)
     sent = await site.client.post("/channels/hook/test", data={CSRF_FIELD: csrf})
     assert sent.status_code == 303
     assert "sent=hook" in sent.headers["location"]
-    assert site.hook.posts[-1]["type"] == "test"
+    test = site.hook.posts[-1]
+    assert test["type"] == "test"
+    # W8: shaped like a real alert, so a no-code tool can map pay from the test event.
+    await site.app.deliver(drain=True)
+    real = next(p for p in site.hook.posts if p.get("type") == "change")
+    assert set(test) == set(real)
+    assert {**_shape(test["posting"]), "id": "int"} == _shape(real["posting"])  # id: null
+    for field in ("salary", "remote"):
+        shapes = [
+            _shape(next(c for c in p["changes"] if c["field"] == field)) for p in (test, real)
+        ]
+        assert shapes[0] == shapes[1], field
+    pay = next(c for c in test["changes"] if c["field"] == "salary")
+    assert (pay["percent"], pay["direction"]) == (6.0, "up")
+    assert pay["old_value"][0]["min"] == 100000
+    assert pay["new_value"][0]["max"] == 126000
+    assert test["posting"]["pay"] == pay["new_value"]
     site.hook.status = 500
     failed = await site.client.post("/channels/hook/test", data={CSRF_FIELD: csrf})
     assert "failed=" in failed.headers["location"]

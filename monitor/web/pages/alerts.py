@@ -64,7 +64,9 @@ async def test_channel(request: Request, name: str) -> Response:
     if name not in {c.name for c in dashboard.app.config.channels}:
         return error_page(request, 404, "Not found", f"no channel {name!r}")
     try:
-        await dashboard.app.notifier.send(name, sample_alert(dashboard.app.renderer))
+        await dashboard.app.notifier.send(
+            name, sample_alert(dashboard.app.renderer, now=dashboard.now())
+        )
     except NotifyError as exc:
         return _back(request, "/alerts?" + urlencode({"failed": f"{name}: {exc.reason or exc}"}))
     return _back(request, "/alerts?" + urlencode({"sent": name}))
