@@ -23,7 +23,6 @@ from monitor.config import (
     DatabaseConfig,
     HttpConfig,
     MonitorConfig,
-    WatchConfig,
 )
 from monitor.engines.oneshot import check_all
 from monitor.errors import MonitorError
@@ -90,7 +89,6 @@ def demo_config(workdir: Path, url: str) -> MonitorConfig:
         # The demo serves its sample posting on this machine; nothing else may be.
         http=HttpConfig(allowed_networks=("127.0.0.1/32",)),
         channels=(ChannelConfig(name="console", url=SecretStr("console://")),),
-        watches=(WatchConfig(url=url, interval=timedelta(hours=1)),),
     )
 
 
@@ -100,6 +98,9 @@ async def run_demo(
     """Run the demo; returns the number of alerts delivered."""
     with SeedServer(seeds_dir(), FIRST_VERSION) as server:
         async with _app(demo_config(workdir, server.url), out) as app:
+            # Added as `watch add` would (not listed in a configuration): a later
+            # `check` or `run` with the user's configuration keeps it (W24).
+            app.watches.add(server.url, interval=timedelta(hours=1))
             return await _story(app, server, workdir, out, kept=kept, command=command)
 
 

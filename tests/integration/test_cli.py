@@ -36,10 +36,10 @@ def config_file(tmp_path: Path, db_url: str) -> Path:
     return path
 
 
-def stored_watches(config: Path) -> list[WatchRecord]:
+def stored_watches(config: Path, *, include_removed: bool = False) -> list[WatchRecord]:
     engine = create_db_engine(load_config(config).database_url)
     try:
-        return Store(engine).watches.list_watches()
+        return Store(engine).watches.list_watches(include_removed=include_removed)
     finally:
         engine.dispose()
 
@@ -116,6 +116,36 @@ def test_demo_shows_the_three_changes(tmp_path: Path) -> None:
     assert "posting-monitor web" in result.output
     again = CliRunner().invoke(cli, ["demo", "--data-dir", str(kept)], catch_exceptions=False)
     assert "Demo finished: 1 alert delivered." in again.output  # a fresh database each run
+
+
+def test_a_configuration_retires_only_the_watches_it_listed(
+    tmp_path: Path, server: SeedServer
+) -> None:
+    """W24: a watch added by the demo, a command, the API or the dashboard stays when a
+    configuration that does not list it runs; one the configuration listed and dropped
+    is retired."""
+    kept = tmp_path / "demo"
+    CliRunner().invoke(cli, ["demo", "--data-dir", str(kept)], catch_exceptions=False)
+    database = f"sqlite:///{(kept / 'demo.db').resolve()}"
+    listed = tmp_path / "listed.toml"
+    listed.write_text(
+        f'data_dir = "{tmp_path}"\n[database]\nurl = "{database}"\n'
+        f'[http]\nallowed_networks = ["127.0.0.1/32"]\n[[watches]]\nurl = "{server.url}"\n',
+        encoding="utf-8",
+    )
+    invoke(listed, "check")
+    bare = tmp_path / "bare.toml"
+    bare.write_text(
+        f'data_dir = "{tmp_path}"\n[database]\nurl = "{database}"\n'
+        '[http]\nallowed_networks = ["127.0.0.1/32"]\n',
+        encoding="utf-8",
+    )
+    invoke(bare, "check")
+    kinds = {
+        w.url: (w.origin, w.removed_at is None) for w in stored_watches(bare, include_removed=True)
+    }
+    assert [active for url, (origin, active) in kinds.items() if origin == "cli"] == [True]
+    assert kinds[server.url] == ("config", False)  # listed, then dropped: retired
 
 
 def test_demo_can_keep_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
