@@ -114,10 +114,16 @@ def worker(state: _State) -> None:
     help="Where to serve (default: web.listen, else 127.0.0.1:8080). Beyond loopback, "
     "web.token or web.username/password must be set.",
 )
+@click.option(
+    "--no-checks",
+    is_flag=True,
+    help="Only serve: a read-only view beside a daemon (`run`) or workers elsewhere; the "
+    "configuration's watches are not synced.",
+)
 @pass_state
-def web(state: _State, listen: str | None) -> None:
-    """Serve the dashboard, the JSON API (/api/v1) and the Atom feeds (/feeds) on the
-    configured database, until SIGINT or SIGTERM. Checks run elsewhere (`run`)."""
+def web(state: _State, listen: str | None, no_checks: bool) -> None:
+    """Serve the dashboard, the JSON API (/api/v1) and the Atom feeds (/feeds), and check
+    the watches as `run` does, until SIGINT or SIGTERM; --no-checks only serves."""
     from monitor.config import DEFAULT_WEB_LISTEN, check_host_port
     from monitor.engines.daemon import announce_web, stop_on_signals
     from monitor.web.server import bind_web, serve_web
@@ -130,6 +136,13 @@ def web(state: _State, listen: str | None) -> None:
     except ValueError as exc:
         raise ConfigError(str(exc), source=setting) from None
     sock = bind_web(address, state.config.web, setting=setting)
+    if not no_checks:
+        from monitor.engines.daemon import run_daemon
+        from monitor.net.reading import start_fork_server_early
+
+        start_fork_server_early()
+        _with_app(state, lambda app: run_daemon(app, dashboard=(sock, address)))
+        return
 
     async def serve(app: App) -> None:
         announce_web(app, address)

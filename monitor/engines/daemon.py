@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import Coroutine
 from typing import Any
 
@@ -15,17 +16,21 @@ from monitor.errors import ConfigError
 from monitor.logs import announce
 from monitor.present import plural
 
+Listening = tuple[socket.socket, str]
+"""A dashboard's socket, bound already, and the address it was asked for."""
 
-async def run_daemon(app: App) -> None:
+
+async def run_daemon(app: App, *, dashboard: Listening | None = None) -> None:
     """The daemon on the configured engine: the local one, or with
-    engine = "procrastinate" one worker, as ``posting-monitor worker``."""
+    engine = "procrastinate" one worker, as ``posting-monitor worker``. ``dashboard``:
+    serve it there (``posting-monitor web``), else where ``web.listen`` says, if set."""
     if app.config.engine == "procrastinate":
-        await run_worker(app)
+        await run_worker(app, dashboard=dashboard)
     else:
-        await _run_local(app)
+        await _run_local(app, dashboard=dashboard)
 
 
-async def run_worker(app: App) -> None:
+async def run_worker(app: App, *, dashboard: Listening | None = None) -> None:
     """One procrastinate worker (creating the queue's tables first if
     ``database.auto_migrate``)."""
     from monitor.engines.queue import QueueEngine
@@ -38,10 +43,10 @@ async def run_worker(app: App) -> None:
     engine = QueueEngine(app)
     _banner(app, f"posting-monitor worker {engine.worker_id} running. Ctrl-C stops.")
     tune_gc()
-    await _with_dashboard(app, stop, engine.run(stop))
+    await _with_dashboard(app, stop, engine.run(stop), dashboard)
 
 
-async def _run_local(app: App) -> None:
+async def _run_local(app: App, *, dashboard: Listening | None = None) -> None:
     """The local engine: APScheduler timers in this process."""
     from monitor.engines.local import LocalEngine
 
@@ -49,20 +54,23 @@ async def _run_local(app: App) -> None:
     watching = plural(len(app.store.watches.list_watches()), "watch", "watches")
     _banner(app, f"posting-monitor running; {watching}. Ctrl-C stops.")
     tune_gc()
-    await _with_dashboard(app, stop, LocalEngine(app).run(stop))
+    await _with_dashboard(app, stop, LocalEngine(app).run(stop), dashboard)
 
 
-async def _with_dashboard(app: App, stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
-    """Run ``work``, and the dashboard beside it when ``web.listen`` is set; a dashboard
-    that cannot start stops the whole process (it is part of what was asked for)."""
-    listen = app.config.web.listen
+async def _with_dashboard(
+    app: App, stop: asyncio.Event, work: Coroutine[Any, Any, None], dashboard: Listening | None
+) -> None:
+    """Run ``work``, and the dashboard beside it (on ``dashboard``, else when
+    ``web.listen`` is set); a dashboard that cannot start stops the whole process (it
+    is part of what was asked for)."""
+    listen = dashboard[1] if dashboard else app.config.web.listen
     if listen is None:
         await work
         return
     from monitor.web.server import bind_web, serve_web
 
     try:
-        sock = bind_web(listen, app.config.web)
+        sock = dashboard[0] if dashboard else bind_web(listen, app.config.web)
     except ConfigError:
         work.close()  # never started
         raise

@@ -329,6 +329,16 @@ class Views:
 
     # -- health ------------------------------------------------------------------------
 
+    def checking(self, *, since: datetime) -> bool:
+        """Whether a daemon or worker is running (it beat at ``since`` or later)."""
+        query = (
+            select(daemons.c.id)
+            .where(daemons.c.stopped_at.is_(None), daemons.c.beat_at >= since)
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            return conn.execute(query).first() is not None
+
     def health(self, *, now: datetime, since: datetime) -> HealthView:
         recent = (
             select(check_log.c.outcome, func.count())

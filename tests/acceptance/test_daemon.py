@@ -273,3 +273,44 @@ def test_in_json_mode_every_line_on_stderr_is_json(tmp_path: Path, db_url: str) 
     (record,) = [json.loads(line) for line in err.splitlines() if line.strip()]
     assert record["level"] == "error"
     assert "does not exist" in record["message"]
+
+
+@pytest.mark.parametrize("checks", [True, False], ids=["checks", "no-checks"])
+def test_web_checks_the_watches_unless_told_not_to(
+    tmp_path: Path, sqlite_url: str, checks: bool
+) -> None:
+    """`posting-monitor web` is `run` with the dashboard: the watch is read and no page
+    says nothing is checking; with --no-checks nothing is read and every page says so."""
+    import socket
+
+    import httpx
+
+    with SeedServer(seeds_dir(), FIRST_VERSION) as server, webhook_receiver() as hook:
+        config = daemon_config(tmp_path, sqlite_url, server.url, hook.port)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        flags = () if checks else ("--no-checks",)
+        web = monitor_process(config, "web", "--listen", f"127.0.0.1:{port}", *flags)
+        try:
+
+            def answering() -> bool:
+                try:
+                    return httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_until(answering)
+            if checks:
+                wait_until(
+                    lambda: bool(httpx.get(f"{base}/api/v1/postings", timeout=5).json()["items"])
+                )
+            else:
+                assert httpx.get(f"{base}/api/v1/postings", timeout=5).json()["items"] == []
+            page = httpx.get(f"{base}/watches", timeout=5).text
+            assert ("Nothing is checking the watches" in page) is not checks
+        finally:
+            web.send_signal(signal.SIGTERM)
+            _out, err = web.communicate(timeout=30)
+        assert web.returncode == 0, err

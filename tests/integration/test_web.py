@@ -724,6 +724,17 @@ async def test_health_shows_hosts_a_local_daemon_paused(site: Site) -> None:
     assert "jobs.example.com" in page
 
 
+async def test_every_page_says_when_nothing_is_checking(site: Site) -> None:
+    notice = "Nothing is checking the watches"
+    assert notice in (await site.client.get("/watches")).text
+    site.app.store.processes.daemon_started(
+        "d1", host="here", pid=1, now=site.clock.now(), kind="daemon"
+    )
+    assert notice not in (await site.client.get("/watches")).text
+    site.clock.advance(timedelta(minutes=5))  # its beats stopped: stuck or gone
+    assert notice in (await site.client.get("/changes")).text
+
+
 async def test_health_counts_checks_that_found_nothing_new(site: Site) -> None:
     site.clock.advance(timedelta(hours=2))
     await check_all(site.app)  # the same page again: unchanged

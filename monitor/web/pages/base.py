@@ -3,16 +3,17 @@ token, the error page, the form whose CSRF token has been checked."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
-from monitor.errors import Forbidden
+from monitor.errors import Forbidden, MonitorError
 from monitor.notify.render import FIELD_LABELS
 from monitor.web import security
-from monitor.web.context import dashboard_of
+from monitor.web.context import Dashboard, dashboard_of
 
 
 def render(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -25,9 +26,22 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
         signed_in=request.state.signed_in,
         sign_in_used=dashboard.credentials.token is not None,
         labels=FIELD_LABELS,
+        checking=_checking(dashboard),
         **context,
     )
     return HTMLResponse(html, status_code=status)
+
+
+def _checking(dashboard: Dashboard) -> bool:
+    """A daemon or worker beat lately (three heartbeats, at least a minute): else every
+    page says nothing is checking the watches."""
+    every = dashboard.app.config.scheduler.heartbeat_every
+    try:
+        return dashboard.views.checking(
+            since=dashboard.now() - max(every * 3, timedelta(minutes=1))
+        )
+    except MonitorError:
+        return True  # the database cannot say: the page says so itself, not this notice
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
