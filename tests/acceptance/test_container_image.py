@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -166,7 +166,7 @@ interval = "10s"
         docker("rm", "-f", name)
 
 
-def json_lines(text: str) -> list[dict[str, object]]:
+def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON object lines of ``text``, skipping anything else (an engine's or the
     docker CLI's plain-text warnings)."""
     records = []
