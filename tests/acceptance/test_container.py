@@ -266,3 +266,40 @@ def test_moving_to_workers_says_how_to_stop_the_single_daemon() -> None:
     step = "docker compose rm --stop --force monitor"
     assert step in (ROOT / "docker-compose.workers.yml").read_text(encoding="utf-8")
     assert step in " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_constraints_pin_every_dependency_the_image_installs() -> None:
+    """Everything ``pip install posting-monitor[postgres]`` brings in (here: the
+    installed distributions' requirements, followed from the project's own) has a pin,
+    so the image does not take a newer one later (``packaging``, which procrastinate
+    needs, was missing)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {
+        canonicalize_name(line.split("==", 1)[0])
+        for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    seen: set[str] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("posting-monitor", frozenset({"postgres"}))]
+    while todo:
+        name, extras = todo.pop()
+        try:
+            requires = distribution(name).requires or []
+        except PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            wanted = extras or frozenset({""})
+            marker = requirement.marker
+            if marker is not None and not any(marker.evaluate({"extra": e}) for e in wanted):
+                continue
+            key = canonicalize_name(requirement.name)
+            if key not in seen:
+                seen.add(key)
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    assert "packaging" in seen
+    assert not seen - pins, sorted(seen - pins)
