@@ -110,6 +110,17 @@ def _refs_in_userinfo(text: str) -> list[bool]:
     return flags
 
 
+def _unreadable(name: object) -> str:
+    """Why a file cannot be read, and the fix. A secrets tool or `umask 077` writes
+    0600 files owned by someone else: the monitor (uid 10001 in its container) cannot
+    read them."""
+    uid = os.getuid() if hasattr(os, "getuid") else "?"
+    return (
+        f"permission denied; it must be readable by uid {uid}, the user the "
+        f"monitor runs as: chmod 0644 {name}, or chown it to that user"
+    )
+
+
 def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at: str) -> str:
     kind, name = match[1], (match[2] or "").strip()
     if kind is None:
@@ -121,14 +132,8 @@ def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at
     try:
         return Path(name).read_text(encoding="utf-8").rstrip("\r\n")
     except PermissionError as exc:
-        # A secrets tool or `umask 077` writes 0600 files owned by someone else: the
-        # monitor (uid 10001 in its container) cannot read them.
-        uid = os.getuid() if hasattr(os, "getuid") else "?"
         raise ConfigError(
-            f"{at}: cannot read secret file {name}: permission denied; it must be readable "
-            f"by uid {uid}, the user the monitor runs as: chmod 0644 {name}, or chown it "
-            "to that user",
-            source=source,
+            f"{at}: cannot read secret file {name}: {_unreadable(name)}", source=source
         ) from exc
     except OSError as exc:
         raise ConfigError(
@@ -142,6 +147,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError("file not found", source=str(path)) from None
+    except PermissionError as exc:
+        raise ConfigError(f"cannot read: {_unreadable(path)}", source=str(path)) from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", source=str(path)) from exc
 
