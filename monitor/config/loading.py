@@ -35,7 +35,13 @@ def load_config(
     path = config_path(path, environ)
     data = _read_toml(path) if path is not None else {}
     overridden = _apply_env(data, environ)
-    data = _resolve_secrets(data, environ, source=str(path or "configuration"))
+    # A reference that came from a MONITOR_* variable is blamed on that variable.
+    data = _resolve_secrets(
+        data,
+        environ,
+        source=str(path or "configuration"),
+        sources={".".join(key): name for key, name in overridden.items()},
+    )
     try:
         return MonitorConfig.model_validate(data)
     except ValidationError as exc:
@@ -68,17 +74,30 @@ def requested_log_format(
 _SECRET_REF = re.compile(r"\$\$\{|\$\{(env|file):([^}]*)\}")
 
 
-def _resolve_secrets(data: Any, environ: Mapping[str, str], *, source: str, at: str = "") -> Any:
+def _resolve_secrets(
+    data: Any,
+    environ: Mapping[str, str],
+    *,
+    source: str,
+    at: str = "",
+    sources: Mapping[str, str] | None = None,
+) -> Any:
     """Replace ``${env:NAME}`` and ``${file:/path}`` inside string values, so a config
-    file can hold a password or token by reference (``$${`` is a literal ``${``)."""
+    file can hold a password or token by reference (``$${`` is a literal ``${``).
+    ``sources`` maps settings (dotted) set by environment variables to their names."""
+    sources = sources or {}
+    source = sources.get(at, source)
     if isinstance(data, dict):
         return {
-            k: _resolve_secrets(v, environ, source=source, at=f"{at}.{k}" if at else str(k))
+            k: _resolve_secrets(
+                v, environ, source=source, at=f"{at}.{k}" if at else str(k), sources=sources
+            )
             for k, v in data.items()
         }
     if isinstance(data, list):
         return [
-            _resolve_secrets(v, environ, source=source, at=f"{at}[{i}]") for i, v in enumerate(data)
+            _resolve_secrets(v, environ, source=source, at=f"{at}[{i}]", sources=sources)
+            for i, v in enumerate(data)
         ]
     if not isinstance(data, str) or "${" not in data:
         return data
