@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 from markupsafe import Markup, escape
 
@@ -143,9 +144,7 @@ def pay_chart(series: Sequence[PaySeries], *, title: str, in_time: bool = False)
     for currency, period in units:
         same = [s for s in series if (s.currency, s.period) == (currency, period)]
         caption = f"{title} — {unit_label(currency, period)}"
-        charts.append(
-            _figure(caption, lambda size, same=same: _band_chart(same, size, in_time=in_time))
-        )
+        charts.append(_figure(caption, partial(_band_chart, same, in_time=in_time)))
     return Markup("").join(charts)
 
 
@@ -354,7 +353,7 @@ def open_chart(days: Sequence[tuple[str, int, int, int]], *, title: str) -> Mark
     ``days``: (ISO day, open, new, closed)."""
     if not days:
         return Markup("")
-    return _figure(title, lambda size: _open_chart(days, size))
+    return _figure(title, partial(_open_chart, days))
 
 
 def _open_chart(days: Sequence[tuple[str, int, int, int]], size: _Size) -> list[str]:
@@ -363,7 +362,7 @@ def _open_chart(days: Sequence[tuple[str, int, int, int]], size: _Size) -> list[
     ticks = _count_ticks(lowest, top)
     plot = _Plot(size, size.top, 0, max(len(days) - 1, 1), ticks[0], ticks[-1])
     parts = [_frame(plot), *_y_ticks(plot, ticks, _count)]
-    width = max((size.width - size.left - size.right) / max(len(days), 1) * 0.6, 1.5)
+    width = min(max((size.width - size.left - size.right) / max(len(days), 1) * 0.6, 1.5), 36)
     zero = plot.y(0)
     points = []
     for index, (day, open_count, new, closed) in enumerate(days):
@@ -424,13 +423,11 @@ def pay_distribution(postings: Sequence[Posting], *, title: str, buckets: int = 
         caption = (
             f"{title} — midpoint of each range, {unit_label(currency, period)} ({len(values)})"
         )
-        charts.append(
-            _figure(caption, lambda size, values=values: _histogram(values, size, buckets))
-        )
+        charts.append(_figure(caption, partial(_histogram, values, buckets=buckets)))
     return Markup("").join(charts)
 
 
-def _histogram(values: Sequence[float], size: _Size, buckets: int) -> list[str]:
+def _histogram(values: Sequence[float], size: _Size, *, buckets: int) -> list[str]:
     low, high = min(values), max(values)
     if high - low < abs(high) * 0.2:  # few or close values: show them among their neighbours
         middle = (low + high) / 2

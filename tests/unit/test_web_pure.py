@@ -128,7 +128,8 @@ def test_pay_chart_draws_each_version_as_an_equal_step_with_its_percent() -> Non
     assert len(widths) == 2
     assert widths[0] == widths[1]  # in order, not by time: the raise is not a sliver
     assert "+7.1%" in wide  # the larger move of its two ends, as pay changes are stored
-    assert "v1" in wide and "v2" in wide
+    assert "v1" in wide
+    assert "v2" in wide
     timed = _wide(str(pay_chart(series, title="Pay", in_time=True)))
     first, second = _numbers(timed, "width")
     assert 6 <= first < second  # spread over time when asked, still visible
@@ -141,7 +142,8 @@ def test_axis_ticks_are_round_numbers() -> None:
     versions = [(T0, _posting(_pay(132_345, 151_111)))]
     wide = _wide(str(pay_chart(pay_series(versions, T0 + timedelta(days=1)), title="Pay")))
     ticks = re.findall(r'text-anchor="end">([^<]+)</text>', wide)
-    assert ticks and all(t.endswith("0k") or t.endswith("5k") for t in ticks), ticks
+    assert ticks
+    assert all(t.endswith(("0k", "5k")) for t in ticks), ticks
 
 
 def test_open_counts_per_day() -> None:
