@@ -172,7 +172,7 @@ def test_add_check_change_chart_retry_in_a_browser(dashboard: Served, tmp_path: 
         _check(dashboard)
         page.goto(posting_page)
         assert "Backend Engineer" in page.inner_text("h1")
-        assert page.locator("#pay-chart rect").count() == 1
+        assert page.locator("#pay-chart svg.wide rect").count() == 1
         page.screenshot(path=str(shots / "posting-first-check.png"), full_page=True)
 
         # The employer edits the posting; the next check shows the change.
@@ -184,7 +184,7 @@ def test_add_check_change_chart_retry_in_a_browser(dashboard: Served, tmp_path: 
         assert "2 version(s)" in timeline
         assert "+6.0%" in timeline
         assert "Kubernetes" in timeline
-        assert page.locator("#pay-chart rect").count() == 2  # the band moved up
+        assert page.locator("#pay-chart svg.wide rect").count() == 2  # the band moved up
         page.screenshot(path=str(shots / "posting-changed.png"), full_page=True)
 
         page.goto(f"{base}/watches")
@@ -277,7 +277,7 @@ def test_follow_a_board_and_its_new_posting_in_a_browser(dashboard: Served, tmp_
         members = page.inner_text("#members")
         assert "Mobile Engineer (iOS)" in members
         assert "new" in page.inner_text("#board-changes")
-        assert page.locator("#open-chart polyline").count() == 1
+        assert page.locator("#open-chart svg.wide polyline").count() == 1
         page.screenshot(path=str(shots / "board.png"), full_page=True)
 
         page.click("#members a:has-text('Mobile Engineer (iOS)')")

@@ -39,6 +39,7 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
     now = dashboard.now()
     series = pay_series([(v.captured_at, v.posting) for v in versions], now)
     title = posting.current.display_name if posting.current else posting.title
+    in_time = request.query_params.get("pay_axis") == "time"
     return render(
         request,
         "posting.html",
@@ -48,7 +49,10 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
         current=posting.current,
         versions=list(reversed(versions)),
         by_version=by_version,
-        chart=pay_chart(series, title="Pay over time"),
+        chart=pay_chart(
+            series, title="Pay over time" if in_time else "Pay by version", in_time=in_time
+        ),
+        chart_in_time=in_time,
         remote_history=[c for c in history if c.field in HISTORY_FIELDS["remote"]],
         requirement_history=[c for c in history if c.field in HISTORY_FIELDS["requirements"]],
         percent=change_percent,
