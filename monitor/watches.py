@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.clock import Clock
@@ -22,7 +22,7 @@ from monitor.config import (
     check_interval,
     parse_duration,
 )
-from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
+from monitor.errors import ConfigError, Conflict, MonitorError, ParseError, SourceError
 from monitor.imports import Entry, Refused, WatchEntry
 from monitor.model import BoardFilters
 from monitor.net.browser import PageRenderer
@@ -37,6 +37,20 @@ from monitor.version import __version__
 
 IMPORT_CHUNK = 500
 MAX_URL_CHARS = 8192  # longer is no job page, and would be shown on every listing
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchEdit:
+    """What an edit sets, as the web form or the JSON API sent it; None keeps the
+    watch's setting. ``cron = ""`` goes back to the interval."""
+
+    interval: str | None = None
+    cron: str | None = None
+    channels: Sequence[str] | None = None
+    filters: dict[str, Any] | None = None
+    render: str | None = None
+    source: str | None = None
+    members: str | None = None
 
 
 @dataclass(slots=True)
@@ -177,9 +191,7 @@ class Watches:
             every = check_interval(parse_duration(interval))
         except ValueError as exc:
             raise ConfigError(f"interval: {exc}", source="interval") from exc
-        board_filters = None
-        if filters and any(filters.values()):
-            board_filters = BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
+        board_filters = _board_filters(filters)
         record = self.add(
             url.strip(),
             interval=every,
@@ -190,6 +202,31 @@ class Watches:
             members=members,
         )
         return record.id
+
+    def edit(self, watch_id: int, edit: WatchEdit) -> WatchRecord:
+        """Change a watch's settings, each checked as ``add`` checks it. The
+        configuration's own watches are edited in the configuration (409 here)."""
+        record = self.store.watches.get_watch(watch_id)
+        if record.origin == "config":
+            raise Conflict(
+                f"watch {watch_id} comes from the configuration file: edit it there "
+                "(a change made here would be undone at the next start)"
+            )
+        interval, cron = _schedule(edit, record, now=self.clock.now())
+        render = edit.render or record.render
+        if render != "plain" and render != record.render:
+            self.browser.ensure_available()
+        spec = self.watch_spec(
+            record.url,
+            interval=interval,
+            cron=cron,
+            channels=record.channels if edit.channels is None else edit.channels,
+            filters=record.filters if edit.filters is None else _board_filters(edit.filters),
+            render=render,
+            source_kind=edit.source or record.source_kind,
+            members=edit.members or record.members,
+        )
+        return self.store.watches.edit_watch(watch_id, spec, now=self.clock.now())
 
     def import_entries(
         self,
@@ -300,6 +337,37 @@ class Watches:
             now=self.clock.now(),
             digest=digest,
         )
+
+
+def _board_filters(filters: dict[str, Any] | None) -> BoardFilters | None:
+    if not filters or not any(filters.values()):
+        return None
+    try:
+        return BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
+    except ValueError as exc:
+        raise ConfigError(f"filters: {exc}", source="filters") from exc
+
+
+def _schedule(
+    edit: WatchEdit, record: WatchRecord, *, now: datetime
+) -> tuple[timedelta, str | None]:
+    """The edited schedule: an interval, or a cron with its typical gap."""
+    from monitor.core.schedule import normalized, typical_gap
+
+    if edit.cron and edit.interval:
+        raise ConfigError("set interval or cron, not both", source="cron")
+    if edit.cron:
+        try:
+            cron = normalized(edit.cron)
+            return typical_gap(cron, now), cron
+        except ValueError as exc:
+            raise ConfigError(f"cron: {exc}", source="cron") from exc
+    if edit.interval:
+        try:
+            return check_interval(parse_duration(edit.interval)), None
+        except ValueError as exc:
+            raise ConfigError(f"interval: {exc}", source="interval") from exc
+    return record.interval, (None if edit.cron == "" else record.cron)
 
 
 def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> bool:

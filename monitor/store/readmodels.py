@@ -73,6 +73,12 @@ class WatchRow:
     current: Posting | None = None
     member_reads: str = "full"
     """A board's members setting: "full" (their jobs read where the list is thin) or "list"."""
+    channels: tuple[str, ...] = ()
+    render: str = "plain"
+    filters: dict[str, Any] | None = None
+    """A board's filters as stored (title, exclude_title, department, location)."""
+    origin: str = "cli"
+    """config (the configuration file's watches: edited there) or cli (added otherwise)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,10 @@ WATCH_COLUMNS = (
     watches.c.cron,
     watches.c.paused_at,
     watches.c.members.label("member_reads"),
+    watches.c.channels.label("watch_channels"),
+    watches.c.render.label("watch_render"),
+    watches.c.filters.label("watch_filters"),
+    watches.c.origin.label("watch_origin"),
     postings.c.id.label("posting_id"),
     postings.c.source_kind,
     postings.c.role,
@@ -221,6 +225,10 @@ def watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] |
         members_open=members_open,
         current=current,
         member_reads=row.member_reads,
+        channels=tuple(row.watch_channels or ()),
+        render=row.watch_render,
+        filters=row.watch_filters,
+        origin=row.watch_origin,
     )
 
 

@@ -19,6 +19,7 @@ from monitor.export import FORMATS, WHAT, export_lines
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
+from monitor.watches import WatchEdit
 from monitor.web.context import Filter, Id, PageNumber, QueryId, dashboard_of
 from monitor.web.cursors import aware, decode_cursor, encode_cursor
 from monitor.web.models import (
@@ -33,6 +34,7 @@ from monitor.web.models import (
     Retried,
     VersionOut,
     Watch,
+    WatchChanges,
     WatchPage,
     alert_out,
     change_out,
@@ -113,6 +115,24 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         members=body.members,
     )
     return watch_out(dashboard.views.watch(record))
+
+
+@router.patch(
+    "/watches/{watch_id}",
+    response_model=Watch,
+    tags=["watches"],
+    responses={**_NOT_FOUND, 409: {**_PROBLEM, "description": "A watch from the config file."}},
+)
+def edit_watch(request: Request, watch_id: Id, body: WatchChanges) -> Watch:
+    """Change a watch's settings (those sent; checked as adding is); 422 with the reason
+    when one cannot be, 409 for a watch the configuration file lists."""
+    dashboard = dashboard_of(request)
+    edit = WatchEdit(
+        **body.model_dump(exclude={"filters"}),
+        filters=body.filters.model_dump() if body.filters else None,
+    )
+    dashboard.app.watches.edit(watch_id, edit)
+    return watch_out(dashboard.views.watch(watch_id))
 
 
 @router.delete("/watches/{watch_id}", status_code=204, tags=["watches"], responses=_NOT_FOUND)

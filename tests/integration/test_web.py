@@ -694,3 +694,68 @@ async def test_a_long_value_is_refused_without_being_echoed(site: Site) -> None:
     )
     assert (interval.status_code, len(interval.content) < 2000) == (422, True)
     assert (await site.client.get("/api/v1/watches")).json()["total"] == 1
+
+
+# -- acting on watches: edit, check now, failing reason ------------------------------
+
+
+async def test_edit_a_watch_in_the_api_checked_as_adding_is(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    edited = await site.client.patch(
+        f"/api/v1/watches/{watch_id}", json={"interval": "6h", "channels": ["hook"]}
+    )
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["interval_seconds"], body["cron"], body["channels"]) == (21600, None, ["hook"])
+    assert body["render"] == "plain"
+    assert body["from_config"] is False
+    stored = site.app.store.watches.get_watch(watch_id)
+    assert stored.interval == timedelta(hours=6)
+    assert stored.channels == ("hook",)
+
+    on_cron = (
+        await site.client.patch(f"/api/v1/watches/{watch_id}", json={"cron": "0 9 * * mon"})
+    ).json()
+    assert on_cron["cron"] == "0 9 * * mon"
+    assert on_cron["channels"] == ["hook"]
+    back = (await site.client.patch(f"/api/v1/watches/{watch_id}", json={"cron": ""})).json()
+    assert back["cron"] is None
+
+    for wrong, named in (
+        ({"channels": ["nowhere"]}, "channel"),
+        ({"interval": "soon"}, "interval"),
+        ({"cron": "every day"}, "cron"),
+        ({"interval": "1h", "cron": "0 9 * * *"}, "not both"),
+        ({"members": "list"}, "members"),
+        ({"filters": {"title": ["engineer"]}}, "filters"),
+        ({"source": "greenhouse"}, "greenhouse"),
+    ):
+        refused = await site.client.patch(f"/api/v1/watches/{watch_id}", json=wrong)
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert named in refused.json()["detail"], (wrong, refused.json())
+    assert site.app.store.watches.get_watch(watch_id).channels == ("hook",)  # unchanged
+    missing = await site.client.patch("/api/v1/watches/9999", json={"interval": "1h"})
+    assert missing.status_code == 404
+
+
+async def test_edit_a_watch_on_its_page(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    page = await site.client.get(f"/postings/{site.posting_id}")
+    assert f'href="/watches/{watch_id}/edit"' in page.text
+    form = await site.client.get(f"/watches/{watch_id}/edit")
+    assert form.status_code == 200
+    assert 'name="interval" value="1h"' in form.text
+    token = await _csrf(site.client)
+    fields = {CSRF_FIELD: token, "interval": "2h", "cron": "", "channels": "hook, console"}
+    saved = await site.client.post(f"/watches/{watch_id}/edit", data=fields)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/postings/{site.posting_id}"
+    stored = site.app.store.watches.get_watch(watch_id)
+    assert (stored.interval, stored.channels) == (timedelta(hours=2), ("hook", "console"))
+
+    wrong = await site.client.post(
+        f"/watches/{watch_id}/edit", data={**fields, "channels": "nowhere"}
+    )
+    assert wrong.status_code == 422
+    assert "no channel named" in wrong.text
+    assert 'value="nowhere"' in wrong.text  # what was typed stays in the form

@@ -3,6 +3,7 @@ resuming or removing one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,7 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.errors import MonitorError
-from monitor.store.readmodels import WatchQuery
+from monitor.present import duration
+from monitor.store.readmodels import WatchQuery, WatchRow
+from monitor.watches import WatchEdit
 from monitor.web.context import MAX_PAGE, Filter, Id, dashboard_of, shown_error, status_of
 from monitor.web.pages.base import _back, _text, checked_form, error_page, render
 
@@ -133,6 +136,74 @@ async def new_watch(request: Request) -> Response:
         status, _title = status_of(exc)
         return _new_watch_form(request, values, error=shown_error(exc), status=min(status, 422))
     return _new_watch_form(request, values, preview=seen)
+
+
+_FILTERS = ("title", "exclude_title", "location", "department")
+
+
+@router.get("/watches/{watch_id}/edit")
+def edit_watch_page(request: Request, watch_id: Id) -> HTMLResponse:
+    watch = dashboard_of(request).views.watch(watch_id)
+    return _edit_form(request, watch, _settings_of(watch))
+
+
+def _settings_of(watch: WatchRow) -> dict[str, str]:
+    filters = watch.filters or {}
+    return {
+        "interval": "" if watch.cron else duration(timedelta(seconds=watch.interval_seconds)),
+        "cron": watch.cron or "",
+        "channels": ", ".join(watch.channels),
+        "render": watch.render,
+        "source": watch.source_kind,
+        "members": watch.member_reads,
+        **{name: ", ".join(filters.get(name, ())) for name in _FILTERS},
+    }
+
+
+def _edit_form(
+    request: Request, watch: WatchRow, values: dict[str, str], **extra: Any
+) -> HTMLResponse:
+    dashboard = dashboard_of(request)
+    return render(
+        request,
+        "watch_edit.html",
+        active="watches",
+        watch=watch,
+        values=values,
+        channels=[c.name for c in dashboard.app.config.channels],
+        status=extra.pop("status", 200),
+        **extra,
+    )
+
+
+@router.post("/watches/{watch_id}/edit")
+async def edit_watch(request: Request, watch_id: Id) -> Response:
+    """Save a watch's settings, checked as adding checks them; the form again with
+    the reason when they cannot be."""
+    form = await checked_form(request)
+    dashboard = dashboard_of(request)
+    watch = dashboard.views.watch(watch_id)
+    names = ("interval", "cron", "channels", "render", "source", "members", *_FILTERS)
+    values = {name: _text(form, name) for name in names}
+    try:
+        dashboard.app.watches.edit(watch_id, _edit_of(values, board=watch.role == "board"))
+    except MonitorError as exc:
+        status, _title = status_of(exc)
+        return _edit_form(request, watch, values, error=shown_error(exc), status=min(status, 422))
+    return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
+
+
+def _edit_of(values: dict[str, str], *, board: bool) -> WatchEdit:
+    words = {name: [w.strip() for w in values[name].split(",") if w.strip()] for name in _FILTERS}
+    return WatchEdit(
+        interval=values["interval"] or None,
+        cron=values["cron"],
+        channels=[c.strip() for c in values["channels"].split(",") if c.strip()],
+        filters=words if board else None,
+        render=values["render"] or None,
+        source=values["source"] or None,
+        members=(values["members"] or None) if board else None,
+    )
 
 
 @router.post("/watches/{watch_id}/{action}")
