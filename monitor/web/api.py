@@ -25,6 +25,7 @@ from monitor.web.cursors import aware, decode_cursor, encode_cursor
 from monitor.web.models import (
     AlertPage,
     ChangePage,
+    Checked,
     Health,
     NewWatch,
     PostingOut,
@@ -133,6 +134,21 @@ def edit_watch(request: Request, watch_id: Id, body: WatchChanges) -> Watch:
     )
     dashboard.app.watches.edit(watch_id, edit)
     return watch_out(dashboard.views.watch(watch_id))
+
+
+@router.post(
+    "/watches/{watch_id}/check",
+    response_model=Checked,
+    tags=["watches"],
+    responses={**_NOT_FOUND, 409: {**_PROBLEM, "description": "Being checked right now."}},
+)
+async def check_watch(request: Request, watch_id: Id) -> Checked:
+    """Check the watch now (due or not) and write what it found; its alerts are sent."""
+    dashboard = dashboard_of(request)
+    outcome = await dashboard.app.check_watch(watch_id)
+    await dashboard.app.deliver()
+    watch = await dashboard.app.store.run(dashboard.views.watch, watch_id)
+    return Checked(outcome=outcome.value, watch=watch_out(watch))
 
 
 @router.delete("/watches/{watch_id}", status_code=204, tags=["watches"], responses=_NOT_FOUND)

@@ -110,6 +110,26 @@ class Watch(_Out):
     from_config: bool = Field(description="Listed in the configuration file (edited there).")
 
 
+class Checked(_Out):
+    """What checking a watch now found, and the watch after it."""
+
+    outcome: Literal[
+        "baseline",
+        "changed",
+        "unchanged",
+        "not_modified",
+        "gone",
+        "closed",
+        "error",
+        "suspect",
+        "deferred",
+    ] = Field(
+        description="baseline: first read; changed (alerts queued); unchanged or not_modified; "
+        "gone or closed; error or suspect (see last_error); deferred: its host is paused."
+    )
+    watch: Watch
+
+
 class WatchPage(_Out):
     items: list[Watch]
     total: int

@@ -759,3 +759,27 @@ async def test_edit_a_watch_on_its_page(site: Site) -> None:
     assert wrong.status_code == 422
     assert "no channel named" in wrong.text
     assert 'value="nowhere"' in wrong.text  # what was typed stays in the form
+
+
+async def test_check_a_watch_now_in_the_api_and_on_its_page(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    site.pages.publish(POSTING, _seed(FIRST_VERSION))  # back to the first version
+    checked = await site.client.post(f"/api/v1/watches/{watch_id}/check")
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["outcome"] == "changed"
+    assert body["watch"]["last_outcome"] == "changed"
+    assert body["watch"]["last_checked_at"] == site.clock.now().isoformat().replace("+00:00", "Z")
+
+    token = await _csrf(site.client)
+    again = await site.client.post(f"/watches/{watch_id}/check", data={CSRF_FIELD: token})
+    assert again.status_code == 303
+    assert again.headers["location"] == f"/postings/{site.posting_id}?checked=not_modified#checked"
+    page = await site.client.get(again.headers["location"])
+    assert "Checked just now: nothing changed (the server said so)." in page.text
+
+    leased = site.app.store.leases.claim_all(now=site.clock.now(), lease=timedelta(minutes=5))
+    assert site.posting_id in [s.id for s in leased]  # the checks gave their leases back
+    busy = await site.client.post(f"/api/v1/watches/{watch_id}/check")
+    assert busy.status_code == 409
+    assert (await site.client.post("/api/v1/watches/9999/check")).status_code == 404

@@ -206,6 +206,19 @@ def _edit_of(values: dict[str, str], *, board: bool) -> WatchEdit:
     )
 
 
+@router.post("/watches/{watch_id}/check")
+async def check_watch_now(request: Request, watch_id: Id) -> Response:
+    """Check the watch now; its page then says what the check found."""
+    await checked_form(request)
+    dashboard = dashboard_of(request)
+    outcome = await dashboard.app.check_watch(watch_id)
+    await dashboard.app.deliver()
+    watch = await dashboard.app.store.run(dashboard.views.watch, watch_id)
+    return RedirectResponse(
+        f"/postings/{watch.posting_id}?checked={outcome.value}#checked", status_code=303
+    )
+
+
 @router.post("/watches/{watch_id}/{action}")
 async def watch_action(request: Request, watch_id: Id, action: str) -> Response:
     await checked_form(request)
