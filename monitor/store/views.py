@@ -186,6 +186,24 @@ class Views:
             raise NotFound(f"no posting {posting_id}")
         return posting_row(row)
 
+    def failing_since(self, posting_id: int, failures: int) -> datetime | None:
+        """When the posting's current run of ``failures`` failed checks began: the
+        ``failures``-th newest failed check in the log (checks that find nothing new
+        are not logged, so the run is counted back, not looked up). None when not
+        failing, or when the log no longer holds it (pruned)."""
+        if failures < 1:
+            return None
+        nth = (
+            select(check_log.c.checked_at)
+            .where(check_log.c.posting_id == posting_id, check_log.c.outcome == "error")
+            .order_by(check_log.c.checked_at.desc(), check_log.c.id.desc())
+            .offset(failures - 1)
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            since: datetime | None = conn.execute(nth).scalar_one_or_none()
+        return since
+
     def versions(self, posting_id: int, *, limit: int = 500) -> list[VersionRow]:
         """A posting's versions, oldest first (the newest ``limit`` of them)."""
         query = (

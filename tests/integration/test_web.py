@@ -783,3 +783,38 @@ async def test_check_a_watch_now_in_the_api_and_on_its_page(site: Site) -> None:
     busy = await site.client.post(f"/api/v1/watches/{watch_id}/check")
     assert busy.status_code == 409
     assert (await site.client.post("/api/v1/watches/9999/check")).status_code == 404
+
+
+async def test_a_failing_watch_shows_its_reason_and_since_when(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    quiet = await site.client.get(f"/postings/{site.posting_id}")
+    assert 'id="failing"' not in quiet.text
+    site.pages.fail(POSTING, lambda _request: httpx.Response(403, text="denied"))
+    site.clock.advance(timedelta(hours=1))
+    first = (await site.client.post(f"/api/v1/watches/{watch_id}/check")).json()
+    assert first["outcome"] == "error"
+    began = site.clock.now()
+    site.clock.advance(timedelta(hours=2))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")
+
+    page = await site.client.get(f"/postings/{site.posting_id}")
+    failing = page.text.split('id="failing"', 1)[1].split("</section>", 1)[0]
+    assert "2 failed checks in a row, since" in failing
+    assert began.strftime("%Y-%m-%d %H:%M") in failing
+    assert "403" in failing  # the last error itself, not only a tooltip
+    assert site.app.store.views.failing_since(site.posting_id, 2) == began
+    listed = await site.client.get("/watches")
+    assert 'class="row-error"' in listed.text
+
+    site.pages.publish(POSTING, _seed(REVISED_VERSION))
+    site.clock.advance(timedelta(hours=1))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")
+    assert 'id="failing"' not in (await site.client.get(f"/postings/{site.posting_id}")).text
+    assert site.app.store.views.failing_since(site.posting_id, 0) is None
+    site.pages.fail(POSTING, lambda _request: httpx.Response(403, text="denied"))
+    site.clock.advance(timedelta(hours=1))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")  # a new run of failures
+    assert (
+        f"since {site.clock.now():%Y-%m-%d %H:%M}"
+        in (await site.client.get(f"/postings/{site.posting_id}")).text
+    )

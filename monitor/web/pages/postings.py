@@ -53,7 +53,12 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
         requirement_history=[c for c in history if c.field in HISTORY_FIELDS["requirements"]],
         percent=change_percent,
         title=title,
+        failing_since=_failing_since(dashboard, posting),
     )
+
+
+def _failing_since(dashboard: Dashboard, posting: Any) -> Any:
+    return dashboard.views.failing_since(posting.id, posting.consecutive_failures)
 
 
 def _watch_of(dashboard: Dashboard, watch_id: int) -> Any:
@@ -91,6 +96,7 @@ def _board_page(request: Request, dashboard: Dashboard, board: Any, watch: Any) 
         recent=recent,
         percent=change_percent,
         title=board.company or _usual_company(open_postings) or board.title or board.url,
+        failing_since=_failing_since(dashboard, board),
     )
 
 
