@@ -27,7 +27,7 @@ from monitor.imports import Entry, Refused, WatchEntry
 from monitor.model import BoardFilters
 from monitor.net.browser import PageRenderer
 from monitor.progress import NoProgress, Progress
-from monitor.records import WatchRecord, WatchSpec
+from monitor.records import WatchRecord, WatchSpec, watch_tags
 from monitor.sources import SourceRegistry
 from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
@@ -51,6 +51,7 @@ class WatchEdit:
     render: str | None = None
     source: str | None = None
     members: str | None = None
+    tags: Sequence[str] | None = None
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class Watches:
         render: str = "plain",
         source_kind: str | None = None,
         members: str = "full",
+        tags: Sequence[str] = (),
     ) -> WatchSpec:
         self._check_channels(channels)
         source = self._source_for(url, source_kind)
@@ -125,6 +127,7 @@ class Watches:
             cron=cron,
             render=render,
             members=members,
+            tags=_tags(tags),
         )
 
     def _source_for(self, url: str, kind: str | None) -> Source:
@@ -154,6 +157,7 @@ class Watches:
         render: str = "plain",
         source_kind: str | None = None,
         members: str = "full",
+        tags: Sequence[str] = (),
     ) -> WatchRecord:
         if len(url) > MAX_URL_CHARS:
             raise ConfigError(f"longer than {MAX_URL_CHARS} characters", source="URL")
@@ -171,6 +175,7 @@ class Watches:
             render=render,
             source_kind=source_kind,
             members=members,
+            tags=tags,
         )
         return self.store.watches.add_watch(spec, origin="cli", now=self.clock.now())
 
@@ -184,6 +189,7 @@ class Watches:
         render: str = "plain",
         source: str | None = None,
         members: str = "full",
+        tags: Sequence[str] = (),
     ) -> int:
         """``add`` from what the web form or the JSON API sent (the interval and the
         filters as text); returns the new watch's id."""
@@ -200,6 +206,7 @@ class Watches:
             render=render,
             source_kind=source,
             members=members,
+            tags=tags,
         )
         return record.id
 
@@ -225,6 +232,7 @@ class Watches:
             render=render,
             source_kind=edit.source or record.source_kind,
             members=edit.members or record.members,
+            tags=record.tags if edit.tags is None else edit.tags,
         )
         return self.store.watches.edit_watch(watch_id, spec, now=self.clock.now())
 
@@ -327,6 +335,7 @@ class Watches:
                 render=w.render,
                 source_kind=w.source,
                 members=w.members,
+                tags=w.tags,
             )
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
@@ -337,6 +346,13 @@ class Watches:
             now=self.clock.now(),
             digest=digest,
         )
+
+
+def _tags(words: Sequence[str]) -> tuple[str, ...]:
+    try:
+        return watch_tags(words)
+    except ValueError as exc:
+        raise ConfigError(f"tags: {exc}", source="tags") from exc
 
 
 def _board_filters(filters: dict[str, Any] | None) -> BoardFilters | None:
@@ -381,6 +397,7 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
         and record.members == watch.members
         and (watch.source is None or record.source_kind == watch.source)
         and record.channels == watch.channels
+        and record.tags == watch.tags
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
     )
 
@@ -398,6 +415,7 @@ def watches_digest(configured: Sequence[WatchConfig]) -> str:
             w.render,
             w.source,
             w.members,
+            list(w.tags),
         ]
         for w in configured
     ]

@@ -40,6 +40,7 @@ class WatchQuery:
     status: str = ""  # open, closed, failing, paused
     company: str = ""
     kind: str = ""  # a source kind
+    tag: str = ""
     sort: WatchSort = "id"
     descending: bool = False
     page: int = 1
@@ -77,6 +78,7 @@ class WatchRow:
     render: str = "plain"
     filters: dict[str, Any] | None = None
     """A board's filters as stored (title, exclude_title, department, location)."""
+    tags: tuple[str, ...] = ()
     origin: str = "cli"
     """config (the configuration file's watches: edited there) or cli (added otherwise)."""
 

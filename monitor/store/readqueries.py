@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, Text, case, cast, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from monitor.model import Posting
@@ -42,6 +42,7 @@ WATCH_COLUMNS = (
     watches.c.render.label("watch_render"),
     watches.c.filters.label("watch_filters"),
     watches.c.origin.label("watch_origin"),
+    watches.c.tags.label("watch_tags"),
     postings.c.id.label("posting_id"),
     postings.c.source_kind,
     postings.c.role,
@@ -98,6 +99,11 @@ def watch_filter(query: WatchQuery) -> Select[Any]:
         base = base.where(postings.c.company == query.company)
     if query.kind:
         base = base.where(watches.c.source_kind == query.kind)
+    if query.tag:
+        # Tags hold no quote (records.watch_tags): the quoted tag is found only whole,
+        # in SQLite's JSON text and PostgreSQL's jsonb alike.
+        tagged = cast(watches.c.tags, Text).contains(f'"{query.tag}"', autoescape=True)
+        base = base.where(tagged)
     return base.where(*_watch_status(query.status))
 
 
@@ -229,6 +235,7 @@ def watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] |
         render=row.watch_render,
         filters=row.watch_filters,
         origin=row.watch_origin,
+        tags=tuple(row.watch_tags or ()),
     )
 
 

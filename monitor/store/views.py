@@ -149,6 +149,12 @@ class Views:
         with self._db.read() as conn:
             return list(conn.scalars(query))
 
+    def tags(self) -> list[str]:
+        """Every tag active watches have, sorted."""
+        read = select(watches.c.tags).where(watches.c.removed_at.is_(None))
+        with self._db.read() as conn:
+            return sorted({tag for tags in conn.execute(read).scalars() for tag in tags or ()})
+
     def source_kinds(self) -> list[str]:
         query = select(watches.c.source_kind).group_by(watches.c.source_kind)
         with self._db.read() as conn:

@@ -406,6 +406,7 @@ def _watch_values(spec: WatchSpec, origin: str) -> dict[str, Any]:
         "filters": spec.filters.to_dict() if spec.is_board else None,
         "render": spec.render,
         "members": spec.members,
+        "tags": list(spec.tags),
     }
 
 
@@ -437,4 +438,5 @@ def _same_watch(row: Any, spec: WatchSpec, *, origin: str) -> bool:
         and row.filters == (spec.filters.to_dict() if spec.is_board else None)
         and row.render == spec.render
         and row.members == spec.members
+        and list(row.tags or []) == list(spec.tags)
     )

@@ -69,6 +69,7 @@ def list_watches(
     status: Literal["", "open", "closed", "failing", "paused"] = "",
     company: Filter = "",
     kind: Filter = "",
+    tag: Filter = "",
     sort: Literal[
         "id", "title", "company", "status", "last_change", "last_check", "next_check", "failures"
     ] = "id",
@@ -82,6 +83,7 @@ def list_watches(
         status=status,
         company=company,
         kind=kind,
+        tag=tag.strip().lower(),
         sort=sort,
         descending=order == "desc",
         page=page,
@@ -114,6 +116,7 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         render=body.render,
         source=body.source,
         members=body.members,
+        tags=body.tags,
     )
     return watch_out(dashboard.views.watch(record))
 

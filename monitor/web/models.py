@@ -108,6 +108,7 @@ class Watch(_Out):
     render: Literal["plain", "browser", "auto"]
     filters: Filters | None = Field(description="Boards: which postings are followed.")
     from_config: bool = Field(description="Listed in the configuration file (edited there).")
+    tags: list[str] = Field(description="Words it is filed under.")
 
 
 class Checked(_Out):
@@ -158,6 +159,9 @@ class NewWatch(BaseModel):
         "requirements (Workday, SmartRecruiters, BambooHR, JazzHR, Breezy); list reads the "
         "list only.",
     )
+    tags: list[str] = Field(
+        default=[], description="Words to file it under: letters, digits, '-', '_', '.'."
+    )
 
 
 class WatchChanges(BaseModel):
@@ -173,6 +177,7 @@ class WatchChanges(BaseModel):
     render: Literal["plain", "browser", "auto"] | None = None
     source: str | None = Field(default=None, description="Source kind to read it with.")
     members: Literal["full", "list"] | None = None
+    tags: list[str] | None = Field(default=None, description="The tags, all of them.")
 
 
 class PostingOut(_Out):
@@ -323,6 +328,7 @@ def watch_out(row: WatchRow) -> Watch:
         render=row.render,  # type: ignore[arg-type]
         filters=Filters(**row.filters) if row.filters is not None else None,
         from_config=row.origin == "config",
+        tags=list(row.tags),
     )
 
 

@@ -818,3 +818,38 @@ async def test_a_failing_watch_shows_its_reason_and_since_when(site: Site) -> No
         f"since {site.clock.now():%Y-%m-%d %H:%M}"
         in (await site.client.get(f"/postings/{site.posting_id}")).text
     )
+
+
+async def test_tags_on_watches_filter_the_list(site: Site) -> None:
+    url = "https://jobs.example.com/careers/new-role"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    created = await site.client.post(
+        "/api/v1/watches", json={"url": url, "tags": ["Backend", "berlin", "backend"]}
+    )
+    assert created.status_code == 201, created.text
+    tagged = created.json()
+    assert tagged["tags"] == ["backend", "berlin"]
+    other = site.app.store.watches.list_watches()[0].id
+    edited = await site.client.patch(f"/api/v1/watches/{other}", json={"tags": ["remote"]})
+    assert edited.json()["tags"] == ["remote"]
+
+    def ids(found: httpx.Response) -> list[int]:
+        return [w["id"] for w in found.json()["items"]]
+
+    assert ids(await site.client.get("/api/v1/watches", params={"tag": "berlin"})) == [tagged["id"]]
+    assert ids(await site.client.get("/api/v1/watches", params={"tag": "remote"})) == [other]
+    assert ids(await site.client.get("/api/v1/watches", params={"tag": "back"})) == []
+    refused = await site.client.patch(f"/api/v1/watches/{other}", json={"tags": ['a"b']})
+    assert refused.status_code == 422
+    assert "tag" in refused.json()["detail"]
+
+    page = await site.client.get("/watches", params={"tag": "berlin"})
+    assert "<option selected>berlin</option>" in page.text
+    assert page.text.count('class="badge tag"') == 2  # the one watch listed, its two tags
+    token = await _csrf(site.client)
+    saved = await site.client.post(
+        f"/watches/{other}/edit",
+        data={CSRF_FIELD: token, "interval": "1h", "tags": "remote, eu"},
+    )
+    assert saved.status_code == 303
+    assert site.app.store.watches.get_watch(other).tags == ("remote", "eu")

@@ -32,6 +32,7 @@ def watches_page(
     status: str = "",
     company: Filter = "",
     kind: Filter = "",
+    tag: Filter = "",
     sort: str = "id",
     order: str = "asc",
     page: Annotated[int, Query(le=MAX_PAGE)] = 1,
@@ -42,13 +43,14 @@ def watches_page(
         status=status if status in ("open", "closed", "failing", "paused") else "",
         company=company,
         kind=kind,
+        tag=tag.strip().lower(),
         sort=sort if sort in _SORTS else "id",  # type: ignore[arg-type]
         descending=order == "desc",
         page=max(page, 1),
         per_page=dashboard.page_size,
     )
     found = dashboard.views.watches(query)
-    params = {"q": q, "status": status, "company": company, "kind": kind}
+    params = {"q": q, "status": status, "company": company, "kind": kind, "tag": tag}
     return render(
         request,
         "watches.html",
@@ -58,6 +60,7 @@ def watches_page(
         params=params,
         companies=dashboard.views.companies(),
         kinds=dashboard.views.source_kinds(),
+        tags=dashboard.views.tags(),
         link=lambda **more: (
             "/watches?" + urlencode({**params, "sort": sort, "order": order, **more})
         ),
@@ -113,6 +116,7 @@ async def new_watch(request: Request) -> Response:
             "department",
             "source",
             "members",
+            "tags",
         )
     }
     filters = {
@@ -128,6 +132,7 @@ async def new_watch(request: Request) -> Response:
                 filters=filters,
                 source=values["source"] or None,
                 members=values["members"] or "full",
+                tags=_words(values["tags"]),
             )
             watch = dashboard.views.watch(watch_id)
             return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
@@ -156,6 +161,7 @@ def _settings_of(watch: WatchRow) -> dict[str, str]:
         "render": watch.render,
         "source": watch.source_kind,
         "members": watch.member_reads,
+        "tags": ", ".join(watch.tags),
         **{name: ", ".join(filters.get(name, ())) for name in _FILTERS},
     }
 
@@ -183,7 +189,7 @@ async def edit_watch(request: Request, watch_id: Id) -> Response:
     form = await checked_form(request)
     dashboard = dashboard_of(request)
     watch = dashboard.views.watch(watch_id)
-    names = ("interval", "cron", "channels", "render", "source", "members", *_FILTERS)
+    names = ("interval", "cron", "channels", "render", "source", "members", "tags", *_FILTERS)
     values = {name: _text(form, name) for name in names}
     try:
         dashboard.app.watches.edit(watch_id, _edit_of(values, board=watch.role == "board"))
@@ -194,16 +200,22 @@ async def edit_watch(request: Request, watch_id: Id) -> Response:
 
 
 def _edit_of(values: dict[str, str], *, board: bool) -> WatchEdit:
-    words = {name: [w.strip() for w in values[name].split(",") if w.strip()] for name in _FILTERS}
+    words = {name: _words(values[name]) for name in _FILTERS}
     return WatchEdit(
         interval=values["interval"] or None,
         cron=values["cron"],
-        channels=[c.strip() for c in values["channels"].split(",") if c.strip()],
+        channels=_words(values["channels"]),
+        tags=_words(values["tags"]),
         filters=words if board else None,
         render=values["render"] or None,
         source=values["source"] or None,
         members=(values["members"] or None) if board else None,
     )
+
+
+def _words(text: str) -> list[str]:
+    """A comma-separated field's words."""
+    return [w.strip() for w in text.split(",") if w.strip()]
 
 
 @router.post("/watches/{watch_id}/check")
