@@ -236,6 +236,11 @@ class Watches:
         )
         return self.store.watches.edit_watch(watch_id, spec, now=self.clock.now())
 
+    def tag(self, watch_id: int, tag: str) -> WatchRecord:
+        """Add one tag to a watch's (as an edit: refused for the configuration's)."""
+        record = self.store.watches.get_watch(watch_id)
+        return self.edit(watch_id, WatchEdit(tags=[*record.tags, tag]))
+
     def import_entries(
         self,
         entries: Sequence[Entry],

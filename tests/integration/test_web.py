@@ -853,3 +853,37 @@ async def test_tags_on_watches_filter_the_list(site: Site) -> None:
     )
     assert saved.status_code == 303
     assert site.app.store.watches.get_watch(other).tags == ("remote", "eu")
+
+
+async def test_bulk_actions_on_a_selection_in_the_list(site: Site) -> None:
+    url = "https://jobs.example.com/careers/new-role"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    second = (await site.client.post("/api/v1/watches", json={"url": url})).json()["id"]
+    first = site.app.store.watches.list_watches()[0].id
+    listed = await site.client.get("/watches", params={"q": "example"})
+    assert f'name="ids" value="{second}"' in listed.text
+    token = await _csrf(site.client)
+
+    async def bulk(action: str, *ids: int, tag: str = "") -> httpx.Response:
+        form = {CSRF_FIELD: token, "action": action, "ids": [str(i) for i in ids], "tag": tag}
+        done = await site.client.post("/watches/bulk", data=form)
+        assert done.status_code == 303, done.text
+        return await site.client.get(done.headers["location"])
+
+    paused = await bulk("pause", first, second)
+    assert "Paused 2 watches." in paused.text
+    assert all(w.paused_at for w in site.app.store.watches.list_watches())
+    await bulk("resume", second)
+    assert site.app.store.watches.get_watch(second).paused_at is None
+    tagged = await bulk("tag", first, second, tag="Urgent")
+    assert "Tagged 2 watches." in tagged.text
+    assert {w.tags for w in site.app.store.watches.list_watches()} == {("urgent",)}
+    bad_tag = await bulk("tag", first, tag="no spaces")
+    assert "Tagged 0 watches. Not done:" in bad_tag.text
+    assert "not a tag" in bad_tag.text
+    checked = await bulk("check", first, second)
+    assert "Checked 2 watches." in checked.text
+    assert site.app.store.postings.get_posting(url).last_checked_at == site.clock.now()
+    removed = await bulk("remove", second, 9999)
+    assert "Removed 1 watch. Not done: #9999" in removed.text
+    assert [w.id for w in site.app.store.watches.list_watches()] == [first]

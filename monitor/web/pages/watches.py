@@ -51,6 +51,7 @@ def watches_page(
     )
     found = dashboard.views.watches(query)
     params = {"q": q, "status": status, "company": company, "kind": kind, "tag": tag}
+    bulk = {k: request.query_params.get(k, "") for k in ("did", "done", "refused")}
     return render(
         request,
         "watches.html",
@@ -61,6 +62,8 @@ def watches_page(
         companies=dashboard.views.companies(),
         kinds=dashboard.views.source_kinds(),
         tags=dashboard.views.tags(),
+        bulk=bulk if bulk["did"] in BULK_ACTIONS.values() else None,
+        back=urlencode({**params, "sort": sort, "order": order, "page": page}),
         link=lambda **more: (
             "/watches?" + urlencode({**params, "sort": sort, "order": order, **more})
         ),
@@ -216,6 +219,56 @@ def _edit_of(values: dict[str, str], *, board: bool) -> WatchEdit:
 def _words(text: str) -> list[str]:
     """A comma-separated field's words."""
     return [w.strip() for w in text.split(",") if w.strip()]
+
+
+BULK_ACTIONS = {
+    "pause": "paused",
+    "resume": "resumed",
+    "remove": "removed",
+    "check": "checked",
+    "tag": "tagged",
+}
+MAX_BULK = 200
+
+
+@router.post("/watches/bulk")
+async def bulk_action(request: Request) -> Response:
+    """Pause, resume, remove, check or tag the watches ticked in the list; back to the
+    list (as it was filtered) saying how many were done and which could not be."""
+    form = await checked_form(request)
+    action = _text(form, "action")
+    if action not in BULK_ACTIONS:
+        return error_page(request, 422, "Invalid input", "pick what to do with the selection")
+    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:MAX_BULK]
+    done, refused = await _bulk(request, action, ids, _text(form, "tag"))
+    back = _text(form, "back")
+    query = urlencode({"did": BULK_ACTIONS[action], "done": done, "refused": refused})
+    return RedirectResponse(
+        f"/watches?{back + '&' if back.isascii() and back else ''}{query}", status_code=303
+    )
+
+
+async def _bulk(request: Request, action: str, ids: list[int], tag: str) -> tuple[int, str]:
+    """How many of ``ids`` ``action`` was done to, and those refused with the reasons."""
+    dashboard = dashboard_of(request)
+    app, now = dashboard.app, dashboard.now()
+    done, refused = 0, []
+    for watch_id in ids:
+        try:
+            if action in ("pause", "resume"):
+                app.store.watches.pause_watch(watch_id, paused=action == "pause", now=now)
+            elif action == "remove":
+                app.store.watches.remove_watch(str(watch_id), now=now)
+            elif action == "tag":
+                app.watches.tag(watch_id, tag)
+            else:
+                await app.check_watch(watch_id)
+            done += 1
+        except MonitorError as exc:
+            refused.append(f"#{watch_id}: {shown_error(exc)}")
+    if action == "check" and done:
+        await app.deliver()
+    return done, "; ".join(refused)[:500]
 
 
 @router.post("/watches/{watch_id}/check")
