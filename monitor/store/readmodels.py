@@ -37,7 +37,7 @@ WatchSort = Literal[
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchQuery:
     search: str = ""
-    status: str = ""  # open, closed, failing, paused
+    status: str = ""  # open, closed, failing, paused, unseen
     company: str = ""
     kind: str = ""  # a source kind
     tag: str = ""
@@ -79,6 +79,8 @@ class WatchRow:
     filters: dict[str, Any] | None = None
     """A board's filters as stored (title, exclude_title, department, location)."""
     tags: tuple[str, ...] = ()
+    unseen: bool = False
+    """Changed since its page was last viewed."""
     origin: str = "cli"
     """config (the configuration file's watches: edited there) or cli (added otherwise)."""
 

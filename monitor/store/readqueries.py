@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Text, case, cast, func, or_, select
+from sqlalchemy import Select, Text, case, cast, exists, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from monitor.model import Posting
@@ -32,6 +32,16 @@ WATCH_SORTS: dict[str, Any] = {
     "failures": postings.c.consecutive_failures,
 }
 
+_found = postings.alias("found")
+UNSEEN = exists(
+    select(_found.c.id).where(
+        _found.c.watch_id == watches.c.id,
+        _found.c.last_changed_at > func.coalesce(watches.c.viewed_at, watches.c.created_at),
+    )
+)
+"""A watch whose posting, or a posting on its board, changed since its page was last
+viewed (or, never viewed, since it was added)."""
+
 WATCH_COLUMNS = (
     watches.c.url,
     watches.c.interval_seconds,
@@ -43,6 +53,7 @@ WATCH_COLUMNS = (
     watches.c.filters.label("watch_filters"),
     watches.c.origin.label("watch_origin"),
     watches.c.tags.label("watch_tags"),
+    UNSEEN.label("unseen"),
     postings.c.id.label("posting_id"),
     postings.c.source_kind,
     postings.c.role,
@@ -110,6 +121,8 @@ def watch_filter(query: WatchQuery) -> Select[Any]:
 def _watch_status(status: str) -> list[Any]:
     if status == "paused":
         return [watches.c.paused_at.is_not(None)]
+    if status == "unseen":
+        return [UNSEEN]
     if status == "failing":
         return [postings.c.consecutive_failures > 0]
     if status in ("open", "closed"):
@@ -236,6 +249,7 @@ def watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] |
         filters=row.watch_filters,
         origin=row.watch_origin,
         tags=tuple(row.watch_tags or ()),
+        unseen=bool(row.unseen),
     )
 
 

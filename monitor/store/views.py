@@ -39,6 +39,7 @@ from monitor.store.readmodels import (
 from monitor.store.readqueries import (
     ALERT_COLUMNS,
     CHANGE_POSTING_COLUMNS,
+    UNSEEN,
     WATCH_COLUMNS,
     WATCH_SORTS,
     board_members,
@@ -148,6 +149,12 @@ class Views:
         )
         with self._db.read() as conn:
             return list(conn.scalars(query))
+
+    def unseen_count(self) -> int:
+        """Active watches with changes not yet viewed (the nav's count)."""
+        count = select(func.count()).where(watches.c.removed_at.is_(None), UNSEEN)
+        with self._db.read() as conn:
+            return int(conn.execute(count).scalar_one())
 
     def tags(self) -> list[str]:
         """Every tag active watches have, sorted."""

@@ -321,6 +321,14 @@ class Watches:
             )
             return watch_record(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
 
+    def mark_viewed(self, watch_ids: Sequence[int] | None, *, now: datetime) -> None:
+        """The watches' changes so far have been seen (``None``: every watch's)."""
+        seen = update(watches).where(watches.c.removed_at.is_(None)).values(viewed_at=now)
+        if watch_ids is not None:
+            seen = seen.where(watches.c.id.in_(list(watch_ids)))
+        with self._db.transaction() as conn:
+            conn.execute(seen)
+
     def pause_watch(self, watch_id: int, *, paused: bool, now: datetime) -> WatchRecord:
         """Stop checking a watch (its history stays), or start again: a resumed watch's
         postings are due at once."""

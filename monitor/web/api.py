@@ -66,7 +66,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 def list_watches(
     request: Request,
     q: Filter = "",
-    status: Literal["", "open", "closed", "failing", "paused"] = "",
+    status: Literal["", "open", "closed", "failing", "paused", "unseen"] = "",
     company: Filter = "",
     kind: Filter = "",
     tag: Filter = "",

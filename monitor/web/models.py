@@ -109,6 +109,7 @@ class Watch(_Out):
     filters: Filters | None = Field(description="Boards: which postings are followed.")
     from_config: bool = Field(description="Listed in the configuration file (edited there).")
     tags: list[str] = Field(description="Words it is filed under.")
+    unseen: bool = Field(description="Changed since its page in the dashboard was last viewed.")
 
 
 class Checked(_Out):
@@ -329,6 +330,7 @@ def watch_out(row: WatchRow) -> Watch:
         filters=Filters(**row.filters) if row.filters is not None else None,
         from_config=row.origin == "config",
         tags=list(row.tags),
+        unseen=row.unseen,
     )
 
 

@@ -887,3 +887,27 @@ async def test_bulk_actions_on_a_selection_in_the_list(site: Site) -> None:
     removed = await bulk("remove", second, 9999)
     assert "Removed 1 watch. Not done: #9999" in removed.text
     assert [w.id for w in site.app.store.watches.list_watches()] == [first]
+
+
+async def test_unseen_changes_are_marked_until_viewed(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    listed = await site.client.get("/watches")
+    assert 'id="unseen-count" href="/watches?status=unseen"' in listed.text
+    assert ">1 new</a>" in listed.text
+    assert '<tr class="unseen">' in listed.text
+    api = (await site.client.get("/api/v1/watches", params={"status": "unseen"})).json()
+    assert [w["id"] for w in api["items"]] == [watch_id]
+    assert api["items"][0]["unseen"] is True
+
+    await site.client.get(f"/postings/{site.posting_id}")  # viewing it
+    assert 'id="unseen-count"' not in (await site.client.get("/watches")).text
+    assert (await site.client.get(f"/api/v1/watches/{watch_id}")).json()["unseen"] is False
+
+    site.clock.advance(timedelta(hours=1))
+    site.pages.publish(POSTING, _seed(FIRST_VERSION))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")  # a change again
+    assert ">1 new</a>" in (await site.client.get("/changes")).text
+    token = await _csrf(site.client)
+    cleared = await site.client.post("/watches/viewed", data={CSRF_FIELD: token})
+    assert cleared.status_code == 303
+    assert site.app.store.views.unseen_count() == 0

@@ -29,6 +29,8 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
     dashboard = dashboard_of(request)
     posting = dashboard.views.posting(posting_id)
     watch = _watch_of(dashboard, posting.watch_id)
+    if watch is not None and watch.posting_id == posting.id:
+        dashboard.app.store.watches.mark_viewed([watch.watch_id], now=dashboard.now())
     if posting.role == "board":
         return _board_page(request, dashboard, posting, watch)
     versions = dashboard.views.versions(posting_id)

@@ -40,7 +40,7 @@ def watches_page(
     dashboard = dashboard_of(request)
     query = WatchQuery(
         search=q,
-        status=status if status in ("open", "closed", "failing", "paused") else "",
+        status=status if status in ("open", "closed", "failing", "paused", "unseen") else "",
         company=company,
         kind=kind,
         tag=tag.strip().lower(),
@@ -269,6 +269,15 @@ async def _bulk(request: Request, action: str, ids: list[int], tag: str) -> tupl
     if action == "check" and done:
         await app.deliver()
     return done, "; ".join(refused)[:500]
+
+
+@router.post("/watches/viewed")
+async def mark_all_viewed(request: Request) -> Response:
+    """Every change so far counts as seen."""
+    await checked_form(request)
+    dashboard = dashboard_of(request)
+    dashboard.app.store.watches.mark_viewed(None, now=dashboard.now())
+    return RedirectResponse("/watches", status_code=303)
 
 
 @router.post("/watches/{watch_id}/check")
