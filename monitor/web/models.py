@@ -71,6 +71,14 @@ class Source(_Out):
     id: str
 
 
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: list[str] = []
+    exclude_title: list[str] = []
+    department: list[str] = []
+    location: list[str] = []
+
+
 class Watch(_Out):
     id: int
     url: str
@@ -96,6 +104,32 @@ class Watch(_Out):
     last_error: str | None
     next_check_at: datetime
     consecutive_failures: int
+    channels: list[str] = Field(description="Channel names or tags; [] the default channels.")
+    render: Literal["plain", "browser", "auto"]
+    filters: Filters | None = Field(description="Boards: which postings are followed.")
+    from_config: bool = Field(description="Listed in the configuration file (edited there).")
+    tags: list[str] = Field(description="Words it is filed under.")
+    unseen: bool = Field(description="Changed since its page in the dashboard was last viewed.")
+
+
+class Checked(_Out):
+    """What checking a watch now found, and the watch after it."""
+
+    outcome: Literal[
+        "baseline",
+        "changed",
+        "unchanged",
+        "not_modified",
+        "gone",
+        "closed",
+        "error",
+        "suspect",
+        "deferred",
+    ] = Field(
+        description="baseline: first read; changed (alerts queued); unchanged or not_modified; "
+        "gone or closed; error or suspect (see last_error); deferred: its host is paused."
+    )
+    watch: Watch
 
 
 class WatchPage(_Out):
@@ -104,14 +138,6 @@ class WatchPage(_Out):
     page: int
     per_page: int
     pages: int
-
-
-class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: list[str] = []
-    exclude_title: list[str] = []
-    department: list[str] = []
-    location: list[str] = []
 
 
 class NewWatch(BaseModel):
@@ -134,6 +160,25 @@ class NewWatch(BaseModel):
         "requirements (Workday, SmartRecruiters, BambooHR, JazzHR, Breezy); list reads the "
         "list only.",
     )
+    tags: list[str] = Field(
+        default=[], description="Words to file it under: letters, digits, '-', '_', '.'."
+    )
+
+
+class WatchChanges(BaseModel):
+    """The settings to change; those left out stay as they are. Checked as adding is."""
+
+    model_config = ConfigDict(extra="forbid")
+    interval: str | None = Field(default=None, description="Time between checks: 30m, 6h, 1d.")
+    cron: str | None = Field(
+        default=None, description="A cron schedule instead of the interval; '' back to it."
+    )
+    channels: list[str] | None = Field(default=None, description="Channel names or tags.")
+    filters: Filters | None = Field(default=None, description="Boards only.")
+    render: Literal["plain", "browser", "auto"] | None = None
+    source: str | None = Field(default=None, description="Source kind to read it with.")
+    members: Literal["full", "list"] | None = None
+    tags: list[str] | None = Field(default=None, description="The tags, all of them.")
 
 
 class PostingOut(_Out):
@@ -280,6 +325,12 @@ def watch_out(row: WatchRow) -> Watch:
         last_error=row.last_error,
         next_check_at=row.next_check_at,
         consecutive_failures=row.consecutive_failures,
+        channels=list(row.channels),
+        render=row.render,  # type: ignore[arg-type]
+        filters=Filters(**row.filters) if row.filters is not None else None,
+        from_config=row.origin == "config",
+        tags=list(row.tags),
+        unseen=row.unseen,
     )
 
 

@@ -917,3 +917,20 @@ def test_an_unreadable_config_file_is_a_json_line_when_json_is_asked_for(
     assert str(path) in record["message"]
     assert "permission denied" in record["message"]
     assert f"chmod 0644 {path}" in record["message"]
+
+
+def test_watch_add_files_a_watch_under_tags(config_file: Path, server: SeedServer) -> None:
+    added = invoke(config_file, "watch", "add", server.url, "--tag", "Backend", "--tag", "eu")
+    assert added.exit_code == 0, added.output
+    assert [w.tags for w in stored_watches(config_file)] == [("backend", "eu")]
+    wrong = invoke(config_file, "watch", "add", server.url + "?b", "--tag", "no spaces")
+    assert wrong.exit_code == 2
+    assert "not a tag" in wrong.output
+
+
+def test_configured_tags_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "tags.toml"
+    path.write_text("[[watches]]\nurl = 'https://x.test/j'\ntags = ['a b']\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 2
+    assert "not a tag" in result.output

@@ -9,10 +9,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
-from monitor.errors import Forbidden
+from monitor.errors import Forbidden, MonitorError
 from monitor.notify.render import FIELD_LABELS
 from monitor.web import security
-from monitor.web.context import dashboard_of
+from monitor.web.context import Dashboard, dashboard_of
 
 
 def render(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -25,9 +25,20 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
         signed_in=request.state.signed_in,
         sign_in_used=dashboard.credentials.token is not None,
         labels=FIELD_LABELS,
+        unseen=_unseen(request, dashboard),
         **context,
     )
     return HTMLResponse(html, status_code=status)
+
+
+def _unseen(request: Request, dashboard: Dashboard) -> int | None:
+    """The nav's count of watches with changes not yet viewed, for those signed in."""
+    if dashboard.credentials.required and not request.state.signed_in:
+        return None
+    try:
+        return dashboard.views.unseen_count()
+    except MonitorError:
+        return None  # the error page of a database that cannot be reached
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
