@@ -20,7 +20,9 @@ import httpx
 from monitor.clock import Clock, SystemClock
 from monitor.config import DatabaseConfig, MonitorConfig, parse_daily_time
 from monitor.core.schedule import Schedule
+from monitor.errors import Conflict
 from monitor.metrics import Metrics
+from monitor.model import CheckOutcome
 from monitor.net.browser import BrowserRenderer, PageRenderer
 from monitor.net.fetch import Fetcher
 from monitor.net.hosts import HostGate
@@ -144,6 +146,24 @@ class App:
     @property
     def lease(self) -> timedelta:
         return max(self.config.http.timeout * 3, timedelta(seconds=60))
+
+    async def check_watch(self, watch_id: int) -> CheckOutcome:
+        """Check one watch's posting (or board) now, due or not, paused or not, through
+        the check path every engine uses, and write what it found (the dashboard's
+        "check now"). Conflict while another process is checking it."""
+        await self.reader.start()  # before leasing (see lifecycle.start_process)
+        states = await self.store.run(
+            self.store.leases.claim_watch, watch_id, now=self.clock.now(), lease=self.lease
+        )
+        if not states:
+            raise Conflict(f"watch {watch_id} is being checked right now: look again shortly")
+        try:
+            outcome, write = await self.checker.run_check(states[0])
+        except BaseException:
+            await self.store.run(self.store.leases.release_leases, [states[0].id])
+            raise
+        await self.checker.write_checks([write])
+        return outcome
 
     def prune(self, *, dry_run: bool = False) -> PruneReport:
         """Delete what the retention settings no longer keep."""

@@ -86,3 +86,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # The queue library logs every job start, success and periodic deferral at INFO
+    # (about 86 KB a minute from an idle worker), with its own `action` values.
+    logging.getLogger("procrastinate").setLevel(max(logging.WARNING, root.level))

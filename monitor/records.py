@@ -9,7 +9,8 @@ and back).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -37,6 +38,8 @@ class WatchRecord:
     """plain, browser or auto (see monitor.net.browser)."""
     members: str = "full"
     """Boards: "full" reads each member's job detail where the list is thin; "list" not."""
+    tags: tuple[str, ...] = ()
+    """Words the user files it under (see ``watch_tags``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +56,29 @@ class WatchSpec:
     cron: str | None = None
     render: str = "plain"
     members: str = "full"
+    tags: tuple[str, ...] = ()
+
+
+MAX_TAGS = 20
+_TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
+
+
+def watch_tags(words: Iterable[str]) -> tuple[str, ...]:
+    """Tags as stored: lower case, each once, in the order given. A tag is a letter or
+    digit and up to 39 more letters, digits, '-', '_' or '.'; ValueError otherwise."""
+    tags: list[str] = []
+    for word in words:
+        tag = word.strip().lower()
+        if not _TAG.fullmatch(tag):
+            raise ValueError(
+                f"{word[:50]!r} is not a tag: a letter or digit, then up to 39 letters, "
+                "digits, '-', '_' or '.'"
+            )
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return tuple(tags)
 
 
 @dataclass(frozen=True, kw_only=True)

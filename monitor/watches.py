@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.clock import Clock
@@ -22,12 +22,12 @@ from monitor.config import (
     check_interval,
     parse_duration,
 )
-from monitor.errors import ConfigError, MonitorError, ParseError, SourceError
+from monitor.errors import ConfigError, Conflict, MonitorError, ParseError, SourceError
 from monitor.imports import Entry, Refused, WatchEntry
 from monitor.model import BoardFilters
 from monitor.net.browser import PageRenderer
 from monitor.progress import NoProgress, Progress
-from monitor.records import WatchRecord, WatchSpec
+from monitor.records import WatchRecord, WatchSpec, watch_tags
 from monitor.sources import SourceRegistry
 from monitor.sources.base import Source
 from monitor.sources.page import WebPageSource
@@ -37,6 +37,21 @@ from monitor.version import __version__
 
 IMPORT_CHUNK = 500
 MAX_URL_CHARS = 8192  # longer is no job page, and would be shown on every listing
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchEdit:
+    """What an edit sets, as the web form or the JSON API sent it; None keeps the
+    watch's setting. ``cron = ""`` goes back to the interval."""
+
+    interval: str | None = None
+    cron: str | None = None
+    channels: Sequence[str] | None = None
+    filters: dict[str, Any] | None = None
+    render: str | None = None
+    source: str | None = None
+    members: str | None = None
+    tags: Sequence[str] | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +94,7 @@ class Watches:
         render: str = "plain",
         source_kind: str | None = None,
         members: str = "full",
+        tags: Sequence[str] = (),
     ) -> WatchSpec:
         self._check_channels(channels)
         source = self._source_for(url, source_kind)
@@ -111,6 +127,7 @@ class Watches:
             cron=cron,
             render=render,
             members=members,
+            tags=_tags(tags),
         )
 
     def _source_for(self, url: str, kind: str | None) -> Source:
@@ -140,6 +157,7 @@ class Watches:
         render: str = "plain",
         source_kind: str | None = None,
         members: str = "full",
+        tags: Sequence[str] = (),
     ) -> WatchRecord:
         if len(url) > MAX_URL_CHARS:
             raise ConfigError(f"longer than {MAX_URL_CHARS} characters", source="URL")
@@ -157,6 +175,7 @@ class Watches:
             render=render,
             source_kind=source_kind,
             members=members,
+            tags=tags,
         )
         return self.store.watches.add_watch(spec, origin="cli", now=self.clock.now())
 
@@ -170,6 +189,7 @@ class Watches:
         render: str = "plain",
         source: str | None = None,
         members: str = "full",
+        tags: Sequence[str] = (),
     ) -> int:
         """``add`` from what the web form or the JSON API sent (the interval and the
         filters as text); returns the new watch's id."""
@@ -177,9 +197,7 @@ class Watches:
             every = check_interval(parse_duration(interval))
         except ValueError as exc:
             raise ConfigError(f"interval: {exc}", source="interval") from exc
-        board_filters = None
-        if filters and any(filters.values()):
-            board_filters = BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
+        board_filters = _board_filters(filters)
         record = self.add(
             url.strip(),
             interval=every,
@@ -188,8 +206,40 @@ class Watches:
             render=render,
             source_kind=source,
             members=members,
+            tags=tags,
         )
         return record.id
+
+    def edit(self, watch_id: int, edit: WatchEdit) -> WatchRecord:
+        """Change a watch's settings, each checked as ``add`` checks it. The
+        configuration's own watches are edited in the configuration (409 here)."""
+        record = self.store.watches.get_watch(watch_id)
+        if record.origin == "config":
+            raise Conflict(
+                f"watch {watch_id} comes from the configuration file: edit it there "
+                "(a change made here would be undone at the next start)"
+            )
+        interval, cron = _schedule(edit, record, now=self.clock.now())
+        render = edit.render or record.render
+        if render != "plain" and render != record.render:
+            self.browser.ensure_available()
+        spec = self.watch_spec(
+            record.url,
+            interval=interval,
+            cron=cron,
+            channels=record.channels if edit.channels is None else edit.channels,
+            filters=record.filters if edit.filters is None else _board_filters(edit.filters),
+            render=render,
+            source_kind=edit.source or record.source_kind,
+            members=edit.members or record.members,
+            tags=record.tags if edit.tags is None else edit.tags,
+        )
+        return self.store.watches.edit_watch(watch_id, spec, now=self.clock.now())
+
+    def tag(self, watch_id: int, tag: str) -> WatchRecord:
+        """Add one tag to a watch's (as an edit: refused for the configuration's)."""
+        record = self.store.watches.get_watch(watch_id)
+        return self.edit(watch_id, WatchEdit(tags=[*record.tags, tag]))
 
     def import_entries(
         self,
@@ -290,6 +340,7 @@ class Watches:
                 render=w.render,
                 source_kind=w.source,
                 members=w.members,
+                tags=w.tags,
             )
             for w in self.config.watches
             if not _stored_as_configured(stored.get(w.url), w)
@@ -300,6 +351,44 @@ class Watches:
             now=self.clock.now(),
             digest=digest,
         )
+
+
+def _tags(words: Sequence[str]) -> tuple[str, ...]:
+    try:
+        return watch_tags(words)
+    except ValueError as exc:
+        raise ConfigError(f"tags: {exc}", source="tags") from exc
+
+
+def _board_filters(filters: dict[str, Any] | None) -> BoardFilters | None:
+    if not filters or not any(filters.values()):
+        return None
+    try:
+        return BoardFilters(**FiltersConfig.model_validate(filters).model_dump())
+    except ValueError as exc:
+        raise ConfigError(f"filters: {exc}", source="filters") from exc
+
+
+def _schedule(
+    edit: WatchEdit, record: WatchRecord, *, now: datetime
+) -> tuple[timedelta, str | None]:
+    """The edited schedule: an interval, or a cron with its typical gap."""
+    from monitor.core.schedule import normalized, typical_gap
+
+    if edit.cron and edit.interval:
+        raise ConfigError("set interval or cron, not both", source="cron")
+    if edit.cron:
+        try:
+            cron = normalized(edit.cron)
+            return typical_gap(cron, now), cron
+        except ValueError as exc:
+            raise ConfigError(f"cron: {exc}", source="cron") from exc
+    if edit.interval:
+        try:
+            return check_interval(parse_duration(edit.interval)), None
+        except ValueError as exc:
+            raise ConfigError(f"interval: {exc}", source="interval") from exc
+    return record.interval, (None if edit.cron == "" else record.cron)
 
 
 def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> bool:
@@ -313,6 +402,7 @@ def _stored_as_configured(record: WatchRecord | None, watch: WatchConfig) -> boo
         and record.members == watch.members
         and (watch.source is None or record.source_kind == watch.source)
         and record.channels == watch.channels
+        and record.tags == watch.tags
         and (record.filters == filters if record.filters is not None else filters == BoardFilters())
     )
 
@@ -330,6 +420,7 @@ def watches_digest(configured: Sequence[WatchConfig]) -> str:
             w.render,
             w.source,
             w.members,
+            list(w.tags),
         ]
         for w in configured
     ]

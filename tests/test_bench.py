@@ -145,6 +145,8 @@ def test_oneshot_benchmark_runs_check_as_a_process_beside_the_daemon(
     assert "alerts: 3 sent" in second["summary"]
     assert first["peak_rss_mb"] > 0
     assert [d["checks"] for d in run["daemon"]] == [30, 30]
+    found = run["detection"]  # the one-shot pass's changes scored against the edits
+    assert (found["edits_made"], found["edits_detected"], found["perfect"]) == (3, 3, True)
 
 
 @pytest.mark.postgres

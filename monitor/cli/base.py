@@ -127,7 +127,9 @@ pass_state = click.make_pass_decorator(_State)
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    # Not readable=True: a file it cannot read is reported by the loader, as a
+    # configuration error in the log format asked for (a JSON line in the container).
+    type=click.Path(path_type=Path, dir_okay=False, readable=False),
     envvar="MONITOR_CONFIG",
     help="TOML configuration file (env: MONITOR_CONFIG).",
 )

@@ -134,6 +134,12 @@ def watch() -> None:
     "JazzHR, Breezy): full reads each posting's job too, one request per posting per "
     "interval; list reads the list only (new and closed postings, titles, places).",
 )
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    help="File it under this tag in the dashboard (repeatable): letters, digits, '-', '_', '.'.",
+)
 @pass_state
 def watch_add(
     state: _State,
@@ -142,6 +148,7 @@ def watch_add(
     render: str,
     source_kind: str | None,
     members: str,
+    tags: tuple[str, ...],
 ) -> None:
     """Watch a posting or a whole board (the source is picked from the URL)."""
     app = state.app()
@@ -155,6 +162,7 @@ def watch_add(
             render=render,
             source_kind=source_kind,
             members=members,
+            tags=tags,
         )
     finally:
         asyncio.run(app.aclose())

@@ -35,7 +35,13 @@ def load_config(
     path = config_path(path, environ)
     data = _read_toml(path) if path is not None else {}
     overridden = _apply_env(data, environ)
-    data = _resolve_secrets(data, environ, source=str(path or "configuration"))
+    # A reference that came from a MONITOR_* variable is blamed on that variable.
+    data = _resolve_secrets(
+        data,
+        environ,
+        source=str(path or "configuration"),
+        sources={".".join(key): name for key, name in overridden.items()},
+    )
     try:
         return MonitorConfig.model_validate(data)
     except ValidationError as exc:
@@ -68,17 +74,30 @@ def requested_log_format(
 _SECRET_REF = re.compile(r"\$\$\{|\$\{(env|file):([^}]*)\}")
 
 
-def _resolve_secrets(data: Any, environ: Mapping[str, str], *, source: str, at: str = "") -> Any:
+def _resolve_secrets(
+    data: Any,
+    environ: Mapping[str, str],
+    *,
+    source: str,
+    at: str = "",
+    sources: Mapping[str, str] | None = None,
+) -> Any:
     """Replace ``${env:NAME}`` and ``${file:/path}`` inside string values, so a config
-    file can hold a password or token by reference (``$${`` is a literal ``${``)."""
+    file can hold a password or token by reference (``$${`` is a literal ``${``).
+    ``sources`` maps settings (dotted) set by environment variables to their names."""
+    sources = sources or {}
+    source = sources.get(at, source)
     if isinstance(data, dict):
         return {
-            k: _resolve_secrets(v, environ, source=source, at=f"{at}.{k}" if at else str(k))
+            k: _resolve_secrets(
+                v, environ, source=source, at=f"{at}.{k}" if at else str(k), sources=sources
+            )
             for k, v in data.items()
         }
     if isinstance(data, list):
         return [
-            _resolve_secrets(v, environ, source=source, at=f"{at}[{i}]") for i, v in enumerate(data)
+            _resolve_secrets(v, environ, source=source, at=f"{at}[{i}]", sources=sources)
+            for i, v in enumerate(data)
         ]
     if not isinstance(data, str) or "${" not in data:
         return data
@@ -110,6 +129,17 @@ def _refs_in_userinfo(text: str) -> list[bool]:
     return flags
 
 
+def _unreadable(name: object) -> str:
+    """Why a file cannot be read, and the fix. A secrets tool or `umask 077` writes
+    0600 files owned by someone else: the monitor (uid 10001 in its container) cannot
+    read them."""
+    uid = os.getuid() if hasattr(os, "getuid") else "?"
+    return (
+        f"permission denied; it must be readable by uid {uid}, the user the "
+        f"monitor runs as: chmod 0644 {name}, or chown it to that user"
+    )
+
+
 def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at: str) -> str:
     kind, name = match[1], (match[2] or "").strip()
     if kind is None:
@@ -121,14 +151,8 @@ def _secret(match: re.Match[str], environ: Mapping[str, str], *, source: str, at
     try:
         return Path(name).read_text(encoding="utf-8").rstrip("\r\n")
     except PermissionError as exc:
-        # A secrets tool or `umask 077` writes 0600 files owned by someone else: the
-        # monitor (uid 10001 in its container) cannot read them.
-        uid = os.getuid() if hasattr(os, "getuid") else "?"
         raise ConfigError(
-            f"{at}: cannot read secret file {name}: permission denied; it must be readable "
-            f"by uid {uid}, the user the monitor runs as: chmod 0644 {name}, or chown it "
-            "to that user",
-            source=source,
+            f"{at}: cannot read secret file {name}: {_unreadable(name)}", source=source
         ) from exc
     except OSError as exc:
         raise ConfigError(
@@ -142,6 +166,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError("file not found", source=str(path)) from None
+    except PermissionError as exc:
+        raise ConfigError(f"cannot read: {_unreadable(path)}", source=str(path)) from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", source=str(path)) from exc
 

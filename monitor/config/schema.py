@@ -182,6 +182,18 @@ class WatchConfig(_Strict):
     rules: tuple[RuleConfig, ...] = Field(
         default=(), description="Routing rules for this watch (before the global ones)."
     )
+    tags: tuple[str, ...] = Field(
+        default=(),
+        description="Words to file it under in the dashboard (the watches list filters by "
+        "them): lower case letters, digits, '-', '_' or '.'.",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        from monitor.records import watch_tags
+
+        return watch_tags(tags)
 
     @field_validator("url")
     @classmethod

@@ -176,8 +176,12 @@ class QueueEngine:
             beating = asyncio.create_task(self._beat(), name="monitor-worker-heartbeat")
             stopped = asyncio.create_task(stop.wait())
             log.info("worker started", extra={"action": "worker_start", "worker": self.worker_id})
+            ended_alone = False
             try:
                 await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                # procrastinate stops by itself, without an error, when one of its side
+                # tasks fails (its listener or heartbeat losing the database).
+                ended_alone = worker.done() and not stop.is_set()
             finally:
                 stopped.cancel()
                 beating.cancel()
@@ -190,6 +194,11 @@ class QueueEngine:
         failure = None if worker.cancelled() else worker.exception()
         if failure is not None:  # the queue failed (the database went away): say why
             raise failure
+        if ended_alone:  # not asked to stop: exit non-zero, so a supervisor restarts it
+            raise StoreError(
+                "the job queue stopped by itself (one of its tasks failed, see the log "
+                "above: the database was lost?)"
+            )
 
     async def _work(self) -> None:
         import procrastinate.exceptions

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, or_, select, update
 
+from monitor.errors import NotFound
 from monitor.records import PostingState
 from monitor.store.db import Database
 from monitor.store.rows import states_where
-from monitor.store.tables import postings, watches
+from monitor.store.tables import WATCHED_ROLES, postings, watches
 
 
 class Leases:
@@ -67,6 +68,23 @@ class Leases:
             pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
         with self._db.transaction() as conn:
             ids = pick_and_mark(conn, pick, postings, lease_until=now + lease, lease_owner=owner)
+            return states_where(conn, postings.c.id.in_(ids)) if ids else []
+
+    def claim_watch(self, watch_id: int, *, now: datetime, lease: timedelta) -> list[PostingState]:
+        """Lease an active watch's own posting (or board), due or not, paused or not;
+        [] while another process holds it. NotFound for no active watch."""
+        with self._db.transaction() as conn:
+            active = select(watches.c.id).where(
+                watches.c.id == watch_id, watches.c.removed_at.is_(None)
+            )
+            if conn.execute(active).first() is None:
+                raise NotFound(f"no active watch {watch_id}")
+            pick = select(postings.c.id).where(
+                postings.c.watch_id == watch_id,
+                postings.c.role.in_(WATCHED_ROLES),
+                or_(postings.c.lease_until.is_(None), postings.c.lease_until < now),
+            )
+            ids = pick_and_mark(conn, pick, postings, lease_until=now + lease, lease_owner=None)
             return states_where(conn, postings.c.id.in_(ids)) if ids else []
 
     def still_leased(

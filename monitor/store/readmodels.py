@@ -37,9 +37,10 @@ WatchSort = Literal[
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchQuery:
     search: str = ""
-    status: str = ""  # open, closed, failing, paused
+    status: str = ""  # open, closed, failing, paused, unseen
     company: str = ""
     kind: str = ""  # a source kind
+    tag: str = ""
     sort: WatchSort = "id"
     descending: bool = False
     page: int = 1
@@ -73,6 +74,15 @@ class WatchRow:
     current: Posting | None = None
     member_reads: str = "full"
     """A board's members setting: "full" (their jobs read where the list is thin) or "list"."""
+    channels: tuple[str, ...] = ()
+    render: str = "plain"
+    filters: dict[str, Any] | None = None
+    """A board's filters as stored (title, exclude_title, department, location)."""
+    tags: tuple[str, ...] = ()
+    unseen: bool = False
+    """Changed since its page was last viewed."""
+    origin: str = "cli"
+    """config (the configuration file's watches: edited there) or cli (added otherwise)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, Text, case, cast, exists, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from monitor.model import Posting
@@ -32,12 +32,28 @@ WATCH_SORTS: dict[str, Any] = {
     "failures": postings.c.consecutive_failures,
 }
 
+_found = postings.alias("found")
+UNSEEN = exists(
+    select(_found.c.id).where(
+        _found.c.watch_id == watches.c.id,
+        _found.c.last_changed_at > func.coalesce(watches.c.viewed_at, watches.c.created_at),
+    )
+)
+"""A watch whose posting, or a posting on its board, changed since its page was last
+viewed (or, never viewed, since it was added)."""
+
 WATCH_COLUMNS = (
     watches.c.url,
     watches.c.interval_seconds,
     watches.c.cron,
     watches.c.paused_at,
     watches.c.members.label("member_reads"),
+    watches.c.channels.label("watch_channels"),
+    watches.c.render.label("watch_render"),
+    watches.c.filters.label("watch_filters"),
+    watches.c.origin.label("watch_origin"),
+    watches.c.tags.label("watch_tags"),
+    UNSEEN.label("unseen"),
     postings.c.id.label("posting_id"),
     postings.c.source_kind,
     postings.c.role,
@@ -94,12 +110,19 @@ def watch_filter(query: WatchQuery) -> Select[Any]:
         base = base.where(_same_company(query.company))
     if query.kind:
         base = base.where(watches.c.source_kind == query.kind)
+    if query.tag:
+        # Tags hold no quote (records.watch_tags): the quoted tag is found only whole,
+        # in SQLite's JSON text and PostgreSQL's jsonb alike.
+        tagged = cast(watches.c.tags, Text).contains(f'"{query.tag}"', autoescape=True)
+        base = base.where(tagged)
     return base.where(*_watch_status(query.status))
 
 
 def _watch_status(status: str) -> list[Any]:
     if status == "paused":
         return [watches.c.paused_at.is_not(None)]
+    if status == "unseen":
+        return [UNSEEN]
     if status == "failing":
         return [postings.c.consecutive_failures > 0]
     if status in ("open", "closed"):
@@ -225,6 +248,12 @@ def watch_row(row: Row[Any], current: Posting | None, members: tuple[int, int] |
         members_open=members_open,
         current=current,
         member_reads=row.member_reads,
+        channels=tuple(row.watch_channels or ()),
+        render=row.watch_render,
+        filters=row.watch_filters,
+        origin=row.watch_origin,
+        tags=tuple(row.watch_tags or ()),
+        unseen=bool(row.unseen),
     )
 
 

@@ -101,6 +101,7 @@ def watch_record(row: Row[Any]) -> WatchRecord:
         cron=row.cron,
         render=row.render,
         members=row.members,
+        tags=tuple(row.tags or ()),
     )
 
 

@@ -74,6 +74,10 @@ watches = Table(
     Column("render", String(10), nullable=False, server_default="plain"),
     # Boards: "full" reads every member's job detail where the list is thin; "list" not.
     Column("members", String(10), nullable=False, server_default="full"),
+    # Words the user files the watch under (the watches list filters by them).
+    Column("tags", JsonColumn, nullable=False, server_default="[]"),
+    # When its page was last viewed: changes found after it are unseen.
+    Column("viewed_at", UTCDateTime),
 )
 # The few removed watches, so that counting due postings leaves theirs out without
 # reading every watch (a million of them).

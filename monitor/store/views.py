@@ -40,6 +40,7 @@ from monitor.store.readmodels import (
 from monitor.store.readqueries import (
     ALERT_COLUMNS,
     CHANGE_POSTING_COLUMNS,
+    UNSEEN,
     WATCH_COLUMNS,
     WATCH_SORTS,
     board_members,
@@ -150,6 +151,18 @@ class Views:
         with self._db.read() as conn:
             return list(conn.scalars(query))
 
+    def unseen_count(self) -> int:
+        """Active watches with changes not yet viewed (the nav's count)."""
+        count = select(func.count()).where(watches.c.removed_at.is_(None), UNSEEN)
+        with self._db.read() as conn:
+            return int(conn.execute(count).scalar_one())
+
+    def tags(self) -> list[str]:
+        """Every tag active watches have, sorted."""
+        read = select(watches.c.tags).where(watches.c.removed_at.is_(None))
+        with self._db.read() as conn:
+            return sorted({tag for tags in conn.execute(read).scalars() for tag in tags or ()})
+
     def source_kinds(self) -> list[str]:
         query = select(watches.c.source_kind).group_by(watches.c.source_kind)
         with self._db.read() as conn:
@@ -186,6 +199,24 @@ class Views:
         if row is None:
             raise NotFound(f"no posting {posting_id}")
         return posting_row(row)
+
+    def failing_since(self, posting_id: int, failures: int) -> datetime | None:
+        """When the posting's current run of ``failures`` failed checks began: the
+        ``failures``-th newest failed check in the log (checks that find nothing new
+        are not logged, so the run is counted back, not looked up). None when not
+        failing, or when the log no longer holds it (pruned)."""
+        if failures < 1:
+            return None
+        nth = (
+            select(check_log.c.checked_at)
+            .where(check_log.c.posting_id == posting_id, check_log.c.outcome == "error")
+            .order_by(check_log.c.checked_at.desc(), check_log.c.id.desc())
+            .offset(failures - 1)
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            since: datetime | None = conn.execute(nth).scalar_one_or_none()
+        return since
 
     def versions(self, posting_id: int, *, limit: int = 500) -> list[VersionRow]:
         """A posting's versions, oldest first (the newest ``limit`` of them)."""

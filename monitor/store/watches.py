@@ -295,6 +295,40 @@ class Watches:
             self._forget_config_digest(conn)
             return watch_record(row)
 
+    def get_watch(self, watch_id: int) -> WatchRecord:
+        """An active watch; NotFound otherwise."""
+        with self._db.transaction() as conn:
+            return watch_record(_active_row(conn, watch_id))
+
+    def edit_watch(self, watch_id: int, spec: WatchSpec, *, now: datetime) -> WatchRecord:
+        """Store an active watch's new settings (its URL stays). A shorter schedule
+        brings its next check forward to at most one new interval from now."""
+        with self._db.transaction() as conn:
+            row = _active_row(conn, watch_id)
+            self._forget_config_digest(conn)
+            conn.execute(
+                update(watches)
+                .where(watches.c.id == watch_id)
+                .values(**_watch_values(spec, row.origin))
+            )
+            self._ensure_posting(conn, watch_id, spec, now, now)
+            watched = and_(postings.c.watch_id == watch_id, postings.c.role.in_(WATCHED_ROLES))
+            soonest = now + spec.interval
+            conn.execute(
+                update(postings)
+                .where(watched, postings.c.next_check_at > soonest)
+                .values(next_check_at=soonest)
+            )
+            return watch_record(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
+
+    def mark_viewed(self, watch_ids: Sequence[int] | None, *, now: datetime) -> None:
+        """The watches' changes so far have been seen (``None``: every watch's)."""
+        seen = update(watches).where(watches.c.removed_at.is_(None)).values(viewed_at=now)
+        if watch_ids is not None:
+            seen = seen.where(watches.c.id.in_(list(watch_ids)))
+        with self._db.transaction() as conn:
+            conn.execute(seen)
+
     def pause_watch(self, watch_id: int, *, paused: bool, now: datetime) -> WatchRecord:
         """Stop checking a watch (its history stays), or start again: a resumed watch's
         postings are due at once."""
@@ -316,6 +350,15 @@ class Watches:
                     .values(next_check_at=now)
                 )
             return watch_record(conn.execute(select(watches).where(watches.c.id == watch_id)).one())
+
+
+def _active_row(conn: Connection, watch_id: int) -> Any:
+    row = conn.execute(
+        select(watches).where(watches.c.id == watch_id, watches.c.removed_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound(f"no active watch {watch_id}")
+    return row
 
 
 def _take_from_board(conn: Connection, posting_ids: Sequence[int], first: datetime) -> None:
@@ -371,6 +414,7 @@ def _watch_values(spec: WatchSpec, origin: str) -> dict[str, Any]:
         "filters": spec.filters.to_dict() if spec.is_board else None,
         "render": spec.render,
         "members": spec.members,
+        "tags": list(spec.tags),
     }
 
 
@@ -402,4 +446,5 @@ def _same_watch(row: Any, spec: WatchSpec, *, origin: str) -> bool:
         and row.filters == (spec.filters.to_dict() if spec.is_board else None)
         and row.render == spec.render
         and row.members == spec.members
+        and list(row.tags or []) == list(spec.tags)
     )

@@ -23,12 +23,14 @@ from monitor.sources import SourceRegistry
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
 from monitor.version import __version__
+from monitor.watches import WatchEdit
 from monitor.web.caching import etag_of, not_modified, unchanged, validators
 from monitor.web.context import Filter, Id, PageNumber, QueryId, dashboard_of
 from monitor.web.cursors import CURSOR_PATTERN, aware, decode_cursor, encode_cursor
 from monitor.web.models import (
     AlertPage,
     ChangePage,
+    Checked,
     Health,
     NewWatch,
     PostingOut,
@@ -38,6 +40,7 @@ from monitor.web.models import (
     Retried,
     VersionOut,
     Watch,
+    WatchChanges,
     WatchPage,
     alert_out,
     change_out,
@@ -118,6 +121,9 @@ router = APIRouter(
         503: {**_PROBLEM, "description": "The database cannot be reached."},
     }
 )
+_UNREADABLE: dict[int | str, dict[str, Any]] = {
+    400: {**_PROBLEM, "description": "The body cannot be read (not UTF-8)."}
+}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {**_PROBLEM, "description": "No such resource."}
 }
@@ -130,9 +136,10 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 def list_watches(
     request: Request,
     q: Filter = "",
-    status: Literal["", "open", "closed", "failing", "paused"] = "",
+    status: Literal["", "open", "closed", "failing", "paused", "unseen"] = "",
     company: Filter = "",
     kind: SourceKind = "",
+    tag: Filter = "",
     sort: Literal[
         "id", "title", "company", "status", "last_change", "last_check", "next_check", "failures"
     ] = "id",
@@ -146,6 +153,7 @@ def list_watches(
         status=status,
         company=company,
         kind=kind,
+        tag=tag.strip().lower(),
         sort=sort,
         descending=order == "desc",
         page=page,
@@ -171,7 +179,7 @@ def get_watch(request: Request, watch_id: Id) -> Watch:
     response_model=Watch,
     status_code=201,
     tags=["watches"],
-    responses={400: {**_PROBLEM, "description": "The body cannot be read (not UTF-8)."}},
+    responses=_UNREADABLE,
 )
 def create_watch(request: Request, body: NewWatch) -> Watch:
     """Add a watch (as `posting-monitor watch add` does); 422 with the reason when it cannot be."""
@@ -184,8 +192,46 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         render=body.render,
         source=body.source,
         members=body.members,
+        tags=body.tags,
     )
     return watch_out(dashboard.views.watch(record))
+
+
+@router.patch(
+    "/watches/{watch_id}",
+    response_model=Watch,
+    tags=["watches"],
+    responses={
+        **_NOT_FOUND,
+        **_UNREADABLE,
+        409: {**_PROBLEM, "description": "A watch from the config file."},
+    },
+)
+def edit_watch(request: Request, watch_id: Id, body: WatchChanges) -> Watch:
+    """Change a watch's settings (those sent; checked as adding is); 422 with the reason
+    when one cannot be, 409 for a watch the configuration file lists."""
+    dashboard = dashboard_of(request)
+    edit = WatchEdit(
+        **body.model_dump(exclude={"filters"}),
+        filters=body.filters.model_dump() if body.filters else None,
+    )
+    dashboard.app.watches.edit(watch_id, edit)
+    return watch_out(dashboard.views.watch(watch_id))
+
+
+@router.post(
+    "/watches/{watch_id}/check",
+    response_model=Checked,
+    tags=["watches"],
+    responses={**_NOT_FOUND, 409: {**_PROBLEM, "description": "Being checked right now."}},
+)
+async def check_watch(request: Request, watch_id: Id) -> Checked:
+    """Check the watch now (due or not) and write what it found; its alerts are sent."""
+    dashboard = dashboard_of(request)
+    outcome = await dashboard.app.check_watch(watch_id)
+    await dashboard.app.deliver()
+    watch = await dashboard.app.store.run(dashboard.views.watch, watch_id)
+    return Checked(outcome=outcome.value, watch=watch_out(watch))
 
 
 @router.delete("/watches/{watch_id}", status_code=204, tags=["watches"], responses=_NOT_FOUND)

@@ -4,9 +4,9 @@ mappers from the read side's rows to them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from monitor.model import Posting
 from monitor.notify.payload import pay_values
@@ -23,6 +23,8 @@ _D, _H, _M, _S = (
 # What the API takes as an interval, exactly (1 second to 365 days): days alone, or
 # hours, minutes and seconds, e.g. 90s, 15m, 1h30m, 7d.
 INTERVAL_PATTERN = f"^(?:{_D}|{_H}(?:{_M})?(?:{_S})?|{_M}(?:{_S})?|{_S})$"
+# A tag as the API takes it (stored in lower case; see monitor.records.watch_tags).
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 
 
 class _Out(BaseModel):
@@ -81,6 +83,14 @@ class Source(_Out):
     id: str
 
 
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: list[str] = []
+    exclude_title: list[str] = []
+    department: list[str] = []
+    location: list[str] = []
+
+
 class Watch(_Out):
     id: int
     url: str
@@ -106,6 +116,32 @@ class Watch(_Out):
     last_error: str | None
     next_check_at: datetime
     consecutive_failures: int
+    channels: list[str] = Field(description="Channel names or tags; [] the default channels.")
+    render: Literal["plain", "browser", "auto"]
+    filters: Filters | None = Field(description="Boards: which postings are followed.")
+    from_config: bool = Field(description="Listed in the configuration file (edited there).")
+    tags: list[str] = Field(description="Words it is filed under.")
+    unseen: bool = Field(description="Changed since its page in the dashboard was last viewed.")
+
+
+class Checked(_Out):
+    """What checking a watch now found, and the watch after it."""
+
+    outcome: Literal[
+        "baseline",
+        "changed",
+        "unchanged",
+        "not_modified",
+        "gone",
+        "closed",
+        "error",
+        "suspect",
+        "deferred",
+    ] = Field(
+        description="baseline: first read; changed (alerts queued); unchanged or not_modified; "
+        "gone or closed; error or suspect (see last_error); deferred: its host is paused."
+    )
+    watch: Watch
 
 
 class WatchPage(_Out):
@@ -114,14 +150,6 @@ class WatchPage(_Out):
     page: int
     per_page: int
     pages: int
-
-
-class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: list[str] = []
-    exclude_title: list[str] = []
-    department: list[str] = []
-    location: list[str] = []
 
 
 class NewWatch(BaseModel):
@@ -148,6 +176,27 @@ class NewWatch(BaseModel):
         "requirements (Workday, SmartRecruiters, BambooHR, JazzHR, Breezy); list reads the "
         "list only.",
     )
+    tags: list[Tag] = Field(
+        default=[], description="Words to file it under: letters, digits, '-', '_', '.'."
+    )
+
+
+class WatchChanges(BaseModel):
+    """The settings to change; those left out stay as they are. Checked as adding is."""
+
+    model_config = ConfigDict(extra="forbid")
+    interval: str | None = Field(
+        default=None, description="Time between checks: 30m, 6h, 1d.", pattern=INTERVAL_PATTERN
+    )
+    cron: str | None = Field(
+        default=None, description="A cron schedule instead of the interval; '' back to it."
+    )
+    channels: list[str] | None = Field(default=None, description="Channel names or tags.")
+    filters: Filters | None = Field(default=None, description="Boards only.")
+    render: Literal["plain", "browser", "auto"] | None = None
+    source: str | None = Field(default=None, description="Source kind to read it with.")
+    members: Literal["full", "list"] | None = None
+    tags: list[Tag] | None = Field(default=None, description="The tags, all of them.")
 
 
 class PostingOut(_Out):
@@ -294,6 +343,12 @@ def watch_out(row: WatchRow) -> Watch:
         last_error=row.last_error,
         next_check_at=row.next_check_at,
         consecutive_failures=row.consecutive_failures,
+        channels=list(row.channels),
+        render=row.render,  # type: ignore[arg-type]
+        filters=Filters(**row.filters) if row.filters is not None else None,
+        from_config=row.origin == "config",
+        tags=list(row.tags),
+        unseen=row.unseen,
     )
 
 

@@ -206,3 +206,100 @@ def test_the_workers_compose_file_runs_migrations_once_then_scalable_workers() -
 )
 def test_only_an_unreachable_index_skips_the_install(stderr: str, offline: bool) -> None:
     assert _no_index(stderr) is offline
+
+
+_DASHBOARD_LINE = re.compile(
+    r"^(\s*)# ((?:MONITOR_WEB__\w+|ports|web_token):|- web_token$|  file: \./web_token\.txt$)"
+)
+
+
+def uncomment_dashboard(compose: str) -> str:
+    """``docker-compose.yml`` with its dashboard lines uncommented, as the README says:
+    the ``MONITOR_WEB__*`` lines, the ports and the ``web_token`` secret."""
+    return "\n".join(_DASHBOARD_LINE.sub(r"\1\2", line) for line in compose.splitlines())
+
+
+def test_the_dashboard_lines_of_the_compose_file_are_valid_once_uncommented() -> None:
+    import yaml
+
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    opened = uncomment_dashboard(text)
+    assert opened != text
+    monitor = yaml.safe_load(opened)["services"]["monitor"]
+    assert monitor["environment"]["MONITOR_WEB__LISTEN"] == "0.0.0.0:8080"
+    assert monitor["environment"]["MONITOR_WEB__TOKEN"] == "$${file:/run/secrets/web_token}"
+    assert monitor["ports"] == ["127.0.0.1:8080:8080"]
+    assert monitor["secrets"] == ["db_password", "web_token"]
+    assert yaml.safe_load(opened)["secrets"]["web_token"] == {"file": "./web_token.txt"}
+    # Commented, the dashboard is off and only the database secret is mounted.
+    closed = yaml.safe_load(text)
+    assert "MONITOR_WEB__TOKEN" not in closed["services"]["monitor"]["environment"]
+    assert closed["services"]["monitor"]["secrets"] == ["db_password"]
+    assert set(closed["secrets"]) == {"db_password"}
+
+
+def test_compose_builds_take_the_base_image_from_the_environment() -> None:
+    """Like ``docker build --build-arg BASE_IMAGE=...``: every built service passes
+    ``BASE_IMAGE`` on, defaulting to the Dockerfile's own pinned base."""
+    import yaml
+
+    (default,) = re.findall(
+        r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(encoding="utf-8"), re.MULTILINE
+    )
+    built = 0
+    for name in ("docker-compose.yml", "docker-compose.workers.yml"):
+        services = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))["services"]
+        for service, spec in services.items():
+            if "build" not in spec:
+                continue
+            built += 1
+            assert spec["build"]["context"] == ".", (name, service)
+            assert spec["build"]["args"]["BASE_IMAGE"] == f"${{BASE_IMAGE:-{default}}}"
+    assert built == 3
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "BASE_IMAGE=local/python:3.11-bookworm docker compose build" in readme
+
+
+def test_moving_to_workers_says_how_to_stop_the_single_daemon() -> None:
+    """A profile keeps the single daemon from starting, not one already running: the
+    workers file and the README say to remove it first, keeping the database."""
+    step = "docker compose rm --stop --force monitor"
+    assert step in (ROOT / "docker-compose.workers.yml").read_text(encoding="utf-8")
+    assert step in " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_constraints_pin_every_dependency_the_image_installs() -> None:
+    """Everything ``pip install posting-monitor[postgres]`` brings in (here: the
+    installed distributions' requirements, followed from the project's own) has a pin,
+    so the image does not take a newer one later (``packaging``, which procrastinate
+    needs, was missing)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {
+        canonicalize_name(line.split("==", 1)[0])
+        for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    seen: set[str] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("posting-monitor", frozenset({"postgres"}))]
+    while todo:
+        name, extras = todo.pop()
+        try:
+            requires = distribution(name).requires or []
+        except PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            wanted = extras or frozenset({""})
+            marker = requirement.marker
+            if marker is not None and not any(marker.evaluate({"extra": e}) for e in wanted):
+                continue
+            key = canonicalize_name(requirement.name)
+            if key not in seen:
+                seen.add(key)
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    assert "packaging" in seen
+    assert not seen - pins, sorted(seen - pins)

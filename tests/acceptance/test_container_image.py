@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -166,6 +166,29 @@ interval = "10s"
         docker("rm", "-f", name)
 
 
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON object lines of ``text``, skipping anything else (an engine's or the
+    docker CLI's plain-text warnings)."""
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def test_json_lines_skips_what_the_docker_cli_prints_around_them() -> None:
+    stderr = (
+        "WARNING: IPv4 forwarding is disabled. Networking will not work.\n"
+        '{"level": "error", "message": "m"}\n'
+        "WARNING: The requested image's platform does not match\n"
+    )
+    assert json_lines(stderr) == [{"level": "error", "message": "m"}]
+
+
 def test_an_unreadable_secret_file_stops_it_with_the_fix_as_a_json_line(
     image: str, tmp_path: Path
 ) -> None:
@@ -177,12 +200,13 @@ def test_an_unreadable_secret_file_stops_it_with_the_fix_as_a_json_line(
     secret.chmod(0o600)
     url = "postgresql+psycopg://monitor:${file:/run/secrets/db_password}@db:5432/monitor"
     ran = docker(
-        "run", "--rm", "-v", f"{secret}:/run/secrets/db_password:ro",
+        "run", "--rm", "--network", "none", "-v", f"{secret}:/run/secrets/db_password:ro",
         "-e", f"MONITOR_DATABASE__URL={url}", image, "check",
     )  # fmt: skip
     assert ran.returncode == 2, ran.stderr
-    (line,) = ran.stderr.strip().splitlines()
-    record = json.loads(line)
+    # The docker CLI may print its own warnings on stderr first (e.g. "IPv4 forwarding
+    # is disabled"): the monitor's output is the one JSON line among them.
+    (record,) = json_lines(ran.stderr)
     assert record["level"] == "error"
     assert "readable by uid 10001" in record["message"]
     assert "chmod 0644" in record["message"]

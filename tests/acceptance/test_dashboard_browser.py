@@ -99,7 +99,8 @@ def dashboard(tmp_path: Path) -> Iterator[Served]:
     pages = PageServer()
     with webhook_receiver() as hook:
         config = _config(tmp_path, hook.port)
-        app = App(config, console=io.StringIO())
+        # Its own checks ("check now") fetch as the checks do, on the server's loop.
+        app = App(config, console=io.StringIO(), transport=_Routed(pages))
         app.prepare()
         web = create_web_app(app, preview_transport=_Routed(pages))
         port = _free_port()
@@ -172,7 +173,7 @@ def test_add_check_change_chart_retry_in_a_browser(dashboard: Served, tmp_path: 
         _check(dashboard)
         page.goto(posting_page)
         assert "Backend Engineer" in page.inner_text("h1")
-        assert page.locator("#pay-chart rect").count() == 1
+        assert page.locator("#pay-chart svg.wide rect").count() == 1
         page.screenshot(path=str(shots / "posting-first-check.png"), full_page=True)
 
         # The employer edits the posting; the next check shows the change.
@@ -184,7 +185,7 @@ def test_add_check_change_chart_retry_in_a_browser(dashboard: Served, tmp_path: 
         assert "2 version(s)" in timeline
         assert "+6.0%" in timeline
         assert "Kubernetes" in timeline
-        assert page.locator("#pay-chart rect").count() == 2  # the band moved up
+        assert page.locator("#pay-chart svg.wide rect").count() == 2  # the band moved up
         page.screenshot(path=str(shots / "posting-changed.png"), full_page=True)
 
         page.goto(f"{base}/watches")
@@ -277,7 +278,7 @@ def test_follow_a_board_and_its_new_posting_in_a_browser(dashboard: Served, tmp_
         members = page.inner_text("#members")
         assert "Mobile Engineer (iOS)" in members
         assert "new" in page.inner_text("#board-changes")
-        assert page.locator("#open-chart polyline").count() == 1
+        assert page.locator("#open-chart svg.wide polyline").count() == 1
         page.screenshot(path=str(shots / "board.png"), full_page=True)
 
         page.click("#members a:has-text('Mobile Engineer (iOS)')")
@@ -285,3 +286,69 @@ def test_follow_a_board_and_its_new_posting_in_a_browser(dashboard: Served, tmp_
         assert "Mobile Engineer (iOS)" in page.inner_text("h1")
         page.screenshot(path=str(shots / "board-new-posting.png"), full_page=True)
         browser.close()
+
+
+def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
+    """Add, check now, edit, tag, bulk pause, the unseen count and a failing watch's
+    reason, at 1280x900."""
+    base, shots = dashboard.base, _shots(tmp_path)
+    with SeedServer(seeds_dir(), FIRST_VERSION) as posting, playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        page.goto(f"{base}/watches/new")
+        page.fill("input[name=url]", posting.url)
+        page.fill("input[name=tags]", "backend")
+        page.click("button[value=save]")
+        page.wait_for_url(f"{base}/postings/*")
+        posting_page = page.url
+
+        # Check now: the first read, said on the page.
+        page.click("button:has-text('Check now')")
+        page.wait_for_selector("#checked")
+        assert "read for the first time" in page.inner_text("#checked")
+        assert "Backend Engineer" in page.inner_text("h1")
+        page.screenshot(path=str(shots / "watch-checked-now.png"), full_page=True)
+
+        # Edit: the schedule and the tags.
+        page.click("a:has-text('Edit')")
+        page.wait_for_selector("#edit-watch")
+        assert page.input_value("input[name=interval]") == "1h"
+        page.fill("input[name=interval]", "6h")
+        page.fill("input[name=tags]", "backend, eu")
+        page.screenshot(path=str(shots / "watch-edit.png"), full_page=True)
+        page.click("button:has-text('Save the changes')")
+        page.wait_for_url(posting_page)
+        assert page.inner_text("#tags") == "Tags: backend eu"
+
+        # A change found by a check elsewhere: unseen until the page is viewed.
+        posting.current = REVISED_VERSION
+        _check(dashboard)
+        page.goto(f"{base}/watches?tag=eu")
+        assert page.inner_text("#unseen-count") == "1 new"
+        assert "new changes" in page.inner_text("#watches")
+        page.screenshot(path=str(shots / "watches-unseen.png"), full_page=True)
+
+        # Bulk pause the selection.
+        page.check("#watches tbody input[name=ids]")
+        page.select_option("select[name=action]", "pause")
+        page.click("#bulk button:has-text('Apply')")
+        page.wait_for_selector("#bulk-done")
+        assert "Paused 1 watch." in page.inner_text("#bulk-done")
+        assert "paused" in page.inner_text("#watches")
+        page.screenshot(path=str(shots / "watches-bulk-paused.png"), full_page=True)
+
+        # Viewing the watch clears the count; a failing check shows why, on the page.
+        page.goto(posting_page)
+        assert page.locator("#unseen-count").count() == 0
+        posting.current = "no-such-page.html"  # the server breaks the connection
+        page.click("button:has-text('Check now')")
+        page.wait_for_selector("#failing")
+        failing = page.inner_text("#failing")
+        assert "1 failed check in a row, since" in failing
+        assert "Last error:" in failing
+        page.screenshot(path=str(shots / "watch-failing-reason.png"), full_page=True)
+        browser.close()
+    assert errors == [], errors

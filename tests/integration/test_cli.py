@@ -939,3 +939,56 @@ def test_a_taken_port_names_where_the_address_came_from(
     assert "neither --listen nor web.listen is set" in default.output
     assert f"web.listen: cannot listen on {address}" in configured.output
     assert "--listen HOST:PORT" in configured.output
+
+
+def test_an_unreadable_config_file_is_a_json_line_when_json_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0600 config file owned by someone else (what `umask 077` writes): in the
+    container (MONITOR_LOG_FORMAT=json) the error is one JSON line naming the fix, not
+    click's plain-text usage error."""
+    import os
+
+    path = tmp_path / "monitor.toml"
+    path.write_text('log_format = "json"\n', encoding="utf-8")
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root reads anything: deny it as the kernel would
+        access, opened = os.access, Path.open
+
+        def deny_access(name: object, mode: int, *args: object, **kwargs: object) -> bool:
+            return False if Path(str(name)) == path else access(name, mode, *args, **kwargs)  # type: ignore[arg-type]
+
+        def deny_open(self: Path, *args: object, **kwargs: object) -> object:
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return opened(self, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(os, "access", deny_access)
+        monkeypatch.setattr(Path, "open", deny_open)
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "check"], env={"MONITOR_LOG_FORMAT": "json"}
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert str(path) in record["message"]
+    assert "permission denied" in record["message"]
+    assert f"chmod 0644 {path}" in record["message"]
+
+
+def test_watch_add_files_a_watch_under_tags(config_file: Path, server: SeedServer) -> None:
+    added = invoke(config_file, "watch", "add", server.url, "--tag", "Backend", "--tag", "eu")
+    assert added.exit_code == 0, added.output
+    assert [w.tags for w in stored_watches(config_file)] == [("backend", "eu")]
+    wrong = invoke(config_file, "watch", "add", server.url + "?b", "--tag", "no spaces")
+    assert wrong.exit_code == 2
+    assert "not a tag" in wrong.output
+
+
+def test_configured_tags_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "tags.toml"
+    path.write_text("[[watches]]\nurl = 'https://x.test/j'\ntags = ['a b']\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 2
+    assert "not a tag" in result.output

@@ -276,3 +276,78 @@ def test_a_dead_workers_periodic_jobs_end_and_its_batches_run_again(postgres_url
         ("monitor.dispatch", "todo"),
         ("monitor.deliver", "todo"),
     ]
+
+
+class Cuttable:
+    """A TCP forwarder to PostgreSQL that can be cut, as a database restarted: open
+    connections dropped, new ones refused until it is back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self, port: int = 0) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()
+
+
+@pytest.mark.postgres
+def test_a_worker_that_loses_the_database_stops_with_an_error(postgres_url: str) -> None:
+    """procrastinate stops its worker without an error when its listener cannot reach
+    the database for a moment (a database restart): the worker must still end with one
+    (the CLI then exits non-zero), so a supervisor or ``restart: on-failure`` starts it
+    again."""
+    from sqlalchemy.engine import make_url
+
+    from monitor.errors import StoreError
+
+    url = make_url(postgres_url)
+    proxy = Cuttable(url.host or "127.0.0.1", url.port or 5432)
+
+    async def lose_the_database() -> None:
+        port = await proxy.start()
+        proxied = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        app = make_app(proxied, CountingSite(), FrozenClock())
+        try:
+            await asyncio.to_thread(app.prepare)
+            await asyncio.to_thread(apply_queue_schema, proxied)
+            engine = QueueEngine(app)
+            stop = asyncio.Event()
+            running = asyncio.create_task(engine.run(stop))
+            await asyncio.sleep(3)  # started, listening
+            assert not running.done(), running
+            proxy.cut()
+            await asyncio.sleep(1)  # the listener's reconnection refused
+            await proxy.start(port)  # the database is back: the worker unregisters
+            try:
+                await asyncio.wait_for(running, timeout=60)
+            finally:
+                stop.set()
+        finally:
+            await app.aclose()
+
+    with pytest.raises(StoreError, match="job queue stopped by itself"):
+        asyncio.run(lose_the_database())

@@ -614,7 +614,7 @@ async def test_the_api_refuses_what_its_document_does_not_allow(site: Site) -> N
     assert unreadable.status_code == 400  # documented
     for path, allowed in (
         (f"{api}/watches", "GET, POST"),
-        (f"{api}/watches/1", "DELETE, GET"),
+        (f"{api}/watches/1", "DELETE, GET, PATCH"),
     ):
         refused = await site.client.request("PUT", path)
         assert (refused.status_code, refused.headers.get("allow")) == (405, allowed)
@@ -826,3 +826,220 @@ async def test_a_long_value_is_refused_without_being_echoed(site: Site) -> None:
     )
     assert (interval.status_code, len(interval.content) < 2000) == (422, True)
     assert (await site.client.get("/api/v1/watches")).json()["total"] == 1
+
+
+# -- acting on watches: edit, check now, failing reason ------------------------------
+
+
+async def test_edit_a_watch_in_the_api_checked_as_adding_is(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    edited = await site.client.patch(
+        f"/api/v1/watches/{watch_id}", json={"interval": "6h", "channels": ["hook"]}
+    )
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["interval_seconds"], body["cron"], body["channels"]) == (21600, None, ["hook"])
+    assert body["render"] == "plain"
+    assert body["from_config"] is False
+    stored = site.app.store.watches.get_watch(watch_id)
+    assert stored.interval == timedelta(hours=6)
+    assert stored.channels == ("hook",)
+
+    on_cron = (
+        await site.client.patch(f"/api/v1/watches/{watch_id}", json={"cron": "0 9 * * mon"})
+    ).json()
+    assert on_cron["cron"] == "0 9 * * mon"
+    assert on_cron["channels"] == ["hook"]
+    back = (await site.client.patch(f"/api/v1/watches/{watch_id}", json={"cron": ""})).json()
+    assert back["cron"] is None
+
+    for wrong, named in (
+        ({"channels": ["nowhere"]}, "channel"),
+        ({"interval": "soon"}, "interval"),
+        ({"cron": "every day"}, "cron"),
+        ({"interval": "1h", "cron": "0 9 * * *"}, "not both"),
+        ({"members": "list"}, "members"),
+        ({"filters": {"title": ["engineer"]}}, "filters"),
+        ({"source": "greenhouse"}, "greenhouse"),
+    ):
+        refused = await site.client.patch(f"/api/v1/watches/{watch_id}", json=wrong)
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert named in refused.json()["detail"], (wrong, refused.json())
+    assert site.app.store.watches.get_watch(watch_id).channels == ("hook",)  # unchanged
+    missing = await site.client.patch("/api/v1/watches/9999", json={"interval": "1h"})
+    assert missing.status_code == 404
+
+
+async def test_edit_a_watch_on_its_page(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    page = await site.client.get(f"/postings/{site.posting_id}")
+    assert f'href="/watches/{watch_id}/edit"' in page.text
+    form = await site.client.get(f"/watches/{watch_id}/edit")
+    assert form.status_code == 200
+    assert 'name="interval" value="1h"' in form.text
+    token = await _csrf(site.client)
+    fields = {CSRF_FIELD: token, "interval": "2h", "cron": "", "channels": "hook, console"}
+    saved = await site.client.post(f"/watches/{watch_id}/edit", data=fields)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/postings/{site.posting_id}"
+    stored = site.app.store.watches.get_watch(watch_id)
+    assert (stored.interval, stored.channels) == (timedelta(hours=2), ("hook", "console"))
+
+    wrong = await site.client.post(
+        f"/watches/{watch_id}/edit", data={**fields, "channels": "nowhere"}
+    )
+    assert wrong.status_code == 422
+    assert "no channel named" in wrong.text
+    assert 'value="nowhere"' in wrong.text  # what was typed stays in the form
+
+
+async def test_check_a_watch_now_in_the_api_and_on_its_page(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    site.pages.publish(POSTING, _seed(FIRST_VERSION))  # back to the first version
+    checked = await site.client.post(f"/api/v1/watches/{watch_id}/check")
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["outcome"] == "changed"
+    assert body["watch"]["last_outcome"] == "changed"
+    assert body["watch"]["last_checked_at"] == site.clock.now().isoformat().replace("+00:00", "Z")
+
+    token = await _csrf(site.client)
+    again = await site.client.post(f"/watches/{watch_id}/check", data={CSRF_FIELD: token})
+    assert again.status_code == 303
+    assert again.headers["location"] == f"/postings/{site.posting_id}?checked=not_modified#checked"
+    page = await site.client.get(again.headers["location"])
+    assert "Checked just now: nothing changed (the server said so)." in page.text
+
+    leased = site.app.store.leases.claim_all(now=site.clock.now(), lease=timedelta(minutes=5))
+    assert site.posting_id in [s.id for s in leased]  # the checks gave their leases back
+    busy = await site.client.post(f"/api/v1/watches/{watch_id}/check")
+    assert busy.status_code == 409
+    assert (await site.client.post("/api/v1/watches/9999/check")).status_code == 404
+
+
+async def test_a_failing_watch_shows_its_reason_and_since_when(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    quiet = await site.client.get(f"/postings/{site.posting_id}")
+    assert 'id="failing"' not in quiet.text
+    site.pages.fail(POSTING, lambda _request: httpx.Response(403, text="denied"))
+    site.clock.advance(timedelta(hours=1))
+    first = (await site.client.post(f"/api/v1/watches/{watch_id}/check")).json()
+    assert first["outcome"] == "error"
+    began = site.clock.now()
+    site.clock.advance(timedelta(hours=2))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")
+
+    page = await site.client.get(f"/postings/{site.posting_id}")
+    failing = page.text.split('id="failing"', 1)[1].split("</section>", 1)[0]
+    assert "2 failed checks in a row, since" in failing
+    assert began.strftime("%Y-%m-%d %H:%M") in failing
+    assert "403" in failing  # the last error itself, not only a tooltip
+    assert site.app.store.views.failing_since(site.posting_id, 2) == began
+    listed = await site.client.get("/watches")
+    assert 'class="row-error"' in listed.text
+
+    site.pages.publish(POSTING, _seed(REVISED_VERSION))
+    site.clock.advance(timedelta(hours=1))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")
+    assert 'id="failing"' not in (await site.client.get(f"/postings/{site.posting_id}")).text
+    assert site.app.store.views.failing_since(site.posting_id, 0) is None
+    site.pages.fail(POSTING, lambda _request: httpx.Response(403, text="denied"))
+    site.clock.advance(timedelta(hours=1))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")  # a new run of failures
+    assert (
+        f"since {site.clock.now():%Y-%m-%d %H:%M}"
+        in (await site.client.get(f"/postings/{site.posting_id}")).text
+    )
+
+
+async def test_tags_on_watches_filter_the_list(site: Site) -> None:
+    url = "https://jobs.example.com/careers/new-role"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    created = await site.client.post(
+        "/api/v1/watches", json={"url": url, "tags": ["Backend", "berlin", "backend"]}
+    )
+    assert created.status_code == 201, created.text
+    tagged = created.json()
+    assert tagged["tags"] == ["backend", "berlin"]
+    other = site.app.store.watches.list_watches()[0].id
+    edited = await site.client.patch(f"/api/v1/watches/{other}", json={"tags": ["remote"]})
+    assert edited.json()["tags"] == ["remote"]
+
+    def ids(found: httpx.Response) -> list[int]:
+        return [w["id"] for w in found.json()["items"]]
+
+    assert ids(await site.client.get("/api/v1/watches", params={"tag": "berlin"})) == [tagged["id"]]
+    assert ids(await site.client.get("/api/v1/watches", params={"tag": "remote"})) == [other]
+    assert ids(await site.client.get("/api/v1/watches", params={"tag": "back"})) == []
+    refused = await site.client.patch(f"/api/v1/watches/{other}", json={"tags": ['a"b']})
+    assert refused.status_code == 422
+    assert "tag" in refused.json()["detail"]
+
+    page = await site.client.get("/watches", params={"tag": "berlin"})
+    assert "<option selected>berlin</option>" in page.text
+    assert page.text.count('class="badge tag"') == 2  # the one watch listed, its two tags
+    token = await _csrf(site.client)
+    saved = await site.client.post(
+        f"/watches/{other}/edit",
+        data={CSRF_FIELD: token, "interval": "1h", "tags": "remote, eu"},
+    )
+    assert saved.status_code == 303
+    assert site.app.store.watches.get_watch(other).tags == ("remote", "eu")
+
+
+async def test_bulk_actions_on_a_selection_in_the_list(site: Site) -> None:
+    url = "https://jobs.example.com/careers/new-role"
+    site.pages.publish(url, _seed(FIRST_VERSION))
+    second = (await site.client.post("/api/v1/watches", json={"url": url})).json()["id"]
+    first = site.app.store.watches.list_watches()[0].id
+    listed = await site.client.get("/watches", params={"q": "example"})
+    assert f'name="ids" value="{second}"' in listed.text
+    token = await _csrf(site.client)
+
+    async def bulk(action: str, *ids: int, tag: str = "") -> httpx.Response:
+        form = {CSRF_FIELD: token, "action": action, "ids": [str(i) for i in ids], "tag": tag}
+        done = await site.client.post("/watches/bulk", data=form)
+        assert done.status_code == 303, done.text
+        return await site.client.get(done.headers["location"])
+
+    paused = await bulk("pause", first, second)
+    assert "Paused 2 watches." in paused.text
+    assert all(w.paused_at for w in site.app.store.watches.list_watches())
+    await bulk("resume", second)
+    assert site.app.store.watches.get_watch(second).paused_at is None
+    tagged = await bulk("tag", first, second, tag="Urgent")
+    assert "Tagged 2 watches." in tagged.text
+    assert {w.tags for w in site.app.store.watches.list_watches()} == {("urgent",)}
+    bad_tag = await bulk("tag", first, tag="no spaces")
+    assert "Tagged 0 watches. Not done:" in bad_tag.text
+    assert "not a tag" in bad_tag.text
+    checked = await bulk("check", first, second)
+    assert "Checked 2 watches." in checked.text
+    assert site.app.store.postings.get_posting(url).last_checked_at == site.clock.now()
+    removed = await bulk("remove", second, 9999)
+    assert "Removed 1 watch. Not done: #9999" in removed.text
+    assert [w.id for w in site.app.store.watches.list_watches()] == [first]
+
+
+async def test_unseen_changes_are_marked_until_viewed(site: Site) -> None:
+    watch_id = site.app.store.watches.list_watches()[0].id
+    listed = await site.client.get("/watches")
+    assert 'id="unseen-count" href="/watches?status=unseen"' in listed.text
+    assert ">1 new</a>" in listed.text
+    assert '<tr class="unseen">' in listed.text
+    api = (await site.client.get("/api/v1/watches", params={"status": "unseen"})).json()
+    assert [w["id"] for w in api["items"]] == [watch_id]
+    assert api["items"][0]["unseen"] is True
+
+    await site.client.get(f"/postings/{site.posting_id}")  # viewing it
+    assert 'id="unseen-count"' not in (await site.client.get("/watches")).text
+    assert (await site.client.get(f"/api/v1/watches/{watch_id}")).json()["unseen"] is False
+
+    site.clock.advance(timedelta(hours=1))
+    site.pages.publish(POSTING, _seed(FIRST_VERSION))
+    await site.client.post(f"/api/v1/watches/{watch_id}/check")  # a change again
+    assert ">1 new</a>" in (await site.client.get("/changes")).text
+    token = await _csrf(site.client)
+    cleared = await site.client.post("/watches/viewed", data={CSRF_FIELD: token})
+    assert cleared.status_code == 303
+    assert site.app.store.views.unseen_count() == 0

@@ -185,6 +185,30 @@ def test_secret_references_work_in_environment_overrides(tmp_path: Path) -> None
     assert config.database.url == "sqlite:////tmp/x.db"
 
 
+def test_a_secret_error_names_where_the_reference_was_read(tmp_path: Path) -> None:
+    """A reference set by a MONITOR_* variable (as docker-compose.yml does) is blamed on
+    that variable, not on the config file beside it; one in the file, on the file."""
+    path = tmp_path / "monitor.toml"
+    path.write_text('[database]\nurl = "sqlite:///${file:/nonexistent/in-file}"\n')
+    environ = {"MONITOR_DATABASE__URL": "postgresql+psycopg://m:${file:/nonexistent/env}@db/m"}
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ=environ)
+    assert raised.value.source == "MONITOR_DATABASE__URL"
+    assert str(raised.value).startswith(
+        "MONITOR_DATABASE__URL: database.url: cannot read secret file /nonexistent/env"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+    assert raised.value.source == str(path)
+    assert "/nonexistent/in-file" in str(raised.value)
+    # A whole setting set by a variable: the variable too.
+    with pytest.raises(ConfigError, match=r"^MONITOR_CHANNELS: channels: environment variable NO_"):
+        load_config(
+            None,
+            environ={"MONITOR_CHANNELS": '[{name = "s", url = "slack://${env:NO_TOKEN}"}]'},
+        )
+
+
 def test_a_secret_in_a_urls_user_info_is_percent_encoded(tmp_path: Path) -> None:
     """openssl rand -base64 passwords hold "/" and "+"; "@", ":" and "#" break URLs too."""
     secret = tmp_path / "db_password.txt"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -25,7 +26,13 @@ from monitor.model import (
 from monitor.notify.payload import change_payload, digest_payload, dumps, with_identity
 from monitor.notify.webhook import _split, mask
 from monitor.store.readmodels import ChangeRow, change_fields, open_counts
-from monitor.web.charts import pay_chart, pay_distribution, pay_series, unit_label
+from monitor.web.charts import (
+    nice_ticks,
+    pay_chart,
+    pay_distribution,
+    pay_series,
+    unit_label,
+)
 from monitor.web.cursors import decode_cursor, encode_cursor
 from monitor.web.filters import change_percent
 from monitor.web.security import Credentials, Signer, csrf_ok, same_origin
@@ -66,7 +73,7 @@ def test_pay_series_per_label_held_until_the_next_version() -> None:
     assert berlin.bands[0].end == T0 + timedelta(days=10)  # held until the next version
     assert berlin.bands[1].end == T0 + timedelta(days=30)  # the last until now
     chart = str(pay_chart(series, title="Pay"))
-    assert chart.count("<rect ") == 4
+    assert _wide(chart).count("<rect ") == 4
     assert "Berlin" in chart
     assert "Remote" in chart
     assert "USD per year" in chart
@@ -90,13 +97,53 @@ def test_a_range_with_one_end_is_still_drawn_and_no_pay_draws_nothing() -> None:
     assert unit_label("", "") == "(no currency)"
 
 
-def test_pay_distribution_counts_the_most_common_unit() -> None:
+def _wide(chart: str) -> str:
+    """The desktop drawing of the first chart (each is drawn at two widths)."""
+    return chart.split('<svg class="wide"', 1)[1].split("</svg>", 1)[0]
+
+
+def _numbers(chart: str, attribute: str) -> list[float]:
+    return [float(v) for v in re.findall(rf'<rect [^>]*{attribute}="([0-9.]+)"', chart)]
+
+
+def test_pay_distribution_one_chart_per_currency_most_common_first() -> None:
     postings = [_posting(_pay(100, 120)) for _ in range(3)] + [
         _posting(_pay(80, 90, currency="EUR"))
     ]
     chart = str(pay_distribution(postings, title="Spread"))
-    assert "USD per year (3)" in chart
+    assert chart.count("<figure") == 2  # no currency hidden behind the most common one
+    assert chart.index("USD per year (3)") < chart.index("EUR per year (1)")
     assert str(pay_distribution([_posting()], title="Spread")) == ""
+
+
+def test_pay_chart_draws_each_version_as_an_equal_step_with_its_percent() -> None:
+    # The demo's case: the first version lived seconds, the second runs for weeks.
+    versions = [
+        (T0, _posting(_pay(155_700, 280_000))),
+        (T0 + timedelta(seconds=5), _posting(_pay(165_000, 300_000))),
+    ]
+    series = pay_series(versions, T0 + timedelta(days=30))
+    wide = _wide(str(pay_chart(series, title="Pay")))
+    widths = _numbers(wide, "width")
+    assert len(widths) == 2
+    assert widths[0] == widths[1]  # in order, not by time: the raise is not a sliver
+    assert "+7.1%" in wide  # the larger move of its two ends, as pay changes are stored
+    assert "v1" in wide
+    assert "v2" in wide
+    timed = _wide(str(pay_chart(series, title="Pay", in_time=True)))
+    first, second = _numbers(timed, "width")
+    assert 6 <= first < second  # spread over time when asked, still visible
+
+
+def test_axis_ticks_are_round_numbers() -> None:
+    assert nice_ticks(155_700, 300_000) == [150_000, 200_000, 250_000, 300_000]
+    assert nice_ticks(0, 7) == [0, 2, 4, 6, 8]
+    assert nice_ticks(12.5, 47.2) == [10, 20, 30, 40, 50]
+    versions = [(T0, _posting(_pay(132_345, 151_111)))]
+    wide = _wide(str(pay_chart(pay_series(versions, T0 + timedelta(days=1)), title="Pay")))
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', wide)
+    assert ticks
+    assert all(t.endswith(("0k", "5k")) for t in ticks), ticks
 
 
 def test_open_counts_per_day() -> None:

@@ -27,6 +27,7 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
         sign_in_used=dashboard.credentials.token is not None,
         labels=FIELD_LABELS,
         checking=_checking(dashboard),
+        unseen=_unseen(request, dashboard),
         **context,
     )
     return HTMLResponse(html, status_code=status)
@@ -42,6 +43,16 @@ def _checking(dashboard: Dashboard) -> bool:
         )
     except MonitorError:
         return True  # the database cannot say: the page says so itself, not this notice
+
+
+def _unseen(request: Request, dashboard: Dashboard) -> int | None:
+    """The nav's count of watches with changes not yet viewed, for those signed in."""
+    if dashboard.credentials.required and not request.state.signed_in:
+        return None
+    try:
+        return dashboard.views.unseen_count()
+    except MonitorError:
+        return None  # the error page of a database that cannot be reached
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:

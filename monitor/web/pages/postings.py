@@ -29,6 +29,8 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
     dashboard = dashboard_of(request)
     posting = dashboard.views.posting(posting_id)
     watch = _watch_of(dashboard, posting.watch_id)
+    if watch is not None and watch.posting_id == posting.id:
+        dashboard.app.store.watches.mark_viewed([watch.watch_id], now=dashboard.now())
     if posting.role == "board":
         return _board_page(request, dashboard, posting, watch)
     versions = dashboard.views.versions(posting_id)
@@ -39,6 +41,7 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
     now = dashboard.now()
     series = pay_series([(v.captured_at, v.posting) for v in versions], now)
     title = posting.current.display_name if posting.current else posting.title
+    in_time = request.query_params.get("pay_axis") == "time"
     return render(
         request,
         "posting.html",
@@ -48,12 +51,20 @@ def posting_page(request: Request, posting_id: Id) -> HTMLResponse:
         current=posting.current,
         versions=list(reversed(versions)),
         by_version=by_version,
-        chart=pay_chart(series, title="Pay over time"),
+        chart=pay_chart(
+            series, title="Pay over time" if in_time else "Pay by version", in_time=in_time
+        ),
+        chart_in_time=in_time,
         remote_history=[c for c in history if c.field in HISTORY_FIELDS["remote"]],
         requirement_history=[c for c in history if c.field in HISTORY_FIELDS["requirements"]],
         percent=change_percent,
         title=title,
+        failing_since=_failing_since(dashboard, posting),
     )
+
+
+def _failing_since(dashboard: Dashboard, posting: Any) -> Any:
+    return dashboard.views.failing_since(posting.id, posting.consecutive_failures)
 
 
 def _watch_of(dashboard: Dashboard, watch_id: int) -> Any:
@@ -91,6 +102,7 @@ def _board_page(request: Request, dashboard: Dashboard, board: Any, watch: Any) 
         recent=recent,
         percent=change_percent,
         title=board.company or _usual_company(open_postings) or board.title or board.url,
+        failing_since=_failing_since(dashboard, board),
     )
 
 
