@@ -125,8 +125,10 @@ def test_the_api_matches_its_document(server: tuple[str, str | None], tmp_path: 
         "--no-color",
         "--report-dir",
         str(tmp_path / "report"),
+        # One worker: with two, Hypothesis's lambda-source cache raced in schemathesis's
+        # own generation (an internal error, not a finding about the API).
         "-w",
-        "2",
+        "1",
     ]
     if EXCLUDED_CHECKS:
         command += ["--exclude-checks", ",".join(EXCLUDED_CHECKS)]
