@@ -54,6 +54,7 @@ def dashboard(tmp_path: Path) -> Iterator[int]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=10)
+        loop.close()  # its self-pipe sockets, not left to the garbage collector
         asyncio.run(app.aclose())
 
 
