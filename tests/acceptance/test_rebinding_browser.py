@@ -55,6 +55,7 @@ def dashboard(tmp_path: Path) -> Iterator[int]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=10)
         loop.close()  # its self-pipe sockets, not left to the garbage collector
+        sock.close()  # serve_web closes it once it ran; not if the thread never got there
         asyncio.run(app.aclose())
 
 
