@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -94,7 +95,6 @@ class Served:
 @pytest.fixture
 def dashboard(tmp_path: Path) -> Iterator[Served]:
     """The dashboard served by uvicorn on a free port, in a thread, on a fresh database."""
-    import uvicorn
 
     pages = PageServer()
     with webhook_receiver() as hook:
@@ -102,23 +102,36 @@ def dashboard(tmp_path: Path) -> Iterator[Served]:
         # Its own checks ("check now") fetch as the checks do, on the server's loop.
         app = App(config, console=io.StringIO(), transport=_Routed(pages))
         app.prepare()
-        web = create_web_app(app, preview_transport=_Routed(pages))
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
         try:
-            yield Served(f"http://127.0.0.1:{port}", config, hook, pages)
+            with served_on_a_free_port(
+                create_web_app(app, preview_transport=_Routed(pages))
+            ) as base:
+                yield Served(base, config, hook, pages)
         finally:
-            server.should_exit = True
-            thread.join(10)
-            close_web_app(web)
             asyncio.run(app.aclose())
+
+
+@contextmanager
+def served_on_a_free_port(web: Any) -> Iterator[str]:
+    """The dashboard app served by uvicorn on a free port of 127.0.0.1, in a thread;
+    its base URL. The app is closed after."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)  # waits for the server to bind, not for time to pass
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        close_web_app(web)
 
 
 def _check(served: Served) -> None:

@@ -8,8 +8,6 @@ size it is shown, after the picture is scaled). Screenshots go to
 from __future__ import annotations
 
 import io
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +19,7 @@ import pytest
 from monitor.app import App
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
 from monitor.testing import PageServer
-from monitor.web.app import close_web_app, create_web_app
+from monitor.web.app import create_web_app
 from tests.acceptance.test_dashboard_browser import (
     BOARD,
     BOARD_API,
@@ -34,6 +32,7 @@ from tests.acceptance.test_dashboard_browser import (
     _off_the_browser_loop,
     _Routed,
     _shots,
+    served_on_a_free_port,
 )
 from tests.peers import webhook_receiver
 
@@ -99,7 +98,6 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Served, dict[str, str]]]:
     """The dashboard on a database with something on every page: a posting whose pay
     rose (two versions), a board paying in two currencies with a posting that appeared,
     a failing watch, changes and a failed alert. Yields the pages to load."""
-    import uvicorn
 
     pages = PageServer()
     with webhook_receiver() as hook, SeedServer(seeds_dir(), FIRST_VERSION) as posting:
@@ -116,23 +114,12 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Served, dict[str, str]]]:
         pages.publish(BOARD_API, _board_file("board-2.json"), "application/json")
         hook.status = 500  # the JSON channel is down: its alerts fail
         _check(served)
-        web = create_web_app(app, preview_transport=_Routed(pages))
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
         try:
-            yield Served(base, config, hook, pages), _pages(base, posting.url)
+            with served_on_a_free_port(
+                create_web_app(app, preview_transport=_Routed(pages))
+            ) as base:
+                yield Served(base, config, hook, pages), _pages(base, posting.url)
         finally:
-            server.should_exit = True
-            thread.join(10)
-            close_web_app(web)
             _off_the_browser_loop(app.aclose)
 
 
