@@ -266,3 +266,65 @@ async def test_an_unexpected_error_answers_a_problem_with_the_security_headers(
         assert "content-security-policy" in answer.headers
     finally:
         close_web_app(web)
+
+
+# -- every write route, taken from the app's own table: a new one cannot slip by ----------
+
+
+def _write_routes() -> list[tuple[str, str]]:
+    """(method, path) of every route that writes, from the routers the app includes
+    (monitor.web.app), ids filled with the seeded ones."""
+    from starlette.routing import Route
+
+    from monitor.web import api, feeds_routes
+    from monitor.web.app import API_PREFIX
+    from monitor.web.pages import alerts, changes, health, postings, signin, watches
+
+    pages = (signin, watches, postings, changes, alerts, health)  # monitor.web.pages
+    from monitor.web.pages import router as every_page
+
+    assert len(every_page.routes) == len(pages)  # each page module's router, included once
+    routers = [(API_PREFIX, api.router), ("", feeds_routes.router)]
+    found = []
+    for prefix, router in routers + [("", page.router) for page in pages]:
+        for route in router.routes:
+            if not isinstance(route, Route):
+                continue
+            for method in sorted((route.methods or set()) - {"GET", "HEAD"}):
+                path = (
+                    (prefix + route.path)
+                    .replace("{watch_id}", "1")
+                    .replace("{alert_id}", "1")
+                    .replace("{name}", "hook")
+                    .replace("{action}", "pause")
+                )
+                found.append((method, path))
+    return found
+
+
+async def test_every_write_route_refuses_other_origins_and_forms_without_csrf(
+    site: Site,
+) -> None:
+    routes = _write_routes()
+    assert ("PATCH", "/api/v1/watches/1") in routes  # the table reads the app's routes
+    assert ("POST", "/watches/bulk") in routes
+    evil = {"Origin": "https://evil.example"}
+    before = (await site.client.get("/api/v1/watches")).json()
+    for method, path in routes:
+        cross = await site.client.request(method, path, headers=evil, json={})
+        assert cross.status_code == 403, (method, path, cross.status_code)
+        if not path.startswith("/api/") and path not in ("/login", "/logout"):
+            bare = await site.client.request(method, path, data={"ids": "1", "action": "pause"})
+            assert bare.status_code == 403, (method, path, bare.status_code)  # no CSRF token
+    assert (await site.client.get("/api/v1/watches")).json() == before  # nothing changed
+
+
+async def test_every_api_write_route_needs_the_token_when_one_is_set(
+    tmp_path: Path, db_url: str, receiver: WebhookReceiver
+) -> None:
+    async for site in _site(tmp_path, db_url, receiver, token=TOKEN):
+        routes = [(m, p) for m, p in _write_routes() if p.startswith("/api/")]
+        assert len(routes) >= 6
+        for method, path in routes:
+            denied = await site.client.request(method, path, json={})
+            assert denied.status_code == 401, (method, path, denied.status_code)
