@@ -313,6 +313,13 @@ class Cuttable:
         for writer in self.writers:
             writer.transport.abort()
 
+    async def aclose(self) -> None:
+        """Stop listening for good (its listening socket would leak into later tests)."""
+        if self.server is not None:
+            self.cut()
+            await self.server.wait_closed()
+            self.server = None
+
 
 @pytest.mark.postgres
 def test_a_worker_that_loses_the_database_stops_with_an_error(postgres_url: str) -> None:
@@ -348,6 +355,10 @@ def test_a_worker_that_loses_the_database_stops_with_an_error(postgres_url: str)
                 stop.set()
         finally:
             await app.aclose()
+            await proxy.aclose()
 
-    with pytest.raises(StoreError, match="job queue stopped by itself"):
+    # Which of its connections notices first depends on timing: procrastinate's listener
+    # (it then stops "by itself") or a job fetch (a connector error). Either way it ends
+    # with an error.
+    with pytest.raises(StoreError, match="job queue (stopped by itself|failed)"):
         asyncio.run(lose_the_database())
