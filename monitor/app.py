@@ -99,6 +99,7 @@ class App:
             time_limit=config.reading.time_limit.total_seconds(),
         )
         self.metrics = Metrics()
+        self.metrics.watch_renderer(self.browser.state)
         self.retry = RetryPolicy(
             max_attempts=config.alerts.max_attempts, base=config.alerts.retry_base
         )

@@ -36,7 +36,9 @@ def judge_daemons(
     own daemon, and one killed elsewhere (its row never marked stopped) must not make
     this one look ill. On this host, rows of processes that no longer exist (``alive``
     says which do) are history, unless no process of the rows exists: then the newest
-    is judged, and a stale beat says it is stuck or was killed.
+    is judged, and a stale beat says it is stuck or was killed. A process that beats
+    but said at its beat that it is in trouble it cannot fix (a stuck renderer) is
+    unhealthy too: restarting it is the cure.
     """
     running = _newest_per_process(d for d in daemons if d.stopped_at is None and d.host == host)
     if not running:
@@ -55,6 +57,9 @@ def judge_daemons(
                 for d in stale
             ),
         )
+    troubled = [d for d in judged if d.trouble]
+    if troubled:
+        return Verdict(False, "; ".join(f"{d.kind} pid {d.pid}: {d.trouble}" for d in troubled))
     return Verdict(
         True,
         "; ".join(

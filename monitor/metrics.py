@@ -7,10 +7,14 @@ not share counters. Names follow Prometheus conventions (``_total``, ``_seconds`
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
+from monitor.core.renders import ENDINGS, RenderState, overdue
 from monitor.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,10 @@ class Metrics:
         )
         self._server: Any = None
 
+    def watch_renderer(self, state: Callable[[], RenderState]) -> None:
+        """Report the browser renderer's state at each scrape (read then, never stale)."""
+        self.registry.register(_RendererCollector(state))
+
     def checked(self, outcome: str, seconds: float, lag: float) -> None:
         self.checks.labels(outcome).inc()
         self.check_seconds.observe(seconds)
@@ -101,3 +109,34 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class _RendererCollector(Collector):
+    def __init__(self, state: Callable[[], RenderState]) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        state = self._state()
+        ended = CounterMetricFamily(
+            "posting_monitor_renders_ended",
+            "Browser renders ended by force, by why (deadline, memory), and browser restarts.",
+            labels=["reason"],
+        )
+        for reason in ENDINGS:
+            ended.add_metric([reason], state.ended.get(reason, 0))
+        yield ended
+        yield GaugeMetricFamily(
+            "posting_monitor_renders_in_flight",
+            "Browser pages rendering now.",
+            value=len(state.rendering),
+        )
+        yield GaugeMetricFamily(
+            "posting_monitor_renders_overdue",
+            "Renders running long past their deadline: a stuck renderer (health fails).",
+            value=overdue(state),
+        )
+        yield GaugeMetricFamily(
+            "posting_monitor_render_oldest_seconds",
+            "How long the oldest render in flight has been running.",
+            value=state.oldest_seconds,
+        )

@@ -158,6 +158,8 @@ class DaemonRecord:
     stopped_at: datetime | None
     checks: int
     kind: str = "daemon"
+    trouble: str | None = None
+    """What the process said at its last beat is wrong with it (a stuck renderer)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,7 @@ from monitor.sources.base import FetchedPage
 from monitor.sources.page import WebPageSource
 
 if TYPE_CHECKING:
+    from monitor.core.renders import RenderState
     from monitor.sources.base import FetchResponse
 
 
@@ -115,12 +116,31 @@ class PageServer:
 class FakeBrowser:
     """A ``PageRenderer`` serving pages as a browser would leave them after their
     scripts ran (``draw``); ``fail`` makes a URL's next renders raise. Records each
-    URL rendered."""
+    URL rendered. ``hang`` plays renders whose ending hung, as ``state()`` reports
+    them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, slots: int = 2, deadline_seconds: float = 30.0) -> None:
         self.drawn: dict[str, str] = {}
         self.failures: dict[str, Exception] = {}
         self.rendered: list[str] = []
+        self.slots = slots
+        self.deadline_seconds = deadline_seconds
+        self.hung: list[float] = []
+        self.ended: dict[str, int] = {}
+
+    def hang(self, *seconds: float) -> None:
+        """Renders in flight for these many seconds each (none: all done)."""
+        self.hung = list(seconds)
+
+    def state(self) -> RenderState:
+        from monitor.core.renders import RenderState
+
+        return RenderState(
+            slots=self.slots,
+            rendering=tuple(self.hung),
+            ended=dict(self.ended),
+            deadline_seconds=self.deadline_seconds,
+        )
 
     def draw(self, url: str, html: str) -> None:
         self.drawn[url] = html

@@ -52,6 +52,8 @@ def status(state: _State, as_json: bool) -> None:
             f"{d.kind} {d.host} pid {d.pid}: started {when(d.started_at)}, "
             f"last beat {when(d.beat_at)}, {d.checks} checks"
         )
+        if d.trouble:
+            echo(f"  {d.trouble}")
     for d in gone:
         echo(
             f"{d.kind} {d.host} pid {d.pid}: started {when(d.started_at)}, no beat since "

@@ -12,6 +12,7 @@ import os
 import socket
 
 from monitor.app import App
+from monitor.core.renders import renderer_trouble
 from monitor.engines.runner import CheckRunner
 from monitor.errors import StoreError
 from monitor.pids import process_exists
@@ -54,6 +55,16 @@ async def _end_the_dead(app: App, host: str) -> None:
             ", ".join(ended),
             extra={"action": "daemon_start"},
         )
+
+
+def trouble_now(app: App) -> str | None:
+    """What this process must say at its heartbeat is wrong with it and that it cannot
+    fix itself (``health`` then fails, so the process is restarted): a renderer stuck
+    past its deadline."""
+    trouble = renderer_trouble(app.browser.state())
+    if trouble is not None:
+        log.error(trouble, extra={"action": "heartbeat"})
+    return trouble
 
 
 def check_runner(

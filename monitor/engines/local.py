@@ -29,6 +29,7 @@ from monitor.engines.lifecycle import (
     prune_now,
     record_stop,
     start_process,
+    trouble_now,
 )
 from monitor.engines.runner import PassReport
 from monitor.errors import StoreError
@@ -175,7 +176,11 @@ class LocalEngine:
         try:
             due = await app.store.run(app.store.maintenance.due_count, now=now)
             await app.store.run(
-                app.store.processes.heartbeat, self.daemon_id, now=now, checks=self.checks_started
+                app.store.processes.heartbeat,
+                self.daemon_id,
+                now=now,
+                checks=self.checks_started,
+                trouble=trouble_now(app),
             )
         except StoreError as exc:
             log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})

@@ -38,6 +38,7 @@ from monitor.engines.lifecycle import (
     prune_now,
     record_stop,
     start_process,
+    trouble_now,
 )
 from monitor.errors import StoreError
 from monitor.net.hosts import host_of
@@ -382,6 +383,7 @@ class QueueEngine:
                     self.worker_id,
                     now=now,
                     checks=self.checks_started,
+                    trouble=trouble_now(app),
                 )
             except StoreError as exc:
                 log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})

@@ -18,7 +18,10 @@ only way to reach private addresses.
 Each render has a wall-clock deadline (``browser.timeout``) that covers reading the
 DOM and closing the page: a page still running past it is closed (the browser is
 restarted if it does not answer) and its check fails. A renderer whose memory
-passes ``browser.max_heap_mb`` is killed, and its check fails.
+passes ``browser.max_heap_mb`` is killed, and its check fails. What the renderer
+ended by force, and renders still running long past their deadline (a hung ending:
+``monitor.core.renders``), are in ``state()`` for the heartbeat, ``health`` and
+``/metrics``.
 
 Playwright is an optional extra (``posting-monitor[browser]``) driving the system's
 Chromium (Debian's ``chromium``) through ``executable_path``: nothing is downloaded.
@@ -28,16 +31,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import shutil
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from monitor.config import BrowserConfig
+from monitor.core.renders import (
+    BROWSER_RESTARTED,
+    ENDED_BY_DEADLINE,
+    ENDED_BY_MEMORY,
+    RenderState,
+)
 from monitor.errors import BlockedAddress, ConfigError, FetchTimeout, TransportError
 from monitor.net.browserproxy import GuardingProxy
 from monitor.net.netguard import AddressGuard
@@ -77,6 +88,8 @@ class PageRenderer(Protocol):
 
     async def render(self, url: str) -> FetchResponse: ...
 
+    def state(self) -> RenderState: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -97,38 +110,60 @@ class BrowserRenderer:
         self._watchdog: asyncio.Task[None] | None = None
         self._rendering = 0
         self._killed_at = 0.0
+        self._render_ids = itertools.count()
+        self._started: dict[int, float] = {}  # render id -> perf_counter when it took its slot
+        self._ended: Counter[str] = Counter()
         self.refused: list[str] = []
         """Requests a page tried and the guard refused (newest last, bounded)."""
 
     async def render(self, url: str) -> FetchResponse:
         """The page at ``url`` after its scripts ran, as a fetched HTML page."""
-        started = time.perf_counter()
-        limit = self._settings.timeout.total_seconds()
         async with self._slots:
+            # Timed from taking a slot: waiting for one is not rendering.
+            started = time.perf_counter()
+            render_id = next(self._render_ids)
+            self._started[render_id] = started
             try:
-                browser = await self._ensure_browser()
-            except ConfigError as exc:  # uninstalled since the watch was added: a failed check
-                raise TransportError(f"browser unavailable: {exc}", url=url) from exc
-            self._rendering += 1
-            context: Any = None
-            try:
-                # One deadline for the whole page: opening, loading, settling, reading.
-                async with asyncio.timeout(limit):
-                    context = await browser.new_context(
-                        accept_downloads=False,
-                        service_workers="block",
-                        user_agent=self._user_agent,
-                        java_script_enabled=True,
-                    )
-                    return await self._render_in(context, url, started, limit)
-            except TimeoutError as exc:
-                raise FetchTimeout(
-                    f"the page did not finish within {limit:g} s (closed)", url=url
-                ) from exc
+                return await self._render_in_a_slot(url, started)
             finally:
-                self._rendering -= 1
-                if context is not None:
-                    await self._close(context)
+                del self._started[render_id]
+
+    def state(self) -> RenderState:
+        now = time.perf_counter()
+        return RenderState(
+            slots=self._settings.max_pages,
+            rendering=tuple(now - started for started in list(self._started.values())),
+            ended=dict(self._ended),
+            deadline_seconds=self._settings.timeout.total_seconds(),
+        )
+
+    async def _render_in_a_slot(self, url: str, started: float) -> FetchResponse:
+        limit = self._settings.timeout.total_seconds()
+        try:
+            browser = await self._ensure_browser()
+        except ConfigError as exc:  # uninstalled since the watch was added: a failed check
+            raise TransportError(f"browser unavailable: {exc}", url=url) from exc
+        self._rendering += 1
+        context: Any = None
+        try:
+            # One deadline for the whole page: opening, loading, settling, reading.
+            async with asyncio.timeout(limit):
+                context = await browser.new_context(
+                    accept_downloads=False,
+                    service_workers="block",
+                    user_agent=self._user_agent,
+                    java_script_enabled=True,
+                )
+                return await self._render_in(context, url, started, limit)
+        except TimeoutError as exc:
+            self._ended[ENDED_BY_DEADLINE] += 1
+            raise FetchTimeout(
+                f"the page did not finish within {limit:g} s (closed)", url=url
+            ) from exc
+        finally:
+            self._rendering -= 1
+            if context is not None:
+                await self._close(context)
 
     async def _render_in(
         self, context: Any, url: str, started: float, limit: float
@@ -154,10 +189,12 @@ class BrowserRenderer:
             await _settle(page, min(max(limit / 5, 1), left))
             html = await page.content()
         except PlaywrightTimeout as exc:
+            self._ended[ENDED_BY_DEADLINE] += 1
             raise FetchTimeout(f"the page did not render within {limit:g} s", url=url) from exc
         except PlaywrightError as exc:
             await self._check_visited(visited)  # a refused hop says so
             if "crash" in str(exc).lower() and self._killed_at >= started:
+                self._ended[ENDED_BY_MEMORY] += 1
                 raise TransportError(
                     f"browser: the page used more than {self._settings.max_heap_mb} MB "
                     "of memory (closed)",
@@ -192,6 +229,7 @@ class BrowserRenderer:
                 _first_line(exc) or type(exc).__name__,
                 extra={"action": "browser_restart"},
             )
+            self._ended[BROWSER_RESTARTED] += 1
             await self._stop_browser()
 
     async def _route(self, route: Any) -> None:

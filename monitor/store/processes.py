@@ -53,10 +53,16 @@ class Processes:
         with self._db.transaction() as conn:
             return _end(conn, [daemons.c.id.in_(list(daemon_ids))])
 
-    def heartbeat(self, daemon_id: str, *, now: datetime, checks: int) -> None:
+    def heartbeat(
+        self, daemon_id: str, *, now: datetime, checks: int, trouble: str | None = None
+    ) -> None:
+        """The process lives; ``trouble`` is what it says is wrong with it now (or
+        ``None``: nothing, which clears what an earlier beat said)."""
         with self._db.transaction() as conn:
             conn.execute(
-                update(daemons).where(daemons.c.id == daemon_id).values(beat_at=now, checks=checks)
+                update(daemons)
+                .where(daemons.c.id == daemon_id)
+                .values(beat_at=now, checks=checks, trouble=trouble)
             )
 
     def daemon_stopped(self, daemon_id: str, *, now: datetime, checks: int) -> None:

@@ -115,4 +115,5 @@ def daemon_record(row: Row[Any]) -> DaemonRecord:
         stopped_at=row.stopped_at,
         checks=row.checks,
         kind=row.kind,
+        trouble=row.trouble,
     )

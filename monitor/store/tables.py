@@ -218,6 +218,8 @@ daemons = Table(
     Column("stopped_at", UTCDateTime),
     Column("checks", Integer, nullable=False, server_default="0"),
     Column("kind", String(10), nullable=False, server_default="daemon"),
+    # What the process says is wrong with it that it cannot fix (a stuck renderer).
+    Column("trouble", Text),
 )
 
 host_pacing = Table(

@@ -368,6 +368,9 @@ def test_a_page_that_runs_forever_after_load_fails_its_check_and_frees_its_slot(
     assert spun is not None
     assert "did not finish within 4 s" in spun
     assert read is None
+    state = app.browser.state()  # what /metrics and the heartbeat report
+    assert state.ended.get("deadline") == 1
+    assert state.rendering == ()  # its slot was freed
 
 
 def test_a_page_using_more_memory_than_allowed_fails_its_check(tmp_path: Path, site: Site) -> None:
@@ -379,3 +382,4 @@ def test_a_page_using_more_memory_than_allowed_fails_its_check(tmp_path: Path, s
     (error,) = _errors(tmp_path, [hog])
     assert error is not None
     assert "more than 256 MB" in error
+    assert app.browser.state().ended.get("memory") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.health import judge_daemons
@@ -74,3 +75,24 @@ def test_a_process_without_a_beat_for_longer_than_the_limit_is_not_beating() -> 
 
     assert not_beating(row(1, 61), now=NOW, max_age=MAX_AGE)
     assert not not_beating(row(1, 59), now=NOW, max_age=MAX_AGE)
+
+
+STUCK = "renderer stuck: 2 of 2 browser page slots held for 95 s, past the 30 s deadline"
+
+
+def test_a_beating_process_that_says_its_renderer_is_stuck_is_unhealthy() -> None:
+    healthy, message = judge([row(1, 5), replace(row(2, 3), trouble=STUCK)], alive={1, 2})
+    assert not healthy
+    assert message == f"worker pid 2: {STUCK}"
+
+
+def test_the_trouble_of_a_dead_process_s_row_is_history() -> None:
+    healthy, message = judge([row(1, 5), replace(row(2, 3), trouble=STUCK)], alive={1})
+    assert healthy
+    assert "stuck" not in message
+
+
+def test_a_stale_beat_is_reported_before_the_trouble_its_last_beat_said() -> None:
+    healthy, message = judge([replace(row(1, 300), trouble=STUCK)], alive={1})
+    assert not healthy
+    assert message.endswith("stuck or killed")
