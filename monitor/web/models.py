@@ -287,6 +287,11 @@ class Process(_Out):
     started_at: datetime
     beat_at: datetime
     checks: int
+    trouble: str | None = Field(
+        None,
+        description="What the process said at its last beat is wrong with it "
+        "(a browser renderer stuck past its deadline); null when nothing.",
+    )
 
 
 class Health(_Out):

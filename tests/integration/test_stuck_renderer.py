@@ -102,6 +102,9 @@ async def test_the_health_page_and_metrics_show_a_stuck_renderer(
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             page = (await client.get("/health")).text
+            api = (await client.get("/api/v1/health")).json()
     finally:
         close_web_app(web)
     assert STUCK in page
+    (process,) = api["processes"]
+    assert process["trouble"].startswith(STUCK)
