@@ -360,5 +360,5 @@ def test_a_worker_that_loses_the_database_stops_with_an_error(postgres_url: str)
     # Which of its connections notices first depends on timing: procrastinate's listener
     # (it then stops "by itself") or a job fetch (a connector error). Either way it ends
     # with an error.
-    with pytest.raises(StoreError, match="job queue (stopped by itself|failed)"):
+    with pytest.raises(StoreError, match=r"job queue (stopped by itself|failed)"):
         asyncio.run(lose_the_database())
