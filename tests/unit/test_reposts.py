@@ -77,3 +77,18 @@ def test_a_long_requirements_list_is_compared_character_by_character() -> None:
     items = tuple(f"experience with technology number {i} in production systems" for i in range(30))
     reworded = (*items[:20], *(f"familiarity with tool {i}" for i in range(20, 30)))
     assert same_job(_posting(minimum=items), _posting(minimum=reworded)) is True
+
+
+def test_short_requirements_are_weighed_by_their_words_not_the_breaks_between_them() -> None:
+    """Three of eight skills replaced: 0.75 alike, another job. Each separator between
+    items matches itself, so a wider one would lift the same lists to 0.83 (a repost)."""
+    old = ("python", "go", "postgresql", "kafka", "docker", "kubernetes", "terraform", "aws")
+    new = ("python", "go", "postgresql", "redis", "docker", "helm", "terraform", "gcp")
+    assert same_job(_posting(minimum=old), _posting(minimum=new)) is False
+
+
+def test_requirements_are_weighed_by_their_words_not_the_spaces_between_them() -> None:
+    """0.74 alike, another job; a wider join between words would lift it to 0.84."""
+    old = ("5 years of go in production", "sql on big tables", "on call one week in six")
+    new = ("2 years of go at a startup", "sql on small tables", "on call two weeks in six")
+    assert same_job(_posting(minimum=old), _posting(minimum=new)) is False
