@@ -9,9 +9,17 @@ reader's labels of each posting, never against our own parser's output:
   wants "unknown"); a confusion matrix and the rate over postings that state a
   policy;
 - pay: right when one extracted range has the label's min, max, currency and
-  period; "invented" when the label says no pay and we read some;
-- requirements: right when a minimum-requirements list was read exactly where
-  the label says the posting has a requirements section.
+  period and no other range contradicts it (another range in the same currency
+  and period without a place to tell them apart counts as wrong); "invented"
+  when the label says no pay and we read some;
+- requirements: where a label lists the minimum requirements
+  (``requirements``: a list of strings), right when exactly those items were
+  read (case and spacing aside); elsewhere only whether a minimum-requirements
+  list was read exactly where the label says the posting has a requirements
+  section, reported apart as "requirements section".
+
+Every label is scored or reported as unscorable with its reason (its file is
+missing or was not read, or the file read has no posting with its id).
 
 Without labels (the seeds) it prints only how many postings had each field read.
 """
@@ -64,6 +72,8 @@ class Report:
     remote_all: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     pay: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     requirements: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    requirement_lists: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    unscorable: list[str] = field(default_factory=list)
     pay_invented: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
@@ -82,25 +92,62 @@ def load_labels(corpus: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 def evaluate(corpus: Path) -> Report:
     labels = load_labels(corpus)
-    per_file = Counter(file for file, _ in labels)
     report = Report()
-    seen_files: set[str] = set()
+    reads: list[Read] = []
+    unread: dict[str, str] = {}
     for item in read_corpus(corpus):
         if isinstance(item, Unread):
             report.unread.append(f"{item.file}: {item.reason}")
-            continue
-        seen_files.add(item.file)
+            unread[item.file] = item.reason
+        else:
+            reads.append(item)
+    per_file = Counter(r.file for r in reads)
+    scored: set[tuple[str, str]] = set()
+    for item in reads:
         report.postings += 1
         _count_fields(report, item.posting)
-        label = labels.get((item.file, item.posting_id))
-        if label is None and per_file[item.file] == 1:
-            label = next(v for (f, _), v in labels.items() if f == item.file)
-        if label is None:
+        key = _label_key(item, labels, per_file)
+        if key is None:
             report.unlabelled += 1
             continue
-        _score(report, item, label)
-    report.files = len(seen_files)
+        scored.add(key)
+        _score(report, item, labels[key])
+    report.files = len(per_file)
+    report.unscorable = _unscorable(labels, scored, reads, unread)
     return report
+
+
+def _label_key(
+    item: Read, labels: dict[tuple[str, str], dict[str, Any]], per_file: Counter[str]
+) -> tuple[str, str] | None:
+    """The label of a read posting: by its id, or the file's only label when the file
+    holds one posting (pages whose id the reader cannot know)."""
+    if (item.file, item.posting_id) in labels:
+        return (item.file, item.posting_id)
+    of_file = [key for key in labels if key[0] == item.file]
+    return of_file[0] if len(of_file) == 1 and per_file[item.file] == 1 else None
+
+
+def _unscorable(
+    labels: dict[tuple[str, str], dict[str, Any]],
+    scored: set[tuple[str, str]],
+    reads: list[Read],
+    unread: dict[str, str],
+) -> list[str]:
+    """Each label no read posting was scored against, with the reason."""
+    ids: dict[str, list[str]] = defaultdict(list)
+    for item in reads:
+        ids[item.file].append(item.posting_id)
+    found = []
+    for file, posting_id in sorted(set(labels) - scored):
+        if file in unread:
+            why = f"the file was not read ({unread[file]})"
+        elif file not in ids:
+            why = "no such file in the corpus"
+        else:
+            why = f"the file has no posting {posting_id!r} (read: {', '.join(ids[file][:5])})"
+        found.append(f"{file} {posting_id}: {why}")
+    return found
 
 
 def _count_fields(report: Report, p: Posting) -> None:
@@ -133,6 +180,11 @@ def _score(report: Report, item: Read, label: dict[str, Any]) -> None:
         report.misses.append(
             f"remote {where}: label {wanted}, read {got} ({label['remote_evidence'][:90]})"
         )
+    _score_pay(report, group, where, label, p)
+    _score_requirements(report, group, where, label, p)
+
+
+def _score_pay(report: Report, group: str, where: str, label: dict[str, Any], p: Posting) -> None:
     pay_ok = _pay_right(label.get("salary"), p.salaries)
     for key in (group, "all"):
         report.pay[key].add(pay_ok)
@@ -140,19 +192,53 @@ def _score(report: Report, item: Read, label: dict[str, Any]) -> None:
         report.misses.append(f"pay {where}: label {label.get('salary')}, read {_fmt(p.salaries)}")
         if label.get("salary") is None:
             report.pay_invented.append(f"{where}: {_fmt(p.salaries)}")
+
+
+def _score_requirements(
+    report: Report, group: str, where: str, label: dict[str, Any], p: Posting
+) -> None:
+    listed = label.get("requirements")
+    if isinstance(listed, list):
+        wanted, got = _items(listed), _items(p.requirements.minimum)
+        for key in (group, "all"):
+            report.requirement_lists[key].add(wanted == got)
+        if wanted != got:
+            report.misses.append(
+                f"requirements {where}: {len(wanted - got)} labelled items not read, "
+                f"{len(got - wanted)} read that the label does not list"
+            )
+        return
     req_ok = bool(p.requirements.minimum) == bool(label["has_requirements_section"])
     for key in (group, "all"):
         report.requirements[key].add(req_ok)
     if not req_ok:
         report.misses.append(
-            f"requirements {where}: label {label['has_requirements_section']}, read {len(p.requirements.minimum)} items"
+            f"requirements section {where}: label {label['has_requirements_section']}, read {len(p.requirements.minimum)} items"
         )
 
 
+def _items(items: Any) -> frozenset[str]:
+    return frozenset(" ".join(str(item).casefold().split()) for item in items)
+
+
 def _pay_right(wanted: dict[str, Any] | None, salaries: tuple[Salary, ...]) -> bool:
+    """The labelled range read, and no other range that says otherwise: one in the
+    same currency and period with no place (a label names one place's pay where a
+    posting has several, or one country's where it pays in several currencies)."""
     if wanted is None:
         return not salaries
-    return any(_same_pay(wanted, s) for s in salaries)
+    right = [s for s in salaries if _same_pay(wanted, s)]
+    if not right:
+        return False
+    others = [s for s in salaries if s not in right]
+    return not any(_contradicts(wanted, s) for s in others)
+
+
+def _contradicts(wanted: dict[str, Any], s: Salary) -> bool:
+    same_unit = (
+        s.currency == wanted["currency"] and (s.period and s.period.value) == wanted["period"]
+    )
+    return same_unit and not s.label
 
 
 def _same_pay(wanted: dict[str, Any], s: Salary) -> bool:
@@ -186,6 +272,8 @@ def render(report: Report, corpus: Path, used_seeds: bool, misses: bool) -> str:
         + (" (the shared corpus is missing: seeds/ instead)" if used_seeds else ""),
         f"{report.files} files read, {report.postings} postings, {report.labelled} labelled",
         *(f"  not read: {u}" for u in report.unread),
+        f"labels not scored: {len(report.unscorable)}",
+        *(f"  unscorable: {u}" for u in report.unscorable),
         "",
         "read from postings: " + ", ".join(f"{name} {report.extracted[name]}" for name in FIELDS),
     ]
@@ -199,11 +287,15 @@ def render(report: Report, corpus: Path, used_seeds: bool, misses: bool) -> str:
 
 
 def _table(report: Report) -> list[str]:
-    head = f"{'read via':<24}{'remote (stated)':>20}{'remote (all)':>20}{'pay':>20}{'requirements':>20}"
+    head = (
+        f"{'read via':<24}{'remote (stated)':>20}{'remote (all)':>20}{'pay':>20}"
+        f"{'requirements list':>20}{'requirements section':>22}"
+    )
     groups = [*sorted(k for k in report.remote_all if k != "all"), "all"]
     return [head] + [
         f"{g:<24}{report.remote_stated[g].rate():>20}{report.remote_all[g].rate():>20}"
-        f"{report.pay[g].rate():>20}{report.requirements[g].rate():>20}"
+        f"{report.pay[g].rate():>20}{report.requirement_lists[g].rate():>20}"
+        f"{report.requirements[g].rate():>22}"
         for g in groups
     ]
 
@@ -231,6 +323,8 @@ def as_json(report: Report) -> dict[str, Any]:
         "remote_all": tallies(report.remote_all),
         "pay": tallies(report.pay),
         "requirements": tallies(report.requirements),
+        "requirement_lists": tallies(report.requirement_lists),
+        "unscorable": report.unscorable,
         "confusion": {f"{w}->{g}": n for (w, g), n in report.confusion.items()},
         "pay_invented": report.pay_invented,
         "misses": report.misses,

@@ -208,7 +208,10 @@ def _remotive(path: Path) -> Iterator[tuple[str, Posting]]:
 
 
 def _oracle(path: Path) -> Iterator[tuple[str, Posting]]:
-    for item in json.loads(path.read_bytes()).get("items") or []:
+    items = json.loads(path.read_bytes()).get("items") or []
+    # A search answers one item that holds the requisitions; a detail answers them bare.
+    requisitions = [r for i in items for r in i.get("requisitionList") or [i]]
+    for item in requisitions:
         parts = (
             "ExternalDescriptionStr",
             "ExternalResponsibilitiesStr",

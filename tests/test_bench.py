@@ -75,6 +75,87 @@ def test_accuracy_scores_against_labels(tmp_path: Path) -> None:
     assert report.requirements["all"].right == 3
 
 
+def _write_labels(corpus: Path, labels: list[dict[str, object]]) -> None:
+    defaults = {"file": "lever/acme_postings.json", "remote": "onsite", "remote_evidence": "",
+                "salary": None, "salary_source": "", "has_requirements_section": False}  # fmt: skip
+    lines = "".join(json.dumps({**defaults, **label}) + "\n" for label in labels)
+    (corpus / "labels.jsonl").write_text(lines, encoding="utf-8")
+
+
+def test_accuracy_reports_each_label_it_cannot_score_with_the_reason(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "lever").mkdir(parents=True)
+    (corpus / "lever" / "acme_postings.json").write_text(
+        json.dumps([_lever("a", "onsite"), _lever("b", "onsite")]), encoding="utf-8"
+    )
+    (corpus / "lever" / "broken_postings.json").write_text("{not json", encoding="utf-8")
+    _write_labels(
+        corpus,
+        [
+            {"posting_id": "a"},
+            {"posting_id": "gone"},  # the file has a and b only
+            {"file": "lever/broken_postings.json", "posting_id": "x"},
+            {"file": "lever/absent.json", "posting_id": "y"},
+        ],
+    )
+    report = accuracy.evaluate(corpus)
+    assert (report.labelled, report.unlabelled) == (1, 1)
+    assert len(report.unscorable) == 3
+    reasons = "\n".join(report.unscorable)
+    assert "acme_postings.json gone: the file has no posting 'gone' (read: a, b)" in reasons
+    assert "broken_postings.json x: the file was not read (JSONDecodeError" in reasons
+    assert "absent.json y: no such file in the corpus" in reasons
+    assert "labels not scored: 3" in accuracy.render(report, corpus, False, False)
+
+
+def test_an_extra_pay_range_that_says_otherwise_makes_the_pay_wrong(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "lever").mkdir(parents=True)
+    right = "Salary: $100,000 - $120,000 per year"
+    postings = [
+        _lever("alone", "onsite", salary=right),
+        _lever("extra", "onsite", salary=f"{right}</p><p>Salary: $90,000 - $95,000 per year"),
+        _lever("elsewhere", "onsite", salary=f"Remote: {right[8:]}; New York: $130,000 - $150,000"),
+        _lever("abroad", "onsite", salary=f"{right}</p><p>CA$90,000 - CA$95,000 per year"),
+    ]
+    (corpus / "lever" / "acme_postings.json").write_text(json.dumps(postings), encoding="utf-8")
+    wanted = {"min": 100000, "max": 120000, "currency": "USD", "period": "year"}
+    _write_labels(
+        corpus,
+        [{"posting_id": p, "salary": wanted} for p in ("alone", "extra", "elsewhere", "abroad")],
+    )
+    report = accuracy.evaluate(corpus)
+    assert (report.pay["all"].right, report.pay["all"].total) == (3, 4)
+    assert any(m.startswith("pay lever/acme_postings.json extra:") for m in report.misses)
+
+
+def test_requirements_are_scored_against_a_labelled_list_where_there_is_one(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "lever").mkdir(parents=True)
+    listed = "<h3>Requirements</h3><ul><li>Python</li><li>PostgreSQL</li></ul>"
+    postings = [_lever(p, "onsite") for p in ("same", "other", "section")]
+    for posting in postings:
+        posting["description"] = listed
+    (corpus / "lever" / "acme_postings.json").write_text(json.dumps(postings), encoding="utf-8")
+    _write_labels(
+        corpus,
+        [
+            {"posting_id": "same", "requirements": ["python", "  PostgreSQL"]},
+            {"posting_id": "other", "requirements": ["Python", "Kubernetes"]},
+            {"posting_id": "section", "has_requirements_section": True},
+        ],
+    )
+    report = accuracy.evaluate(corpus)
+    lists = report.requirement_lists["all"]
+    assert (lists.right, lists.total) == (1, 2)
+    assert (report.requirements["all"].right, report.requirements["all"].total) == (1, 1)
+    assert "requirements lever/acme_postings.json other: 1 labelled items not read, 1 read" in (
+        "\n".join(report.misses)
+    )
+
+
 def test_daemon_benchmark_finds_every_change_on_a_small_site(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
