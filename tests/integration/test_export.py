@@ -112,6 +112,29 @@ def test_since_keeps_later_rows_and_refuses_what_it_cannot_read(
     assert "neither a date, a time nor a span" in bad.output
 
 
+def test_since_at_a_version_keeps_it_and_what_follows_and_leaves_out_what_came_before(
+    watched: tuple[Path, str],
+) -> None:
+    config, _url = watched
+    first, second = csv_rows(invoke(config, "export", "--what", "versions"))
+    assert first["captured_at"] < second["captured_at"]
+    cutoff = second["captured_at"]  # the second version's own time: kept, the first not
+    kept = csv_rows(invoke(config, "export", "--what", "versions", "--since", cutoff))
+    assert [r["version"] for r in kept] == ["2"]
+    changes = csv_rows(invoke(config, "export", "--what", "changes"))
+    later = csv_rows(invoke(config, "export", "--what", "changes", "--since", cutoff))
+    assert later == changes  # every change was found by the second check
+    naive = datetime.fromisoformat(cutoff).astimezone(UTC).replace(tzinfo=None).isoformat()
+    assert csv_rows(invoke(config, "export", "--what", "versions", "--since", naive)) == kept
+    just_after = (datetime.fromisoformat(cutoff) + timedelta(microseconds=1)).isoformat()
+    assert csv_rows(invoke(config, "export", "--what", "changes", "--since", just_after)) == []
+    (posting,) = csv_rows(invoke(config, "export", "--what", "postings"))
+    seen = posting["first_seen"]
+    assert csv_rows(invoke(config, "export", "--what", "postings", "--since", seen)) == [posting]
+    after = (datetime.fromisoformat(seen) + timedelta(microseconds=1)).isoformat()
+    assert csv_rows(invoke(config, "export", "--what", "postings", "--since", after)) == []
+
+
 def test_read_columns_cope_with_a_version_without_pay_or_lists() -> None:
     read = read_columns({"title": "Engineer", "salaries": []})
     assert read["pay"] == []
