@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from monitor.config import WebConfig
+from monitor.config import MonitorConfig, WebConfig
 from monitor.errors import ConfigError
 from monitor.model import (
     ChangeKind,
@@ -35,7 +35,7 @@ from monitor.web.charts import (
 )
 from monitor.web.cursors import decode_cursor, encode_cursor
 from monitor.web.filters import change_percent
-from monitor.web.security import Credentials, Signer, csrf_ok, same_origin
+from monitor.web.security import Credentials, Signer, check_exposure, csrf_ok, same_origin
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -326,3 +326,40 @@ def test_field_groups_map_to_stored_fields() -> None:
         "remote",
     )
     assert change_fields(["title", "title"]) == ("title",)
+
+
+# -- the loopback-only rule, on every way of writing an address ----------------------
+
+BEYOND = [
+    "0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0",  # every address
+    "192.168.1.10", "10.0.0.5", "172.16.0.1", "100.64.0.1", "169.254.1.1",  # LAN v4
+    "fd00::1", "[fd00::1]", "fe80::1", "2001:db8::1", "203.0.113.7",  # LAN v6, global
+    "::ffff:192.168.1.10", "::ffff:0.0.0.0", "[::ffff:10.0.0.5]",  # v4 mapped into v6
+    "myhost", "example.com", "localhost.example.com", "localhost.", "LOCALHOST",
+    "127.0.0.1.nip.io", "evil-localhost", "localhost:80", "",
+]  # fmt: skip
+LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]",
+            "0:0:0:0:0:0:0:1", "localhost"]  # fmt: skip
+
+
+@pytest.mark.parametrize("host", BEYOND)
+def test_listening_beyond_loopback_is_refused_without_credentials(host: str) -> None:
+    with pytest.raises(ConfigError, match="beyond this machine"):
+        check_exposure(WebConfig(), host)
+    check_exposure(WebConfig(token=SecretStr("t" * 20)), host)
+    check_exposure(WebConfig(username="ann", password=SecretStr("p" * 16)), host)
+    if host:  # web.listen is checked as the configuration is read, too
+        with pytest.raises(ValueError, match="beyond this machine"):
+            MonitorConfig(web=WebConfig(listen=_listen(host)))
+
+
+@pytest.mark.parametrize("host", LOOPBACK)
+def test_listening_on_loopback_needs_no_credentials(host: str) -> None:
+    check_exposure(WebConfig(), host)
+    listen = _listen(host)
+    assert MonitorConfig(web=WebConfig(listen=listen)).web.listen == listen
+
+
+def _listen(host: str) -> str:
+    bare = host.strip("[]")
+    return f"[{bare}]:8080" if ":" in bare else f"{host}:8080"
