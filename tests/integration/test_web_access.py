@@ -271,6 +271,16 @@ async def test_an_unexpected_error_answers_a_problem_with_the_security_headers(
 # -- every write route, taken from the app's own table: a new one cannot slip by ----------
 
 
+OTHER_ORIGINS = (
+    "https://evil.example",
+    "null",  # a sandboxed frame or a file
+    "http://127.0.0.1:8081",  # another port is another site
+    "http://127.0.0.1.evil.example",
+    "http://evil.example@127.0.0.1.evil.example",
+    "http://localhost",  # the same machine by another name is another origin
+)
+
+
 def _write_routes() -> list[tuple[str, str]]:
     """(method, path) of every route that writes, from the routers the app includes
     (monitor.web.app), ids filled with the seeded ones."""
@@ -308,11 +318,14 @@ async def test_every_write_route_refuses_other_origins_and_forms_without_csrf(
     routes = _write_routes()
     assert ("PATCH", "/api/v1/watches/1") in routes  # the table reads the app's routes
     assert ("POST", "/watches/bulk") in routes
-    evil = {"Origin": "https://evil.example"}
+    assert {m for m, _ in routes} >= {"POST", "PATCH", "DELETE"}
     before = (await site.client.get("/api/v1/watches")).json()
+    unrouted = [("PUT", p) for p in sorted({p for _, p in routes})]  # refused before routing
+    for method, path in routes + unrouted:
+        for origin in OTHER_ORIGINS:
+            cross = await site.client.request(method, path, headers={"Origin": origin}, json={})
+            assert cross.status_code == 403, (method, path, origin, cross.status_code)
     for method, path in routes:
-        cross = await site.client.request(method, path, headers=evil, json={})
-        assert cross.status_code == 403, (method, path, cross.status_code)
         if not path.startswith("/api/") and path not in ("/login", "/logout"):
             bare = await site.client.request(method, path, data={"ids": "1", "action": "pause"})
             assert bare.status_code == 403, (method, path, bare.status_code)  # no CSRF token
