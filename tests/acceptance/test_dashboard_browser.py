@@ -245,22 +245,44 @@ def test_hostile_posting_is_inert_in_a_browser(dashboard: Served, tmp_path: Path
         encoding="utf-8",
     )
     dialogs: list[str] = []
+    errors: list[str] = []
     with SeedServer(folder, "posting.html") as posting, playwright_api.sync_playwright() as pw:
         app = App(config, console=io.StringIO())
         app.prepare()
         app.watches.add(posting.url, interval=timedelta(hours=1))
         _off_the_browser_loop(app.aclose)
         _check(dashboard)
+        data["title"] = f"{data['title']} (revised)"  # a change: the changes page shows it too
+        (folder / "posting.html").write_text(
+            '<html><head><script type="application/ld+json">'
+            + json.dumps(data).replace("</", "<\\/")
+            + "</script></head><body></body></html>",
+            encoding="utf-8",
+        )
+        _check(dashboard)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        # Injected markup the CSP blocked would still say so here (a CSP violation is a
+        # console error), so this fails on unescaped output even though nothing runs.
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{base}/watches")
         page.click("#watches a[href^='/postings/']")
         page.wait_for_selector("h1")
+        posting_page = page.url
+        for url in (posting_page, f"{base}/watches", f"{base}/changes"):
+            page.goto(url)
+            shown = page.inner_text("main") if page.locator("main").count() else page.content()
+            assert "<script>alert(1)</script><img src=x onerror=alert(2)>" in shown, url
+            assert page.locator("img[src='x']").count() == 0, url  # no element was made
+            assert page.locator("script:not([src])").count() == 0, url
+            assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0, url
+        page.goto(posting_page)
         assert "<script>alert(1)</script>" in page.inner_text("h1")  # shown as text
         page.screenshot(path=str(_shots(tmp_path) / "hostile-posting.png"), full_page=True)
         browser.close()
     assert dialogs == []
+    assert errors == [], errors
 
 
 def _board_file(name: str) -> str:
