@@ -27,7 +27,7 @@ import pytest
 from pydantic import SecretStr
 
 from monitor.app import App
-from monitor.config import AlertConfig, ChannelConfig, HttpConfig, MonitorConfig
+from monitor.config import AlertConfig, ChannelConfig, HttpConfig, MonitorConfig, WebConfig
 from monitor.demo import FIRST_VERSION, REVISED_VERSION, SeedServer, seeds_dir
 from monitor.engines.oneshot import check_all
 from monitor.testing import PageServer
@@ -283,6 +283,67 @@ def test_hostile_posting_is_inert_in_a_browser(dashboard: Served, tmp_path: Path
         browser.close()
     assert dialogs == []
     assert errors == [], errors
+
+
+TOKEN = "a-browser-token-of-some-length"
+USER, PASSWORD = "ann", "a-password-of-16-or-more"
+
+
+@pytest.fixture
+def signed(tmp_path: Path) -> Iterator[Served]:
+    """The dashboard asking for a sign-in: the token (the form) or a user and password."""
+    pages = PageServer()
+    with webhook_receiver() as hook:
+        web = WebConfig(token=SecretStr(TOKEN), username=USER, password=SecretStr(PASSWORD))
+        config = _config(tmp_path, hook.port).model_copy(update={"web": web})
+        app = App(config, console=io.StringIO(), transport=_Routed(pages))
+        app.prepare()
+        try:
+            with served_on_a_free_port(create_web_app(app)) as base:
+                yield Served(base, config, hook, pages)
+        finally:
+            asyncio.run(app.aclose())
+
+
+def test_sign_in_with_the_form_and_with_basic_in_a_browser(signed: Served, tmp_path: Path) -> None:
+    base, shots = signed.base, _shots(tmp_path)
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/watches")
+        assert page.url == f"{base}/login?next=/watches"  # sent to sign in first
+        page.fill("input[name=token]", TOKEN[:-1])  # one character short
+        page.click("form button[type=submit]")
+        assert "/login" in page.url
+        assert page.locator("#watches").count() == 0
+        page.screenshot(path=str(shots / "sign-in-refused.png"), full_page=True)
+        page.fill("input[name=token]", TOKEN)
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"{base}/watches")
+        assert page.locator("#watches").count() == 1
+        page.goto(f"{base}/changes")  # the session holds across pages
+        assert page.url == f"{base}/changes"
+        page.click("form[action='/logout'] button")
+        page.wait_for_url(f"{base}/login")
+        page.goto(f"{base}/watches")
+        assert "/login" in page.url  # signed out means out
+
+        for user, password, admitted in (
+            (USER, PASSWORD + "x", False),
+            (USER + "x", PASSWORD, False),
+            ("bob", "another-password-16+", False),
+            (USER, PASSWORD, True),
+        ):
+            context = browser.new_context(http_credentials={"username": user, "password": password})
+            basic = context.new_page()
+            answer = basic.goto(f"{base}/api/v1/watches")
+            assert answer is not None
+            assert (answer.status == 200) is admitted, (user, password, answer.status)
+            context.close()
+        browser.close()
+    assert all("status of 401" in e for e in errors), errors  # only the refusals
 
 
 def _board_file(name: str) -> str:
