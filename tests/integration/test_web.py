@@ -1110,3 +1110,51 @@ async def test_unseen_changes_are_marked_until_viewed(site: Site) -> None:
     cleared = await site.client.post("/watches/viewed", data={CSRF_FIELD: token})
     assert cleared.status_code == 303
     assert site.app.store.views.unseen_count() == 0
+
+
+async def _walk(site: Site, path: str, limit: int, **params: str) -> list[int]:
+    """Every id of a cursor-paged list, ``limit`` at a time, following next_cursor."""
+    seen: list[int] = []
+    cursor = None
+    for _ in range(100):
+        page = await site.client.get(
+            path, params={"limit": str(limit), **params, **({"cursor": cursor} if cursor else {})}
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert len(body["items"]) <= limit
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError(f"{path} never stopped paging")
+
+
+async def test_postings_and_alerts_page_by_cursor_to_the_same_list(site: Site) -> None:
+    for n in range(4):
+        url = f"https://jobs.example.com/careers/role-{n}"
+        site.pages.publish(url, _seed(FIRST_VERSION).replace("Backend Engineer", f"Role {n}"))
+        site.app.watches.add(url, interval=timedelta(hours=1))
+    await check_all(site.app)
+    site.clock.advance(timedelta(hours=2))
+    for n in range(4):  # each changes: alerts to both channels
+        url = f"https://jobs.example.com/careers/role-{n}"
+        site.pages.publish(url, _seed(REVISED_VERSION).replace("Backend Engineer", f"Role {n}"))
+    await check_all(site.app)
+    for path, params in (
+        ("/api/v1/postings", {}),
+        ("/api/v1/alerts", {}),
+        ("/api/v1/postings", {"q": "role"}),
+    ):
+        every = [
+            i["id"]
+            for i in (await site.client.get(path, params={"limit": 200, **params})).json()["items"]
+        ]
+        assert len(every) >= 4, path
+        assert every == sorted(every, reverse=True), path  # newest first
+        for limit in (1, 2, 3, len(every), len(every) + 1):
+            assert await _walk(site, path, limit, **params) == every, (path, limit)
+    full = (await site.client.get("/api/v1/postings", params={"limit": 2})).json()
+    assert full["next_cursor"] is not None
+    last = (await site.client.get("/api/v1/postings", params={"limit": 200})).json()
+    assert last["next_cursor"] is None  # the last page says so
