@@ -210,6 +210,17 @@ def test_personio_office_named_remote_and_german_profile_heading() -> None:
             "application/xml",
             "document type declaration",
         ),
+        (  # a bare declaration, no entities: still refused (a feed needs none)
+            '<?xml version="1.0"?><!DOCTYPE workzag-jobs><workzag-jobs/>',
+            "text/xml",
+            "document type declaration",
+        ),
+        (
+            '<!DOCTYPE workzag-jobs PUBLIC "-//X//DTD X//EN" "http://127.0.0.1/x.dtd">'
+            "<workzag-jobs/>",
+            "application/xml",
+            "document type declaration",
+        ),
         ("<workzag-jobs><position>", "text/xml", "malformed XML"),
         ('{"positions": []}', "application/json", "application/json"),
     ],
