@@ -254,3 +254,42 @@ def test_a_preview_knows_the_site_by_its_page(db_url: str) -> None:
     server.page_body = b"<html><title>Careers</title><h1>Engineer</h1></html>"
     seen = asyncio.run(preview(config, FRONTED, transport=httpx.MockTransport(server.handle)))
     assert (seen.source_kind, seen.identified_by_page) == ("html", False)
+
+
+@dataclass
+class EndlessServer(WorkdayServer):
+    """A board whose API always has another full page and never gives its total: past
+    ``cut_off`` requests it fails, so a fetch that does not stop by itself fails."""
+
+    cut_off: int = 30
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        asked = json.loads(request.content)
+        self.offsets.append(asked["offset"])
+        if len(self.offsets) > self.cut_off:
+            return httpx.Response(503)
+        page = [
+            {"title": f"Engineer {n}", "externalPath": f"/job/Austin/Engineer_R-{n}",
+             "locationsText": "Austin", "postedOn": "Posted Today", "bulletFields": [f"R-{n}"]}
+            for n in range(asked["offset"], asked["offset"] + asked["limit"])
+        ]  # fmt: skip
+        return httpx.Response(200, json={"total": 10**9, "jobPostings": page})
+
+
+def test_a_board_api_that_never_stops_paging_is_read_to_the_page_limit(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.net import fetch
+
+    monkeypatch.setattr(fetch, "MAX_PAGES", 4)
+    made = Rig(db_url)
+    asyncio.run(made.app.aclose())
+    made.server = EndlessServer()
+    made.app = made.open()
+    try:
+        outcome = made.check()
+        assert len(made.server.offsets) == 4  # the limit, not the board, ended the read
+        assert outcome is CheckOutcome.BASELINE
+        assert len(made.members()) == 4 * made.server.offsets[1]  # every page read
+    finally:
+        asyncio.run(made.app.aclose())
