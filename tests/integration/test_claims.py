@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.verdicts import deferred
 from monitor.store import Store
+from monitor.store.postings import CheckWrite
 from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
 from tests.integration.test_shared_delivery import make_store
@@ -149,3 +151,23 @@ def test_a_starting_process_ends_the_dead_of_its_host(db_url: str) -> None:
         assert len(store.leases.claim_due(now=now, limit=5, lease=LEASE)) == 1
     finally:
         rig.close()
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["record", "record_many"])
+def test_a_deferred_check_is_claimable_again_at_its_new_time_and_not_before(
+    store: Store, batched: bool
+) -> None:
+    queue_alerts(store, 2, now=NOW)  # two postings, due in a month
+    month = NOW + timedelta(days=31)
+    first, _held = store.leases.claim_due(now=month, limit=2, lease=timedelta(hours=1))
+    put_off = deferred(first, now=month, seconds=60)  # its host is busy: in a minute
+    if batched:
+        store.postings.record_many([CheckWrite(result=put_off)])
+    else:
+        store.postings.record(put_off)
+    lease = timedelta(hours=1)
+    assert store.leases.claim_due(now=month + timedelta(seconds=59), limit=5, lease=lease) == []
+    again = store.leases.claim_due(now=month + timedelta(seconds=60), limit=5, lease=lease)
+    assert [p.id for p in again] == [first.id]  # its lease ended; the other's holds
+    (row,) = again
+    assert (row.consecutive_failures, row.status) == (first.consecutive_failures, first.status)
