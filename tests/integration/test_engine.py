@@ -22,6 +22,7 @@ from monitor.records import WatchSpec
 from monitor.store.tables import postings
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text
+from tests.harness import outbox_rows
 
 PAGE = seed_text("stripe-backend-engineer.html")
 HOST = "https://jobs.example.com"
@@ -276,8 +277,10 @@ class SlowNotifier(RecordingNotifier):
         super().__init__()
         self.sending = asyncio.Event()
         self.release = asyncio.Event()
+        self.attempts = 0
 
     async def send(self, channel: str, alert: Any) -> None:
+        self.attempts += 1
         self.sending.set()
         await self.release.wait()
         await super().send(channel, alert)
@@ -320,8 +323,60 @@ def test_a_stop_during_a_delivery_finishes_it_without_a_traceback(
     with caplog.at_level(logging.INFO):
         asyncio.run(stop_mid_delivery())
     assert len(notifier.sent) == 1
+    assert notifier.attempts == 1  # the send in flight was waited for, not cut and redone
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert not any(r.exc_info for r in caplog.records)
+    asyncio.run(app.aclose())
+
+
+def test_a_delivery_hanging_past_the_grace_is_cut_off_there_and_its_alert_stays_queued(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A channel that never answers: the stop waits for it until the grace ends (not
+    less, not forever), then gives up; the alert is neither lost nor marked sent."""
+    revised = seed_text("stripe-backend-engineer.v2.html")
+    site = Site()
+    notifier = SlowNotifier()  # never released
+    clock = FrozenClock()
+    app = App(
+        MonitorConfig.model_validate(
+            {
+                "database": {"url": sqlite_url},
+                "scheduler": {"deliver_every": "1s", "shutdown_grace": "2s"},
+            }
+        ),
+        transport=httpx.MockTransport(site),
+        notifier=notifier,
+        clock=clock,
+    )
+    watch_many(app, 1)
+    asyncio.run(check_all(app))  # the baseline
+    site.respond = lambda _r: httpx.Response(
+        200, text=revised, headers={"Content-Type": "text/html"}
+    )
+    clock.advance(timedelta(days=1))
+    took: list[float] = []
+
+    async def stop_mid_delivery() -> None:
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(LocalEngine(app).run(stop))
+        async with asyncio.timeout(30):
+            await notifier.sending.wait()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        stop.set()
+        async with asyncio.timeout(20):  # a stop that waits forever fails here
+            await daemon
+        took.append(loop.time() - began)
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(stop_mid_delivery())
+    assert 1.8 <= took[0] < 10, took  # it waited out the 2 s grace, then stopped
+    assert notifier.sent == []
+    assert any("stay queued" in r.getMessage() for r in caplog.records)
+    (row,) = outbox_rows(app.store)
+    assert row["sent_at"] is None
+    assert row["status"] != "sent"
     asyncio.run(app.aclose())
 
 
