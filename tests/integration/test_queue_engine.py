@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from monitor.app import App
 from monitor.config import MonitorConfig
@@ -20,7 +20,7 @@ from monitor.errors import ConfigError
 from monitor.model import HostPacing
 from monitor.records import WatchSpec
 from monitor.store.job_queue import queue_conninfo
-from monitor.store.tables import check_log
+from monitor.store.tables import check_log, postings
 from monitor.testing import FrozenClock, RecordingNotifier
 from tests.conftest import seed_text
 
@@ -362,3 +362,43 @@ def test_a_worker_that_loses_the_database_stops_with_an_error(postgres_url: str)
     # with an error.
     with pytest.raises(StoreError, match=r"job queue (stopped by itself|failed)"):
         asyncio.run(lose_the_database())
+
+
+@pytest.mark.postgres
+def test_batches_queued_behind_their_hosts_earlier_ones_are_leased_that_much_longer(
+    postgres_url: str,
+) -> None:
+    """A host's batches run one after another (its lock): the n-th waiting batch gets n
+    more leases, so its postings are not claimed again while it waits its turn."""
+    site, clock = CountingSite(), FrozenClock()
+    app = make_app(postgres_url, site, clock)
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 6)  # three postings on each host: batches of one, so three per host
+    engine = QueueEngine(app, checks_per_batch=1)
+
+    async def dispatch_only() -> int:
+        async with engine.queue.open_async():
+            return await engine.dispatch()
+
+    try:
+        now = clock.now()
+        deferred = asyncio.run(dispatch_only())
+        with app.engine.connect() as conn:
+            args = conn.scalars(
+                text(
+                    "SELECT args FROM procrastinate_jobs WHERE task_name = 'monitor.check' "
+                    "ORDER BY id"
+                )
+            ).all()
+            held = dict(conn.execute(select(postings.c.id, postings.c.lease_until)).all())
+    finally:
+        asyncio.run(app.aclose())
+    assert deferred == 6
+    for host in HOSTS:
+        mine = [(a["ids"], a["lease_until"]) for a in args if a["host"] == host]
+        assert len(mine) == 3, host
+        for ahead, (ids, until) in enumerate(mine):
+            wanted = now + app.lease * (ahead + 1)
+            assert until == wanted.isoformat(), (host, ahead)
+            assert [held[i] for i in ids] == [wanted], (host, ahead)  # the rows say so too
