@@ -402,3 +402,63 @@ def test_batches_queued_behind_their_hosts_earlier_ones_are_leased_that_much_lon
             wanted = now + app.lease * (ahead + 1)
             assert until == wanted.isoformat(), (host, ahead)
             assert [held[i] for i in ids] == [wanted], (host, ahead)  # the rows say so too
+
+
+class HangingSite:
+    """Answers its first page (``/jobs/0``) and never the others: a batch's other
+    checks hang until the worker ends them."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/jobs/0":
+            return httpx.Response(200, text=PAGE, headers={"Content-Type": "text/html"})
+        self.entered.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.postgres
+def test_a_stopping_worker_waits_the_grace_for_its_batch_then_ends_it(postgres_url: str) -> None:
+    """The checks of a running batch get ``scheduler.shutdown_grace`` (2 s) to finish,
+    not less and not forever; cut off, they write nothing and stay leased to the batch
+    (another worker checks them once the lease runs out). What the batch's finished
+    check found is written."""
+    site, clock = HangingSite(), FrozenClock()
+    config = make_app(postgres_url, CountingSite(), clock).config
+    scheduler = config.scheduler.model_copy(update={"shutdown_grace": timedelta(seconds=2)})
+    app = App(
+        config.model_copy(update={"scheduler": scheduler}),
+        transport=httpx.MockTransport(site),
+        notifier=RecordingNotifier(),
+        clock=clock,
+    )
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 4)  # jobs 0 and 2 on one host (one batch), 1 and 3 on the other
+    engine = QueueEngine(app)
+    took: list[float] = []
+
+    async def stop_mid_batch() -> None:
+        stop = asyncio.Event()
+        worker = asyncio.create_task(engine.run(stop))
+        async with asyncio.timeout(30):
+            await site.entered.wait()
+        began = time.monotonic()
+        stop.set()
+        async with asyncio.timeout(30):  # a stop that waits forever fails here
+            await worker
+        took.append(time.monotonic() - began)
+
+    try:
+        asyncio.run(stop_mid_batch())
+        logged = checks_logged(app)
+        claimable = app.store.leases.claim_due(
+            now=clock.now(), limit=10, lease=timedelta(minutes=1)
+        )
+    finally:
+        asyncio.run(app.aclose())
+    assert 1.8 <= took[0] < 15, took
+    assert logged == 1  # the finished check, written; nothing half-written
+    assert claimable == []  # the others still leased to their batches
