@@ -81,6 +81,17 @@ peer.createDataChannel("x");
 peer.createOffer().then((offer) => peer.setLocalDescription(offer));
 </script></body>""",
 )
+# https sub-requests go to the proxy as CONNECT host:port: the path is not shown there.
+OVER_TLS = STATIC.replace(
+    "</body>",
+    """<script>
+fetch("https://%(tls)s/tls-fetch").catch(() => {});
+const tlsImage = new Image(); tlsImage.src = "https://%(tls)s/tls-pixel.gif";
+const tlsFrame = document.createElement("iframe");
+tlsFrame.src = "https://%(tls)s/tls-frame";
+document.body.appendChild(tlsFrame);
+</script></body>""",
+)
 SPIN = """<script>
 addEventListener("load", () => setTimeout(() => { while (true) {} }, 50));
 </script>"""
@@ -105,6 +116,9 @@ class Site:
     secret_hits: list[str] = field(default_factory=list)
     stun: str = ""
     stun_hits: list[bytes] = field(default_factory=list)
+    tls: str = ""
+    tls_hits: list[str] = field(default_factory=list)
+    """Connections of any kind to a private port meant for https (TLS or not)."""
 
 
 def _serve(host: str, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -140,6 +154,7 @@ def site() -> Iterator[Site]:
                 "/app.js": ("application/javascript", APP_JS % {"secret_port": made.secret_port}),
                 "/static": ("text/html", STATIC),
                 "/reaching": ("text/html", REACHING % {"secret": secret, "stun": made.stun}),
+                "/over-tls": ("text/html", OVER_TLS % {"tls": made.tls}),
                 "/spin": ("text/html", STATIC.replace("</body>", SPIN + "</body>")),
                 "/hog": ("text/html", STATIC.replace("</body>", HOG + "</body>")),
             }
@@ -169,13 +184,28 @@ def site() -> Iterator[Site]:
 
     udp = threading.Thread(target=listen, daemon=True)
     udp.start()
+    tls = socket.create_server(("127.0.0.2", 0))
+    tls.settimeout(0.2)
+    made.tls = f"127.0.0.2:{tls.getsockname()[1]}"
+
+    def accept() -> None:
+        while listening.is_set():
+            with contextlib.suppress(OSError):
+                connection, peer = tls.accept()
+                made.tls_hits.append(str(peer))
+                connection.close()
+
+    tcp = threading.Thread(target=accept, daemon=True)
+    tcp.start()
     made.port = careers.server_address[1]
     try:
         yield made
     finally:
         listening.clear()
         udp.join()
+        tcp.join()
         stun.close()
+        tls.close()
         for server in (secret, careers):
             server.shutdown()
             server.server_close()
@@ -351,6 +381,18 @@ def test_redirected_sub_resources_websockets_and_webrtc_cannot_reach_private_add
     assert refused.count(f"127.0.0.2:{site.secret_port}") >= 3  # and the WebSocket's
     time.sleep(0.5)
     assert site.stun_hits == []  # no UDP outside the proxy
+
+
+def test_https_sub_requests_cannot_reach_private_addresses(tmp_path: Path, site: Site) -> None:
+    """fetch, an image and a frame over https: each a CONNECT the proxy refuses; the
+    private port sees no connection at all."""
+    url = f"http://127.0.0.1:{site.port}/over-tls"
+    app = _app(tmp_path, [{"url": url, "render": "browser"}])
+    browser = app.browser
+    assert _check(app) == [CheckOutcome.BASELINE]  # the page itself is read
+    time.sleep(0.3)  # a connection the browser made on its own would have arrived
+    assert site.tls_hits == []
+    assert site.tls in " ".join(browser.refused)
 
 
 def test_a_page_that_runs_forever_after_load_fails_its_check_and_frees_its_slot(
