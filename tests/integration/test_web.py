@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import feedparser
 import httpx
 import pytest
+from markupsafe import escape
 from pydantic import SecretStr, ValidationError
 
 from monitor.app import App
@@ -1158,3 +1160,60 @@ async def test_postings_and_alerts_page_by_cursor_to_the_same_list(site: Site) -
     assert full["next_cursor"] is not None
     last = (await site.client.get("/api/v1/postings", params={"limit": 200})).json()
     assert last["next_cursor"] is None  # the last page says so
+
+
+HOSTILE_BOARD = "https://jobs.ashbyhq.com/hostile"
+HOSTILE_API = "https://api.ashbyhq.com/posting-api/job-board/hostile?includeCompensation=true"
+FROM_BOARD = {
+    "title": "<script>alert(1)</script> Engineer",
+    "location": '"><img src=x onerror=alert(2)> Berlin',
+    "tier": "<svg onload=alert(3)> & Co",
+}
+
+
+def _hostile_board(raise_by: int = 0) -> str:
+    board = json.loads(_seed("ashby/board.json"))
+    job = board["jobs"][0]
+    job["title"], job["location"] = FROM_BOARD["title"], FROM_BOARD["location"]
+    job["compensation"]["compensationTiers"][0]["title"] = FROM_BOARD["tier"]
+    for tier in job["compensation"]["compensationTiers"]:
+        for component in tier["components"]:
+            if component["minValue"] is not None:
+                component["minValue"] += raise_by
+                component["maxValue"] += raise_by
+    return json.dumps(board)
+
+
+async def test_hostile_values_from_a_board_reach_pages_charts_and_feeds_as_text(
+    site: Site,
+) -> None:
+    """A board's title, place and pay-tier name, hostile, through the whole path: read,
+    stored, changed, then shown on the board's page, the posting's (its pay chart's
+    legend), the changes and the Atom feed."""
+    site.pages.publish(HOSTILE_API, _hostile_board(), "application/json")
+    site.app.watches.add(HOSTILE_BOARD, interval=timedelta(hours=1))
+    await check_all(site.app)
+    site.clock.advance(timedelta(days=1))
+    site.pages.publish(HOSTILE_API, _hostile_board(raise_by=10_000), "application/json")
+    await check_all(site.app)
+    board = site.app.store.postings.get_posting(HOSTILE_BOARD)
+    (member,) = [m for m in site.app.store.postings.members_of(board.id) if "Engineer" in m.title]
+    pages = [f"/postings/{board.id}", f"/postings/{member.id}", "/changes", "/watches"]
+    shown = ""
+    for path in pages:
+        page = await site.client.get(path)
+        assert page.status_code == 200, path
+        lowered = page.text.lower()
+        assert "<script>alert" not in lowered, path
+        assert "<img src=x" not in lowered, path
+        assert "<svg onload" not in lowered, path
+        shown += page.text
+    for value in FROM_BOARD.values():
+        assert str(escape(value)) in shown, value  # as Jinja escapes it: shown as text
+    posting_page = (await site.client.get(f"/postings/{member.id}")).text
+    assert "&lt;svg onload=alert(3)&gt; &amp; Co" in posting_page  # the chart's legend
+    feed = await site.client.get("/feeds/changes.atom")
+    root = ElementTree.fromstring(feed.content)  # well-formed
+    text = "".join(root.itertext())
+    assert FROM_BOARD["title"] in text
+    assert all(e.tag.startswith("{http://www.w3.org/2005/Atom}") for e in root.iter())
