@@ -332,6 +332,32 @@ async def test_every_write_route_refuses_other_origins_and_forms_without_csrf(
     assert (await site.client.get("/api/v1/watches")).json() == before  # nothing changed
 
 
+async def test_every_form_refuses_a_token_that_is_not_its_cookies(site: Site) -> None:
+    """Not only a missing token: a wrong one, one of another browser, one with no cookie
+    to match, and one that is only the cookie's beginning."""
+    forms = [(m, p) for m, p in _write_routes() if not p.startswith("/api/") and p != "/logout"]
+    assert len(forms) >= 5
+    mine = await _csrf(site.client)
+    theirs = "x" + mine[1:]
+    before = (await site.client.get("/api/v1/watches")).json()
+    for case, cookie, sent in (
+        ("wrong token", mine, theirs),
+        ("token cut short", mine, mine[:-1]),
+        ("token and more", mine, mine + "x"),
+        ("no cookie", None, mine),
+        ("empty token", mine, ""),
+    ):
+        site.client.cookies.delete(CSRF_COOKIE)
+        if cookie is not None:
+            site.client.cookies.set(CSRF_COOKIE, cookie)
+        for method, path in forms:
+            form = {CSRF_FIELD: sent, "ids": "1", "action": "pause", "token": TOKEN, "url": ""}
+            answer = await site.client.request(method, path, data=form)
+            assert answer.status_code == 403, (case, method, path, answer.status_code)
+    site.client.cookies.set(CSRF_COOKIE, mine)
+    assert (await site.client.get("/api/v1/watches")).json() == before  # nothing changed
+
+
 async def test_every_api_write_route_needs_the_token_when_one_is_set(
     tmp_path: Path, db_url: str, receiver: WebhookReceiver
 ) -> None:
