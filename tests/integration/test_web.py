@@ -251,6 +251,14 @@ async def test_watches_page_by_number_with_search_and_sort(site: Site) -> None:
     ).json()
     ids = [w["id"] for w in by_id["items"]]
     assert ids == sorted(ids, reverse=True)
+    # One at a time, sorted by last change: every watch once, in order, each with its
+    # own unseen mark (only the first watch's posting changed).
+    walked = []
+    for number in range(1, 5):
+        params = {"per_page": 1, "page": number, "sort": "last_change", "order": "desc"}
+        walked += (await site.client.get("/api/v1/watches", params=params)).json()["items"]
+    assert [w["id"] for w in walked] == sorted(ids)
+    assert [w["unseen"] for w in walked] == [True, False, False, False]
     bad = await site.client.get("/api/v1/watches", params={"sort": "nonsense"})
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
@@ -1010,6 +1018,8 @@ async def test_bulk_actions_on_a_selection_in_the_list(site: Site) -> None:
     tagged = await bulk("tag", first, second, tag="Urgent")
     assert "Tagged 2 watches." in tagged.text
     assert {w.tags for w in site.app.store.watches.list_watches()} == {("urgent",)}
+    assert site.app.store.views.tags() == ["urgent"]
+    assert "<option>urgent</option>" in (await site.client.get("/watches")).text
     bad_tag = await bulk("tag", first, tag="no spaces")
     assert "Tagged 0 watches. Not done:" in bad_tag.text
     assert "not a tag" in bad_tag.text
