@@ -34,14 +34,28 @@ from urllib.parse import urljoin, urlsplit
 
 from monitor.errors import MonitorError
 from monitor.extract.text import collapse, parse_html
-from monitor.sources import SourceRegistry
+from monitor.sources import SourceRegistry, jsonld
 from monitor.sources.workday import settings as workday_settings
 
 NO_BOARD = (
     "no board found; watching the page as text would alert on every edit — "
     "use a board or a posting URL"
 )
+UNREADABLE = (
+    "no installed source reads the boards found; watching the page as text would alert "
+    "on every edit — use a board or a posting URL"
+)
 _MAX_CONTEXT = 160  # characters of a link's surrounding text kept as evidence
+
+
+class PageKind(StrEnum):
+    """What a careers page is, for ``watch add``: a page of one posting is watched as a
+    page; a page naming a board proposes it; a job list with no board is refused (its
+    text changes with every opening)."""
+
+    POSTING = "posting"
+    BOARD = "board"
+    NO_BOARD = "no board"
 
 
 class FoundBy(StrEnum):
@@ -97,10 +111,30 @@ class Discovery:
     company: tuple[str, ...]
     """The names the page goes by (its domain, its site name), lowercased."""
     boards: tuple[FoundBoard, ...]
+    job_postings: int = 0
+    """schema.org JobPosting objects on the page: one says it is a posting's page."""
+    listing: bool = False
+    """The page looks like a job list: its path says so (/careers, /jobs), or it links
+    to several pages beneath its own path (/careers/opportunities/{id})."""
+
+    @property
+    def kind(self) -> PageKind:
+        if self.job_postings == 1:
+            return PageKind.POSTING
+        if self.proposed:
+            return PageKind.BOARD
+        if self.listing or self.job_postings > 1 or self.boards:
+            return PageKind.NO_BOARD
+        return PageKind.POSTING
 
     @property
     def proposed(self) -> tuple[FoundBoard, ...]:
         return tuple(b for b in self.boards if b.proposed)
+
+    @property
+    def advice(self) -> str:
+        """What to do when nothing is proposed."""
+        return UNREADABLE if len(self.others) < len(self.boards) else NO_BOARD
 
     @property
     def others(self) -> tuple[FoundBoard, ...]:
@@ -323,7 +357,17 @@ _OPAQUE_TOKENS = frozenset({"oracle"})
 _GENERIC_HOST = frozenset(
     {"www", "careers", "career", "jobs", "job", "karriere", "work", "join", "apply", "en", "de"}
 )
+# Last path segments of pages that list jobs rather than show one.
+_LIST_PATHS = re.compile(
+    r"^(?:careers?|jobs?|karriere|stellen(?:angebote)?|vacancies|openings|positions|"
+    r"opportunities|join(?:-us)?|work-with-us|open-roles|job-board|jobboard|offres?-d-emploi)$"
+)
+_BENEATH_FOR_A_LIST = 3
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu"})
+
+
+# Ways of finding a board whose evidence is a call or a setting rather than a URL.
+_FOUND_IN_CODE = frozenset({FoundBy.EMBED_CALL, FoundBy.WIDGET_JWT, FoundBy.WORKDAY_SETTINGS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +389,13 @@ def discover(page_url: str, html: str) -> Discovery:
         replace(b, other_company=_other_company(b, boards, company, occurrences))
         for b, occurrences in boards
     )
-    return Discovery(page_url=page_url, company=company, boards=judged)
+    return Discovery(
+        page_url=page_url,
+        company=company,
+        boards=judged,
+        job_postings=len(jsonld.job_postings(tree)),
+        listing=_listing(page_url, tree),
+    )
 
 
 def readable(discovery: Discovery, sources: SourceRegistry) -> Discovery:
@@ -394,12 +444,12 @@ def _script_sightings(page_url: str, script: str) -> Iterator[_Sighting]:
         yield _Sighting(_absolute(page_url, match.group()), FoundBy.INLINE_SCRIPT)
     for match in _WHR_EMBED.finditer(script):
         url = f"https://apply.workable.com/api/v1/widget/accounts/{match[1]}"
-        yield _Sighting(url, FoundBy.EMBED_CALL, match.group())
+        yield _Sighting(url, FoundBy.EMBED_CALL, f"whr_embed({match[1]}, …)")
     for match in _JOIN_BUNDLE.finditer(script):
         public_id = _jwt_claim(match[2], "companyPublicId")
         if public_id:
             url = f"https://join.com/api/public/companies/{public_id}/jobs"
-            yield _Sighting(url, FoundBy.WIDGET_JWT, match.group()[:80] + "…")
+            yield _Sighting(url, FoundBy.WIDGET_JWT, match.group()[:60] + "…")
 
 
 def _settings_sightings(page_url: str, html: str) -> Iterator[_Sighting]:
@@ -410,6 +460,21 @@ def _settings_sightings(page_url: str, html: str) -> Iterator[_Sighting]:
         tenant, site = found
         url = f"{parts.scheme}://{parts.netloc}/{site}"
         yield _Sighting(url, FoundBy.WORKDAY_SETTINGS, f"tenant={tenant} siteId={site}")
+
+
+def _listing(page_url: str, tree: Any) -> bool:
+    """Whether the page looks like a job list (see ``Discovery.listing``)."""
+    parts = urlsplit(page_url)
+    segments = [s for s in parts.path.lower().split("/") if s]
+    if segments and _LIST_PATHS.match(segments[-1].rsplit(".", 1)[0]):
+        return True
+    base = parts.path.rstrip("/") + "/"
+    beneath = set()
+    for node in tree.css("a[href]"):
+        link = urlsplit(_absolute(page_url, node.attributes.get("href")))
+        if link.netloc == parts.netloc and link.path.startswith(base) and link.path != base:
+            beneath.add(link.path.rstrip("/"))
+    return len(beneath) >= _BENEATH_FOR_A_LIST
 
 
 def _jwt_claim(payload: str, claim: str) -> str:
@@ -497,7 +562,7 @@ def _board(
     url: str,
     sighting: _Sighting,
 ) -> FoundBoard:
-    evidence = sighting.context if sighting.found_by is FoundBy.EMBED_CALL else sighting.url
+    evidence = sighting.context if sighting.found_by in _FOUND_IN_CODE else sighting.url
     return FoundBoard(
         system=system,
         system_name=name,

@@ -40,6 +40,8 @@ def test_careers_page_boards(case: dict[str, Any]) -> None:
     # Proposed: exactly the page's own boards whose system a registered source reads.
     readable_here = [n for n in case["boards"] if n not in case.get("unreadable", [])]
     assert _named(found.proposed) == [n for n in readable_here if n.split(":")[0] in KINDS]
+    if "page_kind" in case:
+        assert found.kind.value == case["page_kind"]
     if own:
         first = own[0]
         assert first.url == case["first_url"]
