@@ -18,7 +18,7 @@ from monitor.demo import SeedServer
 from monitor.records import WatchRecord
 from monitor.store import Store
 from monitor.store.engine import create_db_engine
-from tests.conftest import CASES
+from tests.conftest import CASES, SEEDS
 
 PAGES = CASES / "careerpages"
 DEXORY = PAGES / "dexory_career_greenhouse_boards_api_fetch.html"
@@ -129,3 +129,23 @@ def test_watch_add_of_an_unreachable_page_still_watches_it(config_file: Path) ->
     added = invoke(config_file, "watch", "add", "http://127.0.0.1:9/jobs/nothing-listens-here")
     assert added.exit_code == 0, added.output
     assert "could not read the page to look for a board" in added.output
+
+
+def test_test_source_reads_a_saved_xml_feed_whatever_its_name(
+    config_file: Path, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.json"  # a misleading suffix: the content says XML
+    feed.write_bytes((SEEDS / "personio" / "positions.xml").read_bytes())
+    url = "https://acme.jobs.personio.de"
+    result = invoke(config_file, "test-source", url, "--file", str(feed))
+    assert result.exit_code == 0, result.output
+    assert "3 posting(s)" in result.output
+    forced = CliRunner().invoke(
+        cli,
+        [
+            *("--config", str(config_file), "test-source", url),
+            *("--file", str(feed), "--content-type", "application/json"),
+        ],
+    )
+    assert forced.exit_code == 1
+    assert "application/json" in forced.output
