@@ -48,23 +48,8 @@ def discovery_json(found: Discovery) -> dict[str, Any]:
     return {
         "page_url": shown_url(found.page_url),
         "page_kind": found.kind.value,
-        "boards": [board_json(b) for b in found.boards],
-    }
-
-
-def board_json(board: FoundBoard) -> dict[str, Any]:
-    return {
-        "system": board.system,
-        "system_name": board.system_name,
-        "token": board.token,
-        "parts": dict(board.parts),
-        "url": board.url,
-        "found_by": [way.value for way in board.found_by],
-        "evidence": shown_url(board.evidence),
-        "other_company": board.other_company,
-        "source_kind": board.source_kind,
-        "proposed": board.proposed,
-        "watch_command": board.watch_command if board.proposed else None,
+        "boards": [board.to_dict() for board in found.boards],
+        "advice": None if found.proposed else found.advice,
     }
 
 

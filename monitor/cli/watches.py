@@ -238,7 +238,7 @@ def _behind_careers_page(
     """What to watch for a URL only the page source takes: the page itself when it
     is one posting (or cannot be read now), else the board it names, or nothing."""
     from monitor.cli.discovery import discovery_lines
-    from monitor.core.discover import FoundBy, PageKind
+    from monitor.core.discover import PageKind
     from monitor.errors import MonitorError
     from monitor.preview import discover_page
 
@@ -255,8 +255,8 @@ def _behind_careers_page(
         echo("\n".join(discovery_lines(found)), err=True)
         echo("to watch the page as text anyway: watch add --source html URL", err=True)
         sys.exit(EXIT_ERROR)
-    board = found.proposed[0]
-    if FoundBy.WORKDAY_SETTINGS in board.found_by:  # the page is a Workday site's own
+    board = found.own_site or found.proposed[0]
+    if board is found.own_site:  # the page is a Workday site's own
         echo(f"a Workday site on its own domain (tenant {board.token}): read as source workday")
         return (url if _reads(app, board.source_kind, url) else board.url), board.source_kind
     if not follow:

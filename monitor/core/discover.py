@@ -36,6 +36,7 @@ from monitor.errors import MonitorError
 from monitor.extract.text import collapse, parse_html
 from monitor.sources import SourceRegistry, jsonld
 from monitor.sources.workday import settings as workday_settings
+from monitor.urls import shown_url
 
 NO_BOARD = (
     "no board found; watching the page as text would alert on every edit — "
@@ -102,6 +103,22 @@ class FoundBoard:
         named = f" --source {self.source_kind}" if self.needs_source else ""
         return f"posting-monitor watch add{named} {self.url}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """As ``discover --json`` and the API give it (credentials in URLs masked)."""
+        return {
+            "system": self.system,
+            "system_name": self.system_name,
+            "token": self.token,
+            "parts": dict(self.parts),
+            "url": shown_url(self.url),
+            "found_by": [way.value for way in self.found_by],
+            "evidence": shown_url(self.evidence),
+            "other_company": self.other_company,
+            "source_kind": self.source_kind,
+            "proposed": self.proposed,
+            "watch_command": self.watch_command if self.proposed else None,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Discovery:
@@ -130,6 +147,12 @@ class Discovery:
     @property
     def proposed(self) -> tuple[FoundBoard, ...]:
         return tuple(b for b in self.boards if b.proposed)
+
+    @property
+    def own_site(self) -> FoundBoard | None:
+        """The proposed board the page itself belongs to (a Workday site on the
+        company's domain, known by its settings), if any."""
+        return next((b for b in self.proposed if FoundBy.WORKDAY_SETTINGS in b.found_by), None)
 
     @property
     def advice(self) -> str:
