@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from monitor.config import MonitorConfig, ReadingConfig
+from monitor.core.discover import Discovery, discover, readable
 from monitor.core.normalize import normalize
 from monitor.model import Posting
 from monitor.sources import SourceRegistry
@@ -96,3 +97,21 @@ async def fetch_once(
         return (await fetcher.fetch_source(source, url, fetch_url=source.fetch_url(url))).page
     finally:
         await fetcher.aclose()
+
+
+async def discover_page(
+    config: MonitorConfig,
+    url: str,
+    *,
+    sources: SourceRegistry | None = None,
+    page: FetchedPage | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Discovery:
+    """The boards the careers page at ``url`` names (fetched unless ``page`` is given),
+    each with the registered source that reads it, if any.
+
+    Raises the errors a fetch would (FetchError, ...)."""
+    sources = sources or SourceRegistry.default()
+    if page is None:
+        page = await fetch_once(config, sources.get(WebPageSource.kind), url, transport=transport)
+    return readable(discover(url, page.text()), sources)

@@ -69,15 +69,26 @@ def features() -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Read this saved response instead of fetching (offline).",
 )
+@click.option(
+    "--content-type",
+    metavar="TYPE",
+    help="With --file: the response's content type (default: read from the content: "
+    "JSON, XML, HTML).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--source", "source_kind", metavar="KIND", help="Read it with this source.")
 @pass_state
 def test_source(
-    state: _State, url: str, body_file: Path | None, as_json: bool, source_kind: str | None
+    state: _State,
+    url: str,
+    body_file: Path | None,
+    content_type: str | None,
+    as_json: bool,
+    source_kind: str | None,
 ) -> None:
     """Show which source reads URL and what it extracts; stores nothing."""
     from monitor.preview import preview
-    from monitor.sources.base import FetchedPage
+    from monitor.sources.base import FetchedPage, sniffed_content_type
 
     page = None
     if body_file is not None:
@@ -86,9 +97,12 @@ def test_source(
         registry = SourceRegistry.default()
         chosen = registry.get(source_kind) if source_kind else registry.detect(url)
         fetch_url = chosen.fetch_url(url)
-        content_type = "text/html" if body_file.suffix in (".html", ".htm") else "application/json"
+        body = body_file.read_bytes()
         page = FetchedPage(
-            url=fetch_url, status=200, content_type=content_type, body=body_file.read_bytes()
+            url=fetch_url,
+            status=200,
+            content_type=content_type or sniffed_content_type(body),
+            body=body,
         )
     seen = asyncio.run(preview(state.config, url, page=page, kind=source_kind))
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -21,6 +22,29 @@ class FetchedPage:
 
     def text(self) -> str:
         return self.body.decode(self.encoding or "utf-8", errors="replace")
+
+
+# The first element's name after any XML declaration, comments and doctype.
+_ROOT = re.compile(rb"^(?:<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>|\s)*<([A-Za-z][\w:.-]*)", re.S)
+_RSS_ROOTS = frozenset({b"rss", b"rdf:rdf", b"feed"})
+
+
+def sniffed_content_type(body: bytes) -> str:
+    """The content type a saved response's bytes say they are (no server sent one):
+    JSON by its first character, HTML by an ``html`` root or doctype, XML by its
+    declaration or any other root element (RSS feeds by theirs); else plain text."""
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] in (b"{", b"["):
+        return "application/json"
+    if head[:15].lower().startswith(b"<!doctype html"):
+        return "text/html"
+    root = _ROOT.match(head)
+    if root is None:
+        return "text/plain"
+    name = root.group(1).lower()
+    if name in (b"html", b"head", b"body"):
+        return "text/html"
+    return "application/rss+xml" if name in _RSS_ROOTS else "application/xml"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1053,3 +1053,36 @@ async def test_unseen_changes_are_marked_until_viewed(site: Site) -> None:
     cleared = await site.client.post("/watches/viewed", data={CSRF_FIELD: token})
     assert cleared.status_code == 303
     assert site.app.store.views.unseen_count() == 0
+
+
+async def test_api_discover_names_the_boards_of_a_careers_page(site: Site) -> None:
+    url = "https://www.dexory.example/career"
+    page = Path(__file__).resolve().parents[1] / "cases" / "careerpages"
+    site.pages.publish(url, (page / "dexory_career_greenhouse_boards_api_fetch.html").read_text())
+    found = await site.client.post("/api/v1/discover", json={"url": url})
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["page_kind"] == "board"
+    (board,) = body["boards"]
+    assert (board["system"], board["token"], board["proposed"]) == ("greenhouse", "dexory", True)
+    missing = await site.client.post("/api/v1/discover", json={"url": "https://x.example/none"})
+    assert missing.status_code == 502
+    never = await site.client.post("/api/v1/discover", json={"url": "ftp://x.example/"})
+    assert never.status_code == 422
+
+
+async def test_preview_of_a_careers_page_shows_its_boards(site: Site) -> None:
+    url = "https://www.playlist.example/careers/opportunities"
+    page = Path(__file__).resolve().parents[1] / "cases" / "careerpages"
+    site.pages.publish(
+        url, (page / "playlist_careers_opportunities_personio_link.html").read_text()
+    )
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
+    )
+    assert shown.status_code == 200
+    assert 'id="discovery"' in shown.text
+    assert "Another company's board, not proposed" in shown.text
+    assert "no board found" in shown.text
+    assert 'id="preview"' not in shown.text

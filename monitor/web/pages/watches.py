@@ -10,11 +10,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from monitor.core.discover import PageKind
 from monitor.errors import MonitorError
 from monitor.present import duration
 from monitor.store.readmodels import WatchQuery, WatchRow
 from monitor.watches import WatchEdit
-from monitor.web.context import MAX_PAGE, Filter, Id, dashboard_of, shown_error, status_of
+from monitor.web.context import (
+    MAX_PAGE,
+    Dashboard,
+    Filter,
+    Id,
+    dashboard_of,
+    shown_error,
+    status_of,
+)
 from monitor.web.pages.base import _back, _text, checked_form, error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -139,6 +148,12 @@ async def new_watch(request: Request) -> Response:
             )
             watch = dashboard.views.watch(watch_id)
             return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
+        if not values["source"] and _page_only(dashboard, values["url"]):
+            found = await dashboard.discover(values["url"])
+            # A careers page: its boards, not its text (a Workday site's own page is
+            # previewed as the site, below).
+            if found.kind is not PageKind.POSTING and found.own_site is None:
+                return _new_watch_form(request, values, discovery=found)
         seen = await dashboard.preview(values["url"], values["source"] or None)
     except MonitorError as exc:
         status, _title = status_of(exc)
@@ -147,6 +162,14 @@ async def new_watch(request: Request) -> Response:
 
 
 _FILTERS = ("title", "exclude_title", "location", "department")
+
+
+def _page_only(dashboard: Dashboard, url: str) -> bool:
+    """Whether only the page source takes ``url`` (a careers page, or one posting's)."""
+    try:
+        return dashboard.app.sources.detect(url).kind == "html"
+    except MonitorError:
+        return False
 
 
 @router.get("/watches/{watch_id}/edit")
