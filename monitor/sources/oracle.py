@@ -225,7 +225,7 @@ def _places(item: Mapping[str, Any]) -> list[str]:
     places = [text(item.get("PrimaryLocation"))]
     for other in item.get("secondaryLocations") or []:
         if isinstance(other, dict):
-            places.append(text(other.get("Name")))
+            places.append(text(other.get("Name")) or text(other.get("LocationName")))
     return [p for p in places if p]
 
 
@@ -271,11 +271,7 @@ def _with_period(salary: Salary) -> Salary:
 def _details(item: dict[str, Any], site: _Site) -> Posting:
     job_id = text(str(item.get("Id")))
     pay, prompt = flexfield_pay(item)
-    places = _places(item) + [
-        text(other.get("Name"))
-        for other in item.get("otherWorkLocations") or []
-        if isinstance(other, dict) and text(other.get("Name"))
-    ]
+    places = _places(item)
     return build_posting(
         kind=OracleSource.kind,
         source_id=f"{site.board}:{job_id}",
