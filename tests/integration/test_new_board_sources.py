@@ -58,6 +58,8 @@ class Board:
     url: str
     list_route: dict[str, Any]
     list_body: Json
+    earlier_list: Json
+    """The list before the edited member was posted (every other member only)."""
     members: tuple[Member, ...]
     edited: str
     pay_edit: Callable[[Json], Json]
@@ -104,8 +106,11 @@ def _oracle() -> Board:
     built = {**recorded, "Id": other["Id"], "Title": other["Title"],
              "PrimaryLocation": other["PrimaryLocation"],
              "PostedDate": other["ExternalPostedStartDate"][:10]}  # fmt: skip
+    earlier = copy.deepcopy(search)
     listed.update(TotalJobsCount=2, requisitionList=[recorded, built])
     listed["workplaceTypesFacet"][0]["TotalCount"] = 2
+    earlier["items"][0].update(TotalJobsCount=1, requisitionList=[built])
+    earlier["items"][0]["workplaceTypesFacet"][0]["TotalCount"] = 1
 
     def raise_pay(details: Json) -> Json:
         changed = copy.deepcopy(details)
@@ -119,6 +124,7 @@ def _oracle() -> Board:
         url=f"https://{ORACLE_HOST}/hcmUI/CandidateExperience/en/sites/CX_1001/requisitions",
         list_route={"host": ORACLE_HOST, "path": f"{ORACLE_API}/recruitingCEJobRequisitions"},
         list_body=search,
+        earlier_list=earlier,
         members=members,
         edited="210711544",
         pay_edit=raise_pay,
@@ -155,11 +161,11 @@ def _eightfold() -> Board:
     members = (_eightfold_member(recorded), _eightfold_member(second))
     search = _seed("eightfold/search-paypal.json")
     template = search["data"]["positions"][0]
+    later = {**template, "id": 274919097058, "name": second["data"]["name"]}
+    earlier = copy.deepcopy(search)
+    earlier["data"]["positions"] = [later]
     search["data"]["count"] = 2
-    search["data"]["positions"] = [
-        template,
-        {**template, "id": 274919097058, "name": second["data"]["name"]},
-    ]
+    search["data"]["positions"] = [template, later]
 
     def raise_pay(position: Json) -> Json:
         changed = copy.deepcopy(position)
@@ -179,6 +185,7 @@ def _eightfold() -> Board:
             "params__contains": {"domain": "paypal.com"},
         },
         list_body=search,
+        earlier_list=earlier,
         members=members,
         edited="274919097057",
         pay_edit=raise_pay,
@@ -222,6 +229,7 @@ def _rippling() -> Board:
         url="https://ats.rippling.com/rippling/jobs",
         list_route={"host": "api.rippling.com", "path": RIPPLING_API},
         list_body=rows,
+        earlier_list=rows[1:],
         members=(_rippling_member(first), _rippling_member(second)),
         edited=first["uuid"],
         pay_edit=raise_pay,
@@ -246,7 +254,7 @@ class RespxBoard:
     def __init__(self, db_url: str, board: Board) -> None:
         self.board = board
         self.router = respx.Router(assert_all_mocked=True)
-        self.router.get(**board.list_route).mock(
+        self.listing = self.router.get(**board.list_route).mock(
             return_value=httpx.Response(200, json=board.list_body)
         )
         self.jobs = {
@@ -267,6 +275,9 @@ class RespxBoard:
         transport = httpx.MockTransport(self.router.handler)
         self.app = App(config, transport=transport, notifier=self.notifier, clock=self.clock)
         self.app.prepare()
+
+    def publish_list(self, body: Json) -> None:
+        self.listing.mock(return_value=httpx.Response(200, json=body))
 
     def publish(self, member_id: str, detail: Json) -> None:
         self.jobs[member_id].mock(return_value=httpx.Response(200, json=detail))
@@ -377,6 +388,27 @@ def test_a_pay_edit_in_a_members_job_is_alerted_once(rig: RespxBoard) -> None:
     # The other member is untouched.
     (other,) = [m for m in board.members if m.id != edited.id]
     assert _pay(rig.members()[other.id]) == _pay(_read_job(board, other))
+
+
+def test_a_new_member_is_alerted_once_with_the_pay_its_job_states(rig: RespxBoard) -> None:
+    board = rig.board
+    rig.publish_list(board.earlier_list)
+    rig.one_pass()
+    rig.one_pass()
+    rig.settle()
+    assert set(rig.members()) == {m.id for m in board.members} - {board.edited}
+    assert rig.alerts() == []
+
+    rig.publish_list(board.list_body)
+    rig.settle()
+    rig.settle()
+    (alert,) = rig.alerts()
+    text = f"{alert.title}\n{alert.body_text}"
+    edited = board.member(board.edited)
+    assert "new posting" in text, text
+    assert edited.title in text, text
+    assert board.pay_old[0] in text, f"the new-posting alert lacks its pay:\n{text}"
+    assert _pay(rig.members()[edited.id]) == _pay(_read_job(board, edited))
 
 
 @pytest.mark.parametrize("status", [500, 404])
