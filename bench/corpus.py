@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -118,7 +119,7 @@ def _source_url(path: Path) -> str | None:
     if folder == "oracle":
         return _oracle_url(data, path.stem.split("_")[0])
     if folder == "eightfold":
-        return text((data.get("data") or {}).get("publicUrl"))
+        return _eightfold_url(data.get("data") or {})
     board = path.stem.split("_")[0]
     if folder == "greenhouse":
         if "jobs" in data:
@@ -136,6 +137,16 @@ def _source_url(path: Path) -> str | None:
         "teamtailor": f"https://{board}.teamtailor.com/jobs",
         "rippling": f"https://ats.rippling.com/{board}/jobs",
     }.get(folder)
+
+
+def _eightfold_url(found: dict[str, Any]) -> str:
+    """A position's own ``publicUrl``; for a search, its first position's site."""
+    positions = found.get("positions")
+    if not isinstance(positions, list):
+        return text(found.get("publicUrl"))
+    first = positions[0] if positions and isinstance(positions[0], dict) else {}
+    host = urlsplit(text(first.get("publicUrl"))).netloc
+    return f"https://{host}/careers" if host else ""
 
 
 def _oracle_url(data: dict[str, Any], tenant: str) -> str:
