@@ -122,7 +122,9 @@ class EightfoldSource(AtsSource):
         return site.api("search", query="", start=0, sort_by="timestamp")
 
     def first_request(self, url: str) -> FetchRequest:
-        return FetchRequest(url=self.fetch_url(url), context={"start": 0})
+        # A board's first page unchanged says nothing of its later pages: never a 304.
+        board = self._where(url).job is None
+        return FetchRequest(url=self.fetch_url(url), context={"start": 0}, conditional=not board)
 
     def next_request(
         self, url: str, request: FetchRequest, page: FetchedPage

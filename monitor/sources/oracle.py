@@ -137,7 +137,9 @@ class OracleSource(AtsSource):
         return details_url(site, site.job) if site.job else search_url(site, 0)
 
     def first_request(self, url: str) -> FetchRequest:
-        return FetchRequest(url=self.fetch_url(url), context={"offset": 0})
+        # A board's first page unchanged says nothing of its later pages: never a 304.
+        board = self._where(url).job is None
+        return FetchRequest(url=self.fetch_url(url), context={"offset": 0}, conditional=not board)
 
     def next_request(
         self, url: str, request: FetchRequest, page: FetchedPage

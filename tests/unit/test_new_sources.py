@@ -73,6 +73,21 @@ def test_oracle_board_is_read_page_after_page_until_its_total() -> None:
     assert ids == [str(n) for n in range(60)]
 
 
+@pytest.mark.parametrize(
+    ("kind", "board", "job"),
+    [
+        ("oracle", ORACLE_BOARD, f"{ORACLE_BOARD}/job/210711544"),
+        ("eightfold", EIGHTFOLD_BOARD, "https://paypal.eightfold.ai/careers/job/274919097057"),
+    ],
+)
+def test_a_paged_boards_first_page_is_never_conditional(kind: str, board: str, job: str) -> None:
+    """A 304 on a board's first page would hide changes on its later pages; one job's
+    answer may be a 304."""
+    source = REGISTRY.get(kind)
+    assert source.first_request(board).conditional is False  # type: ignore[attr-defined]
+    assert source.first_request(job).conditional is True  # type: ignore[attr-defined]
+
+
 def test_oracle_board_stops_on_an_empty_page() -> None:
     source = REGISTRY.get("oracle")
     first = source.first_request(ORACLE_BOARD)  # type: ignore[attr-defined]
