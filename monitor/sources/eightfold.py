@@ -73,9 +73,11 @@ def _site(url: str, *, any_host: bool) -> _Site | None:
     api = _API_PATH.match(parts.path)
     if not (any_host or _EIGHTFOLD_HOST.match(host) or api):
         return None
-    if api:
-        job = query.get("position_id") if api[1] == "position_details" else None
-        return _Site(host, domain, job)
+    if api and api[1] == "search":
+        return _Site(host, domain, None)
+    if api:  # position_details names its position, or is no URL of ours
+        position = query.get("position_id", "")
+        return _Site(host, domain, position) if position.isdigit() else None
     job_path = _JOB_PATH.match(parts.path)
     if job_path:
         return _Site(host, domain, job_path[1])

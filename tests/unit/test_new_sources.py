@@ -255,6 +255,11 @@ def test_eightfold_work_site_field_wins_over_the_workplace_option() -> None:
     assert job.remote.kind is RemoteKind.ONSITE  # workLocationOption "onsite"
 
 
+def test_eightfold_position_details_url_without_a_position_is_not_a_board() -> None:
+    url = "https://paypal.eightfold.ai/api/pcsx/position_details?domain=paypal.com"
+    assert REGISTRY.detect(url).kind == "html"
+
+
 def test_eightfold_position_on_an_employer_host_is_read_when_named() -> None:
     url = "https://apply.careers.microsoft.com/careers/job/1970393556942068"
     source = REGISTRY.get("eightfold")
