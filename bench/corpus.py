@@ -1,9 +1,9 @@
 """Read every file of a corpus of real postings into normalized Postings.
 
 Files of a format a shipped source reads (Greenhouse, Lever, Ashby, Workable,
-SmartRecruiters, Recruitee, HTML pages) go through that source, as in the
-daemon. Formats without a source yet (Workday, Personio, Teamtailor, Manatal,
-Remotive, Oracle, France Travail, solid.jobs, plain text) go through a small
+SmartRecruiters, Recruitee, Workday, Personio, Teamtailor, Oracle Recruiting Cloud,
+Eightfold, Rippling, HTML pages) go through that source, as in the daemon. Formats
+without a source (Manatal, Remotive, France Travail, solid.jobs, plain text) go through a small
 reader here that hands their title, locations, description and structured
 workplace and pay fields to the same ``build_posting`` the ATS sources use, so
 the extractors are measured on them too; those rows say ``reader:`` instead of
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -87,7 +88,7 @@ def _read_file(registry: SourceRegistry, path: Path, name: str) -> Iterator[Read
     if url is None:
         yield Unread(name, "no source or reader for this folder")
         return
-    source = registry.detect(url)
+    source = registry.get(_NAMED[folder]) if folder in _NAMED else registry.detect(url)
     content_type = _CONTENT_TYPES.get(path.suffix, "application/json")
     page = FetchedPage(
         url=source.fetch_url(url), status=200, content_type=content_type, body=path.read_bytes()
@@ -115,6 +116,10 @@ def _source_url(path: Path) -> str | None:
         site = f"https://{tenant}.wd5.myworkdayjobs.com/Careers"
         info = data.get("jobPostingInfo")
         return f"{site}/job/x/{info['jobPostingId']}" if isinstance(info, dict) else site
+    if folder == "oracle":
+        return _oracle_url(data, path.stem.split("_")[0])
+    if folder == "eightfold":
+        return _eightfold_url(data.get("data") or {})
     board = path.stem.split("_")[0]
     if folder == "greenhouse":
         if "jobs" in data:
@@ -130,7 +135,30 @@ def _source_url(path: Path) -> str | None:
         "recruitee": f"https://{board}.recruitee.com/",
         "workable": f"https://apply.workable.com/{board}/",
         "teamtailor": f"https://{board}.teamtailor.com/jobs",
+        "rippling": f"https://ats.rippling.com/{board}/jobs",
     }.get(folder)
+
+
+def _eightfold_url(found: dict[str, Any]) -> str:
+    """A position's own ``publicUrl``; for a search, its first position's site."""
+    positions = found.get("positions")
+    if not isinstance(positions, list):
+        return text(found.get("publicUrl"))
+    first = positions[0] if positions and isinstance(positions[0], dict) else {}
+    host = urlsplit(text(first.get("publicUrl"))).netloc
+    return f"https://{host}/careers" if host else ""
+
+
+def _oracle_url(data: dict[str, Any], tenant: str) -> str:
+    """The candidate-experience URL of an ORC answer: its host from the answer's own
+    ``self`` link, its site from the search (a details answer names none)."""
+    links = [link.get("href", "") for link in data.get("links") or [] if isinstance(link, dict)]
+    found = re.match(r"https://([\w.-]+?)(?::\d+)?/", links[0]) if links else None
+    host = found[1] if found else f"{tenant}.fa.oraclecloud.com"
+    item = (data.get("items") or [{}])[0]
+    site = text(item.get("SiteNumber")) or "CX"
+    tail = "requisitions" if "requisitionList" in item else f"job/{item.get('Id')}"
+    return f"https://{host}/hcmUI/CandidateExperience/en/sites/{site}/{tail}"
 
 
 def _workday_ids(path: Path) -> dict[str, str]:
@@ -207,21 +235,6 @@ def _remotive(path: Path) -> Iterator[tuple[str, Posting]]:
         )  # fmt: skip
 
 
-def _oracle(path: Path) -> Iterator[tuple[str, Posting]]:
-    for item in json.loads(path.read_bytes()).get("items") or []:
-        parts = (
-            "ExternalDescriptionStr",
-            "ExternalResponsibilitiesStr",
-            "ExternalQualificationsStr",
-        )
-        yield _post(
-            "oracle", str(item.get("Id")), title=text(item.get("Title")),
-            locations=[text(item.get("PrimaryLocation"))],
-            description_html=[item.get(k) or "" for k in parts],
-            requirements_html=item.get("ExternalQualificationsStr") or "",
-        )  # fmt: skip
-
-
 def _francetravail(path: Path) -> Iterator[tuple[str, Posting]]:
     for offer in json.loads(path.read_bytes()).get("resultats") or []:
         yield _post(
@@ -279,6 +292,9 @@ def _structured_pay(low: Any, high: Any, currency: Any, period: Any = None) -> l
 
 
 _CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml"}
+# Folders whose files are read by a named source: their URLs may be on an employer's
+# own host, which no URL shape names (Eightfold at apply.careers.microsoft.com).
+_NAMED = {"eightfold": "eightfold"}
 _ALIASES = {
     "recruitee": _recruitee_ids,
     "teamtailor": _teamtailor_ids,
@@ -287,7 +303,6 @@ _ALIASES = {
 _READERS: dict[str, Reader] = {
     "manatal": _manatal,
     "remotive": _remotive,
-    "oracle": _oracle,
     "francetravail": _francetravail,
     "solidjobs": _solidjobs,
     "text": _plain_text,

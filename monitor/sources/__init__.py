@@ -16,12 +16,15 @@ from monitor.model import Posting
 from monitor.sources.ashby import AshbySource
 from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
+from monitor.sources.eightfold import EightfoldSource
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.sources.hosted import BreezySource, IcimsSource, JazzHRSource, SuccessFactorsSource
 from monitor.sources.lever import LeverSource
+from monitor.sources.oracle import OracleSource
 from monitor.sources.page import WebPageSource
 from monitor.sources.personio import PersonioSource
 from monitor.sources.recruitee import RecruiteeSource
+from monitor.sources.rippling import RipplingSource
 from monitor.sources.smartrecruiters import SmartRecruitersSource
 from monitor.sources.teamtailor import TeamtailorSource
 from monitor.sources.workable import WorkableSource
@@ -43,6 +46,9 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     SuccessFactorsSource,
     JazzHRSource,
     BreezySource,
+    OracleSource,
+    EightfoldSource,
+    RipplingSource,
     WebPageSource,
 )
 

@@ -39,6 +39,9 @@ URLS = {
     "successfactors": "https://northwind.jobs2web.com/job/Reno-X/1044561901/",
     "jazzhr": "https://northwind.applytojob.com/apply/Xb4TqRk2Lm/X",
     "breezy": "https://northwind.breezy.hr/",
+    "oracle": "https://northwind.fa.us2.oraclecloud.com/hcmUI/CandidateExperience/en/sites/CX_1",
+    "eightfold": "https://northwind.eightfold.ai/careers?domain=northwind.example",
+    "rippling": "https://ats.rippling.com/northwind/jobs",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())
