@@ -16,11 +16,14 @@ from monitor.model import Posting
 from monitor.sources.ashby import AshbySource
 from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
+from monitor.sources.comeet import ComeetSource
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.sources.hosted import BreezySource, IcimsSource, JazzHRSource, SuccessFactorsSource
+from monitor.sources.join import JoinSource
 from monitor.sources.lever import LeverSource
 from monitor.sources.page import WebPageSource
 from monitor.sources.personio import PersonioSource
+from monitor.sources.pinpoint import PinpointSource
 from monitor.sources.recruitee import RecruiteeSource
 from monitor.sources.smartrecruiters import SmartRecruitersSource
 from monitor.sources.teamtailor import TeamtailorSource
@@ -43,6 +46,9 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     SuccessFactorsSource,
     JazzHRSource,
     BreezySource,
+    PinpointSource,
+    ComeetSource,
+    JoinSource,
     WebPageSource,
 )
 
