@@ -22,7 +22,6 @@ token in its URL: a check first reads the page, takes the token from its
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -45,8 +44,9 @@ _API = "https://www.comeet.co/careers-api/2.0/company"
 _API_PATH = r"^https?://(?:www\.)?comeet\.co/careers-api/2\.0/company/(?P<board>[\w.]+)/positions"
 _HOSTED = r"^https?://(?:www\.)?comeet\.com?/jobs/(?P<slug>[\w-]+)/(?P<board>[\w.]+)"
 # COMPANY_DATA = {"company_uid": "F6.003", "token": "6F32…", ...} in the hosted page.
-_COMPANY_DATA = re.compile(r"COMPANY_DATA\s*=\s*(\{.*?\})\s*;", re.DOTALL)
-_TOKEN = re.compile(r"""["']token["']\s*:\s*["'](\w+)["']""")
+_COMPANY_DATA = re.compile(r"COMPANY_DATA\s*=\s*\{")
+_TOKEN = re.compile(r"""["']?\btoken["']?\s*:\s*["'](\w+)["']""")
+_SETTINGS_SPAN = 4000
 
 
 class ComeetSource(AtsSource):
@@ -108,17 +108,14 @@ class ComeetSource(AtsSource):
 
 
 def company_token(html: str) -> str | None:
-    """The careers API token in a hosted Comeet page's ``COMPANY_DATA``, or None."""
+    """The careers API token in a hosted Comeet page's ``COMPANY_DATA``, or None. The
+    object is a script's literal (keys quoted or not, nested objects): the token is
+    looked for in the text after it starts, not parsed as JSON."""
     found = _COMPANY_DATA.search(html)
     if found is None:
         return None
-    try:
-        data = json.loads(found[1])
-    except ValueError:
-        token = _TOKEN.search(found[1])
-        return token[1] if token else None
-    value = data.get("token") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value.isalnum() else None
+    token = _TOKEN.search(html, found.end(), found.end() + _SETTINGS_SPAN)
+    return token[1] if token else None
 
 
 def _token(url: str) -> str | None:
