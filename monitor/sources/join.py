@@ -14,7 +14,8 @@ those public client code reads (see the README's sources table).
   ``salaryFrequency`` (PER_YEAR, PER_MONTH, PER_HOUR, ...). The list has no
   description, so a board watch reads each member's job too (``thin_list``).
 - one job: ``GET /api/public/jobs/{id}?locale=en``: the same fields and the advert in
-  ``description`` (Markdown, or HTML), and ``company {name, domain}``.
+  ``description`` (Markdown, or HTML; some jobs have ``intro``, ``tasks`` and
+  ``requirements`` parts instead), and ``company {name, domain}``.
 A job's id is its numeric ``id``, the same in the list, the job's own read and its URL.
 """
 
@@ -167,7 +168,8 @@ def _posting(item: dict[str, Any], board: str, company: Any, url: str = "") -> P
         company=text(named.get("name")),
         department=_name(item.get("category")),
         locations=[_place(item.get("city"))],
-        description_html=description_html(item.get("description")),
+        description_html=_advert(item),
+        requirements_html=description_html(item.get("requirements")),
         salaries=_pay(item),
         salary_field="salaryAmountFrom / salaryAmountTo / salaryFrequency",
         remote_hint=remote_from_word(item.get("workplaceType")),
@@ -175,6 +177,15 @@ def _posting(item: dict[str, Any], board: str, company: Any, url: str = "") -> P
         employment_type=_name(item.get("employmentType")) or None,
         posted_at=parse_date(item.get("createdAt")),
     )
+
+
+def _advert(item: dict[str, Any]) -> str:
+    """The job's ``description``; where a job has none, its ``intro``, ``tasks`` and
+    ``requirements`` parts (JOIN's editor keeps them apart on some jobs)."""
+    whole = description_html(item.get("description"))
+    if whole.strip():
+        return whole
+    return "".join(description_html(item.get(part)) for part in ("intro", "tasks", "requirements"))
 
 
 def _name(value: Any) -> str:

@@ -145,3 +145,14 @@ def test_join_pay_in_cents(fields: dict[str, Any], expected: list[tuple[Any, ...
 @pytest.mark.parametrize("case", load_cases("join_markdown.yaml"))
 def test_join_description_markdown(case: dict[str, Any]) -> None:
     assert description_html(case["input"]) == case["expected"]
+
+
+def test_join_job_in_parts_reads_its_requirements_part() -> None:
+    job = {
+        "id": 5, "idParam": "5-engineer", "title": "Engineer",
+        "intro": "We build robots.", "tasks": "- Write C++",
+        "requirements": "- 3+ years of C++\n- ROS 2",
+    }  # fmt: skip
+    url = "https://join.com/companies/northwind-robotics/5-engineer"
+    (posting,) = JoinSource().parse(_page(url, job), url=url)
+    assert posting.requirements.minimum == ("3+ years of C++", "ROS 2")
