@@ -21,6 +21,8 @@ A job's id is its numeric ``id``, the same in the list, the job's own read and i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import json
 import re
@@ -33,6 +35,7 @@ from monitor.model import PayPeriod, Posting, Salary
 from monitor.sources.base import FetchedPage, FetchRequest
 from monitor.sources.common import (
     AtsSource,
+    Located,
     build_posting,
     html_of,
     parse_date,
@@ -41,8 +44,14 @@ from monitor.sources.common import (
 )
 
 _SITE = "https://join.com"
+JSON = "application/json"
 PAGE_SIZE = 5  # the most the public jobs API answers per page
 _COMPANY = r"^https?://(?:www\.)?join\.com/companies/(?P<board>[\w-]+)"
+_WIDGET = re.compile(
+    r"^https?://(?:www\.)?join\.com/api/widget/bundle/(?P<token>[\w-]+\.(?P<claims>[\w-]+)\.[\w-]+)"
+)
+# A job's page named in a widget's list: join.com/companies/{company}/{id}-{title}.
+_JOB_PAGE = re.compile(r"\bjoin\.com/companies/(?P<board>[\w-]+)/(?P<param>(?P<job>\d+)[\w-]*)")
 _NEXT_DATA = re.compile(r'<script[^>]*id="__NEXT_DATA__"[^>]*>(.*?)</script>', re.DOTALL)
 _PERIODS = {"PER_HOUR": PayPeriod.HOUR, "PER_DAY": PayPeriod.DAY, "PER_WEEK": PayPeriod.WEEK,
             "PER_MONTH": PayPeriod.MONTH, "PER_YEAR": PayPeriod.YEAR}  # fmt: skip
@@ -57,21 +66,33 @@ class JoinSource(AtsSource):
     url_shapes: ClassVar[tuple[str, ...]] = (
         "join.com/companies/{company}",
         "join.com/companies/{company}/{id}-{title}",
+        "join.com/api/widget/bundle/{token} (a JOIN widget on the company's site)",
     )
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(_COMPANY + r"/(?P<job>\d+)(?:-[^/?#]*)?/?(?:[?#].*)?$"),
         re.compile(_COMPANY + r"/?(?:[?#].*)?$"),
     )
 
+    def locate(self, url: str) -> Located | None:
+        widget = _WIDGET.match(url.strip())
+        if widget is None:
+            return super().locate(url)
+        company = widget_company(widget["claims"])
+        return Located(board=company, host="widget") if company else None
+
     def fetch_url(self, url: str) -> str:
         located = self._located(url)
         if located.job:
             return f"{_SITE}/api/public/jobs/{located.job}?locale=en"
+        if located.host == "widget":
+            return _widget_page(url, 1).url
         return f"{_SITE}/companies/{located.board}"  # the page naming the company's id
 
     def first_request(self, url: str) -> FetchRequest:
         if self._located(url).job:
             return FetchRequest(url=self.fetch_url(url))
+        if self._located(url).host == "widget":
+            return _widget_page(url, 1)
         # The company page changes little while its jobs do: read in full every time
         # (never a 304 that would hide the board).
         return FetchRequest(url=self.fetch_url(url), context={"company": True}, conditional=False)
@@ -92,28 +113,38 @@ class JoinSource(AtsSource):
         data = self.json(page)
         pagination = data.get("pagination") if isinstance(data, dict) else None
         count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-        if not isinstance(count, int) or number >= count or not data.get("items"):
+        listed = data.get("items") or data.get("jobs")
+        if not isinstance(count, int) or number >= count or not listed:
             return None
+        if request.context.get("widget"):
+            return _widget_page(url, number + 1)
         return _jobs_page(request.context["company_data"], number + 1)
 
     def merge(self, url: str, pages: Sequence[FetchedPage]) -> FetchedPage:
         if self._located(url).job:
             return pages[-1]
+        if self._located(url).host == "widget":
+            jobs = [job for page in pages for job in _listed(self.json(page), "jobs")]
+            body = json.dumps({"jobs": jobs}).encode()
+            return FetchedPage(url=pages[0].url, status=200, content_type=JSON, body=body)
         company = company_of(pages[0].text(), self._located(url).board) or {}
-        items: list[Any] = []
-        for page in pages[1:]:
-            data = self.json(page)
-            found = data.get("items") if isinstance(data, dict) else None
-            items.extend(found if isinstance(found, list) else [])
+        items = [item for page in pages[1:] for item in _listed(self.json(page), "items")]
         body = json.dumps({"company": company, "items": items}).encode()
-        last = pages[-1]
-        return FetchedPage(url=last.url, status=200, content_type="application/json", body=body)
+        return FetchedPage(url=pages[-1].url, status=200, content_type=JSON, body=body)
 
     def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
         data = self.json(page)
         if not isinstance(data, dict):
             raise ParseError("not a JOIN answer (expected a JSON object)", url=page.url)
         board = self._located(url).board
+        if "jobs" in data:  # a widget's list: each job names its company page
+            widget = data.get("jobs")
+            jobs = (
+                [_widget_job(i) for i in widget if isinstance(i, dict)]
+                if isinstance(widget, list)
+                else []
+            )
+            return [posting for posting in jobs if posting is not None]
         if "items" not in data:  # one job's read
             return self.only([_posting(data, board, data.get("company"), url)], url)
         items = data.get("items")
@@ -145,6 +176,54 @@ def company_of(page: str, board: str) -> dict[str, Any] | None:
     if domain and domain.lower() != board.lower():
         return None
     return {"id": company["id"], "name": text(company.get("name")), "domain": domain or board}
+
+
+def widget_company(claims: str) -> str | None:
+    """The ``companyPublicId`` in a JOIN widget token's claims (its middle part,
+    base64url JSON; the token is public, in the company's page), or None."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    company = data.get("companyPublicId") if isinstance(data, dict) else None
+    return company if isinstance(company, str) and company.isalnum() else None
+
+
+def _widget_page(url: str, number: int) -> FetchRequest:
+    """A page of the widget's jobs, asked with the widget's token as the widget does."""
+    found = _WIDGET.match(url.strip())
+    assert found is not None
+    return FetchRequest(
+        url=f"{_SITE}/api/widget/jobs?page={number}",
+        headers={"access-token": found["token"]},
+        context={"page": number, "widget": True},
+        conditional=False,
+    )
+
+
+def _listed(data: Any, key: str) -> list[Any]:
+    found = data.get(key) if isinstance(data, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def _widget_job(item: dict[str, Any]) -> Posting | None:
+    """A widget's job: its ``url`` (join.com/companies/{company}/{id}-{title}) names
+    its company and id, the same as a read of its own; none, no posting. The link is
+    made anew from them (never a ``javascript:`` one the list might give)."""
+    found = _JOB_PAGE.search(text(item.get("url")))
+    if found is None:
+        return None
+    return build_posting(
+        kind=JoinSource.kind,
+        source_id=f"{found['board']}:{found['job']}",
+        url=f"{_SITE}/companies/{found['board']}/{found['param']}",
+        title=text(item.get("title")),
+        department=_name(item.get("category")),
+        locations=[_place(item.get("city")) or text(item.get("place"))],
+        remote_hint=remote_from_word(item.get("workplaceType")),
+        remote_field="workplaceType field",
+        employment_type=_name(item.get("employmentType")) or None,
+    )
 
 
 def _jobs_page(company: dict[str, Any], number: int) -> FetchRequest:

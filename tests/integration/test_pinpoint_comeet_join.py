@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from monitor.engines.oneshot import check_all
@@ -198,3 +199,53 @@ def test_comeet_hosted_board_reads_the_token_then_the_api(db_url: str, close: li
         "5+ years of backend engineering",
         "Python or Go",
     )
+
+
+# -- A JOIN widget on the company's own site: its token asks the widget's jobs ---------
+
+WIDGET_TOKEN = (
+    "eyJhbGciOiJIUzI1NiJ9.eyJjb21wYW55UHVibGljSWQiOiJhMTgyMDdiMmYxNzkyNDk2YjQ3ZTM0MWU1ZTk3"
+    "Y2EyOSJ9.c2lnbmF0dXJl"
+)
+WIDGET = f"https://join.com/api/widget/bundle/{WIDGET_TOKEN}"
+
+
+def _serve_widget(rig: Board) -> None:
+    def jobs(number: int) -> Any:
+        body = (SEEDS / "join" / f"widget-jobs-{number}.json").read_text(encoding="utf-8")
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            if request.headers.get("access-token") != WIDGET_TOKEN:
+                return httpx.Response(401, json={"message": "Unauthorized"})
+            return httpx.Response(200, text=body, headers={"Content-Type": JSON})
+
+        return respond
+
+    for number in (1, 2):
+        rig.server.fail(
+            f"{JOIN_API.removesuffix('/public')}/widget/jobs?page={number}", jobs(number)
+        )
+
+
+def test_join_widget_board_reads_the_widget_s_jobs_then_each_job(
+    db_url: str, close: list[Board]
+) -> None:
+    rig = Board(db_url, WIDGET)
+    close.append(rig)
+    _serve_join(rig)  # each job's own read (the public API)
+    _serve_widget(rig)
+    assert rig.passes(2) == []
+    members = rig.members()
+    # The same postings, with the same ids, as the company board's.
+    assert set(members) == {
+        "northwind-robotics:13120451",
+        "northwind-robotics:13120877",
+        "northwind-robotics:13121302",
+    }
+    assert members["northwind-robotics:13120451"].current.requirements.minimum
+    _serve_join(rig, pay_to=8500000, pay_text="85,000")
+    alerts = [t for t in rig.passes(3) if "salary" in t]
+    assert alerts == [
+        "Northwind Robotics GmbH · Robotics Software Engineer: salary range "
+        "65,000–80,000 EUR/yr → 65,000–85,000 (+6.2%)"
+    ], alerts

@@ -156,3 +156,26 @@ def test_join_job_in_parts_reads_its_requirements_part() -> None:
     url = "https://join.com/companies/northwind-robotics/5-engineer"
     (posting,) = JoinSource().parse(_page(url, job), url=url)
     assert posting.requirements.minimum == ("3+ years of C++", "ROS 2")
+
+
+def test_join_widget_token_names_the_company_and_asks_with_the_token() -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJjb21wYW55UHVibGljSWQiOiJhYmMxMjMifQ.c2ln"
+    url = f"https://join.com/api/widget/bundle/{token}"
+    source = JoinSource()
+    assert source.source_id(url) == "board:abc123"
+    first = source.first_request(url)
+    assert (first.url, dict(first.headers)) == (
+        "https://join.com/api/widget/jobs?page=1",
+        {"access-token": token},
+    )
+    more = {"jobs": [{"title": "x"}], "pagination": {"pageCount": 2}}
+    after = source.next_request(url, first, _page(first.url, more))
+    assert after is not None
+    assert (after.url, dict(after.headers)) == (
+        "https://join.com/api/widget/jobs?page=2",
+        {"access-token": token},
+    )
+    assert not source.matches("https://join.com/api/widget/bundle/not-a-token")
+    # A job whose URL names no JOIN job is no posting.
+    listed = {"jobs": [{"title": "Elsewhere", "url": "https://example.com/jobs/1"}]}
+    assert source.parse(_page(first.url, listed), url=url) == []
