@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from monitor.errors import MonitorError, ParseError, SourceError
 from monitor.extract.text import TooDeep
 from monitor.model import Posting
+from monitor.sources.adp import AdpSource
 from monitor.sources.ashby import AshbySource
 from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
@@ -49,6 +50,7 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     PinpointSource,
     ComeetSource,
     JoinSource,
+    AdpSource,
     WebPageSource,
 )
 

@@ -1,5 +1,5 @@
-"""Pinpoint, Comeet and JOIN: what each reads beyond the goldens (hidden pay, tokens,
-pages, cents, Markdown)."""
+"""Pinpoint, Comeet, JOIN and ADP: what each reads beyond the goldens (hidden pay,
+tokens, pages, cents, Markdown)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.model import PayPeriod, RemoteKind
+from monitor.sources.adp import AdpSource
 from monitor.sources.base import FetchedPage, FetchRequest
 from monitor.sources.comeet import ComeetSource, company_token
 from monitor.sources.join import JoinSource, company_of, description_html
@@ -179,3 +180,48 @@ def test_join_widget_token_names_the_company_and_asks_with_the_token() -> None:
     # A job whose URL names no JOIN job is no posting.
     listed = {"jobs": [{"title": "Elsewhere", "url": "https://example.com/jobs/1"}]}
     assert source.parse(_page(first.url, listed), url=url) == []
+
+
+ADP = (
+    "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html"
+    "?cid=0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b&ccId=19000101_000001"
+)
+
+
+def _adp_job(**fields: Any) -> Any:
+    job = json.loads((SEEDS / "adp" / "job.json").read_text(encoding="utf-8"))
+    job.update(fields)
+    url = f"{ADP}&jobId=9201366847617_1"
+    (posting,) = AdpSource().parse(_page(url, job), url=url)
+    return posting
+
+
+def test_adp_pay_grade_hidden_or_hourly() -> None:
+    assert _adp_job(compensationVisibleIndicator=False).salaries == ()
+    hourly = {"codeFields": [{"nameCode": {"codeValue": "SalaryType"}, "shortName": "Hourly"}]}
+    grade = {"minimumRate": {"amountValue": 18.5, "currencyCode": "usd"}}
+    (pay,) = _adp_job(customFieldGroup=hourly, payGradeRange=grade).salaries
+    assert (pay.min, pay.max, pay.currency, pay.period) == (
+        Decimal("18.5"),
+        None,
+        "USD",
+        PayPeriod.HOUR,
+    )
+    (by_size,) = _adp_job(customFieldGroup={}).salaries  # no SalaryType: read from its size
+    assert by_size.period is PayPeriod.YEAR
+
+
+def test_adp_pages_until_the_total() -> None:
+    source = AdpSource()
+    first = source.first_request(ADP)
+    assert first.url.endswith("&$top=50&$skip=0")
+    full = {
+        "jobRequisitions": [{"itemID": str(n)} for n in range(50)],
+        "meta": {"totalNumber": 120},
+    }
+    after = source.next_request(ADP, first, _page(first.url, full))
+    assert after is not None
+    assert after.url.endswith("&$top=50&$skip=50")
+    last = {"jobRequisitions": [{"itemID": "x"}], "meta": {"totalNumber": 120}}
+    assert source.next_request(ADP, after, _page(after.url, last)) is None
+    assert not source.matches(ADP.replace("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "acme"))

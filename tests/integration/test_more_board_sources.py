@@ -1,7 +1,8 @@
-"""Board watches on Pinpoint, Comeet and JOIN, served from their seeds through a mock
-transport: every request a check makes, what it reads, and an edit of a member's pay
-alerted once with its old and new values (JOIN's list is thin, so the edit is in the
-member's own job read; Pinpoint's and Comeet's lists carry each posting in full)."""
+"""Board watches on Pinpoint, Comeet, JOIN and ADP, served from their seeds through a
+mock transport: every request a check makes, what it reads, and an edit of a member's
+pay (or requirements) alerted once with its old and new values. JOIN's and ADP's lists
+are thin, so their edits are in the member's own job read; Pinpoint's and Comeet's
+lists carry each posting in full."""
 
 from __future__ import annotations
 
@@ -248,4 +249,48 @@ def test_join_widget_board_reads_the_widget_s_jobs_then_each_job(
     assert alerts == [
         "Northwind Robotics GmbH · Robotics Software Engineer: salary range "
         "65,000–80,000 EUR/yr → 65,000–85,000 (+6.2%)"
+    ], alerts
+
+
+# -- ADP Workforce Now: the career center's list, then each job ------------------------
+
+ADP_CID = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+ADP_BOARD = (
+    "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html"
+    f"?cid={ADP_CID}&ccId=19000101_000001&lang=en_US"
+)
+ADP_API = "https://workforcenow.adp.com/mascsr/default/careercenter/public/events/staffing/v1/job-requisitions"
+ADP_QUERY = f"cid={ADP_CID}&ccId=19000101_000001&lang=en_US&locale=en_US"
+
+
+def _serve_adp(rig: Board, *, maximum: int = 78000) -> None:
+    listed = _seed("adp/list.json")
+    rig.server.publish(f"{ADP_API}?{ADP_QUERY}&$top=50&$skip=0", json.dumps(listed), JSON)
+    template = _seed("adp/job.json")
+    for item in listed["jobRequisitions"]:
+        detail = {**copy.deepcopy(template), **item}
+        if item["itemID"] == template["itemID"]:
+            detail["payGradeRange"]["maximumRate"]["amountValue"] = maximum
+        else:
+            detail["requisitionDescription"] = "<p>Mowing and planting across the grounds.</p>"
+        rig.server.publish(f"{ADP_API}/{item['itemID']}?{ADP_QUERY}", json.dumps(detail), JSON)
+
+
+def test_adp_board_reads_each_job_and_alerts_a_pay_raise_once(
+    db_url: str, close: list[Board]
+) -> None:
+    rig = Board(db_url, ADP_BOARD)
+    close.append(rig)
+    _serve_adp(rig)
+    assert rig.passes(2) == []
+    members = rig.members()
+    assert set(members) == {f"{ADP_CID}:9201366847617_1", f"{ADP_CID}:9201366851204_1"}
+    manager = members[f"{ADP_CID}:9201366847617_1"].current
+    assert manager.requirements.minimum[1] == "5+ years of collections management experience"
+    assert members[f"{ADP_CID}:9201366851204_1"].current.salaries == ()  # pay hidden
+    _serve_adp(rig, maximum=82000)
+    alerts = [t for t in rig.passes(3) if "salary" in t]
+    assert alerts == [
+        "Northwind Art Center · Collections Manager: salary range "
+        "68,000–78,000 USD/yr → 68,000–82,000 (+5.1%)"
     ], alerts
