@@ -113,7 +113,7 @@ class JoinSource(AtsSource):
         data = self.json(page)
         pagination = data.get("pagination") if isinstance(data, dict) else None
         count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-        listed = data.get("items") or data.get("jobs")
+        listed = _listed(data, "items") or _listed(data, "jobs")
         if not isinstance(count, int) or number >= count or not listed:
             return None
         if request.context.get("widget"):

@@ -225,3 +225,19 @@ def test_adp_pages_until_the_total() -> None:
     last = {"jobRequisitions": [{"itemID": "x"}], "meta": {"totalNumber": 120}}
     assert source.next_request(ADP, after, _page(after.url, last)) is None
     assert not source.matches(ADP.replace("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "acme"))
+
+
+@pytest.mark.parametrize(
+    "body", [[1, 2], '"text"', "null", {"items": {"a": 1}}, {"pagination": []}]
+)
+def test_paged_sources_take_any_json_between_pages(body: Any) -> None:
+    """A page of any shape ends the paging (or is a ParseError), never a crash."""
+    join_page = FetchRequest(url="x", context={"page": 1, "company_data": {"id": 7}})
+    adp_first = AdpSource().first_request(ADP)
+    assert JoinSource().next_request(JOIN_BOARD, join_page, _page("x", body)) is None
+    assert AdpSource().next_request(ADP, adp_first, _page("x", body)) is None
+    company = _page(JOIN_BOARD, "<html></html>", "text/html")
+    joined = JoinSource().merge(JOIN_BOARD, [company, _page("x", body), _page("x", body)])
+    assert JoinSource().parse(joined, url=JOIN_BOARD) == []
+    merged = AdpSource().merge(ADP, [_page("x", body), _page("x", body)])
+    assert AdpSource().parse(merged, url=ADP) == []

@@ -39,6 +39,10 @@ URLS = {
     "successfactors": "https://northwind.jobs2web.com/job/Reno-X/1044561901/",
     "jazzhr": "https://northwind.applytojob.com/apply/Xb4TqRk2Lm/X",
     "breezy": "https://northwind.breezy.hr/",
+    "pinpoint": "https://northwind.pinpointhq.com/",
+    "comeet": "https://www.comeet.co/careers-api/2.0/company/F6.003/positions?token=AB12",
+    "join": "https://join.com/companies/northwind-robotics",
+    "adp": "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html?cid=0f1e2d3c-4b5a",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())
@@ -60,7 +64,8 @@ JSON = st.recursive(
         st.sampled_from(
             ["id", "title", "text", "name", "jobs", "offers", "content", "location", "salary",
              "salaryRange", "min", "max", "currency", "@type", "baseSalary", "value", "results",
-             "description", "categories", "jobPostings", "compensation", "postings"]
+             "description", "categories", "jobPostings", "compensation", "postings",
+             "items", "jobRequisitions", "details", "data", "workplace_type", "uid"]
         ) | st.text(max_size=8),
         children,
         max_size=6,
