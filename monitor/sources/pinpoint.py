@@ -24,7 +24,6 @@ from monitor.sources.common import (
     AtsSource,
     build_posting,
     html_of,
-    parse_date,
     remote_from_word,
     salary_object,
     text,
@@ -92,7 +91,6 @@ def _posting(item: dict[str, Any], board: str) -> Posting:
         else remote_from_word(item.get("workplace_type_text")),
         remote_field="workplace_type field",
         employment_type=text(item.get("employment_type_text")) or None,
-        posted_at=parse_date(item.get("published_at")),
     )
 
 
