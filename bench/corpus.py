@@ -2,8 +2,8 @@
 
 Files of a format a shipped source reads (Greenhouse, Lever, Ashby, Workable,
 SmartRecruiters, Recruitee, Workday, Personio, Teamtailor, Oracle Recruiting Cloud,
-Eightfold, Rippling, HTML pages) go through that source, as in the daemon. Formats
-without a source (Manatal, Remotive, France Travail, solid.jobs, plain text) go through a small
+Eightfold, Rippling, Pinpoint, Comeet, HTML pages) go through that source, as in the daemon.
+Formats without a source (Manatal, Remotive, France Travail, solid.jobs, plain text) go through a small
 reader here that hands their title, locations, description and structured
 workplace and pay fields to the same ``build_posting`` the ATS sources use, so
 the extractors are measured on them too; those rows say ``reader:`` instead of
@@ -129,7 +129,10 @@ def _source_url(path: Path) -> str | None:
         if "content" in data:
             return f"https://jobs.smartrecruiters.com/{board}"
         return f"https://jobs.smartrecruiters.com/{board}/{data['id']}"
+    if folder == "comeet":  # the API's URL of the first position, with its token
+        return re.sub(r"/positions/[^?]+", "/positions", str(data[0]["position_url"]))
     return {
+        "pinpoint": f"https://{board}.pinpointhq.com/",
         "lever": f"https://jobs.lever.co/{board}",
         "ashby": f"https://jobs.ashbyhq.com/{board}",
         "recruitee": f"https://{board}.recruitee.com/",
@@ -192,6 +195,17 @@ def _recruitee_ids(path: Path) -> dict[str, str]:
     """Our Recruitee ids are slugs; the labels use the offer's numeric id."""
     offers = json.loads(path.read_bytes()).get("offers") or []
     return {str(o.get("slug")): str(o.get("id")) for o in offers if isinstance(o, dict)}
+
+
+def _pinpoint_ids(path: Path) -> dict[str, str]:
+    """Our Pinpoint ids are the uuids of the postings' URLs; the labels use the numeric id."""
+    data = json.loads(path.read_bytes())
+    items = data.get("data") if isinstance(data, dict) else data
+    return {
+        text(item.get("path")).rsplit("/", 1)[-1]: str(item.get("id"))
+        for item in items or []
+        if isinstance(item, dict)
+    }
 
 
 def _listing_page(path: Path) -> bool:
@@ -296,6 +310,7 @@ _CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml"}
 # own host, which no URL shape names (Eightfold at apply.careers.microsoft.com).
 _NAMED = {"eightfold": "eightfold"}
 _ALIASES = {
+    "pinpoint": _pinpoint_ids,
     "recruitee": _recruitee_ids,
     "teamtailor": _teamtailor_ids,
     "workday": _workday_ids,

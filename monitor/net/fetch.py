@@ -197,6 +197,8 @@ class Fetcher:
         self, url: str, headers: dict[str, str], wanted: FetchRequest | None = None
     ) -> httpx.Response:
         method, content = "GET", None
+        if wanted is not None and wanted.headers:
+            headers = {**headers, **wanted.headers}
         if wanted is not None and wanted.method == "POST":
             method = "POST"
             content = json.dumps(wanted.json or {}).encode()

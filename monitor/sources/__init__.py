@@ -13,16 +13,20 @@ from importlib.metadata import entry_points
 from monitor.errors import MonitorError, ParseError, SourceError
 from monitor.extract.text import TooDeep
 from monitor.model import Posting
+from monitor.sources.adp import AdpSource
 from monitor.sources.ashby import AshbySource
 from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
+from monitor.sources.comeet import ComeetSource
 from monitor.sources.eightfold import EightfoldSource
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.sources.hosted import BreezySource, IcimsSource, JazzHRSource, SuccessFactorsSource
+from monitor.sources.join import JoinSource
 from monitor.sources.lever import LeverSource
 from monitor.sources.oracle import OracleSource
 from monitor.sources.page import WebPageSource
 from monitor.sources.personio import PersonioSource
+from monitor.sources.pinpoint import PinpointSource
 from monitor.sources.recruitee import RecruiteeSource
 from monitor.sources.rippling import RipplingSource
 from monitor.sources.smartrecruiters import SmartRecruitersSource
@@ -49,6 +53,10 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     OracleSource,
     EightfoldSource,
     RipplingSource,
+    PinpointSource,
+    ComeetSource,
+    JoinSource,
+    AdpSource,
     WebPageSource,
 )
 

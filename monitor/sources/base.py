@@ -71,6 +71,8 @@ class FetchRequest:
     conditional: bool = True
     """Whether a stored ETag / Last-Modified may make it a 304 (False where an unchanged
     first page says nothing about the rest)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Headers the request needs besides the client's own (a widget's access token)."""
 
 
 class PagedSource(Protocol):

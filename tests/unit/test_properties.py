@@ -42,6 +42,10 @@ URLS = {
     "oracle": "https://northwind.fa.us2.oraclecloud.com/hcmUI/CandidateExperience/en/sites/CX_1",
     "eightfold": "https://northwind.eightfold.ai/careers?domain=northwind.example",
     "rippling": "https://ats.rippling.com/northwind/jobs",
+    "pinpoint": "https://northwind.pinpointhq.com/",
+    "comeet": "https://www.comeet.co/careers-api/2.0/company/F6.003/positions?token=AB12",
+    "join": "https://join.com/companies/northwind-robotics",
+    "adp": "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html?cid=0f1e2d3c-4b5a",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())
@@ -63,7 +67,8 @@ JSON = st.recursive(
         st.sampled_from(
             ["id", "title", "text", "name", "jobs", "offers", "content", "location", "salary",
              "salaryRange", "min", "max", "currency", "@type", "baseSalary", "value", "results",
-             "description", "categories", "jobPostings", "compensation", "postings"]
+             "description", "categories", "jobPostings", "compensation", "postings",
+             "items", "jobRequisitions", "details", "data", "workplace_type", "uid"]
         ) | st.text(max_size=8),
         children,
         max_size=6,
