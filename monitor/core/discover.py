@@ -471,8 +471,10 @@ def _script_sightings(page_url: str, script: str) -> Iterator[_Sighting]:
     for match in _JOIN_BUNDLE.finditer(script):
         public_id = _jwt_claim(match[2], "companyPublicId")
         if public_id:
-            url = f"https://join.com/api/public/companies/{public_id}/jobs"
-            yield _Sighting(url, FoundBy.WIDGET_JWT, match.group()[:60] + "…")
+            # The widget's own URL is the board (its token is what the widget's jobs API
+            # asks for); the company's public id, from the token, names it.
+            url = f"https://{match.group()}"
+            yield _Sighting(url, FoundBy.WIDGET_JWT, f"companyPublicId={public_id}")
 
 
 def _settings_sightings(page_url: str, html: str) -> Iterator[_Sighting]:
@@ -561,7 +563,7 @@ def _recognise(sighting: _Sighting) -> FoundBoard | None:
         site = sighting.url.rsplit("/", 1)[-1]
         return _board("workday", "Workday", tenant, (("site", site),), sighting.url, sighting)
     if sighting.found_by is FoundBy.WIDGET_JWT:
-        token = sighting.url.split("/companies/", 1)[1].split("/", 1)[0]
+        token = sighting.context.removeprefix("companyPublicId=")
         return _board("join", "JOIN", token, (), sighting.url, sighting)
     for shape in _SHAPES:
         match = shape.pattern.match(sighting.url)

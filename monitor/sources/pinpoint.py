@@ -51,7 +51,7 @@ class PinpointSource(AtsSource):
     patterns: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(_HOST + r"/(?:[a-z]{2}(?:-[A-Za-z]{2})?/)?postings/(?P<job>[0-9a-f-]{36})"),
         re.compile(
-            _HOST + r"/(?:[a-z]{2}(?:-[A-Za-z]{2})?/?)?(?:postings(?:\.json)?/?)?(?:[?#].*)?$"
+            _HOST + r"(?:/(?:[a-z]{2}(?:-[A-Za-z]{2})?/?)?(?:postings(?:\.json)?/?)?)?(?:[?#].*)?$"
         ),
     )
 
