@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def test_notify(state: _State, target: str | None) -> None:
 
 @click.command()
 def features() -> None:
-    """List source kinds and the URL shapes each one takes."""
+    """List source kinds and the URL shapes each one takes, and the systems discovery
+    finds behind a careers page."""
+    from monitor.core.discover import known_systems
     from monitor.sources import SourceRegistry, reads_jobs_of_members
 
     for source in SourceRegistry.default():
@@ -59,6 +62,12 @@ def features() -> None:
                 f"        {'':<16} boards: the list lacks pay and requirements, so each "
                 'posting\'s job is read too (members = "full"; "list" for the list only)'
             )
+    echo(
+        f"discover {'':<15} a careers page on a company's own site: the boards it links, "
+        "frames, embeds or calls (posting-monitor discover URL; watch add proposes them)"
+    )
+    for line in textwrap.wrap(", ".join(known_systems()), 72):
+        echo(f"        {'':<16} {line}")
 
 
 @click.command("test-source")

@@ -393,6 +393,13 @@ _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu"})
 _FOUND_IN_CODE = frozenset({FoundBy.EMBED_CALL, FoundBy.WIDGET_JWT, FoundBy.WORKDAY_SETTINGS})
 
 
+def known_systems() -> tuple[str, ...]:
+    """The systems whose boards a careers page is searched for, by name, in the order
+    they are tried (JOIN's widget and a Workday site's settings included)."""
+    names = dict.fromkeys(shape.name for shape in _SHAPES)
+    return tuple(names)
+
+
 @dataclass(frozen=True, slots=True)
 class _Sighting:
     """A URL (or call) on the page, where it stood, and the words around it."""
