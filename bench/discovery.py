@@ -11,6 +11,10 @@ here (sources for some systems are written elsewhere).
 
 from __future__ import annotations
 
+import argparse
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,3 +109,50 @@ def render_score(score: DiscoveryScore | None) -> list[str]:
         f"missed {score.missed} of {score.total}"
     )
     return ["", head, *score.notes]
+
+
+# Pages made to be slow to read (each about 1 MB, under the 5 MB fetch limit): how long
+# discovery takes on them stays linear in their size.
+HOSTILE: dict[str, Callable[[int], str]] = {
+    "one ADP-like link of 1 MB": lambda n: (
+        '<a href="https://workforcenow.adp.com/' + "recruitment" * (n // 11) + '">x</a>'
+    ),
+    "40,000 links in one block": lambda n: (
+        "<div>" + '<a href="/x">aaaaaaaaaa</a>' * (n // 25) + "</div>"
+    ),
+    "20,000 board links in one block": lambda n: (
+        "<div>"
+        + "".join(f'<a href="https://boards.greenhouse.io/x{i}">a</a>' for i in range(n // 50))
+        + "</div>"
+    ),
+    "a script of URL-like dots": lambda n: "<script>//" + "a." * (n // 2) + "</script>",
+    "JOIN widget URLs by the thousand": lambda n: (
+        "<script>"
+        + ("join.com/api/widget/bundle/" + "a" * 100 + ".eyJ9." + "b" * 10 + " ") * (n // 150)
+        + "</script>"
+    ),
+}
+
+
+def hostile_timings(size: int = 1_000_000) -> list[tuple[str, float]]:
+    """Seconds discovery takes on each hostile page of about ``size`` characters."""
+    timings = []
+    for name, make in HOSTILE.items():
+        page = make(size)
+        started = time.perf_counter()
+        discover("https://acme.example/careers", page)
+        timings.append((name, time.perf_counter() - started))
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Discovery on hostile pages (timings).")
+    parser.add_argument("--size", type=int, default=1_000_000, help="characters a page")
+    args = parser.parse_args()
+    for name, seconds in hostile_timings(args.size):
+        print(f"  {name:<36} {seconds:6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,7 +26,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from html import unescape
 from typing import Any
@@ -47,6 +47,11 @@ UNREADABLE = (
     "on every edit — use a board or a posting URL"
 )
 _MAX_CONTEXT = 160  # characters of a link's surrounding text kept as evidence
+# No board URL is longer (a JOIN widget's token is about 1 KB); longer ones are not read,
+# so a hostile page's giant links cost nothing.
+_MAX_URL = 4096
+_MAX_BOARDS = 100
+_MAX_CONTEXTS = 20  # link texts kept per board, to look for another company's name
 
 
 class PageKind(StrEnum):
@@ -181,7 +186,11 @@ def _shape(system: str, name: str, pattern: str, board: str, *parts: str) -> _Sh
 
 _LANG = r"(?:[a-z]{2}(?:[-_][A-Za-z]{2})?/)?"
 # Host labels that are a system's own service, never a company's board.
-_NOT_A_BOARD = r"(?!(?:www|app|api|cdn|static|assets|help|support|docs|blog|status|jobs)\.)"
+_NOT_A_BOARD = (
+    r"(?!(?:www|app|api|cdn|static|assets|help|support|docs|blog|status|jobs|marketplace|"
+    r"partners?|go|login|signin|auth|admin|careers|info|news|community|developers?|academy|"
+    r"resources|learn|events|try|get|mail|email|shop|store)\.)"
+)
 _SHAPES: tuple[_Shape, ...] = (
     _shape(
         "greenhouse",
@@ -216,7 +225,9 @@ _SHAPES: tuple[_Shape, ...] = (
     _shape(
         "workable",
         "Workable",
-        r"(?:apply|www)\.workable\.com/(?:api/v\d+/(?:widget/)?accounts/|api/accounts/)?(?!api\b|j\b|assets\b)(?P<token>[\w-]+)",
+        # www.workable.com is Workable's own site ("Powered by Workable" links): only its
+        # accounts API names a company there.
+        r"(?:apply\.workable\.com/(?:api/v\d+/(?:widget/)?accounts/|api/accounts/)?|www\.workable\.com/(?:api/v\d+/(?:widget/)?accounts/|api/accounts/))(?!api\b|j\b|assets\b)(?P<token>[\w-]+)",
         "https://apply.workable.com/{token}",
     ),
     _shape(
@@ -334,7 +345,9 @@ _SHAPES: tuple[_Shape, ...] = (
     _shape(
         "adp",
         "ADP Workforce Now",
-        r"workforcenow\.adp\.com/[^?#]*recruitment[^?#]*\?(?:[^#]*&)?cid=(?P<token>[\w-]+)",
+        # Possessive and a lookahead: a long path without "recruitment" in it fails at
+        # once instead of being split every way (a hostile page's 1 MB link).
+        r"workforcenow\.adp\.com/(?=[^?#]*recruitment)[^?#]*+\?(?:[^#]*&)?cid=(?P<token>[\w-]+)",
         "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html?cid={token}",
     ),
     _shape(
@@ -402,11 +415,13 @@ def known_systems() -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class _Sighting:
-    """A URL (or call) on the page, where it stood, and the words around it."""
+    """A URL (or call) on the page, where it stood, and the words around it (for a
+    link, read from its ``node`` only once the URL is known to be a board's)."""
 
     url: str
     found_by: FoundBy
     context: str = ""
+    node: Any = field(default=None, compare=False, repr=False)
 
 
 def discover(page_url: str, html: str) -> Discovery:
@@ -415,8 +430,9 @@ def discover(page_url: str, html: str) -> Discovery:
     tree = parse_html(html)
     company = _company_names(page_url, tree)
     boards = _merge([*_sightings(page_url, tree), *_settings_sightings(page_url, html)])
+    context = _Neighbours.of(boards, company)
     judged = tuple(
-        replace(b, other_company=_other_company(b, boards, company, occurrences))
+        replace(b, other_company=_other_company(b, context, company, occurrences))
         for b, occurrences in boards
     )
     return Discovery(
@@ -456,7 +472,7 @@ def _sightings(page_url: str, tree: Any) -> Iterator[_Sighting]:
         attributes = node.attributes
         if node.tag in ("a", "area"):
             url = _absolute(page_url, attributes.get("href"))
-            yield _Sighting(url, FoundBy.LINK, _words(node))
+            yield _Sighting(url, FoundBy.LINK, node=node)
         elif node.tag == "form":
             yield _Sighting(_absolute(page_url, attributes.get("action")), FoundBy.LINK)
         elif node.tag in ("iframe", "frame"):
@@ -510,9 +526,11 @@ def _listing(page_url: str, tree: Any) -> bool:
 
 
 def _jwt_claim(payload: str, claim: str) -> str:
+    if len(payload) > _MAX_URL:
+        return ""
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # nested past Python's limit
         return ""
     value = data.get(claim) if isinstance(data, dict) else None
     return value if isinstance(value, str) and re.fullmatch(r"[\w-]+", value) else ""
@@ -527,12 +545,24 @@ def _absolute(page_url: str, url: str | None) -> str:
         return ""
 
 
-def _words(node: Any) -> str:
-    """A link's text with its enclosing block's: what the reader sees beside it."""
-    own = collapse(node.text(separator=" "))
-    parent = node.parent
-    around = collapse(parent.text(separator=" ")) if parent is not None else ""
-    return (own if len(around) > _MAX_CONTEXT else around or own)[:_MAX_CONTEXT]
+class _Words:
+    """A link's text with its enclosing block's: what the reader sees beside it. Each
+    block's text is read once, however many board links it holds."""
+
+    def __init__(self) -> None:
+        self._blocks: dict[int, str] = {}
+
+    def __call__(self, node: Any) -> str:
+        own = collapse(node.text(separator=" "))
+        parent = node.parent
+        around = self._block(parent) if parent is not None else ""
+        return (own if len(around) > _MAX_CONTEXT else around or own)[:_MAX_CONTEXT]
+
+    def _block(self, parent: Any) -> str:
+        key = parent.mem_id
+        if key not in self._blocks:
+            self._blocks[key] = collapse(parent.text(separator=" "))
+        return self._blocks[key]
 
 
 # -- boards: sightings recognised and merged ----------------------------------------
@@ -547,17 +577,22 @@ class _Occurrences:
 def _merge(sightings: Iterable[_Sighting]) -> list[tuple[FoundBoard, _Occurrences]]:
     """One board per (system, token, parts), in the order first seen."""
     merged: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[FoundBoard, _Occurrences]] = {}
+    words = _Words()
     for sighting in sightings:
         board = _recognise(sighting)
         if board is None:
             continue
+        if sighting.node is not None:
+            sighting = replace(sighting, context=words(sighting.node))
         key = (board.system, board.token.casefold(), board.parts)
         if key not in merged:
+            if len(merged) >= _MAX_BOARDS:  # no careers page has more: not read
+                continue
             merged[key] = (board, _Occurrences([], []))
         occurrences = merged[key][1]
         if sighting.found_by not in occurrences.found_by:
             occurrences.found_by.append(sighting.found_by)
-        if sighting.context:
+        if sighting.context and len(occurrences.contexts) < _MAX_CONTEXTS:
             occurrences.contexts.append(sighting.context)
     boards = [(replace(b, found_by=tuple(o.found_by)), o) for b, o in merged.values()]
     # A board the page embeds is the one it shows; links come after (sorted is stable).
@@ -565,6 +600,8 @@ def _merge(sightings: Iterable[_Sighting]) -> list[tuple[FoundBoard, _Occurrence
 
 
 def _recognise(sighting: _Sighting) -> FoundBoard | None:
+    if len(sighting.url) > _MAX_URL:
+        return None
     if sighting.found_by is FoundBy.WORKDAY_SETTINGS:
         tenant = sighting.context.split()[0].removeprefix("tenant=")
         site = sighting.url.rsplit("/", 1)[-1]
@@ -642,9 +679,30 @@ def _resembles(token: str, names: Iterable[str]) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Neighbours:
+    """What the page's other boards say about each one: its own boards (named like the
+    page) and how many companies' boards it only links to. Worked out once a page."""
+
+    own: tuple[FoundBoard, ...]
+    strangers: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, boards: list[tuple[FoundBoard, _Occurrences]], company: tuple[str, ...]
+    ) -> _Neighbours:
+        own = tuple(b for b, _ in boards if _resembles(b.token, company))
+        strangers = frozenset(
+            b.token.casefold()
+            for b, _ in boards
+            if set(b.found_by) == {FoundBy.LINK} and _is_name(b)
+        )
+        return cls(own, strangers)
+
+
 def _other_company(
     board: FoundBoard,
-    boards: list[tuple[FoundBoard, _Occurrences]],
+    neighbours: _Neighbours,
     company: tuple[str, ...],
     occurrences: _Occurrences,
 ) -> str | None:
@@ -663,13 +721,10 @@ def _other_company(
     named = next((c for c in occurrences.contexts if _names(c, board.token)), None)
     if named is not None:
         return f"the link's own words name it: “{named}”"
-    own = [b for b, _ in boards if b is not board and _resembles(b.token, company)]
+    own = [b for b in neighbours.own if b is not board]
     if own:
         return f"the page has its own board ({own[0].system_name} {own[0].token}) beside it"
-    strangers = {
-        b.token.casefold() for b, _ in boards if set(b.found_by) == {FoundBy.LINK} and _is_name(b)
-    }
-    if len(strangers) > 1:
+    if len(neighbours.strangers) > 1:
         return "the page links to the boards of several companies, none named like the page"
     return None
 

@@ -149,3 +149,69 @@ def test_test_source_reads_a_saved_xml_feed_whatever_its_name(
     )
     assert forced.exit_code == 1
     assert "application/json" in forced.output
+
+
+def test_discovery_reads_the_page_where_its_redirects_end() -> None:
+    """A careers page that moved (301) is read at its new address: a Workday site found
+    by its settings is the new host's, not the old one's."""
+    import asyncio
+
+    import httpx
+
+    from monitor.config import MonitorConfig
+    from monitor.preview import discover_page
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "northwind.example":
+            return httpx.Response(301, headers={"Location": "https://jobs.northwind.example/x"})
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, text=WORKDAY_SITE)
+
+    found = asyncio.run(
+        discover_page(
+            MonitorConfig(),
+            "https://northwind.example/careers",
+            transport=httpx.MockTransport(answer),
+        )
+    )
+    (board,) = found.boards
+    assert board.url == "https://jobs.northwind.example/External"
+
+
+def test_discover_of_a_page_nested_too_deep_is_a_clear_error(
+    config_file: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "deep.html"
+    page.write_text("<div>" * 5000 + "</div>" * 5000, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(config_file),
+            "discover",
+            "https://acme.example/careers",
+            "--file",
+            str(page),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "https://acme.example/careers" in result.output
+    assert "deep" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_discovery_past_its_time_limit_is_a_read_limit_error() -> None:
+    import asyncio
+
+    from monitor.config import MonitorConfig
+    from monitor.errors import ReadLimitExceeded
+    from monitor.preview import discover_page
+    from monitor.sources.base import FetchedPage
+
+    page = FetchedPage(
+        url="https://acme.example/careers",
+        status=200,
+        content_type="text/html",
+        body=DEXORY.read_bytes(),
+    )
+    with pytest.raises(ReadLimitExceeded, match="reading the page for boards took over"):
+        asyncio.run(discover_page(MonitorConfig(), page.url, page=page, time_limit=0))

@@ -1086,3 +1086,28 @@ async def test_preview_of_a_careers_page_shows_its_boards(site: Site) -> None:
     assert "Another company's board, not proposed" in shown.text
     assert "no board found" in shown.text
     assert 'id="preview"' not in shown.text
+
+
+async def test_saving_a_careers_page_shows_its_boards_instead(site: Site) -> None:
+    """Save, without a preview first, does what `watch add` does: a careers page is not
+    saved as one page; its boards are shown. A posting's page is saved as before."""
+    url = "https://www.dexory.example/career"
+    page = Path(__file__).resolve().parents[1] / "cases" / "careerpages"
+    site.pages.publish(url, (page / "dexory_career_greenhouse_boards_api_fetch.html").read_text())
+    before = len(site.app.store.watches.list_watches())
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": url, "action": "save", CSRF_FIELD: csrf}
+    )
+    assert shown.status_code == 200
+    assert 'id="discovery"' in shown.text
+    assert "dexory" in shown.text
+    assert len(site.app.store.watches.list_watches()) == before
+
+    posting = "https://jobs.example.com/careers/one-role"
+    site.pages.publish(posting, _seed(FIRST_VERSION))
+    saved = await site.client.post(
+        "/watches/new", data={"url": posting, "action": "save", CSRF_FIELD: csrf}
+    )
+    assert saved.status_code == 303
+    assert len(site.app.store.watches.list_watches()) == before + 1

@@ -3,6 +3,7 @@ hand-made pages; what the source registry can read decides what is proposed."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any, ClassVar
 
@@ -111,6 +112,32 @@ def test_a_board_seen_several_ways_is_one_board_with_every_way() -> None:
     assert board.evidence == "https://boards.greenhouse.io/acme"
 
 
-def test_a_broken_widget_token_is_no_board() -> None:
-    html = "<script>s.src='https://join.com/api/widget/bundle/aaa.!!notbase64.ccc'</script>"
-    assert discover("https://acme.example/jobs", html).boards == ()
+def _widget_page(payload: bytes | str) -> str:
+    middle = (
+        payload
+        if isinstance(payload, str)
+        else base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    )
+    return f"<script>s.src='https://join.com/api/widget/bundle/aaa.{middle}.ccc'</script>"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "bm90LWpzb24",  # base64 of "not-json"
+        "Zm9vYmFy_x",  # not base64 of anything (a stray character)
+        b"[" * 1400 + b"]" * 1400,  # JSON nested past Python's recursion limit
+        b'{"companyPublicId": {"nested": "object"}}',  # not a plain id
+        b'{"companyPublicId": "../../admin"}',
+        b'{"companyPublicId": "' + b"a" * 5000 + b'"}',  # longer than any board URL
+    ],
+)
+def test_a_broken_widget_token_is_no_board(payload: bytes | str) -> None:
+    assert discover("https://acme.example/jobs", _widget_page(payload)).boards == ()
+
+
+def test_a_good_widget_token_is_a_board() -> None:
+    """The control for the broken tokens above: the same page with a plain id."""
+    page = _widget_page(b'{"companyPublicId": "a18207b2f1792496b47e341e5e97ca29"}')
+    (board,) = discover("https://acme.example/jobs", page).boards
+    assert (board.system, board.token) == ("join", "a18207b2f1792496b47e341e5e97ca29")

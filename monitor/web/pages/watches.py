@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor.core.discover import PageKind
+from monitor.core.discover import Discovery, PageKind
 from monitor.errors import MonitorError
 from monitor.present import duration
 from monitor.store.readmodels import WatchQuery, WatchRow
@@ -137,6 +137,14 @@ async def new_watch(request: Request) -> Response:
     }
     try:
         if _text(form, "action") == "save":
+            if not values["source"] and _page_only(dashboard, values["url"]):
+                # As `watch add` does: a careers page is shown with its boards, never
+                # saved as one page; a Workday site's own page is saved as the site.
+                found = await _discovered(dashboard, values["url"])
+                if found is not None and found.own_site is not None:
+                    values["source"] = found.own_site.source_kind or ""
+                elif found is not None and found.kind is not PageKind.POSTING:
+                    return _new_watch_form(request, values, discovery=found)
             watch_id = dashboard.app.watches.add_from_text(
                 url=values["url"],
                 interval=values["interval"] or "1h",
@@ -162,6 +170,15 @@ async def new_watch(request: Request) -> Response:
 
 
 _FILTERS = ("title", "exclude_title", "location", "department")
+
+
+async def _discovered(dashboard: Dashboard, url: str) -> Discovery | None:
+    """The boards of the page at ``url``; None when it cannot be read now (it is then
+    watched as a page, as `watch add` does)."""
+    try:
+        return await dashboard.discover(url)
+    except MonitorError:
+        return None
 
 
 def _page_only(dashboard: Dashboard, url: str) -> bool:
