@@ -46,6 +46,7 @@ from monitor.sources.common import (
 _SITE = "https://join.com"
 JSON = "application/json"
 PAGE_SIZE = 5  # the most the public jobs API answers per page
+MAX_CLAIMS = 4096  # a widget token's claims: its settings and ids, under 1 KB
 _COMPANY = r"^https?://(?:www\.)?join\.com/companies/(?P<board>[\w-]+)"
 _WIDGET = re.compile(
     r"^https?://(?:www\.)?join\.com/api/widget/bundle/(?P<token>[\w-]+\.(?P<claims>[\w-]+)\.[\w-]+)"
@@ -180,10 +181,17 @@ def company_of(page: str, board: str) -> dict[str, Any] | None:
 
 def widget_company(claims: str) -> str | None:
     """The ``companyPublicId`` in a JOIN widget token's claims (its middle part,
-    base64url JSON; the token is public, in the company's page), or None."""
+    base64url JSON; the token is public, in the company's page), or None.
+
+    The token comes from any page a user points discovery at: a long one, or claims
+    that are not a JSON object, are no JOIN token (JSON nested past the interpreter's
+    recursion limit raises RecursionError; real claims nest their settings a few
+    levels, so the company id is looked for only at the top)."""
+    if len(claims) > MAX_CLAIMS:
+        return None
     try:
         data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         return None
     company = data.get("companyPublicId") if isinstance(data, dict) else None
     return company if isinstance(company, str) and company.isalnum() else None

@@ -3,6 +3,7 @@ tokens, pages, cents, Markdown)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from monitor.model import PayPeriod, RemoteKind
 from monitor.sources.adp import AdpSource
 from monitor.sources.base import FetchedPage, FetchRequest
 from monitor.sources.comeet import ComeetSource, company_token
-from monitor.sources.join import JoinSource, company_of, description_html
+from monitor.sources.join import JoinSource, company_of, description_html, widget_company
 from monitor.sources.pinpoint import PinpointSource
 from tests.conftest import SEEDS
 from tests.unit.test_extract_cases import load_cases
@@ -180,6 +181,27 @@ def test_join_widget_token_names_the_company_and_asks_with_the_token() -> None:
     # A job whose URL names no JOIN job is no posting.
     listed = {"jobs": [{"title": "Elsewhere", "url": "https://example.com/jobs/1"}]}
     assert source.parse(_page(first.url, listed), url=url) == []
+
+
+def _claims(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 3000,  # past the recursion limit: RecursionError in json.loads
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b'{"companyPublicId":"abc123","pad":"' + b"x" * 4000 + b'"}',  # too long a token
+        b'["companyPublicId"]',
+        b'{"companyPublicId":"abc-123"}',
+    ],
+    ids=["deep-list", "deep-object", "long", "a-list", "not-alphanumeric"],
+)
+def test_join_widget_token_of_another_shape_is_no_join_url(raw: bytes) -> None:
+    url = f"https://join.com/api/widget/bundle/eyJ.{_claims(raw)}.sig"
+    assert widget_company(_claims(raw)) is None
+    assert not JoinSource().matches(url)
 
 
 ADP = (
