@@ -94,7 +94,7 @@ class AdpSource(AtsSource):
         meta = data.get("meta") if isinstance(data, dict) else None
         total = meta.get("totalNumber") if isinstance(meta, dict) else None
         done = skip + len(listed)
-        if not listed or (isinstance(total, int) and done >= total) or len(listed) < PAGE_SIZE:
+        if not listed or not _more(done, total, len(listed)):
             return None
         return _list_page(self._located(url), done)
 
@@ -130,6 +130,15 @@ def _query(url: str) -> dict[str, str]:
 def _params(located: Located, **more: str) -> str:
     query = {"cid": located.board, "ccId": located.host, "lang": "en_US", "locale": "en_US"}
     return urlencode({**query, **more}, safe="$")
+
+
+def _more(done: int, total: Any, listed: int) -> bool:
+    """Whether pages remain after ``done`` items: the ``totalNumber`` decides where the
+    answer has one (a server may answer fewer than asked before the end); without
+    one, a short page is the last."""
+    if isinstance(total, int) and not isinstance(total, bool):
+        return done < total
+    return listed >= PAGE_SIZE
 
 
 def _list_page(located: Located, skip: int) -> FetchRequest:

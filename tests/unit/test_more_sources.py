@@ -244,9 +244,38 @@ def test_adp_pages_until_the_total() -> None:
     after = source.next_request(ADP, first, _page(first.url, full))
     assert after is not None
     assert after.url.endswith("&$top=50&$skip=50")
-    last = {"jobRequisitions": [{"itemID": "x"}], "meta": {"totalNumber": 120}}
+    last = {"jobRequisitions": [{"itemID": "x"}], "meta": {"totalNumber": 51}}
     assert source.next_request(ADP, after, _page(after.url, last)) is None
     assert not source.matches(ADP.replace("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "acme"))
+
+
+@pytest.mark.parametrize(
+    ("listed", "meta", "next_skip"),
+    [
+        (20, {"totalNumber": 120}, 20),  # a short page before the total: ask on
+        (50, {"totalNumber": 50}, None),
+        (0, {"totalNumber": 120}, None),  # an empty page ends it whatever the total says
+        (20, {}, None),  # no total: a short page is the last
+        (50, {}, 50),
+        (20, {"totalNumber": "120"}, None),
+    ],
+    ids=[
+        "short-before-total",
+        "at-total",
+        "empty",
+        "short-no-total",
+        "full-no-total",
+        "total-text",
+    ],
+)
+def test_adp_total_decides_where_it_is_given(
+    listed: int, meta: dict[str, Any], next_skip: int | None
+) -> None:
+    source = AdpSource()
+    first = source.first_request(ADP)
+    body = {"jobRequisitions": [{"itemID": str(n)} for n in range(listed)], "meta": meta}
+    after = source.next_request(ADP, first, _page(first.url, body))
+    assert (after and after.context["skip"]) == next_skip
 
 
 @pytest.mark.parametrize(
