@@ -132,9 +132,16 @@ class Fetcher:
         if response.not_modified:
             return response
         pages, latency = [response.page], response.latency_ms
-        while len(pages) < MAX_PAGES:
-            request = source.next_request(url, request, pages[-1])  # type: ignore[attr-defined]
-            if request is None:
+        following = source.next_request  # type: ignore[attr-defined]
+        while (request := following(url, request, pages[-1])) is not None:
+            if len(pages) >= MAX_PAGES:
+                # A board that states no total pages on while its pages are full.
+                log.warning(
+                    "%s: stopped after %d pages, the board says more remain",
+                    url,
+                    MAX_PAGES,
+                    extra={"action": "pages_capped"},
+                )
                 break
             more = await self.request(request)
             pages.append(more.page)

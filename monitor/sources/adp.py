@@ -30,7 +30,15 @@ from monitor.errors import ParseError
 from monitor.extract.salary import period_from_magnitude, positive_decimal
 from monitor.model import PayPeriod, Posting, Salary
 from monitor.sources.base import FetchedPage, FetchRequest
-from monitor.sources.common import AtsSource, Located, build_posting, html_of, parse_date, text
+from monitor.sources.common import (
+    AtsSource,
+    Located,
+    build_posting,
+    html_of,
+    more_pages,
+    parse_date,
+    text,
+)
 
 _ORIGIN = "https://workforcenow.adp.com"
 _PAGE = f"{_ORIGIN}/mascsr/default/mdf/recruitment/recruitment.html"
@@ -94,7 +102,7 @@ class AdpSource(AtsSource):
         meta = data.get("meta") if isinstance(data, dict) else None
         total = meta.get("totalNumber") if isinstance(meta, dict) else None
         done = skip + len(listed)
-        if not listed or not _more(done, total, len(listed)):
+        if not more_pages(done=done, total=total, listed=len(listed), page_size=PAGE_SIZE):
             return None
         return _list_page(self._located(url), done)
 
@@ -130,15 +138,6 @@ def _query(url: str) -> dict[str, str]:
 def _params(located: Located, **more: str) -> str:
     query = {"cid": located.board, "ccId": located.host, "lang": "en_US", "locale": "en_US"}
     return urlencode({**query, **more}, safe="$")
-
-
-def _more(done: int, total: Any, listed: int) -> bool:
-    """Whether pages remain after ``done`` items: the ``totalNumber`` decides where the
-    answer has one (a server may answer fewer than asked before the end); without
-    one, a short page is the last."""
-    if isinstance(total, int) and not isinstance(total, bool):
-        return done < total
-    return listed >= PAGE_SIZE
 
 
 def _list_page(located: Located, skip: int) -> FetchRequest:

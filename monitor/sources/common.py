@@ -212,6 +212,18 @@ def salary_object(
     return [Salary(min=low, max=high, currency=currency, period=period)]
 
 
+def more_pages(*, done: int, total: Any, listed: int, page_size: int) -> bool:
+    """Whether a paged board has pages after the ``done`` items read so far, the last
+    page holding ``listed``. A stated total decides (a server may answer fewer than
+    asked before the end); without one, a full page means more may follow and a short
+    or empty one is the last (the fetcher stops a board at its page limit)."""
+    if listed == 0:
+        return False
+    if isinstance(total, int) and not isinstance(total, bool):
+        return done < total
+    return listed >= page_size
+
+
 def parse_date(value: Any) -> date | None:
     """ISO dates and datetimes, 'YYYY-MM-DD HH:MM:SS UTC', or epoch milliseconds."""
     if value is None or value == "":

@@ -40,6 +40,7 @@ from monitor.sources.common import (
     Located,
     build_posting,
     html_of,
+    more_pages,
     parse_date,
     remote_from_word,
     text,
@@ -154,7 +155,7 @@ class OracleSource(AtsSource):
         known = request.context.get("total")
         total = known if isinstance(known, int) else _count(search.get("TotalJobsCount"))
         offset = int(request.context.get("offset", 0)) + len(listed)
-        if offset >= total:
+        if not more_pages(done=offset, total=total, listed=len(listed), page_size=PAGE_SIZE):
             return None
         return FetchRequest(
             url=search_url(site, offset), context={"offset": offset, "total": total}
@@ -188,9 +189,9 @@ class OracleSource(AtsSource):
         ]
 
 
-def _count(value: Any) -> int:
-    """A total the API states (Oracle gives it on every page), 0 when absent."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _count(value: Any) -> int | None:
+    """A total the API states (Oracle gives it on every page), None when absent."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _search(data: Any, url: str) -> dict[str, Any]:
