@@ -37,6 +37,7 @@ from monitor.sources.common import (
     AtsSource,
     Located,
     build_posting,
+    cents,
     html_of,
     parse_date,
     remote_from_word,
@@ -298,10 +299,7 @@ def _pay(item: dict[str, Any]) -> list[Salary]:
 
 
 def _cents(value: Any) -> Decimal | None:
-    amount = value.get("amount") if isinstance(value, dict) else None
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount <= 0:
-        return None
-    return (Decimal(str(amount)) / 100).normalize()
+    return cents(value.get("amount")) if isinstance(value, dict) else None
 
 
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$")

@@ -136,6 +136,8 @@ def test_join_pages_until_the_page_count() -> None:
          [(None, Decimal(4000), "CHF", PayPeriod.MONTH)]),
         ({"salaryFrequency": "PER_YEAR"}, []),  # the default frequency alone is no pay
         ({"salaryAmountFrom": {"amount": 0, "currency": "EUR"}}, []),
+        # 1e400 is valid JSON, read as infinity: no amount, like NaN
+        ({"salaryAmountFrom": {"amount": float("nan")}, "salaryAmountTo": {"amount": 1e400}}, []),
     ],
 )  # fmt: skip
 def test_join_pay_in_cents(fields: dict[str, Any], expected: list[tuple[Any, ...]]) -> None:
