@@ -96,6 +96,44 @@ def test_comeet_sections_in_their_order_and_empty_ones_left_out() -> None:
     assert [(s.min, s.max, s.currency) for s in posting.salaries] == [(100000, 120000, "USD")]
 
 
+PAY_TEXT = "<p>Pay: $100,000 - $120,000 per year.</p>"
+
+
+def test_section_headers_are_text_not_markup() -> None:
+    """A header is the board's text: '<!--' in it opens no comment that hides its section."""
+    position = {
+        "uid": "1.1",
+        "name": "Engineer",
+        "details": [{"name": "Pay <!--", "value": PAY_TEXT}],
+    }
+    (comeet,) = ComeetSource().parse(_page(COMEET_PAGE, [position]), url=COMEET_PAGE)
+    pinpoint = _pinpoint(
+        compensation_visible=False, description="", benefits="",
+        key_responsibilities=PAY_TEXT, key_responsibilities_header="Pay <!--",
+    )  # fmt: skip
+    for posting in (comeet, pinpoint):
+        assert [(s.min, s.max) for s in posting.salaries] == [(100000, 120000)]
+
+
+@pytest.mark.parametrize(
+    "body", [{"error": "invalid token", "status": 403}, {"uid": "1.1", "name": "x"}, "null"]
+)
+def test_comeet_board_answer_that_is_no_list_is_a_parse_error(body: Any) -> None:
+    url = "https://www.comeet.co/careers-api/2.0/company/F6.003/positions?token=AB12"
+    with pytest.raises(ParseError, match="positions list"):
+        ComeetSource().parse(_page(url, body), url=url)
+
+
+def test_comeet_positions_without_a_uid_are_no_postings() -> None:
+    listed = [{"name": "No uid"}, {"uid": "", "name": "Empty"}, {"uid": "1.1", "name": "Kept"}]
+    assert [p.title for p in ComeetSource().parse(_page(COMEET_PAGE, listed), url=COMEET_PAGE)] == [
+        "Kept"
+    ]
+    job = "https://www.comeet.co/careers-api/2.0/company/F6.003/positions/1.1?token=AB12"
+    error = {"error": "invalid token", "status": 403}
+    assert ComeetSource().parse(_page(job, error), url=job) == []
+
+
 def _company_page(company: dict[str, Any]) -> str:
     state = {"props": {"pageProps": {"initialState": {"company": company}}}}
     return f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
