@@ -64,6 +64,11 @@ _DESCRIPTION = (
     "OrganizationDescriptionStr",
 )
 _PAY_PROMPT = re.compile(r"\b(?:pay|salary|salaries|compensation|wage|rate)\b", re.I)
+# Prompts that name pay but not the job's own ("Employee Referral Pay", "Shift
+# Differential Rate", "Sign-on Bonus Pay"): an amount there is no salary.
+_NOT_PAY_PROMPT = re.compile(
+    r"\b(?:referral|bonus|differential|incentive|sign[- ]?on|signing|allowance)", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,12 +260,16 @@ def flexfield_pay(item: Mapping[str, Any]) -> tuple[list[Salary], str]:
     "New York,NY $205,000.00-$300,000.00"); no period stated: by magnitude. The
     salaries and the field's prompt ("" when none states pay)."""
     for field in item.get("requisitionFlexFields") or []:
-        if not isinstance(field, dict) or not _PAY_PROMPT.search(text(field.get("Prompt"))):
+        if not isinstance(field, dict) or not _pay_prompt(text(field.get("Prompt"))):
             continue
         found = parse_salaries(text(field.get("Value")), is_pay=True)
         if found:
             return [_with_period(s) for s in found], text(field.get("Prompt"))
     return [], ""
+
+
+def _pay_prompt(prompt: str) -> bool:
+    return bool(_PAY_PROMPT.search(prompt)) and not _NOT_PAY_PROMPT.search(prompt)
 
 
 def _with_period(salary: Salary) -> Salary:

@@ -175,8 +175,24 @@ def test_oracle_own_workplace_type_beats_the_facet() -> None:
         ([{"Prompt": "Referral bonus", "Value": "$5,000"}], []),
         ([{"Prompt": "Salary", "Value": "Competitive"}], []),
         ([], []),
+        # Pay words, but not the job's pay: the salary field after them is read.
+        (
+            [
+                {"Prompt": p, "Value": "$2.00"}
+                for p in (
+                    "Shift Differential Rate",
+                    "Employee Referral Pay",
+                    "Sign-on Bonus Pay",
+                    "Signing Compensation",
+                    "Incentive Pay",
+                    "Car Allowance Rate",
+                )
+            ]
+            + [{"Prompt": "Pay Range", "Value": "$90,000 - $110,000"}],
+            [(Decimal(90000), Decimal(110000), "USD", PayPeriod.YEAR)],
+        ),
     ],
-    ids=["base-pay-with-city", "hourly", "not-pay", "no-amount", "none"],
+    ids=["base-pay-with-city", "hourly", "not-pay", "no-amount", "none", "not-the-jobs-pay"],
 )
 def test_oracle_pay_flexfield(fields: list[dict[str, Any]], pay: list[tuple[Any, ...]]) -> None:
     found, _prompt = flexfield_pay({"requisitionFlexFields": fields})
