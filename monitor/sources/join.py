@@ -115,7 +115,7 @@ class JoinSource(AtsSource):
         data = self.json(page)
         pagination = data.get("pagination") if isinstance(data, dict) else None
         count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-        listed = _listed(data, "items") or _listed(data, "jobs")
+        listed = _widget_listed(data) if request.context.get("widget") else _listed(data, "items")
         if not isinstance(count, int) or number >= count or not listed:
             return None
         if request.context.get("widget"):
@@ -126,7 +126,7 @@ class JoinSource(AtsSource):
         if self._located(url).job:
             return pages[-1]
         if self._located(url).host == "widget":
-            jobs = [job for page in pages for job in _listed(self.json(page), "jobs")]
+            jobs = [job for page in pages for job in _widget_listed(self.json(page))]
             body = json.dumps({"jobs": jobs}).encode()
             return FetchedPage(url=pages[0].url, status=200, content_type=JSON, body=body)
         company = company_of(pages[0].text(), self._located(url).board) or {}
@@ -172,12 +172,21 @@ def company_of(page: str, board: str) -> dict[str, Any] | None:
     props = data.get("props") if isinstance(data, dict) else None
     state = ((props or {}).get("pageProps") or {}).get("initialState") or {}
     company = state.get("company") if isinstance(state, dict) else None
-    if not isinstance(company, dict) or not isinstance(company.get("id"), int | str):
+    if not isinstance(company, dict) or not _numeric_id(company.get("id")):
         return None
     domain = text(company.get("domain"))
     if domain and domain.lower() != board.lower():
         return None
     return {"id": company["id"], "name": text(company.get("name")), "domain": domain or board}
+
+
+def _numeric_id(value: Any) -> bool:
+    """A company id as JOIN gives it: digits (it goes into the jobs API's path)."""
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value >= 0) or (
+        isinstance(value, str) and value.isascii() and value.isdigit()
+    )
 
 
 def widget_company(claims: str) -> str | None:
@@ -213,6 +222,11 @@ def _widget_page(url: str, number: int) -> FetchRequest:
 def _listed(data: Any, key: str) -> list[Any]:
     found = data.get(key) if isinstance(data, dict) else None
     return found if isinstance(found, list) else []
+
+
+def _widget_listed(data: Any) -> list[Any]:
+    """A widget page's jobs: under ``jobs``, or ``items`` as the public API names them."""
+    return _listed(data, "jobs") or _listed(data, "items")
 
 
 def _widget_job(item: dict[str, Any]) -> Posting | None:

@@ -223,6 +223,31 @@ def test_join_widget_token_names_the_company_and_asks_with_the_token() -> None:
     assert source.parse(_page(first.url, listed), url=url) == []
 
 
+@pytest.mark.parametrize("key", ["jobs", "items"])
+def test_join_widget_pages_are_merged_under_either_key(key: str) -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJjb21wYW55UHVibGljSWQiOiJhYmMxMjMifQ.c2ln"
+    url = f"https://join.com/api/widget/bundle/{token}"
+    source = JoinSource()
+    first = source.first_request(url)
+    pages = [
+        {key: [{"title": f"Job {n}", "url": f"https://join.com/companies/acme/{n}-job"}],
+         "pagination": {"pageCount": 2}}
+        for n in (1, 2)
+    ]  # fmt: skip
+    assert source.next_request(url, first, _page(first.url, pages[0])) is not None
+    merged = source.merge(url, [_page(first.url, page) for page in pages])
+    assert [p.source_id for p in source.parse(merged, url=url)] == ["acme:1", "acme:2"]
+
+
+@pytest.mark.parametrize("company_id", ["../../admin", "7/x", "٧", -1, True, 7.5, None])
+def test_join_company_id_must_be_digits(company_id: Any) -> None:
+    """The id goes into the jobs API's path: only digits are an id."""
+    company = {"id": company_id, "name": "Northwind", "domain": "northwind-robotics"}
+    assert company_of(_company_page(company), "northwind-robotics") is None
+    digits = {**company, "id": "7"}
+    assert company_of(_company_page(digits), "northwind-robotics") == digits
+
+
 def _claims(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
