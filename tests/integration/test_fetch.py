@@ -24,7 +24,7 @@ from monitor.errors import (
 from monitor.net import fetch
 from monitor.net.decoding import BodyDecoder
 from monitor.net.fetch import Fetcher
-from monitor.sources.base import FetchResponse
+from monitor.sources.base import FetchRequest, FetchResponse
 from monitor.sources.eightfold import EightfoldSource
 
 URL = "https://jobs.example.com/postings/1"
@@ -256,3 +256,28 @@ def test_a_board_without_a_total_stops_at_the_page_limit_and_says_so(
     (record,) = caplog.records
     assert getattr(record, "action", None) == "pages_capped"
     assert "stopped after 3 pages" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("location", "kept"),
+    [
+        ("/api/widget/jobs?page=1&v=2", True),
+        ("https://cdn.example.net/jobs", False),
+        ("http://join.com/api/widget/jobs?page=1", False),  # another scheme is another origin
+    ],
+    ids=["same-origin", "other-host", "other-scheme"],
+)
+def test_a_sources_headers_go_to_its_origin_only(location: str, kept: bool) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/widget/jobs" and not request.url.query:
+            return httpx.Response(302, headers={"Location": location})
+        return httpx.Response(200, json={"jobs": []})
+
+    server = Server(handler)
+    wanted = FetchRequest(
+        url="https://join.com/api/widget/jobs", headers={"access-token": "widget-token"}
+    )
+    asyncio.run(fetcher(server).request(wanted))
+    first, followed = server.requests
+    assert first.headers["access-token"] == "widget-token"
+    assert ("access-token" in followed.headers) is kept
