@@ -99,6 +99,10 @@ def test_source(
     from monitor.preview import preview
     from monitor.sources.base import FetchedPage, sniffed_content_type
 
+    if content_type and body_file is None:
+        raise click.UsageError(
+            "--content-type needs --file: a fetched response says its own content type"
+        )
     page = None
     if body_file is not None:
         from monitor.sources import SourceRegistry

@@ -70,8 +70,18 @@ __all__ = [
 ]
 
 # What reading JSON or HTML of an unexpected shape raises in parsing code (a number
-# where a list was, a missing key, a string too deep to recurse into).
-_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
+# where a list was, a missing key, a string too deep to recurse into, a number too
+# big for a date or a Decimal: OverflowError, decimal.InvalidOperation).
+_SHAPE_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+    OverflowError,
+    ArithmeticError,
+)
 
 
 def reads_jobs_of_members(source: Source) -> bool:

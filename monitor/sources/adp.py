@@ -30,7 +30,15 @@ from monitor.errors import ParseError
 from monitor.extract.salary import period_from_magnitude, positive_decimal
 from monitor.model import PayPeriod, Posting, Salary
 from monitor.sources.base import FetchedPage, FetchRequest
-from monitor.sources.common import AtsSource, Located, build_posting, html_of, parse_date, text
+from monitor.sources.common import (
+    AtsSource,
+    Located,
+    build_posting,
+    html_of,
+    more_pages,
+    parse_date,
+    text,
+)
 
 _ORIGIN = "https://workforcenow.adp.com"
 _PAGE = f"{_ORIGIN}/mascsr/default/mdf/recruitment/recruitment.html"
@@ -94,7 +102,7 @@ class AdpSource(AtsSource):
         meta = data.get("meta") if isinstance(data, dict) else None
         total = meta.get("totalNumber") if isinstance(meta, dict) else None
         done = skip + len(listed)
-        if not listed or (isinstance(total, int) and done >= total) or len(listed) < PAGE_SIZE:
+        if not more_pages(done=done, total=total, listed=len(listed), page_size=PAGE_SIZE):
             return None
         return _list_page(self._located(url), done)
 

@@ -24,15 +24,25 @@ class FetchedPage:
         return self.body.decode(self.encoding or "utf-8", errors="replace")
 
 
-# The first element's name after any XML declaration, comments and doctype.
-_ROOT = re.compile(rb"^(?:<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>|\s)*<([A-Za-z][\w:.-]*)", re.S)
+# The first element's name after any XML declaration, comments and doctype. The
+# prolog's repetition is possessive: a run of comments that is followed by no element
+# (b"<!---->" * 30 + b"x") fails at once instead of trying every way to split the run.
+_ROOT = re.compile(rb"^(?:<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>|\s)*+<([A-Za-z][\w:.-]*)", re.S)
 _RSS_ROOTS = frozenset({b"rss", b"rdf:rdf", b"feed"})
+# Elements a saved HTML page or fragment starts with (a widget's <div>, a <meta> before
+# anything): none is an XML document's root in any source we read.
+_HTML_ROOTS = frozenset(
+    b"html head body meta link title base style script noscript template div span p a "
+    b"section article main header footer nav aside ul ol li table form iframe img br hr "
+    b"h1 h2 h3 h4 h5 h6".split()
+)
 
 
 def sniffed_content_type(body: bytes) -> str:
     """The content type a saved response's bytes say they are (no server sent one):
-    JSON by its first character, HTML by an ``html`` root or doctype, XML by its
-    declaration or any other root element (RSS feeds by theirs); else plain text."""
+    JSON by its first character, HTML by its doctype or a first element of HTML's
+    (``html``, or a fragment's ``div``, ``meta``...), XML by its declaration or any
+    other root element (RSS feeds by theirs); else plain text."""
     head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"{", b"["):
         return "application/json"
@@ -42,7 +52,7 @@ def sniffed_content_type(body: bytes) -> str:
     if root is None:
         return "text/plain"
     name = root.group(1).lower()
-    if name in (b"html", b"head", b"body"):
+    if name in _HTML_ROOTS:
         return "text/html"
     return "application/rss+xml" if name in _RSS_ROOTS else "application/xml"
 

@@ -22,6 +22,7 @@ token in its URL: a check first reads the page, takes the token from its
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -101,9 +102,17 @@ class ComeetSource(AtsSource):
 
     def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
         data = self.json(page)
-        board = self._located(url).board
+        located = self._located(url)
+        if located.job is None and not isinstance(data, list):
+            # An error answered with HTTP 200 ({"error": "invalid token", "status": 403})
+            # is no board of one nameless position.
+            raise ParseError("not a Comeet positions list (expected a JSON list)", url=page.url)
         items = data if isinstance(data, list) else [data]
-        postings = [_posting(item, board, url) for item in items if isinstance(item, dict)]
+        postings = [
+            _posting(item, located.board, url)
+            for item in items
+            if isinstance(item, dict) and text(item.get("uid"))
+        ]
         return self.only(postings, url)
 
 
@@ -159,7 +168,7 @@ def _posting(item: dict[str, Any], board: str, watched: str) -> Posting:
         company=text(item.get("company_name")),
         department=text(item.get("department")),
         locations=[_place(location)],
-        description_html=[f"<h3>{name}</h3>{value}" for name, value in details],
+        description_html=[f"<h3>{html.escape(name)}</h3>{value}" for name, value in details],
         requirements_html=next(
             (
                 value

@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -36,7 +36,15 @@ from monitor.errors import ParseError
 from monitor.extract.remote_kind import kind_of_label
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage, FetchRequest
-from monitor.sources.common import AtsSource, Located, build_posting, html_of, text
+from monitor.sources.common import (
+    AtsSource,
+    Located,
+    build_posting,
+    epoch_date,
+    html_of,
+    more_pages,
+    text,
+)
 
 PAGE_SIZE = 10  # the search answers ten positions a page whatever ``num`` says
 _EIGHTFOLD_HOST = re.compile(r"^[\w-]+\.eightfold\.ai$")
@@ -140,9 +148,9 @@ class EightfoldSource(AtsSource):
             return None
         known = request.context.get("total")
         count = data.get("count")
-        total = known if isinstance(known, int) else count if isinstance(count, int) else 0
+        total = known if isinstance(known, int) else count if isinstance(count, int) else None
         start = int(request.context.get("start", 0)) + len(positions)
-        if start >= total:
+        if not more_pages(done=start, total=total, listed=len(positions), page_size=PAGE_SIZE):
             return None
         url_next = site.api("search", query="", start=start, sort_by="timestamp")
         return FetchRequest(url=url_next, context={"start": start, "total": total})
@@ -232,7 +240,7 @@ def _work_site(label: str) -> RemoteKind:
 def _posted(value: Any) -> date | None:
     """``postedTs``: epoch seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, UTC).date()
+        return epoch_date(value, tz=UTC)
     return None
 
 

@@ -37,6 +37,7 @@ from monitor.sources.common import (
     AtsSource,
     Located,
     build_posting,
+    cents,
     html_of,
     parse_date,
     remote_from_word,
@@ -46,6 +47,7 @@ from monitor.sources.common import (
 _SITE = "https://join.com"
 JSON = "application/json"
 PAGE_SIZE = 5  # the most the public jobs API answers per page
+MAX_CLAIMS = 4096  # a widget token's claims: its settings and ids, under 1 KB
 _COMPANY = r"^https?://(?:www\.)?join\.com/companies/(?P<board>[\w-]+)"
 _WIDGET = re.compile(
     r"^https?://(?:www\.)?join\.com/api/widget/bundle/(?P<token>[\w-]+\.(?P<claims>[\w-]+)\.[\w-]+)"
@@ -113,7 +115,7 @@ class JoinSource(AtsSource):
         data = self.json(page)
         pagination = data.get("pagination") if isinstance(data, dict) else None
         count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-        listed = _listed(data, "items") or _listed(data, "jobs")
+        listed = _widget_listed(data) if request.context.get("widget") else _listed(data, "items")
         if not isinstance(count, int) or number >= count or not listed:
             return None
         if request.context.get("widget"):
@@ -124,7 +126,7 @@ class JoinSource(AtsSource):
         if self._located(url).job:
             return pages[-1]
         if self._located(url).host == "widget":
-            jobs = [job for page in pages for job in _listed(self.json(page), "jobs")]
+            jobs = [job for page in pages for job in _widget_listed(self.json(page))]
             body = json.dumps({"jobs": jobs}).encode()
             return FetchedPage(url=pages[0].url, status=200, content_type=JSON, body=body)
         company = company_of(pages[0].text(), self._located(url).board) or {}
@@ -170,7 +172,7 @@ def company_of(page: str, board: str) -> dict[str, Any] | None:
     props = data.get("props") if isinstance(data, dict) else None
     state = ((props or {}).get("pageProps") or {}).get("initialState") or {}
     company = state.get("company") if isinstance(state, dict) else None
-    if not isinstance(company, dict) or not isinstance(company.get("id"), int | str):
+    if not isinstance(company, dict) or not _numeric_id(company.get("id")):
         return None
     domain = text(company.get("domain"))
     if domain and domain.lower() != board.lower():
@@ -178,12 +180,28 @@ def company_of(page: str, board: str) -> dict[str, Any] | None:
     return {"id": company["id"], "name": text(company.get("name")), "domain": domain or board}
 
 
+def _numeric_id(value: Any) -> bool:
+    """A company id as JOIN gives it: digits (it goes into the jobs API's path)."""
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value >= 0) or (
+        isinstance(value, str) and value.isascii() and value.isdigit()
+    )
+
+
 def widget_company(claims: str) -> str | None:
     """The ``companyPublicId`` in a JOIN widget token's claims (its middle part,
-    base64url JSON; the token is public, in the company's page), or None."""
+    base64url JSON; the token is public, in the company's page), or None.
+
+    The token comes from any page a user points discovery at: a long one, or claims
+    that are not a JSON object, are no JOIN token (JSON nested past the interpreter's
+    recursion limit raises RecursionError; real claims nest their settings a few
+    levels, so the company id is looked for only at the top)."""
+    if len(claims) > MAX_CLAIMS:
+        return None
     try:
         data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         return None
     company = data.get("companyPublicId") if isinstance(data, dict) else None
     return company if isinstance(company, str) and company.isalnum() else None
@@ -204,6 +222,11 @@ def _widget_page(url: str, number: int) -> FetchRequest:
 def _listed(data: Any, key: str) -> list[Any]:
     found = data.get(key) if isinstance(data, dict) else None
     return found if isinstance(found, list) else []
+
+
+def _widget_listed(data: Any) -> list[Any]:
+    """A widget page's jobs: under ``jobs``, or ``items`` as the public API names them."""
+    return _listed(data, "jobs") or _listed(data, "items")
 
 
 def _widget_job(item: dict[str, Any]) -> Posting | None:
@@ -290,10 +313,7 @@ def _pay(item: dict[str, Any]) -> list[Salary]:
 
 
 def _cents(value: Any) -> Decimal | None:
-    amount = value.get("amount") if isinstance(value, dict) else None
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount <= 0:
-        return None
-    return (Decimal(str(amount)) / 100).normalize()
+    return cents(value.get("amount")) if isinstance(value, dict) else None
 
 
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$")

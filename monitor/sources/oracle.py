@@ -40,6 +40,7 @@ from monitor.sources.common import (
     Located,
     build_posting,
     html_of,
+    more_pages,
     parse_date,
     remote_from_word,
     text,
@@ -63,6 +64,11 @@ _DESCRIPTION = (
     "OrganizationDescriptionStr",
 )
 _PAY_PROMPT = re.compile(r"\b(?:pay|salary|salaries|compensation|wage|rate)\b", re.I)
+# Prompts that name pay but not the job's own ("Employee Referral Pay", "Shift
+# Differential Rate", "Sign-on Bonus Pay"): an amount there is no salary.
+_NOT_PAY_PROMPT = re.compile(
+    r"\b(?:referral|bonus|differential|incentive|sign[- ]?on|signing|allowance)", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +160,7 @@ class OracleSource(AtsSource):
         known = request.context.get("total")
         total = known if isinstance(known, int) else _count(search.get("TotalJobsCount"))
         offset = int(request.context.get("offset", 0)) + len(listed)
-        if offset >= total:
+        if not more_pages(done=offset, total=total, listed=len(listed), page_size=PAGE_SIZE):
             return None
         return FetchRequest(
             url=search_url(site, offset), context={"offset": offset, "total": total}
@@ -188,9 +194,9 @@ class OracleSource(AtsSource):
         ]
 
 
-def _count(value: Any) -> int:
-    """A total the API states (Oracle gives it on every page), 0 when absent."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _count(value: Any) -> int | None:
+    """A total the API states (Oracle gives it on every page), None when absent."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _search(data: Any, url: str) -> dict[str, Any]:
@@ -254,12 +260,16 @@ def flexfield_pay(item: Mapping[str, Any]) -> tuple[list[Salary], str]:
     "New York,NY $205,000.00-$300,000.00"); no period stated: by magnitude. The
     salaries and the field's prompt ("" when none states pay)."""
     for field in item.get("requisitionFlexFields") or []:
-        if not isinstance(field, dict) or not _PAY_PROMPT.search(text(field.get("Prompt"))):
+        if not isinstance(field, dict) or not _pay_prompt(text(field.get("Prompt"))):
             continue
         found = parse_salaries(text(field.get("Value")), is_pay=True)
         if found:
             return [_with_period(s) for s in found], text(field.get("Prompt"))
     return [], ""
+
+
+def _pay_prompt(prompt: str) -> bool:
+    return bool(_PAY_PROMPT.search(prompt)) and not _NOT_PAY_PROMPT.search(prompt)
 
 
 def _with_period(salary: Salary) -> Salary:

@@ -15,6 +15,7 @@ board's list. Its id is that uuid, the same in the list and in the URL.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any, ClassVar
 
@@ -107,7 +108,7 @@ def _uuid(item: dict[str, Any]) -> str:
 def _section(item: dict[str, Any], name: str) -> str:
     body = html_of(item.get(name))
     header = text(item.get(f"{name}_header"))
-    return f"<h3>{header}</h3>{body}" if body and header else body
+    return f"<h3>{html.escape(header)}</h3>{body}" if body and header else body
 
 
 def _place(location: dict[str, Any]) -> str:

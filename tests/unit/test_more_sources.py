@@ -3,6 +3,7 @@ tokens, pages, cents, Markdown)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from monitor.model import PayPeriod, RemoteKind
 from monitor.sources.adp import AdpSource
 from monitor.sources.base import FetchedPage, FetchRequest
 from monitor.sources.comeet import ComeetSource, company_token
-from monitor.sources.join import JoinSource, company_of, description_html
+from monitor.sources.join import JoinSource, company_of, description_html, widget_company
 from monitor.sources.pinpoint import PinpointSource
 from tests.conftest import SEEDS
 from tests.unit.test_extract_cases import load_cases
@@ -95,6 +96,44 @@ def test_comeet_sections_in_their_order_and_empty_ones_left_out() -> None:
     assert [(s.min, s.max, s.currency) for s in posting.salaries] == [(100000, 120000, "USD")]
 
 
+PAY_TEXT = "<p>Pay: $100,000 - $120,000 per year.</p>"
+
+
+def test_section_headers_are_text_not_markup() -> None:
+    """A header is the board's text: '<!--' in it opens no comment that hides its section."""
+    position = {
+        "uid": "1.1",
+        "name": "Engineer",
+        "details": [{"name": "Pay <!--", "value": PAY_TEXT}],
+    }
+    (comeet,) = ComeetSource().parse(_page(COMEET_PAGE, [position]), url=COMEET_PAGE)
+    pinpoint = _pinpoint(
+        compensation_visible=False, description="", benefits="",
+        key_responsibilities=PAY_TEXT, key_responsibilities_header="Pay <!--",
+    )  # fmt: skip
+    for posting in (comeet, pinpoint):
+        assert [(s.min, s.max) for s in posting.salaries] == [(100000, 120000)]
+
+
+@pytest.mark.parametrize(
+    "body", [{"error": "invalid token", "status": 403}, {"uid": "1.1", "name": "x"}, "null"]
+)
+def test_comeet_board_answer_that_is_no_list_is_a_parse_error(body: Any) -> None:
+    url = "https://www.comeet.co/careers-api/2.0/company/F6.003/positions?token=AB12"
+    with pytest.raises(ParseError, match="positions list"):
+        ComeetSource().parse(_page(url, body), url=url)
+
+
+def test_comeet_positions_without_a_uid_are_no_postings() -> None:
+    listed = [{"name": "No uid"}, {"uid": "", "name": "Empty"}, {"uid": "1.1", "name": "Kept"}]
+    assert [p.title for p in ComeetSource().parse(_page(COMEET_PAGE, listed), url=COMEET_PAGE)] == [
+        "Kept"
+    ]
+    job = "https://www.comeet.co/careers-api/2.0/company/F6.003/positions/1.1?token=AB12"
+    error = {"error": "invalid token", "status": 403}
+    assert ComeetSource().parse(_page(job, error), url=job) == []
+
+
 def _company_page(company: dict[str, Any]) -> str:
     state = {"props": {"pageProps": {"initialState": {"company": company}}}}
     return f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
@@ -135,6 +174,8 @@ def test_join_pages_until_the_page_count() -> None:
          [(None, Decimal(4000), "CHF", PayPeriod.MONTH)]),
         ({"salaryFrequency": "PER_YEAR"}, []),  # the default frequency alone is no pay
         ({"salaryAmountFrom": {"amount": 0, "currency": "EUR"}}, []),
+        # 1e400 is valid JSON, read as infinity: no amount, like NaN
+        ({"salaryAmountFrom": {"amount": float("nan")}, "salaryAmountTo": {"amount": 1e400}}, []),
     ],
 )  # fmt: skip
 def test_join_pay_in_cents(fields: dict[str, Any], expected: list[tuple[Any, ...]]) -> None:
@@ -182,6 +223,52 @@ def test_join_widget_token_names_the_company_and_asks_with_the_token() -> None:
     assert source.parse(_page(first.url, listed), url=url) == []
 
 
+@pytest.mark.parametrize("key", ["jobs", "items"])
+def test_join_widget_pages_are_merged_under_either_key(key: str) -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJjb21wYW55UHVibGljSWQiOiJhYmMxMjMifQ.c2ln"
+    url = f"https://join.com/api/widget/bundle/{token}"
+    source = JoinSource()
+    first = source.first_request(url)
+    pages = [
+        {key: [{"title": f"Job {n}", "url": f"https://join.com/companies/acme/{n}-job"}],
+         "pagination": {"pageCount": 2}}
+        for n in (1, 2)
+    ]  # fmt: skip
+    assert source.next_request(url, first, _page(first.url, pages[0])) is not None
+    merged = source.merge(url, [_page(first.url, page) for page in pages])
+    assert [p.source_id for p in source.parse(merged, url=url)] == ["acme:1", "acme:2"]
+
+
+@pytest.mark.parametrize("company_id", ["../../admin", "7/x", "٧", -1, True, 7.5, None])
+def test_join_company_id_must_be_digits(company_id: Any) -> None:
+    """The id goes into the jobs API's path: only digits are an id."""
+    company = {"id": company_id, "name": "Northwind", "domain": "northwind-robotics"}
+    assert company_of(_company_page(company), "northwind-robotics") is None
+    digits = {**company, "id": "7"}
+    assert company_of(_company_page(digits), "northwind-robotics") == digits
+
+
+def _claims(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 3000,  # past the recursion limit: RecursionError in json.loads
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b'{"companyPublicId":"abc123","pad":"' + b"x" * 4000 + b'"}',  # too long a token
+        b'["companyPublicId"]',
+        b'{"companyPublicId":"abc-123"}',
+    ],
+    ids=["deep-list", "deep-object", "long", "a-list", "not-alphanumeric"],
+)
+def test_join_widget_token_of_another_shape_is_no_join_url(raw: bytes) -> None:
+    url = f"https://join.com/api/widget/bundle/eyJ.{_claims(raw)}.sig"
+    assert widget_company(_claims(raw)) is None
+    assert not JoinSource().matches(url)
+
+
 ADP = (
     "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html"
     "?cid=0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b&ccId=19000101_000001"
@@ -222,9 +309,38 @@ def test_adp_pages_until_the_total() -> None:
     after = source.next_request(ADP, first, _page(first.url, full))
     assert after is not None
     assert after.url.endswith("&$top=50&$skip=50")
-    last = {"jobRequisitions": [{"itemID": "x"}], "meta": {"totalNumber": 120}}
+    last = {"jobRequisitions": [{"itemID": "x"}], "meta": {"totalNumber": 51}}
     assert source.next_request(ADP, after, _page(after.url, last)) is None
     assert not source.matches(ADP.replace("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "acme"))
+
+
+@pytest.mark.parametrize(
+    ("listed", "meta", "next_skip"),
+    [
+        (20, {"totalNumber": 120}, 20),  # a short page before the total: ask on
+        (50, {"totalNumber": 50}, None),
+        (0, {"totalNumber": 120}, None),  # an empty page ends it whatever the total says
+        (20, {}, None),  # no total: a short page is the last
+        (50, {}, 50),
+        (20, {"totalNumber": "120"}, None),
+    ],
+    ids=[
+        "short-before-total",
+        "at-total",
+        "empty",
+        "short-no-total",
+        "full-no-total",
+        "total-text",
+    ],
+)
+def test_adp_total_decides_where_it_is_given(
+    listed: int, meta: dict[str, Any], next_skip: int | None
+) -> None:
+    source = AdpSource()
+    first = source.first_request(ADP)
+    body = {"jobRequisitions": [{"itemID": str(n)} for n in range(listed)], "meta": meta}
+    after = source.next_request(ADP, first, _page(first.url, body))
+    assert (after and after.context["skip"]) == next_skip
 
 
 @pytest.mark.parametrize(

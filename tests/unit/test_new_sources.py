@@ -73,6 +73,36 @@ def test_oracle_board_is_read_page_after_page_until_its_total() -> None:
     assert ids == [str(n) for n in range(60)]
 
 
+def _without_total(kind: str, ids: range) -> dict[str, Any]:
+    if kind == "oracle":
+        search = _oracle_search(0, ids)
+        del search["items"][0]["TotalJobsCount"]
+        return search
+    search = _eightfold_search(0, ids)
+    del search["data"]["count"]
+    return search
+
+
+@pytest.mark.parametrize(
+    ("kind", "board", "size"), [("oracle", ORACLE_BOARD, 25), ("eightfold", EIGHTFOLD_BOARD, 10)]
+)
+def test_a_board_without_its_total_pages_on_while_pages_are_full(
+    kind: str, board: str, size: int
+) -> None:
+    """No total in the answer: a full page may have more behind it (the fetcher's page
+    limit bounds it), a short or empty one is the last."""
+    source = REGISTRY.get(kind)
+    first = source.first_request(board)  # type: ignore[attr-defined]
+    full = _page(_without_total(kind, range(1, size + 1)))
+    second = source.next_request(board, first, full)  # type: ignore[attr-defined]
+    assert second is not None
+    assert f"{'offset' if kind == 'oracle' else 'start'}={size}" in second.url
+    short = _page(_without_total(kind, range(size + 1, size + 4)))
+    assert source.next_request(board, second, short) is None  # type: ignore[attr-defined]
+    empty = _page(_without_total(kind, range(0)))
+    assert source.next_request(board, first, empty) is None  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("kind", "board", "job"),
     [
@@ -145,8 +175,24 @@ def test_oracle_own_workplace_type_beats_the_facet() -> None:
         ([{"Prompt": "Referral bonus", "Value": "$5,000"}], []),
         ([{"Prompt": "Salary", "Value": "Competitive"}], []),
         ([], []),
+        # Pay words, but not the job's pay: the salary field after them is read.
+        (
+            [
+                {"Prompt": p, "Value": "$2.00"}
+                for p in (
+                    "Shift Differential Rate",
+                    "Employee Referral Pay",
+                    "Sign-on Bonus Pay",
+                    "Signing Compensation",
+                    "Incentive Pay",
+                    "Car Allowance Rate",
+                )
+            ]
+            + [{"Prompt": "Pay Range", "Value": "$90,000 - $110,000"}],
+            [(Decimal(90000), Decimal(110000), "USD", PayPeriod.YEAR)],
+        ),
     ],
-    ids=["base-pay-with-city", "hourly", "not-pay", "no-amount", "none"],
+    ids=["base-pay-with-city", "hourly", "not-pay", "no-amount", "none", "not-the-jobs-pay"],
 )
 def test_oracle_pay_flexfield(fields: list[dict[str, Any]], pay: list[tuple[Any, ...]]) -> None:
     found, _prompt = flexfield_pay({"requisitionFlexFields": fields})
