@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -18,8 +17,7 @@ def test_sniffed_content_type(case: dict[str, Any]) -> None:
 
 def test_a_run_of_comments_is_read_in_linear_time() -> None:
     """Each comment of a run no element follows once doubled the time the prolog
-    pattern took to fail (24 of them: seconds; 40: days)."""
-    started = time.perf_counter()
-    assert sniffed_content_type(b"<!---->" * 24 + b"x") == "text/plain"
+    pattern took to fail (24 of them: seconds; 40: days): with the old pattern this
+    test does not end. No clock is read: a busy machine cannot fail it."""
+    assert sniffed_content_type(b"<!---->" * 40 + b"x") == "text/plain"
     assert sniffed_content_type(b"<!---->" * 500 + b"<div>") == "text/html"
-    assert time.perf_counter() - started < 1
