@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import Read, Unread, read_corpus
+from bench.discovery import render_score, score_careerpages
 from monitor.model import Posting, RemoteKind, Salary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -281,6 +282,7 @@ def render(report: Report, corpus: Path, used_seeds: bool, misses: bool) -> str:
         lines += ["", *_table(report), "", *_confusion(report)]
         lines.append(f"pay invented where the label has none: {len(report.pay_invented)}")
         lines += [f"  invented: {i}" for i in report.pay_invented]
+    lines += render_score(score_careerpages(corpus))
     if misses:
         lines += ["", *report.misses]
     return "\n".join(lines)
@@ -309,7 +311,7 @@ def _confusion(report: Report) -> list[str]:
     return lines
 
 
-def as_json(report: Report) -> dict[str, Any]:
+def as_json(report: Report, corpus: Path = DEFAULT_CORPUS) -> dict[str, Any]:
     def tallies(table: dict[str, Tally]) -> dict[str, dict[str, int]]:
         return {k: {"right": t.right, "total": t.total} for k, t in table.items()}
 
@@ -328,7 +330,17 @@ def as_json(report: Report) -> dict[str, Any]:
         "confusion": {f"{w}->{g}": n for (w, g), n in report.confusion.items()},
         "pay_invented": report.pay_invented,
         "misses": report.misses,
+        "careerpages": _careerpages_json(corpus),
     }
+
+
+def _careerpages_json(corpus: Path) -> dict[str, int] | None:
+    score = score_careerpages(corpus)
+    return (
+        None
+        if score is None
+        else {"right": score.right, "wrong": score.wrong, "missed": score.missed}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -342,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus = ROOT / "seeds"
     report = evaluate(corpus)
     if args.json:
-        print(json.dumps(as_json(report), indent=2))
+        print(json.dumps(as_json(report, corpus), indent=2))
     else:
         print(render(report, corpus, used_seeds, args.misses))
     return 0

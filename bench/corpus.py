@@ -1,9 +1,9 @@
 """Read every file of a corpus of real postings into normalized Postings.
 
 Files of a format a shipped source reads (Greenhouse, Lever, Ashby, Workable,
-SmartRecruiters, Recruitee, HTML pages) go through that source, as in the
-daemon. Formats without a source yet (Workday, Personio, Teamtailor, Manatal,
-Remotive, Oracle, France Travail, solid.jobs, plain text) go through a small
+SmartRecruiters, Recruitee, Workday, Personio, Teamtailor, Oracle Recruiting Cloud,
+Eightfold, Rippling, Pinpoint, Comeet, HTML pages) go through that source, as in the daemon.
+Formats without a source (Manatal, Remotive, France Travail, solid.jobs, plain text) go through a small
 reader here that hands their title, locations, description and structured
 workplace and pay fields to the same ``build_posting`` the ATS sources use, so
 the extractors are measured on them too; those rows say ``reader:`` instead of
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -87,7 +88,7 @@ def _read_file(registry: SourceRegistry, path: Path, name: str) -> Iterator[Read
     if url is None:
         yield Unread(name, "no source or reader for this folder")
         return
-    source = registry.detect(url)
+    source = registry.get(_NAMED[folder]) if folder in _NAMED else registry.detect(url)
     content_type = _CONTENT_TYPES.get(path.suffix, "application/json")
     page = FetchedPage(
         url=source.fetch_url(url), status=200, content_type=content_type, body=path.read_bytes()
@@ -115,6 +116,10 @@ def _source_url(path: Path) -> str | None:
         site = f"https://{tenant}.wd5.myworkdayjobs.com/Careers"
         info = data.get("jobPostingInfo")
         return f"{site}/job/x/{info['jobPostingId']}" if isinstance(info, dict) else site
+    if folder == "oracle":
+        return _oracle_url(data, path.stem.split("_")[0])
+    if folder == "eightfold":
+        return _eightfold_url(data.get("data") or {})
     board = path.stem.split("_")[0]
     if folder == "greenhouse":
         if "jobs" in data:
@@ -124,13 +129,39 @@ def _source_url(path: Path) -> str | None:
         if "content" in data:
             return f"https://jobs.smartrecruiters.com/{board}"
         return f"https://jobs.smartrecruiters.com/{board}/{data['id']}"
+    if folder == "comeet":  # the API's URL of the first position, with its token
+        return re.sub(r"/positions/[^?]+", "/positions", str(data[0]["position_url"]))
     return {
+        "pinpoint": f"https://{board}.pinpointhq.com/",
         "lever": f"https://jobs.lever.co/{board}",
         "ashby": f"https://jobs.ashbyhq.com/{board}",
         "recruitee": f"https://{board}.recruitee.com/",
         "workable": f"https://apply.workable.com/{board}/",
         "teamtailor": f"https://{board}.teamtailor.com/jobs",
+        "rippling": f"https://ats.rippling.com/{board}/jobs",
     }.get(folder)
+
+
+def _eightfold_url(found: dict[str, Any]) -> str:
+    """A position's own ``publicUrl``; for a search, its first position's site."""
+    positions = found.get("positions")
+    if not isinstance(positions, list):
+        return text(found.get("publicUrl"))
+    first = positions[0] if positions and isinstance(positions[0], dict) else {}
+    host = urlsplit(text(first.get("publicUrl"))).netloc
+    return f"https://{host}/careers" if host else ""
+
+
+def _oracle_url(data: dict[str, Any], tenant: str) -> str:
+    """The candidate-experience URL of an ORC answer: its host from the answer's own
+    ``self`` link, its site from the search (a details answer names none)."""
+    links = [link.get("href", "") for link in data.get("links") or [] if isinstance(link, dict)]
+    found = re.match(r"https://([\w.-]+?)(?::\d+)?/", links[0]) if links else None
+    host = found[1] if found else f"{tenant}.fa.oraclecloud.com"
+    item = (data.get("items") or [{}])[0]
+    site = text(item.get("SiteNumber")) or "CX"
+    tail = "requisitions" if "requisitionList" in item else f"job/{item.get('Id')}"
+    return f"https://{host}/hcmUI/CandidateExperience/en/sites/{site}/{tail}"
 
 
 def _workday_ids(path: Path) -> dict[str, str]:
@@ -164,6 +195,17 @@ def _recruitee_ids(path: Path) -> dict[str, str]:
     """Our Recruitee ids are slugs; the labels use the offer's numeric id."""
     offers = json.loads(path.read_bytes()).get("offers") or []
     return {str(o.get("slug")): str(o.get("id")) for o in offers if isinstance(o, dict)}
+
+
+def _pinpoint_ids(path: Path) -> dict[str, str]:
+    """Our Pinpoint ids are the uuids of the postings' URLs; the labels use the numeric id."""
+    data = json.loads(path.read_bytes())
+    items = data.get("data") if isinstance(data, dict) else data
+    return {
+        text(item.get("path")).rsplit("/", 1)[-1]: str(item.get("id"))
+        for item in items or []
+        if isinstance(item, dict)
+    }
 
 
 def _listing_page(path: Path) -> bool:
@@ -204,24 +246,6 @@ def _remotive(path: Path) -> Iterator[tuple[str, Posting]]:
             salaries=parse_salaries(text(job.get("salary")), is_pay=True),
             # Remotive lists remote jobs only: the board itself is the workplace field.
             remote_hint=RemoteKind.REMOTE,
-        )  # fmt: skip
-
-
-def _oracle(path: Path) -> Iterator[tuple[str, Posting]]:
-    items = json.loads(path.read_bytes()).get("items") or []
-    # A search answers one item that holds the requisitions; a detail answers them bare.
-    requisitions = [r for i in items for r in i.get("requisitionList") or [i]]
-    for item in requisitions:
-        parts = (
-            "ExternalDescriptionStr",
-            "ExternalResponsibilitiesStr",
-            "ExternalQualificationsStr",
-        )
-        yield _post(
-            "oracle", str(item.get("Id")), title=text(item.get("Title")),
-            locations=[text(item.get("PrimaryLocation"))],
-            description_html=[item.get(k) or "" for k in parts],
-            requirements_html=item.get("ExternalQualificationsStr") or "",
         )  # fmt: skip
 
 
@@ -282,7 +306,11 @@ def _structured_pay(low: Any, high: Any, currency: Any, period: Any = None) -> l
 
 
 _CONTENT_TYPES = {".html": "text/html", ".xml": "application/xml"}
+# Folders whose files are read by a named source: their URLs may be on an employer's
+# own host, which no URL shape names (Eightfold at apply.careers.microsoft.com).
+_NAMED = {"eightfold": "eightfold"}
 _ALIASES = {
+    "pinpoint": _pinpoint_ids,
     "recruitee": _recruitee_ids,
     "teamtailor": _teamtailor_ids,
     "workday": _workday_ids,
@@ -290,7 +318,6 @@ _ALIASES = {
 _READERS: dict[str, Reader] = {
     "manatal": _manatal,
     "remotive": _remotive,
-    "oracle": _oracle,
     "francetravail": _francetravail,
     "solidjobs": _solidjobs,
     "text": _plain_text,

@@ -25,6 +25,7 @@ ACTIONS = frozenset(
         "demo",
         "heartbeat",
         "host_paused",
+        "pages_capped",
         "metrics",
         "write_failed",
         "reread",

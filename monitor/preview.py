@@ -3,12 +3,15 @@ dashboard's add-a-watch preview)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
 
 from monitor.config import MonitorConfig, ReadingConfig
+from monitor.core.discover import Discovery, discover, readable
 from monitor.core.normalize import normalize
+from monitor.errors import ParseError, ReadLimitExceeded
 from monitor.model import Posting
 from monitor.sources import SourceRegistry
 from monitor.sources.base import FetchedPage, Source
@@ -96,3 +99,38 @@ async def fetch_once(
         return (await fetcher.fetch_source(source, url, fetch_url=source.fetch_url(url))).page
     finally:
         await fetcher.aclose()
+
+
+async def discover_page(
+    config: MonitorConfig,
+    url: str,
+    *,
+    sources: SourceRegistry | None = None,
+    page: FetchedPage | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    time_limit: float | None = None,
+) -> Discovery:
+    """The boards the careers page at ``url`` names (fetched unless ``page`` is given),
+    each with the registered source that reads it, if any.
+
+    Raises the errors a fetch would (FetchError, ...), and ParseError for a page that
+    cannot be read for boards."""
+    sources = sources or SourceRegistry.default()
+    if page is None:
+        page = await fetch_once(config, sources.get(WebPageSource.kind), url, transport=transport)
+    # Off the event loop (the dashboard serves others meanwhile), and read where the
+    # page ended up after redirects, so its relative links and its host are its own.
+    where = page.url or url
+    limit = DISCOVERY_SECONDS if time_limit is None else time_limit
+    try:
+        found = await asyncio.wait_for(asyncio.to_thread(discover, where, page.text()), limit)
+    except TimeoutError as exc:
+        raise ReadLimitExceeded(
+            f"reading the page for boards took over {limit:g} s", url=url
+        ) from exc
+    except ValueError as exc:  # a page nested too deep to read
+        raise ParseError(str(exc), url=url) from exc
+    return readable(found, sources)
+
+
+DISCOVERY_SECONDS = 20.0

@@ -6,13 +6,13 @@ Every ``MonitorError`` becomes one line on stderr and a non-zero exit code
 The root group and what the commands share are in ``base``; the commands, one module
 per group: ``running`` (check, run, worker, web, demo), ``watches`` (watch ...),
 ``reports`` (status, history, export, alerts ...), ``admin`` (db ..., health) and
-``developer`` (test-notify, features, test-source). They are registered here, so no
+``developer`` (test-notify, features, test-source), ``discovery`` (discover). They are registered here, so no
 command module imports this one.
 """
 
 from __future__ import annotations
 
-from monitor.cli import admin, developer, reports, running, watches
+from monitor.cli import admin, developer, discovery, reports, running, watches
 from monitor.cli.base import cli
 
 __all__ = ["cli", "main"]
@@ -32,6 +32,7 @@ cli.add_command(reports.export)
 cli.add_command(reports.status)
 cli.add_command(developer.features)
 cli.add_command(developer.test_source)
+cli.add_command(discovery.discover)
 
 
 def main() -> None:

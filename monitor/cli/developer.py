@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def test_notify(state: _State, target: str | None) -> None:
 
 @click.command()
 def features() -> None:
-    """List source kinds and the URL shapes each one takes."""
+    """List source kinds and the URL shapes each one takes, and the systems discovery
+    finds behind a careers page."""
+    from monitor.core.discover import known_systems
     from monitor.sources import SourceRegistry, reads_jobs_of_members
 
     for source in SourceRegistry.default():
@@ -59,6 +62,12 @@ def features() -> None:
                 f"        {'':<16} boards: the list lacks pay and requirements, so each "
                 'posting\'s job is read too (members = "full"; "list" for the list only)'
             )
+    echo(
+        f"discover {'':<15} a careers page on a company's own site: the boards it links, "
+        "frames, embeds or calls (posting-monitor discover URL; watch add proposes them)"
+    )
+    for line in textwrap.wrap(", ".join(known_systems()), 72):
+        echo(f"        {'':<16} {line}")
 
 
 @click.command("test-source")
@@ -69,16 +78,31 @@ def features() -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Read this saved response instead of fetching (offline).",
 )
+@click.option(
+    "--content-type",
+    metavar="TYPE",
+    help="With --file: the response's content type (default: read from the content: "
+    "JSON, XML, HTML).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--source", "source_kind", metavar="KIND", help="Read it with this source.")
 @pass_state
 def test_source(
-    state: _State, url: str, body_file: Path | None, as_json: bool, source_kind: str | None
+    state: _State,
+    url: str,
+    body_file: Path | None,
+    content_type: str | None,
+    as_json: bool,
+    source_kind: str | None,
 ) -> None:
     """Show which source reads URL and what it extracts; stores nothing."""
     from monitor.preview import preview
-    from monitor.sources.base import FetchedPage
+    from monitor.sources.base import FetchedPage, sniffed_content_type
 
+    if content_type and body_file is None:
+        raise click.UsageError(
+            "--content-type needs --file: a fetched response says its own content type"
+        )
     page = None
     if body_file is not None:
         from monitor.sources import SourceRegistry
@@ -86,9 +110,12 @@ def test_source(
         registry = SourceRegistry.default()
         chosen = registry.get(source_kind) if source_kind else registry.detect(url)
         fetch_url = chosen.fetch_url(url)
-        content_type = "text/html" if body_file.suffix in (".html", ".htm") else "application/json"
+        body = body_file.read_bytes()
         page = FetchedPage(
-            url=fetch_url, status=200, content_type=content_type, body=body_file.read_bytes()
+            url=fetch_url,
+            status=200,
+            content_type=content_type or sniffed_content_type(body),
+            body=body,
         )
     seen = asyncio.run(preview(state.config, url, page=page, kind=source_kind))
     if as_json:

@@ -22,6 +22,7 @@ from monitor.progress import progress_for
 from monitor.urls import shown_url
 
 if TYPE_CHECKING:
+    from monitor.app import App
     from monitor.records import WatchRecord
 
 
@@ -140,6 +141,11 @@ def watch() -> None:
     multiple=True,
     help="File it under this tag in the dashboard (repeatable): letters, digits, '-', '_', '.'.",
 )
+@click.option(
+    "--follow-board",
+    is_flag=True,
+    help="URL is a company's careers page: watch the board it names (see 'discover').",
+)
 @pass_state
 def watch_add(
     state: _State,
@@ -149,10 +155,17 @@ def watch_add(
     source_kind: str | None,
     members: str,
     tags: tuple[str, ...],
+    follow_board: bool,
 ) -> None:
-    """Watch a posting or a whole board (the source is picked from the URL)."""
+    """Watch a posting or a whole board (the source is picked from the URL).
+
+    A company's careers page is read for the board behind it: the board watch is
+    proposed (added with --follow-board); a job list with no board is refused, as its
+    text changes with every opening ('--source html' watches the page anyway)."""
     app = state.app()
     try:
+        if source_kind is None and _only_the_page_source(app, url):
+            url, source_kind = _behind_careers_page(state, app, url, follow=follow_board)
         record = app.watches.add(
             url,
             interval=options.every,
@@ -217,6 +230,65 @@ def watch_import(state: _State, file: Path, options: _WatchOptions) -> None:
     )
     if report.refused:
         sys.exit(EXIT_ERROR)
+
+
+def _behind_careers_page(
+    state: _State, app: App, url: str, *, follow: bool
+) -> tuple[str, str | None]:
+    """What to watch for a URL only the page source takes: the page itself when it
+    is one posting (or cannot be read now), else the board it names, or nothing."""
+    from monitor.cli.discovery import discovery_lines
+    from monitor.core.discover import PageKind
+    from monitor.errors import MonitorError
+    from monitor.preview import discover_page
+
+    try:
+        found = asyncio.run(discover_page(state.config, url, sources=app.sources))
+    except MonitorError as exc:
+        echo(
+            f"could not read the page to look for a board ({exc}); watching it as a page", err=True
+        )
+        return url, None
+    if found.kind is PageKind.POSTING:
+        return url, None
+    if found.kind is PageKind.NO_BOARD:
+        echo("\n".join(discovery_lines(found)), err=True)
+        echo("to watch the page as text anyway: watch add --source html URL", err=True)
+        sys.exit(EXIT_ERROR)
+    board = found.own_site or found.proposed[0]
+    if board is found.own_site:  # the page is a Workday site's own
+        echo(f"a Workday site on its own domain (tenant {board.token}): read as source workday")
+        return (url if _reads(app, board.source_kind, url) else board.url), board.source_kind
+    if not follow:
+        echo("\n".join(discovery_lines(found)))
+        echo("\nor add it now: watch add --follow-board URL")
+        sys.exit(EXIT_ERROR)
+    echo(f"following the {board.system_name} board {board.token} found on {shown_url(url)}")
+    return board.url, board.source_kind if board.needs_source else None
+
+
+def _only_the_page_source(app: App, url: str) -> bool:
+    """Whether ``url`` is one only the page source takes, and can be fetched at all
+    (other URLs are refused by ``add`` with the reason)."""
+    from monitor.errors import MonitorError
+    from monitor.urls import url_problem
+
+    try:
+        page_only = app.sources.detect(url).kind == "html"
+    except MonitorError:
+        return False
+    return page_only and url_problem(url, app.config.http.networks()) is None
+
+
+def _reads(app: App, kind: str | None, url: str) -> bool:
+    """Whether the source ``kind`` reads ``url`` (a job of a Workday site, say)."""
+    from monitor.errors import MonitorError
+
+    try:
+        app.sources.get(kind or "").source_id(url)
+    except MonitorError:
+        return False
+    return True
 
 
 def _cadence(record: WatchRecord) -> str:

@@ -44,6 +44,7 @@ NOT_WORKPLACE = rx(
     rf"office) {_PERKS}[\w ]*",
     r"\b(?:an|the|final|virtual) on[- ]?site\b(?! (?:role|position|work|job))[^.;]*",
     r"\binterview\w*[^.;]{0,60}\bon[- ]?site\b[^.;]*|\bon[- ]?site\b[^.;]{0,40}\binterview\w*",
+    r"\bin[- ]person (?:culture|connections?|moments)\b",
     r"\bremote (?:sensing|control\w*|monitoring|access|desktop|diagnostics?|patients?|areas?|"
     r"locations|communities|sites?|servers?|devices?|management|troubleshooting|learning|"
     r"customers?|clients?|hiring|onboarding|"
@@ -80,6 +81,10 @@ _ALL_MODES = rx(
     r"\bremote\b[^.;]{0,80}\bhybrid\b[^.;]{0,80}\b(?:on[- ]?site|in[- ]office|in[- ]person)\b",
     r"\b(?:vary|varies|depend(?:s|ing)?)\b[^.;]{0,60}\b(?:role|team|position)\b[^.;]{0,80}"
     r"\b(?:on[- ]?site|hybrid|remote)\b[^.;]{0,60}\b(?:on[- ]?site|hybrid|remote)\b",
+    # A company's policy for most of its people, not this role's ("For the majority of
+    # employees, our hybrid model offers 3 days in the office").
+    r"\b(?:for|of) (?:the )?(?:majority|most) of (?:our |its )?(?:employees|colleagues|staff|"
+    r"roles|team members|people|workforce)\b",
 )
 _NEGATED_REMOTE = rx(
     r"\bnot (?:a |an |be |been |)(?:fully |100% )?remote\b",
@@ -241,7 +246,7 @@ def _kind_of_clause(text: str) -> RemoteKind | None:
 # holding one of these words, so a substring test skips most sentences first.
 _NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
     NOT_WORKPLACE: ("site", "office", "person", "home", "remote", "wfh", "hybrid"),
-    _ALL_MODES: ("hybrid", "vary", "varies", "depend"),
+    _ALL_MODES: ("hybrid", "vary", "varies", "depend", "majority", "most of"),
     _NEGATED_REMOTE: ("no", "n't", "n’t", "n/a", "unable", "kein", "nicht", "pas", "sin ",
                       "geen", "brak", "nie", "site", "never"),
     _HYBRID_WORD: ("hybr", "híbrid"),

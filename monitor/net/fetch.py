@@ -132,9 +132,16 @@ class Fetcher:
         if response.not_modified:
             return response
         pages, latency = [response.page], response.latency_ms
-        while len(pages) < MAX_PAGES:
-            request = source.next_request(url, request, pages[-1])  # type: ignore[attr-defined]
-            if request is None:
+        following = source.next_request  # type: ignore[attr-defined]
+        while (request := following(url, request, pages[-1])) is not None:
+            if len(pages) >= MAX_PAGES:
+                # A board that states no total pages on while its pages are full.
+                log.warning(
+                    "%s: stopped after %d pages, the board says more remain",
+                    url,
+                    MAX_PAGES,
+                    extra={"action": "pages_capped"},
+                )
                 break
             more = await self.request(request)
             pages.append(more.page)
@@ -176,7 +183,9 @@ class Fetcher:
     async def _follow(
         self, url: str, headers: dict[str, str], request: FetchRequest | None = None
     ) -> tuple[str, httpx.Response, bytes]:
-        """Send the request, following up to ``max_redirects`` redirects."""
+        """Send the request, following up to ``max_redirects`` redirects. Headers the
+        source adds (a widget's access token) go to the origin it asked only: a redirect
+        elsewhere is followed without them."""
         current = url
         for _hop in range(self._config.max_redirects + 1):
             response = await self._send(current, headers, request)
@@ -184,6 +193,8 @@ class Fetcher:
             if response.status_code in _REDIRECTS and location:
                 await response.aclose()
                 current = str(httpx.URL(current).join(location))
+                if request is not None and request.headers and not _same_origin(url, current):
+                    request = dataclasses.replace(request, headers={})
                 continue
             try:
                 if response.status_code == 304 or not 200 <= response.status_code < 300:
@@ -197,6 +208,8 @@ class Fetcher:
         self, url: str, headers: dict[str, str], wanted: FetchRequest | None = None
     ) -> httpx.Response:
         method, content = "GET", None
+        if wanted is not None and wanted.headers:
+            headers = {**headers, **wanted.headers}
         if wanted is not None and wanted.method == "POST":
             method = "POST"
             content = json.dumps(wanted.json or {}).encode()
@@ -366,6 +379,11 @@ class LoopBoundTransport(httpx.AsyncBaseTransport):
         inner, self._inner = self._inner, None
         if inner is not None and self._loop is asyncio.get_running_loop():
             await inner.aclose()
+
+
+def _same_origin(first: str, second: str) -> bool:
+    a, b = httpx.URL(first), httpx.URL(second)
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:

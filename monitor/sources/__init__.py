@@ -13,15 +13,22 @@ from importlib.metadata import entry_points
 from monitor.errors import MonitorError, ParseError, SourceError
 from monitor.extract.text import TooDeep
 from monitor.model import Posting
+from monitor.sources.adp import AdpSource
 from monitor.sources.ashby import AshbySource
 from monitor.sources.bamboohr import BambooHRSource
 from monitor.sources.base import FetchedPage, Source
+from monitor.sources.comeet import ComeetSource
+from monitor.sources.eightfold import EightfoldSource
 from monitor.sources.greenhouse import GreenhouseSource
 from monitor.sources.hosted import BreezySource, IcimsSource, JazzHRSource, SuccessFactorsSource
+from monitor.sources.join import JoinSource
 from monitor.sources.lever import LeverSource
+from monitor.sources.oracle import OracleSource
 from monitor.sources.page import WebPageSource
 from monitor.sources.personio import PersonioSource
+from monitor.sources.pinpoint import PinpointSource
 from monitor.sources.recruitee import RecruiteeSource
+from monitor.sources.rippling import RipplingSource
 from monitor.sources.smartrecruiters import SmartRecruitersSource
 from monitor.sources.teamtailor import TeamtailorSource
 from monitor.sources.workable import WorkableSource
@@ -43,6 +50,13 @@ BUILTIN_SOURCES: tuple[type[Source], ...] = (
     SuccessFactorsSource,
     JazzHRSource,
     BreezySource,
+    OracleSource,
+    EightfoldSource,
+    RipplingSource,
+    PinpointSource,
+    ComeetSource,
+    JoinSource,
+    AdpSource,
     WebPageSource,
 )
 
@@ -56,8 +70,18 @@ __all__ = [
 ]
 
 # What reading JSON or HTML of an unexpected shape raises in parsing code (a number
-# where a list was, a missing key, a string too deep to recurse into).
-_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
+# where a list was, a missing key, a string too deep to recurse into, a number too
+# big for a date or a Decimal: OverflowError, decimal.InvalidOperation).
+_SHAPE_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+    OverflowError,
+    ArithmeticError,
+)
 
 
 def reads_jobs_of_members(source: Source) -> bool:

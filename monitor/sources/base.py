@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -21,6 +22,39 @@ class FetchedPage:
 
     def text(self) -> str:
         return self.body.decode(self.encoding or "utf-8", errors="replace")
+
+
+# The first element's name after any XML declaration, comments and doctype. The
+# prolog's repetition is possessive: a run of comments that is followed by no element
+# (b"<!---->" * 30 + b"x") fails at once instead of trying every way to split the run.
+_ROOT = re.compile(rb"^(?:<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>|\s)*+<([A-Za-z][\w:.-]*)", re.S)
+_RSS_ROOTS = frozenset({b"rss", b"rdf:rdf", b"feed"})
+# Elements a saved HTML page or fragment starts with (a widget's <div>, a <meta> before
+# anything): none is an XML document's root in any source we read.
+_HTML_ROOTS = frozenset(
+    b"html head body meta link title base style script noscript template div span p a "
+    b"section article main header footer nav aside ul ol li table form iframe img br hr "
+    b"h1 h2 h3 h4 h5 h6".split()
+)
+
+
+def sniffed_content_type(body: bytes) -> str:
+    """The content type a saved response's bytes say they are (no server sent one):
+    JSON by its first character, HTML by its doctype or a first element of HTML's
+    (``html``, or a fragment's ``div``, ``meta``...), XML by its declaration or any
+    other root element (RSS feeds by theirs); else plain text."""
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] in (b"{", b"["):
+        return "application/json"
+    if head[:15].lower().startswith(b"<!doctype html"):
+        return "text/html"
+    root = _ROOT.match(head)
+    if root is None:
+        return "text/plain"
+    name = root.group(1).lower()
+    if name in _HTML_ROOTS:
+        return "text/html"
+    return "application/rss+xml" if name in _RSS_ROOTS else "application/xml"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +81,8 @@ class FetchRequest:
     conditional: bool = True
     """Whether a stored ETag / Last-Modified may make it a 304 (False where an unchanged
     first page says nothing about the rest)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Headers the request needs besides the client's own (a widget's access token)."""
 
 
 class PagedSource(Protocol):

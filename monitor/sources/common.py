@@ -7,7 +7,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from monitor.errors import ParseError, UnsupportedContent
@@ -212,16 +213,45 @@ def salary_object(
     return [Salary(min=low, max=high, currency=currency, period=period)]
 
 
+def more_pages(*, done: int, total: Any, listed: int, page_size: int) -> bool:
+    """Whether a paged board has pages after the ``done`` items read so far, the last
+    page holding ``listed``. A stated total decides (a server may answer fewer than
+    asked before the end); without one, a full page means more may follow and a short
+    or empty one is the last (the fetcher stops a board at its page limit)."""
+    if listed == 0:
+        return False
+    if isinstance(total, int) and not isinstance(total, bool):
+        return done < total
+    return listed >= page_size
+
+
 def parse_date(value: Any) -> date | None:
     """ISO dates and datetimes, 'YYYY-MM-DD HH:MM:SS UTC', or epoch milliseconds."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000).date()  # noqa: DTZ006 - a calendar date
+        return epoch_date(value / 1000, tz=None)
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+def epoch_date(seconds: float, *, tz: tzinfo | None) -> date | None:
+    """The calendar date of an epoch time, or None for one no date has (1e20, NaN,
+    infinity: JSON numbers a board may send, which ``fromtimestamp`` refuses with
+    OverflowError, ValueError or OSError by platform)."""
+    try:
+        return datetime.fromtimestamp(seconds, tz).date()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def cents(value: Any) -> Decimal | None:
+    """An amount in cents (JOIN, Greenhouse pay) in whole units; None unless a finite
+    number above zero (JSON allows 1e400, which Python reads as infinity)."""
+    amount = positive_decimal(value, normalized=False)
+    return None if amount is None else (amount / 100).normalize()
 
 
 def html_of(value: Any) -> str:

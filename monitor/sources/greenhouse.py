@@ -21,6 +21,7 @@ from monitor.sources.base import FetchedPage
 from monitor.sources.common import (
     AtsSource,
     build_posting,
+    cents,
     parse_date,
     text,
     web_url,
@@ -122,7 +123,7 @@ def _pay_input_ranges(job: dict[str, Any]) -> list[Salary]:
     for item in job.get("pay_input_ranges") or []:
         if not isinstance(item, dict):
             continue
-        low, high = _cents(item.get("min_cents")), _cents(item.get("max_cents"))
+        low, high = cents(item.get("min_cents")), cents(item.get("max_cents"))
         if low is None and high is None:
             continue
         amount = high or low or Decimal(0)
@@ -137,12 +138,6 @@ def _pay_input_ranges(job: dict[str, Any]) -> list[Salary]:
             )
         )
     return salaries
-
-
-def _cents(value: Any) -> Decimal | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return (Decimal(str(value)) / 100).normalize()
-    return None
 
 
 def _pay_range_blocks(content: str) -> list[Salary]:

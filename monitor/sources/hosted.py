@@ -28,6 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 from selectolax.lexbor import LexborNode as Node
 
 from monitor.errors import ParseError, UnsupportedContent
+from monitor.extract.page_fields import title_parts
 from monitor.extract.text import collapse, parse_html
 from monitor.model import Posting, RemoteKind
 from monitor.sources.base import FetchedPage
@@ -165,10 +166,27 @@ class JazzHRSource(HostedPageSource):
     def parse(self, page: FetchedPage, *, url: str) -> list[Posting]:
         board = _JAZZ_BOARD.match(url.strip())
         if board is None:
-            return super().parse(page, url=url)
+            return [_job_title(p, page) for p in super().parse(page, url=url)]
         if not page.content_type.startswith(self.accepts):
             raise UnsupportedContent(url=page.url, content_type=page.content_type)
         return _jazz_board(page, board["site"])
+
+
+def _job_title(posting: Posting, page: FetchedPage) -> Posting:
+    """Some JazzHR themes head a job page with the company's name (the brand's <h1>),
+    which the page source then takes as the title; the job's own title stands beside
+    the company's in the <title> or og:title."""
+    tree = parse_html(page.text())
+    names = {n.casefold() for n in (posting.company, _meta_content(tree, "og:site_name")) if n}
+    if posting.title.casefold() not in names:
+        return posting
+    title = tree.css_first("title")
+    for raw in (_meta_content(tree, "og:title"), title.text() if title is not None else ""):
+        parts = title_parts(raw)
+        for candidate in (parts.job, parts.company):
+            if candidate and candidate.casefold() not in names:
+                return replace(posting, title=candidate)
+    return posting
 
 
 def _jazz_board(page: FetchedPage, site: str) -> list[Posting]:

@@ -133,7 +133,9 @@ postings = Table(
     Column("reposted_from", ForeignKey("postings.id", ondelete="SET NULL")),
     UniqueConstraint("source_kind", "source_id"),
     Index(None, "next_check_at"),
-    Index(None, "watch_id"),
+    # A watch's postings, and (the nav's unseen count) whether one changed since a time,
+    # answered from the index alone.
+    Index(None, "watch_id", "last_changed_at"),
 )
 
 snapshots = Table(

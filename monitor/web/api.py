@@ -22,6 +22,7 @@ from monitor.export import FORMATS, WHAT, export_lines
 from monitor.sources import SourceRegistry
 from monitor.store import Store
 from monitor.store.readmodels import ChangeQuery, PostingQuery, WatchQuery, change_fields
+from monitor.urls import shown_url
 from monitor.version import __version__
 from monitor.watches import WatchEdit
 from monitor.web.caching import etag_of, not_modified, unchanged, validators
@@ -31,6 +32,9 @@ from monitor.web.models import (
     AlertPage,
     ChangePage,
     Checked,
+    DiscoverRequest,
+    DiscoveryOut,
+    FoundBoardOut,
     Health,
     NewWatch,
     PostingOut,
@@ -195,6 +199,27 @@ def create_watch(request: Request, body: NewWatch) -> Watch:
         tags=body.tags,
     )
     return watch_out(dashboard.views.watch(record))
+
+
+@router.post(
+    "/discover",
+    response_model=DiscoveryOut,
+    tags=["watches"],
+    responses={
+        **_UNREADABLE,
+        502: {**_PROBLEM, "description": "The page could not be fetched."},
+    },
+)
+async def discover_boards(request: Request, body: DiscoverRequest) -> DiscoveryOut:
+    """The job boards a company's careers page names, each with how it was found and
+    whether it can be watched (as `posting-monitor discover` does); stores nothing."""
+    found = await dashboard_of(request).discover(body.url)
+    return DiscoveryOut(
+        page_url=shown_url(found.page_url),
+        page_kind=found.kind.value,
+        boards=[FoundBoardOut(**board.to_dict()) for board in found.boards],
+        advice=None if found.proposed else found.advice,
+    )
 
 
 @router.patch(

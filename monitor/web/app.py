@@ -29,12 +29,14 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.routing import Route
 
 from monitor.app import App
-from monitor.errors import MonitorError
-from monitor.preview import Preview, preview
+from monitor.core.discover import Discovery
+from monitor.errors import ConfigError, MonitorError
+from monitor.preview import Preview, discover_page, preview
 from monitor.store.db import Database
 from monitor.store.engine import create_db_engine
 from monitor.store.sessions import Sessions
 from monitor.store.views import Views
+from monitor.urls import shown_url, url_problem
 from monitor.version import __version__
 from monitor.web import api, feeds_routes, filters, pages, security
 from monitor.web.context import Dashboard, client_of, clip, problem, shown_error, status_of
@@ -69,6 +71,14 @@ def create_web_app(
             app.config, url, sources=app.sources, transport=preview_transport, kind=kind
         )
 
+    async def run_discover(url: str) -> Discovery:
+        problem = url_problem(url, app.config.http.networks())
+        if problem is not None:
+            raise ConfigError(f"{shown_url(url)} can never be fetched: {problem}", source="url")
+        return await discover_page(
+            app.config, url, sources=app.sources, transport=preview_transport
+        )
+
     dashboard = Dashboard(
         app=app,
         views=views,
@@ -77,6 +87,7 @@ def create_web_app(
         instance=app.store.watches.instance_id(),
         templates=_templates(),
         preview=run_preview,
+        discover=run_discover,
         page_size=settings.page_size,
         public_url=settings.public_url,
         sessions=Sessions(app.store.database),

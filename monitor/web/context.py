@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from jinja2 import Environment
 
 from monitor.app import App
+from monitor.core.discover import Discovery
 from monitor.errors import (
     BlockedAddress,
     ConfigError,
@@ -62,6 +63,7 @@ class Dashboard:
     instance: str
     templates: Environment
     preview: Callable[[str, str | None], Awaitable[Preview]]
+    discover: Callable[[str], Awaitable[Discovery]]
     page_size: int
     public_url: str | None = None
     sessions: Sessions | None = None

@@ -400,3 +400,38 @@ def change_out(row: ChangeRow) -> ChangeOut:
 def alert_out(row: AlertRow) -> AlertOut:
     # The API's alert is the stored one without the claim, which is ours alone.
     return AlertOut.model_validate(row, from_attributes=True)
+
+
+class DiscoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="A company's careers page.", max_length=8192)
+
+
+class FoundBoardOut(_Out):
+    """One board a careers page names."""
+
+    system: str = Field(description="The system, spelled as its source kind would be.")
+    system_name: str
+    token: str = Field(description="The board's name or id at its system.")
+    parts: dict[str, str] = Field(description="What else names it (Workday: pod, site).")
+    url: str = Field(description="The URL to watch the board at.")
+    found_by: list[str] = Field(description="How it appeared: link, iframe, embed script, ...")
+    evidence: str = Field(description="The URL or call as it stands in the page.")
+    other_company: str | None = Field(
+        description="Why it is taken to be another company's board (never proposed)."
+    )
+    source_kind: str | None = Field(description="The installed source that reads it, if any.")
+    proposed: bool
+    watch_command: str | None
+
+
+class DiscoveryOut(_Out):
+    """The boards behind a careers page (as `posting-monitor discover` reports them)."""
+
+    page_url: str
+    page_kind: Literal["posting", "board", "no board"] = Field(
+        description="posting: one posting's page; board: a board is proposed; "
+        "no board: nothing to watch but the page's text."
+    )
+    boards: list[FoundBoardOut]
+    advice: str | None = Field(description="What to do when nothing is proposed.")

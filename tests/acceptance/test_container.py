@@ -303,3 +303,20 @@ def test_constraints_pin_every_dependency_the_image_installs() -> None:
                 todo.append((requirement.name, frozenset(requirement.extras)))
     assert "packaging" in seen
     assert not seen - pins, sorted(seen - pins)
+
+
+def test_every_service_on_the_database_is_stopped_before_it() -> None:
+    """Compose stops a service only after the running services that depend on it; a
+    worker depending on the database only through ``migrate`` (exited by then) had the
+    database stopped under its last batches by ``docker-compose down``, and was killed
+    at the end of its grace period (exit 137)."""
+    import yaml
+
+    for name in ("docker-compose.yml", "docker-compose.workers.yml"):
+        services = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))["services"]
+        for service, spec in services.items():
+            environment = spec.get("environment") or {}
+            if "MONITOR_DATABASE__URL" not in environment:
+                continue
+            assert "db" in spec["depends_on"], (name, service)
+            assert spec["depends_on"]["db"]["condition"] == "service_healthy", (name, service)

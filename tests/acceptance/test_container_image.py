@@ -163,7 +163,8 @@ interval = "10s"
         assert len(_SlowPosting.answered) > answered_before
         assert took < 30
     finally:
-        docker("rm", "-f", name)
+        # -v: the image's /data volume (with its monitor.db) goes with the container.
+        docker("rm", "-f", "-v", name)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

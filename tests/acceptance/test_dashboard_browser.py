@@ -44,6 +44,44 @@ pytestmark = [
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
+SIZES: dict[str, dict[str, Any]] = {
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 3,
+    },
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+}
+
+# What the page measures: how far the document reaches past the screen's width, nav
+# links cut off, and the visible text drawn under 10 px (with a sample of it). The width
+# is the one asked for: a phone browser widens its layout to fit a page that is too wide,
+# so the window's own width would hide the overflow.
+MEASURE = """(screen) => {
+  const doc = document.documentElement;
+  const small = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const rects = el.getClientRects();
+    const style = getComputedStyle(el);
+    if (!rects.length || style.visibility === "hidden" || style.display === "none") continue;
+    let size = parseFloat(style.fontSize);
+    if (el instanceof SVGElement) {
+      const ctm = el.getScreenCTM();
+      if (ctm) size *= Math.hypot(ctm.a, ctm.b);
+    }
+    if (size < 10) small.push(`${el.tagName} ${size.toFixed(1)}px ${el.textContent.trim().slice(0, 30)}`);
+  }
+  const cut = [...document.querySelectorAll("header.top a, header.top button")]
+    .filter(a => a.getBoundingClientRect().right > screen + 0.5)
+    .map(a => a.textContent.trim());
+  return {overflow: Math.max(doc.scrollWidth, document.body.scrollWidth) - screen, small: small.slice(0, 8),
+          smallCount: small.length, cut: cut};
+}"""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -384,15 +422,33 @@ def test_follow_a_board_and_its_new_posting_in_a_browser(dashboard: Served, tmp_
         browser.close()
 
 
-def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
+def _fits(page: Any, size: str, step: str, problems: list[str]) -> None:
+    """Each step's page at this size: nothing wider than the screen, no nav link cut off,
+    no text under 10 px."""
+    seen = page.evaluate(MEASURE, SIZES[size]["viewport"]["width"])
+    if seen["overflow"] > 0:
+        problems.append(f"{step} at {size}: {seen['overflow']} px wider than the screen")
+    if seen["cut"]:
+        problems.append(f"{step} at {size}: nav cut off: {seen['cut']}")
+    if seen["smallCount"]:
+        problems.append(f"{step} at {size}: text under 10 px: {seen['small']}")
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path, size: str) -> None:
     """Add, check now, edit, tag, bulk pause, the unseen count and a failing watch's
-    reason, at 1280x900."""
+    reason, at a phone's size and a desktop's, each step's page fitting the screen."""
     base, shots = dashboard.base, _shots(tmp_path)
+    problems: list[str] = []
     with SeedServer(seeds_dir(), FIRST_VERSION) as posting, playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(**SIZES[size])
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        def shot(step: str) -> None:
+            page.screenshot(path=str(shots / f"{step}-{size}.png"), full_page=True)
+            _fits(page, size, step, problems)
 
         page.goto(f"{base}/watches/new")
         page.fill("input[name=url]", posting.url)
@@ -406,7 +462,7 @@ def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
         page.wait_for_selector("#checked")
         assert "read for the first time" in page.inner_text("#checked")
         assert "Backend Engineer" in page.inner_text("h1")
-        page.screenshot(path=str(shots / "watch-checked-now.png"), full_page=True)
+        shot("watch-checked-now")
 
         # Edit: the schedule and the tags.
         page.click("a:has-text('Edit')")
@@ -414,7 +470,7 @@ def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
         assert page.input_value("input[name=interval]") == "1h"
         page.fill("input[name=interval]", "6h")
         page.fill("input[name=tags]", "backend, eu")
-        page.screenshot(path=str(shots / "watch-edit.png"), full_page=True)
+        shot("watch-edit")
         page.click("button:has-text('Save the changes')")
         page.wait_for_url(posting_page)
         assert page.inner_text("#tags") == "Tags: backend eu"
@@ -425,7 +481,7 @@ def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
         page.goto(f"{base}/watches?tag=eu")
         assert page.inner_text("#unseen-count") == "1 new"
         assert "new changes" in page.inner_text("#watches")
-        page.screenshot(path=str(shots / "watches-unseen.png"), full_page=True)
+        shot("watches-unseen")
 
         # Bulk pause the selection.
         page.check("#watches tbody input[name=ids]")
@@ -434,7 +490,7 @@ def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
         page.wait_for_selector("#bulk-done")
         assert "Paused 1 watch." in page.inner_text("#bulk-done")
         assert "paused" in page.inner_text("#watches")
-        page.screenshot(path=str(shots / "watches-bulk-paused.png"), full_page=True)
+        shot("watches-bulk-paused")
 
         # Viewing the watch clears the count; a failing check shows why, on the page.
         page.goto(posting_page)
@@ -445,6 +501,7 @@ def test_act_on_watches_in_a_browser(dashboard: Served, tmp_path: Path) -> None:
         failing = page.inner_text("#failing")
         assert "1 failed check in a row, since" in failing
         assert "Last error:" in failing
-        page.screenshot(path=str(shots / "watch-failing-reason.png"), full_page=True)
+        shot("watch-failing-reason")
         browser.close()
     assert errors == [], errors
+    assert problems == [], "\n".join(problems)

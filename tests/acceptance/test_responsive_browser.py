@@ -24,6 +24,8 @@ from tests.acceptance.test_dashboard_browser import (
     BOARD,
     BOARD_API,
     CHROMIUM,
+    MEASURE,
+    SIZES,
     Served,
     _board_file,
     _check,
@@ -44,15 +46,6 @@ pytestmark = [
 ]
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-SIZES: dict[str, dict[str, Any]] = {
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 3,
-    },
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-}
 # What each seeded page must show, so that a page fits because it has content, not
 # because it is empty: (selector, at least how many).
 CONTENT = {
@@ -64,33 +57,6 @@ CONTENT = {
     "board": ("#pay-distribution figure", 2),  # USD and EUR, each its own chart
     "add-preview": ("#preview tbody tr", 3),
 }
-
-# What the page measures: how far the document reaches past the screen's width, nav
-# links cut off, and the visible text drawn under 10 px (with a sample of it). The width
-# is the one asked for: a phone browser widens its layout to fit a page that is too wide,
-# so the window's own width would hide the overflow.
-MEASURE = """(screen) => {
-  const doc = document.documentElement;
-  const small = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-    if (!own) continue;
-    const rects = el.getClientRects();
-    const style = getComputedStyle(el);
-    if (!rects.length || style.visibility === "hidden" || style.display === "none") continue;
-    let size = parseFloat(style.fontSize);
-    if (el instanceof SVGElement) {
-      const ctm = el.getScreenCTM();
-      if (ctm) size *= Math.hypot(ctm.a, ctm.b);
-    }
-    if (size < 10) small.push(`${el.tagName} ${size.toFixed(1)}px ${el.textContent.trim().slice(0, 30)}`);
-  }
-  const cut = [...document.querySelectorAll("header.top a, header.top button")]
-    .filter(a => a.getBoundingClientRect().right > screen + 0.5)
-    .map(a => a.textContent.trim());
-  return {overflow: Math.max(doc.scrollWidth, document.body.scrollWidth) - screen, small: small.slice(0, 8),
-          smallCount: small.length, cut: cut};
-}"""
 
 
 @pytest.fixture

@@ -992,3 +992,11 @@ def test_configured_tags_are_checked(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(path), "check"])
     assert result.exit_code == 2
     assert "not a tag" in result.output
+
+
+def test_test_source_content_type_without_a_file_is_a_usage_error() -> None:
+    result = CliRunner().invoke(
+        cli, ["test-source", "https://boards.greenhouse.io/acme", "--content-type", "text/html"]
+    )
+    assert result.exit_code == 2
+    assert "--content-type needs --file" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -20,9 +21,11 @@ from monitor.errors import (
     RobotsDisallowed,
     TransportError,
 )
+from monitor.net import fetch
 from monitor.net.decoding import BodyDecoder
 from monitor.net.fetch import Fetcher
-from monitor.sources.base import FetchResponse
+from monitor.sources.base import FetchRequest, FetchResponse
+from monitor.sources.eightfold import EightfoldSource
 
 URL = "https://jobs.example.com/postings/1"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -232,3 +235,49 @@ def test_https_speaks_http2_when_enabled_and_plain_http_uses_the_fast_transport(
     assert isinstance(https, httpx.AsyncHTTPTransport)
     assert https._pool._http2  # negotiated by ALPN where the server offers it
     assert isinstance(without._transports["https"]._inner, LoopBoundTransport)  # type: ignore[attr-defined]
+
+
+def test_a_board_without_a_total_stops_at_the_page_limit_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Full pages and no total: the fetcher's page limit ends the board, in the log."""
+    monkeypatch.setattr(fetch, "MAX_PAGES", 3)
+    board = "https://acme.eightfold.ai/careers"
+    full = {"status": 200, "data": {"positions": [{"id": n} for n in range(10)]}}
+    server = Server(lambda _r: httpx.Response(200, json=full))
+    source = EightfoldSource()
+
+    async def read() -> FetchResponse:
+        return await fetcher(server).fetch_source(source, board, fetch_url=source.fetch_url(board))
+
+    with caplog.at_level(logging.WARNING, logger="monitor.net.fetch"):
+        asyncio.run(read())
+    assert [r.url.params["start"] for r in server.requests] == ["0", "10", "20"]
+    (record,) = caplog.records
+    assert getattr(record, "action", None) == "pages_capped"
+    assert "stopped after 3 pages" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("location", "kept"),
+    [
+        ("/api/widget/jobs?page=1&v=2", True),
+        ("https://cdn.example.net/jobs", False),
+        ("http://join.com/api/widget/jobs?page=1", False),  # another scheme is another origin
+    ],
+    ids=["same-origin", "other-host", "other-scheme"],
+)
+def test_a_sources_headers_go_to_its_origin_only(location: str, kept: bool) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/widget/jobs" and not request.url.query:
+            return httpx.Response(302, headers={"Location": location})
+        return httpx.Response(200, json={"jobs": []})
+
+    server = Server(handler)
+    wanted = FetchRequest(
+        url="https://join.com/api/widget/jobs", headers={"access-token": "widget-token"}
+    )
+    asyncio.run(fetcher(server).request(wanted))
+    first, followed = server.requests
+    assert first.headers["access-token"] == "widget-token"
+    assert ("access-token" in followed.headers) is kept

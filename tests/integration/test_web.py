@@ -248,6 +248,14 @@ async def test_watches_page_by_number_with_search_and_sort(site: Site) -> None:
     ).json()
     ids = [w["id"] for w in by_id["items"]]
     assert ids == sorted(ids, reverse=True)
+    # One at a time, sorted by last change: every watch once, in order, each with its
+    # own unseen mark (only the first watch's posting changed).
+    walked = []
+    for number in range(1, 5):
+        params = {"per_page": 1, "page": number, "sort": "last_change", "order": "desc"}
+        walked += (await site.client.get("/api/v1/watches", params=params)).json()["items"]
+    assert [w["id"] for w in walked] == sorted(ids)
+    assert [w["unseen"] for w in walked] == [True, False, False, False]
     bad = await site.client.get("/api/v1/watches", params={"sort": "nonsense"})
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
@@ -1079,6 +1087,8 @@ async def test_bulk_actions_on_a_selection_in_the_list(site: Site) -> None:
     tagged = await bulk("tag", first, second, tag="Urgent")
     assert "Tagged 2 watches." in tagged.text
     assert {w.tags for w in site.app.store.watches.list_watches()} == {("urgent",)}
+    assert site.app.store.views.tags() == ["urgent"]
+    assert "<option>urgent</option>" in (await site.client.get("/watches")).text
     bad_tag = await bulk("tag", first, tag="no spaces")
     assert "Tagged 0 watches. Not done:" in bad_tag.text
     assert "not a tag" in bad_tag.text
@@ -1217,3 +1227,61 @@ async def test_hostile_values_from_a_board_reach_pages_charts_and_feeds_as_text(
     text = "".join(root.itertext())
     assert FROM_BOARD["title"] in text
     assert all(e.tag.startswith("{http://www.w3.org/2005/Atom}") for e in root.iter())
+
+
+async def test_api_discover_names_the_boards_of_a_careers_page(site: Site) -> None:
+    url = "https://www.dexory.example/career"
+    page = Path(__file__).resolve().parents[1] / "cases" / "careerpages"
+    site.pages.publish(url, (page / "dexory_career_greenhouse_boards_api_fetch.html").read_text())
+    found = await site.client.post("/api/v1/discover", json={"url": url})
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["page_kind"] == "board"
+    (board,) = body["boards"]
+    assert (board["system"], board["token"], board["proposed"]) == ("greenhouse", "dexory", True)
+    missing = await site.client.post("/api/v1/discover", json={"url": "https://x.example/none"})
+    assert missing.status_code == 502
+    never = await site.client.post("/api/v1/discover", json={"url": "ftp://x.example/"})
+    assert never.status_code == 422
+
+
+async def test_preview_of_a_careers_page_shows_its_boards(site: Site) -> None:
+    url = "https://www.playlist.example/careers/opportunities"
+    page = Path(__file__).resolve().parents[1] / "cases" / "careerpages"
+    site.pages.publish(
+        url, (page / "playlist_careers_opportunities_personio_link.html").read_text()
+    )
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
+    )
+    assert shown.status_code == 200
+    assert 'id="discovery"' in shown.text
+    assert "Another company's board, not proposed" in shown.text
+    assert "no board found" in shown.text
+    assert 'id="preview"' not in shown.text
+
+
+async def test_saving_a_careers_page_shows_its_boards_instead(site: Site) -> None:
+    """Save, without a preview first, does what `watch add` does: a careers page is not
+    saved as one page; its boards are shown. A posting's page is saved as before."""
+    url = "https://www.dexory.example/career"
+    page = Path(__file__).resolve().parents[1] / "cases" / "careerpages"
+    site.pages.publish(url, (page / "dexory_career_greenhouse_boards_api_fetch.html").read_text())
+    before = len(site.app.store.watches.list_watches())
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": url, "action": "save", CSRF_FIELD: csrf}
+    )
+    assert shown.status_code == 200
+    assert 'id="discovery"' in shown.text
+    assert "dexory" in shown.text
+    assert len(site.app.store.watches.list_watches()) == before
+
+    posting = "https://jobs.example.com/careers/one-role"
+    site.pages.publish(posting, _seed(FIRST_VERSION))
+    saved = await site.client.post(
+        "/watches/new", data={"url": posting, "action": "save", CSRF_FIELD: csrf}
+    )
+    assert saved.status_code == 303
+    assert len(site.app.store.watches.list_watches()) == before + 1

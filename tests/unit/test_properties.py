@@ -22,6 +22,7 @@ from monitor.model import Posting
 from monitor.sources import SourceRegistry, read_page
 from monitor.sources.base import FetchedPage
 from tests.conftest import SEEDS
+from tests.unit.test_extract_cases import load_cases
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 URLS = {
@@ -39,6 +40,13 @@ URLS = {
     "successfactors": "https://northwind.jobs2web.com/job/Reno-X/1044561901/",
     "jazzhr": "https://northwind.applytojob.com/apply/Xb4TqRk2Lm/X",
     "breezy": "https://northwind.breezy.hr/",
+    "oracle": "https://northwind.fa.us2.oraclecloud.com/hcmUI/CandidateExperience/en/sites/CX_1",
+    "eightfold": "https://northwind.eightfold.ai/careers?domain=northwind.example",
+    "rippling": "https://ats.rippling.com/northwind/jobs",
+    "pinpoint": "https://northwind.pinpointhq.com/",
+    "comeet": "https://www.comeet.co/careers-api/2.0/company/F6.003/positions?token=AB12",
+    "join": "https://join.com/companies/northwind-robotics",
+    "adp": "https://workforcenow.adp.com/mascsr/default/mdf/recruitment/recruitment.html?cid=0f1e2d3c-4b5a",
     "html": "https://careers.example.com/jobs/42",
 }
 SOURCES = list(SourceRegistry.default())
@@ -53,14 +61,29 @@ WORDS = st.sampled_from(
 LINES = st.lists(
     st.one_of(st.lists(WORDS, max_size=14).map(" ".join), st.text(max_size=80)), max_size=25
 )
+# The keys sources read dates and amounts from: a number there may be one no date or
+# Decimal holds (1e20 epoch seconds, 1e400 read as infinity, NaN).
+DATE_KEYS = (
+    "createdAt", "created_at", "createdOn", "postedTs", "PostedDate", "ExternalPostedStartDate",
+    "postDate", "publishedAt", "published_at", "published_on", "published_date",
+    "first_published", "datePosted", "releasedDate", "time_updated", "startDate",
+)  # fmt: skip
+AMOUNT_KEYS = (
+    "amount", "salaryAmountFrom", "salaryAmountTo", "min_cents", "max_cents", "amountValue",
+    "minimumRate", "maximumRate", "minValue", "maxValue", "rangeStart", "rangeEnd",
+)  # fmt: skip
+EXTREMES = (1e20, -1e20, 1e308, float("inf"), float("-inf"), float("nan"), -1, 0)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from(EXTREMES)
+    | st.text(max_size=30),
     lambda children: st.lists(children, max_size=5)
     | st.dictionaries(
         st.sampled_from(
             ["id", "title", "text", "name", "jobs", "offers", "content", "location", "salary",
              "salaryRange", "min", "max", "currency", "@type", "baseSalary", "value", "results",
-             "description", "categories", "jobPostings", "compensation", "postings"]
+             "description", "categories", "jobPostings", "compensation", "postings",
+             "items", "jobRequisitions", "details", "data", "workplace_type", "uid",
+             "positions", "requisitionList", "status", *DATE_KEYS, *AMOUNT_KEYS]
         ) | st.text(max_size=8),
         children,
         max_size=6,
@@ -149,9 +172,9 @@ def test_pages_with_any_json_ld(data: Any, text: str) -> None:
     _parse_or_refuse(source, page)
 
 
-def _parse_or_refuse(source: Any, page: FetchedPage) -> None:
+def _parse_or_refuse(source: Any, page: FetchedPage, *, url: str = "") -> None:
     try:
-        postings = read_page(source, page, url=page.url)
+        postings = read_page(source, page, url=url or page.url)
     except MonitorError:
         return
     for posting in postings:
@@ -160,6 +183,31 @@ def _parse_or_refuse(source: Any, page: FetchedPage) -> None:
         assert normalize(normalized) == normalized  # normalizing twice changes nothing
         assert not compare(normalized, normalized)  # a posting never differs from itself
         assert Posting.from_dict(normalized.to_dict()) == normalized  # stored and read back
+
+
+def _with(data: Any, extreme: float) -> Any:
+    """``data`` with every date and amount field set to ``extreme``."""
+    if isinstance(data, list):
+        return [_with(item, extreme) for item in data]
+    if not isinstance(data, dict):
+        return data
+    wanted = set(DATE_KEYS) | set(AMOUNT_KEYS)
+    return {k: extreme if k in wanted else _with(v, extreme) for k, v in data.items()}
+
+
+JSON_SEEDS = [case for case in load_cases("sources.yaml") if "content_type" not in case.values[0]]
+
+
+@pytest.mark.parametrize("case", JSON_SEEDS)
+def test_seeds_with_any_number_in_their_date_and_amount_fields(case: dict[str, Any]) -> None:
+    """A recorded answer whose dates and amounts are numbers no date or Decimal holds
+    is read without them (or refused), never a crash."""
+    source = SourceRegistry.default().detect(case["url"])
+    data = json.loads((SEEDS / case["seed"]).read_text(encoding="utf-8"))
+    for extreme in EXTREMES:
+        body = json.dumps(_with(data, extreme)).encode()
+        page = FetchedPage(url=case["url"], status=200, content_type="application/json", body=body)
+        _parse_or_refuse(source, page, url=case["url"])
 
 
 def test_a_body_of_an_unexpected_shape_is_a_parse_error_not_a_crash() -> None:

@@ -318,6 +318,9 @@ def test_features_lists_each_source_with_its_url_shapes() -> None:
         assert f"source  {source.kind}" in output
         for shape in source.url_shapes:
             assert shape in output
+    discovered = output.split("discover ", 1)[1]
+    for system in ("Greenhouse", "Workday", "JOIN", "ADP Workforce Now", "Taleo"):
+        assert system in " ".join(discovered.split()), system
 
 
 @pytest.mark.parametrize(

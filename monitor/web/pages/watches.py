@@ -10,11 +10,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from monitor.core.discover import Discovery, PageKind
 from monitor.errors import MonitorError
 from monitor.present import duration
 from monitor.store.readmodels import WatchQuery, WatchRow
 from monitor.watches import WatchEdit
-from monitor.web.context import MAX_PAGE, Filter, Id, dashboard_of, shown_error, status_of
+from monitor.web.context import (
+    MAX_PAGE,
+    Dashboard,
+    Filter,
+    Id,
+    dashboard_of,
+    shown_error,
+    status_of,
+)
 from monitor.web.pages.base import _back, _text, checked_form, error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -128,6 +137,14 @@ async def new_watch(request: Request) -> Response:
     }
     try:
         if _text(form, "action") == "save":
+            if not values["source"] and _page_only(dashboard, values["url"]):
+                # As `watch add` does: a careers page is shown with its boards, never
+                # saved as one page; a Workday site's own page is saved as the site.
+                found = await _discovered(dashboard, values["url"])
+                if found is not None and found.own_site is not None:
+                    values["source"] = found.own_site.source_kind or ""
+                elif found is not None and found.kind is not PageKind.POSTING:
+                    return _new_watch_form(request, values, discovery=found)
             watch_id = dashboard.app.watches.add_from_text(
                 url=values["url"],
                 interval=values["interval"] or "1h",
@@ -139,6 +156,12 @@ async def new_watch(request: Request) -> Response:
             )
             watch = dashboard.views.watch(watch_id)
             return RedirectResponse(f"/postings/{watch.posting_id}", status_code=303)
+        if not values["source"] and _page_only(dashboard, values["url"]):
+            found = await dashboard.discover(values["url"])
+            # A careers page: its boards, not its text (a Workday site's own page is
+            # previewed as the site, below).
+            if found.kind is not PageKind.POSTING and found.own_site is None:
+                return _new_watch_form(request, values, discovery=found)
         seen = await dashboard.preview(values["url"], values["source"] or None)
     except MonitorError as exc:
         status, _title = status_of(exc)
@@ -147,6 +170,23 @@ async def new_watch(request: Request) -> Response:
 
 
 _FILTERS = ("title", "exclude_title", "location", "department")
+
+
+async def _discovered(dashboard: Dashboard, url: str) -> Discovery | None:
+    """The boards of the page at ``url``; None when it cannot be read now (it is then
+    watched as a page, as `watch add` does)."""
+    try:
+        return await dashboard.discover(url)
+    except MonitorError:
+        return None
+
+
+def _page_only(dashboard: Dashboard, url: str) -> bool:
+    """Whether only the page source takes ``url`` (a careers page, or one posting's)."""
+    try:
+        return dashboard.app.sources.detect(url).kind == "html"
+    except MonitorError:
+        return False
 
 
 @router.get("/watches/{watch_id}/edit")
