@@ -160,7 +160,9 @@ def posting_conditions(query: PostingQuery) -> list[Any]:
     return conditions
 
 
-def change_conditions(query: ChangeQuery) -> list[Any]:
+def change_conditions(query: ChangeQuery, *, bound_since: bool = False) -> list[Any]:
+    """The WHERE of a change list. ``bound_since`` (SQLite, whose planner cannot see it
+    for itself) adds the id of the first change since ``query.since`` as a lower bound."""
     conditions: list[Any] = []
     if query.fields:
         conditions.append(changes.c.field.in_(query.fields))
@@ -168,6 +170,8 @@ def change_conditions(query: ChangeQuery) -> list[Any]:
         conditions.append(changes.c.kind == query.kind)
     if query.since is not None:
         conditions.append(changes.c.detected_at >= query.since)
+        if bound_since:
+            conditions.append(changes.c.id >= _first_change_since(query.since))
     if query.until is not None:
         conditions.append(changes.c.detected_at < query.until)
     if query.before is not None:
@@ -189,6 +193,22 @@ def change_conditions(query: ChangeQuery) -> list[Any]:
             changes.c.posting_id.in_(select(postings.c.id).where(followed_by(query.watch_id)))
         )
     return conditions
+
+
+_since_first = changes.alias("since_first")
+
+
+def _first_change_since(since: Any) -> Any:
+    """The smallest id of a change detected at or after ``since`` (NULL if none): every
+    change since then has an id at least this, so a newest-first scan stops there
+    instead of reading every older change when fewer than a page match. ``id + 0``
+    makes SQLite read it from the (detected_at, id) index, in time proportional to the
+    changes since then, rather than walking the table from its first row."""
+    return (
+        select(func.min(_since_first.c.id + 0))
+        .where(_since_first.c.detected_at >= since)
+        .scalar_subquery()
+    )
 
 
 def followed_by(watch_id: int) -> Any:

@@ -165,6 +165,7 @@ changes = Table(
     Column("percent", Numeric(scale=1)),
     Index(None, "posting_id", "detected_at"),
     Index(None, "field", "id"),  # the changes of one field, newest first
+    Index(None, "detected_at", "id"),  # the first change since a time (lists, exports)
 )
 
 outbox = Table(

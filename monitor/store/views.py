@@ -78,6 +78,10 @@ class Views:
     def engine(self) -> Engine:
         return self._db.engine
 
+    @property
+    def _sqlite(self) -> bool:
+        return self._db.engine.dialect.name == "sqlite"
+
     # -- watches -----------------------------------------------------------------------
 
     def watches(self, query: WatchQuery) -> Page[WatchRow]:
@@ -326,7 +330,7 @@ class Views:
         listing = (
             select(changes, *CHANGE_POSTING_COLUMNS)
             .select_from(changes.join(postings, postings.c.id == changes.c.posting_id))
-            .where(*change_conditions(query))
+            .where(*change_conditions(query, bound_since=self._sqlite))
             .order_by(changes.c.id.desc())
             .limit(limit + 1)
         )
