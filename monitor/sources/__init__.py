@@ -7,6 +7,7 @@ object built at start, not a process-wide global.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 
@@ -80,7 +81,9 @@ _SHAPE_ERRORS = (
     IndexError,
     RecursionError,
     OverflowError,
-    ArithmeticError,
+    # A number a Decimal cannot hold (NaN, infinity in arithmetic) is the data's shape;
+    # a division by zero stays a parser bug, reported as a crash with its traceback.
+    decimal.InvalidOperation,
 )
 
 
