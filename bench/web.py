@@ -72,7 +72,7 @@ _FILL = (
         status, current_snapshot_id, next_check_at, last_checked_at, consecutive_failures,
         gone_count, created_at, role, suspect_count, last_changed_at)
     SELECT n, n, 'jsonld', 'https://jobs.example.com/' || n, 'https://jobs.example.com/' || n,
-        'Engineer ' || n, 'Company ' || substr('00' || (n % 300), -3, 3), 'open', n,
+        'Engineer ' || n, 'Company ' || substr('00' || (n % 300), length('00' || (n % 300)) - 2, 3), 'open', n,
         :t0, :t0, 0, 0, :t0, 'single', 0, :t0 FROM seq""",
     _SEQ
     + """INSERT INTO changes (posting_id, snapshot_id, detected_at, field, kind, old, new, summary,
