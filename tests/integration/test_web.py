@@ -1285,3 +1285,29 @@ async def test_saving_a_careers_page_shows_its_boards_instead(site: Site) -> Non
     )
     assert saved.status_code == 303
     assert len(site.app.store.watches.list_watches()) == before + 1
+
+
+async def test_a_careers_pages_words_reach_the_preview_as_text(site: Site) -> None:
+    """Discovery reads the page's own words (link texts, script calls): a hostile
+    careers page's markup in them never reaches the Preview as markup."""
+    url = "https://www.acme.example/careers"
+    hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    site.pages.publish(
+        url,
+        "<html><body><div>Want to join the Otherco team? "
+        f'<a href="https://boards.greenhouse.io/otherco">{hostile}</a></div>'
+        '<a href="https://boards.greenhouse.io/acme">Open roles</a></body></html>',
+    )
+    csrf = await _csrf(site.client)
+    shown = await site.client.post(
+        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
+    )
+    assert shown.status_code == 200
+    assert 'id="discovery"' in shown.text
+    assert "otherco" in shown.text
+    assert "<script>alert(2)</script>" not in shown.text
+    assert '<img src=x onerror="alert(1)">' not in shown.text
+    assert "onerror=" not in shown.text.split('id="discovery"', 1)[1]
+    api = await site.client.post("/api/v1/discover", json={"url": url})
+    assert api.status_code == 200
+    assert api.headers["content-type"].startswith("application/json")
