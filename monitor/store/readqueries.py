@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Text, case, cast, exists, func, or_, select
+from sqlalchemy import CompoundSelect, Select, Text, case, cast, exists, func, or_, select, union
 from sqlalchemy.engine import Connection, Row
 
 from monitor.model import Posting
@@ -147,7 +147,7 @@ def posting_conditions(query: PostingQuery) -> list[Any]:
     if query.company:
         conditions.append(_same_company(query.company))
     if query.watch_id is not None:
-        conditions.append(followed_by(query.watch_id))
+        conditions.append(postings.c.id.in_(followed_ids(query.watch_id)))
     if query.board_id is not None:
         conditions.append(postings.c.board_id == query.board_id)
     if query.source_kind:
@@ -189,9 +189,7 @@ def change_conditions(query: ChangeQuery, *, bound_since: bool = False) -> list[
             changes.c.posting_id.in_(select(postings.c.id).where(_same_company(query.company)))
         )
     if query.watch_id is not None:
-        conditions.append(
-            changes.c.posting_id.in_(select(postings.c.id).where(followed_by(query.watch_id)))
-        )
+        conditions.append(changes.c.posting_id.in_(followed_ids(query.watch_id)))
     return conditions
 
 
@@ -211,13 +209,19 @@ def _first_change_since(since: Any) -> Any:
     )
 
 
-def followed_by(watch_id: int) -> Any:
-    """Postings a watch follows: its own, and (a board) those listed on it, also those
-    a job watch of their own reads."""
-    boards = select(postings.c.id).where(
-        postings.c.watch_id == watch_id, postings.c.role == "board"
-    )
-    return or_(postings.c.watch_id == watch_id, postings.c.board_id.in_(boards))
+def _boards_of(watch_id: int) -> Select[Any]:
+    return select(postings.c.id).where(postings.c.watch_id == watch_id, postings.c.role == "board")
+
+
+def followed_ids(watch_id: int) -> CompoundSelect[tuple[int]]:
+    """The ids of the postings a watch follows: its own, and (a board) those listed on
+    it, also those a job watch of their own reads. A union, not an OR: each half is read
+    from its own index and estimated from it, where PostgreSQL guessed the OR at half
+    the table and walked every change newest first to find the watch's (1.3 s at
+    1,000,000 changes)."""
+    own = select(postings.c.id).where(postings.c.watch_id == watch_id)
+    members = select(postings.c.id).where(postings.c.board_id.in_(_boards_of(watch_id)))
+    return union(own, members)
 
 
 def current_postings(conn: Connection, snapshot_ids: Sequence[int | None]) -> dict[int, Posting]:

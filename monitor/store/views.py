@@ -13,9 +13,10 @@ whole: ``all_watches`` (every active watch) and ``history`` (one posting's versi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Text, case, cast, func, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, Text, case, cast, func, or_, select
+from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import NotFound
 from monitor.model import Posting
@@ -94,15 +95,29 @@ class Views:
         # The page's ids first, then its rows: the per-row columns (the unseen test, the
         # snapshot) are worked out for the page's rows only, not for every row sorted.
         page_ids = base.order_by(nulls, watches.c.id).limit(per_page).offset((page - 1) * per_page)
-        listing = (
-            watch_filter(WatchQuery())
-            .add_columns(*WATCH_COLUMNS)
-            .where(watches.c.id.in_(page_ids.scalar_subquery()))
-            .order_by(nulls, watches.c.id)
-        )
+        # A search tests every row's title, company and address: its total comes with
+        # the page's ids (a window count over that one scan), not from a second scan.
+        # Without one, counting is cheap and the first page's ids come from an index in
+        # order, which a window over every row would give up.
+        counted = bool(query.search)
+        if counted:
+            page_ids = page_ids.add_columns(func.count().over().label("total"))
         with self._db.read() as conn:
-            total = int(conn.scalar(select(func.count()).select_from(base.subquery())) or 0)
-            rows = conn.execute(listing).all()
+            found = conn.execute(page_ids).all()
+            if counted and found:
+                total = int(found[0].total)
+            elif counted and page == 1:
+                total = 0  # nothing matched
+            else:
+                total = self._count(conn, base)
+            ids = [r.watch_id for r in found]
+            listing = (
+                watch_filter(WatchQuery())
+                .add_columns(*WATCH_COLUMNS)
+                .where(watches.c.id.in_(ids))
+                .order_by(nulls, watches.c.id)
+            )
+            rows = conn.execute(listing).all() if ids else []
             current = current_postings(conn, [r.current_snapshot_id for r in rows])
             members = board_members(conn, [r.posting_id for r in rows if r.role == "board"])
         items = tuple(
@@ -110,6 +125,10 @@ class Views:
             for row in rows
         )
         return Page(items=items, total=total, page=page, per_page=per_page)
+
+    @staticmethod
+    def _count(conn: Connection, base: Select[Any]) -> int:
+        return int(conn.scalar(select(func.count()).select_from(base.subquery())) or 0)
 
     def watch(self, watch_id: int) -> WatchRow:
         with self._db.read() as conn:

@@ -243,6 +243,15 @@ async def test_watches_page_by_number_with_search_and_sort(site: Site) -> None:
     assert len(second["items"]) == 1
     found = (await site.client.get("/api/v1/watches", params={"q": "ROLE-1"})).json()
     assert [w["url"] for w in found["items"]] == ["https://jobs.example.com/careers/role-1"]
+    assert found["total"] == 1
+    # A search's total is counted with its page: right on every page, past the end
+    # and with no match at all.
+    for number, shown in ((1, 2), (2, 1), (3, 0)):
+        params = {"q": "careers/role", "per_page": 2, "page": number}
+        searched = (await site.client.get("/api/v1/watches", params=params)).json()
+        assert (searched["total"], len(searched["items"])) == (3, shown), number
+    nothing = (await site.client.get("/api/v1/watches", params={"q": "no such role"})).json()
+    assert (nothing["total"], nothing["items"]) == (0, [])
     by_id = (
         await site.client.get("/api/v1/watches", params={"sort": "id", "order": "desc"})
     ).json()
