@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -106,7 +107,9 @@ class Credentials:
         return same_user and same_password
 
     def header_ok(self, header: str | None) -> bool:
-        return bool(header) and (self.bearer_ok(header or "") or self.basic_ok(header or ""))
+        if not header:
+            return False
+        return self.bearer_ok(header) or self.basic_ok(header)
 
     def token_ok(self, token: str) -> bool:
         return self.token is not None and hmac.compare_digest(token.encode(), self.token.encode())
@@ -229,21 +232,33 @@ class HostAllowList:
         return cls(names=frozenset(n for n in names if not n.startswith("*.")), domains=domains)
 
     def allows(self, header: str | None) -> bool:
-        name = host_of(header or "")
+        if not header:
+            return False
+        name = host_of(header)
         if not name:
             return False
         return is_loopback(name) or name in self.names or name.endswith(self.domains)
 
 
 def host_of(header: str) -> str:
-    """The host name of a ``Host`` header, lower-cased, without port or brackets."""
+    """The host name of a ``Host`` header, lower-cased, without port or brackets; ""
+    for anything that is not a host name or address (``*.corp.example`` included,
+    which would otherwise end like a name under an allowed domain)."""
     value = header.strip().lower()
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
-        return host if not rest or (rest[0] == ":" and rest[1:].isdigit()) else ""
+        port_ok = not rest or (rest[0] == ":" and rest[1:].isdigit())
+        return host if port_ok and _IPV6_CHARS.fullmatch(host) else ""
+    if value.count(":") > 1:
+        return ""  # an IPv6 address without its brackets (RFC 3986 asks for them)
     host, colon, port = value.rpartition(":")
     if not colon:
         host = value
     elif not port.isdigit():
         return ""
-    return host.removesuffix(".")
+    host = host.removesuffix(".")
+    return host if _NAME_CHARS.fullmatch(host) else ""
+
+
+_NAME_CHARS = re.compile(r"[a-z0-9_.-]+")
+_IPV6_CHARS = re.compile(r"[0-9a-f:.]+")

@@ -112,6 +112,17 @@ def test_host_names_are_read_without_port_brackets_or_case() -> None:
     assert host_of("example.com.") == "example.com"
     assert host_of("[::1]x") == ""
     assert host_of("example.com:http") == ""
+    # After the brackets: nothing, or a colon and a port of digits only.
+    assert host_of("[::1]x80") == ""
+    assert host_of("[::1]:x8") == ""
+    assert host_of("[::1]]:80") == ""
+    assert host_of("::1:8080") == ""  # IPv6 must be bracketed in a Host header
+    assert HostAllowList.from_config(WebConfig(allowed_hosts=("*.corp.example",))).allows(
+        "a.corp.example"
+    )
+    assert not HostAllowList.from_config(WebConfig(allowed_hosts=("*.corp.example",))).allows(
+        "*.corp.example"
+    )
     hosts = HostAllowList.from_config(WebConfig(), "0.0.0.0")
     assert hosts.allows("0.0.0.0:8080")
     assert hosts.allows("127.9.9.9")

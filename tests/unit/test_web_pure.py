@@ -4,6 +4,8 @@ address, sign-in and CSRF checks, change percentages and cursors."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -35,7 +37,18 @@ from monitor.web.charts import (
 )
 from monitor.web.cursors import decode_cursor, encode_cursor
 from monitor.web.filters import change_percent
-from monitor.web.security import Credentials, Signer, check_exposure, csrf_ok, same_origin
+from monitor.web.security import (
+    SESSION_PREFIX,
+    SESSION_SECONDS,
+    Credentials,
+    Signer,
+    Throttle,
+    check_exposure,
+    csrf_ok,
+    new_session,
+    same_origin,
+    session_id,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -258,6 +271,61 @@ def test_bearer_and_basic_credentials() -> None:
     assert not Credentials.from_config(WebConfig()).required
 
 
+def test_credentials_are_read_under_their_own_scheme_only() -> None:
+    token = "t" * 20
+    both = Credentials.from_config(
+        WebConfig(token=SecretStr(token), username="ann", password=SecretStr("p" * 16))
+    )
+    basic = base64.b64encode(b"ann:" + b"p" * 16).decode()
+    # RFC 7235: one or more spaces after the scheme, which is case-insensitive.
+    assert both.header_ok(f"Bearer  {token}")
+    assert both.header_ok(f"bearer {token}")
+    assert both.header_ok(f"Basic  {basic}")
+    # The right secret under another scheme is refused.
+    for scheme in ("Token", "Basic", "Digest"):
+        assert not both.header_ok(f"{scheme} {token}"), scheme
+    for scheme in ("Bearer", "Token", "Digest"):
+        assert not both.header_ok(f"{scheme} {basic}"), scheme
+    assert not both.header_ok("")
+    # Only a token: no user name or password to compare a Basic header with.
+    only_token = Credentials(token=token, username=None, password=None)
+    assert not only_token.header_ok(f"Basic {basic}")
+    # Only a user name (never from the configuration, which asks for both): refused.
+    user_only = Credentials(token=None, username="ann", password=None)
+    assert not user_only.header_ok(f"Basic {basic}")
+    assert not user_only.header_ok(f"Bearer {token}")
+
+
+def test_sessions_ids_are_random_and_read_back_whole() -> None:
+    first, second = new_session(), new_session()
+    assert first != second
+    assert first.startswith(SESSION_PREFIX)
+    assert session_id(first) == first.removeprefix(SESSION_PREFIX)
+    assert session_id(SESSION_PREFIX + "abc") == "abc"
+    assert session_id(None) is None
+    assert session_id("signed-in") is None  # an old cookie's value
+    assert session_id(SESSION_PREFIX) is None
+
+
+def test_throttle_forgets_on_success_and_remembers_its_size() -> None:
+    now = [0.0]
+    throttle = Throttle(free=1, size=2, clock=lambda: now[0])
+    throttle.failed("a")
+    assert throttle.wait("a") == 0  # the free miss
+    throttle.failed("a")
+    assert throttle.wait("a") == 1.0
+    throttle.failed("a")
+    assert throttle.wait("a") == 2.0
+    throttle.succeeded("a")
+    assert throttle.wait("a") == 0
+    for client in ("b", "c"):
+        throttle.failed(client)
+        throttle.failed(client)
+    assert (throttle.wait("b"), throttle.wait("c")) == (1.0, 1.0)  # both remembered
+    throttle.failed("d")  # the oldest, b, is dropped
+    assert (throttle.wait("b"), throttle.wait("c")) == (0, 1.0)
+
+
 def test_signed_session_expires_and_cannot_be_forged() -> None:
     signer = Signer(b"k" * 32)
     value = signer.sign("signed-in", now=1000.0)
@@ -266,6 +334,18 @@ def test_signed_session_expires_and_cannot_be_forged() -> None:
     assert signer.verify(value.replace("signed-in", "admin"), now=1001.0) is None
     assert Signer(b"other" * 8).verify(value, now=1001.0) is None
     assert signer.verify("garbage", now=1001.0) is None
+    # A value may hold the separator; the expiry is the last field.
+    piped = signer.sign("a|b", now=1000.0)
+    assert signer.verify(piped, now=1001.0) == "a|b"
+    # Valid until its expiry, not at it.
+    expires = 1000.0 + SESSION_SECONDS
+    assert signer.verify(value, now=expires - 1) == "signed-in"
+    assert signer.verify(value, now=expires) is None
+    # Signed with the right key but with no time in it: refused, not a crash.
+    payload = "signed-in|soon"
+    mac = hmac.new(b"k" * 32, payload.encode(), hashlib.sha256).hexdigest()
+    assert signer.verify(f"{payload}|{mac}", now=1001.0) is None
+    assert signer.verify(f"{value.rpartition('|')[0]}|", now=1001.0) is None
 
 
 def test_csrf_token_and_origin_checks() -> None:
@@ -277,6 +357,10 @@ def test_csrf_token_and_origin_checks() -> None:
     assert same_origin("http://127.0.0.1:8080", "127.0.0.1:8080")
     assert not same_origin("https://evil.example", "127.0.0.1:8080")
     assert not same_origin("null", "127.0.0.1:8080")
+    assert not same_origin("null", "")  # an opaque origin matches no host, even none
+    assert not same_origin("http://127.0.0.1:8080", None)
+    assert same_origin("http://Dash.Example:8080", "dash.example:8080")
+    assert same_origin("http://dash.example:8080", "DASH.example:8080")
 
 
 # -- API helpers ---------------------------------------------------------------------
@@ -335,7 +419,7 @@ BEYOND = [
     "192.168.1.10", "10.0.0.5", "172.16.0.1", "100.64.0.1", "169.254.1.1",  # LAN v4
     "fd00::1", "[fd00::1]", "fe80::1", "2001:db8::1", "203.0.113.7",  # LAN v6, global
     "::ffff:192.168.1.10", "::ffff:0.0.0.0", "[::ffff:10.0.0.5]",  # v4 mapped into v6
-    "myhost", "example.com", "localhost.example.com", "localhost.", "LOCALHOST",
+    "Xlocalhost", "myhost", "example.com", "localhost.example.com", "localhost.", "LOCALHOST",
     "127.0.0.1.nip.io", "evil-localhost", "localhost:80", "",
 ]  # fmt: skip
 LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]",
@@ -344,8 +428,10 @@ LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]",
 
 @pytest.mark.parametrize("host", BEYOND)
 def test_listening_beyond_loopback_is_refused_without_credentials(host: str) -> None:
-    with pytest.raises(ConfigError, match="beyond this machine"):
+    with pytest.raises(ConfigError, match="beyond this machine") as refused:
         check_exposure(WebConfig(), host)
+    assert refused.value.source == "web.listen"
+    assert "set web.token (or web.username and web.password)" in str(refused.value)
     check_exposure(WebConfig(token=SecretStr("t" * 20)), host)
     check_exposure(WebConfig(username="ann", password=SecretStr("p" * 16)), host)
     if host:  # web.listen is checked as the configuration is read, too
