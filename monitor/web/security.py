@@ -243,14 +243,13 @@ class HostAllowList:
 def host_of(header: str) -> str:
     """The host name of a ``Host`` header, lower-cased, without port or brackets; ""
     for anything that is not a host name or address (``*.corp.example`` included,
-    which would otherwise end like a name under an allowed domain)."""
+    which would otherwise end like a name under an allowed domain, and an IPv6 address
+    without the brackets RFC 3986 asks for)."""
     value = header.strip().lower()
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
         port_ok = not rest or (rest[0] == ":" and rest[1:].isdigit())
         return host if port_ok and _IPV6_CHARS.fullmatch(host) else ""
-    if value.count(":") > 1:
-        return ""  # an IPv6 address without its brackets (RFC 3986 asks for them)
     host, colon, port = value.rpartition(":")
     if not colon:
         host = value
