@@ -75,6 +75,7 @@ def test_a_process_without_a_beat_for_longer_than_the_limit_is_not_beating() -> 
 
     assert not_beating(row(1, 61), now=NOW, max_age=MAX_AGE)
     assert not not_beating(row(1, 59), now=NOW, max_age=MAX_AGE)
+    assert not not_beating(row(1, 60), now=NOW, max_age=MAX_AGE)  # at the limit: still beating
 
 
 STUCK = "renderer stuck: 2 of 2 browser page slots held for 95 s, past the 30 s deadline"
