@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -28,11 +27,6 @@ def canonical_url(url: str) -> str:
     )
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
-
-
-def url_key(url: str) -> str:
-    """A short stable id for a page that has no id of its own."""
-    return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:24]
 
 
 def shown_url(url: str) -> str:
