@@ -145,6 +145,14 @@ async def _csrf(client: httpx.AsyncClient) -> str:
     return token
 
 
+async def _preview(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    """The Add page's Preview of ``url``, as its form sends it."""
+    csrf = await _csrf(client)
+    return await client.post(
+        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
+    )
+
+
 # -- the JSON API --------------------------------------------------------------------
 
 
@@ -407,18 +415,12 @@ async def test_forms_need_their_csrf_token_and_cross_site_writes_are_refused(sit
 async def test_preview_shows_what_would_be_read_and_stores_nothing(site: Site) -> None:
     url = "https://jobs.example.com/careers/preview"
     site.pages.publish(url, _seed(FIRST_VERSION))
-    csrf = await _csrf(site.client)
-    shown = await site.client.post(
-        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
-    )
+    shown = await _preview(site.client, url)
     assert shown.status_code == 200
     assert 'id="preview"' in shown.text
     assert "155,700" in shown.text
     assert (await site.client.get("/api/v1/watches")).json()["total"] == 1
-    broken = await site.client.post(
-        "/watches/new",
-        data={"url": "https://jobs.example.com/missing", "action": "preview", CSRF_FIELD: csrf},
-    )
+    broken = await _preview(site.client, "https://jobs.example.com/missing")
     assert broken.status_code in (422, 502) or "404" in broken.text
     assert 'class="error"' in broken.text
 
@@ -435,12 +437,10 @@ async def test_a_site_known_by_its_page_is_saved_with_the_source_the_preview_fou
         (root / "job.json").read_text(),
         "application/json",
     )
-    csrf = await _csrf(site.client)
-    shown = await site.client.post(
-        "/watches/new", data={"url": job, "action": "preview", CSRF_FIELD: csrf}
-    )
+    shown = await _preview(site.client, job)
     assert "Source <strong>workday</strong>" in shown.text
     assert '<input type="hidden" name="source" value="workday">' in shown.text
+    csrf = await _csrf(site.client)
     saved = await site.client.post(
         "/watches/new",
         data={"url": job, "source": "workday", "action": "save", CSRF_FIELD: csrf},
@@ -1260,10 +1260,7 @@ async def test_preview_of_a_careers_page_shows_its_boards(site: Site) -> None:
     site.pages.publish(
         url, (page / "playlist_careers_opportunities_personio_link.html").read_text()
     )
-    csrf = await _csrf(site.client)
-    shown = await site.client.post(
-        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
-    )
+    shown = await _preview(site.client, url)
     assert shown.status_code == 200
     assert 'id="discovery"' in shown.text
     assert "Another company's board, not proposed" in shown.text
@@ -1307,10 +1304,7 @@ async def test_a_careers_pages_words_reach_the_preview_as_text(site: Site) -> No
         f'<a href="https://boards.greenhouse.io/otherco">{hostile}</a></div>'
         '<a href="https://boards.greenhouse.io/acme">Open roles</a></body></html>',
     )
-    csrf = await _csrf(site.client)
-    shown = await site.client.post(
-        "/watches/new", data={"url": url, "action": "preview", CSRF_FIELD: csrf}
-    )
+    shown = await _preview(site.client, url)
     assert shown.status_code == 200
     assert 'id="discovery"' in shown.text
     assert "otherco" in shown.text
