@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import json
 import os
@@ -50,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -59,11 +61,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from bench.scoring import Detected, Edit, score
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.checkers import CheckerPool
 from monitor.engines.lifecycle import tune_gc
 from monitor.engines.local import LocalEngine
 from monitor.records import WatchSpec
@@ -440,6 +443,7 @@ def http_server(
         command = [sys.executable, "-m", "bench.static_server", str(root), str(port)]
         name = "python static server"
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    _SERVERS.add(process.pid)  # nginx's workers are its children: left out with it
     try:
         _wait_for_port(port, process)
         yield port, name, process
@@ -514,9 +518,10 @@ class LocalMirrorWorkday(WorkdaySource):
     parsing are the source's own. Counts the requests it makes: list pages and job
     details."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, counts: Path) -> None:
         self.port = port
-        self.requests: Counter[str] = Counter()
+        self.counts = counts
+        """Each process appends a line per request to its own file here."""
 
     def fetch_url(self, url: str) -> str:
         return super().fetch_url(url).replace(WORKDAY_ORIGIN, f"http://127.0.0.1:{self.port}", 1)
@@ -533,10 +538,20 @@ class LocalMirrorWorkday(WorkdaySource):
     def _local(self, request: FetchRequest) -> FetchRequest:
         url = request.url.replace(WORKDAY_ORIGIN, f"http://127.0.0.1:{self.port}", 1)
         if request.method == "POST":
-            self.requests["list"] += 1
+            self._count("list")
             return replace(request, url=f"{url}/{request.context.get('offset', 0)}.json")
-        self.requests["detail"] += 1
+        self._count("detail")
         return replace(request, url=url)
+
+    def _count(self, kind: str) -> None:
+        with (self.counts / f"{os.getpid()}.txt").open("a", encoding="ascii") as file:
+            file.write(kind + "\n")
+
+    def requests(self) -> Counter[str]:
+        """The requests made so far, by every process: ``list`` and ``detail``."""
+        return Counter(
+            line for path in self.counts.glob("*.txt") for line in path.read_text().split()
+        )
 
 
 def build_app(workdir: Path, port: int, args: argparse.Namespace) -> App:
@@ -544,7 +559,12 @@ def build_app(workdir: Path, port: int, args: argparse.Namespace) -> App:
         {
             "data_dir": str(workdir / "data"),
             "database": {"url": args.database} if args.database else {},
-            "scheduler": {"max_concurrent_checks": args.concurrency, "batch_size": 500},
+            "scheduler": {
+                "max_concurrent_checks": args.concurrency,
+                "batch_size": 500,
+                "processes": args.processes,
+                "dispatch_every": 0.1,
+            },
             "http": {
                 "max_connections": args.concurrency,
                 "hosts": {"127.0.0.1": {"concurrency": args.concurrency, "rate": 0}},
@@ -556,17 +576,22 @@ def build_app(workdir: Path, port: int, args: argparse.Namespace) -> App:
     )
     mirrors: dict[str, Source] = {
         GreenhouseSource.kind: LocalMirrorGreenhouse(port),
-        WorkdaySource.kind: LocalMirrorWorkday(port),
+        WorkdaySource.kind: LocalMirrorWorkday(port, _made(workdir / "workday-requests")),
     }
     sources = SourceRegistry(mirrors.get(s.kind, s) for s in SourceRegistry.default())
-    return App(config, sources=sources)
+    return App(config, sources=sources, checkers=config.checker_processes())
 
 
 def workday_requests(app: App) -> Counter[str]:
     """The requests the Workday source has made so far: ``list`` and ``detail``."""
     source = app.sources.get(WorkdaySource.kind)
     assert isinstance(source, LocalMirrorWorkday)
-    return Counter(source.requests)
+    return source.requests()
+
+
+def _made(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def add_watches(app: App, site: Site, port: int) -> None:
@@ -598,6 +623,8 @@ class PassFigures:
     db_thread_cpu_seconds_per_1000: float
     peak_rss_mb: float
     outcomes: dict[str, int]
+    tree_cpu_seconds_per_1000: float = 0.0
+    tree_peak_rss_mb: float = 0.0
 
 
 def _cpu() -> float:
@@ -609,24 +636,117 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def run_pass(app: App, name: str, *, follow_up: bool = False) -> PassFigures:
+def _tree() -> list[int]:
+    """This process and every process under it (checkers, readers, the fork server),
+    the web server left out."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grown = {os.getpid()}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree - _SERVERS
+        tree |= more
+        grown = bool(more)
+    return sorted(tree)
+
+
+_SERVERS: set[int] = set()
+"""The local web server's processes (not the monitor's)."""
+
+
+def _tree_cpu() -> float:
+    """CPU seconds of the process tree (processes alive now; Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _tree():
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _tree_peak_rss_mb() -> float:
+    """The sum of each process's peak RSS in the tree: at least the tree's peak."""
+    return sum(_peaks().values())
+
+
+class TreeMemory:
+    """The process tree's memory, sampled twice a second: the peak of its total PSS
+    (each process's share of the pages it shares with others, so the fork server's
+    pages, shared with every reader it forked, are counted once)."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="tree-memory", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_mb = max(self.peak_mb, _tree_pss_mb())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(max(self.peak_mb, _tree_pss_mb()), 1)
+
+
+def _tree_pss_mb() -> float:
+    total = 0
+    for pid in _tree():
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def _peaks() -> dict[str, float]:
+    """Peak RSS (MB) of each process in the tree, by pid and name."""
+    found: dict[str, float] = {}
+    for pid in _tree():
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+            name = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:60]
+            found[f"{pid} {name.decode(errors='replace')}"] = int(fields["VmHWM"].split()[0]) / 1024
+    return found
+
+
+async def run_pass(
+    app: App, name: str, *, follow_up: bool = False, checkers: CheckerPool | None = None
+) -> PassFigures:
     """Make every posting due, then let the engine claim and check until none is.
     ``follow_up``: until a dispatch finds nothing due, so that what a check made due
-    (a board's members after its first check) is checked in the same pass."""
+    (a board's members after its first check) is checked in the same pass.
+    ``checkers``: the daemon's checker processes take part (their dispatch timers)."""
     now = app.clock.now()
+    outcomes_before = await _outcomes(app, checkers)
     with app.engine.begin() as conn:
         conn.execute(update(postings).where(postings.c.role != "member").values(next_check_at=now))
     engine = LocalEngine(app)
     db_cpu = await app.store.run(time.thread_time)
-    cpu, started = _cpu(), time.perf_counter()
+    cpu, tree_cpu, started = _cpu(), _tree_cpu(), time.perf_counter()
     report = await engine.run_due()
-    while follow_up:
+    while follow_up or checkers is not None:
         before = report.checked
         report = await engine.run_due()
-        follow_up = report.checked > before
+        if checkers is not None:
+            if await _all_done(app):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            follow_up = report.checked > before
     seconds, cpu_used = time.perf_counter() - started, _cpu() - cpu
+    tree_cpu_used = _tree_cpu() - tree_cpu
     db_cpu = await app.store.run(time.thread_time) - db_cpu
-    checks = report.checked
+    outcomes = await _outcomes(app, checkers)
+    outcomes.subtract(outcomes_before)
+    checks = sum(outcomes.values())
     return PassFigures(
         name=name,
         checks=checks,
@@ -635,8 +755,53 @@ async def run_pass(app: App, name: str, *, follow_up: bool = False) -> PassFigur
         cpu_seconds_per_1000=round(cpu_used / checks * 1000, 3),
         db_thread_cpu_seconds_per_1000=round(db_cpu / checks * 1000, 3),
         peak_rss_mb=round(_peak_rss_mb(), 1),
-        outcomes={k.value: v for k, v in sorted(report.outcomes.items())},
+        outcomes={k: v for k, v in sorted(outcomes.items()) if v},
+        tree_cpu_seconds_per_1000=round(tree_cpu_used / checks * 1000, 3),
+        tree_peak_rss_mb=round(_tree_peak_rss_mb(), 1),
     )
+
+
+async def _outcomes(app: App, checkers: CheckerPool | None) -> Counter[str]:
+    """Checks so far by outcome, in every process (from the metrics /metrics serves)."""
+    if checkers is not None:
+        await checkers.refresh()
+    found: Counter[str] = Counter()
+    for metric in app.metrics.collect():
+        if metric.name == "posting_monitor_checks":
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    found[sample.labels["outcome"]] += int(sample.value)
+    return found
+
+
+async def _all_done(app: App) -> bool:
+    """Nothing due and nothing being checked (every claim written)."""
+
+    def count() -> int:
+        now = app.clock.now()
+        with app.engine.connect() as conn:
+            due = conn.scalar(
+                select(func.count())
+                .select_from(postings)
+                .where(postings.c.role != "member")
+                .where(or_(postings.c.role != "detail", postings.c.status != "closed"))
+                .where(or_(postings.c.next_check_at <= now, postings.c.lease_until.is_not(None)))
+            )
+        return int(due or 0)
+
+    return await app.store.run(count) == 0
+
+
+async def _start_checkers(app: App) -> CheckerPool | None:
+    """The checker processes a daemon with this configuration starts beside its own."""
+    count = app.config.checker_processes() - 1
+    if count < 1:
+        return None
+    await app.reader.start()
+    checkers = CheckerPool(app, count=count)
+    app.metrics.add_peers(checkers.metric_families)
+    await checkers.start(f"bench:{os.getpid()}")
+    return checkers
 
 
 def changes_since(app: App, since: Any) -> list[Detected]:
@@ -666,6 +831,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="pm-bench-"))
     members = args.workday_members
     requests: list[Counter[str]] = []
+    checkers: CheckerPool | None = None
     try:
         site = Site(workdir / "www", args.postings, args.board_jobs, workday_members=members)
         with http_server(site.root, args.server) as (port, server_name, process):
@@ -674,21 +840,28 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 app.prepare()
                 add_watches(app, site, port)
                 tune_gc()  # as the daemon does at start
+                memory = TreeMemory()
+                checkers = await _start_checkers(app)
                 profiler = _profiler(args.profile)
-                first = await run_pass(app, "1: all new", follow_up=members > 0)
+                passing = {"follow_up": members > 0, "checkers": checkers}
+                first = await run_pass(app, "1: all new", **passing)
                 requests.append(workday_requests(app))
                 truth = site.mutate(args.change_share)
                 reload_server(server_name, process)
                 since = app.clock.now()
-                second = await run_pass(app, "2: 10% changed", follow_up=members > 0)
+                second = await run_pass(app, "2: 10% changed", **passing)
                 requests.append(workday_requests(app))
                 _stop_profiler(profiler, args.profile)
                 found = changes_since(app, since)
                 alerted = alerted_since(app, since)
-                third = await run_pass(app, "3: nothing changed (304)", follow_up=members > 0)
+                third = await run_pass(app, "3: nothing changed (304)", **passing)
                 requests.append(workday_requests(app))
                 after_third = changes_since(app, app.clock.now() - timedelta(seconds=third.seconds))
+                peaks = _peaks()
+                tree_pss = memory.stop()
             finally:
+                if checkers is not None:
+                    await checkers.stop(grace=5)
                 await app.aclose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -708,12 +881,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "server": server_name,
         "database": app.engine.dialect.name,
         "concurrency": args.concurrency,
+        "processes": app.config.checker_processes(),
         "passes": [asdict(p) for p in (first, second, third)],
         "detection": scored.summary(),
         "perfect": scored.perfect,
         "false_alerts": len(alerted - edited - on_workday),
         "alerts_for_changes": len((alerted & edited) - on_workday),
         "changes_in_304_pass": len([d for d in after_third if d.posting not in on_workday]),
+        "peak_rss_by_process": peaks,
+        "tree_peak_pss_mb": tree_pss,
     }
     if members:
         result["workday"] = _workday_figures(
@@ -786,17 +962,26 @@ def print_report(result: dict[str, Any]) -> None:
     print(
         f"{result['postings']:,} postings + 1 board of {result['board_jobs']} jobs, "
         f"server: {result['server']}, database: {result['database']}, "
-        f"concurrency {result['concurrency']}"
+        f"concurrency {result['concurrency']} per process, {result['processes']} checking processes"
     )
     print(
-        f"{'pass':<28} {'checks':>7} {'seconds':>8} {'checks/s':>9} {'CPU s/1000':>11} {'peak RSS MB':>12}"
+        f"{'pass':<28} {'checks':>7} {'seconds':>8} {'checks/s':>9} {'CPU s/1000 main':>16} "
+        f"{'(db thread)':>11} {'all processes':>14} {'peak RSS MB main':>17} {'all processes':>14}"
     )
     for p in result["passes"]:
         print(
             f"{p['name']:<28} {p['checks']:>7} {p['seconds']:>8} {p['checks_per_second']:>9} "
-            f"{p['cpu_seconds_per_1000']:>11} {p['db_thread_cpu_seconds_per_1000']:>9} {p['peak_rss_mb']:>12}"
+            f"{p['cpu_seconds_per_1000']:>16} {p['db_thread_cpu_seconds_per_1000']:>11} "
+            f"{p['tree_cpu_seconds_per_1000']:>14} {p['peak_rss_mb']:>17} {p['tree_peak_rss_mb']:>14}"
         )
         print(f"{'':<28} outcomes: {p['outcomes']}")
+    print(f"peak memory of the whole process tree (PSS, sampled): {result['tree_peak_pss_mb']} MB")
+    print(
+        "peak RSS by process (MB): "
+        + ", ".join(
+            f"{name.strip()} {mb:.0f}" for name, mb in result["peak_rss_by_process"].items()
+        )
+    )
     detection = result["detection"]
     print(
         f"edits made: {detection['edits_made']}, detected with the right new value: "
@@ -873,6 +1058,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="page reader processes (default: as configured, one per CPU; 0: on the event loop)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="checking processes (scheduler.processes; default: one per usable core)",
     )
     parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")

@@ -28,6 +28,7 @@ from monitor.net.fetch import Fetcher
 from monitor.net.hosts import HostGate
 from monitor.net.netguard import AddressGuard, Resolver
 from monitor.net.reading import make_reader
+from monitor.net.sharedgate import Gate
 from monitor.notify.channels import ChannelNotifier, Notifier
 from monitor.notify.deliver import (
     Claim,
@@ -67,6 +68,8 @@ class App:
         rng: random.Random | None = None,
         resolver: Resolver | None = None,
         browser: PageRenderer | None = None,
+        gate: Gate | None = None,
+        checkers: int = 1,
     ) -> None:
         self.config = config
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -81,11 +84,11 @@ class App:
         # Built in the order aclose() closes them backwards.
         self.engine = create_db_engine(config.database_url, setting=config.database_setting)
         self.store = Store(self.engine)
+        # This process's host limits; a checker process of a daemon with several
+        # (``checkers``) takes its places from the main process's instead (``gate``).
+        self.gate = HostGate(config.http, clock=self.clock, rng=self.rng)
         self.fetcher = Fetcher(
-            config.http,
-            transport=transport,
-            gate=HostGate(config.http, clock=self.clock, rng=self.rng),
-            resolver=resolver,
+            config.http, transport=transport, gate=gate or self.gate, resolver=resolver
         )
         # Started on the first page that needs it (watches with render = browser/auto).
         self.browser: PageRenderer = browser or BrowserRenderer(
@@ -95,7 +98,7 @@ class App:
         )
         self.reader = make_reader(
             self.sources,
-            workers=config.reading.worker_count(),
+            workers=config.reading.worker_count(checkers),
             time_limit=config.reading.time_limit.total_seconds(),
         )
         self.metrics = Metrics()

@@ -73,6 +73,10 @@ def announce(message: str, *, fmt: str, action: str = "start", level: int = logg
     sys.stderr.flush()
 
 
+def _still_running(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in str(record.msg)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -85,6 +89,9 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     # Apprise logs service URLs at debug level; those can hold secrets.
     logging.getLogger("apprise").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    # A timer still running at its next turn (a dispatch working through a long queue)
+    # is skipped by design (max_instances=1); APScheduler warns at each such turn.
+    logging.getLogger("apscheduler.scheduler").addFilter(_still_running)
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     # The queue library logs every job start, success and periodic deferral at INFO

@@ -18,6 +18,16 @@ from monitor.core.renders import ENDINGS, RenderState, overdue
 from monitor.errors import ConfigError
 
 log = logging.getLogger(__name__)
+Family = tuple[str, str, list[tuple[str, dict[str, str], float]]]
+"""A metric family as another process sends it: name, type, samples (name, labels, value)."""
+_SUMMED_GAUGES = frozenset(
+    {
+        "posting_monitor_checks_in_flight",
+        "posting_monitor_renders_in_flight",
+        "posting_monitor_renders_overdue",
+    }
+)
+_HIGHEST_GAUGES = frozenset({"posting_monitor_render_oldest_seconds"})
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LAG_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600)
 
@@ -71,6 +81,26 @@ class Metrics:
             registry=r,
         )
         self._server: Any = None
+        self._peers: list[Callable[[], list[Family]]] = []
+
+    def add_peers(self, families: Callable[[], list[Family]]) -> None:
+        """Add other processes' metrics (a daemon's checker processes: ``families`` gives
+        their latest) to what ``/metrics`` serves: counters and histograms summed, gauges
+        of work in flight summed, the rest (due, paused hosts, heartbeat) this process's."""
+        self._peers.append(families)
+
+    def snapshot(self) -> list[Family]:
+        """This process's metrics, to send to the process that serves them."""
+        return [
+            (m.name, m.type, [(x.name, dict(x.labels), x.value) for x in m.samples])
+            for m in self.registry.collect()
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        """Every metric, other processes' added (what ``/metrics`` serves)."""
+        peers = [family for source in self._peers for family in source()]
+        for metric in self.registry.collect():
+            yield merged(metric, [f for f in peers if f[0] == metric.name])
 
     def watch_renderer(self, state: Callable[[], RenderState]) -> None:
         """Report the browser renderer's state at each scrape (read then, never stale)."""
@@ -93,7 +123,7 @@ class Metrics:
     def serve(self, host: str, port: int) -> None:
         """Serve ``/metrics`` over HTTP from a background thread."""
         try:
-            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
+            self._server, _thread = start_http_server(port, addr=host, registry=self)
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port}: {exc.strerror}", source="scheduler.metrics_listen"
@@ -109,6 +139,33 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def merged(metric: Metric, peers: list[Family]) -> Metric:
+    """``metric`` with the same family of other processes added in."""
+    if not peers:
+        return metric
+    values = {(x.name, tuple(sorted(x.labels.items()))): x.value for x in metric.samples}
+    for _name, kind, samples in peers:
+        for name, labels, value in samples:
+            key = (name, tuple(sorted(labels.items())))
+            values[key] = _combined(metric.name, kind, name, values.get(key), value)
+    total = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+    for (sample, pairs), value in values.items():
+        total.add_sample(sample, dict(pairs), value)
+    return total
+
+
+def _combined(family: str, kind: str, sample: str, ours: float | None, theirs: float) -> float:
+    if ours is None:
+        return theirs if kind != "gauge" or family in _SUMMED_GAUGES | _HIGHEST_GAUGES else 0.0
+    if sample.endswith("_created"):
+        return min(ours, theirs)
+    if kind == "gauge":
+        if family in _SUMMED_GAUGES:
+            return ours + theirs
+        return max(ours, theirs) if family in _HIGHEST_GAUGES else ours
+    return ours + theirs
 
 
 class _RendererCollector(Collector):

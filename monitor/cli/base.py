@@ -96,12 +96,12 @@ class _State:
             configure_logging(self._config.log_level, self._config.log_format)
         return self._config
 
-    def app(self, *, sync_watches: bool = True) -> App:
+    def app(self, *, sync_watches: bool = True, checkers: int = 1) -> App:
         """The app, its database migrated and (unless told otherwise) the
         configuration's watches synced."""
         from monitor.app import App
 
-        app = App(self.config)
+        app = App(self.config, checkers=checkers)
         app.prepare(sync_watches=sync_watches)
         return app
 

@@ -84,7 +84,7 @@ def run(state: _State) -> None:
     start_fork_server_early()  # first: it imports the parsers while the engine loads
     from monitor.engines.daemon import run_daemon
 
-    _with_app(state, run_daemon)
+    _with_app(state, run_daemon, checkers=state.config.checker_processes())
 
 
 @click.command()
@@ -141,7 +141,11 @@ def web(state: _State, listen: str | None, no_checks: bool) -> None:
         from monitor.net.reading import start_fork_server_early
 
         start_fork_server_early()
-        _with_app(state, lambda app: run_daemon(app, dashboard=(sock, address)))
+        _with_app(
+            state,
+            lambda app: run_daemon(app, dashboard=(sock, address)),
+            checkers=state.config.checker_processes(),
+        )
         return
 
     async def serve(app: App) -> None:
@@ -154,10 +158,16 @@ def web(state: _State, listen: str | None, no_checks: bool) -> None:
 
 
 def _with_app(
-    state: _State, work: Callable[[App], Coroutine[Any, Any, T]], *, sync_watches: bool = True
+    state: _State,
+    work: Callable[[App], Coroutine[Any, Any, T]],
+    *,
+    sync_watches: bool = True,
+    checkers: int = 1,
 ) -> T:
+    """``work`` on the app (``checkers``: processes that will check, sharing its readers)."""
+
     async def body() -> T:
-        app = state.app(sync_watches=sync_watches)
+        app = state.app(sync_watches=sync_watches, checkers=checkers)
         try:
             return await work(app)
         finally:

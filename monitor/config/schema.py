@@ -313,6 +313,11 @@ class MonitorConfig(_Strict):
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.data_dir / 'monitor.db'}"
 
+    def checker_processes(self) -> int:
+        """Processes that check under one ``run``: ``scheduler.processes`` with the local
+        engine; one with procrastinate (each worker is a process of its own)."""
+        return self.scheduler.process_count() if self.engine == "local" else 1
+
 
 def _known_targets(known: set[str], wanted: tuple[str, ...], where: str) -> None:
     unknown = [c for c in wanted if c not in known]

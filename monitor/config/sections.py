@@ -138,7 +138,9 @@ class SchedulerConfig(_Strict):
     deliver_every: Duration = Field(
         default=timedelta(seconds=5), description="How often the daemon delivers queued alerts."
     )
-    max_concurrent_checks: int = Field(default=32, gt=0, le=256, description="Checks in flight.")
+    max_concurrent_checks: int = Field(
+        default=32, gt=0, le=256, description="Checks in flight (in each checker process)."
+    )
     batch_size: int = Field(default=200, gt=0, description="Due postings claimed per dispatch.")
     jitter: float = Field(
         default=0.1,
@@ -159,6 +161,14 @@ class SchedulerConfig(_Strict):
     shutdown_grace: Duration = Field(
         default=timedelta(seconds=20), description="How long SIGTERM waits for in-flight checks."
     )
+    processes: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Checker processes under one `run` (local engine): they share the due "
+        "postings through the database's leases and one set of host limits; none: one per "
+        "usable core; 1: checks run in the daemon's own process only.",
+    )
     worker_batches: int = Field(
         default=4,
         gt=0,
@@ -174,6 +184,10 @@ class SchedulerConfig(_Strict):
 
     def metrics_address(self) -> tuple[str, int] | None:
         return None if self.metrics_listen is None else host_port(self.metrics_listen)
+
+    def process_count(self) -> int:
+        """Checker processes of the local engine (the daemon's own included)."""
+        return self.processes if self.processes is not None else _cpus()
 
 
 class BrowserConfig(_Strict):
@@ -281,8 +295,9 @@ class ReadingConfig(_Strict):
         ge=0,
         le=64,
         description="Processes that read pages (parse and extract), off the event loop so a "
-        "hostile page costs one check; none: one per CPU (2 at least, 8 at most); 0: read on the "
-        "event loop with no time limit (debugging only).",
+        "hostile page costs one check, in each checker process; none: one per CPU (2 at least, 8 "
+        "at most) shared among the checker processes; 0: read on the event loop with no time "
+        "limit (debugging only).",
     )
     time_limit: Duration = Field(
         default=timedelta(seconds=10),
@@ -295,10 +310,12 @@ class ReadingConfig(_Strict):
     def _sane_limit(cls, value: timedelta) -> timedelta:
         return _tenth_of_a_second_to_ten_minutes(value)
 
-    def worker_count(self) -> int:
+    def worker_count(self, checkers: int = 1) -> int:
+        """Readers of one checker process. Set: that many in each. Default: the
+        machine's share (one per CPU, 2 at least, 8 at most) split among ``checkers``."""
         if self.workers is not None:
             return self.workers
-        return min(max(_cpus(), 2), 8)
+        return -(-min(max(_cpus(), 2), 8) // checkers)
 
 
 def _tenth_of_a_second_to_ten_minutes(value: timedelta) -> timedelta:

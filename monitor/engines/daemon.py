@@ -8,13 +8,16 @@ import asyncio
 import signal
 import socket
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.app import App
 from monitor.engines.lifecycle import tune_gc
 from monitor.errors import ConfigError
 from monitor.logs import announce
 from monitor.present import plural
+
+if TYPE_CHECKING:
+    from monitor.engines.local import Checkers
 
 Listening = tuple[socket.socket, str]
 """A dashboard's socket, bound already, and the address it was asked for."""
@@ -52,9 +55,21 @@ async def _run_local(app: App, *, dashboard: Listening | None = None) -> None:
 
     stop = stop_on_signals()
     watching = plural(len(app.store.watches.list_watches()), "watch", "watches")
-    _banner(app, f"posting-monitor running; {watching}. Ctrl-C stops.")
+    count = app.config.checker_processes()
+    processes = f", checked in {count} processes" if count > 1 else ""
+    _banner(app, f"posting-monitor running; {watching}{processes}. Ctrl-C stops.")
     tune_gc()
-    await _with_dashboard(app, stop, LocalEngine(app).run(stop), dashboard)
+    engine = LocalEngine(app, checkers=checker_pool(app, count - 1))
+    await _with_dashboard(app, stop, engine.run(stop), dashboard)
+
+
+def checker_pool(app: App, count: int) -> Checkers | None:
+    """``count`` checker processes beside the daemon's own (none: None)."""
+    if count < 1:
+        return None
+    from monitor.engines.checkers import CheckerPool
+
+    return CheckerPool(app, count=count)
 
 
 async def _with_dashboard(

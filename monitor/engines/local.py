@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -33,6 +34,7 @@ from monitor.engines.lifecycle import (
 )
 from monitor.engines.runner import PassReport
 from monitor.errors import StoreError
+from monitor.metrics import Family
 from monitor.records import PostingState
 
 log = logging.getLogger(__name__)
@@ -40,50 +42,60 @@ PRUNE_EVERY = timedelta(hours=1)
 PRUNE_FIRST_AFTER = timedelta(minutes=1)
 
 
+class Checkers(Protocol):
+    """The checker processes beside the daemon's own (``monitor.engines.checkers``)."""
+
+    count: int
+    """Processes, the daemon's own not included."""
+
+    @property
+    def checks(self) -> int: ...
+
+    def metric_families(self) -> list[Family]: ...
+
+    async def start(self, owner: str) -> None: ...
+
+    async def stop(self, grace: float) -> None: ...
+
+
 class LocalEngine:
-    def __init__(self, app: App) -> None:
+    """The daemon's engine: its timers, its own checks, and (``checkers``: with
+    ``scheduler.processes`` above one) the checker processes beside it."""
+
+    def __init__(self, app: App, *, checkers: Checkers | None = None) -> None:
         self._app = app
         self._runner = check_runner(app)
         self._queue: deque[PostingState] = deque()
         self._delivering: asyncio.Task[None] | None = None
         self._stopping = False
+        self._checkers = checkers
         self.checks_started = 0
         started = app.clock.now()
         self.daemon_id = f"{socket.gethostname()}:{os.getpid()}:{started:%Y%m%dT%H%M%S.%f}"
 
+    @property
+    def owner(self) -> str:
+        """Whose leases this process's claims are (its ``daemons`` row)."""
+        return self.daemon_id
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then drain and return."""
-        app, settings = self._app, self._app.config.scheduler
-        await start_process(app, self.daemon_id, kind="daemon")
+        await self._start()
         scheduler = AsyncIOScheduler(timezone=UTC)
         # Timers run in real time even when the app's clock is a test's frozen one.
         now = datetime.now(UTC)
-        jobs: tuple[tuple[Callable[[], Awaitable[None]], float], ...] = (
-            (self.dispatch, settings.dispatch_every.total_seconds()),
-            (self.deliver, settings.deliver_every.total_seconds()),
-            (self.heartbeat, settings.heartbeat_every.total_seconds()),
-        )
-        for job, every in jobs:
+        for job, every, first in self._timers():
             scheduler.add_job(
                 partial(self._timer, job),
                 "interval",
-                seconds=every,
-                next_run_time=now,
+                seconds=every.total_seconds(),
+                next_run_time=now + first,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
             )
-        scheduler.add_job(
-            partial(self._timer, self.prune),
-            "interval",
-            seconds=PRUNE_EVERY.total_seconds(),
-            next_run_time=now + PRUNE_FIRST_AFTER,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
         scheduler.start()
-        log.info("daemon started", extra={"action": "daemon_start", "daemon": self.daemon_id})
+        self._started()
         try:
             await stop.wait()
         finally:
@@ -92,9 +104,45 @@ class LocalEngine:
             self._stopping = True
             scheduler.shutdown(wait=False)
             await self._drain()
-            await self._record_stop()
-            app.metrics.close()
-            log.info("daemon stopped", extra={"action": "daemon_stop"})
+            await self._finish()
+
+    def _timers(self) -> list[tuple[Callable[[], Awaitable[None]], timedelta, timedelta]]:
+        """What runs how often, and when first."""
+        settings = self._app.config.scheduler
+        at_once = timedelta(0)
+        return [
+            (self.dispatch, settings.dispatch_every, at_once),
+            (self.deliver, settings.deliver_every, at_once),
+            (self.heartbeat, settings.heartbeat_every, at_once),
+            (self.prune, PRUNE_EVERY, PRUNE_FIRST_AFTER),
+        ]
+
+    async def _start(self) -> None:
+        app = self._app
+        await start_process(app, self.daemon_id, kind="daemon")
+        if self._checkers is not None:
+            app.metrics.add_peers(self._checkers.metric_families)
+            await self._checkers.start(self.daemon_id)
+
+    def _started(self) -> None:
+        log.info(
+            "daemon started",
+            extra={
+                "action": "daemon_start",
+                "daemon": self.daemon_id,
+                "processes": 1 + (self._checkers.count if self._checkers else 0),
+            },
+        )
+
+    async def _finish(self) -> None:
+        await self._record_stop()
+        self._app.metrics.close()
+        log.info("daemon stopped", extra={"action": "daemon_stop"})
+
+    @property
+    def all_checks_started(self) -> int:
+        """Checks started by this daemon's processes, checkers included."""
+        return self.checks_started + (self._checkers.checks if self._checkers else 0)
 
     async def _timer(self, job: Callable[[], Awaitable[None]]) -> None:
         """One run of a timer. APScheduler cancels running jobs when it shuts down and
@@ -145,7 +193,7 @@ class LocalEngine:
     def _claim(self, limit: int) -> list[PostingState]:
         app = self._app
         return app.store.leases.claim_due(
-            now=app.clock.now(), limit=limit, lease=app.lease, owner=self.daemon_id
+            now=app.clock.now(), limit=limit, lease=app.lease, owner=self.owner
         )
 
     async def run_due(self) -> PassReport:
@@ -157,7 +205,7 @@ class LocalEngine:
     async def _publish_pauses(self, hosts: list[str]) -> None:
         """Hosts this daemon pauses, where the dashboard's health page (and any other
         process) can see them; the procrastinate engine keeps them there already."""
-        gate, store = self._app.fetcher.gate, self._app.store
+        gate, store = self._app.gate, self._app.store
         pacings = {host: gate.pacing(host) for host in hosts}
 
         def save() -> None:
@@ -179,13 +227,13 @@ class LocalEngine:
                 app.store.processes.heartbeat,
                 self.daemon_id,
                 now=now,
-                checks=self.checks_started,
+                checks=self.all_checks_started,
                 trouble=trouble_now(app),
             )
         except StoreError as exc:
             log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})
             return
-        paused = app.fetcher.gate.paused_hosts()
+        paused = app.gate.paused_hosts()
         if paused:
             await self._publish_pauses(list(paused))
         app.metrics.due.set(due)
@@ -219,7 +267,10 @@ class LocalEngine:
         self._stopping = True
         await self._release_queue()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._app.config.scheduler.shutdown_grace.total_seconds()
+        grace = self._app.config.scheduler.shutdown_grace.total_seconds()
+        deadline = loop.time() + grace
+        checkers = self._checkers
+        stopping = asyncio.create_task(checkers.stop(grace)) if checkers else None
         running = len(self._runner.inflight) + (self._delivering is not None)
         if running:
             log.info("waiting for %d tasks before stopping", running, extra={"action": "drain"})
@@ -240,6 +291,13 @@ class LocalEngine:
                 extra={"action": "drain"},
             )
         await self._runner.writer.flush()
+        if stopping is not None:
+            # The checkers' alerts are queued once they have written their checks.
+            await stopping
+        await self._deliver_last(deadline)
+
+    async def _deliver_last(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(self._deliver_now(), timeout=max(deadline - loop.time(), 0.1))
         except TimeoutError:
@@ -248,4 +306,4 @@ class LocalEngine:
             )
 
     async def _record_stop(self) -> None:
-        await record_stop(self._app, self.daemon_id, checks=self.checks_started)
+        await record_stop(self._app, self.daemon_id, checks=self.all_checks_started)

@@ -309,7 +309,7 @@ class QueueEngine:
             )
         if not states:
             return
-        gate = app.fetcher.gate
+        gate = app.gate
         gate.adopt(host, await app.store.run(app.store.processes.host_pacing, host))
         self.checks_started += len(states)
         runner = check_runner(app, limit=self._checks_at_once)

@@ -42,6 +42,7 @@ from monitor.net.netguard import (
     GuardedTransport,
     Resolver,
 )
+from monitor.net.sharedgate import Gate
 from monitor.sources.base import FetchedPage, FetchRequest, FetchResponse
 
 log = logging.getLogger(__name__)
@@ -65,11 +66,11 @@ class Fetcher:
         config: HttpConfig,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
-        gate: HostGate | None = None,
+        gate: Gate | None = None,
         resolver: Resolver | None = None,
     ):
         self._config = config
-        self.gate = gate or HostGate(config)
+        self.gate: Gate = gate or HostGate(config)
         self._robots = RobotsRules(config.user_agent) if config.respect_robots_txt else None
         if transport is not None:
             self._transports: dict[str, httpx.AsyncBaseTransport] = {

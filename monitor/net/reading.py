@@ -127,7 +127,7 @@ class ProcessReader:
         self._sources = sources
         self._size = workers
         self._time_limit = time_limit
-        self._context = _context()
+        self._context = process_context()
         self._workers: list[_Worker] = []
         self._backlog: deque[_Job] = deque()
         self._next_id = 0
@@ -407,7 +407,7 @@ def _framed(payload: bytes) -> bytes:
     return len(payload).to_bytes(_HEADER, "big") + payload
 
 
-def _context() -> ForkServerContext | SpawnContext:
+def process_context() -> ForkServerContext | SpawnContext:
     """A fork server that has imported the parsers once: workers start in milliseconds
     and never inherit the main process's threads (forking those is unsafe)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
@@ -421,7 +421,7 @@ def start_fork_server_early() -> None:
     """Start the readers' fork server in the background: it imports the parsers (about
     a fifth of a second) while the caller reads its configuration and database, instead
     of when the first page waits to be read. Starting it twice is harmless."""
-    if not isinstance(_context(), ForkServerContext):
+    if not isinstance(process_context(), ForkServerContext):
         return
     threading.Thread(
         target=forkserver.ensure_running, name="monitor-fork-server", daemon=True

@@ -251,3 +251,65 @@ def test_the_log_format_asked_for_is_read_from_a_config_that_does_not_load(
         path.write_text(file_text, encoding="utf-8")
     assert requested_log_format(path, environ) == expected
     assert requested_log_format(None, {**environ, "MONITOR_CONFIG": str(path)}) == expected
+
+
+@pytest.mark.parametrize(
+    ("cpus", "processes", "engine", "checkers", "readers_each"),
+    [
+        (2, None, "local", 2, 1),  # one per core; the machine's 2 readers shared
+        (1, None, "local", 1, 2),  # one core: one process, 2 readers at least
+        (4, None, "local", 4, 1),
+        (3, None, "local", 3, 1),  # 3 readers among 3
+        (8, 3, "local", 3, 3),  # 8 readers among 3: rounded up
+        (16, None, "local", 16, 1),  # 8 readers at most, but each process reads
+        (4, None, "procrastinate", 1, 4),  # each worker is a process of its own
+    ],
+)
+def test_checker_processes_and_their_readers(
+    monkeypatch: pytest.MonkeyPatch,
+    cpus: int,
+    processes: int | None,
+    engine: str,
+    checkers: int,
+    readers_each: int,
+) -> None:
+    from monitor.config import sections
+
+    monkeypatch.setattr(sections, "_cpus", lambda: cpus)
+    database = {"url": "postgresql+psycopg://db.example/monitor"} if engine != "local" else {}
+    config = MonitorConfig.model_validate(
+        {"engine": engine, "database": database, "scheduler": {"processes": processes}}
+    )
+    assert config.checker_processes() == checkers
+    assert config.reading.worker_count(config.checker_processes()) == readers_each
+
+
+def test_readers_set_are_per_checker_process() -> None:
+    config = MonitorConfig.model_validate(
+        {"scheduler": {"processes": 4}, "reading": {"workers": 3}}
+    )
+    assert config.reading.worker_count(4) == 3
+
+
+@pytest.mark.parametrize("processes", [0, 65, -1])
+def test_processes_out_of_range_name_the_setting(processes: int) -> None:
+    with pytest.raises(ValueError, match=r"scheduler\.processes"):
+        MonitorConfig.model_validate({"scheduler": {"processes": processes}})
+
+
+def test_a_permission_error_names_the_user_to_give_the_file_to() -> None:
+    import os
+
+    from monitor.config.loading import _unreadable
+
+    message = _unreadable("/run/secrets/db")
+    assert f"readable by uid {os.getuid()}," in message
+    assert "chmod 0644 /run/secrets/db" in message
+
+
+def test_the_machines_usable_cores_are_those_this_process_may_run_on() -> None:
+    import os
+
+    from monitor.config import sections
+
+    assert sections._cpus() == len(os.sched_getaffinity(0))
