@@ -1063,7 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
         "--processes",
         type=int,
         default=None,
-        help="checking processes (scheduler.processes; default: one per usable core)",
+        help="checking processes (scheduler.processes; default: one per two usable cores)",
     )
     parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")

@@ -256,12 +256,12 @@ def test_the_log_format_asked_for_is_read_from_a_config_that_does_not_load(
 @pytest.mark.parametrize(
     ("cpus", "processes", "engine", "checkers", "readers_each"),
     [
-        (2, None, "local", 2, 1),  # one per core; the machine's 2 readers shared
-        (1, None, "local", 1, 2),  # one core: one process, 2 readers at least
-        (4, None, "local", 4, 1),
-        (3, None, "local", 3, 1),  # 3 readers among 3
-        (8, 3, "local", 3, 3),  # 8 readers among 3: rounded up
-        (16, None, "local", 16, 1),  # 8 readers at most, but each process reads
+        (2, None, "local", 1, 2),  # one per two cores; 2 readers at least
+        (1, None, "local", 1, 2),  # one core: one process, still 2 readers
+        (4, None, "local", 2, 2),  # the machine's 4 readers shared
+        (5, None, "local", 2, 3),  # 5 readers among 2: rounded up
+        (8, 3, "local", 3, 3),  # set: 3 processes; 8 readers among them
+        (20, None, "local", 10, 1),  # 8 readers at most, but each process reads
         (4, None, "procrastinate", 1, 4),  # each worker is a process of its own
     ],
 )
