@@ -96,6 +96,13 @@ class Metrics:
             for m in self.registry.collect()
         ]
 
+    def served(self) -> CollectorRegistry:
+        """What ``/metrics`` serves: this registry with other processes' metrics added
+        (a registry of its own, so that scrapes filtered by ``name[]`` work too)."""
+        served = CollectorRegistry(auto_describe=True)
+        served.register(_Served(self))
+        return served
+
     def collect(self) -> Iterator[Metric]:
         """Every metric, other processes' added (what ``/metrics`` serves)."""
         peers = [family for source in self._peers for family in source()]
@@ -123,7 +130,7 @@ class Metrics:
     def serve(self, host: str, port: int) -> None:
         """Serve ``/metrics`` over HTTP from a background thread."""
         try:
-            self._server, _thread = start_http_server(port, addr=host, registry=self)
+            self._server, _thread = start_http_server(port, addr=host, registry=self.served())
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port}: {exc.strerror}", source="scheduler.metrics_listen"
@@ -139,6 +146,22 @@ class Metrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def merged_families(base: list[Family], more: list[Family]) -> list[Family]:
+    """``base`` with ``more`` added in, family by family (what /metrics would add up):
+    the counts of checkers that ended, kept so that counters never go back."""
+    totals: dict[str, tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]] = {}
+    for name, kind, samples in base + more:
+        _kind, values = totals.setdefault(name, (kind, {}))
+        for sample, labels, value in samples:
+            key = (sample, tuple(sorted(labels.items())))
+            values[key] = _combined(name, kind, sample, values.get(key), value)
+    return [
+        (name, kind, [(sample, dict(pairs), value) for (sample, pairs), value in values.items()])
+        for name, (kind, values) in totals.items()
+        if kind != "gauge"  # what an ended process has in flight is over
+    ]
 
 
 def merged(metric: Metric, peers: list[Family]) -> Metric:
@@ -166,6 +189,14 @@ def _combined(family: str, kind: str, sample: str, ours: float | None, theirs: f
             return ours + theirs
         return max(ours, theirs) if family in _HIGHEST_GAUGES else ours
     return ours + theirs
+
+
+class _Served(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.collect()
 
 
 class _RendererCollector(Collector):

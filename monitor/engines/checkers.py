@@ -32,9 +32,10 @@ from multiprocessing.process import BaseProcess
 
 from monitor.app import App
 from monitor.config import MonitorConfig
+from monitor.engines.lifecycle import trouble_now
 from monitor.engines.local import LocalEngine
 from monitor.errors import StoreError
-from monitor.metrics import Family
+from monitor.metrics import Family, merged_families
 from monitor.net.reading import process_context
 from monitor.net.sharedgate import ANSWERS, GATE_MESSAGES, GateService, Message, RemoteGate
 from monitor.sources import SourceRegistry
@@ -87,6 +88,7 @@ class _Checker:
     metrics: list[Family] = field(default_factory=list)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     reported: asyncio.Event = field(default_factory=asyncio.Event)
+    trouble: str | None = None
 
 
 class CheckerPool:
@@ -104,6 +106,7 @@ class CheckerPool:
         self.deaths = 0
         self._finished = 0
         """Checks of checkers that ended (a restarted one counts from zero again)."""
+        self._ended_metrics: list[Family] = []
 
     @property
     def checks(self) -> int:
@@ -114,8 +117,15 @@ class CheckerPool:
         """The lease owners of the checkers, one per process slot."""
         return [f"{self._owner}/{index}" for index in range(1, self.count + 1)]
 
+    def trouble(self) -> str | None:
+        troubles = [c.trouble for c in list(self._checkers.values()) if c.trouble]
+        return "; ".join(f"checker process: {t}" for t in troubles) or None
+
     def metric_families(self) -> list[Family]:
-        return [family for c in self._checkers.values() for family in c.metrics]
+        """The checkers' metrics, those of checkers that ended included (a counter
+        must not go back when a checker is replaced). Called from /metrics' thread."""
+        running = list(self._checkers.values())
+        return self._ended_metrics + [family for c in running for family in c.metrics]
 
     async def start(self, owner: str) -> None:
         """Start the checkers; ``owner``: the daemon's id (theirs are ``owner/1``...)."""
@@ -140,6 +150,8 @@ class CheckerPool:
         checker = _Checker(index, owner, process, writer, GateService(self._app.gate, send))
         self._checkers[index] = checker
         checker.listener = asyncio.create_task(self._listen(checker, stream), name=owner)
+        if self._stopping:  # started while the daemon began to stop
+            send(("stop",))
         log.info(
             "checker process %d started (pid %s)",
             index,
@@ -155,7 +167,10 @@ class CheckerPool:
                 elif message[0] == "stats":
                     checker.checks = int(str(message[1]))
                     checker.metrics = list(message[2])  # type: ignore[call-overload]
+                    checker.trouble = None if message[3] is None else str(message[3])
                     checker.reported.set()
+        except Exception:
+            log.exception("checker process %d: bad message", checker.index)
         finally:
             checker.service.close()
             checker.writer.close()
@@ -163,8 +178,14 @@ class CheckerPool:
 
     async def _ended(self, checker: _Checker) -> None:
         """A checker's socket closed: it stopped, or it died."""
-        await asyncio.get_running_loop().run_in_executor(None, checker.process.join, STOP_MARGIN)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, checker.process.join, STOP_MARGIN)
+        if checker.process.is_alive():
+            # Its socket closed but it runs on: it must not check what is given back.
+            checker.process.kill()
+            await loop.run_in_executor(None, checker.process.join, STOP_MARGIN)
         self._finished += checker.checks
+        self._ended_metrics = merged_families(self._ended_metrics, checker.metrics)
         checker.checks = 0
         code = checker.process.exitcode
         del self._checkers[checker.index]
@@ -186,9 +207,15 @@ class CheckerPool:
             restart.add_done_callback(self._restarts.discard)
 
     async def _restart(self, index: int) -> None:
-        await asyncio.sleep(RESTART_DELAY)
-        if not self._stopping:
-            await self._start(index)
+        while not self._stopping:
+            await asyncio.sleep(RESTART_DELAY)
+            if self._stopping:
+                return
+            try:
+                await asyncio.shield(self._start(index))
+                return
+            except OSError as exc:
+                log.error("checker process %d did not start: %s", index, exc)
 
     async def _give_back(self, owner: str) -> None:
         """Postings the checker leased and did not finish are due again at once."""
@@ -214,6 +241,7 @@ class CheckerPool:
         self._stopping = True
         for restart in list(self._restarts):
             restart.cancel()
+        await asyncio.gather(*self._restarts, return_exceptions=True)
         checkers = list(self._checkers.values())
         for checker in checkers:
             sender(checker.writer)(("stop",))
@@ -230,7 +258,9 @@ class CheckerPool:
                 )
                 checker.process.kill()
         if late:
-            await asyncio.wait(late, timeout=STOP_MARGIN)
+            _done, late = await asyncio.wait(late, timeout=STOP_MARGIN)
+        for wait in late:
+            wait.cancel()
 
 
 def exit_reason(code: int | None) -> str:
@@ -315,7 +345,7 @@ async def _check_until_stopped(
     engine = CheckerEngine(app, owner=owner)
 
     def report() -> None:
-        send(("stats", engine.checks_started, app.metrics.snapshot()))
+        send(("stats", engine.checks_started, app.metrics.snapshot(), trouble_now(app)))
 
     listening = asyncio.create_task(_listen_to_main(stream, gate, stop, report))
     reporting = asyncio.create_task(_report_every(app, report))

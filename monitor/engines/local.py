@@ -40,6 +40,9 @@ from monitor.records import PostingState
 log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
 PRUNE_FIRST_AFTER = timedelta(minutes=1)
+LAST_DELIVERY = 5.0
+"""Seconds at least for the last delivery after checker processes stopped (their
+stop may take the whole grace)."""
 
 
 class Checkers(Protocol):
@@ -52,6 +55,10 @@ class Checkers(Protocol):
     def checks(self) -> int: ...
 
     def metric_families(self) -> list[Family]: ...
+
+    def trouble(self) -> str | None:
+        """What a checker reports wrong with it that it cannot fix (health fails)."""
+        ...
 
     async def start(self, owner: str) -> None: ...
 
@@ -228,7 +235,7 @@ class LocalEngine:
                 self.daemon_id,
                 now=now,
                 checks=self.all_checks_started,
-                trouble=trouble_now(app),
+                trouble=self._trouble(),
             )
         except StoreError as exc:
             log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})
@@ -239,6 +246,10 @@ class LocalEngine:
         app.metrics.due.set(due)
         app.metrics.paused_hosts.set(len(paused))
         app.metrics.heartbeat.set(now.timestamp())
+
+    def _trouble(self) -> str | None:
+        """This process's trouble, else its checkers' (``health`` fails on either)."""
+        return trouble_now(self._app) or (self._checkers.trouble() if self._checkers else None)
 
     async def prune(self) -> None:
         await prune_now(self._app)
@@ -294,6 +305,7 @@ class LocalEngine:
         if stopping is not None:
             # The checkers' alerts are queued once they have written their checks.
             await stopping
+            deadline = max(deadline, loop.time() + LAST_DELIVERY)
         await self._deliver_last(deadline)
 
     async def _deliver_last(self, deadline: float) -> None:

@@ -157,7 +157,9 @@ class GateService:
         request was cancelled), so it stops waiting and never takes a turn."""
         if slot_id in self._granted:
             self._freed[slot_id].set()
-        elif (waiting := self._holding.get(slot_id)) is not None:
+        elif (waiting := self._holding.pop(slot_id, None)) is not None:
+            # Popped here: a task cancelled before its first step never runs its finally.
+            self._freed.pop(slot_id, None)
             waiting.cancel()
 
     def close(self) -> None:

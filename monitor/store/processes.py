@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from monitor.model import HostPacing
 from monitor.records import DaemonRecord
@@ -119,9 +119,14 @@ def _end(conn: Connection, where: Sequence[Any]) -> list[str]:
         conn.execute(
             update(daemons).where(daemons.c.id.in_(ended)).values(stopped_at=daemons.c.beat_at)
         )
+        # A daemon's checker processes lease as "<daemon id>/<n>".
+        owners = or_(
+            postings.c.lease_owner.in_(ended),
+            *(postings.c.lease_owner.startswith(f"{id_}/", autoescape=True) for id_ in ended),
+        )
         conn.execute(
             update(postings)
-            .where(postings.c.lease_owner.in_(ended), postings.c.lease_until.is_not(None))
+            .where(owners, postings.c.lease_until.is_not(None))
             .values(lease_until=None, lease_owner=None)
         )
     return ended

@@ -129,6 +129,18 @@ def test_processes_found_dead_end_and_give_their_leases_back(store: Store) -> No
     assert store.processes.dead_ended(["box:41:a"]) == []  # already ended
 
 
+def test_a_dead_daemons_checker_processes_give_their_leases_back_with_it(store: Store) -> None:
+    """Checker processes lease as "<daemon id>/<n>" and have no row of their own."""
+    _watched(store, 4)
+    store.processes.daemon_started("box:41:a", host="box", pid=41, now=NOW)
+    store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="box:41:a/1")
+    store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="box:41:a/2")
+    store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="box:41:ab/1")  # another
+    store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="box:41:a_")  # LIKE's _
+    assert store.processes.dead_ended(["box:41:a"]) == ["box:41:a"]
+    assert len(store.leases.claim_due(now=NOW, limit=5, lease=LEASE)) == 2
+
+
 def test_a_starting_process_ends_the_dead_of_its_host(db_url: str) -> None:
     """Killed without a stop written, then the host restarted (a new pid): the next
     process to start there ends the dead one's row and gets its postings at once."""

@@ -56,3 +56,34 @@ def test_without_checkers_the_scrape_is_the_registrys() -> None:
     metrics = Metrics()
     metrics.checked("changed", 0.1, 1)
     assert generate_latest(metrics) == generate_latest(metrics.registry)  # type: ignore[arg-type]
+
+
+def test_an_ended_checkers_counts_stay_in_the_totals() -> None:
+    from monitor.metrics import merged_families
+
+    main, gone, replacement = Metrics(), Metrics(), Metrics()
+    gone.checked("changed", 0.1, 1)
+    gone.inflight.set(4)
+    replacement.checked("changed", 0.1, 1)
+    kept = merged_families([], gone.snapshot())
+    main.add_peers(lambda: kept + replacement.snapshot())
+    values = scraped(main)
+    assert values["posting_monitor_checks_total", (("outcome", "changed"),)] == 2
+    assert values["posting_monitor_checks_in_flight", ()] == 0  # its checks in flight ended
+
+
+def test_a_scrape_filtered_by_name_is_served() -> None:
+    import urllib.request
+
+    metrics, checker = Metrics(), Metrics()
+    checker.checked("changed", 0.1, 1)
+    metrics.add_peers(checker.snapshot)
+    metrics.serve("127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{metrics.port}/metrics?name[]=posting_monitor_checks_total"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            text = answer.read().decode()
+    finally:
+        metrics.close()
+    assert 'posting_monitor_checks_total{outcome="changed"} 1.0' in text
+    assert "posting_monitor_due_postings" not in text

@@ -201,6 +201,21 @@ def test_without_the_main_process_checks_are_put_off_not_failed() -> None:
     run(scenario)
 
 
+def test_a_place_asked_for_and_given_up_at_once_leaves_nothing_behind() -> None:
+    async def scenario() -> None:
+        gate = main_gate(per_host_concurrency=1, per_host_rate=0)
+        service = GateService(gate, lambda _m: None)
+        service.handle(("slot", 1, URL))
+        service.handle(("free", 1))  # in the same read, before the request ran a step
+        await turns()
+        assert service.held == 0
+        async with asyncio.timeout(1):
+            async with gate.slot(URL):
+                pass
+
+    run(scenario)
+
+
 def test_the_service_refuses_what_is_no_gate_message() -> None:
     async def scenario() -> None:
         link = Linked(main_gate())
