@@ -133,7 +133,9 @@ async def daemon_passes(
     workdir: Path, site: Site, port: int, args: argparse.Namespace, reload: Callable[[], None]
 ) -> list[Any]:
     """The daemon's engine over the same pages (no board), first and second pass."""
-    engine_args = argparse.Namespace(database=None, concurrency=args.concurrency, readers=None)
+    engine_args = argparse.Namespace(
+        database=None, concurrency=args.concurrency, readers=None, processes=1
+    )
     app = build_app(workdir, port, engine_args)
     try:
         app.prepare()

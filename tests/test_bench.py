@@ -180,12 +180,15 @@ def test_daemon_benchmark_finds_every_change_on_a_small_site(
     assert "workday" not in result
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
 def test_daemon_benchmark_scores_a_workday_boards_member_edits(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], processes: str
 ) -> None:
+    """With two processes the checker's requests and checks are counted too."""
     from bench import daemon
 
     args = ["--postings", "10", "--board-jobs", "0", "--workday-members", "50"]
+    args += ["--processes", processes]
     code = daemon.main([*args, "--server", "python", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["perfect"] is True  # the pages' figures stand apart from the board's
@@ -206,6 +209,8 @@ def test_daemon_benchmark_scores_a_workday_boards_member_edits(
     assert workday["details_read"]
     assert [p["detail_requests"] for p in workday["passes"]] == [50, 50, 50]
     assert detection["edits_detected"] == detection["edits_made"]
+    assert [sum(p["outcomes"].values()) for p in result["passes"]] == [62, 62, 62]
+    assert result["processes"] == int(processes)
     assert code == 0
 
 
