@@ -21,7 +21,8 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 @pytest.fixture(autouse=True)
 def _pages_read_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    def inline(self: ReadingConfig) -> int:
+    def inline(self: ReadingConfig, checkers: int = 1) -> int:
+        del checkers
         return 0 if self.workers is None else self.workers
 
     monkeypatch.setattr(ReadingConfig, "worker_count", inline)

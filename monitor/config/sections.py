@@ -316,17 +316,22 @@ class ReadingConfig(_Strict):
         return _tenth_of_a_second_to_ten_minutes(value)
 
     def worker_count(self, checkers: int = 1) -> int:
-        """Readers of one checker process. Set: that many in each. Default: the
-        machine's share (one per CPU, 2 at least, 8 at most) split among ``checkers``."""
-        if self.workers is not None:
-            return self.workers
-        return -(-min(max(_cpus(), 2), 8) // checkers)
+        """Readers of one checker process (see ``readers_per_process``)."""
+        return readers_per_process(self.workers, checkers=checkers, cpus=_cpus())
 
 
 def _tenth_of_a_second_to_ten_minutes(value: timedelta) -> timedelta:
     if not timedelta(milliseconds=100) <= value <= timedelta(minutes=10):
         raise ValueError("must be between 0.1 seconds and 10 minutes")
     return value
+
+
+def readers_per_process(workers: int | None, *, checkers: int, cpus: int) -> int:
+    """Page readers of one checking process. Set: that many in each. Default: the
+    machine's share (one per CPU, 2 at least, 8 at most) split among ``checkers``."""
+    if workers is not None:
+        return workers
+    return -(-min(max(cpus, 2), 8) // checkers)
 
 
 def _cpus() -> int:

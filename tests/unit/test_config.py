@@ -281,14 +281,15 @@ def test_checker_processes_and_their_readers(
         {"engine": engine, "database": database, "scheduler": {"processes": processes}}
     )
     assert config.checker_processes() == checkers
-    assert config.reading.worker_count(config.checker_processes()) == readers_each
+    readers = sections.readers_per_process(None, checkers=config.checker_processes(), cpus=cpus)
+    assert readers == readers_each
 
 
 def test_readers_set_are_per_checker_process() -> None:
-    config = MonitorConfig.model_validate(
-        {"scheduler": {"processes": 4}, "reading": {"workers": 3}}
-    )
-    assert config.reading.worker_count(4) == 3
+    from monitor.config.sections import readers_per_process
+
+    assert readers_per_process(3, checkers=4, cpus=8) == 3
+    assert readers_per_process(0, checkers=1, cpus=8) == 0
 
 
 @pytest.mark.parametrize("processes", [0, 65, -1])
