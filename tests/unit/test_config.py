@@ -314,3 +314,42 @@ def test_the_machines_usable_cores_are_those_this_process_may_run_on() -> None:
     from monitor.config import sections
 
     assert sections._cpus() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "allowed"),
+    [(0.1, True), (0.099, False), (600, True), (600.001, False), (10, True)],
+)
+def test_a_reading_time_limit_lies_between_a_tenth_of_a_second_and_ten_minutes(
+    seconds: float, allowed: bool
+) -> None:
+    settings = {"reading": {"time_limit": seconds}}
+    if allowed:
+        limit = MonitorConfig.model_validate(settings).reading.time_limit
+        assert limit == timedelta(seconds=seconds)
+        return
+    with pytest.raises(
+        ValueError,
+        match=r"reading\.time_limit\n  Value error, must be between 0\.1 seconds and 10 minutes \[",
+    ):
+        MonitorConfig.model_validate(settings)
+
+
+def test_readers_are_eight_at_most_by_default() -> None:
+    from monitor.config.sections import readers_per_process
+
+    assert readers_per_process(None, checkers=1, cpus=20) == 8
+    assert readers_per_process(None, checkers=1, cpus=9) == 8
+
+
+@pytest.mark.parametrize(("cpu_count", "expected"), [(6, 6), (None, 1)])
+def test_without_cpu_affinity_the_cores_are_the_machines(
+    monkeypatch: pytest.MonkeyPatch, cpu_count: int | None, expected: int
+) -> None:
+    import os
+
+    from monitor.config import sections
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpu_count)
+    assert sections._cpus() == expected
