@@ -36,12 +36,11 @@ from monitor.engines.lifecycle import trouble_now
 from monitor.engines.local import LocalEngine
 from monitor.errors import StoreError
 from monitor.metrics import Family, merged_families
-from monitor.net.reading import process_context
+from monitor.net.reading import HEADER, exit_reason, framed, process_context
 from monitor.net.sharedgate import ANSWERS, GATE_MESSAGES, GateService, Message, RemoteGate
 from monitor.sources import SourceRegistry
 
 log = logging.getLogger(__name__)
-_HEADER = 4
 RESTART_DELAY = 5.0
 """Seconds before a checker that died is started again."""
 STOP_MARGIN = 10.0
@@ -49,14 +48,13 @@ STOP_MARGIN = 10.0
 
 
 def frame(message: Message) -> bytes:
-    payload = pickle.dumps(message, protocol=5)
-    return len(payload).to_bytes(_HEADER, "big") + payload
+    return framed(pickle.dumps(message, protocol=5))
 
 
 async def receive(stream: asyncio.StreamReader) -> Message | None:
     """The next message, or None when the other end has closed."""
     try:
-        header = await stream.readexactly(_HEADER)
+        header = await stream.readexactly(HEADER)
         payload = await stream.readexactly(int.from_bytes(header, "big"))
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
@@ -103,7 +101,6 @@ class CheckerPool:
         self._checkers: dict[int, _Checker] = {}
         self._stopping = False
         self._restarts: set[asyncio.Task[None]] = set()
-        self.deaths = 0
         self._finished = 0
         """Checks of checkers that ended (a restarted one counts from zero again)."""
         self._ended_metrics: list[Family] = []
@@ -112,10 +109,6 @@ class CheckerPool:
     def checks(self) -> int:
         """Checks the checkers started, since the daemon started."""
         return self._finished + sum(c.checks for c in self._checkers.values())
-
-    def owners(self) -> list[str]:
-        """The lease owners of the checkers, one per process slot."""
-        return [f"{self._owner}/{index}" for index in range(1, self.count + 1)]
 
     def trouble(self) -> str | None:
         troubles = [c.trouble for c in list(self._checkers.values()) if c.trouble]
@@ -193,7 +186,6 @@ class CheckerPool:
         await self._give_back(checker.owner)
         if self._stopping and code == 0:
             return
-        self.deaths += 1
         log.error(
             "checker process %d ended (%s)%s",
             checker.index,
@@ -261,17 +253,6 @@ class CheckerPool:
             _done, late = await asyncio.wait(late, timeout=STOP_MARGIN)
         for wait in late:
             wait.cancel()
-
-
-def exit_reason(code: int | None) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 # -- the checker process ---------------------------------------------------------------

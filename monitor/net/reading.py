@@ -35,7 +35,7 @@ from monitor.sources.base import FetchedPage, Source
 
 log = logging.getLogger(__name__)
 
-_HEADER = 4
+HEADER = 4
 _READY = -1
 _PER_WORKER = 4
 """Pages queued on one worker at most: enough to keep it busy, few enough that a slow
@@ -96,7 +96,7 @@ class _Job:
     def frame(self) -> bytes:
         page = self.page
         message = (self.id, self.kind, self.url, page.url, page.status, page.content_type)
-        return _framed(pickle.dumps((*message, page.encoding, page.body), protocol=5))
+        return framed(pickle.dumps((*message, page.encoding, page.body), protocol=5))
 
     def settle(self, postings: list[Posting] | None, error: BaseException | None) -> None:
         if self.future.done():  # the check was cancelled meanwhile
@@ -216,7 +216,7 @@ class ProcessReader:
     async def _listen(self, worker: _Worker) -> None:
         try:
             while True:
-                header = await worker.stream.readexactly(_HEADER)
+                header = await worker.stream.readexactly(HEADER)
                 payload = await worker.stream.readexactly(int.from_bytes(header, "big"))
                 self._answered(worker, pickle.loads(payload))  # noqa: S301 - our own worker
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -283,12 +283,15 @@ class ProcessReader:
         if worker.jobs and worker.ready:
             job = worker.jobs.popleft()
             error = ReadLimitExceeded(
-                f"reading the page killed its reader process ({_exit(code)})", url=job.page.url
+                f"reading the page killed its reader process ({exit_reason(code)})",
+                url=job.page.url,
             )
             job.settle(None, error)
-        log.error("a page reader process ended (%s)", _exit(code), extra={"action": "reader_died"})
+        log.error(
+            "a page reader process ended (%s)", exit_reason(code), extra={"action": "reader_died"}
+        )
         if self._start_failures >= _START_FAILURES:
-            self._break(f"page reader processes exit as they start ({_exit(code)})")
+            self._break(f"page reader processes exit as they start ({exit_reason(code)})")
             return
         self._replace(worker)
 
@@ -363,9 +366,9 @@ def serve(connection: socket.socket, sources: SourceRegistry) -> None:
     # The main process closing its end (it stops, or gave up on this reader) ends the
     # loop: EOF while waiting, a broken pipe while answering.
     with connection, contextlib.suppress(ConnectionError):
-        connection.sendall(_framed(pickle.dumps((_READY,))))
+        connection.sendall(framed(pickle.dumps((_READY,))))
         while (request := _receive(connection)) is not None:
-            connection.sendall(_framed(_answer(request, sources)))
+            connection.sendall(framed(_answer(request, sources)))
 
 
 def _answer(request: bytes, sources: SourceRegistry) -> bytes:
@@ -383,7 +386,7 @@ def _answer(request: bytes, sources: SourceRegistry) -> bytes:
 
 
 def _receive(connection: socket.socket) -> bytes | None:
-    header = _exactly(connection, _HEADER)
+    header = _exactly(connection, HEADER)
     if header is None:
         return None
     return _exactly(connection, int.from_bytes(header, "big"))
@@ -403,8 +406,9 @@ def _exactly(connection: socket.socket, size: int) -> bytes | None:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _framed(payload: bytes) -> bytes:
-    return len(payload).to_bytes(_HEADER, "big") + payload
+def framed(payload: bytes) -> bytes:
+    """A length-prefixed message (the reader's and the checkers' socket pairs)."""
+    return len(payload).to_bytes(HEADER, "big") + payload
 
 
 def process_context() -> ForkServerContext | SpawnContext:
@@ -449,7 +453,8 @@ def _seconds(limit: float) -> str:
     return f"{limit:g} s"
 
 
-def _exit(code: int | None) -> str:
+def exit_reason(code: int | None) -> str:
+    """How a child process ended, for a log line."""
     if code is None:
         return "still running"
     if code < 0:
