@@ -141,7 +141,12 @@ class SchedulerConfig(_Strict):
     max_concurrent_checks: int = Field(
         default=32, gt=0, le=256, description="Checks in flight (in each checker process)."
     )
-    batch_size: int = Field(default=200, gt=0, description="Due postings claimed per dispatch.")
+    batch_size: int = Field(
+        default=200,
+        gt=0,
+        description="Due postings claimed per database round trip (local engine, check); the "
+        "procrastinate dispatcher makes whole batches of one host instead.",
+    )
     jitter: float = Field(
         default=0.1,
         ge=0,

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from monitor.app import App
@@ -42,8 +44,8 @@ from monitor.engines.lifecycle import (
 )
 from monitor.errors import StoreError
 from monitor.net.hosts import host_of
-from monitor.records import PostingState
 from monitor.store.job_queue import jobs_per_lock, live_workers_and_waiting, queue_conninfo
+from monitor.store.leases import DueURL
 
 if TYPE_CHECKING:
     import procrastinate
@@ -55,6 +57,8 @@ CHECKS_PER_BATCH = 100
 """Postings per ``monitor.check`` job at most: big enough that a batch's own cost
 (fetching the job, its leases, its host's pacing) is small beside its checks, small
 enough that a killed worker's batch is soon checked by the others."""
+DUE_SEEN = 2000
+"""Due postings the dispatcher looks at (the most overdue) to make whole batches of."""
 DISPATCH_POLL = 0.05
 """Seconds the dispatcher waits for room in the queue within its tick."""
 QUEUED_BATCHES_PER_SLOT = 2
@@ -130,21 +134,55 @@ def _engine(context: Any) -> QueueEngine:
 
 
 def apply_queue_schema(database_url: str) -> bool:
-    """Create procrastinate's tables if they are not there; True if it did. Workers
-    starting together take turns (an advisory lock), so only one creates them."""
+    """Create procrastinate's tables if they are not there (True if it did), and the
+    monitor's trigger on them (``LOCK_FREED``) if it is missing. Workers starting
+    together take turns (an advisory lock), so only one creates them."""
     import procrastinate
     import psycopg
 
     with psycopg.connect(queue_conninfo(database_url)) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         present = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-        if present and present[0]:
-            return False
-        conn.execute(procrastinate.schema.SchemaManager.get_schema())
-    return True
+        created = not (present and present[0])
+        if created:
+            conn.execute(procrastinate.schema.SchemaManager.get_schema())
+        trigger = conn.execute(
+            "SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = 'procrastinate_jobs'::regclass",
+            (_LOCK_FREED_TRIGGER,),
+        ).fetchone()
+        if trigger is None:
+            conn.execute(LOCK_FREED)
+    return created
 
 
 _SCHEMA_LOCK = 0x706D5F7175  # "pm_qu": any number other programs are unlikely to use
+_LOCK_FREED_TRIGGER = "posting_monitor_lock_freed_v1"
+LOCK_FREED = """
+CREATE OR REPLACE FUNCTION posting_monitor_lock_freed_v1() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.status = 'doing' THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = OLD.lock AND status = 'todo') THEN
+        PERFORM pg_notify('procrastinate_queue_v1#' || OLD.queue_name,
+                          json_build_object('type', 'job_inserted', 'job_id', OLD.id)::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER posting_monitor_lock_freed_v1
+    AFTER UPDATE OF status OR DELETE ON procrastinate_jobs
+    FOR EACH ROW
+    WHEN (OLD.status = 'doing' AND OLD.lock IS NOT NULL AND OLD.queue_name = 'posting-monitor')
+    EXECUTE FUNCTION posting_monitor_lock_freed_v1();
+"""
+"""A job that ends (or goes back to wait) frees its lock, and the next batch of its
+host can run; procrastinate notifies workers of new jobs only
+(procrastinate-org/procrastinate#213), so a worker that found only locked jobs slept
+until the next new batch or its poll (1 s) however soon the lock was free: a batch's
+end now wakes the workers the same way a new job does, once its end is committed."""
 
 
 class QueueEngine:
@@ -243,37 +281,34 @@ class QueueEngine:
                 await asyncio.sleep(DISPATCH_POLL)
                 continue
             now = app.clock.now()
-            limit = min(app.config.scheduler.batch_size, room * self._checks_per_batch)
-            claimed = await app.store.run(
-                app.store.leases.claim_due, now=now, limit=limit, lease=app.lease
+            # Whole batches: a claim is split by host, so leasing only what the free
+            # batches hold (200 postings on 8 hosts) made batches of 25 and fewer, whose
+            # own cost (a job, its leases and pacing, a pool's ramp and tail) made a worker
+            # 60% as fast as the local engine.
+            plan = partial(
+                plan_batches,
+                room=room,
+                waiting=await self._batches_waiting_per_host(),
+                size=self._checks_per_batch,
+                leased_until=now + app.lease,
+                lease=app.lease,
             )
-            if not claimed:
+            batches = await app.store.run(
+                app.store.leases.lease_due, now=now, limit=DUE_SEEN, plan=plan
+            )
+            if not batches:
                 break
-            deferred += await self._defer(claimed, leased_until=now + app.lease)
+            deferred += await self._defer(batches)
         return deferred
 
-    async def _defer(self, claimed: Sequence[PostingState], *, leased_until: datetime) -> int:
-        """One job per host and chunk. A host's later batches wait behind its earlier
-        ones (the lock), so each gets a lease that many leases longer."""
-        app = self._app
-        waiting = await self._batches_waiting_per_host()
-        jobs = []
-        for host, chunk in _chunks_by_host(claimed, self._checks_per_batch):
-            ahead = waiting.get(host, 0)
-            waiting[host] = ahead + 1
-            ids = [state.id for state in chunk]
-            until = leased_until
-            if ahead:
-                until = leased_until + app.lease * ahead
-                await app.store.run(app.store.leases.extend_leases, ids, until=until)
-            jobs.append((host, ids, until))
+    async def _defer(self, batches: Sequence[Batch]) -> int:
         task = self.queue.tasks["monitor.check"]
-        for host, ids, until in jobs:
-            ids_json: list[JSONValue] = list(ids)
-            await task.configure(lock=f"host:{host}", queue=QUEUE).defer_async(
-                host=host, ids=ids_json, lease_until=until.isoformat()
+        for batch in batches:
+            ids_json: list[JSONValue] = list(batch.ids)
+            await task.configure(lock=f"host:{batch.host}", queue=QUEUE).defer_async(
+                host=batch.host, ids=ids_json, lease_until=batch.until.isoformat()
             )
-        return sum(len(ids) for _host, ids, _until in jobs)
+        return sum(len(batch.ids) for batch in batches)
 
     async def _room_for_batches(self) -> int:
         """Batches the dispatcher may still queue: ``QUEUED_BATCHES_PER_SLOT`` per batch
@@ -394,12 +429,56 @@ class QueueEngine:
         await record_stop(self._app, self.worker_id, checks=self.checks_started)
 
 
-def _chunks_by_host(
-    states: Sequence[PostingState], size: int
-) -> Iterator[tuple[str, list[PostingState]]]:
-    by_host: dict[str, list[PostingState]] = defaultdict(list)
-    for state in states:
-        by_host[host_of(state.url)].append(state)
+@dataclass(frozen=True)
+class Batch:
+    """Postings of one host checked by one ``monitor.check`` job, leased until ``until``."""
+
+    host: str
+    ids: tuple[int, ...]
+    until: datetime
+
+
+def plan_batches(
+    due: Sequence[DueURL],
+    *,
+    room: int,
+    waiting: Mapping[str, int],
+    size: int,
+    leased_until: datetime,
+    lease: timedelta,
+    seen: int = DUE_SEEN,
+) -> list[Batch]:
+    """At most ``room`` batches of ``size`` postings of one host, most overdue first,
+    from ``due`` (the most overdue, ``seen`` at most). A batch short of ``size`` is
+    made only when it holds all of its host's due postings (fewer than ``seen`` were
+    due) or starts among the first ``size`` (it would otherwise wait behind a whole
+    batch of others for more of its host): the rest stay unleased for later batches.
+
+    A host's batches run one after another (its lock), so a batch with ``n`` of its
+    host's batches ahead of it (queued or running: ``waiting``, then this plan's) is
+    leased ``n`` leases longer, and its postings are not leased again while it waits."""
+    position = {posting.id: n for n, posting in enumerate(due)}
+    every_due = len(due) < seen
+    chunks = sorted(
+        (
+            (position[chunk[0].id], host, chunk)
+            for host, chunk in _chunks_by_host(due, size)
+            if len(chunk) == size or every_due or position[chunk[0].id] < size
+        ),
+        key=lambda made: made[0],
+    )
+    ahead = Counter(waiting)
+    batches = []
+    for _first, host, chunk in chunks[: max(room, 0)]:
+        batches.append(Batch(host, tuple(d.id for d in chunk), leased_until + lease * ahead[host]))
+        ahead[host] += 1
+    return batches
+
+
+def _chunks_by_host(due: Sequence[DueURL], size: int) -> Iterator[tuple[str, list[DueURL]]]:
+    by_host: dict[str, list[DueURL]] = defaultdict(list)
+    for posting in due:
+        by_host[host_of(posting.url)].append(posting)
     for host, group in by_host.items():
         for start in range(0, len(group), size):
             yield host, group[start : start + size]

@@ -4,9 +4,10 @@ another holds. Part of the code the mutation run covers (README, "Mutation testi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Connection, Select, or_, select, update
 
@@ -15,6 +16,26 @@ from monitor.records import PostingState
 from monitor.store.db import Database
 from monitor.store.rows import states_where
 from monitor.store.tables import WATCHED_ROLES, postings, watches
+
+
+class DueURL(NamedTuple):
+    """A due posting as a dispatcher sees it: its id and where it is read."""
+
+    id: int
+    url: str
+
+
+class LeasedBatch(Protocol):
+    """Postings leased together (``Leases.lease_due``) until ``until``."""
+
+    @property
+    def ids(self) -> Sequence[int]: ...
+
+    @property
+    def until(self) -> datetime: ...
+
+
+_Batch = TypeVar("_Batch", bound=LeasedBatch)
 
 
 class Leases:
@@ -50,25 +71,38 @@ class Leases:
     ) -> list[PostingState]:
         # Pick (and lock) ids first: sorting narrow rows stays in memory, where sorting
         # whole states with their stored versions spilled to disk on every claim.
-        pick = (
-            select(postings.c.id)
-            .join(watches, watches.c.id == postings.c.watch_id)
-            .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
-            .where(postings.c.role != "member")
-            # A closed member's job is not read: the board's list says if it comes back.
-            .where(or_(postings.c.role != "detail", postings.c.status != "closed"))
-            .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
-            .limit(limit)
-        )
+        pick = _claimable(now, limit)
         if due_only:
-            pick = pick.where(postings.c.next_check_at <= now).order_by(
-                postings.c.next_check_at, postings.c.id
-            )
+            pick = _due_first(pick, now)
         else:
             pick = pick.where(postings.c.id > after_id).order_by(postings.c.id)
         with self._db.transaction() as conn:
             ids = pick_and_mark(conn, pick, postings, lease_until=now + lease, lease_owner=owner)
             return states_where(conn, postings.c.id.in_(ids)) if ids else []
+
+    def lease_due(
+        self, *, now: datetime, limit: int, plan: Callable[[list[DueURL]], Sequence[_Batch]]
+    ) -> Sequence[_Batch]:
+        """Lease up to ``limit`` due postings in batches: ``plan`` groups their ids and
+        URLs into batches, each with the end of its lease, and each posting is leased
+        until its batch's end, in one write. Only ids and URLs are read: whoever checks
+        a batch reads its states then (``still_leased``)."""
+        pick = _due_first(_claimable(now, limit).add_columns(postings.c.url), now)
+        with self._db.transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(of=postings, skip_locked=True)
+            due = [DueURL(row.id, row.url) for row in conn.execute(pick)]
+            batches = plan(due) if due else []
+            by_end: dict[datetime, list[int]] = defaultdict(list)
+            for batch in batches:
+                by_end[batch.until].extend(batch.ids)
+            for until, ids in by_end.items():
+                conn.execute(
+                    update(postings)
+                    .where(postings.c.id.in_(ids))
+                    .values(lease_until=until, lease_owner=None)
+                )
+            return batches
 
     def claim_watch(self, watch_id: int, *, now: datetime, lease: timedelta) -> list[PostingState]:
         """Lease an active watch's own posting (or board), due or not, paused or not;
@@ -102,15 +136,6 @@ class Leases:
                 postings.c.lease_until == lease_until,
             )
 
-    def extend_leases(self, posting_ids: Sequence[int], *, until: datetime) -> None:
-        """Lease claimed postings until ``until`` (a batch queued behind others)."""
-        with self._db.transaction() as conn:
-            conn.execute(
-                update(postings)
-                .where(postings.c.id.in_(list(posting_ids)))
-                .values(lease_until=until)
-            )
-
     def release_leases_of(self, owners: Sequence[str]) -> int:
         """Give back every posting leased by processes known to be dead; how many."""
         if not owners:
@@ -132,6 +157,27 @@ class Leases:
                 .where(postings.c.id.in_(list(posting_ids)))
                 .values(lease_until=None)
             )
+
+
+def _claimable(now: datetime, limit: int | None) -> Select[Any]:
+    """Ids of the postings a check may lease now: active, not a board's member read
+    through its list, not leased."""
+    return (
+        select(postings.c.id)
+        .join(watches, watches.c.id == postings.c.watch_id)
+        .where(watches.c.removed_at.is_(None), watches.c.paused_at.is_(None))
+        .where(postings.c.role != "member")
+        # A closed member's job is not read: the board's list says if it comes back.
+        .where(or_(postings.c.role != "detail", postings.c.status != "closed"))
+        .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
+        .limit(limit)
+    )
+
+
+def _due_first(pick: Select[Any], now: datetime) -> Select[Any]:
+    return pick.where(postings.c.next_check_at <= now).order_by(
+        postings.c.next_check_at, postings.c.id
+    )
 
 
 def pick_and_mark(conn: Connection, pick: Select[Any], table: Any, **values: Any) -> list[int]:

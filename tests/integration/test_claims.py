@@ -4,12 +4,14 @@ what it leaves alone (monitor/store/leases.py and outbox.py, SQLite and PostgreS
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitor.core.verdicts import deferred
 from monitor.store import Store
+from monitor.store.leases import DueURL
 from monitor.store.postings import CheckWrite
 from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
@@ -71,17 +73,31 @@ def test_claims_of_due_postings_stop_at_the_limit(store: Store) -> None:
     assert len(store.leases.claim_due(now=month, limit=2, lease=LEASE)) == 1  # the others held
 
 
+@dataclass(frozen=True)
+class _Planned:
+    ids: tuple[int, ...]
+    until: datetime
+
+
 def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(store: Store) -> None:
     queue_alerts(store, 3, now=NOW)
     month = NOW + timedelta(days=31)
-    claimed = store.leases.claim_due(now=month, limit=3, lease=LEASE)
-    ids = [s.id for s in claimed]
-    until = month + LEASE
-    assert [s.id for s in store.leases.still_leased(ids, lease_until=until)] == ids
-    assert [s.id for s in store.leases.still_leased(ids[1:2], lease_until=until)] == ids[1:2]
-    later = month + timedelta(hours=1)
-    store.leases.extend_leases(ids[:1], until=later)  # the first queued behind others
+    until, later = month + LEASE, month + timedelta(hours=1)
+    seen: list[list[DueURL]] = []
+
+    def plan(due: list[DueURL]) -> list[_Planned]:
+        """The first queued behind others (a lease that ends later), the rest at once."""
+        seen.append(due)
+        return [_Planned((due[0].id,), later), _Planned(tuple(d.id for d in due[1:]), until)]
+
+    batches = store.leases.lease_due(now=month, limit=3, plan=plan)
+    ids = [d.id for d in seen[0]]
+    assert [b.ids for b in batches] == [(ids[0],), tuple(ids[1:])]
+    assert all(d.url.startswith("https://") for d in seen[0])
+    assert store.leases.lease_due(now=month, limit=3, plan=plan) == []  # all held
+    assert len(seen) == 1  # and the plan not asked
     assert [s.id for s in store.leases.still_leased(ids, lease_until=until)] == ids[1:]
+    assert [s.id for s in store.leases.still_leased(ids[1:2], lease_until=until)] == ids[1:2]
     assert [s.id for s in store.leases.still_leased(ids, lease_until=later)] == ids[:1]
     assert store.leases.still_leased([], lease_until=until) == []
     # Run out and leased again by another batch: the late one gets none of them.
@@ -89,6 +105,23 @@ def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(store: S
     assert store.leases.still_leased(ids[1:], lease_until=until) == []
     store.leases.release_leases(ids)
     assert len(store.leases.claim_due(now=later, limit=3, lease=LEASE)) == 3
+
+
+def test_leasing_due_postings_in_batches_leaves_the_not_due_and_stops_at_the_limit(
+    store: Store,
+) -> None:
+    queue_alerts(store, 3, now=NOW)
+    month = NOW + timedelta(days=31)
+
+    def one_batch(due: list[DueURL]) -> list[_Planned]:
+        return [_Planned(tuple(d.id for d in due), month + LEASE)]
+
+    assert store.leases.lease_due(now=NOW, limit=3, plan=one_batch) == []  # none due yet
+    first = store.leases.lease_due(now=month, limit=2, plan=one_batch)
+    rest = store.leases.lease_due(now=month, limit=2, plan=one_batch)
+    assert [len(b.ids) for b in first + rest] == [2, 1]
+    held = store.leases.claim_due(now=month, limit=3, lease=LEASE)
+    assert held == []  # leased, by batches, until their end
 
 
 def _watched(store: Store, count: int) -> None:

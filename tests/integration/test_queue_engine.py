@@ -4,13 +4,16 @@ and connections) on one PostgreSQL schema."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from procrastinate.jobs import Status
 from sqlalchemy import func, select, text
 
 from monitor.app import App
@@ -50,14 +53,21 @@ class CountingSite:
         return httpx.Response(200, text=PAGE, headers={"Content-Type": "text/html"})
 
 
-def make_app(db_url: str, site: CountingSite, clock: FrozenClock) -> App:
+def make_app(
+    db_url: str, site: CountingSite, clock: FrozenClock, *, scheduler: dict[str, Any] | None = None
+) -> App:
     limits = {"concurrency": HOST_LIMIT, "rate": 0}
     config = MonitorConfig.model_validate(
         {
             "engine": "procrastinate",
             "database": {"url": db_url},
             "http": {"hosts": dict.fromkeys(HOSTS, limits)},
-            "scheduler": {"dispatch_every": "1s", "deliver_every": "1s", "heartbeat_every": "1s"},
+            "scheduler": {
+                "dispatch_every": "1s",
+                "deliver_every": "1s",
+                "heartbeat_every": "1s",
+                **(scheduler or {}),
+            },
         }
     )
     return App(
@@ -206,6 +216,59 @@ def test_a_batch_keeps_the_pause_another_workers_batch_left_for_its_host(
     assert left[HOSTS[0]].paused_until == pause_end
     assert left[HOSTS[0]].failures == 3
     assert left[HOSTS[1]].paused_until is None
+
+
+def _notifications(conn: psycopg.Connection[Any], wait: float) -> list[dict[str, Any]]:
+    return [json.loads(n.payload) for n in conn.notifies(timeout=wait)]
+
+
+@pytest.mark.postgres
+def test_a_batch_that_ends_wakes_the_workers_when_its_host_has_another_waiting(
+    postgres_url: str,
+) -> None:
+    """Workers that found only batches of busy hosts sleep until a job is inserted (or
+    their 1 s poll): a batch's end must wake them as an insert does when its host has a
+    batch waiting, and only then."""
+    app = make_app(postgres_url, CountingSite(), FrozenClock())
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    apply_queue_schema(postgres_url)  # the trigger is made once
+    engine = QueueEngine(app)
+    queue, manager = engine.queue, engine.queue.job_manager
+    batch = {"ids": [1], "lease_until": "2026-01-01T00:00:00+00:00"}
+    listener = psycopg.connect(queue_conninfo(postgres_url), autocommit=True)
+    listener.execute('LISTEN "procrastinate_queue_v1#posting-monitor"')
+
+    async def defer_fetch_and_finish(hosts: list[str], finish: int) -> list[int]:
+        """Defer a batch per host, take the first ``finish`` in turn and end each,
+        returning the wake-ups each end caused."""
+        woken = []
+        async with queue.open_async():
+            worker = await manager.register_worker()
+            for host in hosts:
+                await (
+                    queue.tasks["monitor.check"]
+                    .configure(lock=f"host:{host}", queue="posting-monitor")
+                    .defer_async(host=host, **batch)
+                )
+            _notifications(listener, 0.2)  # the inserts' own
+            for _ in range(finish):
+                job = await manager.fetch_job(queues=None, worker_id=worker)
+                assert job is not None
+                assert job.id is not None
+                await manager.finish_job_by_id_async(job.id, Status.SUCCEEDED, delete_job=True)
+                woken.append(len(_notifications(listener, 0.5)))
+        return woken
+
+    try:
+        # alpha has a second batch waiting behind the first; beta has one alone
+        woken = asyncio.run(defer_fetch_and_finish([HOSTS[0], HOSTS[0], HOSTS[1]], finish=3))
+        ids = asyncio.run(job_states(engine))
+    finally:
+        listener.close()
+        asyncio.run(app.aclose())
+    assert woken == [1, 0, 0]
+    assert ids == []
 
 
 async def stall(engine: QueueEngine, jobs: list[tuple[str, dict[str, Any], str | None]]) -> None:
@@ -402,6 +465,35 @@ def test_batches_queued_behind_their_hosts_earlier_ones_are_leased_that_much_lon
             wanted = now + app.lease * (ahead + 1)
             assert until == wanted.isoformat(), (host, ahead)
             assert [held[i] for i in ids] == [wanted], (host, ahead)  # the rows say so too
+
+
+@pytest.mark.postgres
+def test_the_dispatcher_fills_whole_batches_whatever_the_claim_size(postgres_url: str) -> None:
+    """A claim is split by host, so claiming only ``scheduler.batch_size`` (here 4) at a
+    time would queue batches of two; the dispatcher claims what fills its batches."""
+    site, clock = CountingSite(), FrozenClock()
+    app = make_app(postgres_url, site, clock, scheduler={"batch_size": 4})
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 50)  # 25 postings on each of two hosts
+    engine = QueueEngine(app, checks_per_batch=10)
+
+    async def dispatch_only() -> int:
+        async with engine.queue.open_async():
+            return await engine.dispatch()
+
+    try:
+        deferred = asyncio.run(dispatch_only())
+        with app.engine.connect() as conn:
+            args = conn.scalars(
+                text("SELECT args FROM procrastinate_jobs WHERE task_name = 'monitor.check'")
+            ).all()
+    finally:
+        asyncio.run(app.aclose())
+    assert deferred == 50
+    for host in HOSTS:
+        sizes = sorted((len(a["ids"]) for a in args if a["host"] == host), reverse=True)
+        assert sizes == [10, 10, 5], host
 
 
 class HangingSite:
