@@ -119,7 +119,10 @@ def _monitor_cpu() -> float:
 
 
 def _postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL process alive (Linux; 0 where it cannot see them)."""
+    """CPU seconds of every PostgreSQL process alive (Linux; 0 where it cannot see them):
+    the benchmark assumes the machine, and its PostgreSQL, are its own. Like the
+    monitor's, a process that ended during a pass takes its CPU with it (connections
+    live as long as their pools, so few do)."""
     ticks, total = os.sysconf("SC_CLK_TCK"), 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

@@ -27,13 +27,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from monitor.app import App
+from monitor.config import HostLimits
 from monitor.engines.lifecycle import (
     check_runner,
     deliver_now,
@@ -57,6 +58,8 @@ CHECKS_PER_BATCH = 100
 """Postings per ``monitor.check`` job at most: big enough that a batch's own cost
 (fetching the job, its leases, its host's pacing) is small beside its checks, small
 enough that a killed worker's batch is soon checked by the others."""
+HOST_BATCHES_AHEAD = 2
+"""Batches of one host queued or running at most: one running, the next waiting."""
 DUE_SEEN = 2000
 """Due postings the dispatcher looks at (the most overdue) to make whole batches of."""
 DISPATCH_POLL = 0.05
@@ -135,7 +138,7 @@ def _engine(context: Any) -> QueueEngine:
 
 def apply_queue_schema(database_url: str) -> bool:
     """Create procrastinate's tables if they are not there (True if it did), and the
-    monitor's trigger on them (``LOCK_FREED``) if it is missing. Workers starting
+    monitor's trigger on them (``LOCK_FREED_FUNCTION``) if it is missing. Workers starting
     together take turns (an advisory lock), so only one creates them."""
     import procrastinate
     import psycopg
@@ -148,30 +151,36 @@ def apply_queue_schema(database_url: str) -> bool:
             conn.execute(procrastinate.schema.SchemaManager.get_schema())
         trigger = conn.execute(
             "SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = 'procrastinate_jobs'::regclass",
-            (_LOCK_FREED_TRIGGER,),
+            (_LOCK_FREED_NAME,),
         ).fetchone()
+        conn.execute(LOCK_FREED_FUNCTION)  # the current body, whatever was there
         if trigger is None:
-            conn.execute(LOCK_FREED)
+            conn.execute(LOCK_FREED_TRIGGER)
     return created
 
 
 _SCHEMA_LOCK = 0x706D5F7175  # "pm_qu": any number other programs are unlikely to use
-_LOCK_FREED_TRIGGER = "posting_monitor_lock_freed_v1"
-LOCK_FREED = """
+_LOCK_FREED_NAME = "posting_monitor_lock_freed_v1"
+LOCK_FREED_FUNCTION = """
 CREATE OR REPLACE FUNCTION posting_monitor_lock_freed_v1() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    payload TEXT;
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = 'doing' THEN
         RETURN NULL;
     END IF;
     IF EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = OLD.lock AND status = 'todo') THEN
-        PERFORM pg_notify('procrastinate_queue_v1#' || OLD.queue_name,
-                          json_build_object('type', 'job_inserted', 'job_id', OLD.id)::text);
+        payload := json_build_object('type', 'job_inserted', 'job_id', OLD.id)::text;
+        PERFORM pg_notify('procrastinate_queue_v1#' || OLD.queue_name, payload);
+        PERFORM pg_notify('procrastinate_any_queue_v1', payload);
     END IF;
     RETURN NULL;
 END;
 $$;
+"""
+LOCK_FREED_TRIGGER = """
 CREATE TRIGGER posting_monitor_lock_freed_v1
     AFTER UPDATE OF status OR DELETE ON procrastinate_jobs
     FOR EACH ROW
@@ -289,17 +298,22 @@ class QueueEngine:
                 plan_batches,
                 room=room,
                 waiting=await self._batches_waiting_per_host(),
-                size=self._checks_per_batch,
+                size_of=self._batch_size,
                 leased_until=now + app.lease,
                 lease=app.lease,
             )
-            batches = await app.store.run(
+            planned, lost = await app.store.run(
                 app.store.leases.lease_due, now=now, limit=DUE_SEEN, plan=plan
             )
+            batches = [batch.without(lost) for batch in planned] if lost else planned
+            batches = [batch for batch in batches if batch.ids]
             if not batches:
                 break
             deferred += await self._defer(batches)
         return deferred
+
+    def _batch_size(self, host: str) -> int:
+        return batch_size(self._app.gate.limits(host), self._app.lease, self._checks_per_batch)
 
     async def _defer(self, batches: Sequence[Batch]) -> int:
         task = self.queue.tasks["monitor.check"]
@@ -437,48 +451,72 @@ class Batch:
     ids: tuple[int, ...]
     until: datetime
 
+    def without(self, ids: set[int]) -> Batch:
+        return replace(self, ids=tuple(i for i in self.ids if i not in ids))
+
 
 def plan_batches(
     due: Sequence[DueURL],
     *,
     room: int,
     waiting: Mapping[str, int],
-    size: int,
+    size_of: Callable[[str], int],
     leased_until: datetime,
     lease: timedelta,
     seen: int = DUE_SEEN,
 ) -> list[Batch]:
-    """At most ``room`` batches of ``size`` postings of one host, most overdue first,
-    from ``due`` (the most overdue, ``seen`` at most). A batch short of ``size`` is
-    made only when it holds all of its host's due postings (fewer than ``seen`` were
-    due) or starts among the first ``size`` (it would otherwise wait behind a whole
-    batch of others for more of its host): the rest stay unleased for later batches.
+    """At most ``room`` batches of one host each, most overdue first, from ``due`` (the
+    most overdue, ``seen`` at most), a host's of ``size_of(host)`` postings at most.
 
-    A host's batches run one after another (its lock), so a batch with ``n`` of its
-    host's batches ahead of it (queued or running: ``waiting``, then this plan's) is
-    leased ``n`` leases longer, and its postings are not leased again while it waits."""
+    - A batch short of its size is made only when it holds all of its host's due
+      postings (fewer than ``seen`` were due) or starts among the first of that size
+      (it would otherwise wait behind a whole batch of others for more of its host).
+    - A host has ``HOST_BATCHES_AHEAD`` batches queued or running at most: its batches
+      run one after another (its lock), so more would only hold places other hosts'
+      batches could run in.
+    - A batch with ``n`` of its host's batches ahead of it (``waiting``, then this
+      plan's) is leased ``n`` leases longer, so its postings are not leased again while
+      it waits its turn.
+
+    What no batch takes stays unleased for later ones."""
     position = {posting.id: n for n, posting in enumerate(due)}
     every_due = len(due) < seen
     chunks = sorted(
         (
             (position[chunk[0].id], host, chunk)
-            for host, chunk in _chunks_by_host(due, size)
-            if len(chunk) == size or every_due or position[chunk[0].id] < size
+            for host, chunk in _chunks_by_host(due, size_of)
+            if len(chunk) == size_of(host) or every_due or position[chunk[0].id] < size_of(host)
         ),
         key=lambda made: made[0],
     )
     ahead = Counter(waiting)
-    batches = []
-    for _first, host, chunk in chunks[: max(room, 0)]:
+    batches: list[Batch] = []
+    for _first, host, chunk in chunks:
+        if len(batches) >= room:
+            break
+        if ahead[host] >= HOST_BATCHES_AHEAD:
+            continue
         batches.append(Batch(host, tuple(d.id for d in chunk), leased_until + lease * ahead[host]))
         ahead[host] += 1
     return batches
 
 
-def _chunks_by_host(due: Sequence[DueURL], size: int) -> Iterator[tuple[str, list[DueURL]]]:
+def batch_size(limits: HostLimits, lease: timedelta, most: int = CHECKS_PER_BATCH) -> int:
+    """Postings in a batch of a host with these limits: ``most``, or fewer where the
+    host's request rate could not get through them in half a lease (the batches behind
+    it are leased a lease each)."""
+    if limits.rate <= 0:
+        return most
+    return max(min(most, int(limits.rate * lease.total_seconds() / 2)), 1)
+
+
+def _chunks_by_host(
+    due: Sequence[DueURL], size_of: Callable[[str], int]
+) -> Iterator[tuple[str, list[DueURL]]]:
     by_host: dict[str, list[DueURL]] = defaultdict(list)
     for posting in due:
         by_host[host_of(posting.url)].append(posting)
     for host, group in by_host.items():
+        size = size_of(host)
         for start in range(0, len(group), size):
             yield host, group[start : start + size]

@@ -82,27 +82,32 @@ class Leases:
 
     def lease_due(
         self, *, now: datetime, limit: int, plan: Callable[[list[DueURL]], Sequence[_Batch]]
-    ) -> Sequence[_Batch]:
-        """Lease up to ``limit`` due postings in batches: ``plan`` groups their ids and
-        URLs into batches, each with the end of its lease, and each posting is leased
-        until its batch's end, in one write. Only ids and URLs are read: whoever checks
-        a batch reads its states then (``still_leased``)."""
+    ) -> tuple[Sequence[_Batch], set[int]]:
+        """Lease due postings in batches: ``plan`` groups the ``limit`` most overdue
+        (their ids and URLs) into batches, each with the end of its lease, and each
+        posting in a batch is leased until that end, in one write. Returns the batches
+        and the ids among them another process leased meanwhile (left out of them).
+
+        The due postings are read without locking them (a read of 2,000 locked rows
+        wrote more WAL than the checks it fed); the write takes only those still free.
+        Whoever checks a batch reads its states then (``still_leased``)."""
         pick = _due_first(_claimable(now, limit).add_columns(postings.c.url), now)
         with self._db.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                pick = pick.with_for_update(of=postings, skip_locked=True)
             due = [DueURL(row.id, row.url) for row in conn.execute(pick)]
             batches = plan(due) if due else []
             by_end: dict[datetime, list[int]] = defaultdict(list)
             for batch in batches:
                 by_end[batch.until].extend(batch.ids)
+            lost: set[int] = set()
             for until, ids in by_end.items():
-                conn.execute(
+                leased = conn.scalars(
                     update(postings)
-                    .where(postings.c.id.in_(ids))
+                    .where(postings.c.id.in_(ids), _free(now))
                     .values(lease_until=until, lease_owner=None)
+                    .returning(postings.c.id)
                 )
-            return batches
+                lost |= set(ids) - set(leased)
+            return batches, lost
 
     def claim_watch(self, watch_id: int, *, now: datetime, lease: timedelta) -> list[PostingState]:
         """Lease an active watch's own posting (or board), due or not, paused or not;
@@ -169,9 +174,13 @@ def _claimable(now: datetime, limit: int | None) -> Select[Any]:
         .where(postings.c.role != "member")
         # A closed member's job is not read: the board's list says if it comes back.
         .where(or_(postings.c.role != "detail", postings.c.status != "closed"))
-        .where(or_(postings.c.lease_until.is_(None), postings.c.lease_until < now))
+        .where(_free(now))
         .limit(limit)
     )
+
+
+def _free(now: datetime) -> Any:
+    return or_(postings.c.lease_until.is_(None), postings.c.lease_until < now)
 
 
 def _due_first(pick: Select[Any], now: datetime) -> Select[Any]:

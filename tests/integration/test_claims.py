@@ -90,11 +90,12 @@ def test_a_batch_queued_late_checks_only_postings_still_under_its_lease(store: S
         seen.append(due)
         return [_Planned((due[0].id,), later), _Planned(tuple(d.id for d in due[1:]), until)]
 
-    batches = store.leases.lease_due(now=month, limit=3, plan=plan)
+    batches, lost = store.leases.lease_due(now=month, limit=3, plan=plan)
     ids = [d.id for d in seen[0]]
     assert [b.ids for b in batches] == [(ids[0],), tuple(ids[1:])]
+    assert lost == set()
     assert all(d.url.startswith("https://") for d in seen[0])
-    assert store.leases.lease_due(now=month, limit=3, plan=plan) == []  # all held
+    assert store.leases.lease_due(now=month, limit=3, plan=plan) == ([], set())  # all held
     assert len(seen) == 1  # and the plan not asked
     assert [s.id for s in store.leases.still_leased(ids, lease_until=until)] == ids[1:]
     assert [s.id for s in store.leases.still_leased(ids[1:2], lease_until=until)] == ids[1:2]
@@ -116,12 +117,54 @@ def test_leasing_due_postings_in_batches_leaves_the_not_due_and_stops_at_the_lim
     def one_batch(due: list[DueURL]) -> list[_Planned]:
         return [_Planned(tuple(d.id for d in due), month + LEASE)]
 
-    assert store.leases.lease_due(now=NOW, limit=3, plan=one_batch) == []  # none due yet
-    first = store.leases.lease_due(now=month, limit=2, plan=one_batch)
-    rest = store.leases.lease_due(now=month, limit=2, plan=one_batch)
-    assert [len(b.ids) for b in first + rest] == [2, 1]
+    assert store.leases.lease_due(now=NOW, limit=3, plan=one_batch) == ([], set())  # not due
+    first, _ = store.leases.lease_due(now=month, limit=2, plan=one_batch)
+    rest, _ = store.leases.lease_due(now=month, limit=2, plan=one_batch)
+    assert [len(b.ids) for b in [*first, *rest]] == [2, 1]
     held = store.leases.claim_due(now=month, limit=3, lease=LEASE)
     assert held == []  # leased, by batches, until their end
+
+
+def test_due_postings_seen_but_in_no_batch_stay_free(store: Store) -> None:
+    queue_alerts(store, 3, now=NOW)
+    month = NOW + timedelta(days=31)
+
+    def first_only(due: list[DueURL]) -> list[_Planned]:
+        return [_Planned((due[0].id,), month + LEASE)]
+
+    batches, _ = store.leases.lease_due(now=month, limit=3, plan=first_only)
+    others = store.leases.claim_due(now=month, limit=3, lease=LEASE)
+    assert len(others) == 2
+    assert batches[0].ids[0] not in {s.id for s in others}
+
+
+@pytest.mark.postgres
+def test_a_posting_leased_elsewhere_while_batches_are_planned_is_left_out(
+    postgres_url: str,
+) -> None:
+    """The due postings are read unlocked: one another process leases between the read
+    and the write is not leased again, and is reported."""
+    store, rival = make_store(postgres_url), make_store(postgres_url)
+    try:
+        queue_alerts(store, 2, now=NOW)
+        month = NOW + timedelta(days=31)
+        taken: list[int] = []
+
+        def plan(due: list[DueURL]) -> list[_Planned]:
+            taken.extend(s.id for s in rival.leases.claim_due(now=month, limit=1, lease=2 * LEASE))
+            return [_Planned(tuple(d.id for d in due), month + LEASE)]
+
+        batches, lost = store.leases.lease_due(now=month, limit=2, plan=plan)
+        assert len(taken) == 1
+        assert lost == set(taken)
+        assert len(batches[0].ids) == 2  # the plan as made; the caller drops what was lost
+        untaken = set(batches[0].ids) - lost
+        leased = store.leases.still_leased(list(untaken), lease_until=month + LEASE)
+        assert {s.id for s in leased} == untaken
+        assert store.leases.still_leased(taken, lease_until=month + LEASE) == []
+    finally:
+        store.engine.dispose()
+        rival.engine.dispose()
 
 
 def _watched(store: Store, count: int) -> None:

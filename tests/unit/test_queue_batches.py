@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.engines.queue import Batch, plan_batches
+from monitor.config import HostLimits
+from monitor.engines.queue import Batch, batch_size, plan_batches
 from monitor.store.leases import DueURL
 
 START = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -19,7 +20,9 @@ def _due(*hosts: str) -> list[DueURL]:
 
 
 def _plan(due: list[DueURL], **given: Any) -> list[tuple[str, tuple[int, ...]]]:
-    options: dict[str, Any] = {"room": 10, "waiting": {}, "size": 2, "seen": 100} | given
+    size = given.pop("size", 2)
+    options: dict[str, Any] = {"room": 10, "waiting": {}, "seen": 100} | given
+    options["size_of"] = lambda host: size
     batches = plan_batches(due, leased_until=END, lease=LEASE, **options)
     return [(b.host.split(".")[0], b.ids) for b in batches]
 
@@ -46,14 +49,46 @@ def test_no_more_batches_than_room_the_most_overdue_first() -> None:
 def test_a_batch_waiting_behind_its_hosts_others_is_leased_a_lease_longer_for_each() -> None:
     due = _due("a", "a", "a", "b")
     batches = plan_batches(
-        due, room=10, waiting={"a.example": 2}, size=2, leased_until=END, lease=LEASE
+        due,
+        room=10,
+        waiting={"a.example": 1},
+        size_of=lambda host: 2,
+        leased_until=END,
+        lease=LEASE,
     )
     assert batches == [
-        Batch("a.example", (1, 2), END + 2 * LEASE),  # two of a's already queued or running
-        Batch("a.example", (3,), END + 3 * LEASE),
-        Batch("b.example", (4,), END),
+        Batch("a.example", (1, 2), END + LEASE),  # one of a's already queued or running
+        Batch("b.example", (4,), END),  # a's third waits: a has two batches ahead
     ]
 
 
 def test_nothing_due_makes_no_batch() -> None:
     assert _plan([], waiting={"a.example": 1}) == []
+
+
+def test_a_host_has_two_batches_queued_or_running_at_most_the_room_going_to_others() -> None:
+    due = _due("a", "a", "a", "a", "a", "a", "b", "b", "c")
+    assert _plan(due, room=3) == [("a", (1, 2)), ("a", (3, 4)), ("b", (7, 8))]
+    assert _plan(due, room=3, waiting={"a.example": 1}) == [
+        ("a", (1, 2)),
+        ("b", (7, 8)),
+        ("c", (9,)),
+    ]
+
+
+def test_a_short_batch_is_made_when_it_starts_among_the_first_of_its_size() -> None:
+    # more may be due than seen: a's fourth (at position 3) waits for more of a
+    assert _plan(_due("a", "a", "a", "a", "b", "b", "b"), size=3, seen=7) == [
+        ("a", (1, 2, 3)),
+        ("b", (5, 6, 7)),
+    ]
+    # b's one, at position 1, would wait behind a whole batch for more: it goes now
+    assert _plan(_due("a", "b", "a", "a", "a"), size=3, seen=5) == [("a", (1, 3, 4)), ("b", (2,))]
+
+
+def test_a_batch_may_take_no_longer_than_half_a_lease_at_its_hosts_rate() -> None:
+    lease = timedelta(seconds=60)
+    assert batch_size(HostLimits(concurrency=2, rate=2), lease) == 60
+    assert batch_size(HostLimits(concurrency=2, rate=10), lease) == 100  # at most 100
+    assert batch_size(HostLimits(concurrency=2, rate=0.01), lease) == 1  # one at least
+    assert batch_size(HostLimits(concurrency=2, rate=0), lease, most=7) == 7  # no rate limit
