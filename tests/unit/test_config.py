@@ -256,13 +256,13 @@ def test_the_log_format_asked_for_is_read_from_a_config_that_does_not_load(
 @pytest.mark.parametrize(
     ("cpus", "processes", "engine", "checkers", "readers_each"),
     [
-        (2, None, "local", 1, 2),  # one per two cores; 2 readers at least
-        (1, None, "local", 1, 2),  # one core: one process, still 2 readers
-        (4, None, "local", 2, 2),  # the machine's 4 readers shared
-        (5, None, "local", 2, 3),  # 5 readers among 2: rounded up
-        (8, 3, "local", 3, 3),  # set: 3 processes; 8 readers among them
+        (2, None, "local", 1, 1),  # one process per two cores; the other core reads
+        (1, None, "local", 1, 1),  # one core: one process, still a reader
+        (4, None, "local", 2, 1),  # the 2 cores the processes leave, shared
+        (5, None, "local", 2, 2),  # 3 readers among 2: rounded up
+        (8, 3, "local", 3, 2),  # set: 3 processes; 5 readers among them
         (20, None, "local", 10, 1),  # 8 readers at most, but each process reads
-        (4, None, "procrastinate", 1, 4),  # each worker is a process of its own
+        (4, None, "procrastinate", 1, 3),  # each worker is a process of its own
     ],
 )
 def test_checker_processes_and_their_readers(
@@ -340,6 +340,7 @@ def test_readers_are_eight_at_most_by_default() -> None:
 
     assert readers_per_process(None, checkers=1, cpus=20) == 8
     assert readers_per_process(None, checkers=1, cpus=9) == 8
+    assert readers_per_process(None, checkers=1, cpus=8) == 7  # a core for the checking
 
 
 @pytest.mark.parametrize(("cpu_count", "expected"), [(6, 6), (None, 1)])
