@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from monitor.core.verdicts import deferred
 from monitor.store import Store
 from monitor.store.leases import DueURL
 from monitor.store.postings import CheckWrite
+from monitor.store.tables import postings
 from tests.harness import outbox_rows as rows
 from tests.harness import queue_alerts
 from tests.integration.test_shared_delivery import make_store
@@ -125,6 +127,33 @@ def test_leasing_due_postings_in_batches_leaves_the_not_due_and_stops_at_the_lim
     assert held == []  # leased, by batches, until their end
 
 
+def test_the_most_overdue_are_leased_first_and_a_dead_claimants_name_is_not_kept(
+    store: Store,
+) -> None:
+    queue_alerts(store, 3, now=NOW)
+    month = NOW + timedelta(days=31)
+    with store.engine.begin() as conn:  # the last made is the most overdue
+        ids = sorted(conn.scalars(select(postings.c.id)).all())
+        conn.execute(
+            update(postings)
+            .where(postings.c.id == ids[-1])
+            .values(next_check_at=NOW + timedelta(days=1))
+        )
+    # A daemon held the first and died: its lease ran out, its name is still there.
+    store.leases.claim_due(now=month, limit=1, lease=LEASE, owner="dead-daemon")
+    later = month + 2 * LEASE
+
+    def one_batch(due: list[DueURL]) -> list[_Planned]:
+        return [_Planned(tuple(d.id for d in due), later + LEASE)]
+
+    first, _ = store.leases.lease_due(now=later, limit=2, plan=one_batch)
+    assert first[0].ids == (ids[-1], ids[0])
+    with store.engine.connect() as conn:
+        owners = conn.execute(select(postings.c.id, postings.c.lease_owner)).all()
+    assert dict(owners)[ids[0]] is None  # the dead daemon's release must not free it
+    assert store.leases.release_leases_of(["dead-daemon"]) == 0
+
+
 def test_due_postings_seen_but_in_no_batch_stay_free(store: Store) -> None:
     queue_alerts(store, 3, now=NOW)
     month = NOW + timedelta(days=31)
@@ -152,15 +181,19 @@ def test_a_posting_leased_elsewhere_while_batches_are_planned_is_left_out(
 
         def plan(due: list[DueURL]) -> list[_Planned]:
             taken.extend(s.id for s in rival.leases.claim_due(now=month, limit=1, lease=2 * LEASE))
-            return [_Planned(tuple(d.id for d in due), month + LEASE)]
+            # the posting taken in the first batch; a second batch ending later
+            return [
+                _Planned((due[0].id,), month + LEASE),
+                _Planned(tuple(d.id for d in due[1:]), month + 3 * LEASE),
+            ]
 
         batches, lost = store.leases.lease_due(now=month, limit=2, plan=plan)
         assert len(taken) == 1
         assert lost == set(taken)
-        assert len(batches[0].ids) == 2  # the plan as made; the caller drops what was lost
-        untaken = set(batches[0].ids) - lost
-        leased = store.leases.still_leased(list(untaken), lease_until=month + LEASE)
-        assert {s.id for s in leased} == untaken
+        assert batches[0].ids == tuple(taken)  # the plan as made; the caller drops the lost
+        untaken = list(batches[1].ids)
+        leased = store.leases.still_leased(untaken, lease_until=month + 3 * LEASE)
+        assert [s.id for s in leased] == untaken
         assert store.leases.still_leased(taken, lease_until=month + LEASE) == []
     finally:
         store.engine.dispose()
