@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from monitor.core.verdicts import deferred
+from monitor.errors import NotFound
 from monitor.store import Store
 from monitor.store.leases import DueURL
 from monitor.store.postings import CheckWrite
@@ -292,3 +293,26 @@ def test_a_deferred_check_is_claimable_again_at_its_new_time_and_not_before(
     assert [p.id for p in again] == [first.id]  # its lease ended; the other's holds
     (row,) = again
     assert (row.consecutive_failures, row.status) == (first.consecutive_failures, first.status)
+
+
+def test_checking_a_watch_now_leases_its_own_posting_only_and_only_when_free(
+    store: Store,
+) -> None:
+    """The dashboard's "check now": the watch's posting, due or not, leased for one
+    lease; never another watch's, never one another process holds, never a removed
+    watch's (NotFound naming it)."""
+    _watched(store, 3)
+    ids = [w.id for w in store.watches.list_watches()]
+    first = store.leases.claim_watch(ids[0], now=NOW, lease=LEASE)  # not due: still leased
+    assert [s.watch_id for s in first] == [ids[0]]
+    assert [s.id for s in store.leases.still_leased([first[0].id], lease_until=NOW + LEASE)] == [
+        first[0].id
+    ]
+    assert store.leases.claim_watch(ids[0], now=NOW, lease=LEASE) == []  # held
+    assert store.leases.claim_watch(ids[0], now=NOW + LEASE, lease=LEASE) == []  # until its end
+    assert len(store.leases.claim_watch(ids[0], now=NOW + 2 * LEASE, lease=LEASE)) == 1
+    others = store.leases.claim_due(now=NOW, limit=5, lease=LEASE)
+    assert sorted(s.watch_id for s in others) == ids[1:]  # the others were left alone
+    store.watches.remove_watch(str(ids[1]), now=NOW)
+    with pytest.raises(NotFound, match=f"no active watch {ids[1]}$"):
+        store.leases.claim_watch(ids[1], now=NOW + 3 * LEASE, lease=LEASE)
