@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from monitor.core.verdicts import deferred
 from monitor.errors import NotFound
@@ -316,3 +316,77 @@ def test_checking_a_watch_now_leases_its_own_posting_only_and_only_when_free(
     store.watches.remove_watch(str(ids[1]), now=NOW)
     with pytest.raises(NotFound, match=f"no active watch {ids[1]}$"):
         store.leases.claim_watch(ids[1], now=NOW + 3 * LEASE, lease=LEASE)
+
+
+def test_status_counts_the_active_postings_and_the_due_ones_no_process_holds(
+    store: Store,
+) -> None:
+    """``status`` and ``/metrics``: active = postings, boards and details of watches
+    neither paused nor removed; due = those due by now (the instant included) and free
+    (a lease ending now still holds), a closed detail never."""
+    _watched(store, 9)
+    ids = [w.id for w in store.watches.list_watches()]
+    store.watches.pause_watch(ids[7], paused=True, now=NOW)
+    store.watches.remove_watch(str(ids[8]), now=NOW)
+    second = timedelta(seconds=1)
+    shapes = {  # watch: (next check, lease end, role, status)
+        ids[0]: (NOW - second, None, "single", "open"),
+        ids[1]: (NOW, None, "single", "closed"),  # a closed posting is checked for reopening
+        ids[2]: (NOW + second, None, "single", "open"),  # not yet due
+        ids[3]: (NOW - second, NOW, "board", "open"),  # its lease ends now: held
+        ids[4]: (NOW - second, NOW - second, "detail", "open"),  # its lease ended
+        ids[5]: (NOW - second, None, "detail", "closed"),
+        ids[6]: (NOW - second, None, "member", "open"),  # read through its board's list
+        ids[7]: (NOW - second, None, "single", "open"),  # paused
+        ids[8]: (NOW - second, None, "single", "open"),  # removed
+    }
+    with store.engine.begin() as conn:
+        for watch_id, (due, lease_until, role, status) in shapes.items():
+            conn.execute(
+                update(postings)
+                .where(postings.c.watch_id == watch_id)
+                .values(next_check_at=due, lease_until=lease_until, role=role, status=status)
+            )
+    assert store.maintenance.active_count() == 6  # ids[0..5]
+    assert store.maintenance.due_count(now=NOW) == 3  # ids[0], ids[1], ids[4]
+    assert store.maintenance.due_count(now=NOW + second) == 5  # ids[2] due, ids[3]'s lease over
+
+
+def _leases(store: Store) -> dict[int, tuple[datetime | None, str | None]]:
+    with store.engine.connect() as conn:
+        found = conn.execute(select(postings.c.id, postings.c.lease_until, postings.c.lease_owner))
+        return {row.id: (row.lease_until, row.lease_owner) for row in found}
+
+
+def test_checking_a_board_now_leases_the_board_not_its_members_and_drops_a_dead_owner(
+    store: Store,
+) -> None:
+    _watched(store, 1)
+    (watch,) = store.watches.list_watches()
+    (board,) = store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="dead-daemon")
+    with store.engine.begin() as conn:
+        conn.execute(update(postings).values(role="board"))
+        member = conn.scalar(
+            insert(postings)
+            .values(watch_id=watch.id, source_kind="html", source_id="m", url=f"{board.url}/m",
+                    next_check_at=NOW, created_at=NOW, role="member", board_id=board.id)
+            .returning(postings.c.id)
+        )  # fmt: skip
+    later = NOW + 2 * LEASE  # the dead daemon's lease ran out
+    assert [s.id for s in store.leases.claim_watch(watch.id, now=later, lease=LEASE)] == [board.id]
+    assert _leases(store) == {board.id: (later + LEASE, None), member: (None, None)}
+
+
+def test_a_dead_process_gives_back_only_the_leases_it_still_holds(store: Store) -> None:
+    """A checker process that died: its postings are free at once, nobody else's."""
+    _watched(store, 4)
+    dead = [s.id for s in store.leases.claim_due(now=NOW, limit=2, lease=LEASE, owner="dead")]
+    alive = [s.id for s in store.leases.claim_due(now=NOW, limit=1, lease=LEASE, owner="alive")]
+    store.leases.release_leases(dead[1:])  # given back already, its owner's name left
+    assert store.leases.release_leases_of([]) == 0
+    assert store.leases.release_leases_of(["dead"]) == 1
+    held = _leases(store)
+    assert held[dead[0]] == (None, None)
+    assert held[alive[0]] == (NOW + LEASE, "alive")
+    free = {s.id for s in store.leases.claim_due(now=NOW, limit=5, lease=LEASE)}
+    assert free == set(held) - set(alive)
