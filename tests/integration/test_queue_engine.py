@@ -55,9 +55,14 @@ class CountingSite:
 
 
 def make_app(
-    db_url: str, site: CountingSite, clock: FrozenClock, *, scheduler: dict[str, Any] | None = None
+    db_url: str,
+    site: CountingSite,
+    clock: FrozenClock,
+    *,
+    scheduler: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> App:
-    limits = {"concurrency": HOST_LIMIT, "rate": 0}
+    limits = limits or {"concurrency": HOST_LIMIT, "rate": 0}
     config = MonitorConfig.model_validate(
         {
             "engine": "procrastinate",
@@ -518,17 +523,23 @@ def test_the_dispatcher_fills_whole_batches_whatever_the_claim_size(postgres_url
 
 
 class HangingSite:
-    """Answers its first page (``/jobs/0``) and never the others: a batch's other
-    checks hang until the worker ends them."""
+    """Answers the pages ``answered`` (``/jobs/0``) and never the others: a batch's
+    other checks hang until the worker ends them."""
 
-    def __init__(self) -> None:
+    def __init__(self, answered: tuple[str, ...] = ("/jobs/0",)) -> None:
+        self.answered = answered
         self.entered = asyncio.Event()
+        self.hanging = 0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/jobs/0":
+        if request.url.path in self.answered:
             return httpx.Response(200, text=PAGE, headers={"Content-Type": "text/html"})
         self.entered.set()
-        await asyncio.sleep(3600)
+        self.hanging += 1
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            self.hanging -= 1
         raise AssertionError("unreachable")
 
 
@@ -537,10 +548,13 @@ def test_a_stopping_worker_waits_the_grace_for_its_batch_then_ends_it(postgres_u
     """The checks of a running batch get ``scheduler.shutdown_grace`` (2 s) to finish,
     not less and not forever; cut off, they write nothing and stay leased to the batch
     (another worker checks them once the lease runs out). What the batch's finished
-    check found is written."""
-    site, clock = HangingSite(), FrozenClock()
+    checks found is written before the worker stops, however slow the database (here
+    their writes, one a transaction, wait for a lock held until 3 s after the stop)."""
+    site, clock = HangingSite(answered=("/jobs/0", "/jobs/2", "/jobs/4", "/jobs/6")), FrozenClock()
     config = make_app(postgres_url, CountingSite(), clock).config
-    scheduler = config.scheduler.model_copy(update={"shutdown_grace": timedelta(seconds=2)})
+    scheduler = config.scheduler.model_copy(
+        update={"shutdown_grace": timedelta(seconds=2), "write_batch_size": 1}
+    )
     app = App(
         config.model_copy(update={"scheduler": scheduler}),
         transport=httpx.MockTransport(site),
@@ -549,9 +563,11 @@ def test_a_stopping_worker_waits_the_grace_for_its_batch_then_ends_it(postgres_u
     )
     app.prepare()
     apply_queue_schema(postgres_url)
-    watch(app, 4)  # jobs 0 and 2 on one host (one batch), 1 and 3 on the other
+    watch(app, 10)  # jobs 0, 2, ... 8 on one host (one batch), 1, 3, ... 9 on the other
     engine = QueueEngine(app)
     took: list[float] = []
+    locker = psycopg.connect(queue_conninfo(postgres_url))
+    locker.execute("LOCK TABLE check_log IN EXCLUSIVE MODE")  # reads pass, writes wait
 
     async def stop_mid_batch() -> None:
         stop = asyncio.Event()
@@ -560,18 +576,84 @@ def test_a_stopping_worker_waits_the_grace_for_its_batch_then_ends_it(postgres_u
             await site.entered.wait()
         began = time.monotonic()
         stop.set()
+        asyncio.get_running_loop().call_later(3, locker.rollback)
         async with asyncio.timeout(30):  # a stop that waits forever fails here
             await worker
         took.append(time.monotonic() - began)
+        assert site.hanging == 0  # the cut-off checks were ended, not left running
+        took.append(checks_logged(app))
 
     try:
         asyncio.run(stop_mid_batch())
-        logged = checks_logged(app)
+        logged = int(took.pop())
         claimable = app.store.leases.claim_due(
             now=clock.now(), limit=10, lease=timedelta(minutes=1)
         )
     finally:
+        locker.close()
         asyncio.run(app.aclose())
-    assert 1.8 <= took[0] < 15, took
-    assert logged == 1  # the finished check, written; nothing half-written
+    assert 2.8 <= took[0] < 15, took  # the grace, then the finished check's write
+    assert logged == 4  # the finished checks, written; nothing half-written
     assert claimable == []  # the others still leased to their batches
+
+
+def _dispatched(engine: QueueEngine) -> list[tuple[str, dict[str, Any]]]:
+    async def dispatch_only() -> None:
+        async with engine.queue.open_async():
+            await engine.dispatch()
+
+    asyncio.run(dispatch_only())
+    with engine.app.engine.connect() as conn:
+        jobs = conn.execute(
+            text(
+                "SELECT queue_name, args FROM procrastinate_jobs WHERE task_name = 'monitor.check'"
+            )
+        )
+        return [(row.queue_name, row.args) for row in jobs]
+
+
+@pytest.mark.postgres
+def test_a_batch_holds_what_its_hosts_rate_gets_through_in_half_a_lease(postgres_url: str) -> None:
+    clock = FrozenClock()
+    probe = make_app(postgres_url, CountingSite(), clock)
+    rate = 7 / probe.lease.total_seconds()  # 3.5 postings in half a lease: batches of 3
+    asyncio.run(probe.aclose())
+    app = make_app(postgres_url, CountingSite(), clock, limits={"concurrency": 2, "rate": rate})
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 8)  # four postings on each host
+    try:
+        jobs = _dispatched(QueueEngine(app, checks_per_batch=10))
+    finally:
+        asyncio.run(app.aclose())
+    assert {queue for queue, _args in jobs} == {"posting-monitor"}  # the workers' queue
+    assert sorted(len(args["ids"]) for _queue, args in jobs) == [1, 1, 3, 3]
+
+
+@pytest.mark.postgres
+def test_a_batch_runs_its_share_of_the_workers_places_for_checks_at_once(
+    postgres_url: str,
+) -> None:
+    """``max_concurrent_checks`` (4) is shared by a worker's ``worker_batches`` (2): a
+    batch checks 2 at once, though its host would take 8."""
+    site, clock = CountingSite(pause=0.05), FrozenClock()
+    scheduler = {"max_concurrent_checks": 4, "worker_batches": 2}
+    app = make_app(postgres_url, site, clock, scheduler=scheduler,
+                   limits={"concurrency": 8, "rate": 0})  # fmt: skip
+    app.prepare()
+    watch(app, 12)  # six postings on each host
+    engine = QueueEngine(app)
+    lease_until = clock.now() + app.lease
+    try:
+        states = app.store.leases.claim_due(now=clock.now(), limit=12, lease=app.lease)
+        ids = [s.id for s in states if HOSTS[0] in s.url]
+        with app.engine.begin() as conn:  # leased the way a dispatched batch is
+            batch = postings.c.id.in_(ids)
+            conn.execute(postings.update().where(batch).values(lease_until=lease_until))
+        asyncio.run(engine.check_batch(HOSTS[0], ids, lease_until))
+        logged = checks_logged(app)
+    finally:
+        asyncio.run(app.aclose())
+    assert len(ids) == 6
+    assert logged == 6
+    assert site.peak[HOSTS[0]] == 2

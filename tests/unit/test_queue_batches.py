@@ -20,9 +20,9 @@ def _due(*hosts: str) -> list[DueURL]:
 
 
 def _plan(due: list[DueURL], **given: Any) -> list[tuple[str, tuple[int, ...]]]:
-    size = given.pop("size", 2)
+    size = given.pop("size", 2)  # or each host's: {"a": 3, "b": 2}
     options: dict[str, Any] = {"room": 10, "waiting": {}, "seen": 100} | given
-    options["size_of"] = lambda host: size
+    options["size_of"] = lambda host: size[host.split(".")[0]] if isinstance(size, dict) else size
     batches = plan_batches(due, leased_until=END, lease=LEASE, **options)
     return [(b.host.split(".")[0], b.ids) for b in batches]
 
@@ -92,3 +92,19 @@ def test_a_batch_may_take_no_longer_than_half_a_lease_at_its_hosts_rate() -> Non
     assert batch_size(HostLimits(concurrency=2, rate=10), lease) == 100  # at most 100
     assert batch_size(HostLimits(concurrency=2, rate=0.01), lease) == 1  # one at least
     assert batch_size(HostLimits(concurrency=2, rate=0), lease, most=7) == 7  # no rate limit
+
+
+def test_each_host_has_batches_of_its_own_size() -> None:
+    due = _due("a", "b", "a", "b", "a", "b", "b", "a")
+    assert _plan(due, size={"a": 3, "b": 2}) == [("a", (1, 3, 5)), ("b", (2, 4)), ("b", (6, 7)),
+                                                  ("a", (8,))]  # fmt: skip
+    # more may be due than seen: b's whole batches (2) go, a's short one (2 of 3) waits
+    due = _due("b", "b", "b", "b", "a", "a")
+    assert _plan(due, size={"a": 3, "b": 2}, seen=6) == [("b", (1, 2)), ("b", (3, 4))]
+    assert _plan(due, size={"a": 2, "b": 2}, seen=6)[-1] == ("a", (5, 6))  # whole for a
+
+
+def test_a_batch_without_postings_leased_elsewhere_keeps_the_rest_in_order() -> None:
+    batch = Batch("a.example", (3, 1, 2), END)
+    assert batch.without({1, 7}) == Batch("a.example", (3, 2), END)
+    assert batch.without(set()) == batch
