@@ -4,7 +4,7 @@ exports and counts."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, delete, func, or_, select
@@ -101,7 +101,7 @@ class Maintenance:
             query = query.where(start >= since)
         with self._db.transaction() as conn:
             count, newest, last = conn.execute(query).one()
-        return (what, since, count, newest, last), _aware(last)
+        return (what, since, count, newest, last), last
 
     def active_count(self) -> int:
         """Postings, boards and members' jobs that active watches check (not members
@@ -138,14 +138,6 @@ class Maintenance:
         table = {t.name: t for t in tables}[table_name]
         with self._db.transaction() as conn:
             return int(conn.scalar(select(func.count()).select_from(table)) or 0)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A max() over a UTC column: SQLite hands it back as text or naive."""
-    if moment is None or (isinstance(moment, datetime) and moment.tzinfo is not None):
-        return moment
-    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _export_query(what: str, since: datetime | None) -> Select[Any]:

@@ -30,14 +30,15 @@ def history_size(store: Store) -> tuple[int, int]:
 
 
 def filled(db_url: str, now: datetime = NOW) -> Store:
-    """Three postings with one queued alert each; check log rows 100, 90 (exactly at
-    the cutoff) and 10 days old; alerts sent 100 and 10 days ago, one failed 100
-    days ago; daemons stopped 100 and 10 days ago, one running since long ago."""
+    """Four postings with one queued alert each; check log rows 100, 90 (exactly at
+    the cutoff) and 10 days old; alerts sent 100, 30 (exactly at the alerts' cutoff)
+    and 10 days ago, one failed 100 days ago; daemons stopped 100, 90 (at the cutoff)
+    and 10 days ago, one running since long ago."""
     engine = create_db_engine(db_url)
     upgrade(engine)
     store = Store(engine)
-    queue_alerts(store, 3, now=now - timedelta(days=200))
-    first, second, third = (a.id for a in store.outbox.alerts())
+    queue_alerts(store, 4, now=now - timedelta(days=200))
+    first, second, third, fourth = (a.id for a in store.outbox.alerts())
     posting = store.outbox.alerts()[0].posting_id
     with engine.begin() as conn:
         conn.execute(check_log.delete())
@@ -52,13 +53,14 @@ def filled(db_url: str, now: datetime = NOW) -> Store:
             (first, "sent", 100),
             (second, "sent", 10),
             (third, "failed", 100),
+            (fourth, "sent", 30),
         ):
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id == alert_id)
                 .values(status=status, sent_at=now - timedelta(days=days))
             )
-    for name, stopped in (("old", 100), ("recent", 10)):
+    for name, stopped in (("old", 100), ("at-cutoff", 90), ("recent", 10)):
         store.processes.daemon_started(name, host="box", pid=1, now=now - timedelta(days=200))
         store.processes.daemon_stopped(name, now=now - timedelta(days=stopped), checks=1)
     store.processes.daemon_started("running", host="box", pid=2, now=now - timedelta(days=200))
@@ -80,9 +82,10 @@ def test_prune_deletes_only_what_is_older_than_kept(db_url: str) -> None:
     with store.engine.connect() as conn:
         left = sorted(conn.scalars(select(check_log.c.checked_at)))
     assert left == [CUTOFF, NOW - timedelta(days=10)]  # the row at the cutoff stays
-    assert sorted(a.status for a in store.outbox.alerts()) == ["failed", "sent"]
-    assert sorted(d.id for d in store.processes.daemons()) == ["recent", "running"]
+    assert sorted(a.status for a in store.outbox.alerts()) == ["failed", "sent", "sent"]
+    assert sorted(d.id for d in store.processes.daemons()) == ["at-cutoff", "recent", "running"]
     assert history_size(store) == history  # versions and changes are never pruned
+    assert store.maintenance.prune(**cutoffs, dry_run=True) == PruneReport()
     assert store.maintenance.prune(**cutoffs) == PruneReport()
     store.engine.dispose()
 
