@@ -223,7 +223,9 @@ class QueueEngine:
             worker = asyncio.create_task(self._work(), name="monitor-worker")
             beating = asyncio.create_task(self._beat(), name="monitor-worker-heartbeat")
             stopped = asyncio.create_task(stop.wait())
+            # pragma: no mutate start (a log line's wording and fields)
             log.info("worker started", extra={"action": "worker_start", "worker": self.worker_id})
+            # pragma: no mutate end
             ended_alone = False
             try:
                 await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -238,7 +240,7 @@ class QueueEngine:
                 await asyncio.gather(worker, beating, return_exceptions=True)
                 await self._record_stop()
                 app.metrics.close()
-                log.info("worker stopped", extra={"action": "worker_stop"})
+                log.info("worker stopped", extra={"action": "worker_stop"})  # pragma: no mutate
         failure = None if worker.cancelled() else worker.exception()
         if failure is not None:  # the queue failed (the database went away): say why
             raise failure

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -20,7 +22,7 @@ from sqlalchemy import func, select, text
 from monitor.app import App
 from monitor.config import MonitorConfig
 from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.model import HostPacing
 from monitor.records import WatchSpec
 from monitor.store.job_queue import queue_conninfo
@@ -40,12 +42,14 @@ class CountingSite:
         self.pause = pause
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.peak_of_all = 0
         self.hits: Counter[str] = Counter()
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         self.in_flight[host] += 1
         self.peak[host] = max(self.peak[host], self.in_flight[host])
+        self.peak_of_all = max(self.peak_of_all, self.in_flight.total())
         self.hits[str(request.url)] += 1
         try:
             await asyncio.sleep(self.pause)
@@ -129,10 +133,19 @@ def test_three_workers_check_each_posting_once_within_each_hosts_limit(
     # Small batches: a host has six, and three workers would run them side by side
     # (3 x 2 requests in flight) if batches of one host did not wait for each other.
     engines = [QueueEngine(app, checks_per_batch=5) for app in apps]
+    with apps[0].engine.begin() as conn:  # another program's job, on its own queue
+        conn.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+                "VALUES ('someone-else', 'their.task', '{}')"
+            )
+        )
     try:
         asyncio.run(run_workers(engines, lambda: checks_logged(apps[0]) >= 60))
         logged = checks_logged(apps[0])
         workers = apps[0].store.processes.daemons()
+        with apps[0].engine.connect() as conn:
+            jobs = conn.execute(text("SELECT queue_name, status FROM procrastinate_jobs")).all()
     finally:
         for app in apps:
             asyncio.run(app.aclose())
@@ -141,8 +154,10 @@ def test_three_workers_check_each_posting_once_within_each_hosts_limit(
     assert set(site.hits.values()) == {1}  # each page fetched once
     assert max(site.peak.values()) <= HOST_LIMIT, site.peak
     assert len(workers) == 3
-    assert all(w.stopped_at is not None for w in workers)
+    assert all(w.stopped_at is not None and w.kind == "worker" for w in workers)
     assert sum(engine.checks_started for engine in engines) == 60
+    assert ("someone-else", "todo") in jobs  # left alone
+    assert all(status != "succeeded" for _queue, status in jobs)  # done jobs are deleted
 
 
 @pytest.mark.postgres
@@ -417,8 +432,6 @@ def test_a_worker_that_loses_the_database_stops_with_an_error(postgres_url: str)
     again."""
     from sqlalchemy.engine import make_url
 
-    from monitor.errors import StoreError
-
     url = make_url(postgres_url)
     proxy = Cuttable(url.host or "127.0.0.1", url.port or 5432)
 
@@ -657,3 +670,65 @@ def test_a_batch_runs_its_share_of_the_workers_places_for_checks_at_once(
     assert len(ids) == 6
     assert logged == 6
     assert site.peak[HOSTS[0]] == 2
+
+
+class _EndingEngine(QueueEngine):
+    """A worker whose job queue ends at once: with ``failure``, or by itself."""
+
+    failure: Exception | None = None
+
+    async def _run_worker(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        (psycopg.OperationalError("server closed the connection (fake)"),
+         "the job queue failed: OperationalError: server closed the connection (fake)"),
+        (None, "the job queue stopped by itself (one of its tasks failed, see the log above: "
+               "the database was lost?)"),
+    ],
+)  # fmt: skip
+def test_a_worker_whose_queue_ends_unasked_exits_with_the_reason(
+    postgres_url: str, failure: Exception | None, said: str
+) -> None:
+    app = make_app(postgres_url, CountingSite(), FrozenClock())
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    engine = _EndingEngine(app)
+    engine.failure = failure
+    try:
+        with pytest.raises(StoreError, match=re.escape(said)):
+            asyncio.run(engine.run(asyncio.Event()))
+        (process,) = app.store.processes.daemons()
+    finally:
+        asyncio.run(app.aclose())
+    assert process.stopped_at is not None  # its stop recorded all the same
+
+
+@pytest.mark.postgres
+def test_one_worker_runs_its_batches_side_by_side(postgres_url: str) -> None:
+    """``scheduler.worker_batches`` (2) batches at once in one worker, beside its
+    dispatcher: both hosts' batches run together, each at its host's limit (2)."""
+    site, clock = CountingSite(pause=0.1), FrozenClock()
+    app = make_app(postgres_url, site, clock, scheduler={"worker_batches": 2})
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 16)  # eight postings on each host
+    engine = QueueEngine(app, checks_per_batch=8)
+    ours = signal.getsignal(signal.SIGTERM)
+    seen: set[object] = set()
+
+    def done() -> bool:
+        seen.add(signal.getsignal(signal.SIGTERM))
+        return checks_logged(app) >= 16
+
+    try:
+        asyncio.run(run_workers([engine], done))
+    finally:
+        asyncio.run(app.aclose())
+    assert site.peak_of_all == 2 * HOST_LIMIT, site.peak
+    assert seen == {ours}  # procrastinate left the process's signals to the monitor
