@@ -411,8 +411,9 @@ class QueueEngine:
                     )
             except (procrastinate.exceptions.ProcrastinateException, psycopg.Error) as exc:
                 # another worker's retry_stalled freed it first
-                log.info("stalled job %s left as it is: %s", job.id, exc)
+                log.info("stalled job %s left as it is: %s", job.id, exc)  # pragma: no mutate
                 continue
+            # pragma: no mutate start (a log line's wording and fields)
             log.warning(
                 "job %s (%s) of a stalled worker %s",
                 job.id,
@@ -420,6 +421,7 @@ class QueueEngine:
                 "queued again" if batch else "ended; the next tick does its work",
                 extra={"action": "job_retried" if batch else "job_ended"},
             )
+            # pragma: no mutate end
             freed += 1
         return freed
 
@@ -439,7 +441,9 @@ class QueueEngine:
                     trouble=trouble_now(app),
                 )
             except StoreError as exc:
+                # pragma: no mutate start (a log line's wording and fields)
                 log.error("heartbeat not recorded: %s", exc, extra={"action": "heartbeat"})
+                # pragma: no mutate end
                 continue
             app.metrics.heartbeat.set(now.timestamp())
 

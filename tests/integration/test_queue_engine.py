@@ -20,15 +20,16 @@ from procrastinate.jobs import Status
 from sqlalchemy import func, select, text
 
 from monitor.app import App
-from monitor.config import MonitorConfig
+from monitor.config import ChannelConfig, MonitorConfig
 from monitor.engines.queue import QueueEngine, apply_queue_schema, every_as_cron
 from monitor.errors import ConfigError, StoreError
 from monitor.model import HostPacing
-from monitor.records import WatchSpec
+from monitor.records import DaemonRecord, WatchSpec
 from monitor.store.job_queue import queue_conninfo
 from monitor.store.tables import check_log, postings
-from monitor.testing import FrozenClock, RecordingNotifier
+from monitor.testing import FakeBrowser, FrozenClock, RecordingNotifier
 from tests.conftest import seed_text
+from tests.harness import queue_alerts
 
 PAGE = seed_text("stripe-backend-engineer.html")
 HOSTS = ("jobs.alpha.example", "jobs.beta.example")
@@ -311,15 +312,19 @@ def test_a_batch_that_ends_wakes_the_workers_when_its_host_has_another_waiting(
         assert woken == [2, 0, 0]
 
 
-async def stall(engine: QueueEngine, jobs: list[tuple[str, dict[str, Any], str | None]]) -> None:
-    """Jobs taken by a worker that then died: each deferred, fetched as 'doing' by a
-    registered worker whose heartbeat is then made a minute old."""
+async def stall(
+    engine: QueueEngine, jobs: list[tuple[str, dict[str, Any], str | None]], queue_name: str = ""
+) -> None:
+    """Jobs taken by a worker that then died: each deferred (on ``queue_name``, else
+    its task's), fetched as 'doing' by a registered worker whose heartbeat is then made
+    a minute old."""
     queue = engine.queue
     manager = queue.job_manager
     async with queue.open_async():
         dead = await manager.register_worker()
         for name, kwargs, lock in jobs:
-            await queue.tasks[name].configure(lock=lock).defer_async(**kwargs)
+            task = queue.tasks[name].configure(lock=lock, queue=queue_name or None)
+            await task.defer_async(**kwargs)
             assert await manager.fetch_job(queues=None, worker_id=dead) is not None
         await manager.connector.execute_query_async(
             "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 minute' "
@@ -359,6 +364,8 @@ def test_a_dead_workers_periodic_jobs_end_and_its_batches_run_again(postgres_url
                 ],
             )
         )
+        # Another program's job on its own queue, its worker dead too: not ours to free.
+        asyncio.run(stall(engine, [("monitor.check", batch, None)], queue_name="someone-else"))
 
         async def next_ticks_then_retry() -> int:
             async with engine.queue.open_async():
@@ -376,6 +383,7 @@ def test_a_dead_workers_periodic_jobs_end_and_its_batches_run_again(postgres_url
         ("monitor.dispatch", "failed"),
         ("monitor.deliver", "failed"),
         ("monitor.check", "todo"),
+        ("monitor.check", "doing"),  # someone else's, left as it is
         ("monitor.dispatch", "todo"),
         ("monitor.deliver", "todo"),
     ]
@@ -732,3 +740,108 @@ def test_one_worker_runs_its_batches_side_by_side(postgres_url: str) -> None:
         asyncio.run(app.aclose())
     assert site.peak_of_all == 2 * HOST_LIMIT, site.peak
     assert seen == {ours}  # procrastinate left the process's signals to the monitor
+
+
+def _end_oldest_batch(app: App) -> None:
+    """A batch done (its job deleted, as a worker's success does): a place is free."""
+    with app.engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM procrastinate_jobs WHERE id = (SELECT min(id) FROM "
+                "procrastinate_jobs WHERE task_name = 'monitor.check' AND status = 'todo')"
+            )
+        )
+
+
+@pytest.mark.postgres
+def test_the_dispatcher_keeps_the_places_filled_until_its_tick_ends(postgres_url: str) -> None:
+    """Two batches queued a batch slot (one slot here: no worker is live, one slot of
+    ``worker_batches`` 1), less those waiting. With no room the dispatcher waits for
+    a place until its tick (1 s) ends, and fills a place freed meanwhile."""
+    site, clock = CountingSite(), FrozenClock()
+    app = make_app(postgres_url, site, clock, scheduler={"worker_batches": 1})
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 8)  # four postings on each host: batches of one
+    engine = QueueEngine(app, checks_per_batch=1)
+
+    async def ticks() -> list[tuple[int, float]]:
+        loop = asyncio.get_running_loop()
+        made = []
+        async with engine.queue.open_async():
+            for free_meanwhile in (True, False, False):
+                freeing = None
+                if free_meanwhile:
+                    freeing = loop.call_later(0.3, _end_oldest_batch, app)
+                began = loop.time()
+                made.append((await engine.dispatch(), loop.time() - began))
+                if freeing is not None:
+                    _end_oldest_batch(app)  # a place free for the second tick
+        return made
+
+    try:
+        (first, first_took), (second, _), (third, third_took) = asyncio.run(ticks())
+    finally:
+        asyncio.run(app.aclose())
+    assert first == 3  # two, then one in the place freed during the tick
+    assert second == 1  # the one place free
+    assert third == 0
+    assert first_took >= 0.9  # waited its tick for places
+    assert third_took >= 0.9
+
+
+@pytest.mark.postgres
+def test_a_worker_beats_with_its_checks_and_what_is_wrong_with_it(postgres_url: str) -> None:
+    """Every ``heartbeat_every`` (1 s) a worker records the time, the checks it started
+    and its trouble (a renderer stuck past its deadline), which ``health`` reads."""
+    clock = FrozenClock()
+    config = make_app(postgres_url, CountingSite(), clock).config
+    browser = FakeBrowser(slots=1, deadline_seconds=30)
+    app = App(config, transport=httpx.MockTransport(CountingSite()),
+              notifier=RecordingNotifier(), clock=clock, browser=browser)  # fmt: skip
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    watch(app, 2)
+    started = clock.now()
+    browser.hang(95.0)
+    beats: list[DaemonRecord] = []
+    gauge: list[float | None] = []
+    registry = app.metrics.registry
+
+    def beaten() -> bool:
+        clock.advance(timedelta(seconds=1))
+        beats.extend(
+            process
+            for process in app.store.processes.daemons()
+            if process.beat_at > started and process.checks == 2
+        )
+        gauge.append(registry.get_sample_value("posting_monitor_heartbeat_timestamp_seconds"))
+        return bool(beats)
+
+    try:
+        asyncio.run(run_workers([QueueEngine(app)], beaten, timeout=30))
+    finally:
+        asyncio.run(app.aclose())
+    (beat,) = beats
+    assert (beat.kind, beat.stopped_at) == ("worker", None)  # a beat, not the stop
+    assert (beat.trouble or "").startswith("renderer stuck: 1 of 1 browser page slots held")
+    assert (gauge[-1] or 0) >= beat.beat_at.timestamp()  # /metrics says it too
+
+
+@pytest.mark.postgres
+def test_a_workers_delivery_tick_sends_the_queued_alerts(postgres_url: str) -> None:
+    clock = FrozenClock()
+    config = make_app(postgres_url, CountingSite(), clock).config.model_copy(
+        update={"channels": [ChannelConfig(name="hook", url="json://127.0.0.1:9/alerts")]}
+    )
+    notifier = RecordingNotifier()
+    app = App(config, transport=httpx.MockTransport(CountingSite()), notifier=notifier,
+              clock=clock)  # fmt: skip
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    queue_alerts(app.store, 2, now=clock.now() - timedelta(minutes=1))
+    try:
+        asyncio.run(QueueEngine(app).deliver())
+    finally:
+        asyncio.run(app.aclose())
+    assert sorted(alert.title for _channel, alert in notifier.sent) == ["alert-1", "alert-2"]
