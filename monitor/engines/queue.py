@@ -211,6 +211,9 @@ class QueueEngine:
         self._checks_per_batch = checks_per_batch
         # The worker's batches share its places for checks.
         self._checks_at_once = max(app.config.scheduler.max_concurrent_checks // self._batches, 1)
+        # procrastinate runs as many jobs as its concurrency (the batches and the three
+        # periodic tasks), of any task: a batch beyond ``worker_batches`` waits here.
+        self._batch_places = asyncio.Semaphore(self._batches)
         # The name it claims alerts under: host, pid and a random part.
         self.worker_id = app.claim.claimant
 
@@ -348,7 +351,12 @@ class QueueEngine:
 
     async def check_batch(self, host: str, ids: Sequence[int], lease_until: datetime) -> None:
         """Check the batch's postings still under its lease, at the pace (and with the
-        pause) the host's previous batch left, on whichever worker that ran."""
+        pause) the host's previous batch left, on whichever worker that ran; one of
+        ``worker_batches`` at once (its postings read once it has its place)."""
+        async with self._batch_places:
+            await self._check_batch(host, ids, lease_until)
+
+    async def _check_batch(self, host: str, ids: Sequence[int], lease_until: datetime) -> None:
         app = self._app
         states = await app.store.run(app.store.leases.still_leased, ids, lease_until=lease_until)
         # pragma: no mutate start (a log line, its condition, wording and fields)

@@ -4,6 +4,7 @@ and connections) on one PostgreSQL schema."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -37,13 +38,17 @@ HOST_LIMIT = 2
 
 
 class CountingSite:
-    """Answers every page after a pause, counting requests in flight per host."""
+    """Answers every page after a pause, counting requests in flight per host; with
+    ``gather``, the first requests wait (5 s at most) until that many are in flight."""
 
-    def __init__(self, pause: float = 0.02) -> None:
+    def __init__(self, pause: float = 0.02, gather: int = 0) -> None:
         self.pause = pause
+        self.gathered = asyncio.Event()
+        self.gather = gather
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
         self.peak_of_all = 0
+        self.hosts_at_once = 0
         self.hits: Counter[str] = Counter()
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -51,8 +56,14 @@ class CountingSite:
         self.in_flight[host] += 1
         self.peak[host] = max(self.peak[host], self.in_flight[host])
         self.peak_of_all = max(self.peak_of_all, self.in_flight.total())
+        self.hosts_at_once = max(self.hosts_at_once, sum(1 for n in self.in_flight.values() if n))
         self.hits[str(request.url)] += 1
+        if self.in_flight.total() >= self.gather:
+            self.gathered.set()
         try:
+            if not self.gathered.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.gathered.wait(), 5)
             await asyncio.sleep(self.pause)
         finally:
             self.in_flight[host] -= 1
@@ -549,11 +560,15 @@ class HangingSite:
 
     def __init__(self, answered: tuple[str, ...] = ("/jobs/0",)) -> None:
         self.answered = answered
+        self.answered_count = 0
         self.entered = asyncio.Event()
         self.hanging = 0
+        self.ended_at: float | None = None
+        """When the first hanging request was ended (time.monotonic)."""
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path in self.answered:
+            self.answered_count += 1
             return httpx.Response(200, text=PAGE, headers={"Content-Type": "text/html"})
         self.entered.set()
         self.hanging += 1
@@ -561,61 +576,102 @@ class HangingSite:
             await asyncio.sleep(3600)
         finally:
             self.hanging -= 1
+            self.ended_at = self.ended_at or time.monotonic()
         raise AssertionError("unreachable")
 
 
 @pytest.mark.postgres
 def test_a_stopping_worker_waits_the_grace_for_its_batch_then_ends_it(postgres_url: str) -> None:
     """The checks of a running batch get ``scheduler.shutdown_grace`` (2 s) to finish,
-    not less and not forever; cut off, they write nothing and stay leased to the batch
-    (another worker checks them once the lease runs out). What the batch's finished
-    checks found is written before the worker stops, however slow the database (here
-    their writes, one a transaction, wait for a lock held until 3 s after the stop)."""
-    site, clock = HangingSite(answered=("/jobs/0", "/jobs/2", "/jobs/4", "/jobs/6")), FrozenClock()
-    config = make_app(postgres_url, CountingSite(), clock).config
-    scheduler = config.scheduler.model_copy(
-        update={"shutdown_grace": timedelta(seconds=2), "write_batch_size": 1}
-    )
-    app = App(
-        config.model_copy(update={"scheduler": scheduler}),
-        transport=httpx.MockTransport(site),
-        notifier=RecordingNotifier(),
-        clock=clock,
-    )
-    app.prepare()
-    apply_queue_schema(postgres_url)
-    watch(app, 10)  # jobs 0, 2, ... 8 on one host (one batch), 1, 3, ... 9 on the other
+    not less and not forever; cut off, they are ended, write nothing and stay leased to
+    the batch (another worker checks them once the lease runs out). What the batch's
+    finished check found is written."""
+    site, clock = HangingSite(), FrozenClock()
+    app = _app_on(postgres_url, site, clock, shutdown_grace=timedelta(seconds=2))
+    watch(app, 4)  # jobs 0 and 2 on one host (one batch), 1 and 3 on the other
     engine = QueueEngine(app)
-    took: list[float] = []
-    locker = psycopg.connect(queue_conninfo(postgres_url))
-    locker.execute("LOCK TABLE check_log IN EXCLUSIVE MODE")  # reads pass, writes wait
 
-    async def stop_mid_batch() -> None:
+    async def stop_mid_batch() -> tuple[float, float, int]:
         stop = asyncio.Event()
         worker = asyncio.create_task(engine.run(stop))
         async with asyncio.timeout(30):
             await site.entered.wait()
         began = time.monotonic()
         stop.set()
-        asyncio.get_running_loop().call_later(3, locker.rollback)
         async with asyncio.timeout(30):  # a stop that waits forever fails here
             await worker
-        took.append(time.monotonic() - began)
         assert site.hanging == 0  # the cut-off checks were ended, not left running
-        took.append(checks_logged(app))
+        assert site.ended_at is not None
+        return site.ended_at - began, time.monotonic() - began, checks_logged(app)
 
     try:
-        asyncio.run(stop_mid_batch())
-        logged = int(took.pop())
+        cut_after, took, logged = asyncio.run(stop_mid_batch())
         claimable = app.store.leases.claim_due(
             now=clock.now(), limit=10, lease=timedelta(minutes=1)
         )
     finally:
+        asyncio.run(app.aclose())
+    assert cut_after >= 1.8  # not before the grace
+    assert took < 15
+    assert logged == 1  # the finished check, written; nothing half-written
+    assert claimable == []  # the others still leased to their batches
+
+
+@pytest.mark.postgres
+def test_a_batch_cut_off_writes_what_its_finished_checks_found_before_it_ends(
+    postgres_url: str,
+) -> None:
+    """Four checks finished, their writes (one a transaction) held up by a lock on the
+    check log, one check still running: cancelled, the batch ends that check and
+    returns only once the four are written (the job's end frees its host's lock)."""
+    site, clock = HangingSite(answered=("/jobs/0", "/jobs/2", "/jobs/4", "/jobs/6")), FrozenClock()
+    app = _app_on(postgres_url, site, clock, write_batch_size=1)
+    watch(app, 10)  # jobs 0, 2, ... 8 on one host: its batch
+    engine = QueueEngine(app)
+    ids, lease_until = _leased_as_a_batch(app, HOSTS[0])
+    locker = psycopg.connect(queue_conninfo(postgres_url))
+    locker.execute("LOCK TABLE check_log IN EXCLUSIVE MODE")  # reads pass, writes wait
+
+    async def cut_off() -> int:
+        batch = asyncio.create_task(engine.check_batch(HOSTS[0], ids, lease_until))
+        checked = "posting_monitor_check_duration_seconds_count"
+        async with asyncio.timeout(30):  # four checks done (read, their writes queued)
+            while app.metrics.registry.get_sample_value(checked) != 4 or not site.entered.is_set():
+                await asyncio.sleep(0.01)
+        asyncio.get_running_loop().call_later(0.5, locker.rollback)
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+        return checks_logged(app)  # before the loop runs anything else
+
+    try:
+        logged = asyncio.run(cut_off())
+    finally:
         locker.close()
         asyncio.run(app.aclose())
-    assert 2.8 <= took[0] < 15, took  # the grace, then the finished check's write
-    assert logged == 4  # the finished checks, written; nothing half-written
-    assert claimable == []  # the others still leased to their batches
+    assert len(ids) == 5
+    assert logged == 4
+    assert site.hanging == 0
+
+
+def _app_on(postgres_url: str, site: Any, clock: FrozenClock, **scheduler: Any) -> App:
+    config = make_app(postgres_url, CountingSite(), clock, scheduler=scheduler).config
+    app = App(config, transport=httpx.MockTransport(site), notifier=RecordingNotifier(),
+              clock=clock)  # fmt: skip
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    return app
+
+
+def _leased_as_a_batch(app: App, host: str) -> tuple[list[int], datetime]:
+    """The due postings of ``host``, leased the way the dispatcher leases a batch."""
+    lease_until = app.clock.now() + app.lease
+    states = app.store.leases.claim_due(now=app.clock.now(), limit=100, lease=app.lease)
+    ids = [s.id for s in states if host in s.url]
+    with app.engine.begin() as conn:
+        batch = postings.c.id.in_(ids)
+        conn.execute(postings.update().where(batch).values(lease_until=lease_until))
+    return ids, lease_until
 
 
 def _dispatched(engine: QueueEngine) -> list[tuple[str, dict[str, Any]]]:
@@ -657,20 +713,15 @@ def test_a_batch_runs_its_share_of_the_workers_places_for_checks_at_once(
 ) -> None:
     """``max_concurrent_checks`` (4) is shared by a worker's ``worker_batches`` (2): a
     batch checks 2 at once, though its host would take 8."""
-    site, clock = CountingSite(pause=0.05), FrozenClock()
+    site, clock = CountingSite(pause=0.2), FrozenClock()
     scheduler = {"max_concurrent_checks": 4, "worker_batches": 2}
     app = make_app(postgres_url, site, clock, scheduler=scheduler,
                    limits={"concurrency": 8, "rate": 0})  # fmt: skip
     app.prepare()
     watch(app, 12)  # six postings on each host
     engine = QueueEngine(app)
-    lease_until = clock.now() + app.lease
     try:
-        states = app.store.leases.claim_due(now=clock.now(), limit=12, lease=app.lease)
-        ids = [s.id for s in states if HOSTS[0] in s.url]
-        with app.engine.begin() as conn:  # leased the way a dispatched batch is
-            batch = postings.c.id.in_(ids)
-            conn.execute(postings.update().where(batch).values(lease_until=lease_until))
+        ids, lease_until = _leased_as_a_batch(app, HOSTS[0])
         asyncio.run(engine.check_batch(HOSTS[0], ids, lease_until))
         logged = checks_logged(app)
     finally:
@@ -721,7 +772,7 @@ def test_a_worker_whose_queue_ends_unasked_exits_with_the_reason(
 def test_one_worker_runs_its_batches_side_by_side(postgres_url: str) -> None:
     """``scheduler.worker_batches`` (2) batches at once in one worker, beside its
     dispatcher: both hosts' batches run together, each at its host's limit (2)."""
-    site, clock = CountingSite(pause=0.1), FrozenClock()
+    site, clock = CountingSite(gather=2 * HOST_LIMIT), FrozenClock()
     app = make_app(postgres_url, site, clock, scheduler={"worker_batches": 2})
     app.prepare()
     apply_queue_schema(postgres_url)
@@ -753,6 +804,19 @@ def _end_oldest_batch(app: App) -> None:
         )
 
 
+async def _end_a_batch_once_two_wait(app: App) -> None:
+    async with asyncio.timeout(30):
+        while await asyncio.to_thread(_waiting_batches, app) < 2:
+            await asyncio.sleep(0.01)
+    await asyncio.to_thread(_end_oldest_batch, app)
+
+
+def _waiting_batches(app: App) -> int:
+    with app.engine.connect() as conn:
+        query = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'monitor.check'"
+        return int(conn.scalar(text(query)) or 0)
+
+
 @pytest.mark.postgres
 def test_the_dispatcher_keeps_the_places_filled_until_its_tick_ends(postgres_url: str) -> None:
     """Two batches queued a batch slot (one slot here: no worker is live, one slot of
@@ -772,10 +836,11 @@ def test_the_dispatcher_keeps_the_places_filled_until_its_tick_ends(postgres_url
             for free_meanwhile in (True, False, False):
                 freeing = None
                 if free_meanwhile:
-                    freeing = loop.call_later(0.3, _end_oldest_batch, app)
+                    freeing = asyncio.create_task(_end_a_batch_once_two_wait(app))
                 began = loop.time()
                 made.append((await engine.dispatch(), loop.time() - began))
                 if freeing is not None:
+                    await freeing
                     _end_oldest_batch(app)  # a place free for the second tick
         return made
 
@@ -816,13 +881,14 @@ def test_a_worker_beats_with_its_checks_and_what_is_wrong_with_it(postgres_url: 
             if process.beat_at > started and process.checks == 2
         )
         gauge.append(registry.get_sample_value("posting_monitor_heartbeat_timestamp_seconds"))
-        return bool(beats)
+        # the gauge is set once the beat is written: wait for it too
+        return bool(beats) and (gauge[-1] or 0) >= beats[0].beat_at.timestamp()
 
     try:
         asyncio.run(run_workers([QueueEngine(app)], beaten, timeout=30))
     finally:
         asyncio.run(app.aclose())
-    (beat,) = beats
+    beat = beats[0]
     assert (beat.kind, beat.stopped_at) == ("worker", None)  # a beat, not the stop
     assert (beat.trouble or "").startswith("renderer stuck: 1 of 1 browser page slots held")
     assert (gauge[-1] or 0) >= beat.beat_at.timestamp()  # /metrics says it too
@@ -845,3 +911,36 @@ def test_a_workers_delivery_tick_sends_the_queued_alerts(postgres_url: str) -> N
     finally:
         asyncio.run(app.aclose())
     assert sorted(alert.title for _channel, alert in notifier.sent) == ["alert-1", "alert-2"]
+
+
+@pytest.mark.postgres
+def test_a_worker_runs_no_more_batches_at_once_than_worker_batches(postgres_url: str) -> None:
+    """procrastinate runs any job in any of its places (the batches' and the periodic
+    tasks'): with ``worker_batches`` 1, four hosts' batches still run one at a time."""
+    hosts = [f"jobs.h{n}.example" for n in range(4)]
+    site, clock = CountingSite(pause=0.1), FrozenClock()
+    config = MonitorConfig.model_validate(
+        {
+            "engine": "procrastinate",
+            "database": {"url": postgres_url},
+            "http": {"hosts": {host: {"concurrency": 2, "rate": 0} for host in hosts}},
+            "scheduler": {"dispatch_every": "1s", "deliver_every": "1s", "worker_batches": 1},
+        }
+    )
+    app = App(config, transport=httpx.MockTransport(site), notifier=RecordingNotifier(),
+              clock=clock)  # fmt: skip
+    app.prepare()
+    apply_queue_schema(postgres_url)
+    urls = [f"https://{hosts[n % 4]}/jobs/{n}" for n in range(12)]
+    app.store.watches.sync_config_watches(
+        [WatchSpec(url=u, source_kind="html", source_id=u, interval=timedelta(hours=1))
+         for u in urls], now=clock.now())  # fmt: skip
+    clock.advance(timedelta(hours=1))
+    try:
+        asyncio.run(
+            run_workers([QueueEngine(app, checks_per_batch=3)], lambda: checks_logged(app) >= 12)
+        )
+    finally:
+        asyncio.run(app.aclose())
+    assert site.hosts_at_once == 1
+    assert sorted(site.hits) == sorted(urls)
