@@ -80,8 +80,28 @@ def report(modules: list[str] | None = None) -> int:
         print(f"  {name}: {n} of {made[name]}")
     for name in unexplained:
         print(f"not killed and not listed: {name}")
+    stale = stale_listings(listed, found, modules)
+    for name in stale:
+        print(f"listed but no such mutant (renumbered? a line moved or a pragma added): {name}")
     unchecked = counts.get("not checked", 0)
-    return 0 if share <= TARGET and not unexplained and not unchecked else 1
+    return 0 if share <= TARGET and not unexplained and not unchecked and not stale else 1
+
+
+def stale_listings(
+    listed: list[tuple[str, str]], found: dict[str, str], modules: list[str]
+) -> list[str]:
+    """Listed names (not patterns) of the run's modules that name no mutant: mutmut numbers
+    a function's mutants in order, so a reason written for one would now be read as
+    another's."""
+    made_modules = {name.split(".x")[0] for name in found}
+    return [
+        name
+        for name, _ in listed
+        if "*" not in name
+        and name.split(".x")[0] in made_modules
+        and _in_modules(name, modules)
+        and name not in found
+    ]
 
 
 def recheck(modules: list[str] | None = None) -> int:

@@ -318,40 +318,6 @@ def test_checking_a_watch_now_leases_its_own_posting_only_and_only_when_free(
         store.leases.claim_watch(ids[1], now=NOW + 3 * LEASE, lease=LEASE)
 
 
-def test_status_counts_the_active_postings_and_the_due_ones_no_process_holds(
-    store: Store,
-) -> None:
-    """``status`` and ``/metrics``: active = postings, boards and details of watches
-    neither paused nor removed; due = those due by now (the instant included) and free
-    (a lease ending now still holds), a closed detail never."""
-    _watched(store, 9)
-    ids = [w.id for w in store.watches.list_watches()]
-    store.watches.pause_watch(ids[7], paused=True, now=NOW)
-    store.watches.remove_watch(str(ids[8]), now=NOW)
-    second = timedelta(seconds=1)
-    shapes = {  # watch: (next check, lease end, role, status)
-        ids[0]: (NOW - second, None, "single", "open"),
-        ids[1]: (NOW, None, "single", "closed"),  # a closed posting is checked for reopening
-        ids[2]: (NOW + second, None, "single", "open"),  # not yet due
-        ids[3]: (NOW - second, NOW, "board", "open"),  # its lease ends now: held
-        ids[4]: (NOW - second, NOW - second, "detail", "open"),  # its lease ended
-        ids[5]: (NOW - second, None, "detail", "closed"),
-        ids[6]: (NOW - second, None, "member", "open"),  # read through its board's list
-        ids[7]: (NOW - second, None, "single", "open"),  # paused
-        ids[8]: (NOW - second, None, "single", "open"),  # removed
-    }
-    with store.engine.begin() as conn:
-        for watch_id, (due, lease_until, role, status) in shapes.items():
-            conn.execute(
-                update(postings)
-                .where(postings.c.watch_id == watch_id)
-                .values(next_check_at=due, lease_until=lease_until, role=role, status=status)
-            )
-    assert store.maintenance.active_count() == 6  # ids[0..5]
-    assert store.maintenance.due_count(now=NOW) == 3  # ids[0], ids[1], ids[4]
-    assert store.maintenance.due_count(now=NOW + second) == 5  # ids[2] due, ids[3]'s lease over
-
-
 def _leases(store: Store) -> dict[int, tuple[datetime | None, str | None]]:
     with store.engine.connect() as conn:
         found = conn.execute(select(postings.c.id, postings.c.lease_until, postings.c.lease_owner))

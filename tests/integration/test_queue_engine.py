@@ -734,7 +734,9 @@ def test_a_batch_runs_its_share_of_the_workers_places_for_checks_at_once(
 class _EndingEngine(QueueEngine):
     """A worker whose job queue ends at once: with ``failure``, or by itself."""
 
-    failure: Exception | None = None
+    def __init__(self, app: App, failure: Exception | None) -> None:
+        super().__init__(app)
+        self.failure = failure
 
     async def _run_worker(self) -> None:
         if self.failure is not None:
@@ -757,8 +759,7 @@ def test_a_worker_whose_queue_ends_unasked_exits_with_the_reason(
     app = make_app(postgres_url, CountingSite(), FrozenClock())
     app.prepare()
     apply_queue_schema(postgres_url)
-    engine = _EndingEngine(app)
-    engine.failure = failure
+    engine = _EndingEngine(app, failure)
     try:
         with pytest.raises(StoreError, match=re.escape(said)):
             asyncio.run(engine.run(asyncio.Event()))
